@@ -1,0 +1,132 @@
+/**
+ * What an admin should do about a Microsoft error: AADSTS codes from the token
+ * endpoint and SMTP replies from Exchange Online, as tables (MICROSOFT.md).
+ */
+
+export interface Hint {
+  /** Short name of the problem, e.g. "Client secret expired". */
+  meaning: string;
+  /** What the admin does to fix it. */
+  fix: string;
+}
+
+const REAUTHORIZE = 'Click Authorize Account again and sign in with the mailbox account.';
+
+/** AADSTS number → hint. */
+export const AADSTS_HINTS: Readonly<Record<string, Hint>> = {
+  '7000215': {
+    meaning: 'Invalid client secret',
+    fix: 'Paste the client secret Value (not the Secret ID) from the app registration\'s Certificates & secrets page into Office 365 Client Secret.',
+  },
+  '7000222': {
+    meaning: 'Client secret expired',
+    fix: 'Create a new client secret in the app registration, then update Office 365 Client Secret and its expiry date.',
+  },
+  '700016': {
+    meaning: 'Application not found in the tenant',
+    fix: 'Check Office 365 Client ID (Application ID) and Office 365 Tenant ID (Directory ID) against the app registration.',
+  },
+  '90002': { meaning: 'Tenant not found', fix: 'Check Office 365 Tenant ID and the Office 365 Cloud setting.' },
+  '65001': {
+    meaning: 'Consent missing',
+    fix: 'Grant admin consent for the API permission (SMTP.Send or SMTP.SendAsApp) or authorize again and tick consent on behalf of your organization.',
+  },
+  '700082': { meaning: 'Refresh token expired after inactivity', fix: REAUTHORIZE },
+  '50173': { meaning: 'Sign-in grant revoked (password change or admin revoke)', fix: REAUTHORIZE },
+  '50076': { meaning: 'Multi-factor authentication required', fix: `Adjust the Conditional Access or MFA policy for this account, then ${REAUTHORIZE.toLowerCase()}` },
+  '53003': { meaning: 'Blocked by Conditional Access', fix: `Adjust the Conditional Access policy for this app and account, then ${REAUTHORIZE.toLowerCase()}` },
+  '70043': { meaning: 'Sign-in frequency policy ended the session', fix: `Adjust the sign-in frequency policy, then ${REAUTHORIZE.toLowerCase()}` },
+  '50011': {
+    meaning: 'Redirect URI not registered',
+    fix: 'Add the exact Office 365 Redirect URI shown here as a Web redirect URI in the app registration.',
+  },
+  '54005': { meaning: 'Authorization code already redeemed', fix: 'Start Authorize Account again.' },
+  '7000012': { meaning: 'Grant from another tenant', fix: 'Use the same tenant for the app registration, the sign-in and Office 365 Tenant ID.' },
+  '700024': { meaning: 'Client assertion not valid', fix: 'Check the client credentials of the app registration.' },
+  '1002012': { meaning: 'Invalid scope', fix: 'Check the Office 365 Cloud and SMTP Resource settings.' },
+};
+
+/** OAuth `error` values, used when no AADSTS number is given. */
+const OAUTH_ERROR_HINTS: Readonly<Record<string, Hint>> = {
+  invalid_grant: { meaning: 'Authorization is no longer valid', fix: REAUTHORIZE },
+  interaction_required: { meaning: 'Microsoft asks for an interactive sign-in', fix: REAUTHORIZE },
+  consent_required: AADSTS_HINTS['65001'] as Hint,
+  invalid_client: AADSTS_HINTS['7000215'] as Hint,
+  unauthorized_client: AADSTS_HINTS['700016'] as Hint,
+  not_configured: { meaning: 'Settings incomplete', fix: 'Fill in the settings named in the message, then the held mail is retried.' },
+  no_account: { meaning: 'No account authorized yet', fix: 'Click Authorize Account and sign in with the mailbox account.' },
+  access_denied: { meaning: 'Sign-in was cancelled or consent was declined', fix: 'Click Authorize Account again and accept the requested permissions.' },
+};
+
+/** SMTP reply patterns (tested against the whole reply line) → hint; first match wins. */
+export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
+  {
+    pattern: /5\.7\.139.*SmtpClientAuthentication is disabled/i,
+    hint: {
+      meaning: 'SMTP AUTH is disabled for the mailbox or tenant',
+      fix: 'Enable Authenticated SMTP for the mailbox (Microsoft 365 admin center → Users → the user → Mail → Manage email apps), or run Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false.',
+    },
+  },
+  {
+    pattern: /5\.7\.139.*security defaults/i,
+    hint: { meaning: 'Security Defaults block SMTP AUTH', fix: 'Turn off Security Defaults in Entra ID or use Conditional Access policies that allow this app.' },
+  },
+  {
+    pattern: /5\.7\.139/i,
+    hint: { meaning: 'Sign-in blocked by a Conditional Access or MFA policy', fix: 'Exclude this app or account from the policy that blocks it, then try again.' },
+  },
+  {
+    pattern: /5\.7\.3\b/,
+    hint: {
+      meaning: 'Microsoft rejected the token',
+      fix: 'Check that Mailbox is the signed-in account (or one it has Full Access to), that the token is for SMTP, and for Application sign-in that the service principal is registered in Exchange (New-ServicePrincipal) and has Full Access to the mailbox (Add-MailboxPermission).',
+    },
+  },
+  {
+    pattern: /5\.7\.57\b/,
+    hint: { meaning: 'The session was not authenticated', fix: 'Use Secure Connection tls on port 587 so that STARTTLS and AUTH XOAUTH2 happen before sending.' },
+  },
+  {
+    pattern: /5\.2\.252|SendAsDenied/i,
+    hint: {
+      meaning: 'Not allowed to send as this From address',
+      fix: 'Send with the mailbox as From, grant Send As on the address (Add-RecipientPermission), or set From Address Handling to rewrite.',
+    },
+  },
+  {
+    pattern: /4\.2\.0.*mailbox logon failure/i,
+    hint: { meaning: 'The app cannot open the mailbox', fix: 'Give the service principal Full Access to the mailbox (Add-MailboxPermission -AccessRights FullAccess).' },
+  },
+  {
+    pattern: /5\.7\.30\b/,
+    hint: { meaning: 'Basic authentication is not supported', fix: 'Use SMTP Authentication Method office365 (OAuth) for this server.' },
+  },
+  {
+    pattern: /5\.7\.(705|708|750)\b/,
+    hint: { meaning: 'Microsoft blocked sending for the tenant or IP', fix: 'Check the tenant\'s sending status in the Microsoft 365 Defender portal and contact Microsoft support.' },
+  },
+  {
+    pattern: /4\.3\.2\b/,
+    hint: { meaning: 'Too many concurrent connections for the mailbox', fix: 'relay365 slows down by itself; lower Max Connections if this repeats.' },
+  },
+  {
+    pattern: /SubmissionQuotaExceeded|5\.2\.0\b.*quota/i,
+    hint: { meaning: 'Daily recipient limit reached', fix: 'Mail waits until the rolling 24-hour window frees up; lower Recipients per Day to stay under the limit.' },
+  },
+  {
+    pattern: /5\.2\.25[1-5]/,
+    hint: { meaning: 'Sender throttled after repeated errors', fix: 'Fix the errors that came before (invalid recipients, Send As) and wait for Microsoft to lift the block.' },
+  },
+];
+
+/** Hint for an AADSTS number (as text), or for an OAuth error code. */
+export function hintForTokenError(aadsts: string | null, oauthError: string | null): Hint | null {
+  if (aadsts && AADSTS_HINTS[aadsts]) return AADSTS_HINTS[aadsts] as Hint;
+  if (oauthError && OAUTH_ERROR_HINTS[oauthError]) return OAUTH_ERROR_HINTS[oauthError] as Hint;
+  return null;
+}
+
+/** Hint for an upstream SMTP reply line. */
+export function hintForSmtpReply(reply: string): Hint | null {
+  return SMTP_HINTS.find((entry) => entry.pattern.test(reply))?.hint ?? null;
+}

@@ -1,0 +1,140 @@
+/**
+ * `relay365 server …` and `relay365 queue …`: manage email servers and look
+ * at the queue in the same store the running relay uses. Secrets are read from
+ * files and never printed.
+ */
+import { parseArgs } from 'node:util';
+import { CLOUD_LABELS } from '../auth/clouds.js';
+import type { Store } from '../store/index.js';
+import type { MessageStatus } from '../store/queue.js';
+import type { EmailServer } from '../store/servers.js';
+import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
+import { UsageError } from './usage-error.js';
+
+export type Print = (line: string) => void;
+
+const STATUS_LABELS = { not_authorized: 'Not Authorized', authorized: 'Authorized', error: 'Error' } as const;
+const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
+
+function parse(args: string[], flags: Record<string, { type: 'string' | 'boolean' }>) {
+  try {
+    return parseArgs({ args, options: flags, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] as string);
+  }
+}
+
+const serverFlagSpec = (): Record<string, { type: 'string' | 'boolean' }> =>
+  Object.fromEntries([...SERVER_FLAGS.map((f) => [f, { type: 'string' as const }]), ['default', { type: 'boolean' as const }]]);
+
+function findServer(store: Store, name: string | undefined): EmailServer {
+  if (!name) throw new UsageError('name the email server, e.g. relay365 server set office365 --port 587');
+  const server = store.servers.findByName(name);
+  if (!server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
+  return server;
+}
+
+/** One line per fact, for `server list`; never a secret, only whether it is set. */
+export function describeServer(s: EmailServer, counts: Record<MessageStatus, number>): string[] {
+  const status =
+    s.status === 'authorized'
+      ? `Authorized${s.authorizedAccount ? ` as ${s.authorizedAccount}` : ''}${s.tokenRefreshedAt ? `, token refreshed ${new Date(s.tokenRefreshedAt).toISOString()}` : ''}`
+      : STATUS_LABELS[s.status];
+  const lines = [
+    `${s.name}${s.isDefault ? ' (default)' : ''}: ${s.method} ${s.secure} ${s.host}:${s.port} — ${status}`,
+  ];
+  if (s.method === 'office365') {
+    lines.push(
+      `  sign-in ${s.signInMode === 'authorize' ? 'Authorize Account' : 'Application'}, cloud ${CLOUD_LABELS[s.cloud]}, tenant ${s.tenantId ?? '-'}, client ${s.clientId ?? '-'}, secret ${s.hasClientSecret ? 'set' : 'not set'}${s.clientSecretExpires ? ` (expires ${s.clientSecretExpires})` : ''}, mailbox ${s.mailbox ?? '-'}`,
+    );
+  }
+  lines.push(`  limits ${s.maxConnections} connections, ${s.messagesPerMinute}/minute, ${s.recipientsPerDay} recipients/day; queue ${counts.queued + counts.deferred} waiting, ${counts.held} held, ${counts.failed} failed`);
+  if (s.status !== 'authorized' && (s.statusCode || s.statusMessage)) {
+    lines.push(`  problem: ${s.statusMessage ?? s.statusCode}`);
+    if (s.statusHint) lines.push(`  fix: ${s.statusHint}`);
+  }
+  return lines;
+}
+
+function serverCommand(store: Store, args: string[], print: Print): void {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'add': {
+      const { values } = parse(rest, serverFlagSpec());
+      const settings = withDefaults(flagsToSettings(values));
+      if (store.servers.findByName(settings.name)) throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
+      const server = store.servers.add(settings, values.default === true);
+      print(`added email server ${server.name}${server.isDefault ? ' (default)' : ''}`);
+      return;
+    }
+    case 'set': {
+      const { values, positionals } = parse(rest, serverFlagSpec());
+      const server = findServer(store, positionals[0]);
+      const changes = flagsToSettings(values);
+      if (Object.keys(changes).length === 0 && values.default !== true) throw new UsageError('nothing to change: give at least one --option value');
+      if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
+        throw new UsageError(`an email server named ${JSON.stringify(changes.name)} exists already`);
+      }
+      store.servers.update(server.id, changes, values.default === true);
+      print(`updated email server ${changes.name ?? server.name}`);
+      return;
+    }
+    case 'list': {
+      const { values } = parse(rest, { json: { type: 'boolean' } });
+      const list = store.servers.list();
+      if (values.json) {
+        print(JSON.stringify(list.map((s) => ({ ...s, queue: store.queue.countsByStatus(s.id) })), null, 2));
+        return;
+      }
+      if (list.length === 0) print('no email servers; add one with relay365 server add --name NAME ...');
+      for (const s of list) for (const line of describeServer(s, store.queue.countsByStatus(s.id))) print(line);
+      return;
+    }
+    case 'remove': {
+      const { positionals, values } = parse(rest, { 'drop-queued': { type: 'boolean' } });
+      const server = findServer(store, positionals[0]);
+      const counts = store.queue.countsByStatus(server.id);
+      const waiting = counts.queued + counts.deferred + counts.held + counts.sending;
+      if (waiting > 0 && !values['drop-queued']) {
+        throw new UsageError(`${server.name} still has ${waiting} message(s) waiting; deliver them first or add --drop-queued to drop them`);
+      }
+      store.servers.remove(server.id);
+      print(`removed email server ${server.name}${waiting ? ` and dropped ${waiting} waiting message(s)` : ''}`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "server ${sub ?? ''}": use server add, list, set or remove`);
+  }
+}
+
+function queueCommand(store: Store, args: string[], print: Print): void {
+  const [sub, ...rest] = args;
+  if (sub !== 'list') throw new UsageError(`unknown command "queue ${sub ?? ''}": use queue list`);
+  const { values } = parse(rest, { json: { type: 'boolean' }, server: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' } });
+  const text = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
+  const [serverName, status, limit] = [text('server'), text('status'), text('limit')];
+  const server = serverName ? findServer(store, serverName) : undefined;
+  if (status && !MESSAGE_STATUSES.includes(status as MessageStatus)) {
+    throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
+  }
+  if (limit && !/^\d{1,6}$/.test(limit)) throw new UsageError(`--limit ${JSON.stringify(limit)} is not valid: a whole number`);
+  const messages = store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit: limit ? Number(limit) : 100 });
+  if (values.json) {
+    print(JSON.stringify(messages.map((m) => ({ ...m, recipients: store.queue.recipients(m.id) })), null, 2));
+    return;
+  }
+  if (messages.length === 0) print('the queue is empty');
+  for (const m of messages) {
+    const rcpts = store.queue.recipients(m.id).map((r) => r.address);
+    print(
+      `${m.id} ${new Date(m.receivedAt).toISOString()} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
+    );
+  }
+}
+
+/** Runs `server …` or `queue …`; throws UsageError on bad input. */
+export function runCommand(store: Store, command: string, args: string[], print: Print): void {
+  if (command === 'server') return serverCommand(store, args, print);
+  if (command === 'queue') return queueCommand(store, args, print);
+  throw new UsageError(`unknown command "${command}"`);
+}

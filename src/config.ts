@@ -1,0 +1,127 @@
+/**
+ * Start-up configuration: parsed once from the environment into a typed, frozen
+ * object. Every setting is optional; a bad value becomes one ConfigError naming
+ * the variable, the value and what is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  dataDir: string;
+  smtpListen: ListenAddress;
+  smtpsListen: ListenAddress | null;
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  adminListen: ListenAddress;
+  publicUrl: string;
+  /** Raw key material from RELAY365_SECRET_KEY, or null to use the generated key file. */
+  secretKey: string | null;
+  adminEmail: string | null;
+  adminPassword: string | null;
+  maxMessageSize: number;
+  logLevel: LogLevel;
+}
+
+/** A setting that cannot be used; `message` is the one line printed at start-up. */
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, allowed: string) {
+    super(`${variable}=${JSON.stringify(value)} is not valid: ${allowed}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
+
+/** Reads `NAME`, or the file named by `NAME_FILE` (trailing newline trimmed). */
+function readSetting(env: Env, name: string, allowFile: boolean): string | undefined {
+  const direct = env[name];
+  if (direct !== undefined && direct !== '') return direct;
+  const file = allowFile ? env[`${name}_FILE`] : undefined;
+  if (file === undefined || file === '') return undefined;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError(`${name}_FILE`, file, `a readable file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+}
+
+/** Parses `host:port`, `[v6]:port` or `off`; `off` only where `allowOff`. */
+export function parseListen(name: string, value: string, allowOff: boolean): ListenAddress | null {
+  if (allowOff && value.toLowerCase() === 'off') return null;
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new ConfigError(name, value, `host:port such as 127.0.0.1:2525 or [::1]:2525 (port 0-65535)${allowOff ? ', or off' : ''}`);
+  }
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/** Parses `35MB`, `10MiB`, `1048576`. */
+export function parseSize(name: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
+  const unit = match ? SIZE_UNITS[(match[2] ?? '').toUpperCase()] : undefined;
+  if (!match || unit === undefined) throw new ConfigError(name, value, 'a size such as 35MB, 10MiB or 1048576 (bytes)');
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (bytes < 1024 || bytes > 2 ** 31) throw new ConfigError(name, value, 'a size between 1KiB and 2GiB');
+  return bytes;
+}
+
+function parseUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, value, 'an absolute http(s) URL such as http://localhost:8025');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, value, 'an http:// or https:// URL');
+  return url.toString().replace(/\/$/, '');
+}
+
+/** Parses the whole environment; throws ConfigError on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const get = (name: string, fallback: string): string => readSetting(env, name, false) ?? fallback;
+  const dataDir = path.resolve(get('RELAY365_DATA_DIR', './data'));
+  const logLevel = get('RELAY365_LOG_LEVEL', 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError('RELAY365_LOG_LEVEL', logLevel, `one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const tlsCertFile = readSetting(env, 'RELAY365_TLS_CERT_FILE', false) ?? null;
+  const tlsKeyFile = readSetting(env, 'RELAY365_TLS_KEY_FILE', false) ?? null;
+  if ((tlsCertFile === null) !== (tlsKeyFile === null)) {
+    const missing = tlsCertFile === null ? 'RELAY365_TLS_CERT_FILE' : 'RELAY365_TLS_KEY_FILE';
+    throw new ConfigError(missing, '', 'set both RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE, or neither');
+  }
+  const smtpsListen = parseListen('RELAY365_SMTPS_LISTEN', get('RELAY365_SMTPS_LISTEN', 'off'), true);
+  if (smtpsListen && tlsCertFile === null) {
+    throw new ConfigError('RELAY365_SMTPS_LISTEN', get('RELAY365_SMTPS_LISTEN', ''), 'needs RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE');
+  }
+  const secretKey = readSetting(env, 'RELAY365_SECRET_KEY', true) ?? null;
+  if (secretKey !== null && secretKey.length < 32) {
+    throw new ConfigError('RELAY365_SECRET_KEY', '(hidden)', 'at least 32 characters (for example 64 hex digits from `openssl rand -hex 32`)');
+  }
+  const config: Config = {
+    dataDir,
+    smtpListen: parseListen('RELAY365_SMTP_LISTEN', get('RELAY365_SMTP_LISTEN', '127.0.0.1:2525'), false) as ListenAddress,
+    smtpsListen,
+    tlsCertFile,
+    tlsKeyFile,
+    adminListen: parseListen('RELAY365_ADMIN_LISTEN', get('RELAY365_ADMIN_LISTEN', '127.0.0.1:8025'), false) as ListenAddress,
+    publicUrl: parseUrl('RELAY365_PUBLIC_URL', get('RELAY365_PUBLIC_URL', 'http://localhost:8025')),
+    secretKey,
+    adminEmail: readSetting(env, 'RELAY365_ADMIN_EMAIL', false) ?? null,
+    adminPassword: readSetting(env, 'RELAY365_ADMIN_PASSWORD', true) ?? null,
+    maxMessageSize: parseSize('RELAY365_MAX_MESSAGE_SIZE', get('RELAY365_MAX_MESSAGE_SIZE', '35MB')),
+    logLevel: logLevel as LogLevel,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,43 @@
+/**
+ * Builds what delivery needs for one email server from its stored settings:
+ * the token provider (Office 365) or password, and the pooled upstream. A
+ * missing setting becomes a hold with a hint, not a crash.
+ */
+import { createMsalClient } from '../auth/msal-client.js';
+import { TokenError } from '../auth/token-error.js';
+import { createTokenProvider, type TokenProvider } from '../auth/token-provider.js';
+import type { Logger } from '../log.js';
+import type { EmailServer } from '../store/servers.js';
+import type { Store } from '../store/index.js';
+import { createUpstream, type Upstream } from './delivery.js';
+
+export interface Connection {
+  upstream: Upstream;
+  tokens: TokenProvider | null;
+}
+
+/** Names the Office 365 settings a server still lacks. */
+export function missingOffice365Settings(server: EmailServer): string[] {
+  const missing: string[] = [];
+  if (!server.tenantId) missing.push('Office 365 Tenant ID');
+  if (!server.clientId) missing.push('Office 365 Client ID');
+  if (!server.hasClientSecret) missing.push('Office 365 Client Secret');
+  if (!server.mailbox && server.signInMode === 'application') missing.push('Mailbox');
+  if (server.cloud === 'custom' && (!server.authorityHost || !server.smtpResource)) missing.push('Authority Host and SMTP Resource');
+  return missing;
+}
+
+/** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
+export function connectServer(server: EmailServer, store: Store, log: Logger): Connection {
+  if (server.method !== 'office365') {
+    const password = server.method === 'password' ? store.servers.password(server.id) : null;
+    return { upstream: createUpstream({ server, password, log }), tokens: null };
+  }
+  const missing = missingOffice365Settings(server);
+  if (missing.length > 0) {
+    throw new TokenError({ message: `Not configured: set ${missing.join(', ')}`, aadsts: null, oauthError: 'not_configured', transient: false });
+  }
+  const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) as string, cache: store.tokenCaches, log });
+  const tokens = createTokenProvider({ server, client });
+  return { upstream: createUpstream({ server, tokens, log }), tokens };
+}

@@ -1,0 +1,177 @@
+/**
+ * Delivery to one email server: a nodemailer pooled transport per mailbox,
+ * XOAUTH2 tokens from the server's token provider, the spooled bytes forwarded
+ * unchanged with the stored envelope. Failures come back normalised as a
+ * `Failure` for the classifier.
+ */
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import nodemailer from 'nodemailer';
+import type { Logger } from '../log.js';
+import type { TokenProvider } from '../auth/token-provider.js';
+import { TokenError } from '../auth/token-error.js';
+import type { EmailServer } from '../store/servers.js';
+import type { Failure } from './classify.js';
+
+export interface RecipientReply {
+  address: string;
+  code: number;
+  reply: string;
+}
+
+export interface SendResult {
+  accepted: RecipientReply[];
+  /** Recipients the upstream refused at RCPT TO, each with its own reply. */
+  rejected: RecipientReply[];
+  response: string;
+}
+
+export interface Envelope {
+  from: string;
+  to: string[];
+}
+
+/** A delivery attempt failed as a whole; `failure` says how. */
+export class DeliveryError extends Error {
+  readonly failure: Failure;
+  /** Per-recipient replies when every recipient was refused. */
+  readonly rejected: RecipientReply[];
+
+  constructor(failure: Failure, rejected: RecipientReply[] = []) {
+    super(failure.kind === 'smtp' ? failure.reply : failure.message);
+    this.name = 'DeliveryError';
+    this.failure = failure;
+    this.rejected = rejected;
+  }
+}
+
+export interface Upstream {
+  /** Sends one message; `raw` opens the bytes to forward (it may be called twice for the auth retry). */
+  send(envelope: Envelope, raw: () => Readable): Promise<SendResult>;
+  close(): void;
+}
+
+export interface UpstreamOptions {
+  server: EmailServer;
+  /** For method `office365`. */
+  tokens?: TokenProvider;
+  /** For method `password`. */
+  password?: string | null;
+  log: Logger;
+}
+
+interface NodemailerFailure extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  recipient?: string;
+  rejectedErrors?: NodemailerFailure[];
+}
+
+function replyOf(err: NodemailerFailure): RecipientReply {
+  return { address: err.recipient ?? '', code: err.responseCode ?? 0, reply: err.response ?? err.message };
+}
+
+/** Turns whatever nodemailer or the token provider threw into a DeliveryError. */
+export function toDeliveryError(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  if (err instanceof TokenError) {
+    return new DeliveryError({ kind: 'token', code: err.code, transient: err.transient, message: err.message });
+  }
+  const e = err as NodemailerFailure;
+  // nodemailer wraps a provisioning failure; the TokenError travels as the cause or the error itself.
+  const cause = (e as { cause?: unknown }).cause;
+  if (cause instanceof TokenError) return toDeliveryError(cause);
+  const rejected = (e.rejectedErrors ?? []).map(replyOf);
+  if (e.responseCode && e.response) {
+    return new DeliveryError({ kind: 'smtp', code: e.responseCode, reply: e.response }, rejected);
+  }
+  return new DeliveryError({ kind: 'network', code: e.code ?? 'ERROR', message: e.message ?? String(err) });
+}
+
+function isAuthRejection(err: DeliveryError): boolean {
+  return err.failure.kind === 'smtp' && err.failure.code === 535;
+}
+
+/** Creates the pooled upstream for one email server. */
+export function createUpstream({ server, tokens, password, log }: UpstreamOptions): Upstream {
+  const auth =
+    server.method === 'office365'
+      ? { type: 'OAuth2', user: server.mailbox ?? undefined }
+      : server.method === 'password'
+        ? { user: server.username ?? undefined, pass: password ?? undefined }
+        : undefined;
+  const transport = nodemailer.createTransport({
+    pool: true,
+    host: server.host,
+    port: server.port,
+    secure: server.secure === 'ssl',
+    requireTLS: server.secure === 'tls',
+    ignoreTLS: server.secure === 'none',
+    name: hostname(),
+    maxConnections: server.maxConnections,
+    maxMessages: 100,
+    // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
+    // whose connection closed before it was attempted.
+    maxRequeues: 1,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 120_000,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    tls: { minVersion: 'TLSv1.2', servername: server.host },
+    auth,
+    logger: false,
+  });
+  if (server.method === 'office365' && tokens) {
+    // Called for each new connection; `renew` is true after a 334 challenge (nodemailer retries once).
+    transport.set('oauth2_provision_cb', (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {
+      tokens.getAccessToken({ forceRefresh: renew }).then(
+        (token) => callback(null, token.token, token.expiresAt),
+        (err: unknown) => callback(err as Error),
+      );
+    });
+  }
+
+  const attempt = async (envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
+    // Ask for the token first: a token failure then surfaces as itself, not as an SMTP auth error.
+    if (tokens) await tokens.getAccessToken();
+    let info;
+    try {
+      info = (await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: raw() })) as { response?: string; rejectedErrors?: NodemailerFailure[] };
+    } catch (err) {
+      throw toDeliveryError(err);
+    }
+    const rejectedErrors = (info.rejectedErrors ?? []).map(replyOf);
+    const rejectedSet = new Set(rejectedErrors.map((r) => r.address.toLowerCase()));
+    const response = String(info.response ?? '');
+    const code = Number(/^\d{3}/.exec(response)?.[0] ?? 250);
+    return {
+      accepted: envelope.to.filter((a) => !rejectedSet.has(a.toLowerCase())).map((address) => ({ address, code, reply: response })),
+      rejected: rejectedErrors,
+      response,
+    };
+  };
+
+  return {
+    async send(envelope, raw) {
+      try {
+        return await attempt(envelope, raw);
+      } catch (err) {
+        const failure = toDeliveryError(err);
+        if (!tokens || !isAuthRejection(failure)) throw failure;
+        // Microsoft refused the token: retry once with a fresh one (PRODUCT.md, Tokens).
+        log.info('upstream refused the token; retrying once with a new one', { server: server.name });
+        try {
+          await tokens.getAccessToken({ forceRefresh: true });
+        } catch (tokenErr) {
+          throw toDeliveryError(tokenErr);
+        }
+        return attempt(envelope, raw);
+      }
+    },
+    close() {
+      transport.close();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * Replies to SMTP clients. One error type carries the reply code and the
+ * enhanced status code, which smtp-server puts on the wire.
+ */
+
+export class SmtpError extends Error {
+  readonly responseCode: number;
+
+  constructor(code: number, enhanced: string, text: string) {
+    // smtp-server prints `${responseCode} ${message}`; the enhanced code leads the text.
+    super(`${enhanced} ${text}`);
+    this.name = 'SmtpError';
+    this.responseCode = code;
+  }
+}
+
+export const REPLIES = {
+  relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),
+  badSender: () => new SmtpError(501, '5.1.7', 'Bad sender address syntax'),
+  badRecipient: () => new SmtpError(501, '5.1.3', 'Bad recipient address syntax'),
+  noServer: () => new SmtpError(451, '4.3.0', 'relay365 has no email server configured yet; try again later'),
+  tooBig: (limit: number) => new SmtpError(552, '5.3.4', `Message size exceeds fixed maximum message size (${limit} bytes)`),
+  storageFailed: () => new SmtpError(451, '4.3.0', 'Temporary local problem storing the message; try again later'),
+} as const;

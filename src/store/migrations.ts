@@ -1,0 +1,89 @@
+/**
+ * Versioned schema migrations, applied in order at start-up. The database's
+ * `user_version` pragma records how many have run. Never edit a shipped
+ * migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE servers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    method TEXT NOT NULL,
+    sign_in_mode TEXT NOT NULL DEFAULT 'application',
+    secure TEXT NOT NULL DEFAULT 'tls',
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    tenant_id TEXT,
+    client_id TEXT,
+    client_secret_enc BLOB,
+    client_secret_expires TEXT,
+    cloud TEXT NOT NULL DEFAULT 'global',
+    authority_host TEXT,
+    smtp_resource TEXT,
+    mailbox TEXT,
+    username TEXT,
+    password_enc BLOB,
+    max_connections INTEGER NOT NULL DEFAULT 3,
+    messages_per_minute INTEGER NOT NULL DEFAULT 30,
+    recipients_per_day INTEGER NOT NULL DEFAULT 10000,
+    from_handling TEXT NOT NULL DEFAULT 'keep',
+    status TEXT NOT NULL DEFAULT 'not_authorized',
+    status_code TEXT,
+    status_message TEXT,
+    status_hint TEXT,
+    status_at INTEGER,
+    authorized_account TEXT,
+    token_refreshed_at INTEGER,
+    revision INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE token_caches (
+    server_id INTEGER PRIMARY KEY REFERENCES servers(id) ON DELETE CASCADE,
+    data BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    server_id INTEGER REFERENCES servers(id) ON DELETE SET NULL,
+    mail_from TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    subject TEXT,
+    header_message_id TEXT,
+    client_address TEXT,
+    client_helo TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    last_reply TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX messages_due ON messages(server_id, status, next_attempt_at);
+  CREATE INDEX messages_received ON messages(received_at);
+
+  CREATE TABLE recipients (
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    address TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    reply TEXT,
+    done_at INTEGER,
+    PRIMARY KEY (message_id, address)
+  ) WITHOUT ROWID;
+  CREATE INDEX recipients_done ON recipients(status, done_at);
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT,
+    server_id INTEGER,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX events_message ON events(message_id, id);
+  `,
+];

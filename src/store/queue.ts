@@ -1,0 +1,316 @@
+/**
+ * The queue: messages, their recipients and their event log. Queue state is
+ * columns (status, attempts, next_attempt_at), so a restart resumes exactly
+ * where the store says.
+ */
+import type { Db } from './db.js';
+
+/** queued: waiting for its first or next attempt; sending: in flight; held: its server cannot authenticate. */
+export type MessageStatus = 'queued' | 'deferred' | 'sending' | 'held' | 'delivered' | 'failed';
+export type RecipientStatus = 'pending' | 'delivered' | 'failed';
+export type EventKind = 'received' | 'attempt' | 'delivered' | 'deferred' | 'held' | 'released' | 'failed' | 'requeued' | 'deleted';
+
+export interface NewMessage {
+  id: string;
+  serverId: number;
+  mailFrom: string;
+  recipients: string[];
+  size: number;
+  subject: string | null;
+  headerMessageId: string | null;
+  clientAddress: string;
+  clientHelo: string;
+  receivedAt: number;
+  expiresAt: number;
+}
+
+export interface QueuedMessage {
+  id: string;
+  serverId: number | null;
+  mailFrom: string;
+  size: number;
+  subject: string | null;
+  headerMessageId: string | null;
+  clientAddress: string | null;
+  status: MessageStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  receivedAt: number;
+  expiresAt: number;
+  lastReply: string | null;
+}
+
+export interface Recipient {
+  address: string;
+  status: RecipientStatus;
+  reply: string | null;
+}
+
+export interface MessageEvent {
+  id: number;
+  messageId: string | null;
+  serverId: number | null;
+  at: number;
+  kind: EventKind;
+  detail: string | null;
+}
+
+export interface ListFilter {
+  serverId?: number;
+  status?: MessageStatus;
+  sender?: string;
+  recipient?: string;
+  limit?: number;
+}
+
+/** What one delivery attempt decided for a message. */
+export type AttemptResult =
+  | { kind: 'done'; delivered: { address: string; reply: string }[]; failed: { address: string; reply: string }[] }
+  | { kind: 'defer'; nextAttemptAt: number; reply: string; delivered?: { address: string; reply: string }[]; failed?: { address: string; reply: string }[] }
+  | { kind: 'hold'; reply: string }
+  | { kind: 'expire'; reply: string };
+
+interface MessageRow {
+  id: string;
+  server_id: number | null;
+  mail_from: string;
+  size: number;
+  subject: string | null;
+  header_message_id: string | null;
+  client_address: string | null;
+  status: MessageStatus;
+  attempts: number;
+  next_attempt_at: number;
+  received_at: number;
+  expires_at: number;
+  last_reply: string | null;
+}
+
+function toMessage(row: MessageRow): QueuedMessage {
+  return {
+    id: row.id,
+    serverId: row.server_id,
+    mailFrom: row.mail_from,
+    size: row.size,
+    subject: row.subject,
+    headerMessageId: row.header_message_id,
+    clientAddress: row.client_address,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    receivedAt: row.received_at,
+    expiresAt: row.expires_at,
+    lastReply: row.last_reply,
+  };
+}
+
+export interface QueueRepo {
+  /** Records a batch of accepted messages in one transaction (one commit, one fsync). */
+  insert(messages: NewMessage[]): void;
+  /** Marks up to `limit` due messages of a server as sending and returns them. */
+  claimDue(serverId: number, now: number, limit: number): QueuedMessage[];
+  /** Earliest next attempt among a server's waiting messages, or null. */
+  nextDueAt(serverId: number): number | null;
+  get(id: string): QueuedMessage | undefined;
+  recipients(id: string): Recipient[];
+  pendingRecipients(id: string): string[];
+  /** Applies an attempt's outcome: recipient states, message state, events. */
+  recordAttempt(id: string, result: AttemptResult, now: number): MessageStatus;
+  /** Puts all waiting mail of a server on hold (its authorization failed). */
+  holdServer(serverId: number, reply: string, now: number): number;
+  /** Makes a server's held mail due now; returns how many were released. */
+  releaseHeld(serverId: number, now: number, limit?: number): number;
+  /** Crash recovery: messages left "sending" are queued again. */
+  requeueInFlight(now: number): number;
+  /** Marks a message failed without an attempt (its spool file is gone). */
+  markLost(id: string, reason: string, now: number): void;
+  /** IDs of every message whose spool file must be kept. */
+  liveIds(): Set<string>;
+  list(filter?: ListFilter): QueuedMessage[];
+  events(id: string): MessageEvent[];
+  addEvent(messageId: string | null, serverId: number | null, kind: EventKind, detail: string | null, now: number): void;
+  /** Recipients a server delivered since `since` (rolling daily quota). */
+  recipientsDeliveredSince(serverId: number, since: number): number;
+  countsByStatus(serverId?: number): Record<MessageStatus, number>;
+}
+
+const WAITING = `status IN ('queued', 'deferred')`;
+
+/** Creates the queue repository over an open database. */
+export function createQueueRepo(db: Db): QueueRepo {
+  const insertMessage = db.prepare(
+    `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
+       status, attempts, next_attempt_at, received_at, expires_at, updated_at)
+     VALUES (@id, @serverId, @mailFrom, @size, @subject, @headerMessageId, @clientAddress, @clientHelo,
+       'queued', 0, @receivedAt, @receivedAt, @expiresAt, @receivedAt)`,
+  );
+  const insertRecipient = db.prepare<[string, string]>(`INSERT OR IGNORE INTO recipients (message_id, address) VALUES (?, ?)`);
+  const insertEvent = db.prepare<[string | null, number | null, number, EventKind, string | null]>(
+    'INSERT INTO events (message_id, server_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)',
+  );
+  const selectDue = db.prepare<[number, number, number], MessageRow>(
+    `SELECT * FROM messages WHERE server_id = ? AND ${WAITING} AND next_attempt_at <= ? ORDER BY next_attempt_at, received_at LIMIT ?`,
+  );
+  const markSending = db.prepare<[number, string]>(
+    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`,
+  );
+  const selectOne = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
+  const selectRecipients = db.prepare<[string], Recipient>('SELECT address, status, reply FROM recipients WHERE message_id = ? ORDER BY address');
+  const selectPending = db.prepare<[string], { address: string }>(`SELECT address FROM recipients WHERE message_id = ? AND status = 'pending'`);
+  const setRecipient = db.prepare<[RecipientStatus, string, number, string, string]>(
+    'UPDATE recipients SET status = ?, reply = ?, done_at = ? WHERE message_id = ? AND address = ?',
+  );
+  const setMessage = db.prepare<[MessageStatus, number, string, number, string]>(
+    'UPDATE messages SET status = ?, next_attempt_at = ?, last_reply = ?, updated_at = ? WHERE id = ?',
+  );
+  const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
+
+  const applyRecipients = (id: string, list: { address: string; reply: string }[] | undefined, status: RecipientStatus, now: number): void => {
+    for (const r of list ?? []) setRecipient.run(status, r.reply, now, id, r.address);
+  };
+
+  return {
+    insert: db.transaction((messages: NewMessage[]) => {
+      for (const m of messages) {
+        insertMessage.run(m);
+        for (const rcpt of m.recipients) insertRecipient.run(m.id, rcpt);
+        insertEvent.run(m.id, m.serverId, m.receivedAt, 'received', `from ${m.mailFrom} to ${m.recipients.length} recipient(s), ${m.size} bytes`);
+      }
+    }),
+    claimDue: db.transaction((serverId: number, now: number, limit: number) => {
+      const rows = selectDue.all(serverId, now, limit);
+      for (const row of rows) markSending.run(now, row.id);
+      return rows.map((row) => ({ ...toMessage(row), status: 'sending' as const, attempts: row.attempts + 1 }));
+    }),
+    nextDueAt: (serverId) =>
+      (db.prepare(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`).get(serverId) as { t: number | null }).t,
+    get: (id) => {
+      const row = selectOne.get(id);
+      return row ? toMessage(row) : undefined;
+    },
+    recipients: (id) => selectRecipients.all(id),
+    pendingRecipients: (id) => selectPending.all(id).map((r) => r.address),
+    recordAttempt: db.transaction((id: string, result: AttemptResult, now: number): MessageStatus => {
+      const serverId = serverOf(id);
+      if (result.kind === 'hold') {
+        setMessage.run('held', now, result.reply, now, id);
+        insertEvent.run(id, serverId, now, 'held', result.reply);
+        return 'held';
+      }
+      if (result.kind === 'expire') {
+        for (const address of selectPending.all(id).map((r) => r.address)) setRecipient.run('failed', result.reply, now, id, address);
+        setMessage.run('failed', now, result.reply, now, id);
+        insertEvent.run(id, serverId, now, 'failed', result.reply);
+        return 'failed';
+      }
+      applyRecipients(id, result.delivered, 'delivered', now);
+      applyRecipients(id, result.failed, 'failed', now);
+      for (const r of result.delivered ?? []) insertEvent.run(id, serverId, now, 'delivered', `${r.address}: ${r.reply}`);
+      for (const r of result.failed ?? []) insertEvent.run(id, serverId, now, 'failed', `${r.address}: ${r.reply}`);
+      const pending = selectPending.all(id).length;
+      if (result.kind === 'defer' && pending > 0) {
+        setMessage.run('deferred', result.nextAttemptAt, result.reply, now, id);
+        insertEvent.run(id, serverId, now, 'deferred', `${result.reply} (next attempt ${new Date(result.nextAttemptAt).toISOString()})`);
+        return 'deferred';
+      }
+      const anyDelivered = (db.prepare(`SELECT 1 FROM recipients WHERE message_id = ? AND status = 'delivered' LIMIT 1`).get(id) ?? null) !== null;
+      const status: MessageStatus = anyDelivered ? 'delivered' : 'failed';
+      const lastReply = result.kind === 'done' ? (result.delivered[0]?.reply ?? result.failed[0]?.reply ?? '') : result.reply;
+      setMessage.run(status, now, lastReply, now, id);
+      return status;
+    }),
+    holdServer: db.transaction((serverId: number, reply: string, now: number) => {
+      const ids = db.prepare(`SELECT id FROM messages WHERE server_id = ? AND ${WAITING}`).all(serverId) as { id: string }[];
+      for (const { id } of ids) {
+        setMessage.run('held', now, reply, now, id);
+        insertEvent.run(id, serverId, now, 'held', reply);
+      }
+      return ids.length;
+    }),
+    releaseHeld: db.transaction((serverId: number, now: number, limit = -1) => {
+      const ids = db
+        .prepare(`SELECT id FROM messages WHERE server_id = ? AND status = 'held' ORDER BY received_at LIMIT ?`)
+        .all(serverId, limit) as { id: string }[];
+      for (const { id } of ids) {
+        db.prepare(`UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
+        insertEvent.run(id, serverId, now, 'released', 'retrying held mail');
+      }
+      return ids.length;
+    }),
+    requeueInFlight: db.transaction((now: number) => {
+      const ids = db.prepare(`SELECT id, server_id FROM messages WHERE status = 'sending'`).all() as { id: string; server_id: number | null }[];
+      for (const { id, server_id } of ids) {
+        db.prepare(`UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
+        insertEvent.run(id, server_id, now, 'requeued', 'relay restarted while this message was being delivered');
+      }
+      return ids.length;
+    }),
+    markLost: (id, reason, now) => {
+      db.transaction(() => {
+        for (const { address } of selectPending.all(id)) setRecipient.run('failed', reason, now, id, address);
+        setMessage.run('failed', now, reason, now, id);
+        insertEvent.run(id, serverOf(id), now, 'failed', reason);
+      })();
+    },
+    liveIds: () =>
+      new Set(
+        (db.prepare(`SELECT id FROM messages WHERE status NOT IN ('delivered', 'failed')`).all() as { id: string }[]).map((r) => r.id),
+      ),
+    list: (filter = {}) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.serverId !== undefined) {
+        where.push('server_id = ?');
+        params.push(filter.serverId);
+      }
+      if (filter.status !== undefined) {
+        where.push('status = ?');
+        params.push(filter.status);
+      }
+      if (filter.sender) {
+        where.push(`mail_from LIKE ? ESCAPE '\\'`);
+        params.push(`%${filter.sender.replace(/[\\%_]/g, '\\$&')}%`);
+      }
+      if (filter.recipient) {
+        where.push(`id IN (SELECT message_id FROM recipients WHERE address LIKE ? ESCAPE '\\')`);
+        params.push(`%${filter.recipient.replace(/[\\%_]/g, '\\$&')}%`);
+      }
+      params.push(filter.limit ?? 200);
+      const sql = `SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
+      return (db.prepare(sql).all(...params) as MessageRow[]).map(toMessage);
+    },
+    events: (id) =>
+      (
+        db.prepare('SELECT id, message_id, server_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY id').all(id) as {
+          id: number;
+          message_id: string | null;
+          server_id: number | null;
+          at: number;
+          kind: EventKind;
+          detail: string | null;
+        }[]
+      ).map((e) => ({ id: e.id, messageId: e.message_id, serverId: e.server_id, at: e.at, kind: e.kind, detail: e.detail })),
+    addEvent: (messageId, serverId, kind, detail, now) => {
+      insertEvent.run(messageId, serverId, now, kind, detail);
+    },
+    recipientsDeliveredSince: (serverId, since) =>
+      (
+        db
+          .prepare(
+            `SELECT COUNT(*) AS n FROM recipients r JOIN messages m ON m.id = r.message_id
+             WHERE m.server_id = ? AND r.status = 'delivered' AND r.done_at >= ?`,
+          )
+          .get(serverId, since) as { n: number }
+      ).n,
+    countsByStatus: (serverId) => {
+      const counts: Record<MessageStatus, number> = { queued: 0, deferred: 0, sending: 0, held: 0, delivered: 0, failed: 0 };
+      const rows = (
+        serverId === undefined
+          ? db.prepare('SELECT status, COUNT(*) AS n FROM messages GROUP BY status').all()
+          : db.prepare('SELECT status, COUNT(*) AS n FROM messages WHERE server_id = ? GROUP BY status').all(serverId)
+      ) as { status: MessageStatus; n: number }[];
+      for (const row of rows) counts[row.status] = row.n;
+      return counts;
+    },
+  };
+}
