@@ -42,7 +42,7 @@ const HOLD_REPLIES: readonly RegExp[] = [
   /^5\d\d 5\.7\.(705|708|750)\b/, // tenant or IP blocked
 ];
 
-const PAUSE_REPLIES: readonly RegExp[] = [/SubmissionQuotaExceeded/i, /^5\d\d 5\.2\.25[1-5]\b/];
+const PAUSE_REPLIES: readonly RegExp[] = [/SubmissionQuotaExceeded/i, /^5\d\d 5\.2\.25[1-5]\b.*throttled/i];
 
 /** Decides what an attempt's failure means for the message and the server. */
 export function classify(failure: Failure): Decision {

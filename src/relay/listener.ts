@@ -121,7 +121,7 @@ export function createListener({ config, servers, spool, committer, log, now = D
       throw REPLIES.storageFailed();
     }
     log.info('message queued', { queueId, server: server.name, from: mailFrom, recipients: recipients.length, size: file.size });
-    return `Ok: queued as ${queueId}`;
+    return `2.0.0 Ok: queued as ${queueId}`;
   };
 
   const options = (secure: boolean): SMTPServerOptions => ({
@@ -137,6 +137,7 @@ export function createListener({ config, servers, spool, committer, log, now = D
     authOptional: true,
     // SMTP AUTH for relay users comes with access control; STARTTLS needs a certificate.
     disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    hideENHANCEDSTATUSCODES: false,
     hideDSN: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,

@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives a working local relay with no settings', () => {
+    const config = loadConfig({});
+    expect(config.smtpListen).toEqual({ host: '127.0.0.1', port: 2525 });
+    expect(config.adminListen).toEqual({ host: '127.0.0.1', port: 8025 });
+    expect(config.smtpsListen).toBeNull();
+    expect(config.publicUrl).toBe('http://localhost:8025');
+    expect(config.maxMessageSize).toBe(35_000_000);
+    expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('parses IPv6 listeners, sizes and levels', () => {
+    const config = loadConfig({ RELAY365_SMTP_LISTEN: '[::1]:25', RELAY365_MAX_MESSAGE_SIZE: '10MiB', RELAY365_LOG_LEVEL: 'WARN' });
+    expect(config.smtpListen).toEqual({ host: '::1', port: 25 });
+    expect(config.maxMessageSize).toBe(10 * 1024 * 1024);
+    expect(config.logLevel).toBe('warn');
+  });
+
+  it('reads secrets from NAME_FILE', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'relay365-config-'));
+    writeFileSync(path.join(dir, 'key'), `${'ab'.repeat(32)}\n`);
+    expect(loadConfig({ RELAY365_SECRET_KEY_FILE: path.join(dir, 'key') }).secretKey).toBe('ab'.repeat(32));
+  });
+
+  it.each([
+    [{ RELAY365_SMTP_LISTEN: 'localhost' }, 'RELAY365_SMTP_LISTEN="localhost" is not valid: host:port'],
+    [{ RELAY365_SMTP_LISTEN: '127.0.0.1:70000' }, 'RELAY365_SMTP_LISTEN="127.0.0.1:70000"'],
+    [{ RELAY365_MAX_MESSAGE_SIZE: 'huge' }, 'RELAY365_MAX_MESSAGE_SIZE="huge" is not valid: a size'],
+    [{ RELAY365_LOG_LEVEL: 'loud' }, 'RELAY365_LOG_LEVEL="loud" is not valid: one of debug, info, warn, error'],
+    [{ RELAY365_PUBLIC_URL: 'ftp://x' }, 'RELAY365_PUBLIC_URL="ftp://x"'],
+    [{ RELAY365_SMTPS_LISTEN: '0.0.0.0:465' }, 'needs RELAY365_TLS_CERT_FILE'],
+    [{ RELAY365_TLS_CERT_FILE: '/x.pem' }, 'RELAY365_TLS_KEY_FILE'],
+    [{ RELAY365_SECRET_KEY: 'short' }, 'RELAY365_SECRET_KEY="(hidden)" is not valid: at least 32 characters'],
+    [{ RELAY365_ADMIN_PASSWORD_FILE: '/nonexistent/pw' }, 'RELAY365_ADMIN_PASSWORD_FILE="/nonexistent/pw" is not valid: a readable file'],
+  ])('refuses %o with one clear line', (env, message) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+});

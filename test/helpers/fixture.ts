@@ -1,0 +1,66 @@
+/**
+ * Test fixtures: a fresh data folder, config and store per test.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createStore, type Store } from '../../src/store/index.js';
+import { createSecretBox } from '../../src/store/secret-box.js';
+import type { ServerSettings } from '../../src/store/servers.js';
+
+export interface Fixture {
+  dir: string;
+  config: Config;
+  store: Store;
+  cleanup(): void;
+}
+
+/** A fresh data folder with listeners on port 0 (loopback). */
+export function createFixture(env: Record<string, string> = {}): Fixture {
+  const dir = mkdtempSync(path.join(tmpdir(), 'relay365-test-'));
+  const config = loadConfig({
+    RELAY365_DATA_DIR: dir,
+    RELAY365_SMTP_LISTEN: '127.0.0.1:0',
+    RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
+    RELAY365_SECRET_KEY: 'ab'.repeat(32),
+    ...env,
+  });
+  const store = createStore(dir, createSecretBox(Buffer.from('ab'.repeat(32), 'hex')));
+  return {
+    dir,
+    config,
+    store,
+    cleanup() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Settings for a server with no authentication (plain SMTP upstream). */
+export function plainServer(overrides: Partial<ServerSettings> = {}): ServerSettings {
+  return {
+    name: 'upstream',
+    method: 'none',
+    signInMode: 'application',
+    secure: 'none',
+    host: '127.0.0.1',
+    port: 25,
+    tenantId: null,
+    clientId: null,
+    clientSecret: null,
+    clientSecretExpires: null,
+    cloud: 'global',
+    authorityHost: null,
+    smtpResource: null,
+    mailbox: null,
+    username: null,
+    password: null,
+    maxConnections: 3,
+    messagesPerMinute: 30,
+    recipientsPerDay: 10_000,
+    fromHandling: 'keep',
+    ...overrides,
+  };
+}

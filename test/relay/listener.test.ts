@@ -1,0 +1,125 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { createCommitter } from '../../src/relay/committer.js';
+import { createListener, type Listener } from '../../src/relay/listener.js';
+import { createSpool, type Spool } from '../../src/relay/spool.js';
+import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { connectRaw } from '../helpers/smtp-client.js';
+
+let fx: Fixture;
+let listener: Listener;
+let spool: Spool;
+let port: number;
+
+async function startListener(env: Record<string, string> = {}): Promise<void> {
+  fx = createFixture(env);
+  spool = createSpool(path.join(fx.dir, 'spool'));
+  const committer = createCommitter(spool, fx.store.queue, () => undefined);
+  listener = createListener({ config: fx.config, servers: fx.store.servers, spool, committer, log: silentLogger });
+  port = (await listener.start()).smtp.port;
+}
+
+const client = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+
+describe('SMTP listener', () => {
+  beforeEach(async () => {
+    await startListener({ RELAY365_MAX_MESSAGE_SIZE: '64KB' });
+    fx.store.servers.add(plainServer());
+  });
+  afterEach(async () => {
+    await listener.close();
+    fx.cleanup();
+  });
+
+  it('answers 250 with the queue id only after the message is spooled and recorded', async () => {
+    const raw = 'From: app@example.test\r\nTo: a@example.test\r\nSubject: Invoice 42\r\nMessage-ID: <m1@example.test>\r\n\r\nHello\r\n';
+    const info = await client().sendMail({ envelope: { from: 'app@example.test', to: ['a@example.test', 'b@example.test'] }, raw });
+    const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
+    expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-Z]+$/);
+    const stored = readFileSync(spool.path(id), 'utf8');
+    expect(stored.startsWith('Received: from ')).toBe(true);
+    expect(stored).toMatch(/by \S+ \(relay365\) with ESMTP id [0-9A-Z]+;\r\n\t\w{3}, \d{2} \w{3} \d{4} [\d:]{8} \+0000\r\n/);
+    expect(stored.endsWith(raw)).toBe(true);
+    const message = fx.store.queue.get(id);
+    expect(message).toMatchObject({ status: 'queued', mailFrom: 'app@example.test', subject: 'Invoice 42', headerMessageId: '<m1@example.test>', size: Buffer.byteLength(raw) });
+    expect(fx.store.queue.recipients(id).map((r) => r.address)).toEqual(['a@example.test', 'b@example.test']);
+  });
+
+  it('advertises size, 8BITMIME, SMTPUTF8, PIPELINING and ENHANCEDSTATUSCODES', async () => {
+    const c = await connectRaw(port);
+    const ehlo = await c.command('EHLO client.test');
+    for (const ext of ['SIZE 64000', '8BITMIME', 'SMTPUTF8', 'PIPELINING', 'ENHANCEDSTATUSCODES']) expect(ehlo).toContain(ext);
+    expect(ehlo).not.toContain('STARTTLS');
+    expect(ehlo).not.toContain('AUTH');
+    c.close();
+  });
+
+  it('refuses an oversize message with 552 5.3.4 and keeps nothing', async () => {
+    const big = `Subject: big\r\n\r\n${'x'.repeat(70_000)}\r\n`;
+    await expect(client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: big })).rejects.toMatchObject({ responseCode: 552 });
+    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(readdirSync(path.join(fx.dir, 'spool', 'tmp'))).toEqual([]);
+  });
+
+  it('answers garbage with 500/501 and keeps serving', async () => {
+    const c = await connectRaw(port);
+    expect(await c.command('EHLO client.test')).toMatch(/^250/);
+    expect(await c.command('FROBNICATE now')).toMatch(/^500/);
+    expect(await c.command(`X${'A'.repeat(5000)}`)).toMatch(/^5\d\d/);
+    expect(await c.command('MAIL FROM:<not an address>')).toMatch(/^501/);
+    expect(await c.command('MAIL FROM:<app@example.test>')).toMatch(/^250/);
+    expect(await c.command('RCPT TO:<no-at-sign>')).toMatch(/^501 5\.\d\.\d /);
+    expect(await c.command('RCPT TO:<a b@example.test>')).toMatch(/^501 5\.\d\.\d /);
+    expect(await c.command('RCPT TO:<ok@example.test>')).toMatch(/^250/);
+    c.close();
+    const info = await client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: still here\r\n\r\nx\r\n' });
+    expect(info.response).toMatch(/^250/);
+  });
+
+  it('answers the 501st recipient with 452 4.5.3', async () => {
+    const c = await connectRaw(port);
+    await c.command('EHLO client.test');
+    await c.command('MAIL FROM:<app@example.test>');
+    for (let i = 0; i < 500; i++) c.write(`RCPT TO:<r${i}@example.test>\r\n`);
+    for (let i = 0; i < 500; i++) expect(await c.reply()).toMatch(/^250/);
+    expect(await c.command('RCPT TO:<one-too-many@example.test>')).toMatch(/^452 4\.5\.3/);
+    c.close();
+  });
+
+  it('keeps nothing when the client drops the connection mid-DATA', async () => {
+    const c = await connectRaw(port);
+    await c.command('EHLO client.test');
+    await c.command('MAIL FROM:<app@example.test>');
+    await c.command('RCPT TO:<b@example.test>');
+    expect(await c.command('DATA')).toMatch(/^354/);
+    c.write(`Subject: cut\r\n\r\n${'partial line\r\n'.repeat(100)}`);
+    c.destroy();
+    // The spool's temp file disappears once smtp-server has torn the stream down.
+    for (let i = 0; i < 100 && readdirSync(path.join(fx.dir, 'spool', 'tmp')).length > 0; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(readdirSync(path.join(fx.dir, 'spool', 'tmp'))).toEqual([]);
+    expect(fx.store.queue.list()).toHaveLength(0);
+  });
+});
+
+describe('SMTP listener without an email server', () => {
+  beforeEach(() => startListener());
+  afterEach(async () => {
+    await listener.close();
+    fx.cleanup();
+  });
+
+  it('asks clients to come back later with 451 4.3.0', async () => {
+    await expect(client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: x\r\n\r\nx\r\n' })).rejects.toMatchObject({
+      responseCode: 451,
+      response: expect.stringContaining('4.3.0 relay365 has no email server configured'),
+    });
+    expect(existsSync(path.join(fx.dir, 'spool'))).toBe(true);
+    expect(fx.store.queue.list()).toHaveLength(0);
+  });
+});
