@@ -23,10 +23,22 @@ export function authorityFor(server: Pick<EmailServer, 'cloud' | 'authorityHost'
   return `${resolveCloud(server).authorityHost}/${encodeURIComponent(server.tenantId)}/`;
 }
 
+/** Entra's v2.0 endpoint layout on `host`; MSAL fills in `{tenant}`. */
+function customAuthorityMetadata(host: string): string {
+  return JSON.stringify({
+    token_endpoint: `${host}/{tenant}/oauth2/v2.0/token`,
+    authorization_endpoint: `${host}/{tenant}/oauth2/v2.0/authorize`,
+    end_session_endpoint: `${host}/{tenant}/oauth2/v2.0/logout`,
+    jwks_uri: `${host}/{tenant}/discovery/v2.0/keys`,
+    issuer: `${host}/{tenantid}/v2.0`,
+  });
+}
+
 /** Creates the MSAL client; throws a plain Error when a required setting is missing. */
 export function createMsalClient({ server, clientSecret, cache, log }: MsalClientOptions): ConfidentialClientApplication {
   if (!server.clientId) throw new Error('Office 365 Client ID is not set');
   const authority = authorityFor(server);
+  const custom = server.cloud === 'custom';
   return new ConfidentialClientApplication({
     auth: {
       clientId: server.clientId,
@@ -34,7 +46,11 @@ export function createMsalClient({ server, clientSecret, cache, log }: MsalClien
       authority,
       // A host outside Microsoft's clouds must be declared, or MSAL asks
       // login.microsoftonline.com for instance discovery (MICROSOFT.md).
-      knownAuthorities: server.cloud === 'custom' ? [new URL(authority).host] : [],
+      knownAuthorities: custom ? [new URL(authority).host] : [],
+      // MSAL has the endpoints of Microsoft's clouds built in; giving a custom host the same
+      // shape lets errors such as AADSTS90002 (tenant not found) come from the token endpoint
+      // with their code, instead of a failed discovery that hides it.
+      ...(custom ? { authorityMetadata: customAuthorityMetadata(resolveCloud(server).authorityHost) } : {}),
     },
     cache: { cachePlugin: createCachePlugin(cache, server.id) },
     system: {
