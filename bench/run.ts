@@ -27,7 +27,25 @@ async function acceptance(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'relay365-bench-'));
   try {
     // An upstream nobody listens on, limited to one attempt a minute: the figures are about accepting.
-    await runCli(['server', 'add', '--name', 'bench', '--method', 'none', '--secure', 'none', '--host', '127.0.0.1', '--port', '9', '--messages-per-minute', '1'], env(dir));
+    await runCli(
+      [
+        'server',
+        'add',
+        '--name',
+        'bench',
+        '--method',
+        'none',
+        '--secure',
+        'none',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '9',
+        '--messages-per-minute',
+        '1',
+      ],
+      env(dir),
+    );
     const relay = await startRelay(env(dir));
     const body = makeBody(2048);
     const total = Number(process.env.BENCH_MESSAGES ?? 10_000);
@@ -41,7 +59,9 @@ async function acceptance(): Promise<void> {
       );
     }
     const seq = await runLoad(relay.smtpPort, { clients: 1, total: 1000, body, reuse: true });
-    console.log(`one sequential client, 2 KB, reused connection: ${((seq.seconds * 1000) / seq.messages).toFixed(2)} ms per message (p50 DATA end -> 250 ${percentile(seq.latencies, 50).toFixed(2)} ms)`);
+    console.log(
+      `one sequential client, 2 KB, reused connection: ${((seq.seconds * 1000) / seq.messages).toFixed(2)} ms per message (p50 DATA end -> 250 ${percentile(seq.latencies, 50).toFixed(2)} ms)`,
+    );
     await relay.stop();
 
     const big = await startRelay(env(dir));

@@ -103,11 +103,19 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const smtpsListen = parseListen('RELAY365_SMTPS_LISTEN', get('RELAY365_SMTPS_LISTEN', 'off'), true);
   if (smtpsListen && tlsCertFile === null) {
-    throw new ConfigError('RELAY365_SMTPS_LISTEN', get('RELAY365_SMTPS_LISTEN', ''), 'needs RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE');
+    throw new ConfigError(
+      'RELAY365_SMTPS_LISTEN',
+      get('RELAY365_SMTPS_LISTEN', ''),
+      'needs RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE',
+    );
   }
   const secretKey = readSetting(env, 'RELAY365_SECRET_KEY', true) ?? null;
   if (secretKey !== null && secretKey.length < 32) {
-    throw new ConfigError('RELAY365_SECRET_KEY', '(hidden)', 'at least 32 characters (for example 64 hex digits from `openssl rand -hex 32`)');
+    throw new ConfigError(
+      'RELAY365_SECRET_KEY',
+      '(hidden)',
+      'at least 32 characters (for example 64 hex digits from `openssl rand -hex 32`)',
+    );
   }
   const config: Config = {
     dataDir,

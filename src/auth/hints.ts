@@ -16,7 +16,7 @@ const REAUTHORIZE = 'Click Authorize Account again and sign in with the mailbox 
 export const AADSTS_HINTS: Readonly<Record<string, Hint>> = {
   '7000215': {
     meaning: 'Invalid client secret',
-    fix: 'Paste the client secret Value (not the Secret ID) from the app registration\'s Certificates & secrets page into Office 365 Client Secret.',
+    fix: "Paste the client secret Value (not the Secret ID) from the app registration's Certificates & secrets page into Office 365 Client Secret.",
   },
   '7000222': {
     meaning: 'Client secret expired',
@@ -33,15 +33,27 @@ export const AADSTS_HINTS: Readonly<Record<string, Hint>> = {
   },
   '700082': { meaning: 'Refresh token expired after inactivity', fix: REAUTHORIZE },
   '50173': { meaning: 'Sign-in grant revoked (password change or admin revoke)', fix: REAUTHORIZE },
-  '50076': { meaning: 'Multi-factor authentication required', fix: `Adjust the Conditional Access or MFA policy for this account, then ${REAUTHORIZE.toLowerCase()}` },
-  '53003': { meaning: 'Blocked by Conditional Access', fix: `Adjust the Conditional Access policy for this app and account, then ${REAUTHORIZE.toLowerCase()}` },
-  '70043': { meaning: 'Sign-in frequency policy ended the session', fix: `Adjust the sign-in frequency policy, then ${REAUTHORIZE.toLowerCase()}` },
+  '50076': {
+    meaning: 'Multi-factor authentication required',
+    fix: `Adjust the Conditional Access or MFA policy for this account, then ${REAUTHORIZE.toLowerCase()}`,
+  },
+  '53003': {
+    meaning: 'Blocked by Conditional Access',
+    fix: `Adjust the Conditional Access policy for this app and account, then ${REAUTHORIZE.toLowerCase()}`,
+  },
+  '70043': {
+    meaning: 'Sign-in frequency policy ended the session',
+    fix: `Adjust the sign-in frequency policy, then ${REAUTHORIZE.toLowerCase()}`,
+  },
   '50011': {
     meaning: 'Redirect URI not registered',
     fix: 'Add the exact Office 365 Redirect URI shown here as a Web redirect URI in the app registration.',
   },
   '54005': { meaning: 'Authorization code already redeemed', fix: 'Start Authorize Account again.' },
-  '7000012': { meaning: 'Grant from another tenant', fix: 'Use the same tenant for the app registration, the sign-in and Office 365 Tenant ID.' },
+  '7000012': {
+    meaning: 'Grant from another tenant',
+    fix: 'Use the same tenant for the app registration, the sign-in and Office 365 Tenant ID.',
+  },
   '700024': { meaning: 'Client assertion not valid', fix: 'Check the client credentials of the app registration.' },
   '1002012': { meaning: 'Invalid scope', fix: 'Check the Office 365 Cloud and SMTP Resource settings.' },
 };
@@ -55,7 +67,10 @@ const OAUTH_ERROR_HINTS: Readonly<Record<string, Hint>> = {
   unauthorized_client: AADSTS_HINTS['700016'] as Hint,
   not_configured: { meaning: 'Settings incomplete', fix: 'Fill in the settings named in the message, then the held mail is retried.' },
   no_account: { meaning: 'No account authorized yet', fix: 'Click Authorize Account and sign in with the mailbox account.' },
-  access_denied: { meaning: 'Sign-in was cancelled or consent was declined', fix: 'Click Authorize Account again and accept the requested permissions.' },
+  access_denied: {
+    meaning: 'Sign-in was cancelled or consent was declined',
+    fix: 'Click Authorize Account again and accept the requested permissions.',
+  },
 };
 
 /** SMTP reply patterns (tested against the whole reply line) → hint; first match wins. */
@@ -69,11 +84,17 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
   },
   {
     pattern: /5\.7\.139.*security defaults/i,
-    hint: { meaning: 'Security Defaults block SMTP AUTH', fix: 'Turn off Security Defaults in Entra ID or use Conditional Access policies that allow this app.' },
+    hint: {
+      meaning: 'Security Defaults block SMTP AUTH',
+      fix: 'Turn off Security Defaults in Entra ID or use Conditional Access policies that allow this app.',
+    },
   },
   {
     pattern: /5\.7\.139/i,
-    hint: { meaning: 'Sign-in blocked by a Conditional Access or MFA policy', fix: 'Exclude this app or account from the policy that blocks it, then try again.' },
+    hint: {
+      meaning: 'Sign-in blocked by a Conditional Access or MFA policy',
+      fix: 'Exclude this app or account from the policy that blocks it, then try again.',
+    },
   },
   {
     pattern: /5\.7\.3\b/,
@@ -84,7 +105,10 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
   },
   {
     pattern: /5\.7\.57\b/,
-    hint: { meaning: 'The session was not authenticated', fix: 'Use Secure Connection tls on port 587 so that STARTTLS and AUTH XOAUTH2 happen before sending.' },
+    hint: {
+      meaning: 'The session was not authenticated',
+      fix: 'Use Secure Connection tls on port 587 so that STARTTLS and AUTH XOAUTH2 happen before sending.',
+    },
   },
   {
     pattern: /5\.2\.252|SendAsDenied/i,
@@ -95,7 +119,10 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
   },
   {
     pattern: /4\.2\.0.*mailbox logon failure/i,
-    hint: { meaning: 'The app cannot open the mailbox', fix: 'Give the service principal Full Access to the mailbox (Add-MailboxPermission -AccessRights FullAccess).' },
+    hint: {
+      meaning: 'The app cannot open the mailbox',
+      fix: 'Give the service principal Full Access to the mailbox (Add-MailboxPermission -AccessRights FullAccess).',
+    },
   },
   {
     pattern: /5\.7\.30\b/,
@@ -103,19 +130,31 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
   },
   {
     pattern: /5\.7\.(705|708|750)\b/,
-    hint: { meaning: 'Microsoft blocked sending for the tenant or IP', fix: 'Check the tenant\'s sending status in the Microsoft 365 Defender portal and contact Microsoft support.' },
+    hint: {
+      meaning: 'Microsoft blocked sending for the tenant or IP',
+      fix: "Check the tenant's sending status in the Microsoft 365 Defender portal and contact Microsoft support.",
+    },
   },
   {
     pattern: /4\.3\.2\b/,
-    hint: { meaning: 'Too many concurrent connections for the mailbox', fix: 'relay365 slows down by itself; lower Max Connections if this repeats.' },
+    hint: {
+      meaning: 'Too many concurrent connections for the mailbox',
+      fix: 'relay365 slows down by itself; lower Max Connections if this repeats.',
+    },
   },
   {
     pattern: /SubmissionQuotaExceeded|5\.2\.0\b.*quota/i,
-    hint: { meaning: 'Daily recipient limit reached', fix: 'Mail waits until the rolling 24-hour window frees up; lower Recipients per Day to stay under the limit.' },
+    hint: {
+      meaning: 'Daily recipient limit reached',
+      fix: 'Mail waits until the rolling 24-hour window frees up; lower Recipients per Day to stay under the limit.',
+    },
   },
   {
     pattern: /5\.2\.25[1-5]/,
-    hint: { meaning: 'Sender throttled after repeated errors', fix: 'Fix the errors that came before (invalid recipients, Send As) and wait for Microsoft to lift the block.' },
+    hint: {
+      meaning: 'Sender throttled after repeated errors',
+      fix: 'Fix the errors that came before (invalid recipients, Send As) and wait for Microsoft to lift the block.',
+    },
   },
 ];
 

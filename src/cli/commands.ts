@@ -40,15 +40,15 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
     s.status === 'authorized'
       ? `Authorized${s.authorizedAccount ? ` as ${s.authorizedAccount}` : ''}${s.tokenRefreshedAt ? `, token refreshed ${new Date(s.tokenRefreshedAt).toISOString()}` : ''}`
       : STATUS_LABELS[s.status];
-  const lines = [
-    `${s.name}${s.isDefault ? ' (default)' : ''}: ${s.method} ${s.secure} ${s.host}:${s.port} — ${status}`,
-  ];
+  const lines = [`${s.name}${s.isDefault ? ' (default)' : ''}: ${s.method} ${s.secure} ${s.host}:${s.port} — ${status}`];
   if (s.method === 'office365') {
     lines.push(
       `  sign-in ${s.signInMode === 'authorize' ? 'Authorize Account' : 'Application'}, cloud ${CLOUD_LABELS[s.cloud]}, tenant ${s.tenantId ?? '-'}, client ${s.clientId ?? '-'}, secret ${s.hasClientSecret ? 'set' : 'not set'}${s.clientSecretExpires ? ` (expires ${s.clientSecretExpires})` : ''}, mailbox ${s.mailbox ?? '-'}`,
     );
   }
-  lines.push(`  limits ${s.maxConnections} connections, ${s.messagesPerMinute}/minute, ${s.recipientsPerDay} recipients/day; queue ${counts.queued + counts.deferred} waiting, ${counts.held} held, ${counts.failed} failed`);
+  lines.push(
+    `  limits ${s.maxConnections} connections, ${s.messagesPerMinute}/minute, ${s.recipientsPerDay} recipients/day; queue ${counts.queued + counts.deferred} waiting, ${counts.held} held, ${counts.failed} failed`,
+  );
   if (s.status !== 'authorized' && (s.statusCode || s.statusMessage)) {
     lines.push(`  problem: ${s.statusMessage ?? s.statusCode}`);
     if (s.statusHint) lines.push(`  fix: ${s.statusHint}`);
@@ -62,7 +62,8 @@ function serverCommand(store: Store, args: string[], print: Print): void {
     case 'add': {
       const { values } = parse(rest, serverFlagSpec());
       const settings = withDefaults(flagsToSettings(values));
-      if (store.servers.findByName(settings.name)) throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
+      if (store.servers.findByName(settings.name))
+        throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
       const server = store.servers.add(settings, values.default === true);
       print(`added email server ${server.name}${server.isDefault ? ' (default)' : ''}`);
       return;
@@ -71,7 +72,8 @@ function serverCommand(store: Store, args: string[], print: Print): void {
       const { values, positionals } = parse(rest, serverFlagSpec());
       const server = findServer(store, positionals[0]);
       const changes = flagsToSettings(values);
-      if (Object.keys(changes).length === 0 && values.default !== true) throw new UsageError('nothing to change: give at least one --option value');
+      if (Object.keys(changes).length === 0 && values.default !== true)
+        throw new UsageError('nothing to change: give at least one --option value');
       if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
         throw new UsageError(`an email server named ${JSON.stringify(changes.name)} exists already`);
       }
@@ -83,7 +85,13 @@ function serverCommand(store: Store, args: string[], print: Print): void {
       const { values } = parse(rest, { json: { type: 'boolean' } });
       const list = store.servers.list();
       if (values.json) {
-        print(JSON.stringify(list.map((s) => ({ ...s, queue: store.queue.countsByStatus(s.id) })), null, 2));
+        print(
+          JSON.stringify(
+            list.map((s) => ({ ...s, queue: store.queue.countsByStatus(s.id) })),
+            null,
+            2,
+          ),
+        );
         return;
       }
       if (list.length === 0) print('no email servers; add one with relay365 server add --name NAME ...');
@@ -96,7 +104,9 @@ function serverCommand(store: Store, args: string[], print: Print): void {
       const counts = store.queue.countsByStatus(server.id);
       const waiting = counts.queued + counts.deferred + counts.held + counts.sending;
       if (waiting > 0 && !values['drop-queued']) {
-        throw new UsageError(`${server.name} still has ${waiting} message(s) waiting; deliver them first or add --drop-queued to drop them`);
+        throw new UsageError(
+          `${server.name} still has ${waiting} message(s) waiting; deliver them first or add --drop-queued to drop them`,
+        );
       }
       store.servers.remove(server.id);
       print(`removed email server ${server.name}${waiting ? ` and dropped ${waiting} waiting message(s)` : ''}`);
@@ -110,7 +120,12 @@ function serverCommand(store: Store, args: string[], print: Print): void {
 function queueCommand(store: Store, args: string[], print: Print): void {
   const [sub, ...rest] = args;
   if (sub !== 'list') throw new UsageError(`unknown command "queue ${sub ?? ''}": use queue list`);
-  const { values } = parse(rest, { json: { type: 'boolean' }, server: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' } });
+  const { values } = parse(rest, {
+    json: { type: 'boolean' },
+    server: { type: 'string' },
+    status: { type: 'string' },
+    limit: { type: 'string' },
+  });
   const text = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
   const [serverName, status, limit] = [text('server'), text('status'), text('limit')];
   const server = serverName ? findServer(store, serverName) : undefined;
@@ -118,9 +133,19 @@ function queueCommand(store: Store, args: string[], print: Print): void {
     throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
   }
   if (limit && !/^\d{1,6}$/.test(limit)) throw new UsageError(`--limit ${JSON.stringify(limit)} is not valid: a whole number`);
-  const messages = store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit: limit ? Number(limit) : 100 });
+  const messages = store.queue.list({
+    serverId: server?.id,
+    status: status as MessageStatus | undefined,
+    limit: limit ? Number(limit) : 100,
+  });
   if (values.json) {
-    print(JSON.stringify(messages.map((m) => ({ ...m, recipients: store.queue.recipients(m.id) })), null, 2));
+    print(
+      JSON.stringify(
+        messages.map((m) => ({ ...m, recipients: store.queue.recipients(m.id) })),
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (messages.length === 0) print('the queue is empty');

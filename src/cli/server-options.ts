@@ -67,7 +67,8 @@ export function flagsToSettings(flags: Record<string, string | boolean | undefin
   const errors = validateServerFields(settings);
   const [field, message] = Object.entries(errors)[0] ?? [];
   if (field) {
-    const flag = Object.entries(FLAG_FIELDS).find(([, f]) => f === field)?.[0] ?? Object.entries(SECRET_FLAGS).find(([, f]) => f === field)?.[0];
+    const flag =
+      Object.entries(FLAG_FIELDS).find(([, f]) => f === field)?.[0] ?? Object.entries(SECRET_FLAGS).find(([, f]) => f === field)?.[0];
     const shown = field === 'clientSecret' || field === 'password' ? '(hidden)' : JSON.stringify(flags[flag as string]);
     throw new UsageError(`--${flag} ${shown} is not valid: ${message}`);
   }

@@ -9,7 +9,15 @@ export const MAX_QUEUE_LIFETIME_MS = 5 * 24 * 60 * 60_000;
 
 const MINUTE = 60_000;
 /** Delay before attempt n+1 after n failed attempts; the last entry repeats. */
-export const RETRY_DELAYS_MS: readonly number[] = [1 * MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, 60 * MINUTE, 120 * MINUTE, 240 * MINUTE];
+export const RETRY_DELAYS_MS: readonly number[] = [
+  1 * MINUTE,
+  5 * MINUTE,
+  15 * MINUTE,
+  30 * MINUTE,
+  60 * MINUTE,
+  120 * MINUTE,
+  240 * MINUTE,
+];
 
 /** How long a server pauses after Microsoft's quota or sender-throttling reply. */
 export const QUOTA_PAUSE_MS = 60 * MINUTE;

@@ -35,7 +35,12 @@ export function connectServer(server: EmailServer, store: Store, log: Logger): C
   }
   const missing = missingOffice365Settings(server);
   if (missing.length > 0) {
-    throw new TokenError({ message: `Not configured: set ${missing.join(', ')}`, aadsts: null, oauthError: 'not_configured', transient: false });
+    throw new TokenError({
+      message: `Not configured: set ${missing.join(', ')}`,
+      aadsts: null,
+      oauthError: 'not_configured',
+      transient: false,
+    });
   }
   const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) as string, cache: store.tokenCaches, log });
   const tokens = createTokenProvider({ server, client });

@@ -5,6 +5,7 @@
  * `Failure` for the classifier.
  */
 import { hostname } from 'node:os';
+import { format } from 'node:util';
 import type { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import type { Logger } from '../log.js';
@@ -48,6 +49,8 @@ export class DeliveryError extends Error {
 export interface Upstream {
   /** Sends one message; `raw` opens the bytes to forward (it may be called twice for the auth retry). */
   send(envelope: Envelope, raw: () => Readable): Promise<SendResult>;
+  /** Sends one message on a connection of its own, recording the SMTP conversation (AUTH redacted). */
+  sendWithTranscript(envelope: Envelope, raw: () => Readable, transcript: string[]): Promise<SendResult>;
   close(): void;
 }
 
@@ -93,6 +96,18 @@ function isAuthRejection(err: DeliveryError): boolean {
   return err.failure.kind === 'smtp' && err.failure.code === 535;
 }
 
+/** Collects the SMTP conversation from nodemailer's transaction log; AUTH lines never carry credentials. */
+function transcriptLogger(lines: string[]) {
+  const record = (entry: { tnx?: string }, message: unknown, ...args: unknown[]): void => {
+    if (entry.tnx !== 'client' && entry.tnx !== 'server') return;
+    let line = format(String(message), ...args);
+    if (entry.tnx === 'client' && /^AUTH\b/i.test(line)) line = `${line.split(' ').slice(0, 2).join(' ')} <redacted>`;
+    lines.push(`${entry.tnx === 'client' ? 'C' : 'S'}: ${line}`);
+  };
+  const ignore = (): void => undefined;
+  return { trace: ignore, debug: record, info: record, warn: record, error: record, fatal: record };
+}
+
 /** Creates the pooled upstream for one email server. */
 export function createUpstream({ server, tokens, password, log }: UpstreamOptions): Upstream {
   const auth =
@@ -101,44 +116,55 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
       : server.method === 'password'
         ? { user: server.username ?? undefined, pass: password ?? undefined }
         : undefined;
-  const transport = nodemailer.createTransport({
-    pool: true,
+  const options = {
     host: server.host,
     port: server.port,
     secure: server.secure === 'ssl',
     requireTLS: server.secure === 'tls',
     ignoreTLS: server.secure === 'none',
     name: hostname(),
-    maxConnections: server.maxConnections,
-    maxMessages: 100,
-    // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
-    // whose connection closed before it was attempted.
-    maxRequeues: 1,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 120_000,
     disableFileAccess: true,
     disableUrlAccess: true,
-    tls: { minVersion: 'TLSv1.2', servername: server.host },
+    tls: { minVersion: 'TLSv1.2' as const, servername: server.host },
     auth,
-    logger: false,
-  });
-  if (server.method === 'office365' && tokens) {
-    // Called for each new connection; `renew` is true after a 334 challenge (nodemailer retries once).
-    transport.set('oauth2_provision_cb', (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void) => {
-      tokens.getAccessToken({ forceRefresh: renew }).then(
-        (token) => callback(null, token.token, token.expiresAt),
-        (err: unknown) => callback(err as Error),
-      );
-    });
-  }
+  };
+  // Called for each new connection; `renew` is true after a 334 challenge (nodemailer retries once).
+  const provision = (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void): void => {
+    tokens?.getAccessToken({ forceRefresh: renew }).then(
+      (token) => callback(null, token.token, token.expiresAt),
+      (err: unknown) => callback(err as Error),
+    );
+  };
+  const withTokens = <T extends { set(key: string, value: unknown): unknown }>(transport: T): T => {
+    if (server.method === 'office365' && tokens) transport.set('oauth2_provision_cb', provision);
+    return transport;
+  };
+  const pool = withTokens(
+    nodemailer.createTransport({
+      ...options,
+      pool: true,
+      maxConnections: server.maxConnections,
+      maxMessages: 100,
+      // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
+      // whose connection closed before it was attempted.
+      maxRequeues: 1,
+      logger: false,
+    }),
+  );
 
-  const attempt = async (envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
+  type Transport = Pick<typeof pool, 'sendMail'>;
+  const attempt = async (transport: Transport, envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
     // Ask for the token first: a token failure then surfaces as itself, not as an SMTP auth error.
     if (tokens) await tokens.getAccessToken();
     let info;
     try {
-      info = (await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: raw() })) as { response?: string; rejectedErrors?: NodemailerFailure[] };
+      info = (await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: raw() })) as {
+        response?: string;
+        rejectedErrors?: NodemailerFailure[];
+      };
     } catch (err) {
       throw toDeliveryError(err);
     }
@@ -153,25 +179,35 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
     };
   };
 
-  return {
-    async send(envelope, raw) {
+  const sendRetryingAuth = async (transport: Transport, envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
+    try {
+      return await attempt(transport, envelope, raw);
+    } catch (err) {
+      const failure = toDeliveryError(err);
+      if (!tokens || !isAuthRejection(failure)) throw failure;
+      // Microsoft refused the token: retry once with a fresh one (PRODUCT.md, Tokens).
+      log.info('upstream refused the token; retrying once with a new one', { server: server.name });
       try {
-        return await attempt(envelope, raw);
-      } catch (err) {
-        const failure = toDeliveryError(err);
-        if (!tokens || !isAuthRejection(failure)) throw failure;
-        // Microsoft refused the token: retry once with a fresh one (PRODUCT.md, Tokens).
-        log.info('upstream refused the token; retrying once with a new one', { server: server.name });
-        try {
-          await tokens.getAccessToken({ forceRefresh: true });
-        } catch (tokenErr) {
-          throw toDeliveryError(tokenErr);
-        }
-        return attempt(envelope, raw);
+        await tokens.getAccessToken({ forceRefresh: true });
+      } catch (tokenErr) {
+        throw toDeliveryError(tokenErr);
+      }
+      return attempt(transport, envelope, raw);
+    }
+  };
+
+  return {
+    send: (envelope, raw) => sendRetryingAuth(pool, envelope, raw),
+    async sendWithTranscript(envelope, raw, transcript) {
+      const single = withTokens(nodemailer.createTransport({ ...options, transactionLog: true, logger: transcriptLogger(transcript) }));
+      try {
+        return await sendRetryingAuth(single, envelope, raw);
+      } finally {
+        single.close();
       }
     },
     close() {
-      transport.close();
+      pool.close();
     },
   };
 }

@@ -2,17 +2,23 @@
  * The relay: spool, committer, SMTP listener and scheduler wired together over
  * one store. `createRelay` builds it; nothing starts until `start()`.
  */
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Hint } from '../auth/hints.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
+import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { createCommitter } from './committer.js';
 import { connectServer } from './connect.js';
 import { createListener } from './listener.js';
 import { recover } from './recovery.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpool, type Spool } from './spool.js';
+import { buildTestMessage } from './test-message.js';
+import { newQueueId } from './trace.js';
 
 export interface RelayOptions {
   config: Config;
@@ -23,9 +29,26 @@ export interface RelayOptions {
   pollMs?: number;
 }
 
+export interface TestSendResult {
+  ok: boolean;
+  reply: string;
+  /** The SMTP conversation with the upstream, AUTH redacted. */
+  transcript: string[];
+  hint: Hint | null;
+  messageId: string | null;
+}
+
 export interface Relay {
   spool: Spool;
   scheduler: Scheduler;
+  /** Sends a test email now through the server's real delivery path; it shows in the relay log. */
+  sendTest(serverId: number, mail: { to: string; subject: string; body: string }): Promise<TestSendResult>;
+  /** Makes a deferred or held message due now. */
+  retryNow(messageId: string): boolean;
+  /** Deletes a waiting message and its spool file. */
+  deleteMessage(messageId: string): Promise<boolean>;
+  /** Tells the relay that email server settings changed, so held mail is retried at once. */
+  settingsChanged(): void;
   start(): Promise<{ smtp: AddressInfo; smtps: AddressInfo | null }>;
   stop(): Promise<void>;
 }
@@ -36,9 +59,48 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
   const scheduler = createScheduler({ store, spool, log, now, pollMs, connect: (server) => connectServer(server, store, log) });
   const committer = createCommitter(spool, store.queue, () => scheduler.poke());
   const listener = createListener({ config, servers: store.servers, spool, committer, log, now });
+  const sendTest = async (serverId: number, mail: { to: string; subject: string; body: string }): Promise<TestSendResult> => {
+    const server = store.servers.get(serverId);
+    if (!server) throw new Error(`no email server with id ${serverId}`);
+    const from = server.mailbox ?? server.authorizedAccount ?? server.username ?? `relay365@${hostname()}`;
+    const receivedAt = now();
+    const id = newQueueId(receivedAt);
+    const raw = buildTestMessage({ from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(receivedAt));
+    const file = await spool.write(id, Buffer.alloc(0), Readable.from([raw]));
+    await committer.commit({
+      id,
+      serverId,
+      mailFrom: from,
+      recipients: [mail.to],
+      size: file.size,
+      subject: file.headers.subject,
+      headerMessageId: file.headers.messageId,
+      clientAddress: 'admin panel',
+      clientHelo: 'Send Test Email',
+      receivedAt,
+      expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
+      status: 'sending',
+    });
+    const transcript: string[] = [];
+    const summary = await scheduler.deliverNow(id, transcript);
+    return { ...summary, transcript, messageId: id };
+  };
+
   return {
     spool,
     scheduler,
+    sendTest,
+    retryNow(messageId) {
+      const ok = store.queue.retryNow(messageId, now());
+      if (ok) scheduler.poke();
+      return ok;
+    },
+    async deleteMessage(messageId) {
+      const ok = store.queue.remove(messageId, now());
+      if (ok) await spool.remove(messageId);
+      return ok;
+    },
+    settingsChanged: () => scheduler.poke(),
     async start() {
       await recover(store.queue, spool, log, now());
       const addresses = await listener.start();

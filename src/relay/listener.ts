@@ -54,9 +54,7 @@ function hook<A, B, R>(fn: (a: A, b: B) => Promise<R>) {
 /** Creates the SMTP (and optional implicit-TLS) listener. */
 export function createListener({ config, servers, spool, committer, log, now = Date.now }: ListenerDeps): Listener {
   const tls =
-    config.tlsCertFile && config.tlsKeyFile
-      ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }
-      : null;
+    config.tlsCertFile && config.tlsKeyFile ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } : null;
   const name = osHostname();
 
   const onMailFrom = async (address: SMTPServerAddress, _session: SMTPServerSession): Promise<void> => {
@@ -176,4 +174,3 @@ export function createListener({ config, servers, spool, committer, log, now = D
     },
   };
 }
-

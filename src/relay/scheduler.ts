@@ -6,13 +6,14 @@
  * minutes and releases everything as soon as a delivery works again or the
  * server's settings change.
  */
+import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
 import { TokenError } from '../auth/token-error.js';
-import { classify, retryDelay, type Decision } from './classify.js';
+import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
 import { toDeliveryError, type DeliveryError, type RecipientReply, type SendResult } from './delivery.js';
 import type { Spool } from './spool.js';
@@ -44,8 +45,17 @@ export interface LaneState {
   pausedUntil: number;
 }
 
+/** What one attempt came to, for a caller that waits for it (Send Test Email). */
+export interface AttemptSummary {
+  ok: boolean;
+  reply: string;
+  hint: Hint | null;
+}
+
 export interface Scheduler {
   start(): void;
+  /** Delivers a message the caller recorded as 'sending', now, recording the SMTP conversation. */
+  deliverNow(messageId: string, transcript: string[]): Promise<AttemptSummary>;
   /** Looks at the queue now (new mail, a settings change, a test advancing its clock). */
   poke(): void;
   /** Resolves when no delivery is in flight. */
@@ -92,7 +102,10 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     try {
       conn = connect(server);
     } catch (err) {
-      connError = err instanceof TokenError ? err : new TokenError({ message: (err as Error).message, aadsts: null, oauthError: 'not_configured', transient: false });
+      connError =
+        err instanceof TokenError
+          ? err
+          : new TokenError({ message: (err as Error).message, aadsts: null, oauthError: 'not_configured', transient: false });
     }
     // New settings or a restart: whatever was held gets another try.
     const released = queue.releaseHeld(server.id, now());
@@ -132,7 +145,13 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
   const holdLane = (lane: Lane, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void => {
     const t = now();
     if (!lane.held) {
-      log.warn('email server cannot authenticate; holding its mail', { server: lane.server.name, alert: true, code, reply, fix: hint?.fix });
+      log.warn('email server cannot authenticate; holding its mail', {
+        server: lane.server.name,
+        alert: true,
+        code,
+        reply,
+        fix: hint?.fix,
+      });
     }
     lane.held = true;
     lane.nextProbeAt = t + PROBE_INTERVAL_MS;
@@ -155,7 +174,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
   };
 
   /** Records a result in which the upstream answered per recipient. */
-  const settleRecipients = (lane: Lane, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): void => {
+  const settleRecipients = (lane: Lane, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): AttemptSummary => {
     const t = now();
     const failed: RecipientReply[] = [];
     const deferred: RecipientReply[] = [];
@@ -172,29 +191,60 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     );
     lane.dailyUsed += delivered.length;
     if (status === 'delivered' || status === 'failed') void spool.remove(message.id);
-    log.info('delivery attempt', { queueId: message.id, server: lane.server.name, status, delivered: delivered.length, failed: failed.length, deferred: deferred.length });
+    log.info('delivery attempt', {
+      queueId: message.id,
+      server: lane.server.name,
+      status,
+      delivered: delivered.length,
+      failed: failed.length,
+      deferred: deferred.length,
+    });
+    const problem = rejected[0];
+    return problem
+      ? { ok: false, reply: `${problem.address}: ${problem.reply}`, hint: hintForSmtpReply(problem.reply) }
+      : { ok: true, reply: accepted[0]?.reply ?? '', hint: null };
   };
 
-  const settleFailure = (lane: Lane, message: QueuedMessage, error: DeliveryError): void => {
+  const settleFailure = (lane: Lane, message: QueuedMessage, error: DeliveryError): AttemptSummary => {
     if (error.rejected.length > 0) {
       // Every recipient was refused at RCPT TO, each with its own reply.
       markWorking(lane);
-      settleRecipients(lane, message, [], error.rejected);
-      return;
+      return settleRecipients(lane, message, [], error.rejected);
     }
-    const t = now();
     const failure = error.failure;
     const reply =
-      failure.kind === 'smtp' || failure.message.startsWith(failure.code) ? (failure.kind === 'smtp' ? failure.reply : failure.message) : `${failure.code}: ${failure.message}`;
+      failure.kind === 'smtp'
+        ? failure.reply
+        : failure.message.startsWith(failure.code)
+          ? failure.message
+          : `${failure.code}: ${failure.message}`;
     const decision: Decision = classify(failure);
     log.warn('delivery attempt failed', { queueId: message.id, server: lane.server.name, action: decision.action, reply });
+    const hint =
+      failure.kind === 'smtp'
+        ? hintForSmtpReply(reply)
+        : failure.kind === 'token'
+          ? hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code)
+          : null;
+    applyDecision(lane, message, decision, failure, reply, hint);
+    return { ok: false, reply, hint };
+  };
+
+  const applyDecision = (
+    lane: Lane,
+    message: QueuedMessage,
+    decision: Decision,
+    failure: Failure,
+    reply: string,
+    hint: Hint | null,
+  ): void => {
+    const t = now();
     switch (decision.action) {
       case 'hold': {
         queue.recordAttempt(message.id, { kind: 'hold', reply }, t);
         if (failure.kind === 'smtp') {
-          holdLane(lane, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hintForSmtpReply(reply), 'error');
+          holdLane(lane, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
         } else {
-          const hint = hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code);
           // Lost or missing authorization reads Not Authorized; a wrong secret or tenant is an error.
           const lost = lane.server.signInMode === 'authorize' || ['not_configured', 'no_account'].includes(failure.code);
           holdLane(lane, reply, failure.code, hint, lost ? 'not_authorized' : 'error');
@@ -204,7 +254,12 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       case 'pause':
         lane.pausedUntil = t + decision.forMs;
         queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: lane.pausedUntil, reply }, t);
-        log.warn('email server paused by a Microsoft limit', { server: lane.server.name, alert: true, until: new Date(lane.pausedUntil).toISOString(), reply });
+        log.warn('email server paused by a Microsoft limit', {
+          server: lane.server.name,
+          alert: true,
+          until: new Date(lane.pausedUntil).toISOString(),
+          reply,
+        });
         return;
       case 'retry': {
         if (decision.throttle) {
@@ -229,16 +284,19 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     }
   };
 
-  const deliver = async (lane: Lane, message: QueuedMessage): Promise<void> => {
+  const deliver = async (lane: Lane, message: QueuedMessage, transcript?: string[]): Promise<AttemptSummary> => {
     const conn = lane.conn;
     try {
       if (!conn) throw lane.connError as TokenError;
-      const to = queue.pendingRecipients(message.id);
-      const result: SendResult = await conn.upstream.send({ from: message.mailFrom, to }, () => spool.read(message.id));
+      const envelope = { from: message.mailFrom, to: queue.pendingRecipients(message.id) };
+      const raw = (): Readable => spool.read(message.id);
+      const result: SendResult = transcript
+        ? await conn.upstream.sendWithTranscript(envelope, raw, transcript)
+        : await conn.upstream.send(envelope, raw);
       if (lanes.get(lane.server.id) === lane) markWorking(lane);
-      settleRecipients(lane, message, result.accepted, result.rejected);
+      return settleRecipients(lane, message, result.accepted, result.rejected);
     } catch (err) {
-      settleFailure(lane, message, toDeliveryError(err));
+      return settleFailure(lane, message, toDeliveryError(err));
     } finally {
       lane.inFlight--;
       if (inFlightTotal() === 0) {
@@ -325,12 +383,26 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       syncLanes();
       pump();
     },
+    async deliverNow(messageId, transcript) {
+      syncLanes();
+      const message = queue.get(messageId);
+      const lane = message?.serverId !== null && message?.serverId !== undefined ? lanes.get(message.serverId) : undefined;
+      if (!message || message.status !== 'sending' || !lane) throw new Error(`message ${messageId} cannot be sent now`);
+      lane.inFlight++;
+      return deliver(lane, message, transcript);
+    },
     idle() {
       if (inFlightTotal() === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     lanes: () =>
-      [...lanes.values()].map((l) => ({ serverId: l.server.id, inFlight: l.inFlight, limit: l.limit, held: l.held, pausedUntil: l.pausedUntil })),
+      [...lanes.values()].map((l) => ({
+        serverId: l.server.id,
+        inFlight: l.inFlight,
+        limit: l.limit,
+        held: l.held,
+        pausedUntil: l.pausedUntil,
+      })),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -86,4 +86,44 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_message ON events(message_id, id);
   `,
+  // 2: admin panel accounts. Session ids, setup tokens and OAuth states are
+  // stored as SHA-256 hashes; the PKCE verifier is sealed like other secrets.
+  `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    is_super_admin INTEGER NOT NULL DEFAULT 0,
+    can_update_settings INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE setup_tokens (
+    token_hash TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+
+  CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    flash TEXT
+  );
+  CREATE INDEX sessions_user ON sessions(user_id);
+
+  CREATE TABLE oauth_states (
+    state_hash TEXT PRIMARY KEY,
+    session_hash TEXT NOT NULL REFERENCES sessions(id_hash) ON DELETE CASCADE,
+    server_id INTEGER NOT NULL REFERENCES servers(id) ON DELETE CASCADE,
+    verifier_enc BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+  );
+  `,
 ];

@@ -22,6 +22,8 @@ export interface NewMessage {
   clientHelo: string;
   receivedAt: number;
   expiresAt: number;
+  /** 'sending' when the caller delivers it itself right away (a test email); default 'queued'. */
+  status?: 'queued' | 'sending';
 }
 
 export interface QueuedMessage {
@@ -66,7 +68,13 @@ export interface ListFilter {
 /** What one delivery attempt decided for a message. */
 export type AttemptResult =
   | { kind: 'done'; delivered: { address: string; reply: string }[]; failed: { address: string; reply: string }[] }
-  | { kind: 'defer'; nextAttemptAt: number; reply: string; delivered?: { address: string; reply: string }[]; failed?: { address: string; reply: string }[] }
+  | {
+      kind: 'defer';
+      nextAttemptAt: number;
+      reply: string;
+      delivered?: { address: string; reply: string }[];
+      failed?: { address: string; reply: string }[];
+    }
   | { kind: 'hold'; reply: string }
   | { kind: 'expire'; reply: string };
 
@@ -84,6 +92,19 @@ interface MessageRow {
   received_at: number;
   expires_at: number;
   last_reply: string | null;
+}
+
+interface EventRow {
+  id: number;
+  message_id: string | null;
+  server_id: number | null;
+  at: number;
+  kind: EventKind;
+  detail: string | null;
+}
+
+function toEvent(e: EventRow): MessageEvent {
+  return { id: e.id, messageId: e.message_id, serverId: e.server_id, at: e.at, kind: e.kind, detail: e.detail };
 }
 
 function toMessage(row: MessageRow): QueuedMessage {
@@ -129,6 +150,12 @@ export interface QueueRepo {
   list(filter?: ListFilter): QueuedMessage[];
   events(id: string): MessageEvent[];
   addEvent(messageId: string | null, serverId: number | null, kind: EventKind, detail: string | null, now: number): void;
+  /** Makes a deferred or held message due now; false when it is not waiting. */
+  retryNow(id: string, now: number): boolean;
+  /** Deletes a message that is not in flight, with its recipients; false when in flight or unknown. */
+  remove(id: string, now: number): boolean;
+  /** Events after `afterId`, oldest first (the live log tail). */
+  eventsSince(afterId: number, limit?: number): MessageEvent[];
   /** Recipients a server delivered since `since` (rolling daily quota). */
   recipientsDeliveredSince(serverId: number, since: number): number;
   countsByStatus(serverId?: number): Record<MessageStatus, number>;
@@ -142,7 +169,7 @@ export function createQueueRepo(db: Db): QueueRepo {
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
        status, attempts, next_attempt_at, received_at, expires_at, updated_at)
      VALUES (@id, @serverId, @mailFrom, @size, @subject, @headerMessageId, @clientAddress, @clientHelo,
-       'queued', 0, @receivedAt, @receivedAt, @expiresAt, @receivedAt)`,
+       @status, @attempts, @receivedAt, @receivedAt, @expiresAt, @receivedAt)`,
   );
   const insertRecipient = db.prepare<[string, string]>(`INSERT OR IGNORE INTO recipients (message_id, address) VALUES (?, ?)`);
   const insertEvent = db.prepare<[string | null, number | null, number, EventKind, string | null]>(
@@ -155,26 +182,44 @@ export function createQueueRepo(db: Db): QueueRepo {
     `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`,
   );
   const selectOne = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
-  const selectRecipients = db.prepare<[string], Recipient>('SELECT address, status, reply FROM recipients WHERE message_id = ? ORDER BY address');
-  const selectPending = db.prepare<[string], { address: string }>(`SELECT address FROM recipients WHERE message_id = ? AND status = 'pending'`);
+  const selectRecipients = db.prepare<[string], Recipient>(
+    'SELECT address, status, reply FROM recipients WHERE message_id = ? ORDER BY address',
+  );
+  const selectPending = db.prepare<[string], { address: string }>(
+    `SELECT address FROM recipients WHERE message_id = ? AND status = 'pending'`,
+  );
   const setRecipient = db.prepare<[RecipientStatus, string, number, string, string]>(
     'UPDATE recipients SET status = ?, reply = ?, done_at = ? WHERE message_id = ? AND address = ?',
   );
   const setMessage = db.prepare<[MessageStatus, number, string, number, string]>(
     'UPDATE messages SET status = ?, next_attempt_at = ?, last_reply = ?, updated_at = ? WHERE id = ?',
   );
+  const selectEvents = db.prepare<[string], EventRow>('SELECT * FROM events WHERE message_id = ? ORDER BY id');
+  const selectEventsSince = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
   const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
 
-  const applyRecipients = (id: string, list: { address: string; reply: string }[] | undefined, status: RecipientStatus, now: number): void => {
+  const applyRecipients = (
+    id: string,
+    list: { address: string; reply: string }[] | undefined,
+    status: RecipientStatus,
+    now: number,
+  ): void => {
     for (const r of list ?? []) setRecipient.run(status, r.reply, now, id, r.address);
   };
 
   return {
     insert: db.transaction((messages: NewMessage[]) => {
       for (const m of messages) {
-        insertMessage.run(m);
+        const status = m.status ?? 'queued';
+        insertMessage.run({ ...m, status, attempts: status === 'sending' ? 1 : 0 });
         for (const rcpt of m.recipients) insertRecipient.run(m.id, rcpt);
-        insertEvent.run(m.id, m.serverId, m.receivedAt, 'received', `from ${m.mailFrom} to ${m.recipients.length} recipient(s), ${m.size} bytes`);
+        insertEvent.run(
+          m.id,
+          m.serverId,
+          m.receivedAt,
+          'received',
+          `from ${m.mailFrom} to ${m.recipients.length} recipient(s), ${m.size} bytes`,
+        );
       }
     }),
     claimDue: db.transaction((serverId: number, now: number, limit: number) => {
@@ -183,7 +228,11 @@ export function createQueueRepo(db: Db): QueueRepo {
       return rows.map((row) => ({ ...toMessage(row), status: 'sending' as const, attempts: row.attempts + 1 }));
     }),
     nextDueAt: (serverId) =>
-      (db.prepare(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`).get(serverId) as { t: number | null }).t,
+      (
+        db.prepare(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`).get(serverId) as {
+          t: number | null;
+        }
+      ).t,
     get: (id) => {
       const row = selectOne.get(id);
       return row ? toMessage(row) : undefined;
@@ -213,7 +262,8 @@ export function createQueueRepo(db: Db): QueueRepo {
         insertEvent.run(id, serverId, now, 'deferred', `${result.reply} (next attempt ${new Date(result.nextAttemptAt).toISOString()})`);
         return 'deferred';
       }
-      const anyDelivered = (db.prepare(`SELECT 1 FROM recipients WHERE message_id = ? AND status = 'delivered' LIMIT 1`).get(id) ?? null) !== null;
+      const anyDelivered =
+        (db.prepare(`SELECT 1 FROM recipients WHERE message_id = ? AND status = 'delivered' LIMIT 1`).get(id) ?? null) !== null;
       const status: MessageStatus = anyDelivered ? 'delivered' : 'failed';
       const lastReply = result.kind === 'done' ? (result.delivered[0]?.reply ?? result.failed[0]?.reply ?? '') : result.reply;
       setMessage.run(status, now, lastReply, now, id);
@@ -238,7 +288,10 @@ export function createQueueRepo(db: Db): QueueRepo {
       return ids.length;
     }),
     requeueInFlight: db.transaction((now: number) => {
-      const ids = db.prepare(`SELECT id, server_id FROM messages WHERE status = 'sending'`).all() as { id: string; server_id: number | null }[];
+      const ids = db.prepare(`SELECT id, server_id FROM messages WHERE status = 'sending'`).all() as {
+        id: string;
+        server_id: number | null;
+      }[];
       for (const { id, server_id } of ids) {
         db.prepare(`UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
         insertEvent.run(id, server_id, now, 'requeued', 'relay restarted while this message was being delivered');
@@ -279,17 +332,20 @@ export function createQueueRepo(db: Db): QueueRepo {
       const sql = `SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
       return (db.prepare(sql).all(...params) as MessageRow[]).map(toMessage);
     },
-    events: (id) =>
-      (
-        db.prepare('SELECT id, message_id, server_id, at, kind, detail FROM events WHERE message_id = ? ORDER BY id').all(id) as {
-          id: number;
-          message_id: string | null;
-          server_id: number | null;
-          at: number;
-          kind: EventKind;
-          detail: string | null;
-        }[]
-      ).map((e) => ({ id: e.id, messageId: e.message_id, serverId: e.server_id, at: e.at, kind: e.kind, detail: e.detail })),
+    events: (id) => selectEvents.all(id).map(toEvent),
+    eventsSince: (afterId, limit = 200) => selectEventsSince.all(afterId, limit).map(toEvent),
+    retryNow: (id, now) =>
+      db
+        .prepare(
+          `UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN ('deferred', 'held', 'queued')`,
+        )
+        .run(now, now, id).changes > 0,
+    remove: db.transaction((id: string, now: number) => {
+      const serverId = serverOf(id);
+      const deleted = db.prepare(`DELETE FROM messages WHERE id = ? AND status != 'sending'`).run(id).changes > 0;
+      if (deleted) insertEvent.run(id, serverId, now, 'deleted', 'deleted by an admin');
+      return deleted;
+    }),
     addEvent: (messageId, serverId, kind, detail, now) => {
       insertEvent.run(messageId, serverId, now, kind, detail);
     },

@@ -2,14 +2,7 @@
  * Validation of email server settings, shared by the CLI and the admin panel.
  * Each field gets one message an admin can act on.
  */
-import {
-  AUTH_METHODS,
-  CLOUDS,
-  FROM_HANDLINGS,
-  SECURE_MODES,
-  SIGN_IN_MODES,
-  type ServerSettings,
-} from './servers.js';
+import { AUTH_METHODS, CLOUDS, FROM_HANDLINGS, SECURE_MODES, SIGN_IN_MODES, type ServerSettings } from './servers.js';
 
 export type FieldErrors = Partial<Record<keyof ServerSettings, string>>;
 
@@ -43,7 +36,9 @@ function httpsUrl(value: string): boolean {
 }
 
 function validDate(value: string): boolean {
-  return DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+  return (
+    DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+  );
 }
 
 /** Checks each given field; returns a message per bad field (empty when all is well). */
@@ -68,7 +63,11 @@ export function validateServerFields(values: Partial<ServerSettings>): FieldErro
     const value = v[field];
     check(field, value === null || (typeof value === 'string' && test(value)), message);
   };
-  optional('tenantId', (s) => GUID.test(s) || DOMAIN.test(s), 'Enter the Directory (tenant) ID, a GUID, or a domain such as contoso.onmicrosoft.com.');
+  optional(
+    'tenantId',
+    (s) => GUID.test(s) || DOMAIN.test(s),
+    'Enter the Directory (tenant) ID, a GUID, or a domain such as contoso.onmicrosoft.com.',
+  );
   optional('clientId', (s) => GUID.test(s), 'Enter the Application (client) ID, a GUID such as 00000000-0000-0000-0000-000000000000.');
   optional('mailbox', (s) => MAILBOX.test(s), 'Enter an email address such as relay@contoso.com.');
   optional('authorityHost', httpsUrl, 'Enter an https:// address without a path, such as https://login.microsoftonline.com.');

@@ -236,16 +236,8 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
       db.transaction(() => {
         const fields = Object.entries(COLUMNS).map(([key, column]) => [column, settings[key as keyof typeof COLUMNS]] as const);
         const columns = [...fields.map(([c]) => c), 'client_secret_enc', 'password_enc', 'created_at', 'updated_at'];
-        const values = [
-          ...fields.map(([, v]) => v),
-          sealOrNull(settings.clientSecret),
-          sealOrNull(settings.password),
-          now(),
-          now(),
-        ];
-        const info = db
-          .prepare(`INSERT INTO servers (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-          .run(...values);
+        const values = [...fields.map(([, v]) => v), sealOrNull(settings.clientSecret), sealOrNull(settings.password), now(), now()];
+        const info = db.prepare(`INSERT INTO servers (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
         const id = Number(info.lastInsertRowid);
         const isFirst = (db.prepare('SELECT COUNT(*) AS n FROM servers').get() as { n: number }).n === 1;
         if (makeDefault || isFirst) setDefault(id);
@@ -309,8 +301,6 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
       return sealed ? box.open(sealed) : null;
     },
     revisions: () =>
-      new Map(
-        (db.prepare('SELECT id, revision FROM servers').all() as { id: number; revision: number }[]).map((r) => [r.id, r.revision]),
-      ),
+      new Map((db.prepare('SELECT id, revision FROM servers').all() as { id: number; revision: number }[]).map((r) => [r.id, r.revision])),
   };
 }

@@ -23,8 +23,11 @@ describe('hints', () => {
 
   it.each([
     ['535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.', /Authenticated SMTP/],
-    ['535 5.7.139 Authentication unsuccessful, user is locked by your organization\'s security defaults policy', /Security Defaults/],
-    ['535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully', /Conditional Access/],
+    ["535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy", /Security Defaults/],
+    [
+      '535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully',
+      /Conditional Access/,
+    ],
     ['535 5.7.3 Authentication unsuccessful', /New-ServicePrincipal/],
     ['554 5.2.252 SendAsDenied; a not allowed to send as b', /rewrite/],
     ['430 4.2.0 STOREDRV; mailbox logon failure', /Add-MailboxPermission/],

@@ -55,7 +55,9 @@ describe('delivery to Microsoft 365', () => {
     const [received] = await emu.exchange.waitForMessages(1, 10_000);
     const bytes = received!.raw.toString('utf8');
     const headerEnd = bytes.indexOf('\r\nFrom: ') + 2;
-    expect(bytes.slice(0, headerEnd)).toMatch(new RegExp(`^Received: from .+\\r\\n\\tby .+ \\(relay365\\) with ESMTP id ${id}\\r?\\n?[^]*\\+0000\\r\\n$`));
+    expect(bytes.slice(0, headerEnd)).toMatch(
+      new RegExp(`^Received: from .+\\r\\n\\tby .+ \\(relay365\\) with ESMTP id ${id}\\r?\\n?[^]*\\+0000\\r\\n$`),
+    );
     expect(received!.raw.subarray(Buffer.byteLength(bytes.slice(0, headerEnd)))).toEqual(Buffer.from(raw));
     expect(received).toMatchObject({ user: SEED.mailbox, tokenKind: 'app', mailFrom: SEED.mailbox, rcptTo: ['alice@fabrikam.test'] });
     await waitFor(() => fx.store.queue.get(id)?.status === 'delivered', 'delivered status');
@@ -66,9 +68,18 @@ describe('delivery to Microsoft 365', () => {
 
   it('delivers 1,000 queued messages with one token request and at most 3 connections', async () => {
     await setup();
-    const sender = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true, pool: true, maxConnections: 10, maxMessages: Infinity });
+    const sender = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtpPort,
+      ignoreTLS: true,
+      pool: true,
+      maxConnections: 10,
+      maxMessages: Infinity,
+    });
     await Promise.all(
-      Array.from({ length: 1000 }, (_, i) => sender.sendMail({ envelope: { from: SEED.mailbox, to: ['alice@fabrikam.test'] }, raw: message(`bulk ${i}`) })),
+      Array.from({ length: 1000 }, (_, i) =>
+        sender.sendMail({ envelope: { from: SEED.mailbox, to: ['alice@fabrikam.test'] }, raw: message(`bulk ${i}`) }),
+      ),
     );
     sender.close();
     await emu.exchange.waitForMessages(1000, 60_000);
@@ -136,5 +147,32 @@ describe('delivery to Microsoft 365', () => {
     await emu.exchange.waitForMessages(1, 10_000);
     await waitFor(() => fx.store.queue.get(id)?.status === 'delivered', 'delivered after fix');
     expect(fx.store.servers.findByName('o365')?.status).toBe('authorized');
+  });
+
+  it('sends a test email now and returns the SMTP conversation without the token', async () => {
+    await setup();
+    const result = await relay.sendTest(fx.store.servers.findByName('o365')!.id, {
+      to: 'alice@fabrikam.test',
+      subject: 'Grüße – test',
+      body: 'It works.\n.dot line',
+    });
+    expect(result).toMatchObject({ ok: true, reply: expect.stringMatching(/^250 2\.0\.0 OK/), hint: null });
+    expect(result.transcript).toContain('C: AUTH XOAUTH2 <redacted>');
+    expect(result.transcript.some((line) => line.startsWith('S: 235 2.7.0'))).toBe(true);
+    // An access token is a JWT (eyJ…); none may reach the caller.
+    expect(JSON.stringify(result)).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    const [received] = emu.exchange.messages;
+    expect(received!.raw.toString('utf8')).toMatch(/^From: relay@contoso\.test\r\nTo: alice@fabrikam\.test\r\nSubject: =\?UTF-8\?B\?/);
+    expect(received!.raw.toString('utf8')).toContain('\r\n\r\nIt works.\r\n.dot line\r\n');
+    expect(fx.store.queue.get(result.messageId!)).toMatchObject({ status: 'delivered', clientAddress: 'admin panel' });
+  });
+
+  it('reports a failed test email with the fix', async () => {
+    await setup({ clientSecret: 'wrong-secret' });
+    const result = await relay.sendTest(fx.store.servers.findByName('o365')!.id, { to: 'alice@fabrikam.test', subject: 'x', body: 'y' });
+    expect(result.ok).toBe(false);
+    expect(result.reply).toMatch(/AADSTS7000215/);
+    expect(result.hint?.fix).toMatch(/Secret ID/);
+    expect(JSON.stringify(result)).not.toContain('wrong-secret');
   });
 });

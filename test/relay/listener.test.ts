@@ -44,7 +44,13 @@ describe('SMTP listener', () => {
     expect(stored).toMatch(/by \S+ \(relay365\) with ESMTP id [0-9A-Z]+;\r\n\t\w{3}, \d{2} \w{3} \d{4} [\d:]{8} \+0000\r\n/);
     expect(stored.endsWith(raw)).toBe(true);
     const message = fx.store.queue.get(id);
-    expect(message).toMatchObject({ status: 'queued', mailFrom: 'app@example.test', subject: 'Invoice 42', headerMessageId: '<m1@example.test>', size: Buffer.byteLength(raw) });
+    expect(message).toMatchObject({
+      status: 'queued',
+      mailFrom: 'app@example.test',
+      subject: 'Invoice 42',
+      headerMessageId: '<m1@example.test>',
+      size: Buffer.byteLength(raw),
+    });
     expect(fx.store.queue.recipients(id).map((r) => r.address)).toEqual(['a@example.test', 'b@example.test']);
   });
 
@@ -59,7 +65,9 @@ describe('SMTP listener', () => {
 
   it('refuses an oversize message with 552 5.3.4 and keeps nothing', async () => {
     const big = `Subject: big\r\n\r\n${'x'.repeat(70_000)}\r\n`;
-    await expect(client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: big })).rejects.toMatchObject({ responseCode: 552 });
+    await expect(client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: big })).rejects.toMatchObject({
+      responseCode: 552,
+    });
     expect(fx.store.queue.list()).toHaveLength(0);
     expect(readdirSync(path.join(fx.dir, 'spool', 'tmp'))).toEqual([]);
   });
@@ -75,7 +83,10 @@ describe('SMTP listener', () => {
     expect(await c.command('RCPT TO:<a b@example.test>')).toMatch(/^501 5\.\d\.\d /);
     expect(await c.command('RCPT TO:<ok@example.test>')).toMatch(/^250/);
     c.close();
-    const info = await client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: still here\r\n\r\nx\r\n' });
+    const info = await client().sendMail({
+      envelope: { from: 'a@example.test', to: ['b@example.test'] },
+      raw: 'Subject: still here\r\n\r\nx\r\n',
+    });
     expect(info.response).toMatch(/^250/);
   });
 
@@ -115,7 +126,9 @@ describe('SMTP listener without an email server', () => {
   });
 
   it('asks clients to come back later with 451 4.3.0', async () => {
-    await expect(client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: x\r\n\r\nx\r\n' })).rejects.toMatchObject({
+    await expect(
+      client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: x\r\n\r\nx\r\n' }),
+    ).rejects.toMatchObject({
       responseCode: 451,
       response: expect.stringContaining('4.3.0 relay365 has no email server configured'),
     });

@@ -15,7 +15,7 @@ describe('secret box', () => {
   it('refuses a value sealed with another key or altered', () => {
     const sealed = createSecretBox(Buffer.alloc(32, 1)).seal('x');
     expect(() => createSecretBox(Buffer.alloc(32, 2)).open(sealed)).toThrow(/RELAY365_SECRET_KEY/);
-    sealed[sealed.length - 1] ^= 1;
+    sealed.writeUInt8(sealed.readUInt8(sealed.length - 1) ^ 1, sealed.length - 1);
     expect(() => createSecretBox(Buffer.alloc(32, 1)).open(sealed)).toThrow();
   });
 
