@@ -1,9 +1,9 @@
 /**
  * Group commit for accepted messages. Each message's file is already fsynced;
- * what is left is to publish the files (rename + one directory fsync) and to
- * record the messages (one SQLite transaction, one WAL fsync). Messages that
- * arrive while a commit runs wait for the next one, so concurrent clients share
- * the cost of the two fsyncs instead of paying them one by one.
+ * what is left is to make the directory entries durable (one directory fsync)
+ * and to record the messages (one SQLite transaction, one WAL fsync). Messages
+ * that arrive while a commit runs wait for the next one, so concurrent clients
+ * share the cost of the two fsyncs instead of paying them one by one.
  */
 import type { NewMessage, QueueRepo } from '../store/queue.js';
 import type { Spool } from './spool.js';
@@ -32,7 +32,7 @@ export function createCommitter(spool: Spool, queue: QueueRepo, onCommitted: (me
       waiting = [];
       const messages = batch.map((p) => p.message);
       try {
-        await spool.publish(messages.map((m) => m.id));
+        await spool.syncDirectory();
         queue.insert(messages);
       } catch (err) {
         for (const p of batch) p.reject(err);

@@ -14,7 +14,7 @@ import { mayRelay } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { REPLIES } from './smtp-error.js';
-import { ExplicitCodeSmtpServer } from './smtp-server.js';
+import { RelaySmtpServer } from './smtp-server.js';
 import type { Spool } from './spool.js';
 import { newQueueId, receivedHeader } from './trace.js';
 
@@ -96,7 +96,7 @@ export function createListener({ config, servers, spool, committer, log, now = D
       throw REPLIES.storageFailed();
     }
     if (stream.sizeExceeded) {
-      await spool.discard(queueId);
+      await spool.remove(queueId);
       throw REPLIES.tooBig(config.maxMessageSize);
     }
     try {
@@ -115,7 +115,7 @@ export function createListener({ config, servers, spool, committer, log, now = D
       });
     } catch (err) {
       log.error('message not recorded', { queueId, error: (err as Error).message });
-      await spool.discard(queueId);
+      await spool.remove(queueId);
       throw REPLIES.storageFailed();
     }
     log.info('message queued', { queueId, server: server.name, from: mailFrom, recipients: recipients.length, size: file.size });
@@ -145,8 +145,8 @@ export function createListener({ config, servers, spool, committer, log, now = D
     onData: hook(onData),
   });
 
-  const running: ExplicitCodeSmtpServer[] = [];
-  const listen = (server: ExplicitCodeSmtpServer, at: ListenAddress): Promise<AddressInfo> =>
+  const running: RelaySmtpServer[] = [];
+  const listen = (server: RelaySmtpServer, at: ListenAddress): Promise<AddressInfo> =>
     new Promise((resolve, reject) => {
       server.on('error', (err: Error) => log.warn('smtp listener error', { error: err.message }));
       server.server.once('error', reject);
@@ -158,12 +158,12 @@ export function createListener({ config, servers, spool, committer, log, now = D
 
   return {
     async start() {
-      const plain = new ExplicitCodeSmtpServer(options(false));
+      const plain = new RelaySmtpServer(options(false));
       running.push(plain);
       const smtp = await listen(plain, config.smtpListen);
       let smtps: AddressInfo | null = null;
       if (config.smtpsListen) {
-        const implicit = new ExplicitCodeSmtpServer(options(true));
+        const implicit = new RelaySmtpServer(options(true));
         running.push(implicit);
         smtps = await listen(implicit, config.smtpsListen);
       }

@@ -10,14 +10,12 @@ import type { Spool } from './spool.js';
 
 export interface RecoveryReport {
   requeued: number;
-  tempFilesRemoved: number;
   orphansRemoved: number;
   lost: string[];
 }
 
 /** Reconciles queue and spool; call before the listener and scheduler start. */
 export async function recover(queue: QueueRepo, spool: Spool, log: Logger, now: number = Date.now()): Promise<RecoveryReport> {
-  const tempFilesRemoved = spool.clearTemp();
   const requeued = queue.requeueInFlight(now);
   const live = queue.liveIds();
   const files = new Set(spool.list());
@@ -33,8 +31,8 @@ export async function recover(queue: QueueRepo, spool: Spool, log: Logger, now: 
     queue.markLost(id, 'spool file missing at start-up; the message cannot be delivered', now);
     lost.push(id);
   }
-  const report = { requeued, tempFilesRemoved, orphansRemoved, lost };
-  if (requeued || tempFilesRemoved || orphansRemoved || lost.length) log.info('recovered queue', { ...report, lost: lost.length });
+  const report = { requeued, orphansRemoved, lost };
+  if (requeued || orphansRemoved || lost.length) log.info('recovered queue', { ...report, lost: lost.length });
   for (const id of lost) log.error('message lost: its spool file is missing', { queueId: id, alert: true });
   return report;
 }

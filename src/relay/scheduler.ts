@@ -12,7 +12,7 @@ import type { Store } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
-import { TokenError } from '../auth/token-error.js';
+import { TokenError, toTokenError } from '../auth/token-error.js';
 import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
 import { toDeliveryError, type DeliveryError, type RecipientReply, type SendResult } from './delivery.js';
@@ -24,6 +24,8 @@ const DAY = 24 * 60 * MINUTE;
 export const PROBE_INTERVAL_MS = 5 * MINUTE;
 /** How long concurrency stays lowered after a 432 4.3.2. */
 const THROTTLE_MS = 10 * MINUTE;
+/** A delegated refresh token is used at least this often, so it never lapses (AADSTS700082). */
+export const KEEPALIVE_MS = DAY;
 /** How long a server waits when its daily recipient budget is used up before looking again. */
 const QUOTA_RECHECK_MS = 10 * MINUTE;
 
@@ -79,6 +81,7 @@ interface Lane {
   dailyUsed: number;
   dailyCheckedAt: number;
   reportedRefresh: number | null;
+  keepAliveRunning: boolean;
 }
 
 /** Creates the scheduler over the store and spool; `connect` builds a server's upstream. */
@@ -124,6 +127,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       dailyUsed: 0,
       dailyCheckedAt: -Infinity,
       reportedRefresh: null,
+      keepAliveRunning: false,
     };
   };
 
@@ -309,6 +313,29 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     }
   };
 
+  /** Refreshes an idle Authorize Account token once a day; a refusal holds the server like a failed delivery. */
+  const keepAlive = (lane: Lane, t: number): void => {
+    const tokens = lane.conn?.tokens;
+    if (!tokens || lane.server.signInMode !== 'authorize' || lane.held || lane.keepAliveRunning) return;
+    if (t - (tokens.refreshedAt ?? lane.server.tokenRefreshedAt ?? 0) < KEEPALIVE_MS) return;
+    lane.keepAliveRunning = true;
+    tokens
+      .getAccessToken({ forceRefresh: true })
+      .then(
+        () => {
+          if (lanes.get(lane.server.id) === lane) markWorking(lane);
+        },
+        (err: unknown) => {
+          const error = toTokenError(err);
+          if (!error.transient && lanes.get(lane.server.id) === lane)
+            holdLane(lane, error.message, error.code, error.hint, 'not_authorized');
+        },
+      )
+      .finally(() => {
+        lane.keepAliveRunning = false;
+      });
+  };
+
   /** Starts what a lane may start now; returns when it next needs a look (or Infinity). */
   const fillLane = (lane: Lane, t: number): number => {
     const id = lane.server.id;
@@ -318,6 +345,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       lane.nextProbeAt = t + PROBE_INTERVAL_MS;
       if (queue.releaseHeld(id, t, 1) === 0) return lane.nextProbeAt;
     }
+    keepAlive(lane, t);
     if (lane.pausedUntil > t) return lane.pausedUntil;
     if (lane.limit < lane.server.maxConnections && t >= lane.throttledUntil) lane.limit = lane.server.maxConnections;
     if (t - lane.dailyCheckedAt > MINUTE) {

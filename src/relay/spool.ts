@@ -1,11 +1,13 @@
 /**
  * The spool: one file per accepted message under `{dataDir}/spool`, holding
  * exactly the bytes to forward (our Received: header, then the client's
- * message). Files are written to `tmp/`, fsynced, and renamed into place by
- * the committer; nothing else ever rewrites them.
+ * message). A file counts only once the store has a record for it: the
+ * committer records a message after its file is fsynced, and start-up
+ * recovery deletes files without a record (their client never got a 250).
+ * Nothing ever rewrites a file.
  */
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,20 +29,16 @@ export interface SpooledFile {
 }
 
 export interface Spool {
-  /** Streams `prefix` + `body` into `tmp/{id}` and fsyncs it; memory stays bounded. */
+  /** Streams `prefix` + `body` into the message's file and fsyncs it; memory stays bounded. */
   write(id: string, prefix: Buffer, body: Readable): Promise<SpooledFile>;
-  /** Moves fsynced temp files into place and makes the renames durable (one directory fsync). */
-  publish(ids: string[]): Promise<void>;
-  /** Drops a temp file (message refused or connection lost). */
-  discard(id: string): Promise<void>;
-  /** Deletes a delivered or failed message's file. */
+  /** Makes the new files' directory entries durable (one directory fsync for a batch). */
+  syncDirectory(): Promise<void>;
+  /** Deletes a message's file (refused, delivered, failed or deleted). */
   remove(id: string): Promise<void>;
   read(id: string): Readable;
   path(id: string): string;
-  /** IDs of all published files. */
+  /** IDs of all files in the spool. */
   list(): string[];
-  /** Deletes every temp file (start-up: they belong to unfinished transactions). */
-  clearTemp(): number;
 }
 
 /** Unfolds a header block and picks Subject, Message-ID and From. */
@@ -87,27 +85,25 @@ class HeaderSniffer extends Transform {
 
 /** Creates (if needed) the spool folders under `dir`. */
 export function createSpool(dir: string): Spool {
-  const tmpDir = path.join(dir, 'tmp');
-  mkdirSync(tmpDir, { recursive: true });
-  const finalPath = (id: string): string => path.join(dir, `${id}.eml`);
-  const tmpPath = (id: string): string => path.join(tmpDir, id);
+  mkdirSync(dir, { recursive: true });
+  const filePath = (id: string): string => path.join(dir, `${id}.eml`);
 
   return {
     async write(id, prefix, body) {
       const sniffer = new HeaderSniffer();
       // flush: true fsyncs the file before the stream reports it is closed.
-      const out = createWriteStream(tmpPath(id), { flush: true, mode: 0o600 });
+      const out = createWriteStream(filePath(id), { flush: true, mode: 0o600 });
       out.write(prefix);
       try {
         await pipeline(body, sniffer, out);
       } catch (err) {
-        await unlink(tmpPath(id)).catch(() => undefined);
+        await unlink(filePath(id)).catch(() => undefined);
         throw err;
       }
       return { id, size: sniffer.bytes, headers: sniffer.headers };
     },
-    async publish(ids) {
-      for (const id of ids) await rename(tmpPath(id), finalPath(id));
+    async syncDirectory() {
+      // Cheap where the files' own fsyncs already committed the directory (ext4, XFS); required by POSIX.
       const handle = await open(dir, 'r');
       try {
         await handle.sync();
@@ -115,18 +111,12 @@ export function createSpool(dir: string): Spool {
         await handle.close();
       }
     },
-    discard: (id) => unlink(tmpPath(id)).catch(() => undefined),
-    remove: (id) => unlink(finalPath(id)).catch(() => undefined),
-    read: (id) => createReadStream(finalPath(id)),
-    path: finalPath,
+    remove: (id) => unlink(filePath(id)).catch(() => undefined),
+    read: (id) => createReadStream(filePath(id)),
+    path: filePath,
     list: () =>
       readdirSync(dir)
         .filter((name) => name.endsWith('.eml'))
         .map((name) => name.slice(0, -4)),
-    clearTemp: () => {
-      const names = readdirSync(tmpDir);
-      for (const name of names) rmSync(path.join(tmpDir, name), { force: true });
-      return names.length;
-    },
   };
 }

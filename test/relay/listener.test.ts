@@ -69,7 +69,7 @@ describe('SMTP listener', () => {
       responseCode: 552,
     });
     expect(fx.store.queue.list()).toHaveLength(0);
-    expect(readdirSync(path.join(fx.dir, 'spool', 'tmp'))).toEqual([]);
+    expect(readdirSync(path.join(fx.dir, 'spool'))).toEqual([]);
   });
 
   it('answers garbage with 500/501 and keeps serving', async () => {
@@ -108,12 +108,12 @@ describe('SMTP listener', () => {
     expect(await c.command('DATA')).toMatch(/^354/);
     c.write(`Subject: cut\r\n\r\n${'partial line\r\n'.repeat(100)}`);
     c.destroy();
-    // The spool's temp file disappears once smtp-server has torn the stream down.
-    for (let i = 0; i < 100 && readdirSync(path.join(fx.dir, 'spool', 'tmp')).length > 0; i++) {
+    // The partial file disappears once smtp-server has torn the stream down.
+    for (let i = 0; i < 100 && readdirSync(path.join(fx.dir, 'spool')).length > 0; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(readdirSync(path.join(fx.dir, 'spool', 'tmp'))).toEqual([]);
+    expect(readdirSync(path.join(fx.dir, 'spool'))).toEqual([]);
     expect(fx.store.queue.list()).toHaveLength(0);
   });
 });
