@@ -16,16 +16,32 @@ export interface RelayProcess {
   /** Resident set size now and at its peak (VmHWM), in bytes. */
   memory(): { rss: number; peak: number };
   stop(): Promise<void>;
+  /** Ends the process at once, as a crash or power cut would (SIGKILL). */
+  kill(): Promise<void>;
 }
 
-/** Runs `relay365 <args>` to completion (CLI commands). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `relay365 <args>` to completion (CLI commands), bounded by `timeoutMs`. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], { env, cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`relay365 ${args.join(' ')} exited ${code}: ${out}`))));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`relay365 ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -61,6 +77,12 @@ export async function startRelay(env: NodeJS.ProcessEnv): Promise<RelayProcess> 
     if (up) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const signal = (name: NodeJS.Signals): Promise<void> =>
+    new Promise((resolve) => {
+      if (exited) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(name);
+    });
   const status = (field: string): number => {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
     return Number(match?.[1] ?? 0) * 1024;
@@ -69,10 +91,7 @@ export async function startRelay(env: NodeJS.ProcessEnv): Promise<RelayProcess> 
     child,
     smtpPort,
     memory: () => ({ rss: status('VmRSS'), peak: status('VmHWM') }),
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
   };
 }

@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/relay-process.js';
+
+const SECRET = 'Zq8~very.secret.client.value.0123456789';
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'relay365-cli-'));
+  env = { ...process.env, RELAY365_DATA_DIR: dir, RELAY365_LOG_LEVEL: 'error' };
+  writeFileSync(path.join(dir, 'client-secret'), `${SECRET}\n`);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('relay365 command line', () => {
+  it('adds an application sign-in server and never prints or stores its secret in the clear', async () => {
+    const added = await runCli(
+      [
+        'server',
+        'add',
+        '--name',
+        'office365',
+        '--method',
+        'office365',
+        '--mode',
+        'application',
+        '--tenant-id',
+        'contoso.onmicrosoft.com',
+        '--client-id',
+        '9e4a6f21-3c7d-4b8e-a152-d06b8c3f7e94',
+        '--client-secret-file',
+        path.join(dir, 'client-secret'),
+        '--mailbox',
+        'relay@contoso.com',
+      ],
+      env,
+    );
+    expect(added).toMatchObject({ code: 0, stdout: 'added email server office365 (default)\n' });
+    const list = await runCli(['server', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    const [server] = JSON.parse(list.stdout) as Record<string, unknown>[];
+    expect(server).toMatchObject({
+      name: 'office365',
+      host: 'smtp.office365.com',
+      port: 587,
+      secure: 'tls',
+      hasClientSecret: true,
+      status: 'not_authorized',
+    });
+    expect(list.stdout).not.toContain(SECRET);
+    for (const file of ['relay365.db', 'relay365.db-wal']) {
+      const bytes = (() => {
+        try {
+          return readFileSync(path.join(dir, file));
+        } catch {
+          return Buffer.alloc(0);
+        }
+      })();
+      expect(bytes.includes(Buffer.from(SECRET))).toBe(false);
+    }
+  });
+
+  it.each([
+    [
+      ['server', 'add', '--name', 'x', '--port', '99999'],
+      /^relay365: --port "99999" is not valid: Enter a whole number from 1 to 65535\.\n$/,
+    ],
+    [['server', 'add', '--name', 'x', '--client-id', 'not-a-guid'], /^relay365: --client-id "not-a-guid" is not valid: .*GUID/],
+    [['server', 'add', '--name', 'x', '--bogus', '1'], /^relay365: Unknown option '--bogus'/],
+    [['server', 'set', 'missing', '--port', '25'], /^relay365: no email server named "missing"/],
+    [['frobnicate'], /^relay365: unknown command "frobnicate"/],
+  ])('refuses %j with exit code 2 and one line', async (args, message) => {
+    const result = await runCli(args, env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a bad environment value at start-up with exit code 2 and one line', async () => {
+    const result = await runCli(['start'], { ...env, RELAY365_SMTP_LISTEN: '127.0.0.1:seventy' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'relay365: RELAY365_SMTP_LISTEN="127.0.0.1:seventy" is not valid: host:port such as 127.0.0.1:2525 or [::1]:2525 (port 0-65535)\n',
+    );
+  });
+});
