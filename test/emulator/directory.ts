@@ -30,8 +30,14 @@ export interface AppRegistration {
   redirectUris: string[];
   /** Application permission Office 365 Exchange Online `SMTP.SendAsApp` with admin consent. */
   smtpSendAsAppConsented: boolean;
-  /** Delegated permission `SMTP.Send` consented for the organization (else AADSTS65001). */
+  /**
+   * Delegated permission `SMTP.Send` (with openid, profile, offline_access) consented for the
+   * whole organization: an admin's "Grant admin consent" or a ticked "Consent on behalf of your
+   * organization". Without it, or the user's own consent in {@link userConsents}, AADSTS65001.
+   */
   smtpSendConsented: boolean;
+  /** Users (addresses, lower case) who consented to the delegated permissions for themselves only. */
+  userConsents: string[];
   /** Exchange `New-ServicePrincipal -AppId <clientId> -ObjectId <id>` was run. */
   servicePrincipalRegistered: boolean;
   /** The `-ObjectId` given to New-ServicePrincipal; must equal `servicePrincipalId` to work. */
@@ -45,9 +51,11 @@ export interface Mailbox {
   /** Entra object id of the user. */
   oid: string;
   displayName: string;
-  /** Password for the (later) interactive sign-in page. Shared mailboxes cannot sign in. */
+  /** Password of the user (the emulated sign-in has no password page yet). Shared mailboxes cannot sign in. */
   password: string;
   shared: boolean;
+  /** Holds an admin role (e.g. Global or Cloud Application Administrator): may consent for the organization. */
+  isAdmin: boolean;
   /** `Set-CASMailbox -SmtpClientAuthenticationDisabled $false`; default true. */
   smtpAuthEnabled: boolean;
   /** Principals (user addresses or app client ids / service principal ids) that may use this mailbox in XOAUTH2 `user=`. */
@@ -87,6 +95,7 @@ export interface AppInput {
   redirectUris?: string[];
   smtpSendAsAppConsented?: boolean;
   smtpSendConsented?: boolean;
+  userConsents?: string[];
   servicePrincipalRegistered?: boolean;
   registeredObjectId?: string;
 }
@@ -98,6 +107,7 @@ export interface MailboxInput {
   displayName?: string;
   password?: string;
   shared?: boolean;
+  isAdmin?: boolean;
   smtpAuthEnabled?: boolean;
   fullAccess?: string[];
   sendAs?: string[];
@@ -146,6 +156,7 @@ export class Directory {
       redirectUris: [...(input.redirectUris ?? [])],
       smtpSendAsAppConsented: input.smtpSendAsAppConsented ?? false,
       smtpSendConsented: input.smtpSendConsented ?? false,
+      userConsents: (input.userConsents ?? []).map((u) => u.toLowerCase()),
       servicePrincipalRegistered: input.servicePrincipalRegistered ?? false,
       registeredObjectId: (input.registeredObjectId ?? servicePrincipalId).toLowerCase(),
     };
@@ -174,6 +185,7 @@ export class Directory {
       displayName: input.displayName ?? input.address.split('@')[0] ?? input.address,
       password: input.password ?? randomBytes(12).toString('base64url'),
       shared: input.shared ?? false,
+      isAdmin: input.isAdmin ?? false,
       smtpAuthEnabled: input.smtpAuthEnabled ?? true,
       fullAccess: [...(input.fullAccess ?? [])],
       sendAs: [...(input.sendAs ?? [])],

@@ -35,3 +35,18 @@ export function openIdConfiguration(authorityHost: string, tenant: Tenant | unde
     rbac_url: 'https://pas.windows.net',
   };
 }
+
+/**
+ * MSAL's `authorityMetadata` for the emulator (a JSON string, `{tenant}` filled in by
+ * MSAL): what msal-node has built in for login.microsoftonline.com, so it skips
+ * discovery and reaches the token endpoint even for an unknown tenant.
+ */
+export function msalAuthorityMetadata(authorityHost: string): string {
+  return JSON.stringify({
+    token_endpoint: `${authorityHost}/{tenant}/oauth2/v2.0/token`,
+    authorization_endpoint: `${authorityHost}/{tenant}/oauth2/v2.0/authorize`,
+    end_session_endpoint: `${authorityHost}/{tenant}/oauth2/v2.0/logout`,
+    jwks_uri: `${authorityHost}/{tenant}/discovery/v2.0/keys`,
+    issuer: `${authorityHost}/{tenantid}/v2.0`,
+  });
+}

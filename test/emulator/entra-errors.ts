@@ -5,7 +5,8 @@
  * timestamp, trace_id, correlation_id, error_uri, suberror?}`. MSAL reads
  * `error` as errorCode, `suberror` as subError and `error_codes[0]` as errorNo;
  * a suberror such as `bad_token` or `consent_required` turns the error into an
- * InteractionRequiredAuthError.
+ * InteractionRequiredAuthError. The authorize pages reuse the same texts on their
+ * error page and in `redirect_uri?error=…&error_description=…`.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -27,6 +28,18 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     text: (p) =>
       `The redirect URI '${p['redirectUri'] ?? ''}' specified in the request does not match the redirect URIs configured for the application '${p['clientId'] ?? ''}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.`,
   },
+  50034: {
+    error: 'invalid_grant',
+    status: 400,
+    text: (p) =>
+      `The user account ${p['user'] ?? ''} does not exist in the ${p['tenant'] ?? ''} directory. To sign into this application, the account must be added to the directory.`,
+  },
+  50058: {
+    error: 'login_required',
+    status: 400,
+    text: () =>
+      'A silent sign-in request was sent but no user is signed in. The cookies used to represent the user\'s session were not sent in the request to Azure AD.',
+  },
   50059: {
     error: 'invalid_request',
     status: 400,
@@ -38,6 +51,11 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     suberror: 'basic_action',
     text: (p) =>
       `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${p['resource'] ?? '00000002-0000-0ff1-ce00-000000000000'}'.`,
+  },
+  50089: {
+    error: 'invalid_grant',
+    status: 400,
+    text: () => 'Authentication failed due to flow token expired. Have the user try signing-in again.',
   },
   50126: {
     error: 'invalid_grant',
@@ -69,15 +87,26 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     text: (p) =>
       `The user or administrator has not consented to use the application with ID '${p['clientId'] ?? ''}' named '${p['appName'] ?? ''}'. Send an interactive authorization request for this user and resource.`,
   },
+  65004: {
+    error: 'access_denied',
+    status: 400,
+    text: () => 'User declined to consent to access the app.',
+  },
   70000: {
     error: 'invalid_grant',
     status: 400,
-    text: () => 'Provided grant is invalid or malformed.',
+    text: (p) => p['detail'] ?? 'Provided grant is invalid or malformed.',
   },
   70003: {
     error: 'unsupported_grant_type',
     status: 400,
     text: (p) => `The app requested an unsupported grant type '${p['grantType'] ?? ''}'.`,
+  },
+  70008: {
+    error: 'invalid_grant',
+    status: 400,
+    text: () =>
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
   },
   70011: {
     error: 'invalid_scope',
@@ -109,6 +138,38 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     text: (p) =>
       `The resource principal named ${p['resource'] ?? ''} was not found in the tenant named ${p['tenantName'] ?? ''}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
   },
+  500112: {
+    error: 'invalid_client',
+    status: 400,
+    text: (p) =>
+      `The reply address '${p['redirectUri'] ?? ''}' does not match the reply address '${p['expected'] ?? ''}' provided when requesting Authorization code.`,
+  },
+  500113: {
+    error: 'invalid_request',
+    status: 400,
+    text: () => 'No reply address is registered for the application.',
+  },
+  501481: {
+    error: 'invalid_grant',
+    status: 400,
+    text: () => 'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+  },
+  501491: {
+    error: 'invalid_request',
+    status: 400,
+    text: () => 'Invalid size of Code_Challenge parameter.',
+  },
+  650053: {
+    error: 'invalid_client',
+    status: 400,
+    text: (p) =>
+      `The application '${p['appName'] ?? ''}' asked for scope '${p['scope'] ?? ''}' that doesn't exist on the resource '${p['resource'] ?? ''}'. Contact the app vendor.`,
+  },
+  700005: {
+    error: 'invalid_grant',
+    status: 400,
+    text: () => 'Provided Authorization Code is intended to use against other tenant, thus rejected.',
+  },
   700016: {
     error: 'unauthorized_client',
     status: 400,
@@ -120,6 +181,11 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     status: 400,
     text: (p) =>
       `The provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${p['scope'] ?? ''} is not valid.`,
+  },
+  700054: {
+    error: 'unsupported_response_type',
+    status: 400,
+    text: (p) => `response_type '${p['responseType'] ?? ''}' is not enabled for the application.`,
   },
   700082: {
     error: 'invalid_grant',

@@ -1,125 +1,58 @@
 /**
  * The Microsoft identity platform emulator: an HTTPS server on loopback that
  * answers what MSAL node asks for (OpenID configuration, JWKS, the v2.0 token
- * endpoint) with Entra-shaped answers, signs RS256 tokens with a key pair made
- * at start, verifies them for the Exchange emulator, and lets tests inject
- * faults, revoke grants and read what was requested. Point MSAL at it with
- * authority `${authorityHost}/<tenant>/` and `knownAuthorities: [knownAuthority]`.
+ * endpoint) and what a browser sees during "Authorize Account" (the authorize
+ * endpoint with its account picker and consent page), with Entra-shaped answers.
+ * It signs RS256 tokens with a key pair made at start, verifies them for the
+ * Exchange emulator, and lets tests inject faults, revoke grants and consent and
+ * read what was requested. Point MSAL at it with authority
+ * `${authorityHost}/<tenant>/` and `knownAuthorities: [knownAuthority]`.
  */
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Directory, Tenant } from './directory.js';
+import { AuthorizationCodeStore } from './authorization-codes.js';
+import { AuthorizeFlow, type AuthorizeRequestRecord, type HttpAnswer } from './authorize-flow.js';
+import { completeAuthorize } from './complete-authorize.js';
+import { listConsents, revokeConsent } from './consent.js';
+import type { Tenant } from './directory.js';
+import { openIdConfiguration } from './discovery.js';
 import { entraError, type EntraErrorBody, type ErrorParams } from './entra-errors.js';
 import { FaultQueue } from './faults.js';
 import { GrantStore } from './grants.js';
-import { createSigningKey, signJwt, toPublishedJwk, type JwtClaims, type SigningKey } from './jwt.js';
+import type {
+  AuthorizeUrlInput,
+  HttpRequestRecord,
+  IdentityEmulator,
+  IdentityEndpoint,
+  IdentityFault,
+  IdentityOptions,
+  TokenRequestRecord,
+} from './identity-types.js';
+import { createSigningKey, signJwt, toPublishedJwk, type JwtClaims } from './jwt.js';
 import { listenOnLoopback, localhostTls } from './loopback.js';
 import { answerTokenRequest, type IdentitySettings } from './token-endpoint.js';
-import { openIdConfiguration } from './discovery.js';
 import {
   appTokenClaims,
   delegatedTokenClaims,
   EXCHANGE_APP_RESOURCE,
   EXCHANGE_DELEGATED_RESOURCE,
   verifyAccessToken,
-  type TokenVerification,
 } from './tokens.js';
 
 export type { IdentitySettings } from './token-endpoint.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens.js';
-
-/** Options of {@link startIdentity}. */
-export interface IdentityOptions {
-  directory: Directory;
-  /** Port on 127.0.0.1 (and [::1]); default 0 = any free port. */
-  port?: number;
-  /** Clock in epoch milliseconds, for fake-time tests; default `Date.now()` (faked Date is honoured). */
-  now?: () => number;
-  /** Initial {@link IdentitySettings} values. */
-  settings?: Partial<IdentitySettings>;
-  /** Key to sign with; default a new one (RSA generation takes 0.1–0.5 s, so test files may share one). */
-  signingKey?: SigningKey;
-}
-
-/** The endpoints a fault can target. */
-export type IdentityEndpoint = 'token' | 'openid-configuration' | 'keys';
-
-/**
- * A one-shot fault for the next matching request: an AADSTS error (worded from
- * the catalogue), a raw HTTP status with an optional body, or a dropped socket.
- */
-export type IdentityFault = {
-  /** Default 'token'. */
-  endpoint?: IdentityEndpoint;
-  /** Only token requests with this grant_type. */
-  grantType?: string;
-  /** How many matching requests it hits; default 1. */
-  count?: number;
-} & ({ aadsts: number; params?: ErrorParams } | { status: number; body?: unknown } | { drop: true });
-
-/** One request to the token endpoint. */
-export interface TokenRequestRecord {
-  grant_type: string;
-  clientId: string;
-  /** The tenant path segment as sent. */
-  tenant: string;
-  scope: string;
-  ok: boolean;
-  status: number;
-  /** The AADSTS number of a failure. */
-  aadsts?: number;
-  at: number;
-}
-
-/** One HTTP request to the emulator. */
-export interface HttpRequestRecord {
-  method: string;
-  path: string;
-  status: number;
-}
-
-/** A running identity emulator. */
-export interface IdentityEmulator {
-  /** `https://localhost:PORT`. */
-  readonly authorityHost: string;
-  /** `localhost:PORT`, for MSAL's `knownAuthorities`. */
-  readonly knownAuthority: string;
-  readonly port: number;
-  /** The RS256 key pair tokens are signed with. */
-  readonly signingKey: SigningKey;
-  /** Lifetimes; change them at any time. */
-  readonly settings: IdentitySettings;
-  readonly grants: GrantStore;
-  readonly tokenRequests: TokenRequestRecord[];
-  readonly requests: HttpRequestRecord[];
-  /** The emulator's clock (epoch ms). */
-  now(): number;
-  /** `https://localhost:PORT/<tenant>/`, an MSAL authority. */
-  authority(tenant: string): string;
-  /** Checks signature, issuer, `nbf` and `exp` of an access token (not its audience). */
-  verifyAccessToken(token: string): TokenVerification;
-  /** Signs arbitrary claims with the emulator's key (for crafting bad tokens). */
-  signToken(claims: JwtClaims): string;
-  /** An app-only access token as client credentials would issue it (no secret check). */
-  issueAppToken(input: { tenant: string; clientId: string; resource?: string }): string;
-  /** A delegated SMTP.Send access token for `user` (no consent check). */
-  issueDelegatedToken(input: { tenant: string; clientId: string; user: string; resource?: string }): string;
-  /** A refresh token as if `user` had signed in to `clientId` (until the authorize page exists). */
-  createRefreshToken(input: { tenant: string; clientId: string; user: string; scopes?: string[] }): string;
-  /** Revokes the refresh tokens of one user, or of everyone; returns how many. */
-  revokeRefreshTokens(userAddress?: string): number;
-  /** Queues a one-shot fault. */
-  failNext(fault: IdentityFault): void;
-  clearFaults(): void;
-  close(): Promise<void>;
-}
+export type * from './identity-types.js';
+export type { AuthorizeRequestRecord } from './authorize-flow.js';
 
 const DEFAULT_SETTINGS: IdentitySettings = {
   tokenLifetimeSeconds: 3599,
   refreshTokenMaxInactiveSeconds: 90 * 24 * 60 * 60,
+  authorizationCodeLifetimeSeconds: 600,
 };
 const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_DELEGATED_SCOPES = [`${EXCHANGE_DELEGATED_RESOURCE}/SMTP.Send`, 'openid', 'profile', 'offline_access'];
+
+type Route = IdentityEndpoint | 'login' | 'consent';
 
 /** Starts the identity emulator on https://localhost:PORT. */
 export async function startIdentity(options: IdentityOptions): Promise<IdentityEmulator> {
@@ -128,12 +61,15 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
   const signingKey = options.signingKey ?? (await createSigningKey());
   const settings: IdentitySettings = { ...DEFAULT_SETTINGS, ...options.settings };
   const grants = new GrantStore();
+  const codes = new AuthorizationCodeStore();
   const faults = new FaultQueue<IdentityFault>();
   const tokenRequests: TokenRequestRecord[] = [];
+  const authorizeRequests: AuthorizeRequestRecord[] = [];
   const requests: HttpRequestRecord[] = [];
   const tls = localhostTls();
   let authorityHost = '';
   let closing: Promise<void> | undefined;
+  const flow = new AuthorizeFlow({ directory, codes, records: authorizeRequests, now, authorityHost: () => authorityHost });
 
   const sign = (claims: JwtClaims): string => signJwt(signingKey, claims);
 
@@ -141,40 +77,50 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
     const url = new URL(req.url ?? '/', authorityHost);
     const segments = url.pathname.split('/').filter(Boolean);
     const [tenantSegment = '', ...rest] = segments;
-    const route = routeOf(rest.join('/'));
-    const correlationId = headerValue(req, 'client-request-id');
-    const send = (status: number, body: unknown): void => {
-      requests.push({ method: req.method ?? '', path: url.pathname, status });
-      res.writeHead(status, {
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store, no-cache',
-        ...(correlationId ? { 'client-request-id': correlationId } : {}),
-      });
-      res.end(JSON.stringify(body));
+    const route = routeOf(rest.join('/'), req.method ?? 'GET');
+    const correlationId = headerValue(req, 'client-request-id') ?? url.searchParams.get('client-request-id') ?? undefined;
+    const write = (answer: HttpAnswer): void => {
+      requests.push({ method: req.method ?? '', path: url.pathname, status: answer.status });
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
     };
+    const send = (status: number, body: unknown): void =>
+      write({
+        status,
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store, no-cache',
+          ...(correlationId ? { 'client-request-id': correlationId } : {}),
+        },
+        body: JSON.stringify(body),
+      });
     const sendError = (aadsts: number, params: ErrorParams = {}): EntraErrorBody => {
       const answer = entraError(aadsts, params, { now: now(), correlationId, authorityHost });
       send(answer.status, answer.body);
       return answer.body;
     };
     if (!route) {
-      send(404, { error: 'not_found', error_description: `The emulator has no ${url.pathname}` });
+      send(404, { error: 'not_found', error_description: `The emulator has no ${req.method ?? ''} ${url.pathname}` });
       return;
     }
-    const form = route === 'token' && req.method === 'POST' ? new URLSearchParams(await readBody(req)) : undefined;
+    const posted = req.method === 'POST' && route !== 'authorize' ? new URLSearchParams(await readBody(req)) : undefined;
+    if (route === 'login' || route === 'consent') {
+      const page = posted ?? new URLSearchParams();
+      write(route === 'login' ? flow.login(page, correlationId) : flow.consent(page, correlationId));
+      return;
+    }
+    const form = route === 'token' ? posted : undefined;
     const grantType = form?.get('grant_type') ?? '';
     const fault = faults.take(
       (f) => (f.endpoint ?? 'token') === route && (f.grantType === undefined || f.grantType === grantType),
     );
     const record = (status: number, aadsts?: number): void => {
       if (route !== 'token') return;
-      const clientId = form?.get('client_id') ?? '';
-      const scope = form?.get('scope') ?? '';
       tokenRequests.push({
         grant_type: grantType,
-        clientId,
+        clientId: form?.get('client_id') ?? '',
         tenant: tenantSegment,
-        scope,
+        scope: form?.get('scope') ?? '',
         ok: status === 200,
         status,
         ...(aadsts !== undefined ? { aadsts } : {}),
@@ -187,6 +133,16 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
       req.socket.destroy();
       return;
     }
+    if (fault && 'status' in fault) {
+      const body = fault.body ?? entraError(90033, {}, { now: now(), correlationId, authorityHost }).body;
+      send(fault.status, body);
+      record(fault.status);
+      return;
+    }
+    if (route === 'authorize') {
+      write(flow.start(tenantSegment, url.searchParams, correlationId, fault && 'aadsts' in fault ? fault : undefined));
+      return;
+    }
     if (fault && 'aadsts' in fault) {
       const clientId = form?.get('client_id') ?? '';
       const tenant = directory.findTenant(tenantSegment);
@@ -196,19 +152,13 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
       record(res.statusCode, body.error_codes[0]);
       return;
     }
-    if (fault && 'status' in fault) {
-      const body = fault.body ?? entraError(90033, {}, { now: now(), correlationId, authorityHost }).body;
-      send(fault.status, body);
-      record(fault.status);
-      return;
-    }
     if (route === 'token') {
       if (!form) {
         sendError(900561, { method: req.method ?? 'GET' });
         record(400, 900561);
         return;
       }
-      const ctx = { directory, grants, settings, now: now(), authorityHost, sign };
+      const ctx = { directory, grants, codes, settings, now: now(), authorityHost, sign };
       const outcome = answerTokenRequest(tenantSegment, form, headerValue(req, 'authorization'), ctx);
       if (outcome.ok) {
         send(200, outcome.body);
@@ -250,8 +200,13 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
     signingKey,
     settings,
     grants,
+    authorizationCodes: codes,
     tokenRequests,
+    authorizeRequests,
     requests,
+    get consents() {
+      return listConsents(directory);
+    },
     now,
     authority: (tenant) => `${authorityHost}/${tenant}/`,
     verifyAccessToken: (token) => verifyAccessToken(token, signingKey, now()),
@@ -281,6 +236,9 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
       return grants.issue({ tenantId: t.id, clientId: app.clientId, userAddress: mailbox.address, scopes }, now()).token;
     },
     revokeRefreshTokens: (userAddress) => grants.revoke(userAddress, now()),
+    revokeConsent: (input) => revokeConsent(directory, input),
+    authorizeUrl: (input) => buildAuthorizeUrl(authorityHost, input),
+    completeAuthorize: (url, completeOptions) => completeAuthorize(url, completeOptions),
     failNext: (fault) => faults.push(fault),
     clearFaults: () => faults.clear(),
     close() {
@@ -293,11 +251,37 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
   };
 }
 
-function routeOf(path: string): IdentityEndpoint | undefined {
+function routeOf(path: string, method: string): Route | undefined {
   if (path === 'v2.0/.well-known/openid-configuration') return 'openid-configuration';
   if (path === 'discovery/v2.0/keys') return 'keys';
   if (path === 'oauth2/v2.0/token') return 'token';
+  if (path === 'oauth2/v2.0/authorize' && method === 'GET') return 'authorize';
+  // Entra's own page paths, matched without case as Entra does.
+  if (path.toLowerCase() === 'login' && method === 'POST') return 'login';
+  if (path.toLowerCase() === 'consent/set' && method === 'POST') return 'consent';
   return undefined;
+}
+
+/** The query MSAL's getAuthCodeUrl sends, for tests that build the URL themselves. */
+function buildAuthorizeUrl(authorityHost: string, input: AuthorizeUrlInput): string {
+  const query = new URLSearchParams({
+    client_id: input.clientId,
+    scope: (input.scopes ?? [`${EXCHANGE_DELEGATED_RESOURCE}/SMTP.Send`, 'offline_access', 'openid', 'profile']).join(' '),
+    redirect_uri: input.redirectUri,
+    response_mode: input.responseMode ?? 'query',
+    response_type: 'code',
+    client_info: '1',
+  });
+  const optional: Array<[string, string | undefined]> = [
+    ['prompt', input.prompt],
+    ['login_hint', input.loginHint],
+    ['nonce', input.nonce],
+    ['state', input.state],
+    ['code_challenge', input.codeChallenge],
+    ['code_challenge_method', input.codeChallenge !== undefined ? (input.codeChallengeMethod ?? 'S256') : undefined],
+  ];
+  for (const [name, value] of optional) if (value !== undefined) query.set(name, value);
+  return `${authorityHost}/${encodeURIComponent(input.tenant)}/oauth2/v2.0/authorize?${query.toString()}`;
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -16,11 +16,25 @@ export { createDirectory, Directory, generateSecretValue } from './directory.js'
 export type { AppRegistration, ClientSecret, Mailbox, Tenant } from './directory.js';
 export { SEED, seedDefault } from './seed.js';
 export { startIdentity } from './identity.js';
-export type { IdentityEmulator, IdentityFault, IdentityOptions, IdentitySettings, TokenRequestRecord } from './identity.js';
+export type {
+  AuthorizeRequestRecord,
+  AuthorizeUrlInput,
+  IdentityEmulator,
+  IdentityFault,
+  IdentityOptions,
+  IdentitySettings,
+  TokenRequestRecord,
+} from './identity.js';
+export { AuthorizePageError, completeAuthorize } from './complete-authorize.js';
+export type { CompleteAuthorizeOptions } from './complete-authorize.js';
+export { CONSENT_FOR_ORGANIZATION_LABEL } from './authorize-pages.js';
+export type { ConsentGrant, RevokeConsentInput } from './consent.js';
+export type { AuthorizationCode } from './authorization-codes.js';
 export { startExchange } from './exchange.js';
 export type { ExchangeEmulator, ExchangeOptions, ExchangeSettings, ReceivedMessage, SmtpFault } from './exchange.js';
 export { exchangeReplies, parseReply } from './exchange-replies.js';
 export { EXCHANGE_APP_RESOURCE, EXCHANGE_DELEGATED_RESOURCE } from './tokens.js';
+export { msalAuthorityMetadata } from './discovery.js';
 export { createSigningKey } from './jwt.js';
 export type { SigningKey } from './jwt.js';
 

@@ -2,8 +2,8 @@
  * The emulator's default tenant: what an admin has after following the setup
  * guide to the end. One tenant, one app registration with a known secret,
  * SMTP.SendAsApp and SMTP.Send consented and its service principal registered in
- * Exchange, and the mailbox relay@contoso.test that the app has FullAccess and
- * SendAs on. The ids are fixed so tests and fixtures can refer to them.
+ * Exchange, and the mailbox relay@contoso.test (whose user is an admin) that
+ * the app has FullAccess and SendAs on. The ids are fixed so tests and fixtures can refer to them.
  */
 import type { AppRegistration, Directory, Mailbox, Tenant } from './directory.js';
 
@@ -68,6 +68,7 @@ export function seedDefault(directory: Directory, options: SeedOptions = {}): Se
     oid: SEED.mailboxOid,
     displayName: 'Relay',
     password: SEED.mailboxPassword,
+    isAdmin: true,
     fullAccess: [SEED.clientId],
     sendAs: [SEED.clientId],
   });
