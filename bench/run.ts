@@ -27,7 +27,7 @@ async function acceptance(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'relay365-bench-'));
   try {
     // An upstream nobody listens on, limited to one attempt a minute: the figures are about accepting.
-    await runCli(
+    const added = await runCli(
       [
         'server',
         'add',
@@ -46,6 +46,7 @@ async function acceptance(): Promise<void> {
       ],
       env(dir),
     );
+    if (added.code !== 0) throw new Error(added.stderr);
     const relay = await startRelay(env(dir));
     const body = makeBody(2048);
     const total = Number(process.env.BENCH_MESSAGES ?? 10_000);

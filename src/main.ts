@@ -4,6 +4,10 @@
  * and `relay365 queue …` manage the same data folder. A bad setting or flag is
  * one line on stderr and exit code 2.
  */
+// Spool files are written and fsynced on libuv's thread pool; four threads (the default)
+// leave concurrent clients waiting on each other's fsyncs. Read when the pool first starts.
+process.env.UV_THREADPOOL_SIZE ??= '8';
+
 import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';

@@ -9,7 +9,7 @@ import { hostname as osHostname } from 'node:os';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import type { Config, ListenAddress } from '../config.js';
 import type { Logger } from '../log.js';
-import type { ServerRepo } from '../store/servers.js';
+import type { EmailServer, ServerRepo } from '../store/servers.js';
 import { mayRelay } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
@@ -22,6 +22,7 @@ import { newQueueId, receivedHeader } from './trace.js';
 export const MAX_RECIPIENTS = 500;
 const SOCKET_TIMEOUT_MS = 60_000;
 const MAX_CLIENTS = 200;
+const ROUTING_CACHE_MS = 1_000;
 
 /** Address syntax we accept: local@domain, no spaces or brackets. Empty is the null sender. */
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+(?:\.[^\s@<>()[\]\\,;:"]+)*@[^\s@<>()[\]\\,;:"]+$/u;
@@ -56,6 +57,13 @@ export function createListener({ config, servers, spool, committer, log, now = D
   const tls =
     config.tlsCertFile && config.tlsKeyFile ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } : null;
   const name = osHostname();
+  // The default server is looked up once a second, not once per message.
+  let routing: { server: EmailServer | undefined; at: number } | null = null;
+  const defaultServer = (): EmailServer | undefined => {
+    const t = performance.now();
+    if (!routing || t - routing.at > ROUTING_CACHE_MS) routing = { server: servers.getDefault(), at: t };
+    return routing.server;
+  };
 
   const onMailFrom = async (address: SMTPServerAddress, _session: SMTPServerSession): Promise<void> => {
     if (address.address !== '' && !ADDRESS.test(address.address)) throw REPLIES.badSender();
@@ -67,7 +75,7 @@ export function createListener({ config, servers, spool, committer, log, now = D
   };
 
   const onData = async (stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> => {
-    const server = servers.getDefault();
+    const server = defaultServer();
     const receivedAt = now();
     const queueId = newQueueId(receivedAt);
     const recipients = session.envelope.rcptTo.map((r) => r.address);

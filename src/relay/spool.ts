@@ -6,11 +6,10 @@
  * recovery deletes files without a record (their client never got a 250).
  * Nothing ever rewrites a file.
  */
-import { createReadStream, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 
 /** Headers we keep for the log; the sniffer looks at most this far into a message. */
 const HEADER_SNIFF_LIMIT = 64 * 1024;
@@ -51,37 +50,16 @@ export function parseHeaders(block: string): MessageHeaders {
   return { subject: pick('Subject'), messageId: pick('Message-ID'), from: pick('From') };
 }
 
-/** Passes bytes through, counting them and keeping the first header block. */
-class HeaderSniffer extends Transform {
-  bytes = 0;
-  private head: Buffer[] = [];
-  private headBytes = 0;
-  private done = false;
-  headers: MessageHeaders = { subject: null, messageId: null, from: null };
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (!this.done) {
-      this.head.push(chunk);
-      this.headBytes += chunk.length;
-      const text = Buffer.concat(this.head).toString('latin1');
-      const end = text.search(/\r?\n\r?\n/);
-      if (end >= 0 || this.headBytes >= HEADER_SNIFF_LIMIT) this.finishHeaders(end >= 0 ? text.slice(0, end) : text);
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    if (!this.done) this.finishHeaders(Buffer.concat(this.head).toString('latin1'));
-    callback();
-  }
-
-  private finishHeaders(block: string): void {
-    this.done = true;
-    this.head = [];
-    this.headers = parseHeaders(Buffer.from(block, 'latin1').toString('utf8'));
-  }
+/** Collects the start of a message until its header block ends (or the sniff limit). */
+function headerBlock(head: Buffer): string | null {
+  const text = head.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  if (end >= 0) return text.slice(0, end);
+  return head.length >= HEADER_SNIFF_LIMIT ? text : null;
 }
+
+/** Bytes gathered before one write call: few syscalls for small messages, bounded memory for large ones. */
+const WRITE_BATCH_BYTES = 256 * 1024;
 
 /** Creates (if needed) the spool folders under `dir`. */
 export function createSpool(dir: string): Spool {
@@ -90,17 +68,41 @@ export function createSpool(dir: string): Spool {
 
   return {
     async write(id, prefix, body) {
-      const sniffer = new HeaderSniffer();
-      // flush: true fsyncs the file before the stream reports it is closed.
-      const out = createWriteStream(filePath(id), { flush: true, mode: 0o600 });
-      out.write(prefix);
+      const file = await open(filePath(id), 'wx', 0o600);
+      let size = 0;
+      let head: Buffer | null = Buffer.alloc(0);
+      let headers: MessageHeaders = { subject: null, messageId: null, from: null };
       try {
-        await pipeline(body, sniffer, out);
+        let batch: Buffer[] = [prefix];
+        let batchBytes = prefix.length;
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (head !== null) {
+            head = Buffer.concat([head, chunk]);
+            const block = headerBlock(head);
+            if (block !== null) {
+              headers = parseHeaders(Buffer.from(block, 'latin1').toString('utf8'));
+              head = null;
+            }
+          }
+          batch.push(chunk);
+          batchBytes += chunk.length;
+          if (batchBytes >= WRITE_BATCH_BYTES) {
+            await file.writev(batch);
+            batch = [];
+            batchBytes = 0;
+          }
+        }
+        if (head !== null) headers = parseHeaders(head.toString('utf8'));
+        if (batch.length > 0) await file.writev(batch);
+        await file.datasync();
       } catch (err) {
+        await file.close().catch(() => undefined);
         await unlink(filePath(id)).catch(() => undefined);
         throw err;
       }
-      return { id, size: sniffer.bytes, headers: sniffer.headers };
+      await file.close();
+      return { id, size, headers };
     },
     async syncDirectory() {
       // Cheap where the files' own fsyncs already committed the directory (ext4, XFS); required by POSIX.
