@@ -13,13 +13,16 @@ let fx: Fixture;
 let listener: Listener;
 let spool: Spool;
 let port: number;
+let smtpsPort: number;
 
 async function startListener(env: Record<string, string> = {}): Promise<void> {
   fx = createFixture(env);
   spool = createSpool(path.join(fx.dir, 'spool'));
   const committer = createCommitter(spool, fx.store.queue, () => undefined);
   listener = createListener({ config: fx.config, servers: fx.store.servers, spool, committer, log: silentLogger });
-  port = (await listener.start()).smtp.port;
+  const addresses = await listener.start();
+  port = addresses.smtp.port;
+  smtpsPort = addresses.smtps?.port ?? 0;
 }
 
 const client = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
@@ -134,5 +137,40 @@ describe('SMTP listener without an email server', () => {
     });
     expect(existsSync(path.join(fx.dir, 'spool'))).toBe(true);
     expect(fx.store.queue.list()).toHaveLength(0);
+  });
+});
+
+describe('SMTP listener with a certificate', () => {
+  const certs = path.resolve('test/emulator/certs');
+  beforeEach(async () => {
+    await startListener({
+      RELAY365_TLS_CERT_FILE: path.join(certs, 'localhost.pem'),
+      RELAY365_TLS_KEY_FILE: path.join(certs, 'localhost-key.pem'),
+      RELAY365_SMTPS_LISTEN: '127.0.0.1:0',
+    });
+    fx.store.servers.add(plainServer());
+  });
+  afterEach(async () => {
+    await listener.close();
+    fx.cleanup();
+  });
+
+  it('offers STARTTLS and accepts mail over it', async () => {
+    const c = await connectRaw(port);
+    expect(await c.command('EHLO client.test')).toContain('STARTTLS');
+    c.close();
+    const secure = nodemailer.createTransport({ host: 'localhost', port, secure: false, requireTLS: true });
+    const info = await secure.sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: tls\r\n\r\nx\r\n' });
+    const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
+    expect(readFileSync(spool.path(id), 'utf8')).toMatch(/with ESMTPS id /);
+  });
+
+  it('accepts mail on the implicit-TLS listener', async () => {
+    const implicit = nodemailer.createTransport({ host: 'localhost', port: smtpsPort, secure: true });
+    const info = await implicit.sendMail({
+      envelope: { from: 'a@example.test', to: ['b@example.test'] },
+      raw: 'Subject: smtps\r\n\r\nx\r\n',
+    });
+    expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as /);
   });
 });
