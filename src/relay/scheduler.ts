@@ -7,23 +7,22 @@
  * server's settings change.
  */
 import type { Readable } from 'node:stream';
+import { TokenError, toTokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
-import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
-import { TokenError, toTokenError } from '../auth/token-error.js';
-import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
-import { toDeliveryError, type DeliveryError, type RecipientReply, type SendResult } from './delivery.js';
+import { toDeliveryError, type SendResult } from './delivery.js';
+import { laneSlots, newLane, type Lane, type LaneState } from './lane.js';
+import { createOutcomes, PROBE_INTERVAL_MS, type AttemptSummary } from './outcomes.js';
 import type { Spool } from './spool.js';
+
+export type { AttemptSummary } from './outcomes.js';
+export type { LaneState } from './lane.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
-/** How often a held server is probed with one message. */
-export const PROBE_INTERVAL_MS = 5 * MINUTE;
-/** How long concurrency stays lowered after a 432 4.3.2. */
-const THROTTLE_MS = 10 * MINUTE;
 /** A delegated refresh token is used at least this often, so it never lapses (AADSTS700082). */
 export const KEEPALIVE_MS = DAY;
 /** How long a server waits when its daily recipient budget is used up before looking again. */
@@ -39,21 +38,6 @@ export interface SchedulerDeps {
   pollMs?: number;
 }
 
-export interface LaneState {
-  serverId: number;
-  inFlight: number;
-  limit: number;
-  held: boolean;
-  pausedUntil: number;
-}
-
-/** What one attempt came to, for a caller that waits for it (Send Test Email). */
-export interface AttemptSummary {
-  ok: boolean;
-  reply: string;
-  hint: Hint | null;
-}
-
 export interface Scheduler {
   start(): void;
   /** Delivers a message the caller recorded as 'sending', now, recording the SMTP conversation. */
@@ -66,24 +50,6 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-interface Lane {
-  server: EmailServer;
-  conn: Connection | null;
-  connError: TokenError | null;
-  inFlight: number;
-  limit: number;
-  throttledUntil: number;
-  /** Start times of attempts in the last minute (Messages per Minute). */
-  starts: number[];
-  pausedUntil: number;
-  held: boolean;
-  nextProbeAt: number;
-  dailyUsed: number;
-  dailyCheckedAt: number;
-  reportedRefresh: number | null;
-  keepAliveRunning: boolean;
-}
-
 /** Creates the scheduler over the store and spool; `connect` builds a server's upstream. */
 export function createScheduler({ store, spool, log, connect, now = Date.now, pollMs = 2_000 }: SchedulerDeps): Scheduler {
   const { queue, servers } = store;
@@ -92,6 +58,9 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
   let poller: NodeJS.Timeout | null = null;
   let stopped = true;
   let idleWaiters: (() => void)[] = [];
+
+  const outcomes = createOutcomes({ store, spool, log, now, isCurrent: (lane) => lanes.get(lane.server.id) === lane });
+  const { settleRecipients, settleFailure, holdLane, markWorking } = outcomes;
 
   const inFlightTotal = (): number => [...lanes.values()].reduce((sum, lane) => sum + lane.inFlight, 0);
 
@@ -113,22 +82,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     // New settings or a restart: whatever was held gets another try.
     const released = queue.releaseHeld(server.id, now());
     if (released > 0) log.info('retrying held mail', { server: server.name, messages: released });
-    return {
-      server,
-      conn,
-      connError,
-      inFlight: 0,
-      limit: server.maxConnections,
-      throttledUntil: 0,
-      starts: [],
-      pausedUntil: 0,
-      held: false,
-      nextProbeAt: 0,
-      dailyUsed: 0,
-      dailyCheckedAt: -Infinity,
-      reportedRefresh: null,
-      keepAliveRunning: false,
-    };
+    return newLane(server, conn, connError);
   };
 
   /** Syncs lanes with the servers table: new, changed (revision) and removed servers. */
@@ -143,148 +97,6 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       if (lanes.has(id)) continue;
       const server = servers.get(id);
       if (server) lanes.set(id, openLane(server));
-    }
-  };
-
-  const holdLane = (lane: Lane, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void => {
-    const t = now();
-    if (!lane.held) {
-      log.warn('email server cannot authenticate; holding its mail', {
-        server: lane.server.name,
-        alert: true,
-        code,
-        reply,
-        fix: hint?.fix,
-      });
-    }
-    lane.held = true;
-    lane.nextProbeAt = t + PROBE_INTERVAL_MS;
-    queue.holdServer(lane.server.id, reply, t);
-    servers.setStatus(lane.server.id, { status, code, message: reply, hint: hint ? `${hint.meaning}. ${hint.fix}` : null });
-  };
-
-  const markWorking = (lane: Lane): void => {
-    const refreshedAt = lane.conn?.tokens?.refreshedAt ?? null;
-    if (!lane.held && lane.server.status === 'authorized' && refreshedAt === lane.reportedRefresh) return;
-    lane.reportedRefresh = refreshedAt;
-    const account = lane.server.signInMode === 'application' ? lane.server.mailbox : lane.server.authorizedAccount;
-    servers.setStatus(lane.server.id, { status: 'authorized', account, refreshedAt });
-    lane.server = { ...lane.server, status: 'authorized' };
-    if (lane.held) {
-      lane.held = false;
-      const released = queue.releaseHeld(lane.server.id, now());
-      log.info('email server works again; releasing held mail', { server: lane.server.name, messages: released });
-    }
-  };
-
-  /** Records a result in which the upstream answered per recipient. */
-  const settleRecipients = (lane: Lane, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): AttemptSummary => {
-    const t = now();
-    const failed: RecipientReply[] = [];
-    const deferred: RecipientReply[] = [];
-    for (const r of rejected) (classify({ kind: 'smtp', code: r.code, reply: r.reply }).action === 'fail' ? failed : deferred).push(r);
-    const nextAttemptAt = t + retryDelay(message.attempts);
-    if (deferred.length > 0 && nextAttemptAt > message.expiresAt) failed.push(...deferred.splice(0));
-    const delivered = accepted.map(({ address, reply }) => ({ address, reply }));
-    const status = queue.recordAttempt(
-      message.id,
-      deferred.length > 0
-        ? { kind: 'defer', nextAttemptAt, reply: (deferred[0] as RecipientReply).reply, delivered, failed }
-        : { kind: 'done', delivered, failed },
-      t,
-    );
-    lane.dailyUsed += delivered.length;
-    if (status === 'delivered' || status === 'failed') void spool.remove(message.id);
-    log.info('delivery attempt', {
-      queueId: message.id,
-      server: lane.server.name,
-      status,
-      delivered: delivered.length,
-      failed: failed.length,
-      deferred: deferred.length,
-    });
-    const problem = rejected[0];
-    return problem
-      ? { ok: false, reply: `${problem.address}: ${problem.reply}`, hint: hintForSmtpReply(problem.reply) }
-      : { ok: true, reply: accepted[0]?.reply ?? '', hint: null };
-  };
-
-  const settleFailure = (lane: Lane, message: QueuedMessage, error: DeliveryError): AttemptSummary => {
-    if (error.rejected.length > 0) {
-      // Every recipient was refused at RCPT TO, each with its own reply.
-      markWorking(lane);
-      return settleRecipients(lane, message, [], error.rejected);
-    }
-    const failure = error.failure;
-    const reply =
-      failure.kind === 'smtp'
-        ? failure.reply
-        : failure.message.startsWith(failure.code)
-          ? failure.message
-          : `${failure.code}: ${failure.message}`;
-    const decision: Decision = classify(failure);
-    log.warn('delivery attempt failed', { queueId: message.id, server: lane.server.name, action: decision.action, reply });
-    const hint =
-      failure.kind === 'smtp'
-        ? hintForSmtpReply(reply)
-        : failure.kind === 'token'
-          ? hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code)
-          : null;
-    applyDecision(lane, message, decision, failure, reply, hint);
-    return { ok: false, reply, hint };
-  };
-
-  const applyDecision = (
-    lane: Lane,
-    message: QueuedMessage,
-    decision: Decision,
-    failure: Failure,
-    reply: string,
-    hint: Hint | null,
-  ): void => {
-    const t = now();
-    switch (decision.action) {
-      case 'hold': {
-        queue.recordAttempt(message.id, { kind: 'hold', reply }, t);
-        if (failure.kind === 'smtp') {
-          holdLane(lane, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
-        } else {
-          // Lost or missing authorization reads Not Authorized; a wrong secret or tenant is an error.
-          const lost = lane.server.signInMode === 'authorize' || ['not_configured', 'no_account'].includes(failure.code);
-          holdLane(lane, reply, failure.code, hint, lost ? 'not_authorized' : 'error');
-        }
-        return;
-      }
-      case 'pause':
-        lane.pausedUntil = t + decision.forMs;
-        queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: lane.pausedUntil, reply }, t);
-        log.warn('email server paused by a Microsoft limit', {
-          server: lane.server.name,
-          alert: true,
-          until: new Date(lane.pausedUntil).toISOString(),
-          reply,
-        });
-        return;
-      case 'retry': {
-        if (decision.throttle) {
-          lane.limit = Math.max(1, lane.limit - 1);
-          lane.throttledUntil = t + THROTTLE_MS;
-        }
-        const nextAttemptAt = t + retryDelay(message.attempts);
-        if (nextAttemptAt > message.expiresAt) {
-          queue.recordAttempt(message.id, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t);
-          void spool.remove(message.id);
-        } else {
-          queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt, reply }, t);
-        }
-        return;
-      }
-      case 'fail': {
-        const failed = queue.pendingRecipients(message.id).map((address) => ({ address, reply }));
-        queue.recordAttempt(message.id, { kind: 'done', delivered: [], failed }, t);
-        void spool.remove(message.id);
-        return;
-      }
     }
   };
 
@@ -347,7 +159,6 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     }
     keepAlive(lane, t);
     if (lane.pausedUntil > t) return lane.pausedUntil;
-    if (lane.limit < lane.server.maxConnections && t >= lane.throttledUntil) lane.limit = lane.server.maxConnections;
     if (t - lane.dailyCheckedAt > MINUTE) {
       lane.dailyUsed = queue.recipientsDeliveredSince(id, t - DAY);
       lane.dailyCheckedAt = t;
@@ -357,10 +168,8 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       log.warn('Recipients per Day reached; pausing', { server: lane.server.name, alert: true, used: lane.dailyUsed });
       return lane.pausedUntil;
     }
-    while (lane.starts.length > 0 && (lane.starts[0] as number) <= t - MINUTE) lane.starts.shift();
-    const byRate = lane.server.messagesPerMinute - lane.starts.length;
-    const slots = Math.min(lane.limit - lane.inFlight, byRate, lane.held ? 1 : Infinity);
-    if (slots <= 0) return byRate <= 0 ? (lane.starts[0] as number) + MINUTE : Infinity;
+    const { slots, wakeAt } = laneSlots(lane, t);
+    if (slots <= 0) return wakeAt;
     const claimed = queue.claimDue(id, t, slots);
     for (const message of claimed) {
       lane.inFlight++;
