@@ -93,7 +93,7 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
     pattern: /5\.7\.139/i,
     hint: {
       meaning: 'Sign-in blocked by a Conditional Access or MFA policy',
-      fix: 'Exclude this app or account from the policy that blocks it, then try again.',
+      fix: 'Exclude this app or account from the Conditional Access or MFA policy that blocks it, then try again.',
     },
   },
   {

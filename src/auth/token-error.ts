@@ -55,8 +55,11 @@ export function toTokenError(err: unknown): TokenError {
     const oauthError = err.errorCode || null;
     const status = (err as AuthError & { status?: number }).status;
     const permanent = aadsts !== null ? status === undefined || status < 500 : PERMANENT_OAUTH_ERRORS.has(oauthError ?? '');
-    // The first line of Microsoft's description names the problem; the rest is trace ids.
-    const firstLine = (err.errorMessage || err.message).split(/\r?\n/)[0]?.trim() || oauthError || 'token request failed';
+    // MSAL wraps Microsoft's text ("Error(s): 54005 - Timestamp: … - Description: AADSTS54005: …");
+    // the description's first line names the problem, the rest is trace ids.
+    const text = err.errorMessage || err.message;
+    const description = text.includes('AADSTS') ? text.slice(text.indexOf('AADSTS')) : text;
+    const firstLine = description.split(/\r?\n| - Trace ID/)[0]?.trim() || oauthError || 'token request failed';
     return new TokenError({ message: firstLine, aadsts, oauthError, transient: !permanent });
   }
   const message = err instanceof Error ? err.message : String(err);

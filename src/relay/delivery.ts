@@ -51,6 +51,8 @@ export interface Upstream {
   send(envelope: Envelope, raw: () => Readable): Promise<SendResult>;
   /** Sends one message on a connection of its own, recording the SMTP conversation (AUTH redacted). */
   sendWithTranscript(envelope: Envelope, raw: () => Readable, transcript: string[]): Promise<SendResult>;
+  /** Changes how many connections the pool may keep open (lowered after a 432 4.3.2). */
+  setConnectionLimit(limit: number): void;
   close(): void;
 }
 
@@ -142,20 +144,41 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
     if (server.method === 'office365' && tokens) transport.set('oauth2_provision_cb', provision);
     return transport;
   };
-  const pool = withTokens(
-    nodemailer.createTransport({
-      ...options,
-      pool: true,
-      maxConnections: server.maxConnections,
-      maxMessages: 100,
-      // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
-      // whose connection closed before it was attempted.
-      maxRequeues: 1,
-      logger: false,
-    }),
-  );
+  const createPool = (maxConnections: number) =>
+    withTokens(
+      nodemailer.createTransport({
+        ...options,
+        pool: true,
+        maxConnections,
+        maxMessages: 100,
+        // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
+        // whose connection closed before it was attempted.
+        maxRequeues: 1,
+        logger: false,
+      }),
+    );
+  type Pool = ReturnType<typeof createPool>;
+  type Transport = Pick<Pool, 'sendMail'>;
 
-  type Transport = Pick<typeof pool, 'sendMail'>;
+  // Exchange counts open connections, idle ones included: a lower limit needs a smaller pool.
+  // A replaced pool is closed once its last message is through.
+  let pool: Pool = createPool(server.maxConnections);
+  let poolLimit = server.maxConnections;
+  const active = new Map<Pool, number>();
+  const sendPooled = async (envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
+    const used = pool;
+    active.set(used, (active.get(used) ?? 0) + 1);
+    try {
+      return await sendRetryingAuth(used, envelope, raw);
+    } finally {
+      const left = (active.get(used) ?? 1) - 1;
+      active.set(used, left);
+      if (left === 0 && used !== pool) {
+        active.delete(used);
+        used.close();
+      }
+    }
+  };
   const attempt = async (transport: Transport, envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
     // Ask for the token first: a token failure then surfaces as itself, not as an SMTP auth error.
     if (tokens) await tokens.getAccessToken();
@@ -197,7 +220,17 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
   };
 
   return {
-    send: (envelope, raw) => sendRetryingAuth(pool, envelope, raw),
+    send: sendPooled,
+    setConnectionLimit(limit) {
+      if (limit === poolLimit) return;
+      const old = pool;
+      pool = createPool(limit);
+      poolLimit = limit;
+      if (!active.get(old)) {
+        active.delete(old);
+        old.close();
+      }
+    },
     async sendWithTranscript(envelope, raw, transcript) {
       const single = withTokens(nodemailer.createTransport({ ...options, transactionLog: true, logger: transcriptLogger(transcript) }));
       try {
@@ -208,6 +241,7 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
     },
     close() {
       pool.close();
+      for (const old of active.keys()) if (old !== pool) old.close();
     },
   };
 }

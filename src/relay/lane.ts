@@ -60,7 +60,10 @@ export function newLane(server: EmailServer, conn: Connection | null, connError:
  * limits, and when to look again if none (Infinity: when an attempt ends).
  */
 export function laneSlots(lane: Lane, t: number): { slots: number; wakeAt: number } {
-  if (lane.limit < lane.server.maxConnections && t >= lane.throttledUntil) lane.limit = lane.server.maxConnections;
+  if (lane.limit < lane.server.maxConnections && t >= lane.throttledUntil) {
+    lane.limit = lane.server.maxConnections;
+    lane.conn?.upstream.setConnectionLimit(lane.limit);
+  }
   while (lane.starts.length > 0 && (lane.starts[0] as number) <= t - MINUTE) lane.starts.shift();
   const byRate = lane.server.messagesPerMinute - lane.starts.length;
   const slots = Math.min(lane.limit - lane.inFlight, byRate, lane.held ? 1 : Infinity);

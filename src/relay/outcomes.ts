@@ -176,6 +176,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
         if (decision.throttle) {
           lane.limit = Math.max(1, lane.limit - 1);
           lane.throttledUntil = t + THROTTLE_MS;
+          lane.conn?.upstream.setConnectionLimit(lane.limit);
         }
         const nextAttemptAt = t + retryDelay(message.attempts);
         if (nextAttemptAt > message.expiresAt) {

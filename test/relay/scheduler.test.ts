@@ -1,0 +1,97 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PROBE_INTERVAL_MS } from '../../src/relay/outcomes.js';
+import type { ServerSettings } from '../../src/store/servers.js';
+import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
+import { startHarness, testMessage, type Harness } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
+
+let signingKey: SigningKey;
+let h: Harness;
+
+beforeAll(async () => {
+  signingKey = await createSigningKey();
+});
+afterEach(() => h.close());
+
+const setup = async (server: Partial<ServerSettings> = {}, exchange = {}): Promise<void> => {
+  h = await startHarness({ signingKey, server, emulator: { exchange } });
+};
+const status = (id: string) => h.fx.store.queue.get(id)?.status;
+const lane = () => h.relay.scheduler.lanes().find((l) => l.serverId === h.serverId());
+
+describe('scheduler limits', () => {
+  it('keeps to Messages per Minute and sends the rest when the minute is over', async () => {
+    await setup({ messagesPerMinute: 2 });
+    const ids = [await h.submit(testMessage('1')), await h.submit(testMessage('2')), await h.submit(testMessage('3'))];
+    await h.emu.exchange.waitForMessages(2, 10_000);
+    await waitFor(() => ids.filter((id) => status(id) === 'delivered').length === 2, 'two delivered');
+    expect(ids.map(status).filter((s) => s === 'queued')).toHaveLength(1);
+    h.advance(59_000);
+    expect(h.emu.exchange.messages).toHaveLength(2);
+    h.advance(1_000);
+    await h.emu.exchange.waitForMessages(3, 10_000);
+  });
+
+  it('stops at Recipients per Day without failing the mail', async () => {
+    await setup({ recipientsPerDay: 2 });
+    await h.submit(testMessage('a'));
+    await h.submit(testMessage('b'));
+    await waitFor(() => h.fx.store.queue.countsByStatus().delivered === 2, 'two delivered');
+    h.advance(61_000); // the daily count is re-read at most once a minute
+    const third = await h.submit(testMessage('c'));
+    await waitFor(() => (lane()?.pausedUntil ?? 0) > h.now(), 'paused');
+    expect(status(third)).toBe('queued');
+    expect(h.emu.exchange.messages).toHaveLength(2);
+  });
+
+  it("pauses on Microsoft's daily quota reply and defers instead of failing", async () => {
+    await setup();
+    h.emu.exchange.exceedQuota(SEED.mailbox);
+    const id = await h.submit(testMessage('quota'));
+    await waitFor(() => status(id) === 'deferred', 'deferred');
+    expect(h.fx.store.queue.get(id)?.lastReply).toMatch(/SubmissionQuotaExceeded/);
+    expect(lane()?.pausedUntil).toBe(h.now() + 60 * 60_000);
+    h.emu.exchange.resetQuota(SEED.mailbox);
+    h.advance(60 * 60_000);
+    await h.emu.exchange.waitForMessages(1, 10_000);
+    await waitFor(() => status(id) === 'delivered', 'delivered after the pause');
+  });
+
+  it('lowers its concurrency when Exchange answers 432 4.3.2 and still delivers everything', async () => {
+    // Max Connections set above Exchange's limit of 3: the fourth session gets 432 4.3.2.
+    await setup({ maxConnections: 4 });
+    const ids = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => h.submit(testMessage(`c${n}`))));
+    await waitFor(() => ids.some((id) => status(id) === 'deferred'), 'one deferred');
+    expect(h.fx.store.queue.list({ status: 'deferred' })[0]?.lastReply).toMatch(/^432 4\.3\.2/);
+    expect(lane()?.limit).toBeLessThanOrEqual(3);
+    for (let minutes = 0; minutes < 10 && !ids.every((id) => status(id) === 'delivered'); minutes++) {
+      h.advance(60_000);
+      await waitFor(() => h.relay.scheduler.lanes()[0]?.inFlight === 0, 'attempts done');
+    }
+    expect(ids.map(status)).toEqual(ids.map(() => 'delivered'));
+  });
+});
+
+describe('held mail', () => {
+  it('holds mail while SMTP AUTH is disabled, probes every 5 minutes, and releases it when a probe works', async () => {
+    await setup();
+    const mailbox = h.emu.directory.getMailbox(SEED.mailbox);
+    mailbox.smtpAuthEnabled = false;
+    const first = await h.submit(testMessage('one'));
+    await waitFor(() => status(first) === 'held', 'held');
+    const second = await h.submit(testMessage('two'));
+    await waitFor(() => status(second) === 'held', 'new mail held too');
+    const server = h.fx.store.servers.get(h.serverId());
+    expect(server).toMatchObject({ status: 'error', statusCode: '5.7.139' });
+    expect(server?.statusHint).toMatch(/Authenticated SMTP/);
+    expect(h.fx.store.queue.get(first)?.status).toBe('held');
+
+    mailbox.smtpAuthEnabled = true;
+    h.advance(PROBE_INTERVAL_MS - 1_000);
+    expect(h.emu.exchange.messages).toHaveLength(0);
+    h.advance(1_000);
+    await h.emu.exchange.waitForMessages(2, 10_000);
+    await waitFor(() => status(first) === 'delivered' && status(second) === 'delivered', 'both delivered');
+    expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
+  });
+});
