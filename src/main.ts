@@ -11,6 +11,7 @@ process.env.UV_THREADPOOL_SIZE ??= '8';
 import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
+import { startAdmin } from './admin/server.js';
 import { runCommand } from './cli/commands.js';
 import { UsageError } from './cli/usage-error.js';
 import { createRelay } from './relay/index.js';
@@ -20,7 +21,7 @@ import { createSecretBox, loadSecretKey } from './store/secret-box.js';
 const USAGE = `relay365: an SMTP relay that delivers to Microsoft 365 with OAuth 2.0
 
 usage:
-  relay365 [start]                       run the relay (settings from RELAY365_* environment variables)
+  relay365 [start]                       run the relay and its admin panel (settings from RELAY365_* environment variables)
   relay365 server add --name N [options] add an email server
   relay365 server set NAME [options]     change settings of an email server
   relay365 server list [--json]          show email servers, their status and the fix for any problem
@@ -45,13 +46,15 @@ async function start(config: Config): Promise<void> {
   const store = openStore(config);
   const relay = createRelay({ config, store, log });
   await relay.start();
+  const admin = await startAdmin({ config, store, relay, log });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    relay
-      .stop()
+    admin
+      .close()
+      .then(() => relay.stop())
       .catch((err: unknown) => log.error('error while stopping', { error: (err as Error).message }))
       .finally(() => {
         store.close();

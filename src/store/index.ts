@@ -7,13 +7,22 @@ import { openDatabase, type Db } from './db.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
 import { createServerRepo, type ServerRepo } from './servers.js';
 import type { SecretBox } from './secret-box.js';
+import { createSessionRepo, type SessionRepo } from './sessions.js';
 import { createTokenCacheRepo, type TokenCacheRepo } from './token-caches.js';
+import { createUserRepo, type UserRepo } from './users.js';
+
+/** Admin sessions end after 12 idle hours, and 7 days after sign-in at the latest. */
+const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_000 };
 
 export interface Store {
   db: Db;
   servers: ServerRepo;
   queue: QueueRepo;
   tokenCaches: TokenCacheRepo;
+  /** Admin panel users and setup tokens. */
+  users: UserRepo;
+  /** Admin panel sessions and their OAuth states. */
+  sessions: SessionRepo;
   close(): void;
 }
 
@@ -26,6 +35,8 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     servers: createServerRepo(db, box, now),
     queue: createQueueRepo(db),
     tokenCaches: createTokenCacheRepo(db, box, now),
+    users: createUserRepo(db, now),
+    sessions: createSessionRepo(db, box, SESSION_TIMES, now),
     close: () => db.close(),
   };
 }

@@ -1,0 +1,100 @@
+/**
+ * The admin panel as a Hono app: middleware (security headers, body limit,
+ * session, layout, CSRF, login) and the routers, each mounted with app.route().
+ * `createAdminApp` has no side effects, so tests drive it with `app.request()`.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { createAuthorizeFlow, CALLBACK_PATH } from './authorize-flow.js';
+import { createCookieJar } from './cookies.js';
+import type { AdminDeps, AdminEnv } from './env.js';
+import { createLoginThrottle } from './login-throttle.js';
+import { csrfProtection } from './middleware/csrf.js';
+import { layoutRenderer } from './middleware/layout.js';
+import { requireLogin } from './middleware/require-login.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { sessionMiddleware } from './middleware/session.js';
+import { assetRoutes } from './routes/assets.js';
+import { authRoutes } from './routes/auth.js';
+import { logRoutes } from './routes/log.js';
+import { authorizeRoutes, callbackRoutes } from './routes/oauth.js';
+import { serverSettingsRoutes } from './routes/server-settings.js';
+import { serverRoutes } from './routes/servers.js';
+import { testEmailRoutes } from './routes/test-email.js';
+import { userRoutes } from './routes/users.js';
+import { ErrorPage } from './views/error-page.js';
+
+export interface AdminAppOptions {
+  /** How often the live log tail polls the event table; default 1 s. */
+  tailPollMs?: number;
+}
+
+/** Paths reachable without signing in. */
+export const PUBLIC_PATHS = ['/login', '/setup', CALLBACK_PATH, '/assets'] as const;
+
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** Builds the panel over the relay's store and relay. */
+export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): Hono<AdminEnv> {
+  const { config, store, relay, log } = deps;
+  const now = deps.now ?? Date.now;
+  const publicUrl = config.publicUrl;
+  const cookies = createCookieJar(publicUrl);
+  const throttle = createLoginThrottle({ now });
+  const flow = createAuthorizeFlow({ store, relay, log, publicUrl, now, clientFor: deps.authCodeClient });
+
+  const app = new Hono<AdminEnv>();
+  app.use('*', securityHeaders());
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.text('The form is too large.', 413),
+    }),
+  );
+  app.use('*', sessionMiddleware({ store, cookies }));
+  app.use('*', layoutRenderer({ store, now }));
+  app.use(
+    '*',
+    csrfProtection({
+      cookies,
+      publicUrl,
+      onRefused: async (c) =>
+        c.render(
+          <ErrorPage
+            title="Form refused"
+            message="This form was not accepted: it expired or came from another site."
+            fix="Go back, reload the page and submit the form again."
+          />,
+          { title: 'Form refused', status: 403 },
+        ),
+    }),
+  );
+  app.use('*', requireLogin({ publicPaths: PUBLIC_PATHS }));
+
+  app.route('/assets', assetRoutes());
+  app.route('/', authRoutes({ store, cookies, throttle, log }));
+  app.get('/', (c) => c.redirect('/servers', 303));
+  const serverOptions = { store, relay, log, publicUrl, now };
+  app.route('/servers', serverRoutes(serverOptions));
+  app.route('/servers', serverSettingsRoutes(serverOptions));
+  app.route('/servers', authorizeRoutes({ store, flow }));
+  app.route('/servers', testEmailRoutes(serverOptions));
+  app.route('/oauth/office365', callbackRoutes({ store, flow }));
+  app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs }));
+  app.route('/users', userRoutes({ store, log }));
+
+  app.notFound((c) => c.render(<ErrorPage title="Not found" message="There is no such page." />, { title: 'Not found', status: 404 }));
+  app.onError((err, c) => {
+    // The message stays in the log; the page says only that something failed.
+    log.error('admin request failed', { method: c.req.method, path: c.req.path, error: err.message });
+    return c.render(
+      <ErrorPage title="Something went wrong" message="The panel could not complete this request. Details are in the relay's log." />,
+      {
+        title: 'Something went wrong',
+        status: 500,
+      },
+    );
+  });
+  return app;
+}

@@ -1,0 +1,64 @@
+/**
+ * The panel's stylesheet: plain, readable, no framework.
+ */
+export const STYLESHEET = `
+:root { --fg: #1d2330; --muted: #5b6474; --line: #d8dde6; --bg: #f6f7f9; --accent: #1f5fbf; --ok: #17703a; --warn: #8a5a00; --err: #b3261e; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+a { color: var(--accent); }
+header.top { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
+header.top .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
+header.top nav { display: flex; align-items: center; gap: 1rem; flex: 1; }
+header.top .who { margin-left: auto; color: var(--muted); }
+main { max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
+h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+table.settings th { width: 18rem; font-weight: 600; }
+td.actions { width: 3rem; text-align: right; }
+td.reply { font-family: ui-monospace, monospace; font-size: .85em; max-width: 24rem; overflow-wrap: anywhere; }
+a.edit { text-decoration: none; font-size: 1.1em; padding: 0 .3rem; }
+form.narrow { max-width: 34rem; display: grid; gap: .35rem; background: #fff; padding: 1rem; border: 1px solid var(--line); }
+form.grid { display: grid; gap: .35rem; max-width: 34rem; }
+form.grid button, form.narrow button { justify-self: start; }
+form.inline, form.inline-form { display: inline; }
+form.filters { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; margin-bottom: 1rem; }
+label.choice { display: block; }
+fieldset { border: 1px solid var(--line); padding: .5rem .8rem; }
+input, select, textarea, button { font: inherit; }
+input:not([type=radio]):not([type=checkbox]), select, textarea { padding: .35rem .5rem; border: 1px solid #b8c0cc; border-radius: 3px; width: 100%; }
+input[aria-invalid=true] { border-color: var(--err); }
+input.copy-source { width: auto; min-width: 28rem; font-family: ui-monospace, monospace; }
+button, a.button { background: var(--accent); color: #fff; border: 0; border-radius: 3px; padding: .4rem .9rem; cursor: pointer; text-decoration: none; display: inline-block; }
+button[disabled] { background: #9aa3b1; cursor: not-allowed; }
+button.link { background: none; color: var(--accent); padding: 0; text-decoration: underline; }
+button.danger, a.danger { background: var(--err); color: #fff; }
+a.danger { background: none; color: var(--err); }
+.muted { color: var(--muted); }
+.help { color: var(--muted); font-size: .9em; }
+.field-error, .form-error { color: var(--err); margin: 0; font-weight: 600; }
+.status-ok strong { color: var(--ok); }
+.status-error strong, .status-error { color: var(--err); }
+.status-none strong { color: var(--warn); }
+.status-message, .status-fix { display: block; }
+.mark-warn { color: var(--warn); font-weight: 600; }
+.banner { background: #fff4d6; border-bottom: 1px solid #e8c66a; padding: .5rem 1.5rem; }
+.banner p { margin: .2rem 0; }
+.flash { padding: .6rem .9rem; border: 1px solid; border-radius: 3px; margin-bottom: 1rem; background: #fff; }
+.flash p { margin: .2rem 0; }
+.flash-success { border-color: var(--ok); }
+.flash-error { border-color: var(--err); }
+.action-box { background: #fff; border: 1px solid var(--line); padding: .8rem 1rem; margin-bottom: 1rem; }
+.test-result { margin-top: .8rem; padding: .6rem .9rem; border: 1px solid; }
+pre.transcript { background: #11151c; color: #e6e9ef; padding: .6rem; overflow: auto; font-size: .85em; }
+.badge { padding: 0 .4rem; border-radius: 3px; background: var(--line); }
+.badge-delivered { background: #d4eedc; } .badge-failed { background: #f7d6d3; } .badge-held { background: #fbe7b5; } .badge-deferred { background: #fbe7b5; }
+.hint { color: var(--warn); margin: .2rem 0 0; }
+dl.facts { display: grid; grid-template-columns: 12rem 1fr; gap: .3rem 1rem; background: #fff; padding: 1rem; border: 1px solid var(--line); }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+ol.tail, ol.events { background: #fff; border: 1px solid var(--line); padding: .5rem 2rem; font-size: .9em; }
+ol.tail:empty { display: none; }
+.buttons { display: flex; gap: .6rem; align-items: center; margin: .5rem 0; }
+`;

@@ -1,0 +1,140 @@
+/**
+ * Authorize Account as the panel runs it: `start` binds a single-use `state`
+ * (10 minutes) to the admin's session and the server, keeps the PKCE verifier
+ * sealed server-side and returns Microsoft's URL; `finish` checks the state that
+ * came back before anything else, redeems the code, records the account and
+ * tells the relay to retry held mail.
+ */
+import { authorizeUrl, callbackError, createPkce, finishAuthorization, type AuthCodeClient } from '../auth/authorize.js';
+import { createMsalClient } from '../auth/msal-client.js';
+import { TokenError, toTokenError } from '../auth/token-error.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
+import type { Session, StateProblem } from '../store/sessions.js';
+import type { AdminRelay } from './env.js';
+
+export const STATE_TTL_MS = 10 * 60_000;
+export const CALLBACK_PATH = '/oauth/office365/callback';
+
+/** `Office 365 Redirect URI`: where Microsoft sends the browser back. */
+export function redirectUriFor(publicUrl: string): string {
+  return `${publicUrl}${CALLBACK_PATH}`;
+}
+
+/** Labels of the settings Authorize Account still needs (empty when it can start). */
+export function missingForAuthorize(server: EmailServer): string[] {
+  const missing: string[] = [];
+  if (!server.tenantId) missing.push('Office 365 Tenant ID');
+  if (!server.clientId) missing.push('Office 365 Client ID');
+  if (!server.hasClientSecret) missing.push('Office 365 Client Secret');
+  if (server.cloud === 'custom' && !server.authorityHost) missing.push('Authority Host');
+  if (server.cloud === 'custom' && !server.smtpResource) missing.push('SMTP Resource');
+  return missing;
+}
+
+export interface CallbackParams {
+  state: string | undefined;
+  code: string | undefined;
+  error: string | undefined;
+  errorDescription: string | undefined;
+}
+
+export type FinishResult =
+  | { kind: 'refused'; problem: StateProblem }
+  | { kind: 'authorized'; server: EmailServer; account: string }
+  | { kind: 'failed'; server: EmailServer; error: TokenError };
+
+export interface AuthorizeFlow {
+  /** Microsoft's authorize URL for this server, with a new state bound to `session`. */
+  start(server: EmailServer, session: Session): Promise<string>;
+  /** Handles the callback; a refused state never reaches Microsoft's token endpoint. */
+  finish(params: CallbackParams, session: Session | null): Promise<FinishResult>;
+}
+
+export interface AuthorizeFlowOptions {
+  store: Store;
+  relay: AdminRelay;
+  log: Logger;
+  publicUrl: string;
+  now: () => number;
+  clientFor?: (server: EmailServer, clientSecret: string) => AuthCodeClient;
+}
+
+/** Creates the flow over the store; `clientFor` defaults to the server's MSAL client. */
+export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientFor }: AuthorizeFlowOptions): AuthorizeFlow {
+  const redirectUri = redirectUriFor(publicUrl);
+  const client = (server: EmailServer): AuthCodeClient => {
+    const secret = store.servers.clientSecret(server.id);
+    if (!secret)
+      throw new TokenError({
+        message: 'Office 365 Client Secret is not set',
+        aadsts: null,
+        oauthError: 'not_configured',
+        transient: false,
+      });
+    try {
+      return clientFor ? clientFor(server, secret) : createMsalClient({ server, clientSecret: secret, cache: store.tokenCaches, log });
+    } catch (err) {
+      throw err instanceof TokenError
+        ? err
+        : new TokenError({ message: (err as Error).message, aadsts: null, oauthError: 'not_configured', transient: false });
+    }
+  };
+
+  return {
+    async start(server, session) {
+      const missing = missingForAuthorize(server);
+      if (missing.length > 0) {
+        throw new TokenError({ message: `Set ${missing.join(', ')} first`, aadsts: null, oauthError: 'not_configured', transient: false });
+      }
+      const pkce = await createPkce();
+      const state = store.sessions.createState({ serverId: server.id, sessionHash: session.idHash, verifier: pkce.verifier }, STATE_TTL_MS);
+      return authorizeUrl({
+        client: client(server),
+        server,
+        redirectUri,
+        state,
+        challenge: pkce.challenge,
+        loginHint: server.authorizedAccount,
+      });
+    },
+
+    async finish({ state, code, error, errorDescription }, session) {
+      if (!state) return { kind: 'refused', problem: 'unknown' };
+      const bound = store.sessions.consumeState(state, session?.idHash ?? null);
+      if ('problem' in bound) {
+        log.warn('Authorize Account callback refused', { problem: bound.problem });
+        return { kind: 'refused', problem: bound.problem };
+      }
+      const server = store.servers.get(bound.serverId);
+      if (!server) return { kind: 'refused', problem: 'unknown' };
+      const fail = (err: TokenError): FinishResult => {
+        log.warn('Authorize Account failed', { server: server.name, code: err.code, message: err.message });
+        return { kind: 'failed', server, error: err };
+      };
+      if (error) return fail(callbackError(error, errorDescription));
+      if (!code)
+        return fail(
+          new TokenError({
+            message: 'Microsoft sent back neither a code nor an error',
+            aadsts: null,
+            oauthError: 'invalid_request',
+            transient: false,
+          }),
+        );
+      let account: string;
+      try {
+        ({ account } = await finishAuthorization({ client: client(server), server, redirectUri, code, state, verifier: bound.verifier }));
+      } catch (err) {
+        return fail(toTokenError(err));
+      }
+      // The update bumps the revision, so the relay rebuilds this server's connection with the new account.
+      const updated = store.servers.update(server.id, server.mailbox ? {} : { mailbox: account });
+      store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: now() });
+      log.info('account authorized', { server: server.name, account });
+      relay.settingsChanged();
+      return { kind: 'authorized', server: { ...updated, status: 'authorized', authorizedAccount: account }, account };
+    },
+  };
+}

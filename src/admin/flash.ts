@@ -1,0 +1,33 @@
+/**
+ * One-shot messages shown on the next page a user sees (after a redirect):
+ * saved settings, the result of Authorize Account. Stored with the session.
+ */
+import type { Context } from 'hono';
+import type { Store } from '../store/index.js';
+import type { AdminEnv } from './env.js';
+
+export interface Flash {
+  kind: 'success' | 'error';
+  message: string;
+  /** Microsoft's error code, e.g. AADSTS7000215. */
+  code?: string | null;
+  meaning?: string | null;
+  fix?: string | null;
+}
+
+/** Keeps `flash` for the next page of this session. */
+export function setFlash(c: Context<AdminEnv>, store: Store, flash: Flash): void {
+  if (c.var.session) store.sessions.setFlash(c.var.session.idHash, JSON.stringify(flash));
+}
+
+/** Returns and forgets the session's flash message. */
+export function takeFlash(c: Context<AdminEnv>, store: Store): Flash | null {
+  if (!c.var.session) return null;
+  const text = store.sessions.takeFlash(c.var.session.idHash);
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as Flash;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Loads the signed-in user from the session cookie into `c.var.user` and
+ * `c.var.session` (both null when signed out or expired).
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { Store } from '../../store/index.js';
+import { SESSION_COOKIE, type CookieJar } from '../cookies.js';
+import type { AdminEnv } from '../env.js';
+
+export interface SessionOptions {
+  store: Store;
+  cookies: CookieJar;
+}
+
+/** Session middleware. */
+export function sessionMiddleware({ store, cookies }: SessionOptions): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    c.set('user', null);
+    c.set('session', null);
+    const id = cookies.get(c, SESSION_COOKIE);
+    const session = id ? store.sessions.touch(id) : undefined;
+    const user = session ? store.users.get(session.userId) : undefined;
+    if (session && user) {
+      c.set('session', session);
+      c.set('user', user);
+    } else if (id) {
+      cookies.remove(c, SESSION_COOKIE);
+    }
+    await next();
+  };
+}

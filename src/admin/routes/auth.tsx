@@ -1,0 +1,132 @@
+/**
+ * Sign in, sign out, and the one-time setup page that creates the first
+ * Super Admin. Failed logins are throttled per account and per address.
+ */
+import { Hono, type Context } from 'hono';
+import type { Store } from '../../store/index.js';
+import { addUser, checkEmail, checkPassword } from '../accounts.js';
+import { clientAddress } from '../client-address.js';
+import { ANON_COOKIE, SESSION_COOKIE, type CookieJar } from '../cookies.js';
+import type { AdminEnv } from '../env.js';
+import type { LoginThrottle } from '../login-throttle.js';
+import { formText } from '../form-text.js';
+import { createDummyHash, verifyPassword } from '../passwords.js';
+import { ErrorPage } from '../views/error-page.js';
+import { LoginPage, SetupPage } from '../views/login.js';
+import type { Logger } from '../../log.js';
+
+export interface AuthRouteOptions {
+  store: Store;
+  cookies: CookieJar;
+  throttle: LoginThrottle;
+  log: Logger;
+}
+
+/** Only same-site paths, never `//host` or a scheme. */
+function safeNext(next: string): string {
+  return /^\/(?!\/)[^\\\s]*$/.test(next) ? next : '/servers';
+}
+
+function waitText(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+}
+
+/** Routes: GET/POST /login, POST /logout, GET/POST /setup/:token. */
+export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  let dummyHash: Promise<string> | null = null;
+
+  const startSession = (c: Context<AdminEnv>, userId: number): void => {
+    const { id } = store.sessions.create(userId);
+    cookies.set(c, SESSION_COOKIE, id);
+    cookies.remove(c, ANON_COOKIE);
+  };
+
+  app.get('/login', (c) => {
+    if (c.var.user) return c.redirect('/servers', 303);
+    return c.render(<LoginPage csrf={c.var.csrfToken} email="" next={safeNext(c.req.query('next') ?? '/servers')} error={null} />, {
+      title: 'Sign in',
+    });
+  });
+
+  app.post('/login', async (c) => {
+    const body = await c.req.parseBody();
+    const email = formText(body, 'email');
+    const password = typeof body['password'] === 'string' ? body['password'] : '';
+    const next = safeNext(formText(body, 'next') || '/servers');
+    const address = clientAddress(c);
+    const refuse = (error: string, status: 401 | 429) =>
+      c.render(<LoginPage csrf={c.var.csrfToken} email={email} next={next} error={error} />, { title: 'Sign in', status });
+
+    const wait = throttle.waitMs(email, address);
+    if (wait > 0) {
+      return refuse(`Too many failed sign-ins. Wait ${waitText(wait)}, then try again.`, 429);
+    }
+    const user = store.users.findByEmail(email);
+    const hash = user ? store.users.passwordHash(user.id) : null;
+    // Check a hash even for an unknown address, so the answer time does not reveal which accounts exist.
+    const ok = await verifyPassword(password, hash ?? (await (dummyHash ??= createDummyHash())));
+    if (!user || !hash || !ok) {
+      throttle.failed(email, address);
+      log.warn('admin sign-in failed', { email, address });
+      return refuse('Email or password is not correct.', 401);
+    }
+    throttle.succeeded(email);
+    startSession(c, user.id);
+    log.info('admin signed in', { email: user.email, address });
+    return c.redirect(next, 303);
+  });
+
+  app.post('/logout', (c) => {
+    const id = cookies.get(c, SESSION_COOKIE);
+    if (id) store.sessions.destroy(id);
+    cookies.remove(c, SESSION_COOKIE);
+    return c.redirect('/login', 303);
+  });
+
+  const setupGone = (c: Context<AdminEnv>) =>
+    c.render(
+      <ErrorPage
+        title="Setup link not valid"
+        message="This setup link was already used, has expired, or an admin exists already."
+        fix="Sign in with an existing account. If no one can sign in, restart relay365 to print a new link, or set RELAY365_ADMIN_EMAIL and RELAY365_ADMIN_PASSWORD."
+        back={{ href: '/login', label: 'Go to sign in' }}
+      />,
+      { title: 'Setup link not valid', status: 404 },
+    );
+
+  app.get('/setup/:token', (c) => {
+    const token = c.req.param('token');
+    if (store.users.count() > 0 || !store.users.checkSetupToken(token)) return setupGone(c);
+    return c.render(<SetupPage csrf={c.var.csrfToken} action={`/setup/${token}`} email="" errors={{}} />, {
+      title: 'Create the first admin',
+    });
+  });
+
+  app.post('/setup/:token', async (c) => {
+    const token = c.req.param('token');
+    if (store.users.count() > 0 || !store.users.checkSetupToken(token)) return setupGone(c);
+    const body = await c.req.parseBody();
+    const email = formText(body, 'email');
+    const password = typeof body['password'] === 'string' ? body['password'] : '';
+    const errors = {
+      email: checkEmail(email),
+      password: checkPassword(password),
+      confirm: body['confirm'] === password ? undefined : 'The two passwords differ.',
+    };
+    if (errors.email || errors.password || errors.confirm) {
+      return c.render(<SetupPage csrf={c.var.csrfToken} action={`/setup/${token}`} email={email} errors={errors} />, {
+        title: 'Create the first admin',
+        status: 422,
+      });
+    }
+    if (!store.users.useSetupToken(token)) return setupGone(c);
+    const user = await addUser(store, { email, password, isSuperAdmin: true, canUpdateSettings: true });
+    log.info('first Super Admin created with the setup link', { email: user.email });
+    startSession(c, user.id);
+    return c.redirect('/servers', 303);
+  });
+
+  return app;
+}

@@ -1,0 +1,132 @@
+/**
+ * The relay log: messages (filterable), one message with its events, Retry
+ * now and Delete for waiting mail, and `/log/events`, the live tail as
+ * server-sent events read from the queue's event table.
+ */
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Logger } from '../../log.js';
+import type { Store } from '../../store/index.js';
+import type { MessageStatus } from '../../store/queue.js';
+import type { AdminEnv, AdminRelay } from '../env.js';
+import { latestEventId } from '../event-cursor.js';
+import { setFlash } from '../flash.js';
+import { requirePermission } from '../middleware/require-permission.js';
+import { can } from '../permissions.js';
+import { ErrorPage } from '../views/error-page.js';
+import { LogPage, MESSAGE_STATUSES, type LogFilter } from '../views/log-list.js';
+import { MessagePage } from '../views/message-page.js';
+
+export interface LogRouteOptions {
+  store: Store;
+  relay: AdminRelay;
+  log: Logger;
+  /** How often the live tail looks for new events; default 1 s. */
+  tailPollMs?: number;
+}
+
+const ID = '{[0-9A-Za-z]{1,64}}';
+
+/** Routes under /log. */
+export function logRoutes({ store, relay, log, tailPollMs = 1000 }: LogRouteOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  const edit = requirePermission('updateSettings');
+  const serverNames = (): Map<number, string> => new Map(store.servers.list().map((s) => [s.id, s.name]));
+  const nameOf = (names: Map<number, string>, id: number | null): string =>
+    id === null ? '(deleted server)' : (names.get(id) ?? '(deleted server)');
+
+  app.get('/', (c) => {
+    const q = (name: string): string => (c.req.query(name) ?? '').trim().slice(0, 320);
+    const filter: LogFilter = { server: q('server'), status: q('status'), sender: q('sender'), recipient: q('recipient') };
+    const serverId = /^\d+$/.test(filter.server) ? Number(filter.server) : undefined;
+    const status = MESSAGE_STATUSES.includes(filter.status as MessageStatus) ? (filter.status as MessageStatus) : undefined;
+    const names = serverNames();
+    const rows = store.queue
+      .list({ serverId, status, sender: filter.sender || undefined, recipient: filter.recipient || undefined, limit: 200 })
+      .map((message) => ({
+        message,
+        serverName: nameOf(names, message.serverId),
+        recipients: store.queue.recipients(message.id).map((r) => r.address),
+      }));
+    return c.render(<LogPage rows={rows} servers={store.servers.list()} filter={filter} latestEventId={latestEventId(store.queue)} />, {
+      title: 'Relay log',
+    });
+  });
+
+  app.get('/events', (c) => {
+    const start = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? NaN);
+    let after = Number.isSafeInteger(start) && start >= 0 ? start : latestEventId(store.queue);
+    return streamSSE(c, async (stream) => {
+      while (!stream.aborted && !stream.closed) {
+        const events = store.queue.eventsSince(after, 100);
+        const names = events.length > 0 ? serverNames() : new Map<number, string>();
+        for (const e of events) {
+          after = e.id;
+          const data = { id: e.id, at: e.at, kind: e.kind, messageId: e.messageId, server: nameOf(names, e.serverId), detail: e.detail };
+          await stream.writeSSE({ id: String(e.id), event: 'queue', data: JSON.stringify(data) });
+        }
+        if (events.length < 100) await stream.sleep(tailPollMs);
+      }
+    });
+  });
+
+  const notFound = (c: Context<AdminEnv>) =>
+    c.render(
+      <ErrorPage
+        title="Not found"
+        message="There is no such message (it may have been deleted)."
+        back={{ href: '/log', label: 'Relay log' }}
+      />,
+      {
+        title: 'Not found',
+        status: 404,
+      },
+    );
+
+  app.get(`/:id${ID}`, (c) => {
+    const message = store.queue.get(c.req.param('id'));
+    if (!message) return notFound(c);
+    return c.render(
+      <MessagePage
+        message={message}
+        serverName={nameOf(serverNames(), message.serverId)}
+        serverId={message.serverId !== null && store.servers.get(message.serverId) ? message.serverId : null}
+        recipients={store.queue.recipients(message.id)}
+        events={store.queue.events(message.id)}
+        canEdit={can(c.var.user, 'updateSettings')}
+        csrf={c.var.csrfToken}
+      />,
+      { title: `Message ${message.id}` },
+    );
+  });
+
+  app.post(`/:id${ID}/retry`, edit, (c) => {
+    const id = c.req.param('id');
+    if (!store.queue.get(id)) return notFound(c);
+    const ok = relay.retryNow(id);
+    log.info('message retry requested', { message: id, ok, by: c.var.user?.email });
+    setFlash(
+      c,
+      store,
+      ok
+        ? { kind: 'success', message: 'The message will be retried now.' }
+        : { kind: 'error', message: 'This message is not waiting any more.' },
+    );
+    return c.redirect(`/log/${id}`, 303);
+  });
+
+  app.post(`/:id${ID}/delete`, edit, async (c) => {
+    const id = c.req.param('id');
+    if (!store.queue.get(id)) return notFound(c);
+    const ok = await relay.deleteMessage(id);
+    log.info('message deleted', { message: id, ok, by: c.var.user?.email });
+    if (!ok) {
+      setFlash(c, store, { kind: 'error', message: 'The message is being delivered right now and cannot be deleted.' });
+      return c.redirect(`/log/${id}`, 303);
+    }
+    setFlash(c, store, { kind: 'success', message: `Deleted message ${id}.` });
+    return c.redirect('/log', 303);
+  });
+
+  return app;
+}

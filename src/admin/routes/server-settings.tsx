@@ -1,0 +1,84 @@
+/**
+ * The edit form behind each setting's edit icon: GET shows it, POST validates
+ * and saves (messages next to the field on failure; secrets never echoed).
+ * Changing the app or cloud ends the authorization: its tokens belong to the old one.
+ */
+import { Hono, type Context } from 'hono';
+import type { Logger } from '../../log.js';
+import type { Store } from '../../store/index.js';
+import type { FieldErrors } from '../../store/server-validation.js';
+import type { EmailServer } from '../../store/servers.js';
+import type { AdminEnv, AdminRelay } from '../env.js';
+import { setFlash } from '../flash.js';
+import { requirePermission } from '../middleware/require-permission.js';
+import { fieldBySlug, IDENTITY_KEYS, inputValue, type FieldSpec } from '../server-fields.js';
+import { parseFieldForm, type FormValues } from '../server-forms.js';
+import { FieldForm } from '../views/field-form.js';
+import { serverNotFound, serverParam } from './server-view.js';
+
+export interface SettingsRouteOptions {
+  store: Store;
+  relay: AdminRelay;
+  log: Logger;
+}
+
+/** Routes /servers/:id/edit/:field. */
+export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  // Per route, not app.use('*'): mounted under /servers, that would cover the other /servers pages too.
+  const edit = requirePermission('updateSettings');
+
+  const lookup = (c: Context<AdminEnv>): { server: EmailServer; spec: FieldSpec } | null => {
+    const server = serverParam(c, store);
+    const spec = fieldBySlug(c.req.param('field') ?? '');
+    return server && spec && spec.shows(server) ? { server, spec } : null;
+  };
+  const form = (
+    c: Context<AdminEnv>,
+    server: EmailServer,
+    spec: FieldSpec,
+    values: FormValues,
+    errors: FieldErrors,
+    status: 200 | 422 = 200,
+  ) =>
+    c.render(<FieldForm server={server} spec={spec} csrf={c.var.csrfToken} values={values} errors={errors} />, {
+      title: `${spec.label} · ${server.name}`,
+      status,
+    });
+
+  app.get('/:id{[0-9]+}/edit/:field', edit, (c) => {
+    const found = lookup(c);
+    if (!found) return serverNotFound(c);
+    const { server, spec } = found;
+    const values: FormValues = {
+      [spec.key]: inputValue(server, spec.key),
+      authorityHost: inputValue(server, 'authorityHost'),
+      smtpResource: inputValue(server, 'smtpResource'),
+    };
+    return form(c, server, spec, values, {});
+  });
+
+  app.post('/:id{[0-9]+}/edit/:field', edit, async (c) => {
+    const found = lookup(c);
+    if (!found) return serverNotFound(c);
+    const { server, spec } = found;
+    const { changes, errors, values } = parseFieldForm(spec, await c.req.parseBody());
+    if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
+      errors.name = 'An email server with this name exists already.';
+    }
+    if (Object.keys(errors).length > 0) return form(c, server, spec, values, errors, 422);
+
+    const identityChanged = IDENTITY_KEYS.some((key) => key in changes && changes[key] !== server[key as keyof EmailServer]);
+    store.servers.update(server.id, changes);
+    if (identityChanged && server.method === 'office365') {
+      store.tokenCaches.clear(server.id);
+      store.servers.setStatus(server.id, { status: 'not_authorized' });
+    }
+    relay.settingsChanged();
+    log.info('email server setting changed', { server: server.name, setting: spec.label, by: c.var.user?.email });
+    setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.` });
+    return c.redirect(`/servers/${server.id}`, 303);
+  });
+
+  return app;
+}

@@ -1,0 +1,74 @@
+/**
+ * Renders one email server's page; shared by the page itself and the test
+ * send, which answers with the same page plus its result.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Store } from '../../store/index.js';
+import type { EmailServer } from '../../store/servers.js';
+import { missingForAuthorize, redirectUriFor } from '../authorize-flow.js';
+import type { AdminEnv } from '../env.js';
+import { can } from '../permissions.js';
+import { secretWarning } from '../secret-expiry.js';
+import { ServerPage, type TestForm } from '../views/server-page.js';
+import { ErrorPage } from '../views/error-page.js';
+
+export interface ServerViewOptions {
+  store: Store;
+  publicUrl: string;
+  now: () => number;
+}
+
+/** The default test form: to the mailbox (or the admin), a recognisable subject. */
+export function defaultTestForm(server: EmailServer, userEmail: string): TestForm {
+  return {
+    values: {
+      to: server.mailbox ?? userEmail,
+      subject: `relay365 test email via ${server.name}`,
+      body: 'This is a test email sent from the relay365 admin panel.',
+    },
+    errors: {},
+    result: null,
+  };
+}
+
+/** Answers with the server page. */
+export function renderServerPage(
+  c: Context<AdminEnv>,
+  { store, publicUrl, now }: ServerViewOptions,
+  server: EmailServer,
+  test?: TestForm,
+  status: ContentfulStatusCode = 200,
+) {
+  const user = c.var.user;
+  return c.render(
+    <ServerPage
+      server={server}
+      redirectUri={redirectUriFor(publicUrl)}
+      canEdit={can(user, 'updateSettings')}
+      csrf={c.var.csrfToken}
+      counts={store.queue.countsByStatus(server.id)}
+      warning={secretWarning(server, now())}
+      missingForAuthorize={missingForAuthorize(server)}
+      test={test ?? defaultTestForm(server, user?.email ?? '')}
+    />,
+    { title: server.name, status },
+  );
+}
+
+/** 404 for an email server that does not exist (any more). */
+export function serverNotFound(c: Context<AdminEnv>) {
+  return c.render(
+    <ErrorPage title="Not found" message="There is no such email server." back={{ href: '/servers', label: 'Email servers' }} />,
+    {
+      title: 'Not found',
+      status: 404,
+    },
+  );
+}
+
+/** Looks up `:id` of the route. */
+export function serverParam(c: Context<AdminEnv>, store: Store): EmailServer | undefined {
+  const id = Number(c.req.param('id'));
+  return Number.isSafeInteger(id) ? store.servers.get(id) : undefined;
+}

@@ -1,0 +1,106 @@
+/**
+ * Email servers: the list, creating one, its page, and deleting it (after a
+ * confirmation; waiting mail is only dropped when the admin says so).
+ */
+import { Hono, type Context } from 'hono';
+import type { Logger } from '../../log.js';
+import type { Store } from '../../store/index.js';
+import type { MessageStatus } from '../../store/queue.js';
+import type { AdminEnv, AdminRelay } from '../env.js';
+import { setFlash } from '../flash.js';
+import { requirePermission } from '../middleware/require-permission.js';
+import { can } from '../permissions.js';
+import { secretWarning } from '../secret-expiry.js';
+import { parseNewServerForm } from '../server-forms.js';
+import { DeleteServerPage } from '../views/server-delete.js';
+import { ServerList } from '../views/server-list.js';
+import { NewServerPage } from '../views/server-new.js';
+import { renderServerPage, serverNotFound, serverParam } from './server-view.js';
+
+export interface ServerRouteOptions {
+  store: Store;
+  relay: AdminRelay;
+  log: Logger;
+  publicUrl: string;
+  now: () => number;
+}
+
+const WAITING: readonly MessageStatus[] = ['queued', 'deferred', 'held'];
+
+/** Routes under /servers. */
+export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
+  const { store, relay, log, now } = options;
+  const app = new Hono<AdminEnv>();
+  const edit = requirePermission('updateSettings');
+
+  app.get('/', (c) => {
+    const rows = store.servers.list().map((server) => ({
+      server,
+      counts: store.queue.countsByStatus(server.id),
+      warning: secretWarning(server, now()),
+    }));
+    return c.render(<ServerList rows={rows} canEdit={can(c.var.user, 'updateSettings')} />, { title: 'Email servers' });
+  });
+
+  app.get('/new', edit, (c) => c.render(<NewServerPage csrf={c.var.csrfToken} values={{}} errors={{}} />, { title: 'New email server' }));
+
+  app.post('/', edit, async (c) => {
+    const { settings, errors, values } = parseNewServerForm(await c.req.parseBody());
+    if (settings && store.servers.findByName(settings.name)) errors.name = 'An email server with this name exists already.';
+    if (!settings || Object.keys(errors).length > 0) {
+      return c.render(<NewServerPage csrf={c.var.csrfToken} values={values} errors={errors} />, { title: 'New email server', status: 422 });
+    }
+    const server = store.servers.add(settings);
+    log.info('email server created', { server: server.name, method: server.method, by: c.var.user?.email });
+    relay.settingsChanged();
+    setFlash(c, store, { kind: 'success', message: `Created ${server.name}. Fill in the settings below.` });
+    return c.redirect(`/servers/${server.id}`, 303);
+  });
+
+  app.get('/:id{[0-9]+}', (c) => {
+    const server = serverParam(c, store);
+    return server ? renderServerPage(c, options, server) : serverNotFound(c);
+  });
+
+  const deletePage = (c: Context<AdminEnv>, error: string | null, status: 200 | 409 = 200) => {
+    const server = serverParam(c, store);
+    if (!server) return serverNotFound(c);
+    const counts = store.queue.countsByStatus(server.id);
+    const waiting = WAITING.reduce((n, s) => n + counts[s], 0);
+    return c.render(<DeleteServerPage server={server} csrf={c.var.csrfToken} waiting={waiting} inFlight={counts.sending} error={error} />, {
+      title: `Delete ${server.name}`,
+      status,
+    });
+  };
+
+  app.get('/:id{[0-9]+}/delete', edit, (c) => deletePage(c, null));
+
+  app.post('/:id{[0-9]+}/delete', edit, async (c) => {
+    const server = serverParam(c, store);
+    if (!server) return serverNotFound(c);
+    const drop = (await c.req.parseBody())['drop'] === '1';
+    const counts = store.queue.countsByStatus(server.id);
+    const waiting = WAITING.reduce((n, s) => n + counts[s], 0);
+    if (counts.sending > 0) return deletePage(c, 'Mail is being delivered through this server right now. Try again in a moment.', 409);
+    if (waiting > 0 && !drop) {
+      return deletePage(
+        c,
+        `${waiting} message(s) are still waiting for this server. Tick the box to delete them too, or wait until they are delivered.`,
+        409,
+      );
+    }
+    let dropped = 0;
+    for (const status of WAITING) {
+      for (const message of store.queue.list({ serverId: server.id, status, limit: 1_000_000 })) {
+        if (await relay.deleteMessage(message.id)) dropped++;
+      }
+    }
+    store.servers.remove(server.id);
+    relay.settingsChanged();
+    log.info('email server deleted', { server: server.name, droppedMessages: dropped, by: c.var.user?.email });
+    setFlash(c, store, { kind: 'success', message: `Deleted ${server.name}${dropped ? ` and ${dropped} waiting message(s)` : ''}.` });
+    return c.redirect('/servers', 303);
+  });
+
+  return app;
+}

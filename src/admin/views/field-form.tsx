@@ -1,0 +1,115 @@
+/**
+ * The small form behind an edit icon: one setting (the cloud form also holds
+ * Authority Host and SMTP Resource), its help text and Save. Secrets are
+ * write-only inputs that never come back filled in.
+ */
+import type { FieldErrors } from '../../store/server-validation.js';
+import type { EmailServer } from '../../store/servers.js';
+import { CUSTOM_CLOUD_LABELS, type FieldSpec } from '../server-fields.js';
+import type { FormValues } from '../server-forms.js';
+import { CsrfField, FieldError } from './components.js';
+
+export interface FieldFormProps {
+  server: EmailServer;
+  spec: FieldSpec;
+  csrf: string;
+  values: FormValues;
+  errors: FieldErrors;
+}
+
+function Choices({ spec, value, error }: { spec: FieldSpec; value: string; error: string | undefined }) {
+  return (
+    <fieldset aria-describedby={`${spec.key}-error`}>
+      <legend>{spec.label}</legend>
+      {(spec.choices ?? []).map((choice) => (
+        <label class="choice">
+          <input type="radio" name={spec.key} value={choice.value} checked={choice.value === value} /> {choice.label}
+        </label>
+      ))}
+      <FieldError id={spec.key} message={error} />
+    </fieldset>
+  );
+}
+
+function TextInput({
+  name,
+  label,
+  value,
+  type,
+  error,
+  placeholder,
+}: {
+  name: string;
+  label: string;
+  value: string;
+  type: string;
+  error: string | undefined;
+  placeholder?: string;
+}) {
+  return (
+    <>
+      <label for={name}>{label}</label>
+      <input
+        id={name}
+        name={name}
+        type={type}
+        value={type === 'password' ? undefined : value}
+        placeholder={placeholder}
+        autocomplete={type === 'password' ? 'new-password' : 'off'}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={`${name}-error ${name}-help`}
+      />
+      <FieldError id={name} message={error} />
+    </>
+  );
+}
+
+export function FieldForm({ server, spec, csrf, values, errors }: FieldFormProps) {
+  const value = values[spec.key] ?? '';
+  const type =
+    spec.kind === 'secret' ? 'password' : spec.kind === 'number' ? 'number' : spec.kind === 'date' ? 'date' : (spec.inputType ?? 'text');
+  return (
+    <form method="post" action={`/servers/${server.id}/edit/${spec.slug}`} class="narrow">
+      <CsrfField token={csrf} />
+      {spec.kind === 'choice' || spec.kind === 'cloud' ? (
+        <Choices spec={spec} value={value} error={errors[spec.key]} />
+      ) : (
+        <TextInput name={spec.key} label={spec.label} value={value} type={type} error={errors[spec.key]} placeholder={spec.placeholder} />
+      )}
+      {spec.kind === 'secret' ? (
+        <p class="muted">
+          {(spec.key === 'clientSecret' ? server.hasClientSecret : server.hasPassword)
+            ? 'A value is set. Saving replaces it.'
+            : 'No value is set yet.'}
+        </p>
+      ) : null}
+      {spec.kind === 'cloud' ? (
+        <div class="custom-cloud">
+          <p class="muted">Only for Custom:</p>
+          <TextInput
+            name="authorityHost"
+            label={CUSTOM_CLOUD_LABELS.authorityHost}
+            value={values['authorityHost'] ?? ''}
+            type="url"
+            error={errors.authorityHost}
+            placeholder="https://login.example:8443"
+          />
+          <TextInput
+            name="smtpResource"
+            label={CUSTOM_CLOUD_LABELS.smtpResource}
+            value={values['smtpResource'] ?? ''}
+            type="url"
+            error={errors.smtpResource}
+            placeholder="https://outlook.office365.com"
+          />
+        </div>
+      ) : null}
+      <p class="help" id={`${spec.key}-help`}>
+        {spec.help}
+      </p>
+      <div class="buttons">
+        <button type="submit">Save</button> <a href={`/servers/${server.id}`}>Cancel</a>
+      </div>
+    </form>
+  );
+}

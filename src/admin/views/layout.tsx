@@ -1,0 +1,69 @@
+/**
+ * The one page frame: navigation, the signed-in user with Sign out, the
+ * client secret expiry banner, the flash message, then the page.
+ */
+import type { Child } from 'hono/jsx';
+import type { User } from '../../store/users.js';
+import type { Flash } from '../flash.js';
+import { can } from '../permissions.js';
+import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
+import { CsrfField, FlashMessage } from './components.js';
+
+export interface LayoutProps {
+  title: string;
+  user: User | null;
+  csrfToken: string;
+  flash: Flash | null;
+  warnings: SecretWarning[];
+  children: Child;
+}
+
+export function Layout({ title, user, csrfToken, flash, warnings, children }: LayoutProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${title} · relay365`}</title>
+        <link rel="stylesheet" href="/assets/style.css" />
+        <script src="/assets/app.js" defer></script>
+      </head>
+      <body>
+        <header class="top">
+          <a class="brand" href="/">
+            relay365
+          </a>
+          {user ? (
+            <nav aria-label="Main">
+              <a href="/servers">Email servers</a>
+              <a href="/log">Relay log</a>
+              {can(user, 'superAdmin') ? <a href="/users">Users</a> : null}
+              <span class="who">{user.email}</span>
+              <form method="post" action="/logout" class="inline">
+                <CsrfField token={csrfToken} />
+                <button type="submit" class="link">
+                  Sign out
+                </button>
+              </form>
+            </nav>
+          ) : null}
+        </header>
+        {warnings.length > 0 ? (
+          <div class="banner" role="alert">
+            {warnings.map((w) => (
+              <p>
+                The client secret of <a href={`/servers/${w.serverId}`}>{w.serverName}</a> {describeExpiry(w)} ({w.expires}). Create a new
+                secret in the app registration and save it as Office 365 Client Secret before mail stops.
+              </p>
+            ))}
+          </div>
+        ) : null}
+        <main>
+          <h1>{title}</h1>
+          {flash ? <FlashMessage flash={flash} /> : null}
+          {children}
+        </main>
+      </body>
+    </html>
+  );
+}

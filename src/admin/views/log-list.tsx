@@ -1,0 +1,126 @@
+/**
+ * The relay log: messages newest first with a filter form, and the live tail
+ * of queue events (filled by server-sent events when JavaScript runs).
+ */
+import type { MessageStatus, QueuedMessage } from '../../store/queue.js';
+import type { EmailServer } from '../../store/servers.js';
+import { Time } from './components.js';
+
+export const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
+
+export interface LogFilter {
+  server: string;
+  status: string;
+  sender: string;
+  recipient: string;
+}
+
+export interface LogRow {
+  message: QueuedMessage;
+  serverName: string;
+  recipients: string[];
+}
+
+export interface LogPageProps {
+  rows: LogRow[];
+  servers: EmailServer[];
+  filter: LogFilter;
+  latestEventId: number;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function FilterForm({ servers, filter }: { servers: EmailServer[]; filter: LogFilter }) {
+  return (
+    <form method="get" action="/log" class="filters">
+      <label>
+        Server{' '}
+        <select name="server">
+          <option value="">all</option>
+          {servers.map((s) => (
+            <option value={String(s.id)} selected={filter.server === String(s.id)}>
+              {s.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Status{' '}
+        <select name="status">
+          <option value="">all</option>
+          {MESSAGE_STATUSES.map((s) => (
+            <option value={s} selected={filter.status === s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Sender <input name="sender" value={filter.sender} />
+      </label>
+      <label>
+        Recipient <input name="recipient" value={filter.recipient} />
+      </label>
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+export function LogPage({ rows, servers, filter, latestEventId }: LogPageProps) {
+  return (
+    <>
+      <FilterForm servers={servers} filter={filter} />
+      {rows.length === 0 ? (
+        <p>No messages match.</p>
+      ) : (
+        <table class="list log">
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Server</th>
+              <th scope="col">Sender</th>
+              <th scope="col">Recipients</th>
+              <th scope="col">Subject</th>
+              <th scope="col">Size</th>
+              <th scope="col">Status</th>
+              <th scope="col">Last upstream reply</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ message, serverName, recipients }) => (
+              <tr>
+                <td>
+                  <a href={`/log/${message.id}`}>
+                    <Time at={message.receivedAt} />
+                  </a>
+                </td>
+                <td>{serverName}</td>
+                <td>{message.mailFrom || '<>'}</td>
+                <td>{recipients.join(', ')}</td>
+                <td>
+                  <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
+                </td>
+                <td>{size(message.size)}</td>
+                <td>
+                  <span class={`badge badge-${message.status}`}>{message.status}</span>
+                </td>
+                <td class="reply">{message.lastReply ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <section aria-labelledby="tail-heading">
+        <h2 id="tail-heading">Live events</h2>
+        <p class="muted" id="live-tail-state">
+          New queue events appear here as they happen. <a href="/log">Reload</a> to refresh the table.
+        </p>
+        <ol id="live-tail" class="tail" data-after={String(latestEventId)} aria-live="polite"></ol>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,182 @@
+/**
+ * One email server: Authorize Account and Send Test Email at the top, then
+ * every setting with its label, value and edit icon (edit icons only for users
+ * who may change settings), and the queue for this server.
+ */
+import type { Child } from 'hono/jsx';
+import type { MessageStatus } from '../../store/queue.js';
+import type { EmailServer } from '../../store/servers.js';
+import type { TestSendResult } from '../env.js';
+import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
+import { CUSTOM_CLOUD_LABELS, displayValue, FIELDS, type FieldSpec } from '../server-fields.js';
+import { CsrfField, EditLink, FieldError, StatusLabel } from './components.js';
+
+export interface TestForm {
+  values: { to: string; subject: string; body: string };
+  errors: Partial<Record<'to' | 'subject' | 'body', string>>;
+  result: TestSendResult | null;
+}
+
+export interface ServerPageProps {
+  server: EmailServer;
+  redirectUri: string;
+  canEdit: boolean;
+  csrf: string;
+  counts: Record<MessageStatus, number>;
+  warning: SecretWarning | null;
+  missingForAuthorize: string[];
+  test: TestForm;
+}
+
+function SettingRow({ label, value, edit, children }: { label: string; value?: string; edit: string | null; children?: Child }) {
+  return (
+    <tr>
+      <th scope="row">{label}</th>
+      <td>{children ?? value}</td>
+      <td class="actions">{edit ? <EditLink href={edit} label={label} /> : null}</td>
+    </tr>
+  );
+}
+
+function AuthorizeSection({ server, canEdit, csrf, missing }: { server: EmailServer; canEdit: boolean; csrf: string; missing: string[] }) {
+  if (server.method !== 'office365' || server.signInMode !== 'authorize') return null;
+  const ready = missing.length === 0;
+  return (
+    <div class="action-box">
+      <form method="post" action={`/servers/${server.id}/authorize`}>
+        <CsrfField token={csrf} />
+        <button type="submit" disabled={!ready || !canEdit}>
+          Authorize Account
+        </button>
+      </form>
+      {!ready ? <p class="muted">Set {missing.join(', ')} first; then sign in at Microsoft with the account that sends the mail.</p> : null}
+      {ready && canEdit ? (
+        <p class="muted">
+          Opens Microsoft's sign-in. Pick the sending account, tick consent on behalf of your organization if asked, and accept.
+        </p>
+      ) : null}
+      {!canEdit ? <p class="muted">Only users with the Settings: Update Settings permission can authorize.</p> : null}
+    </div>
+  );
+}
+
+function TestSection({ server, csrf, canEdit, test }: { server: EmailServer; csrf: string; canEdit: boolean; test: TestForm }) {
+  if (!canEdit) return null;
+  const { values, errors, result } = test;
+  return (
+    <section class="action-box" aria-labelledby="test-heading">
+      <h2 id="test-heading">Send Test Email</h2>
+      <form method="post" action={`/servers/${server.id}/test`} class="grid">
+        <CsrfField token={csrf} />
+        <label for="test-to">To</label>
+        <input id="test-to" name="to" type="email" required value={values.to} aria-describedby="test-to-error" />
+        <FieldError id="test-to" message={errors.to} />
+        <label for="test-subject">Subject</label>
+        <input id="test-subject" name="subject" value={values.subject} aria-describedby="test-subject-error" />
+        <FieldError id="test-subject" message={errors.subject} />
+        <label for="test-body">Body</label>
+        <textarea id="test-body" name="body" rows={3}>
+          {values.body}
+        </textarea>
+        <button type="submit">Send Test Email</button>
+      </form>
+      {result ? (
+        <div class={`test-result ${result.ok ? 'flash-success' : 'flash-error'}`} role={result.ok ? 'status' : 'alert'} id="test-result">
+          <p>
+            <strong>{result.ok ? 'Test email sent.' : 'Test email failed.'}</strong> {result.reply}
+          </p>
+          {result.hint ? (
+            <>
+              <p>What it means: {result.hint.meaning}</p>
+              <p>How to fix it: {result.hint.fix}</p>
+            </>
+          ) : null}
+          {result.messageId ? (
+            <p>
+              <a href={`/log/${result.messageId}`}>Show it in the relay log</a>
+            </p>
+          ) : null}
+          <details open={!result.ok}>
+            <summary>SMTP conversation</summary>
+            <pre class="transcript">{result.transcript.join('\n')}</pre>
+          </details>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+export function ServerPage({ server, redirectUri, canEdit, csrf, counts, warning, missingForAuthorize, test }: ServerPageProps) {
+  const editHref = (f: FieldSpec): string | null => (canEdit ? `/servers/${server.id}/edit/${f.slug}` : null);
+  const shown = FIELDS.filter((f) => f.shows(server));
+  const rows = shown.map((f) => {
+    if (f.key === 'method') {
+      return (
+        <SettingRow label={f.label} edit={editHref(f)}>
+          <span class="value">{server.method}</span> <StatusLabel server={server} detailed />
+        </SettingRow>
+      );
+    }
+    if (f.key === 'clientSecretExpires' && warning) {
+      return (
+        <SettingRow label={f.label} edit={editHref(f)}>
+          {displayValue(f, server)} <span class="mark-warn">{describeExpiry(warning)}</span>
+        </SettingRow>
+      );
+    }
+    const row = <SettingRow label={f.label} value={displayValue(f, server)} edit={editHref(f)} />;
+    if (f.key === 'host' && server.method === 'office365') {
+      return (
+        <>
+          {row}
+          <SettingRow label="Office 365 Redirect URI" edit={null}>
+            <input id="redirect-uri" class="copy-source" readonly value={redirectUri} aria-label="Office 365 Redirect URI" />{' '}
+            <button type="button" class="copy" data-copy="redirect-uri" hidden>
+              Copy
+            </button>
+            <p class="muted">Register this exact address as a Web redirect URI of the app registration.</p>
+          </SettingRow>
+        </>
+      );
+    }
+    if (f.key === 'cloud' && server.cloud === 'custom') {
+      return (
+        <>
+          {row}
+          <SettingRow label={CUSTOM_CLOUD_LABELS.authorityHost} value={server.authorityHost ?? 'Not set'} edit={editHref(f)} />
+          <SettingRow label={CUSTOM_CLOUD_LABELS.smtpResource} value={server.smtpResource ?? 'Not set'} edit={editHref(f)} />
+        </>
+      );
+    }
+    return row;
+  });
+  const waiting = counts.queued + counts.deferred + counts.sending;
+  return (
+    <>
+      <div class="toolbar">
+        <AuthorizeSection server={server} canEdit={canEdit} csrf={csrf} missing={missingForAuthorize} />
+      </div>
+      <TestSection server={server} csrf={csrf} canEdit={canEdit} test={test} />
+      <section aria-labelledby="settings-heading">
+        <h2 id="settings-heading">Settings</h2>
+        <table class="settings">
+          <tbody>{rows}</tbody>
+        </table>
+      </section>
+      <section aria-labelledby="queue-heading">
+        <h2 id="queue-heading">Queue</h2>
+        <p>
+          {waiting} waiting, {counts.held} held, {counts.delivered} delivered, {counts.failed} failed.{' '}
+          <a href={`/log?server=${server.id}`}>Show in the relay log</a>
+        </p>
+      </section>
+      {canEdit ? (
+        <p>
+          <a class="danger" href={`/servers/${server.id}/delete`}>
+            Delete this server
+          </a>
+        </p>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * The Users page (Super Admin only): who can sign in, with the two
+ * permissions, and a form to add a user.
+ */
+import type { User } from '../../store/users.js';
+import { PERMISSION_LABELS } from '../permissions.js';
+import { CsrfField, FieldError } from './components.js';
+
+export interface NewUserForm {
+  values: { email: string; updateSettings: boolean; superAdmin: boolean };
+  errors: Partial<Record<'email' | 'password', string>>;
+}
+
+export interface UsersPageProps {
+  users: User[];
+  me: User;
+  csrf: string;
+  form: NewUserForm;
+}
+
+function PermissionBoxes({ prefix, updateSettings, superAdmin }: { prefix: string; updateSettings: boolean; superAdmin: boolean }) {
+  return (
+    <>
+      <label class="choice">
+        <input type="checkbox" name="updateSettings" value="1" checked={updateSettings} id={`${prefix}-update`} />{' '}
+        {PERMISSION_LABELS.updateSettings}
+      </label>
+      <label class="choice">
+        <input type="checkbox" name="superAdmin" value="1" checked={superAdmin} id={`${prefix}-super`} /> {PERMISSION_LABELS.superAdmin}
+      </label>
+    </>
+  );
+}
+
+export function UsersPage({ users, me, csrf, form }: UsersPageProps) {
+  return (
+    <>
+      <table class="list">
+        <thead>
+          <tr>
+            <th scope="col">Email</th>
+            <th scope="col">Permissions</th>
+            <th scope="col">Remove</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <tr>
+              <td>{u.email}</td>
+              <td>
+                <form method="post" action={`/users/${u.id}`} class="inline-form" aria-label={`Permissions of ${u.email}`}>
+                  <CsrfField token={csrf} />
+                  <PermissionBoxes prefix={`user-${u.id}`} updateSettings={u.canUpdateSettings} superAdmin={u.isSuperAdmin} />
+                  <label class="choice">
+                    New password <input type="password" name="password" autocomplete="new-password" />
+                  </label>
+                  <button type="submit">Save</button>
+                </form>
+              </td>
+              <td>
+                {u.id === me.id ? (
+                  <span class="muted">you</span>
+                ) : (
+                  <form method="post" action={`/users/${u.id}/delete`} class="inline" data-confirm={`Remove ${u.email}?`}>
+                    <CsrfField token={csrf} />
+                    <button type="submit" class="danger">
+                      Remove
+                    </button>
+                  </form>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Add a user</h2>
+      <form method="post" action="/users" class="narrow">
+        <CsrfField token={csrf} />
+        <label for="new-email">Email</label>
+        <input id="new-email" name="email" type="email" required value={form.values.email} aria-describedby="new-email-error" />
+        <FieldError id="new-email" message={form.errors.email} />
+        <label for="new-password">Password</label>
+        <input
+          id="new-password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          aria-describedby="new-password-error"
+        />
+        <FieldError id="new-password" message={form.errors.password} />
+        <PermissionBoxes prefix="new" updateSettings={form.values.updateSettings} superAdmin={form.values.superAdmin} />
+        <p class="muted">Without a permission the user can look at everything but change nothing.</p>
+        <button type="submit">Add user</button>
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * relay365 as one process runs it — relay and admin panel over one store —
+ * in front of the Microsoft 365 emulator, for the browser tests and the demo.
+ * The app registration gets the panel's real redirect URI (the emulator
+ * compares it exactly).
+ */
+import { silentLogger, type Logger } from '../../src/log.js';
+import { startAdmin, type AdminServer } from '../../src/admin/server.js';
+import { createRelay, type Relay } from '../../src/relay/index.js';
+import { SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';
+import { createFixture, type Fixture } from '../helpers/fixture.js';
+import { freePort } from '../helpers/relay-process.js';
+
+export interface Stack {
+  emu: Emulator;
+  fx: Fixture;
+  relay: Relay;
+  admin: AdminServer;
+  /** `http://localhost:PORT`: the panel, as RELAY365_PUBLIC_URL says. */
+  baseUrl: string;
+  redirectUri: string;
+  smtpPort: number;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  adminEmail: string;
+  adminPassword: string;
+  /** Admin port; default a free one. */
+  adminPort?: number;
+  signingKey?: SigningKey;
+  log?: Logger;
+}
+
+export async function startStack({ adminEmail, adminPassword, adminPort, signingKey, log = silentLogger }: StackOptions): Promise<Stack> {
+  const port = adminPort ?? (await freePort());
+  const baseUrl = `http://localhost:${port}`;
+  const emu = await startEmulator({ signingKey });
+  const redirectUri = `${baseUrl}/oauth/office365/callback`;
+  const app = emu.directory.getApp(SEED.tenantId, SEED.clientId);
+  if (!app.redirectUris.includes(redirectUri)) app.redirectUris.push(redirectUri);
+  const fx = createFixture({
+    RELAY365_ADMIN_LISTEN: `127.0.0.1:${port}`,
+    RELAY365_PUBLIC_URL: baseUrl,
+    RELAY365_ADMIN_EMAIL: adminEmail,
+    RELAY365_ADMIN_PASSWORD: adminPassword,
+  });
+  const relay = createRelay({ config: fx.config, store: fx.store, log, pollMs: 100 });
+  const { smtp } = await relay.start();
+  const admin = await startAdmin({ config: fx.config, store: fx.store, relay, log });
+  return {
+    emu,
+    fx,
+    relay,
+    admin,
+    baseUrl,
+    redirectUri,
+    smtpPort: smtp.port,
+    close: async () => {
+      await admin.close();
+      await relay.stop();
+      await emu.close();
+      fx.cleanup();
+    },
+  };
+}
