@@ -2,42 +2,26 @@
 // against the Microsoft 365 emulator: sign in, create an office365 server, fill in the app, copy the
 // redirect URI, Authorize Account at the emulator's pages, send a test email, read the relay log;
 // then lose the authorization and win it back.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertEmulatorTrusted, createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { waitFor } from '../helpers/wait.js';
+import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = { adminEmail: 'admin@contoso.test', adminPassword: 'a long admin password' };
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env['CI'] === 'true')
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the browser tests`);
-  console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium)`);
-}
+const haveChromium = chromiumAvailable();
 
 describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
   let signingKey: SigningKey;
   let stack: Stack | undefined;
-  let context: BrowserContext | undefined;
-  let profile: string | undefined;
+  let browser: Chromium | undefined;
 
   beforeAll(async () => {
     assertEmulatorTrusted();
@@ -46,23 +30,15 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
   });
 
   afterEach(async () => {
-    await context?.close();
+    await browser?.close();
     await stack?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-    context = stack = profile = undefined;
+    browser = stack = undefined;
   });
 
   async function open(): Promise<{ page: Page; stack: Stack }> {
     stack = await startStack({ ...ADMIN, signingKey });
-    profile = mkdtempSync(path.join(tmpdir(), 'relay365-chromium-'));
-    // Chromium does not read NODE_EXTRA_CA_CERTS; the emulator's https pages are accepted in this context only.
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      args: ARGS,
-      ignoreHTTPSErrors: true,
-      timeout: 30_000,
-    });
-    context.setDefaultTimeout(10_000);
+    browser = await launchChromium();
+    const { context } = browser;
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.baseUrl });
     const page = context.pages()[0] ?? (await context.newPage());
     return { page, stack };

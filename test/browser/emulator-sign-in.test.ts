@@ -1,8 +1,7 @@
 // The sign-in pages in a real Chromium (playwright-core), clicked the way the admin guide describes:
 // pick the account, tick "Consent on behalf of your organization", Accept; MSAL then redeems the code.
-import { existsSync } from 'node:fs';
 import { ConfidentialClientApplication, CryptoProvider } from '@azure/msal-node';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   assertEmulatorTrusted,
@@ -12,13 +11,13 @@ import {
   startEmulator,
   type Emulator,
   type SigningKey,
-} from './index.js';
+} from '../emulator/index.js';
+import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
 const SCOPES = ['https://outlook.office.com/SMTP.Send', 'offline_access'];
 
-describe.skipIf(!CHROMIUM)('sign-in pages in Chromium', () => {
-  let browser: Browser;
+describe.skipIf(!chromiumAvailable())('sign-in pages in Chromium', () => {
+  let browser: Chromium;
   let signingKey: SigningKey;
   let emu: Emulator;
   let page: Page;
@@ -26,22 +25,19 @@ describe.skipIf(!CHROMIUM)('sign-in pages in Chromium', () => {
   beforeAll(async () => {
     assertEmulatorTrusted();
     signingKey = await createSigningKey();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 20_000 });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
   });
   beforeEach(async () => {
     emu = await startEmulator({ signingKey });
-    // Chromium does not read NODE_EXTRA_CA_CERTS: the test context accepts the emulator's certificate.
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    context.setDefaultTimeout(5000);
-    page = await context.newPage();
+    page = await browser.context.newPage();
     // Nothing listens on the redirect URI: the tests read the request the browser makes to it.
     await page.route(`${SEED.redirectUri}**`, (route) => route.abort());
   });
   afterEach(async () => {
-    await page?.context().close();
+    await page?.close();
     await emu.close();
   });
 
