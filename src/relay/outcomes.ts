@@ -45,6 +45,12 @@ export interface Outcomes {
   markWorking(lane: Lane): void;
 }
 
+/** Prefixes an AADSTS or network code the text does not already name; our own codes stay out of sight. */
+function withCode(code: string, message: string): string {
+  const shown = /^AADSTS\d+$/.test(code) || /^E[A-Z]+$/.test(code);
+  return shown && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
 /** Creates the outcome recorder. */
 export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDeps): Outcomes {
   const { queue, servers } = store;
@@ -118,12 +124,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
       return settleRecipients(lane, message, [], error.rejected);
     }
     const failure = error.failure;
-    const reply =
-      failure.kind === 'smtp'
-        ? failure.reply
-        : failure.message.startsWith(failure.code)
-          ? failure.message
-          : `${failure.code}: ${failure.message}`;
+    const reply = failure.kind === 'smtp' ? failure.reply : withCode(failure.code, failure.message);
     const decision: Decision = classify(failure);
     log.warn('delivery attempt failed', { queueId: message.id, server: lane.server.name, action: decision.action, reply });
     const hint =
