@@ -4,6 +4,7 @@
  * `validateServerFields`, plus what only a form can get wrong (empty fields,
  * the Custom cloud's two addresses).
  */
+import { newServerSettings } from '../auth/server-defaults.js';
 import { validateServerFields, type FieldErrors } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
 import { formText } from './form-text.js';
@@ -60,39 +61,6 @@ export function parseFieldForm(spec: FieldSpec, body: Record<string, unknown>): 
   return { changes: settings, errors: { ...validateServerFields(settings), ...errors }, values };
 }
 
-/** Defaults of a new server; office365 gets tls, 587 and smtp.office365.com. */
-export function newServerSettings(
-  name: string,
-  method: ServerSettings['method'],
-  host: string | null,
-  port: number | null,
-  secure: ServerSettings['secure'] | null,
-): ServerSettings {
-  const o365 = method === 'office365';
-  return {
-    name,
-    method,
-    signInMode: 'authorize',
-    secure: secure ?? 'tls',
-    host: host ?? (o365 ? 'smtp.office365.com' : ''),
-    port: port ?? 587,
-    tenantId: null,
-    clientId: null,
-    clientSecret: null,
-    clientSecretExpires: null,
-    cloud: 'global',
-    authorityHost: null,
-    smtpResource: null,
-    mailbox: null,
-    username: null,
-    password: null,
-    maxConnections: 3,
-    messagesPerMinute: 30,
-    recipientsPerDay: 10_000,
-    fromHandling: 'keep',
-  };
-}
-
 /** Parses the New email server form: Name, SMTP Authentication Method, and host/port/security for other methods. */
 export function parseNewServerForm(body: Record<string, unknown>): {
   settings: ServerSettings | null;
@@ -107,13 +75,15 @@ export function parseNewServerForm(body: Record<string, unknown>): {
     secure: formText(body, 'secure'),
   };
   const method = (values['method'] || 'office365') as ServerSettings['method'];
-  const settings = newServerSettings(
-    values['name'] as string,
+  // The panel follows the admin guide: a new Office 365 server signs in with Authorize Account.
+  const settings = newServerSettings({
+    name: values['name'] as string,
     method,
-    values['host'] || null,
-    values['port'] ? parseNumber(values['port']) : null,
-    (values['secure'] || null) as ServerSettings['secure'] | null,
-  );
+    signInMode: 'authorize',
+    host: values['host'] || undefined,
+    port: values['port'] ? parseNumber(values['port']) : undefined,
+    secure: (values['secure'] || undefined) as ServerSettings['secure'] | undefined,
+  });
   const errors = validateServerFields(settings);
   if (!values['name']) errors.name = 'Enter a name for this server.';
   if (method !== 'office365' && !values['host']) errors.host = 'Enter the host name of the SMTP server.';

@@ -3,9 +3,9 @@
  * new server and validation with one clear message per bad value.
  */
 import { readFileSync } from 'node:fs';
-import { defaultSmtpHost } from '../auth/clouds.js';
+import { newServerSettings } from '../auth/server-defaults.js';
 import { validateServerFields } from '../store/server-validation.js';
-import type { CloudName, ServerSettings } from '../store/servers.js';
+import type { ServerSettings } from '../store/servers.js';
 import { UsageError } from './usage-error.js';
 
 type Field = Exclude<keyof ServerSettings, 'clientSecret' | 'password'>;
@@ -78,30 +78,11 @@ export function flagsToSettings(flags: Record<string, string | boolean | undefin
 /** Completes a new server's settings with defaults (office365: tls, 587, the cloud's SMTP host). */
 export function withDefaults(changes: Partial<ServerSettings>): ServerSettings {
   if (!changes.name) throw new UsageError('--name is required');
-  const method = changes.method ?? 'office365';
-  const cloud: CloudName = changes.cloud ?? 'global';
-  const host = changes.host ?? (method === 'office365' && cloud !== 'custom' ? defaultSmtpHost(cloud) : undefined);
-  if (!host) throw new UsageError(`--host is required for method ${method}${method === 'office365' ? ' with --cloud custom' : ''}`);
-  return {
-    name: changes.name,
-    method,
-    signInMode: changes.signInMode ?? 'application',
-    secure: changes.secure ?? 'tls',
-    host,
-    port: changes.port ?? 587,
-    tenantId: changes.tenantId ?? null,
-    clientId: changes.clientId ?? null,
-    clientSecret: changes.clientSecret ?? null,
-    clientSecretExpires: changes.clientSecretExpires ?? null,
-    cloud,
-    authorityHost: changes.authorityHost ?? null,
-    smtpResource: changes.smtpResource ?? null,
-    mailbox: changes.mailbox ?? null,
-    username: changes.username ?? null,
-    password: changes.password ?? null,
-    maxConnections: changes.maxConnections ?? 3,
-    messagesPerMinute: changes.messagesPerMinute ?? 30,
-    recipientsPerDay: changes.recipientsPerDay ?? 10_000,
-    fromHandling: changes.fromHandling ?? 'keep',
-  };
+  const settings = newServerSettings({ ...changes, name: changes.name });
+  if (!settings.host) {
+    throw new UsageError(
+      `--host is required for method ${settings.method}${settings.method === 'office365' ? ' with --cloud custom' : ''}`,
+    );
+  }
+  return settings;
 }

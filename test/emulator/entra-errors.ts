@@ -38,7 +38,7 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     error: 'login_required',
     status: 400,
     text: () =>
-      'A silent sign-in request was sent but no user is signed in. The cookies used to represent the user\'s session were not sent in the request to Azure AD.',
+      "A silent sign-in request was sent but no user is signed in. The cookies used to represent the user's session were not sent in the request to Azure AD.",
   },
   50059: {
     error: 'invalid_request',
@@ -77,8 +77,7 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
   54005: {
     error: 'invalid_grant',
     status: 400,
-    text: () =>
-      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+    text: () => 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
   },
   65001: {
     error: 'invalid_grant',
@@ -283,8 +282,7 @@ export function entraError(code: number, params: ErrorParams, ctx: ErrorContext)
   const body: EntraErrorBody = {
     error: entry.error,
     error_description:
-      `AADSTS${code}: ${entry.text(params)}\r\nTrace ID: ${traceId}\r\n` +
-      `Correlation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+      `AADSTS${code}: ${entry.text(params)}\r\nTrace ID: ${traceId}\r\n` + `Correlation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
     error_codes: [code],
     timestamp,
     trace_id: traceId,

@@ -83,7 +83,8 @@ export const exchangeReplies = {
     const storeDriver =
       'STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception ' +
       `with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData] [Hostname=${s.hostname}]`;
-    if (variant === '5.7.60') return { code: 550, text: `5.7.60 SMTP; Client does not have permissions to send as this sender ${diagnostics(s)}` };
+    if (variant === '5.7.60')
+      return { code: 550, text: `5.7.60 SMTP; Client does not have permissions to send as this sender ${diagnostics(s)}` };
     if (variant === '5.2.0') return { code: 554, text: `5.2.0 ${storeDriver}` };
     return { code: 554, text: `5.2.252 SendAsDenied; ${mailbox} not allowed to send as ${from}; ${storeDriver}` };
   },

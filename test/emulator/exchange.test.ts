@@ -37,7 +37,16 @@ function transport(auth?: { user: string; accessToken: string }, extra: Record<s
 }
 
 function mime(from: string, subject = 'Test'): string {
-  return [`From: Relay <${from}>`, 'To: Someone <someone@fabrikam.test>', `Subject: ${subject}`, 'Content-Type: text/plain; charset=utf-8', '', 'Grüße aus dem Emulator', '.leading dot', ''].join('\r\n');
+  return [
+    `From: Relay <${from}>`,
+    'To: Someone <someone@fabrikam.test>',
+    `Subject: ${subject}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Grüße aus dem Emulator',
+    '.leading dot',
+    '',
+  ].join('\r\n');
 }
 
 function send(raw: string, accessToken = appToken(), to = ['someone@fabrikam.test']): Promise<SentMessageInfo> {
@@ -57,7 +66,9 @@ async function failure(promise: Promise<unknown>): Promise<Error & { code?: stri
 describe('session', () => {
   it('greets and advertises like Exchange Online before and after STARTTLS', async () => {
     const { probe, greeting } = await SmtpProbe.connect(emu.smtpPort);
-    expect(greeting).toMatch(/^220 EMULATOR\.outlook\.office365\.com Microsoft ESMTP MAIL Service ready at \w{3}, \d+ \w{3} \d{4} [\d:]{8} \+0000 \[[0-9A-F]{16}\]$/);
+    expect(greeting).toMatch(
+      /^220 EMULATOR\.outlook\.office365\.com Microsoft ESMTP MAIL Service ready at \w{3}, \d+ \w{3} \d{4} [\d:]{8} \+0000 \[[0-9A-F]{16}\]$/,
+    );
     const plain = await probe.command('EHLO client.test');
     expect(plain.split('\n')).toEqual([
       '250-EMULATOR.outlook.office365.com Hello [127.0.0.1]',
@@ -83,7 +94,9 @@ describe('session', () => {
   it('refuses AUTH before STARTTLS and MAIL without AUTH', async () => {
     const { probe } = await SmtpProbe.connect(emu.smtpPort);
     await probe.command('EHLO client.test');
-    expect(await probe.command(`AUTH XOAUTH2 ${xoauth2Initial(SEED.mailbox, appToken())}`)).toBe('504 5.7.4 Unrecognized authentication type');
+    expect(await probe.command(`AUTH XOAUTH2 ${xoauth2Initial(SEED.mailbox, appToken())}`)).toBe(
+      '504 5.7.4 Unrecognized authentication type',
+    );
     expect(await probe.command('MAIL FROM:<relay@contoso.test>')).toMatch(/^530 5\.7\.57 Client not authenticated to send mail\. \[/);
     probe.close();
     const err = await failure(transport().sendMail({ envelope: { from: SEED.mailbox, to: ['a@fabrikam.test'] }, raw: mime(SEED.mailbox) }));
@@ -104,7 +117,13 @@ describe('XOAUTH2', () => {
     const info = await send(raw);
     expect(info.response).toMatch(/^250 2\.0\.0 OK <[0-9A-F]+@EMULATOR\.prod\.outlook\.com> \[Hostname=EMULATOR\.prod\.outlook\.com\]$/);
     const [message] = await emu.exchange.waitForMessages(1, 2000);
-    expect(message).toMatchObject({ mailFrom: SEED.mailbox, rcptTo: ['someone@fabrikam.test'], user: SEED.mailbox, tokenKind: 'app', principal: SEED.clientId });
+    expect(message).toMatchObject({
+      mailFrom: SEED.mailbox,
+      rcptTo: ['someone@fabrikam.test'],
+      user: SEED.mailbox,
+      tokenKind: 'app',
+      principal: SEED.clientId,
+    });
     expect(message?.raw.equals(Buffer.from(raw, 'utf8'))).toBe(true);
     expect(info.response).toContain(message?.id);
     expect(emu.exchange.authAttempts).toEqual([expect.objectContaining({ ok: true, user: SEED.mailbox, tokenKind: 'app' })]);
@@ -119,15 +138,27 @@ describe('XOAUTH2', () => {
   it('answers 535 5.7.3 for a mailbox the app has no FullAccess on', async () => {
     emu.directory.addUser(SEED.tenantId, { address: 'other@contoso.test' });
     const t = transport({ user: 'other@contoso.test', accessToken: appToken() });
-    const err = await failure(t.sendMail({ envelope: { from: 'other@contoso.test', to: ['a@fabrikam.test'] }, raw: mime('other@contoso.test') }));
+    const err = await failure(
+      t.sendMail({ envelope: { from: 'other@contoso.test', to: ['a@fabrikam.test'] }, raw: mime('other@contoso.test') }),
+    );
     expect(err.code).toBe('EAUTH');
     expect(err.response).toMatch(/^535 5\.7\.3 Authentication unsuccessful \[EMULATOR\.PROD\.OUTLOOK\.COM \S+Z [0-9A-F]{16}\]$/);
     expect(emu.exchange.authAttempts.at(-1)).toMatchObject({ ok: false, reason: expect.stringContaining('FullAccess') });
   });
 
   it.each([
-    ['an expired token', () => { const t = appToken(); clock += 3600_000; return t; }],
-    ['a Microsoft Graph token', () => emu.identity.issueAppToken({ tenant: SEED.tenantId, clientId: SEED.clientId, resource: 'https://graph.microsoft.com' })],
+    [
+      'an expired token',
+      () => {
+        const t = appToken();
+        clock += 3600_000;
+        return t;
+      },
+    ],
+    [
+      'a Microsoft Graph token',
+      () => emu.identity.issueAppToken({ tenant: SEED.tenantId, clientId: SEED.clientId, resource: 'https://graph.microsoft.com' }),
+    ],
     ['a token signed by someone else', () => appToken().replace(/\.[^.]+$/, '.c2lnbmF0dXJl')],
   ])('answers 535 5.7.3 for %s', async (_name, makeToken) => {
     const err = await failure(send(mime(SEED.mailbox), makeToken()));
@@ -136,8 +167,14 @@ describe('XOAUTH2', () => {
 
   it.each([
     ['SMTP.SendAsApp is not consented', () => (emu.directory.getApp(SEED.tenantId, SEED.clientId).smtpSendAsAppConsented = false)],
-    ['the service principal is not registered', () => (emu.directory.getApp(SEED.tenantId, SEED.clientId).servicePrincipalRegistered = false)],
-    ['New-ServicePrincipal got the app registration object id', () => (emu.directory.getApp(SEED.tenantId, SEED.clientId).registeredObjectId = SEED.appObjectId)],
+    [
+      'the service principal is not registered',
+      () => (emu.directory.getApp(SEED.tenantId, SEED.clientId).servicePrincipalRegistered = false),
+    ],
+    [
+      'New-ServicePrincipal got the app registration object id',
+      () => (emu.directory.getApp(SEED.tenantId, SEED.clientId).registeredObjectId = SEED.appObjectId),
+    ],
   ])('answers 535 5.7.3 when %s', async (_name, breakSetup) => {
     breakSetup();
     const err = await failure(send(mime(SEED.mailbox)));
@@ -164,7 +201,12 @@ describe('XOAUTH2', () => {
     expect(JSON.parse(Buffer.from(first.slice(4), 'base64').toString())).toMatchObject({ status: '401', schemes: 'bearer' });
     expect(await probe.command('')).toMatch(/^535 5\.7\.3 Authentication unsuccessful \[/);
     probe.close();
-    const err = await failure(transport({ user: 'nobody@contoso.test', accessToken: appToken() }).sendMail({ envelope: { from: SEED.mailbox, to: ['a@fabrikam.test'] }, raw: mime(SEED.mailbox) }));
+    const err = await failure(
+      transport({ user: 'nobody@contoso.test', accessToken: appToken() }).sendMail({
+        envelope: { from: SEED.mailbox, to: ['a@fabrikam.test'] },
+        raw: mime(SEED.mailbox),
+      }),
+    );
     expect(err.response).toMatch(/^535 5\.7\.3/);
   });
 });
@@ -173,7 +215,9 @@ describe('submission rules', () => {
   it('answers 554 5.2.252 SendAsDenied for a From the principal may not use, until Send As is granted', async () => {
     emu.directory.addUser(SEED.tenantId, { address: 'boss@contoso.test' });
     const err = await failure(send(mime('boss@contoso.test')));
-    expect(err.response).toMatch(/^554 5\.2\.252 SendAsDenied; relay@contoso\.test not allowed to send as boss@contoso\.test; STOREDRV\.Submission\.Exception:SendAsDeniedException/);
+    expect(err.response).toMatch(
+      /^554 5\.2\.252 SendAsDenied; relay@contoso\.test not allowed to send as boss@contoso\.test; STOREDRV\.Submission\.Exception:SendAsDeniedException/,
+    );
     expect(emu.exchange.messages).toHaveLength(0);
     emu.directory.grantSendAs('boss@contoso.test', SEED.clientId);
     await send(mime('boss@contoso.test'));
@@ -192,7 +236,9 @@ describe('submission rules', () => {
   it('gives the 4th concurrent session of a mailbox 432 4.3.2 until a slot frees up', async () => {
     const pool = transport({ user: SEED.mailbox, accessToken: appToken() }, { pool: true, maxConnections: 4 });
     const results = await Promise.allSettled(
-      [1, 2, 3, 4].map((n) => pool.sendMail({ envelope: { from: SEED.mailbox, to: [`r${n}@fabrikam.test`] }, raw: mime(SEED.mailbox, `n${n}`) })),
+      [1, 2, 3, 4].map((n) =>
+        pool.sendMail({ envelope: { from: SEED.mailbox, to: [`r${n}@fabrikam.test`] }, raw: mime(SEED.mailbox, `n${n}`) }),
+      ),
     );
     pool.close();
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -220,7 +266,9 @@ describe('submission rules', () => {
     emu.exchange.rejectRecipient('gone@fabrikam.test');
     const info = await send(mime(SEED.mailbox), appToken(), ['gone@fabrikam.test', 'ok@fabrikam.test']);
     expect(info.rejected).toEqual(['gone@fabrikam.test']);
-    expect(info.rejectedErrors?.[0]?.response).toBe('550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup');
+    expect(info.rejectedErrors?.[0]?.response).toBe(
+      '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup',
+    );
     expect(emu.exchange.messages[0]?.rcptTo).toEqual(['ok@fabrikam.test']);
   });
 
@@ -228,7 +276,9 @@ describe('submission rules', () => {
     emu.exchange.settings.recipientsPerDay = 2;
     await send(mime(SEED.mailbox), appToken(), ['a@fabrikam.test', 'b@fabrikam.test']);
     const over = await failure(send(mime(SEED.mailbox)));
-    expect(over.response).toMatch(/^554 5\.2\.0 STOREDRV\.Submission\.Exception:SubmissionQuotaExceededException; Failed to process message/);
+    expect(over.response).toMatch(
+      /^554 5\.2\.0 STOREDRV\.Submission\.Exception:SubmissionQuotaExceededException; Failed to process message/,
+    );
     clock += 24 * 3600_000 + 1;
     await send(mime(SEED.mailbox));
     emu.exchange.exceedQuota(SEED.mailbox);

@@ -11,7 +11,15 @@ import { EventEmitter, once } from 'node:events';
 import type net from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { dressReply, exchangeReplies, formatReply, parseReply, replyError, type ReplySource, type SmtpReply } from './exchange-replies.js';
-import type { ExchangeEmulator, ExchangeOptions, ExchangeSettings, ReceivedMessage, AuthAttempt, SmtpFault, SmtpStage } from './exchange-types.js';
+import type {
+  ExchangeEmulator,
+  ExchangeOptions,
+  ExchangeSettings,
+  ReceivedMessage,
+  AuthAttempt,
+  SmtpFault,
+  SmtpStage,
+} from './exchange-types.js';
 import { FaultQueue } from './faults.js';
 import { listenOnLoopback, localhostTls } from './loopback.js';
 import { MailboxLimits } from './mailbox-limits.js';
@@ -94,7 +102,14 @@ export async function startExchange(options: ExchangeOptions): Promise<ExchangeE
     if (decision.ok) {
       limits.openSession(decision.session.mailbox, sessionId);
       state.principal = decision.session;
-      authAttempts.push({ method: 'XOAUTH2', user, ok: true, reply: '235 2.7.0 Authentication successful', tokenKind: decision.session.tokenKind, at: now() });
+      authAttempts.push({
+        method: 'XOAUTH2',
+        user,
+        ok: true,
+        reply: '235 2.7.0 Authentication successful',
+        tokenKind: decision.session.tokenKind,
+        at: now(),
+      });
       return decision.session;
     }
     const reply =
@@ -181,13 +196,23 @@ export async function startExchange(options: ExchangeOptions): Promise<ExchangeE
       logger: false,
       closeTimeout: 100,
       onConnect(session, callback) {
-        settle(Promise.resolve().then(() => applyFault('connect', stateOf(session))), callback);
+        settle(
+          Promise.resolve().then(() => applyFault('connect', stateOf(session))),
+          callback,
+        );
       },
       onAuth(auth, session, callback) {
         const state = stateOf(session);
         if (auth.method !== 'XOAUTH2') {
           const reply = exchangeReplies.basicAuthUnsupported(source);
-          authAttempts.push({ method: auth.method, user: auth.username ?? '', ok: false, reply: formatReply(reply), reason: 'basic auth', at: now() });
+          authAttempts.push({
+            method: auth.method,
+            user: auth.username ?? '',
+            ok: false,
+            reply: formatReply(reply),
+            reason: 'basic auth',
+            at: now(),
+          });
           return callback(replyError(reply));
         }
         try {

@@ -29,9 +29,7 @@ export type GrantInput = Pick<RefreshGrant, 'tenantId' | 'clientId' | 'userAddre
 
 /** Why a refresh token cannot be redeemed, with the parameters of the AADSTS text. */
 export type GrantProblem =
-  | { aadsts: 9002313 }
-  | { aadsts: 50173; issuedAt: string; validFrom: string }
-  | { aadsts: 700082; issuedAt: string; inactive: string };
+  { aadsts: 9002313 } | { aadsts: 50173; issuedAt: string; validFrom: string } | { aadsts: 700082; issuedAt: string; inactive: string };
 
 /** The refresh tokens of one identity emulator. */
 export class GrantStore {

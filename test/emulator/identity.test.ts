@@ -1,10 +1,5 @@
 // The identity emulator driven by the real @azure/msal-node client the relay uses.
-import {
-  ConfidentialClientApplication,
-  InteractionRequiredAuthError,
-  ServerError,
-  type Configuration,
-} from '@azure/msal-node';
+import { ConfidentialClientApplication, InteractionRequiredAuthError, ServerError, type Configuration } from '@azure/msal-node';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { assertEmulatorTrusted, createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from './index.js';
 
@@ -136,7 +131,9 @@ describe('client credentials', () => {
     expect(discovery.status).toBe(400);
     expect(await discovery.json()).toMatchObject({ error: 'invalid_tenant', error_codes: [90002] });
     // With only knownAuthorities MSAL fails on the discovery answer and loses the AADSTS code.
-    const viaDiscovery = await failure(msal({ authority: emu.identity.authority(unknown) }).acquireTokenByClientCredential({ scopes: [APP_SCOPE] }));
+    const viaDiscovery = await failure(
+      msal({ authority: emu.identity.authority(unknown) }).acquireTokenByClientCredential({ scopes: [APP_SCOPE] }),
+    );
     expect(viaDiscovery.errorCode).toBe('endpoints_resolution_error');
     // With metadata given (as MSAL has built in for login.microsoftonline.com) the token endpoint answers 90002.
     const authorityMetadata = JSON.stringify({

@@ -31,13 +31,7 @@ import type {
 import { createSigningKey, signJwt, toPublishedJwk, type JwtClaims } from './jwt.js';
 import { listenOnLoopback, localhostTls } from './loopback.js';
 import { answerTokenRequest, type IdentitySettings } from './token-endpoint.js';
-import {
-  appTokenClaims,
-  delegatedTokenClaims,
-  EXCHANGE_APP_RESOURCE,
-  EXCHANGE_DELEGATED_RESOURCE,
-  verifyAccessToken,
-} from './tokens.js';
+import { appTokenClaims, delegatedTokenClaims, EXCHANGE_APP_RESOURCE, EXCHANGE_DELEGATED_RESOURCE, verifyAccessToken } from './tokens.js';
 
 export type { IdentitySettings } from './token-endpoint.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens.js';
@@ -111,9 +105,7 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
     }
     const form = route === 'token' ? posted : undefined;
     const grantType = form?.get('grant_type') ?? '';
-    const fault = faults.take(
-      (f) => (f.endpoint ?? 'token') === route && (f.grantType === undefined || f.grantType === grantType),
-    );
+    const fault = faults.take((f) => (f.endpoint ?? 'token') === route && (f.grantType === undefined || f.grantType === grantType));
     const record = (status: number, aadsts?: number): void => {
       if (route !== 'token') return;
       tokenRequests.push({

@@ -58,12 +58,7 @@ export function verifyJwt(token: string, keys: readonly SigningKey[]): JwtCheck 
   if (header['alg'] !== 'RS256') return { ok: false, reason: `unsupported alg ${String(header['alg'])}` };
   const key = keys.find((k) => k.kid === header['kid']);
   if (!key) return { ok: false, reason: `unknown signing key ${String(header['kid'])}` };
-  const valid = verify(
-    'sha256',
-    Buffer.from(`${headerPart}.${payloadPart}`),
-    key.publicKey,
-    Buffer.from(signaturePart, 'base64url'),
-  );
+  const valid = verify('sha256', Buffer.from(`${headerPart}.${payloadPart}`), key.publicKey, Buffer.from(signaturePart, 'base64url'));
   return valid ? { ok: true, claims } : { ok: false, reason: 'bad signature' };
 }
 

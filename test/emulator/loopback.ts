@@ -47,8 +47,7 @@ export async function listenOnLoopback(server: net.Server, port = 0): Promise<Lo
   });
   return {
     port: address.port,
-    closeCompanion: () =>
-      new Promise<void>((resolve) => (companionUp ? companion.close(() => resolve()) : resolve())),
+    closeCompanion: () => new Promise<void>((resolve) => (companionUp ? companion.close(() => resolve()) : resolve())),
   };
 }
 

@@ -47,8 +47,14 @@ export function firstAddress(value: string): string | undefined {
     else if (c === '(') depth = 1;
     else if (c === '<') {
       const end = value.indexOf('>', i);
-      return end < 0 ? undefined : value.slice(i + 1, end).trim().toLowerCase() || undefined;
-    } else if (c === ':') bare = ''; // a group name ends here
+      return end < 0
+        ? undefined
+        : value
+            .slice(i + 1, end)
+            .trim()
+            .toLowerCase() || undefined;
+    } else if (c === ':')
+      bare = ''; // a group name ends here
     else if (c === ',' || c === ';') break;
     else bare += c;
   }

@@ -55,9 +55,7 @@ export function seedDefault(directory: Directory, options: SeedOptions = {}): Se
     objectId: SEED.appObjectId,
     servicePrincipalId: SEED.servicePrincipalId,
     displayName: 'relay365',
-    secrets: [
-      { value: SEED.clientSecret, id: SEED.clientSecretId, expiresAt: new Date(now + SECRET_LIFETIME_MS) },
-    ],
+    secrets: [{ value: SEED.clientSecret, id: SEED.clientSecretId, expiresAt: new Date(now + SECRET_LIFETIME_MS) }],
     redirectUris: [SEED.redirectUri],
     smtpSendAsAppConsented: true,
     smtpSendConsented: true,

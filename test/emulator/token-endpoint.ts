@@ -6,13 +6,7 @@
  */
 import type { Tenant } from './directory.js';
 import { redeemAuthorizationCode } from './authorization-code-grant.js';
-import {
-  authenticateClient,
-  fail,
-  issueDelegatedTokens,
-  type TokenEndpointContext,
-  type TokenOutcome,
-} from './token-issue.js';
+import { authenticateClient, fail, issueDelegatedTokens, type TokenEndpointContext, type TokenOutcome } from './token-issue.js';
 import { appTokenClaims, isKnownResource, parseScopes } from './tokens.js';
 
 export type { IdentitySettings, TokenEndpointContext, TokenOutcome, TokenSuccessBody } from './token-issue.js';

@@ -81,9 +81,7 @@ function uniqueTokenId(): string {
 }
 
 /** Claims of an app-only access token (client credentials). */
-export function appTokenClaims(
-  input: { tenant: Tenant; app: AppRegistration; resource: string } & TokenTimes,
-): JwtClaims {
+export function appTokenClaims(input: { tenant: Tenant; app: AppRegistration; resource: string } & TokenTimes): JwtClaims {
   const { tenant, app, resource } = input;
   const roles = isExchangeResource(resource) && app.smtpSendAsAppConsented ? ['SMTP.SendAsApp'] : undefined;
   return {

@@ -24,9 +24,7 @@ export interface SessionPrincipal {
 }
 
 /** Why XOAUTH2 failed; `disabled` becomes 5.7.139, `unsuccessful` 5.7.3. */
-export type Xoauth2Failure =
-  | { kind: 'unsuccessful'; reason: string }
-  | { kind: 'disabled'; scope: 'Tenant' | 'Mailbox'; reason: string };
+export type Xoauth2Failure = { kind: 'unsuccessful'; reason: string } | { kind: 'disabled'; scope: 'Tenant' | 'Mailbox'; reason: string };
 
 /** The decision on one XOAUTH2 attempt. */
 export type Xoauth2Decision = { ok: true; session: SessionPrincipal } | ({ ok: false } & Xoauth2Failure);
@@ -55,7 +53,12 @@ export function decideXoauth2(user: string, accessToken: string, ctx: Xoauth2Con
   if (isApp && !(Array.isArray(claims.roles) && claims.roles.includes('SMTP.SendAsApp'))) {
     return unsuccessful('app token without the SMTP.SendAsApp role');
   }
-  if (!isApp && !String(claims.scp ?? '').split(' ').includes('SMTP.Send')) {
+  if (
+    !isApp &&
+    !String(claims.scp ?? '')
+      .split(' ')
+      .includes('SMTP.Send')
+  ) {
     return unsuccessful('delegated token without the SMTP.Send scope');
   }
   const mailbox = tenant.mailboxes.get(user.toLowerCase());

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import type { ServerSettings } from '../../src/store/servers.js';
+import { newServerSettings } from '../../src/auth/server-defaults.js';
 
 export interface Fixture {
   dir: string;
@@ -40,27 +41,5 @@ export function createFixture(env: Record<string, string> = {}): Fixture {
 
 /** Settings for a server with no authentication (plain SMTP upstream). */
 export function plainServer(overrides: Partial<ServerSettings> = {}): ServerSettings {
-  return {
-    name: 'upstream',
-    method: 'none',
-    signInMode: 'application',
-    secure: 'none',
-    host: '127.0.0.1',
-    port: 25,
-    tenantId: null,
-    clientId: null,
-    clientSecret: null,
-    clientSecretExpires: null,
-    cloud: 'global',
-    authorityHost: null,
-    smtpResource: null,
-    mailbox: null,
-    username: null,
-    password: null,
-    maxConnections: 3,
-    messagesPerMinute: 30,
-    recipientsPerDay: 10_000,
-    fromHandling: 'keep',
-    ...overrides,
-  };
+  return newServerSettings({ name: 'upstream', method: 'none', secure: 'none', host: '127.0.0.1', port: 25, ...overrides });
 }
