@@ -97,7 +97,7 @@ export async function finishAuthorization({
     account = result?.account?.username;
     expiresAt = result?.expiresOn ? result.expiresOn.getTime() : null;
   } catch (err) {
-    throw readable(toTokenError(err));
+    throw toTokenError(err);
   }
   if (!account) {
     throw new TokenError({
@@ -108,13 +108,6 @@ export async function finishAuthorization({
     });
   }
   return { account, expiresAt };
-}
-
-/** MSAL prefixes Microsoft's description with "Error(s): … - Description:"; the admin needs only the AADSTS line. */
-function readable(err: TokenError): TokenError {
-  const at = err.message.indexOf('AADSTS');
-  if (at <= 0) return err;
-  return new TokenError({ message: err.message.slice(at), aadsts: err.aadsts, oauthError: err.oauthError, transient: err.transient });
 }
 
 /**
