@@ -150,4 +150,14 @@ describe('delivery to Microsoft 365', () => {
     expect(result.hint?.fix).toMatch(/Secret ID/);
     expect(JSON.stringify(result)).not.toContain('wrong-secret');
   });
+
+  it('retries a refused token once with a fresh one instead of holding the mail', async () => {
+    await setup();
+    h.emu.exchange.failNext({ stage: 'auth', reply: '535 5.7.3 Authentication unsuccessful [EMULATOR.prod.outlook.com]' });
+    const id = await h.submit(message('token refused once'));
+    await h.emu.exchange.waitForMessages(1, 10_000);
+    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+    expect(h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'client_credentials')).toHaveLength(2);
+    expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
+  });
 });
