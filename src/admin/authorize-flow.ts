@@ -7,6 +7,7 @@
  */
 import { authorizeUrl, callbackError, createPkce, finishAuthorization, type AuthCodeClient } from '../auth/authorize.js';
 import { createMsalClient } from '../auth/msal-client.js';
+import { missingOffice365Settings } from '../auth/server-settings.js';
 import { TokenError, toTokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
@@ -24,13 +25,7 @@ export function redirectUriFor(publicUrl: string): string {
 
 /** Labels of the settings Authorize Account still needs (empty when it can start). */
 export function missingForAuthorize(server: EmailServer): string[] {
-  const missing: string[] = [];
-  if (!server.tenantId) missing.push('Office 365 Tenant ID');
-  if (!server.clientId) missing.push('Office 365 Client ID');
-  if (!server.hasClientSecret) missing.push('Office 365 Client Secret');
-  if (server.cloud === 'custom' && !server.authorityHost) missing.push('Authority Host');
-  if (server.cloud === 'custom' && !server.smtpResource) missing.push('SMTP Resource');
-  return missing;
+  return missingOffice365Settings({ ...server, signInMode: 'authorize' });
 }
 
 export interface CallbackParams {

@@ -4,7 +4,7 @@
  * `validateServerFields`, plus what only a form can get wrong (empty fields,
  * the Custom cloud's two addresses).
  */
-import { newServerSettings } from '../auth/server-defaults.js';
+import { newServerSettings } from '../auth/server-settings.js';
 import { validateServerFields, type FieldErrors } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
 import { formText } from './form-text.js';

@@ -3,7 +3,7 @@
  * new server and validation with one clear message per bad value.
  */
 import { readFileSync } from 'node:fs';
-import { newServerSettings } from '../auth/server-defaults.js';
+import { newServerSettings } from '../auth/server-settings.js';
 import { validateServerFields } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
 import { UsageError } from './usage-error.js';

@@ -4,6 +4,7 @@
  * missing setting becomes a hold with a hint, not a crash.
  */
 import { createMsalClient } from '../auth/msal-client.js';
+import { missingOffice365Settings } from '../auth/server-settings.js';
 import { TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type TokenProvider } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
@@ -14,17 +15,6 @@ import { createUpstream, type Upstream } from './delivery.js';
 export interface Connection {
   upstream: Upstream;
   tokens: TokenProvider | null;
-}
-
-/** Names the Office 365 settings a server still lacks. */
-export function missingOffice365Settings(server: EmailServer): string[] {
-  const missing: string[] = [];
-  if (!server.tenantId) missing.push('Office 365 Tenant ID');
-  if (!server.clientId) missing.push('Office 365 Client ID');
-  if (!server.hasClientSecret) missing.push('Office 365 Client Secret');
-  if (!server.mailbox && server.signInMode === 'application') missing.push('Mailbox');
-  if (server.cloud === 'custom' && (!server.authorityHost || !server.smtpResource)) missing.push('Authority Host and SMTP Resource');
-  return missing;
 }
 
 /** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
