@@ -108,8 +108,19 @@ function serverCommand(store: Store, args: string[], print: Print): void {
           `${server.name} still has ${waiting} message(s) waiting; deliver them first or add --drop-queued to drop them`,
         );
       }
+      if (counts.sending > 0) {
+        throw new UsageError(`${server.name} is delivering ${counts.sending} message(s) right now; try again in a moment`);
+      }
+      // The records go now; their spool files are deleted when the relay next starts (files without a record).
+      const now = Date.now();
+      let dropped = 0;
+      for (const status of ['queued', 'deferred', 'held'] as const) {
+        for (const message of store.queue.list({ serverId: server.id, status, limit: 1_000_000 })) {
+          if (store.queue.remove(message.id, now)) dropped++;
+        }
+      }
       store.servers.remove(server.id);
-      print(`removed email server ${server.name}${waiting ? ` and dropped ${waiting} waiting message(s)` : ''}`);
+      print(`removed email server ${server.name}${dropped ? ` and dropped ${dropped} waiting message(s)` : ''}`);
       return;
     }
     default:

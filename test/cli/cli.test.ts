@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../src/store/index.js';
+import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
 import { runCli } from '../helpers/relay-process.js';
 
 const SECRET = 'Zq8~very.secret.client.value.0123456789';
@@ -85,5 +87,32 @@ describe('relay365 command line', () => {
     expect(result.stderr).toBe(
       'relay365: RELAY365_SMTP_LISTEN="127.0.0.1:seventy" is not valid: host:port such as 127.0.0.1:2525 or [::1]:2525 (port 0-65535)\n',
     );
+  });
+
+  it('removes a server only with --drop-queued while mail waits, and then drops that mail', async () => {
+    const store = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
+    const server = store.servers.findByName('office365')!;
+    store.queue.insert([
+      {
+        id: 'WAITING1',
+        serverId: server.id,
+        mailFrom: 'a@example.test',
+        recipients: ['b@example.test'],
+        size: 1,
+        subject: null,
+        headerMessageId: null,
+        clientAddress: '127.0.0.1',
+        clientHelo: 'x',
+        receivedAt: 1,
+        expiresAt: 2,
+      },
+    ]);
+    store.close();
+    const refused = await runCli(['server', 'remove', 'office365'], env);
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('still has 1 message(s) waiting') });
+    const removed = await runCli(['server', 'remove', 'office365', '--drop-queued'], env);
+    expect(removed).toMatchObject({ code: 0, stdout: 'removed email server office365 and dropped 1 waiting message(s)\n' });
+    const list = await runCli(['queue', 'list', '--json'], env);
+    expect(JSON.parse(list.stdout)).toEqual([]);
   });
 });
