@@ -117,6 +117,7 @@ describe('relay365 process', () => {
       // Buffer.equals: a deep toEqual over 30 million elements would exhaust the test's own heap.
       expect(message.raw.subarray(message.raw.length - raw.length).equals(raw)).toBe(true);
     }
-    expect(grown).toBeLessThan(5 * MB);
+    // Holding a message whole would cost at least its 30 MB; GC timing varies by a few MB.
+    expect(grown).toBeLessThan(15 * MB);
   });
 });
