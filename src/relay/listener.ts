@@ -20,6 +20,7 @@ import { newQueueId, receivedHeader } from './trace.js';
 
 /** Microsoft accepts at most 500 recipients per message (MICROSOFT.md). */
 export const MAX_RECIPIENTS = 500;
+/** An idle client is disconnected after this long (Postfix waits 300 s; legacy apps send at once or not at all). */
 const SOCKET_TIMEOUT_MS = 60_000;
 const MAX_CLIENTS = 200;
 const ROUTING_CACHE_MS = 1_000;
@@ -34,6 +35,8 @@ export interface ListenerDeps {
   committer: Committer;
   log: Logger;
   now?: () => number;
+  /** Idle time before a client is disconnected; default 60 s. */
+  socketTimeoutMs?: number;
 }
 
 export interface Listener {
@@ -53,7 +56,15 @@ function hook<A, B, R>(fn: (a: A, b: B) => Promise<R>) {
 }
 
 /** Creates the SMTP (and optional implicit-TLS) listener. */
-export function createListener({ config, servers, spool, committer, log, now = Date.now }: ListenerDeps): Listener {
+export function createListener({
+  config,
+  servers,
+  spool,
+  committer,
+  log,
+  now = Date.now,
+  socketTimeoutMs = SOCKET_TIMEOUT_MS,
+}: ListenerDeps): Listener {
   const tls =
     config.tlsCertFile && config.tlsKeyFile ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } : null;
   const name = osHostname();
@@ -138,7 +149,7 @@ export function createListener({ config, servers, spool, committer, log, now = D
     size: config.maxMessageSize,
     maxRecipients: MAX_RECIPIENTS,
     maxClients: MAX_CLIENTS,
-    socketTimeout: SOCKET_TIMEOUT_MS,
+    socketTimeout: socketTimeoutMs,
     closeTimeout: 5_000,
     authOptional: true,
     // SMTP AUTH for relay users comes with access control; STARTTLS needs a certificate.

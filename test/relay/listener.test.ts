@@ -15,11 +15,11 @@ let spool: Spool;
 let port: number;
 let smtpsPort: number;
 
-async function startListener(env: Record<string, string> = {}): Promise<void> {
+async function startListener(env: Record<string, string> = {}, socketTimeoutMs?: number): Promise<void> {
   fx = createFixture(env);
   spool = createSpool(path.join(fx.dir, 'spool'));
   const committer = createCommitter(spool, fx.store.queue, () => undefined);
-  listener = createListener({ config: fx.config, servers: fx.store.servers, spool, committer, log: silentLogger });
+  listener = createListener({ config: fx.config, servers: fx.store.servers, spool, committer, log: silentLogger, socketTimeoutMs });
   const addresses = await listener.start();
   port = addresses.smtp.port;
   smtpsPort = addresses.smtps?.port ?? 0;
@@ -172,5 +172,23 @@ describe('SMTP listener with a certificate', () => {
       raw: 'Subject: smtps\r\n\r\nx\r\n',
     });
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as /);
+  });
+});
+
+describe('SMTP listener with idle clients', () => {
+  beforeEach(() => startListener({}, 300));
+  afterEach(async () => {
+    await listener.close();
+    fx.cleanup();
+  });
+
+  it('disconnects a client that stops talking, with 421, and keeps serving others', async () => {
+    const idle = await connectRaw(port);
+    expect(await idle.command('EHLO idle.test')).toMatch(/^250/);
+    // smtp-server's own socket timeout (a libuv timer, not fakeable): wait for its reply.
+    expect(await idle.reply()).toMatch(/^421 /);
+    const other = await connectRaw(port);
+    expect(await other.command('EHLO other.test')).toMatch(/^250/);
+    other.close();
   });
 });
