@@ -37,7 +37,7 @@ server options:
 `;
 
 function openStore(config: Config): Store {
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   return createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
 }
 

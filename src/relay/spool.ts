@@ -63,7 +63,7 @@ const WRITE_BATCH_BYTES = 256 * 1024;
 
 /** Creates (if needed) the spool folders under `dir`. */
 export function createSpool(dir: string): Spool {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const filePath = (id: string): string => path.join(dir, `${id}.eml`);
 
   return {

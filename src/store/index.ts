@@ -2,7 +2,7 @@
  * The store: one SQLite database in the data folder, with its repositories.
  */
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { openDatabase, type Db } from './db.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
 import { createServerRepo, type ServerRepo } from './servers.js';
@@ -28,8 +28,12 @@ export interface Store {
 
 /** Opens `{dataDir}/relay365.db`, migrating it, with secrets sealed by `box`. */
 export function createStore(dataDir: string, box: SecretBox, now: () => number = Date.now): Store {
-  mkdirSync(dataDir, { recursive: true });
-  const db = openDatabase(path.join(dataDir, 'relay365.db'));
+  // Only relay365's own user may read the queue and the sealed secrets.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'relay365.db');
+  // SQLite gives its -wal and -shm files the database file's permissions.
+  closeSync(openSync(file, 'a', 0o600));
+  const db = openDatabase(file);
   return {
     db,
     servers: createServerRepo(db, box, now),

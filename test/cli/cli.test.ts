@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,13 +9,16 @@ import { runCli } from '../helpers/relay-process.js';
 const SECRET = 'Zq8~very.secret.client.value.0123456789';
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let secretFile: string;
 
 beforeAll(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'relay365-cli-'));
+  // A data folder relay365 creates itself, to see the permissions it gives it.
+  dir = path.join(mkdtempSync(path.join(tmpdir(), 'relay365-cli-')), 'data');
   env = { ...process.env, RELAY365_DATA_DIR: dir, RELAY365_LOG_LEVEL: 'error' };
-  writeFileSync(path.join(dir, 'client-secret'), `${SECRET}\n`);
+  secretFile = path.join(path.dirname(dir), 'client-secret');
+  writeFileSync(secretFile, `${SECRET}\n`);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
 
 describe('relay365 command line', () => {
   it('adds an application sign-in server and never prints or stores its secret in the clear', async () => {
@@ -34,7 +37,7 @@ describe('relay365 command line', () => {
         '--client-id',
         '9e4a6f21-3c7d-4b8e-a152-d06b8c3f7e94',
         '--client-secret-file',
-        path.join(dir, 'client-secret'),
+        secretFile,
         '--mailbox',
         'relay@contoso.com',
       ],
@@ -53,6 +56,8 @@ describe('relay365 command line', () => {
       status: 'not_authorized',
     });
     expect(list.stdout).not.toContain(SECRET);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dir, 'relay365.db')).mode & 0o777).toBe(0o600);
     for (const file of ['relay365.db', 'relay365.db-wal']) {
       const bytes = (() => {
         try {
