@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import type { ServerSettings } from '../../src/store/servers.js';
-import { newServerSettings } from '../../src/auth/server-defaults.js';
+import { newServerSettings } from '../../src/auth/server-settings.js';
 
 export interface Fixture {
   dir: string;
