@@ -168,9 +168,11 @@ export function createListener({
   const listen = (server: RelaySmtpServer, at: ListenAddress): Promise<AddressInfo> =>
     new Promise((resolve, reject) => {
       server.on('error', (err: Error) => log.warn('smtp listener error', { error: err.message }));
-      server.server.once('error', reject);
+      const refuse = (err: NodeJS.ErrnoException): void =>
+        reject(new Error(`SMTP listener cannot listen on ${at.host}:${at.port}: ${err.code ?? err.message}`));
+      server.server.once('error', refuse);
       server.listen(at.port, at.host, () => {
-        server.server.off('error', reject);
+        server.server.off('error', refuse);
         resolve(server.server.address() as AddressInfo);
       });
     });
