@@ -18,7 +18,7 @@ export interface Connection {
 }
 
 /** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
-export function connectServer(server: EmailServer, store: Store, log: Logger): Connection {
+export function connectServer(server: EmailServer, store: Store, log: Logger, now: () => number = Date.now): Connection {
   if (server.method !== 'office365') {
     const password = server.method === 'password' ? store.servers.password(server.id) : null;
     return { upstream: createUpstream({ server, password, log }), tokens: null };
@@ -33,6 +33,6 @@ export function connectServer(server: EmailServer, store: Store, log: Logger): C
     });
   }
   const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) as string, cache: store.tokenCaches, log });
-  const tokens = createTokenProvider({ server, client });
+  const tokens = createTokenProvider({ server, client, now });
   return { upstream: createUpstream({ server, tokens, log }), tokens };
 }

@@ -56,7 +56,7 @@ export interface Relay {
 /** Builds the relay; `start()` recovers the queue, then listens and delivers. */
 export function createRelay({ config, store, log, now = Date.now, pollMs }: RelayOptions): Relay {
   const spool = createSpool(path.join(config.dataDir, 'spool'));
-  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect: (server) => connectServer(server, store, log) });
+  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect: (server) => connectServer(server, store, log, now) });
   const committer = createCommitter(spool, store.queue, () => scheduler.poke());
   const listener = createListener({ config, servers: store.servers, spool, committer, log, now });
   const sendTest = async (serverId: number, mail: { to: string; subject: string; body: string }): Promise<TestSendResult> => {
@@ -100,7 +100,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       if (ok) await spool.remove(messageId);
       return ok;
     },
-    settingsChanged: () => scheduler.poke(),
+    settingsChanged: () => scheduler.reload(),
     async start() {
       await recover(store.queue, spool, log, now());
       const addresses = await listener.start();

@@ -42,8 +42,10 @@ export interface Scheduler {
   start(): void;
   /** Delivers a message the caller recorded as 'sending', now, recording the SMTP conversation. */
   deliverNow(messageId: string, transcript: string[]): Promise<AttemptSummary>;
-  /** Looks at the queue now (new mail, a settings change, a test advancing its clock). */
+  /** Looks at the queue now (new mail, a test advancing its clock). */
   poke(): void;
+  /** Starts every server afresh (settings or authorization changed): held mail is retried at once. */
+  reload(): void;
   /** Resolves when no delivery is in flight. */
   idle(): Promise<void>;
   lanes(): LaneState[];
@@ -128,7 +130,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
   /** Refreshes an idle Authorize Account token once a day; a refusal holds the server like a failed delivery. */
   const keepAlive = (lane: Lane, t: number): void => {
     const tokens = lane.conn?.tokens;
-    if (!tokens || lane.server.signInMode !== 'authorize' || lane.held || lane.keepAliveRunning) return;
+    if (!tokens || lane.server.signInMode !== 'authorize' || !lane.server.authorizedAccount || lane.held || lane.keepAliveRunning) return;
     if (t - (tokens.refreshedAt ?? lane.server.tokenRefreshedAt ?? 0) < KEEPALIVE_MS) return;
     lane.keepAliveRunning = true;
     tokens
@@ -217,6 +219,13 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       pump();
     },
     poke() {
+      syncLanes();
+      pump();
+    },
+    reload() {
+      // A lane with attempts in flight is retired when its last attempt ends (see deliver).
+      for (const lane of lanes.values()) if (lane.inFlight === 0) retire(lane.conn);
+      lanes.clear();
       syncLanes();
       pump();
     },

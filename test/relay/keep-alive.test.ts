@@ -1,0 +1,78 @@
+/**
+ * Authorize Account tokens in the relay: a server authorized at the emulator
+ * delivers as the signed-in account, keeps its refresh token in use while
+ * idle, and turns Not Authorized (holding mail) once the grant is revoked.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
+import { createMsalClient } from '../../src/auth/msal-client.js';
+import { silentLogger } from '../../src/log.js';
+import { KEEPALIVE_MS } from '../../src/relay/scheduler.js';
+import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
+import { startHarness, testMessage, type Harness } from '../helpers/relay-harness.js';
+import { waitFor } from '../helpers/wait.js';
+
+let signingKey: SigningKey;
+let h: Harness;
+
+beforeAll(async () => {
+  signingKey = await createSigningKey();
+});
+afterEach(() => h.close());
+
+/** Runs Authorize Account for the harness's server the way the panel does, answering the emulator's pages over HTTP. */
+async function authorize(): Promise<void> {
+  const server = h.fx.store.servers.get(h.serverId())!;
+  const client = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: h.fx.store.tokenCaches, log: silentLogger });
+  const pkce = await createPkce();
+  const url = await authorizeUrl({ client, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
+  const back = new URL(await h.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
+  const { account } = await finishAuthorization({
+    client,
+    server,
+    redirectUri: SEED.redirectUri,
+    code: back.searchParams.get('code') ?? '',
+    state: 'state-1',
+    verifier: pkce.verifier,
+  });
+  h.fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: h.now() });
+  h.relay.settingsChanged();
+}
+
+const refreshes = () => h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'refresh_token');
+
+describe('Authorize Account in the relay', () => {
+  it('delivers as the signed-in account, refreshes daily while idle, and holds mail once the grant is revoked', async () => {
+    h = await startHarness({
+      signingKey,
+      server: { signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox },
+    });
+    await authorize();
+
+    const first = await h.submit(testMessage('delegated'));
+    const [received] = await h.emu.exchange.waitForMessages(1, 10_000);
+    expect(received).toMatchObject({ user: SEED.mailbox, tokenKind: 'delegated' });
+    await waitFor(() => h.fx.store.queue.get(first)?.status === 'delivered', 'delivered');
+
+    const before = refreshes().length;
+    h.advance(KEEPALIVE_MS + 1_000);
+    // The refresh is done once the server shows it (the test's clock stands still meanwhile).
+    await waitFor(() => h.fx.store.servers.get(h.serverId())?.tokenRefreshedAt === h.now(), 'a keep-alive refresh');
+    expect(refreshes().length).toBe(before + 1);
+    expect(refreshes().at(-1)).toMatchObject({ ok: true });
+
+    h.emu.identity.revokeRefreshTokens(SEED.mailbox);
+    h.advance(KEEPALIVE_MS + 1_000);
+    await waitFor(() => h.fx.store.servers.get(h.serverId())?.status === 'not_authorized', 'Not Authorized');
+    expect(h.fx.store.servers.get(h.serverId())).toMatchObject({
+      statusCode: 'AADSTS50173',
+      statusHint: expect.stringMatching(/Authorize Account again/),
+    });
+    const held = await h.submit(testMessage('after revocation'));
+    await waitFor(() => h.fx.store.queue.get(held)?.status === 'held', 'held');
+
+    await authorize();
+    await h.emu.exchange.waitForMessages(2, 10_000);
+    await waitFor(() => h.fx.store.queue.get(held)?.status === 'delivered', 'delivered after authorizing again');
+  });
+});
