@@ -1,39 +1,19 @@
 // The authorize endpoint and its pages over plain HTTP: validation, "Pick an account",
 // "Permissions requested" with organization consent, Cancel, and the error page.
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  assertEmulatorTrusted,
-  AuthorizePageError,
-  createSigningKey,
-  SEED,
-  startEmulator,
-  type AuthorizeUrlInput,
-  type Emulator,
-  type SigningKey,
-} from './index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AuthorizePageError, SEED, type AuthorizeUrlInput } from './index.js';
+import { emulatorPerTest } from './test-context.js';
 
 const MINUTE_MS = 60_000;
 
-let emu: Emulator;
-let clock: number;
-let signingKey: SigningKey;
-
-beforeAll(async () => {
-  assertEmulatorTrusted();
-  signingKey = await createSigningKey();
-});
-beforeEach(async () => {
-  clock = Date.now();
-  emu = await startEmulator({ now: () => clock, signingKey });
-  emu.directory.addUser(SEED.tenantId, { address: 'printer@contoso.test', displayName: 'Printer Room' });
-  emu.directory.addUser(SEED.tenantId, { address: 'info@contoso.test', shared: true });
-});
-afterEach(async () => {
-  await emu.close();
+const ctx = emulatorPerTest();
+beforeEach(() => {
+  ctx.emu.directory.addUser(SEED.tenantId, { address: 'printer@contoso.test', displayName: 'Printer Room' });
+  ctx.emu.directory.addUser(SEED.tenantId, { address: 'info@contoso.test', shared: true });
 });
 
 function authorizeUrl(input: Partial<AuthorizeUrlInput> = {}): string {
-  return emu.identity.authorizeUrl({
+  return ctx.emu.identity.authorizeUrl({
     tenant: SEED.tenantId,
     clientId: SEED.clientId,
     redirectUri: SEED.redirectUri,
@@ -50,7 +30,7 @@ async function get(url: string): Promise<{ status: number; location: string | nu
 }
 
 async function post(path: string, form: Record<string, string>): Promise<{ status: number; location: string | null; html: string }> {
-  const res = await fetch(`${emu.authorityHost}${path}`, {
+  const res = await fetch(`${ctx.emu.authorityHost}${path}`, {
     method: 'POST',
     redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -90,7 +70,7 @@ describe('Pick an account', () => {
     const unknown = await post(`/${SEED.tenantId}/login`, { flowToken: flowToken(first.html), account: 'nobody@contoso.test' });
     expect(unknown.html).toContain('AADSTS50034: The user account nobody@contoso.test does not exist');
     const second = await get(authorizeUrl());
-    clock += 31 * MINUTE_MS;
+    ctx.clock += 31 * MINUTE_MS;
     const late = await post(`/${SEED.tenantId}/login`, { flowToken: flowToken(second.html), account: SEED.mailbox });
     expect([late.status, late.location]).toEqual([400, null]);
     expect(late.html).toContain('AADSTS50089: Authentication failed due to flow token expired.');
@@ -99,7 +79,7 @@ describe('Pick an account', () => {
 
 describe('Permissions requested', () => {
   it('asks an admin, offers the organization checkbox, and consents for the organization', async () => {
-    emu.identity.revokeConsent();
+    ctx.emu.identity.revokeConsent();
     const picker = await get(authorizeUrl());
     const page = await post(`/${SEED.tenantId}/login`, { flowToken: flowToken(picker.html), account: SEED.mailbox });
     expect(page.status).toBe(200);
@@ -117,36 +97,36 @@ describe('Permissions requested', () => {
     expect(accepted.status).toBe(302);
     const answer = query(accepted.location ?? '');
     expect(Object.keys(answer)).toEqual(['code', 'client_info', 'state', 'session_state']);
-    expect(emu.identity.consents).toEqual([expect.objectContaining({ consentType: 'AllPrincipals', clientId: SEED.clientId })]);
-    expect(emu.identity.authorizeRequests[0]).toMatchObject({ pages: ['pick-account', 'consent'], consent: 'organization' });
+    expect(ctx.emu.identity.consents).toEqual([expect.objectContaining({ consentType: 'AllPrincipals', clientId: SEED.clientId })]);
+    expect(ctx.emu.identity.authorizeRequests[0]).toMatchObject({ pages: ['pick-account', 'consent'], consent: 'organization' });
   });
 
   it('lets a user who is not an admin consent only for themselves', async () => {
-    emu.identity.revokeConsent();
+    ctx.emu.identity.revokeConsent();
     await expect(
-      emu.identity.completeAuthorize(authorizeUrl(), { account: 'printer@contoso.test', consentForOrganization: true }),
+      ctx.emu.identity.completeAuthorize(authorizeUrl(), { account: 'printer@contoso.test', consentForOrganization: true }),
     ).rejects.toThrow(/no organization checkbox/);
-    const answer = query(await emu.identity.completeAuthorize(authorizeUrl(), { account: 'printer@contoso.test' }));
+    const answer = query(await ctx.emu.identity.completeAuthorize(authorizeUrl(), { account: 'printer@contoso.test' }));
     expect(answer['code']).toBeTruthy();
-    expect(emu.identity.consents).toEqual([expect.objectContaining({ consentType: 'Principal', principal: 'printer@contoso.test' })]);
+    expect(ctx.emu.identity.consents).toEqual([expect.objectContaining({ consentType: 'Principal', principal: 'printer@contoso.test' })]);
     // The printer user is not asked again; the admin still is, for nobody consented for the organization.
-    await emu.identity.completeAuthorize(authorizeUrl(), { account: 'printer@contoso.test' });
-    await emu.identity.completeAuthorize(authorizeUrl(), { account: SEED.mailbox });
-    expect(emu.identity.authorizeRequests.slice(-2).map((r) => r.pages)).toEqual([['pick-account'], ['pick-account', 'consent']]);
+    await ctx.emu.identity.completeAuthorize(authorizeUrl(), { account: 'printer@contoso.test' });
+    await ctx.emu.identity.completeAuthorize(authorizeUrl(), { account: SEED.mailbox });
+    expect(ctx.emu.identity.authorizeRequests.slice(-2).map((r) => r.pages)).toEqual([['pick-account'], ['pick-account', 'consent']]);
   });
 
   it('shows the page despite existing consent when prompt=consent', async () => {
-    await emu.identity.completeAuthorize(authorizeUrl({ prompt: 'consent' }), { account: SEED.mailbox });
-    expect(emu.identity.authorizeRequests[0]).toMatchObject({ pages: ['pick-account', 'consent'], consent: 'user' });
+    await ctx.emu.identity.completeAuthorize(authorizeUrl({ prompt: 'consent' }), { account: SEED.mailbox });
+    expect(ctx.emu.identity.authorizeRequests[0]).toMatchObject({ pages: ['pick-account', 'consent'], consent: 'user' });
   });
 
   it('sends Cancel back as access_denied with AADSTS65004 and records no consent', async () => {
-    emu.identity.revokeConsent();
-    const answer = query(await emu.identity.completeAuthorize(authorizeUrl(), { account: SEED.mailbox, decline: true }));
+    ctx.emu.identity.revokeConsent();
+    const answer = query(await ctx.emu.identity.completeAuthorize(authorizeUrl(), { account: SEED.mailbox, decline: true }));
     expect(answer).toMatchObject({ error: 'access_denied', error_subcode: 'cancel', state: 'st-1' });
     expect(answer['error_description']).toMatch(/^AADSTS65004: User declined to consent to access the app\.\r\nTrace ID: /);
-    expect(emu.identity.consents).toEqual([]);
-    expect(emu.identity.authorizeRequests[0]).toMatchObject({ outcome: 'error', aadsts: 65004, consent: 'declined' });
+    expect(ctx.emu.identity.consents).toEqual([]);
+    expect(ctx.emu.identity.authorizeRequests[0]).toMatchObject({ outcome: 'error', aadsts: 65004, consent: 'declined' });
   });
 });
 
@@ -159,13 +139,13 @@ describe('authorize request validation', () => {
     expect(page.html).toContain(
       `AADSTS50011: The redirect URI &#39;${redirectUri}&#39; specified in the request does not match the redirect URIs configured for the application &#39;${SEED.clientId}&#39;.`,
     );
-    const err = await emu.identity.completeAuthorize(authorizeUrl({ redirectUri })).catch((e: unknown) => e);
+    const err = await ctx.emu.identity.completeAuthorize(authorizeUrl({ redirectUri })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthorizePageError);
     expect(err).toMatchObject({ aadsts: 50011, status: 400 });
     expect((err as Error).message).toMatch(
       /^AADSTS50011: The redirect URI 'http:\/\/localhost:8025\/oauth\/office365\/callback\/' specified/,
     );
-    expect(emu.identity.authorizeRequests.at(-1)).toMatchObject({ outcome: 'error', aadsts: 50011, redirectUri });
+    expect(ctx.emu.identity.authorizeRequests.at(-1)).toMatchObject({ outcome: 'error', aadsts: 50011, redirectUri });
   });
 
   it('shows AADSTS90002 for an unknown tenant and AADSTS700016 for an unknown app', async () => {
@@ -186,7 +166,7 @@ describe('authorize request validation', () => {
   });
 
   it('answers an injected authorize fault by redirect', async () => {
-    emu.identity.failNext({ endpoint: 'authorize', aadsts: 53003 });
+    ctx.emu.identity.failNext({ endpoint: 'authorize', aadsts: 53003 });
     const answer = query((await get(authorizeUrl())).location ?? '');
     expect(answer['error_description']).toMatch(/^AADSTS53003: Access has been blocked by Conditional Access policies/);
     expect((await get(authorizeUrl())).status).toBe(200);
@@ -195,7 +175,7 @@ describe('authorize request validation', () => {
   it('returns the code in a fragment or a self-posting form when asked', async () => {
     const fragment = await get(authorizeUrl({ responseMode: 'fragment', loginHint: SEED.mailbox, prompt: undefined }));
     expect(fragment.location).toMatch(/^http:\/\/localhost:8025\/oauth\/office365\/callback#code=1\.A[^&]+&client_info=/);
-    const posted = await emu.identity.completeAuthorize(authorizeUrl({ responseMode: 'form_post' }), { account: SEED.mailbox });
+    const posted = await ctx.emu.identity.completeAuthorize(authorizeUrl({ responseMode: 'form_post' }), { account: SEED.mailbox });
     expect(query(posted)).toMatchObject({ code: expect.stringMatching(/^1\.A/), state: 'st-1' });
   });
 });

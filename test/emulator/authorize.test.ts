@@ -10,47 +10,17 @@ import {
   type Configuration,
 } from '@azure/msal-node';
 import nodemailer from 'nodemailer';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  assertEmulatorTrusted,
-  createSigningKey,
-  msalAuthorityMetadata,
-  SEED,
-  startEmulator,
-  type Emulator,
-  type SigningKey,
-} from './index.js';
+import { describe, expect, it } from 'vitest';
+import { msalAuthorityMetadata, SEED } from './index.js';
+import { emulatorPerTest, seededMsal } from './test-context.js';
 
 const SCOPES = ['https://outlook.office.com/SMTP.Send', 'offline_access'];
 const MINUTE_MS = 60_000;
 
-let emu: Emulator;
-let clock: number;
-let signingKey: SigningKey;
-
-beforeAll(async () => {
-  assertEmulatorTrusted();
-  signingKey = await createSigningKey();
-});
-beforeEach(async () => {
-  clock = Date.now();
-  emu = await startEmulator({ now: () => clock, signingKey });
-});
-afterEach(async () => {
-  await emu.close();
-});
+const ctx = emulatorPerTest();
 
 function msal(overrides: Partial<Configuration['auth']> = {}): ConfidentialClientApplication {
-  return new ConfidentialClientApplication({
-    auth: {
-      clientId: SEED.clientId,
-      clientSecret: SEED.clientSecret,
-      authority: emu.identity.authority(SEED.tenantId),
-      knownAuthorities: [emu.knownAuthority],
-      authorityMetadata: msalAuthorityMetadata(emu.authorityHost),
-      ...overrides,
-    },
-  });
+  return seededMsal(ctx.emu, { authorityMetadata: msalAuthorityMetadata(ctx.emu.authorityHost), ...overrides });
 }
 
 /** The first leg as relay365 runs it: a PKCE pair, a state and the authorize URL. */
@@ -83,7 +53,7 @@ function callback(finalUrl: string): Record<string, string> {
 /** Authorize, pick the seeded mailbox, redeem the code: what "Authorize Account" does end to end. */
 async function authorizeAccount(cca: ConfidentialClientApplication): Promise<AuthenticationResult> {
   const { url, verifier, state } = await startAuthorize(cca);
-  const answer = callback(await emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
+  const answer = callback(await ctx.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
   const code = answer['code'] ?? '';
   return cca.acquireTokenByCode(
     { code, scopes: SCOPES, redirectUri: SEED.redirectUri, codeVerifier: verifier, state },
@@ -111,7 +81,7 @@ describe('Authorize Account with MSAL', () => {
     const cca = msal();
     const result = await authorizeAccount(cca);
     expect(result.account).toMatchObject({ username: SEED.mailbox, homeAccountId: `${SEED.mailboxOid}.${SEED.tenantId}` });
-    const verified = emu.identity.verifyAccessToken(result.accessToken);
+    const verified = ctx.emu.identity.verifyAccessToken(result.accessToken);
     expect(verified.ok && verified.claims).toMatchObject({
       aud: 'https://outlook.office.com',
       scp: 'SMTP.Send',
@@ -121,7 +91,7 @@ describe('Authorize Account with MSAL', () => {
       idtyp: 'user',
     });
     expect(result.idTokenClaims).toMatchObject({ preferred_username: SEED.mailbox, aud: SEED.clientId });
-    expect(emu.identity.authorizeRequests).toEqual([
+    expect(ctx.emu.identity.authorizeRequests).toEqual([
       expect.objectContaining({
         clientId: SEED.clientId,
         redirectUri: SEED.redirectUri,
@@ -134,7 +104,7 @@ describe('Authorize Account with MSAL', () => {
         consent: 'existing',
       }),
     ]);
-    expect(emu.identity.authorizeRequests[0]?.query).toMatchObject({
+    expect(ctx.emu.identity.authorizeRequests[0]?.query).toMatchObject({
       client_info: '1',
       response_mode: 'query',
       'x-client-SKU': 'msal.js.node',
@@ -142,17 +112,17 @@ describe('Authorize Account with MSAL', () => {
 
     const refreshed = await cca.acquireTokenSilent({ account: await onlyAccount(cca), scopes: SCOPES, forceRefresh: true });
     expect(refreshed.accessToken).not.toBe(result.accessToken);
-    expect(emu.identity.tokenRequests.map((r) => [r.grant_type, r.ok])).toEqual([
+    expect(ctx.emu.identity.tokenRequests.map((r) => [r.grant_type, r.ok])).toEqual([
       ['authorization_code', true],
       ['refresh_token', true],
     ]);
-    expect(emu.identity.grants.list()).toHaveLength(2);
+    expect(ctx.emu.identity.grants.list()).toHaveLength(2);
   });
 
   it('fails the silent refresh with AADSTS50173 once the refresh tokens are revoked', async () => {
     const cca = msal();
     await authorizeAccount(cca);
-    expect(emu.identity.revokeRefreshTokens(SEED.mailbox)).toBe(1);
+    expect(ctx.emu.identity.revokeRefreshTokens(SEED.mailbox)).toBe(1);
     const err = await failure(cca.acquireTokenSilent({ account: await onlyAccount(cca), scopes: SCOPES, forceRefresh: true }));
     expect(err).toBeInstanceOf(ServerError);
     expect([err.errorCode, Number(err.errorNo)]).toEqual(['invalid_grant', 50173]);
@@ -161,8 +131,8 @@ describe('Authorize Account with MSAL', () => {
   it('fails the silent refresh with AADSTS65001 consent_required once consent is revoked', async () => {
     const cca = msal();
     await authorizeAccount(cca);
-    expect(emu.identity.revokeConsent({ tenant: SEED.tenantId, clientId: SEED.clientId })).toBe(1);
-    expect(emu.identity.consents).toEqual([]);
+    expect(ctx.emu.identity.revokeConsent({ tenant: SEED.tenantId, clientId: SEED.clientId })).toBe(1);
+    expect(ctx.emu.identity.consents).toEqual([]);
     const err = await failure(cca.acquireTokenSilent({ account: await onlyAccount(cca), scopes: SCOPES, forceRefresh: true }));
     expect(err).toBeInstanceOf(InteractionRequiredAuthError);
     expect([err.errorCode, err.subError, Number(err.errorNo)]).toEqual(['invalid_grant', 'consent_required', 65001]);
@@ -171,7 +141,7 @@ describe('Authorize Account with MSAL', () => {
   it('binds the nonce into the ID token', async () => {
     const cca = msal();
     const { url, verifier, state } = await startAuthorize(cca, { nonce: 'n-0S6_WzA2Mj' });
-    const answer = callback(await emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
+    const answer = callback(await ctx.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
     const code = answer['code'] ?? '';
     const result = await cca.acquireTokenByCode(
       { code, scopes: SCOPES, redirectUri: SEED.redirectUri, codeVerifier: verifier, state, nonce: 'n-0S6_WzA2Mj' },
@@ -183,8 +153,8 @@ describe('Authorize Account with MSAL', () => {
   it('lets nodemailer send through Exchange as the signed-in user with the delegated token', async () => {
     const result = await authorizeAccount(msal());
     const transport = nodemailer.createTransport({
-      host: emu.smtpHost,
-      port: emu.smtpPort,
+      host: ctx.emu.smtpHost,
+      port: ctx.emu.smtpPort,
       secure: false,
       requireTLS: true,
       connectionTimeout: 5000,
@@ -194,14 +164,14 @@ describe('Authorize Account with MSAL', () => {
     const raw = `From: ${SEED.mailbox}\r\nTo: scans@fabrikam.test\r\nSubject: Scan\r\n\r\nDone.\r\n`;
     const info = await transport.sendMail({ envelope: { from: SEED.mailbox, to: ['scans@fabrikam.test'] }, raw });
     expect(info.response).toMatch(/^250 2\.0\.0 OK </);
-    expect(emu.exchange.messages[0]).toMatchObject({ tokenKind: 'delegated', principal: SEED.mailbox });
+    expect(ctx.emu.exchange.messages[0]).toMatchObject({ tokenKind: 'delegated', principal: SEED.mailbox });
   });
 });
 
 describe('authorization code redemption', () => {
   async function codeFor(cca: ConfidentialClientApplication): Promise<{ code: string; verifier: string; state: string }> {
     const { url, verifier, state } = await startAuthorize(cca);
-    const code = callback(await emu.identity.completeAuthorize(url, { account: SEED.mailbox }))['code'] ?? '';
+    const code = callback(await ctx.emu.identity.completeAuthorize(url, { account: SEED.mailbox }))['code'] ?? '';
     return { code, verifier, state };
   }
 
@@ -231,14 +201,14 @@ describe('authorization code redemption', () => {
   it('refuses a code older than ten minutes with AADSTS70008', async () => {
     const cca = msal();
     const { code, verifier } = await codeFor(cca);
-    clock += 11 * MINUTE_MS;
+    ctx.clock += 11 * MINUTE_MS;
     const err = await failure(cca.acquireTokenByCode({ code, scopes: SCOPES, redirectUri: SEED.redirectUri, codeVerifier: verifier }));
     expect([err.errorCode, Number(err.errorNo)]).toEqual(['invalid_grant', 70008]);
   });
 
   it('refuses a redirect URI other than the authorize request used with AADSTS500112', async () => {
     const other = 'http://localhost:8025/oauth/office365/callback/';
-    emu.directory.getApp(SEED.tenantId, SEED.clientId).redirectUris.push(other);
+    ctx.emu.directory.getApp(SEED.tenantId, SEED.clientId).redirectUris.push(other);
     const cca = msal();
     const { code, verifier } = await codeFor(cca);
     const err = await failure(cca.acquireTokenByCode({ code, scopes: SCOPES, redirectUri: other, codeVerifier: verifier }));
@@ -256,9 +226,9 @@ describe('authorization code redemption', () => {
   it('accepts a code without PKCE (a confidential client) and records that none was sent', async () => {
     const cca = msal();
     const url = await cca.getAuthCodeUrl({ scopes: SCOPES, redirectUri: SEED.redirectUri, state: 's1', prompt: 'select_account' });
-    const answer = callback(await emu.identity.completeAuthorize(url));
+    const answer = callback(await ctx.emu.identity.completeAuthorize(url));
     const result = await cca.acquireTokenByCode({ code: answer['code'] ?? '', scopes: SCOPES, redirectUri: SEED.redirectUri });
     expect(result.accessToken).toBeTruthy();
-    expect(emu.identity.authorizeRequests[0]).toMatchObject({ pkce: false, pkceS256: false, state: 's1' });
+    expect(ctx.emu.identity.authorizeRequests[0]).toMatchObject({ pkce: false, pkceS256: false, state: 's1' });
   });
 });

@@ -1,38 +1,27 @@
 // The whole emulator as the relay meets it: MSAL gets a token, nodemailer submits with it.
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import nodemailer from 'nodemailer';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { assertEmulatorTrusted, createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from './index.js';
+import { describe, expect, it } from 'vitest';
+import { SEED } from './index.js';
+import { emulatorPerTest } from './test-context.js';
 
-let emu: Emulator;
-let signingKey: SigningKey;
-
-beforeAll(async () => {
-  assertEmulatorTrusted();
-  signingKey = await createSigningKey();
-});
-beforeEach(async () => {
-  emu = await startEmulator({ signingKey });
-});
-afterEach(async () => {
-  await emu.close();
-});
+const ctx = emulatorPerTest();
 
 function msal(): ConfidentialClientApplication {
   return new ConfidentialClientApplication({
     auth: {
       clientId: SEED.clientId,
       clientSecret: SEED.clientSecret,
-      authority: `${emu.authorityHost}/${SEED.tenantId}/`,
-      knownAuthorities: [emu.knownAuthority],
+      authority: `${ctx.emu.authorityHost}/${SEED.tenantId}/`,
+      knownAuthorities: [ctx.emu.knownAuthority],
     },
   });
 }
 
 async function submit(accessToken: string, raw: string): Promise<string> {
   const transport = nodemailer.createTransport({
-    host: emu.smtpHost,
-    port: emu.smtpPort,
+    host: ctx.emu.smtpHost,
+    port: ctx.emu.smtpPort,
     secure: false,
     requireTLS: true,
     connectionTimeout: 5000,
@@ -60,27 +49,27 @@ const RAW = [
 
 describe('Microsoft 365 emulator', () => {
   it('starts both servers on localhost with the default tenant', () => {
-    expect(emu.authorityHost).toMatch(/^https:\/\/localhost:\d+$/);
-    expect(emu.knownAuthority).toBe(emu.authorityHost.replace('https://', ''));
-    expect(emu.smtpHost).toBe('localhost');
-    expect(emu.smtpPort).toBeGreaterThan(0);
-    expect(emu.directory.getMailbox(SEED.mailbox).fullAccess).toContain(SEED.clientId);
+    expect(ctx.emu.authorityHost).toMatch(/^https:\/\/localhost:\d+$/);
+    expect(ctx.emu.knownAuthority).toBe(ctx.emu.authorityHost.replace('https://', ''));
+    expect(ctx.emu.smtpHost).toBe('localhost');
+    expect(ctx.emu.smtpPort).toBeGreaterThan(0);
+    expect(ctx.emu.directory.getMailbox(SEED.mailbox).fullAccess).toContain(SEED.clientId);
   });
 
   it('delivers with an app token from MSAL client credentials, byte for byte', async () => {
     const result = await msal().acquireTokenByClientCredential({ scopes: ['https://outlook.office365.com/.default'] });
     const response = await submit(result?.accessToken ?? '', RAW);
     expect(response).toMatch(/^250 2\.0\.0 OK </);
-    const [message] = await emu.exchange.waitForMessages(1, 2000);
+    const [message] = await ctx.emu.exchange.waitForMessages(1, 2000);
     expect(message?.raw.equals(Buffer.from(RAW, 'utf8'))).toBe(true);
     expect(message).toMatchObject({ tokenKind: 'app', principal: SEED.clientId, rcptTo: ['printer-report@fabrikam.test'] });
   });
 
   it('delivers with a delegated token from an MSAL refresh', async () => {
-    const refreshToken = emu.identity.createRefreshToken({ tenant: SEED.tenantId, clientId: SEED.clientId, user: SEED.mailbox });
+    const refreshToken = ctx.emu.identity.createRefreshToken({ tenant: SEED.tenantId, clientId: SEED.clientId, user: SEED.mailbox });
     const result = await msal().acquireTokenByRefreshToken({ refreshToken, scopes: ['https://outlook.office.com/SMTP.Send'] });
     await submit(result?.accessToken ?? '', RAW);
-    expect(emu.exchange.messages[0]).toMatchObject({ tokenKind: 'delegated', principal: SEED.mailbox });
+    expect(ctx.emu.exchange.messages[0]).toMatchObject({ tokenKind: 'delegated', principal: SEED.mailbox });
   });
 
   it('refuses a token for the wrong resource even though Entra issued it', async () => {
