@@ -194,6 +194,15 @@ export function createQueueRepo(db: Db): QueueRepo {
   const setMessage = db.prepare<[MessageStatus, number, string, number, string]>(
     'UPDATE messages SET status = ?, next_attempt_at = ?, last_reply = ?, updated_at = ? WHERE id = ?',
   );
+  // Statements on the scheduler's path (every pump) are prepared once.
+  const selectNextDue = db.prepare<[number], { t: number | null }>(
+    `SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`,
+  );
+  const selectWaitingIds = db.prepare<[number], { id: string }>(`SELECT id FROM messages WHERE server_id = ? AND ${WAITING}`);
+  const selectAnyDelivered = db.prepare<[string]>(`SELECT 1 FROM recipients WHERE message_id = ? AND status = 'delivered' LIMIT 1`);
+  const markQueued = db.prepare<[number, number, string]>(
+    `UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+  );
   const selectEvents = db.prepare<[string], EventRow>('SELECT * FROM events WHERE message_id = ? ORDER BY id');
   const selectEventsSince = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
   const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
@@ -227,12 +236,7 @@ export function createQueueRepo(db: Db): QueueRepo {
       for (const row of rows) markSending.run(now, row.id);
       return rows.map((row) => ({ ...toMessage(row), status: 'sending' as const, attempts: row.attempts + 1 }));
     }),
-    nextDueAt: (serverId) =>
-      (
-        db.prepare(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`).get(serverId) as {
-          t: number | null;
-        }
-      ).t,
+    nextDueAt: (serverId) => selectNextDue.get(serverId)?.t ?? null,
     get: (id) => {
       const row = selectOne.get(id);
       return row ? toMessage(row) : undefined;
@@ -262,15 +266,14 @@ export function createQueueRepo(db: Db): QueueRepo {
         insertEvent.run(id, serverId, now, 'deferred', `${result.reply} (next attempt ${new Date(result.nextAttemptAt).toISOString()})`);
         return 'deferred';
       }
-      const anyDelivered =
-        (db.prepare(`SELECT 1 FROM recipients WHERE message_id = ? AND status = 'delivered' LIMIT 1`).get(id) ?? null) !== null;
+      const anyDelivered = selectAnyDelivered.get(id) !== undefined;
       const status: MessageStatus = anyDelivered ? 'delivered' : 'failed';
       const lastReply = result.kind === 'done' ? (result.delivered[0]?.reply ?? result.failed[0]?.reply ?? '') : result.reply;
       setMessage.run(status, now, lastReply, now, id);
       return status;
     }),
     holdServer: db.transaction((serverId: number, reply: string, now: number) => {
-      const ids = db.prepare(`SELECT id FROM messages WHERE server_id = ? AND ${WAITING}`).all(serverId) as { id: string }[];
+      const ids = selectWaitingIds.all(serverId);
       for (const { id } of ids) {
         setMessage.run('held', now, reply, now, id);
         insertEvent.run(id, serverId, now, 'held', reply);
@@ -282,7 +285,7 @@ export function createQueueRepo(db: Db): QueueRepo {
         .prepare(`SELECT id FROM messages WHERE server_id = ? AND status = 'held' ORDER BY received_at LIMIT ?`)
         .all(serverId, limit) as { id: string }[];
       for (const { id } of ids) {
-        db.prepare(`UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
+        markQueued.run(now, now, id);
         insertEvent.run(id, serverId, now, 'released', 'retrying held mail');
       }
       return ids.length;
@@ -293,7 +296,7 @@ export function createQueueRepo(db: Db): QueueRepo {
         server_id: number | null;
       }[];
       for (const { id, server_id } of ids) {
-        db.prepare(`UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
+        markQueued.run(now, now, id);
         insertEvent.run(id, server_id, now, 'requeued', 'relay restarted while this message was being delivered');
       }
       return ids.length;
