@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseCidr, type Cidr } from './store/access-schemas.js';
 
 export interface ListenAddress {
   host: string;
@@ -12,6 +13,7 @@ export interface ListenAddress {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 export interface Config {
   dataDir: string;
@@ -27,6 +29,12 @@ export interface Config {
   adminPassword: string | null;
   maxMessageSize: number;
   logLevel: LogLevel;
+  /** Networks that may relay without AUTH, routed to the default server. */
+  relayNetworks: readonly Cidr[];
+  /** Offer AUTH before STARTTLS too (devices without TLS). */
+  allowPlaintextAuth: boolean;
+  tlsMinVersion: TlsVersion;
+  maxConnectionsPerClient: number;
 }
 
 /** A setting that cannot be used; `message` is the one line printed at start-up. */
@@ -40,6 +48,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
 
 /** Reads `NAME`, or the file named by `NAME_FILE` (trailing newline trimmed). */
@@ -76,6 +85,30 @@ export function parseSize(name: string, value: string): number {
   return bytes;
 }
 
+/** Parses a comma-separated CIDR list; empty means none. */
+function parseNetworks(name: string, value: string): Cidr[] {
+  const list: Cidr[] = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const parsed = parseCidr(part);
+    if (typeof parsed === 'string') throw new ConfigError(name, value, `comma-separated CIDRs such as 10.0.0.0/8,2001:db8::/32 (${parsed})`);
+    list.push(parsed);
+  }
+  return list;
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  const lower = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(name, value, 'true or false');
+}
+
+function parseWholeNumber(name: string, value: string, min: number, max: number): number {
+  const n = /^\d{1,9}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(name, value, `a whole number from ${min} to ${max}`);
+  return n;
+}
+
 function parseUrl(name: string, value: string): string {
   let url: URL;
   try {
@@ -102,12 +135,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(missing, '', 'set both RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE, or neither');
   }
   const smtpsListen = parseListen('RELAY365_SMTPS_LISTEN', get('RELAY365_SMTPS_LISTEN', 'off'), true);
-  if (smtpsListen && tlsCertFile === null) {
-    throw new ConfigError(
-      'RELAY365_SMTPS_LISTEN',
-      get('RELAY365_SMTPS_LISTEN', ''),
-      'needs RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE',
-    );
+  const tlsMinVersion = get('RELAY365_TLS_MIN_VERSION', 'TLSv1.2');
+  if (!TLS_VERSIONS.includes(tlsMinVersion as TlsVersion)) {
+    throw new ConfigError('RELAY365_TLS_MIN_VERSION', tlsMinVersion, `one of ${TLS_VERSIONS.join(', ')}`);
   }
   const secretKey = readSetting(env, 'RELAY365_SECRET_KEY', true) ?? null;
   if (secretKey !== null && secretKey.length < 32) {
@@ -130,6 +160,11 @@ export function loadConfig(env: Env = process.env): Config {
     adminPassword: readSetting(env, 'RELAY365_ADMIN_PASSWORD', true) ?? null,
     maxMessageSize: parseSize('RELAY365_MAX_MESSAGE_SIZE', get('RELAY365_MAX_MESSAGE_SIZE', '35MB')),
     logLevel: logLevel as LogLevel,
+    // Set but empty means no network at all may relay without AUTH.
+    relayNetworks: parseNetworks('RELAY365_RELAY_NETWORKS', env.RELAY365_RELAY_NETWORKS ?? '127.0.0.0/8,::1/128'),
+    allowPlaintextAuth: parseBoolean('RELAY365_ALLOW_PLAINTEXT_AUTH', get('RELAY365_ALLOW_PLAINTEXT_AUTH', 'false')),
+    tlsMinVersion: tlsMinVersion as TlsVersion,
+    maxConnectionsPerClient: parseWholeNumber('RELAY365_MAX_CONNECTIONS_PER_CLIENT', get('RELAY365_MAX_CONNECTIONS_PER_CLIENT', '20'), 1, 10_000),
   };
   return Object.freeze(config);
 }

@@ -13,7 +13,21 @@ describe('loadConfig', () => {
     expect(config.publicUrl).toBe('http://localhost:8025');
     expect(config.maxMessageSize).toBe(35_000_000);
     expect(config.dataDir).toBe(path.resolve('./data'));
+    expect(config.relayNetworks.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(config).toMatchObject({ allowPlaintextAuth: false, tlsMinVersion: 'TLSv1.2', maxConnectionsPerClient: 20 });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads relay networks and listener settings; an empty RELAY365_RELAY_NETWORKS means none', () => {
+    const config = loadConfig({
+      RELAY365_RELAY_NETWORKS: ' 10.1.0.0/16, 2001:DB8::/32 ,192.168.1.7',
+      RELAY365_ALLOW_PLAINTEXT_AUTH: 'TRUE',
+      RELAY365_TLS_MIN_VERSION: 'TLSv1',
+      RELAY365_MAX_CONNECTIONS_PER_CLIENT: '5',
+    });
+    expect(config.relayNetworks.map((c) => c.text)).toEqual(['10.1.0.0/16', '2001:db8::/32', '192.168.1.7/32']);
+    expect(config).toMatchObject({ allowPlaintextAuth: true, tlsMinVersion: 'TLSv1', maxConnectionsPerClient: 5 });
+    expect(loadConfig({ RELAY365_RELAY_NETWORKS: '' }).relayNetworks).toEqual([]);
   });
 
   it('parses IPv6 listeners, sizes and levels', () => {
@@ -35,7 +49,11 @@ describe('loadConfig', () => {
     [{ RELAY365_MAX_MESSAGE_SIZE: 'huge' }, 'RELAY365_MAX_MESSAGE_SIZE="huge" is not valid: a size'],
     [{ RELAY365_LOG_LEVEL: 'loud' }, 'RELAY365_LOG_LEVEL="loud" is not valid: one of debug, info, warn, error'],
     [{ RELAY365_PUBLIC_URL: 'ftp://x' }, 'RELAY365_PUBLIC_URL="ftp://x"'],
-    [{ RELAY365_SMTPS_LISTEN: '0.0.0.0:465' }, 'needs RELAY365_TLS_CERT_FILE'],
+    [{ RELAY365_RELAY_NETWORKS: '10.0.0.0/33' }, 'RELAY365_RELAY_NETWORKS="10.0.0.0/33" is not valid: comma-separated CIDRs'],
+    [{ RELAY365_RELAY_NETWORKS: '10.0.0.0/8,lan' }, 'RELAY365_RELAY_NETWORKS="10.0.0.0/8,lan" is not valid'],
+    [{ RELAY365_ALLOW_PLAINTEXT_AUTH: 'sometimes' }, 'RELAY365_ALLOW_PLAINTEXT_AUTH="sometimes" is not valid: true or false'],
+    [{ RELAY365_TLS_MIN_VERSION: 'SSLv3' }, 'RELAY365_TLS_MIN_VERSION="SSLv3" is not valid: one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3'],
+    [{ RELAY365_MAX_CONNECTIONS_PER_CLIENT: '0' }, 'RELAY365_MAX_CONNECTIONS_PER_CLIENT="0" is not valid: a whole number from 1'],
     [{ RELAY365_TLS_CERT_FILE: '/x.pem' }, 'RELAY365_TLS_KEY_FILE'],
     [{ RELAY365_SECRET_KEY: 'short' }, 'RELAY365_SECRET_KEY="(hidden)" is not valid: at least 32 characters'],
     [{ RELAY365_ADMIN_PASSWORD_FILE: '/nonexistent/pw' }, 'RELAY365_ADMIN_PASSWORD_FILE="/nonexistent/pw" is not valid: a readable file'],

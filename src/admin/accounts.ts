@@ -5,7 +5,7 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { User } from '../store/users.js';
-import { hashPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
+import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 
 const EMAIL = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,255}$/;
 

@@ -4,7 +4,10 @@
 import path from 'node:path';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { openDatabase, type Db } from './db.js';
+import { createLockoutRepo, type LockoutRepo } from './auth-lockouts.js';
+import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
+import { createRelayUserRepo, type RelayUserRepo } from './relay-users.js';
 import { createServerRepo, type ServerRepo } from './servers.js';
 import type { SecretBox } from './secret-box.js';
 import { createSessionRepo, type SessionRepo } from './sessions.js';
@@ -23,6 +26,12 @@ export interface Store {
   users: UserRepo;
   /** Admin panel sessions and their OAuth states. */
   sessions: SessionRepo;
+  /** SMTP AUTH accounts of legacy apps. */
+  relayUsers: RelayUserRepo;
+  /** Networks that may relay without SMTP AUTH. */
+  networks: NetworkRepo;
+  /** Failed SMTP AUTH per client address, and lockouts. */
+  lockouts: LockoutRepo;
   close(): void;
 }
 
@@ -41,6 +50,9 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     tokenCaches: createTokenCacheRepo(db, box, now),
     users: createUserRepo(db, now),
     sessions: createSessionRepo(db, box, SESSION_TIMES, now),
+    relayUsers: createRelayUserRepo(db, now),
+    networks: createNetworkRepo(db, now),
+    lockouts: createLockoutRepo(db),
     close: () => db.close(),
   };
 }

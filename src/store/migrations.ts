@@ -126,4 +126,45 @@ export const MIGRATIONS: readonly string[] = [
     used_at INTEGER
   );
   `,
+  // 3: relay access. Relay users log in with SMTP AUTH (passwords stored as scrypt hashes);
+  // allowed networks relay without AUTH; failed AUTH is counted per client address so a
+  // lockout survives a restart. Each message records how it was routed.
+  `
+  CREATE TABLE relay_users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    server_id INTEGER NOT NULL REFERENCES servers(id),
+    allowed_from TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    last_used_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE relay_networks (
+    id INTEGER PRIMARY KEY,
+    cidr TEXT NOT NULL UNIQUE,
+    server_id INTEGER NOT NULL REFERENCES servers(id),
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE auth_failures (
+    address TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    username TEXT
+  );
+  CREATE INDEX auth_failures_address ON auth_failures(address, at);
+
+  CREATE TABLE auth_lockouts (
+    address TEXT PRIMARY KEY,
+    locked_at INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL,
+    strikes INTEGER NOT NULL,
+    last_username TEXT
+  );
+
+  ALTER TABLE messages ADD COLUMN route TEXT;
+  ALTER TABLE messages ADD COLUMN relay_user TEXT;
+  `,
 ];

@@ -20,6 +20,10 @@ export interface NewMessage {
   headerMessageId: string | null;
   clientAddress: string;
   clientHelo: string;
+  /** How the message was let in: `relay user NAME`, `network CIDR`, `admin panel`. */
+  route: string;
+  /** The relay user who sent it, when it came in over SMTP AUTH. */
+  relayUser: string | null;
   receivedAt: number;
   expiresAt: number;
   /** 'sending' when the caller delivers it itself right away (a test email); default 'queued'. */
@@ -34,6 +38,8 @@ export interface QueuedMessage {
   subject: string | null;
   headerMessageId: string | null;
   clientAddress: string | null;
+  route: string | null;
+  relayUser: string | null;
   status: MessageStatus;
   attempts: number;
   nextAttemptAt: number;
@@ -86,6 +92,8 @@ interface MessageRow {
   subject: string | null;
   header_message_id: string | null;
   client_address: string | null;
+  route: string | null;
+  relay_user: string | null;
   status: MessageStatus;
   attempts: number;
   next_attempt_at: number;
@@ -116,6 +124,8 @@ function toMessage(row: MessageRow): QueuedMessage {
     subject: row.subject,
     headerMessageId: row.header_message_id,
     clientAddress: row.client_address,
+    route: row.route,
+    relayUser: row.relay_user,
     status: row.status,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
@@ -167,9 +177,9 @@ const WAITING = `status IN ('queued', 'deferred')`;
 export function createQueueRepo(db: Db): QueueRepo {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
-       status, attempts, next_attempt_at, received_at, expires_at, updated_at)
+       route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at)
      VALUES (@id, @serverId, @mailFrom, @size, @subject, @headerMessageId, @clientAddress, @clientHelo,
-       @status, @attempts, @receivedAt, @receivedAt, @expiresAt, @receivedAt)`,
+       @route, @relayUser, @status, @attempts, @receivedAt, @receivedAt, @expiresAt, @receivedAt)`,
   );
   const insertRecipient = db.prepare<[string, string]>(`INSERT OR IGNORE INTO recipients (message_id, address) VALUES (?, ?)`);
   const insertEvent = db.prepare<[string | null, number | null, number, EventKind, string | null]>(

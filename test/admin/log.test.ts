@@ -20,6 +20,8 @@ function message(id: string, serverId: number, minutes: number, from: string, to
     headerMessageId: null,
     clientAddress: '10.0.0.5',
     clientHelo: 'erp',
+    route: 'network 127.0.0.0/8',
+    relayUser: null,
     receivedAt: T0 + minutes * 60_000,
     expiresAt: T0 + 1e9,
   };

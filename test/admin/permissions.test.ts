@@ -27,6 +27,8 @@ function seed(p: Panel): void {
       headerMessageId: null,
       clientAddress: '127.0.0.1',
       clientHelo: 'app',
+      route: 'network 127.0.0.0/8',
+      relayUser: null,
       receivedAt: Date.now(),
       expiresAt: Date.now() + 1e9,
     },

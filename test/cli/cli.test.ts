@@ -108,6 +108,8 @@ describe('relay365 command line', () => {
         headerMessageId: null,
         clientAddress: '127.0.0.1',
         clientHelo: 'x',
+        route: 'network 127.0.0.0/8',
+        relayUser: null,
         receivedAt: 1,
         expiresAt: 2,
       },

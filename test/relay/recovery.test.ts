@@ -20,6 +20,8 @@ const record = (id: string, serverId: number): NewMessage => ({
   headerMessageId: null,
   clientAddress: '127.0.0.1',
   clientHelo: 'app',
+  route: 'network 127.0.0.0/8',
+  relayUser: null,
   receivedAt: 1_000,
   expiresAt: 10_000_000,
 });

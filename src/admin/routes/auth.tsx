@@ -10,7 +10,7 @@ import { ANON_COOKIE, SESSION_COOKIE, type CookieJar } from '../cookies.js';
 import type { AdminEnv } from '../env.js';
 import type { LoginThrottle } from '../login-throttle.js';
 import { formText } from '../form-text.js';
-import { createDummyHash, verifyPassword } from '../passwords.js';
+import { createDummyHash, verifyPassword } from '../../auth/passwords.js';
 import { ErrorPage } from '../views/error-page.js';
 import { LoginPage, SetupPage } from '../views/login.js';
 import type { Logger } from '../../log.js';

@@ -10,7 +10,7 @@ import { addUser, checkEmail, checkPassword } from '../accounts.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
 import { requirePermission } from '../middleware/require-permission.js';
-import { hashPassword } from '../passwords.js';
+import { hashPassword } from '../../auth/passwords.js';
 import { formText } from '../form-text.js';
 import { ErrorPage } from '../views/error-page.js';
 import { UsersPage, type NewUserForm } from '../views/users.js';

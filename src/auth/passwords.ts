@@ -1,8 +1,9 @@
 /**
- * Password hashing for panel users: scrypt (node:crypto) with a per-user
- * random salt, stored as `scrypt$N$r$p$salt$hash`, checked in constant time.
+ * Password hashing for panel users and relay users: scrypt (node:crypto) with
+ * a per-user random salt, stored as `scrypt$N$r$p$salt$hash`, checked in
+ * constant time. Also generates the relay users' passwords.
  */
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const KEY_BYTES = 64;
 const SALT_BYTES = 16;
@@ -38,4 +39,15 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash of a password nobody knows: checked when the account does not exist, so timing does not tell. */
 export function createDummyHash(): Promise<string> {
   return hashPassword(randomBytes(16).toString('hex'));
+}
+
+/** Letters and digits only: the password fields of printers and scanners often refuse symbols. */
+const GENERATED_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+const GENERATED_LENGTH = 24;
+
+/** A new random password for a relay user: 24 characters, about 140 bits. */
+export function generatePassword(): string {
+  let password = '';
+  for (let i = 0; i < GENERATED_LENGTH; i++) password += GENERATED_ALPHABET[randomInt(GENERATED_ALPHABET.length)];
+  return password;
 }

@@ -1,0 +1,124 @@
+/**
+ * Relay access described once: a relay user's name, password and allowed From
+ * list, and an allowed network's CIDR. The panel, the CLI and the store all
+ * validate with these schemas, so a value is accepted or refused the same way
+ * everywhere, with the same message.
+ */
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+
+/** Shortest password accepted for a relay user (the generated ones are longer). */
+export const MIN_RELAY_PASSWORD_LENGTH = 12;
+const MAX_RELAY_PASSWORD_LENGTH = 128;
+const MAX_ALLOW_FROM_ENTRIES = 100;
+
+/** The names devices type into their SMTP settings: letters, digits and `._@+-`. */
+export const relayUserName = z
+  .string()
+  .trim()
+  .min(1, 'Enter a username.')
+  .max(64, 'A username has at most 64 characters.')
+  .regex(/^[A-Za-z0-9._@+-]+$/, 'Use letters, digits and . _ @ + - only (no spaces).');
+
+export const relayPassword = z
+  .string()
+  .min(MIN_RELAY_PASSWORD_LENGTH, `A relay password has at least ${MIN_RELAY_PASSWORD_LENGTH} characters.`)
+  .max(MAX_RELAY_PASSWORD_LENGTH, `A relay password has at most ${MAX_RELAY_PASSWORD_LENGTH} characters.`)
+  // Devices send the password in AUTH PLAIN or LOGIN; control characters never survive their forms.
+  .regex(/^[^\u0000-\u001f\u007f]+$/u, 'A relay password cannot contain control characters.');
+
+const ADDRESS = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/u;
+const DOMAIN = /^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/u;
+
+/**
+ * An allowed From list as typed: addresses and `@domain`s separated by commas,
+ * spaces or new lines. Empty means any sender. Entries are lower-cased.
+ */
+export const allowFromList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(/[\s,;]+/)
+      .map((entry) => entry.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().refine((entry) => ADDRESS.test(entry) || DOMAIN.test(entry), { error: (i) => `${JSON.stringify(i.input)} is neither an address nor an @domain.` }))
+      .max(MAX_ALLOW_FROM_ENTRIES, `At most ${MAX_ALLOW_FROM_ENTRIES} entries.`)
+      .transform((list) => [...new Set(list)]),
+  );
+
+/** Whether `address` is on an allowed From list (empty: anyone). */
+export function fromAllowed(list: readonly string[], address: string): boolean {
+  if (list.length === 0) return true;
+  const lower = address.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  const domain = at >= 0 ? lower.slice(at) : null;
+  return list.some((entry) => (entry.startsWith('@') ? entry === domain : entry === lower));
+}
+
+export interface Cidr {
+  /** As written back to the admin: `10.1.0.0/16`, `2001:db8::/32`. */
+  text: string;
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/** Parses `10.1.0.0/16`, `2001:db8::/32`, or a single address (a /32 or /128). */
+export function parseCidr(input: string): Cidr | string {
+  const [address = '', prefixText, extra] = input.trim().toLowerCase().split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return `${JSON.stringify(input)} is not a network: use a CIDR such as 192.168.10.0/24 or 2001:db8::/48.`;
+  const max = version === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (!(prefix >= 0 && prefix <= max)) return `${JSON.stringify(input)} has a bad prefix length: use /0 to /${max}.`;
+  return { text: `${address}/${prefix}`, address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+export const cidr = z
+  .string()
+  .trim()
+  .min(1, 'Enter a network such as 192.168.10.0/24.')
+  .transform((text, ctx) => {
+    const parsed = parseCidr(text);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+/** A compiled network rule: matches a client address, most specific first. */
+export interface NetworkMatcher {
+  cidr: Cidr;
+  matches(address: string): boolean;
+}
+
+/** IPv4-mapped IPv6 peers (`::ffff:10.0.0.5`) are the IPv4 address they carry. */
+export function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | null {
+  const lower = address.toLowerCase();
+  const mapped = lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
+  const version = isIP(mapped);
+  if (version === 0) return null;
+  return { address: mapped, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** Compiles a CIDR into a matcher over Node's BlockList. */
+export function networkMatcher(rule: Cidr): NetworkMatcher {
+  const list = new BlockList();
+  list.addSubnet(rule.address, rule.prefix, rule.family);
+  return {
+    cidr: rule,
+    matches(address) {
+      const peer = plainAddress(address);
+      return peer !== null && peer.family === rule.family && list.check(peer.address, peer.family);
+    },
+  };
+}
+
+/** Renders a schema failure as one line: the first problem, in the words above. */
+export function firstIssue(error: z.ZodError): string {
+  return error.issues[0]?.message ?? 'The value is not valid.';
+}
