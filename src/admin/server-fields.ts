@@ -11,7 +11,8 @@ export interface Choice {
   label: string;
 }
 
-export type FieldKind = 'text' | 'number' | 'choice' | 'secret' | 'date' | 'cloud';
+/** `list`: several values in one text input, separated by commas or new lines. */
+export type FieldKind = 'text' | 'number' | 'choice' | 'secret' | 'date' | 'cloud' | 'list';
 
 export interface FieldSpec {
   /** URL segment of the edit form: /servers/:id/edit/:slug */
@@ -193,6 +194,15 @@ export const FIELDS: readonly FieldSpec[] = [
     help: 'keep sends the From header as the application wrote it. rewrite puts Mailbox in From and the original address in Reply-To. reject refuses mail whose From is not Mailbox.',
     shows: always,
   },
+  {
+    slug: 'send-as',
+    label: 'Send As Addresses',
+    key: 'sendAs',
+    kind: 'list',
+    placeholder: 'sales@contoso.com, billing@contoso.com',
+    help: 'Other addresses Mailbox has Send As permission on in Exchange, separated by commas or new lines. With reject, mail from these addresses is accepted too; with rewrite, their From is left as it is.',
+    shows: always,
+  },
 ];
 
 /** Labels of the Custom cloud's two extra settings. */
@@ -219,6 +229,7 @@ export function displayValue(spec: FieldSpec, server: EmailServer): string {
     return isSet ? 'Set (hidden)' : 'Not set';
   }
   const value = server[spec.key as keyof EmailServer];
+  if (Array.isArray(value)) return value.length > 0 ? value.join(', ') : 'Not set';
   if (value === null || value === undefined || value === '') return 'Not set';
   return spec.choices?.find((c) => c.value === value)?.label ?? String(value);
 }
@@ -227,5 +238,6 @@ export function displayValue(spec: FieldSpec, server: EmailServer): string {
 export function inputValue(server: EmailServer, key: keyof ServerSettings): string {
   if (key === 'clientSecret' || key === 'password') return '';
   const value = server[key as keyof EmailServer];
+  if (Array.isArray(value)) return value.join(', ');
   return value === null || value === undefined ? '' : String(value);
 }

@@ -5,7 +5,7 @@
  * the Custom cloud's two addresses).
  */
 import { newServerSettings } from '../auth/server-settings.js';
-import { validateServerFields, type FieldErrors } from '../store/server-validation.js';
+import { parseAddressList, validateServerFields, type FieldErrors } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
 import { formText } from './form-text.js';
 import type { FieldSpec } from './server-fields.js';
@@ -37,6 +37,8 @@ export function parseFieldForm(spec: FieldSpec, body: Record<string, unknown>): 
     else changes[key] = raw.trim();
   } else if (spec.kind === 'number') {
     changes[key] = parseNumber(raw);
+  } else if (spec.kind === 'list') {
+    changes[key] = parseAddressList(raw);
   } else if (spec.optional) {
     changes[key] = raw === '' ? null : raw;
   } else if (raw === '') {

@@ -111,10 +111,11 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
     },
   },
   {
-    pattern: /5\.2\.252|SendAsDenied/i,
+    // Today's 5.2.252 SendAsDenied and the older 5.2.0 / 5.7.60 wordings; 5.2.252 "throttled" is the entry below.
+    pattern: /SendAsDenied|5\.7\.60\b|5\.2\.252(?!.*throttled)/i,
     hint: {
-      meaning: 'Not allowed to send as this From address',
-      fix: 'Send with the mailbox as From, grant Send As on the address (Add-RecipientPermission), or set From Address Handling to rewrite.',
+      meaning: 'The mailbox may not send as this From address',
+      fix: "Set From Address Handling to rewrite: relay365 then sends as the mailbox and keeps the original sender in Reply-To. Or grant the mailbox Send As on that address in Exchange (Add-RecipientPermission -Identity <from address> -Trustee <mailbox> -AccessRights SendAs) and add the address to Send As Addresses; for Application sign-in the trustee is the app's service principal instead of the mailbox.",
     },
   },
   {

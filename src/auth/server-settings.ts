@@ -32,6 +32,7 @@ export function newServerSettings(given: Partial<ServerSettings> & Pick<ServerSe
     messagesPerMinute: 30,
     recipientsPerDay: 10_000,
     fromHandling: 'keep',
+    sendAs: [],
     ...defined,
     name: given.name,
   };

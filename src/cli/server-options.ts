@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { newServerSettings } from '../auth/server-settings.js';
-import { validateServerFields } from '../store/server-validation.js';
+import { parseAddressList, validateServerFields } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
 import { UsageError } from './usage-error.js';
 
@@ -30,6 +30,7 @@ const FLAG_FIELDS: Record<string, Field> = {
   'messages-per-minute': 'messagesPerMinute',
   'recipients-per-day': 'recipientsPerDay',
   'from-handling': 'fromHandling',
+  'send-as': 'sendAs',
 };
 const NUMERIC: ReadonlySet<Field> = new Set(['port', 'maxConnections', 'messagesPerMinute', 'recipientsPerDay']);
 const SECRET_FLAGS: Record<string, 'clientSecret' | 'password'> = { 'client-secret-file': 'clientSecret', 'password-file': 'password' };
@@ -57,6 +58,7 @@ export function flagsToSettings(flags: Record<string, string | boolean | undefin
     if (typeof raw !== 'string') continue;
     if (NUMERIC.has(field)) changes[field] = /^\d+$/.test(raw) ? Number(raw) : NaN;
     else if (field === 'signInMode') changes[field] = raw === 'authorize-account' ? 'authorize' : raw;
+    else if (field === 'sendAs') changes[field] = parseAddressList(raw);
     else changes[field] = raw === '' ? null : raw;
   }
   for (const [flag, field] of Object.entries(SECRET_FLAGS)) {

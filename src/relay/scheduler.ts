@@ -16,6 +16,7 @@ import type { Connection } from './connect.js';
 import { toDeliveryError, type SendResult } from './delivery.js';
 import { laneSlots, newLane, type Lane, type LaneState } from './lane.js';
 import { createOutcomes, PROBE_INTERVAL_MS, type AttemptSummary } from './outcomes.js';
+import { applySenderPolicy } from './sender-policy.js';
 import type { Spool } from './spool.js';
 
 export type { AttemptSummary } from './outcomes.js';
@@ -106,8 +107,9 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     const conn = lane.conn;
     try {
       if (!conn) throw lane.connError as TokenError;
-      const envelope = { from: message.mailFrom, to: queue.pendingRecipients(message.id) };
-      const raw = (): Readable => spool.read(message.id);
+      // From Address Handling `rewrite` changes the envelope sender and the bytes on the way out; the spool keeps them as received.
+      const { from, raw } = applySenderPolicy(lane.server, message.mailFrom, (): Readable => spool.read(message.id));
+      const envelope = { from, to: queue.pendingRecipients(message.id) };
       const result: SendResult = transcript
         ? await conn.upstream.sendWithTranscript(envelope, raw, transcript)
         : await conn.upstream.send(envelope, raw);

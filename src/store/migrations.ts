@@ -167,4 +167,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN route TEXT;
   ALTER TABLE messages ADD COLUMN relay_user TEXT;
   `,
+  // 4: Send As Addresses of an email server, one address a line (NULL: none).
+  `
+  ALTER TABLE servers ADD COLUMN send_as TEXT;
+  `,
 ];

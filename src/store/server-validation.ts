@@ -13,6 +13,8 @@ const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)
 const MAILBOX = /^[^\s@<>()[\]\\,;:"]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i;
 const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** More Send As Addresses than this is a pasted list gone wrong, not a mailbox's permissions. */
+const MAX_SEND_AS = 100;
 
 /** Bounds of the numeric settings, as [min, max]. */
 export const LIMITS = {
@@ -39,6 +41,31 @@ function validDate(value: string): boolean {
   return (
     DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
   );
+}
+
+/**
+ * Splits an address list as typed (commas, semicolons, spaces or new lines
+ * between entries) into lower-cased entries without duplicates.
+ */
+export function parseAddressList(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(/[\s,;]+/)
+        .map((entry) => entry.toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/** What is wrong with a Send As list, or null when each entry is an address. */
+function sendAsProblem(list: unknown): string | null {
+  if (!Array.isArray(list)) return 'Enter email addresses separated by commas or new lines.';
+  if (list.length > MAX_SEND_AS) return `Enter at most ${MAX_SEND_AS} addresses.`;
+  const bad = list.find((entry) => typeof entry !== 'string' || !MAILBOX.test(entry));
+  return bad === undefined
+    ? null
+    : `${JSON.stringify(bad)} is not an email address: enter addresses such as sales@contoso.com, separated by commas or new lines.`;
 }
 
 /** Checks each given field; returns a message per bad field (empty when all is well). */
@@ -76,5 +103,7 @@ export function validateServerFields(values: Partial<ServerSettings>): FieldErro
   optional('clientSecret', (s) => s.length > 0 && s.length <= 1024 && !/[\r\n]/.test(s), 'Paste the client secret value (one line).');
   optional('username', (s) => s.length > 0 && s.length <= 320, 'Enter the user name.');
   optional('password', (s) => s.length > 0 && s.length <= 1024, 'Enter the password.');
+  const sendAs = sendAsProblem(v.sendAs);
+  check('sendAs', sendAs === null, sendAs ?? '');
   return errors;
 }

@@ -43,6 +43,8 @@ export interface EmailServer {
   messagesPerMinute: number;
   recipientsPerDay: number;
   fromHandling: FromHandling;
+  /** Send As Addresses: addresses the mailbox may send as in Exchange; `reject` accepts them as senders too. */
+  sendAs: string[];
   status: ServerStatus;
   statusCode: string | null;
   statusMessage: string | null;
@@ -76,6 +78,7 @@ export interface ServerSettings {
   messagesPerMinute: number;
   recipientsPerDay: number;
   fromHandling: FromHandling;
+  sendAs: string[];
 }
 
 export interface StatusUpdate {
@@ -110,6 +113,7 @@ interface ServerRow {
   messages_per_minute: number;
   recipients_per_day: number;
   from_handling: FromHandling;
+  send_as: string | null;
   status: ServerStatus;
   status_code: string | null;
   status_message: string | null;
@@ -139,7 +143,13 @@ const COLUMNS: Record<Exclude<keyof ServerSettings, 'clientSecret' | 'password'>
   messagesPerMinute: 'messages_per_minute',
   recipientsPerDay: 'recipients_per_day',
   fromHandling: 'from_handling',
+  sendAs: 'send_as',
 };
+
+/** A setting's column value: lists are stored one entry a line, an empty list as NULL. */
+function columnValue(value: unknown): unknown {
+  return Array.isArray(value) ? value.join('\n') || null : value;
+}
 
 function toServer(row: ServerRow): EmailServer {
   return {
@@ -165,6 +175,7 @@ function toServer(row: ServerRow): EmailServer {
     messagesPerMinute: row.messages_per_minute,
     recipientsPerDay: row.recipients_per_day,
     fromHandling: row.from_handling,
+    sendAs: row.send_as ? row.send_as.split('\n') : [],
     status: row.status,
     statusCode: row.status_code,
     statusMessage: row.status_message,
@@ -234,7 +245,9 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     },
     add: (settings, makeDefault = false) =>
       db.transaction(() => {
-        const fields = Object.entries(COLUMNS).map(([key, column]) => [column, settings[key as keyof typeof COLUMNS]] as const);
+        const fields = Object.entries(COLUMNS).map(
+          ([key, column]) => [column, columnValue(settings[key as keyof typeof COLUMNS])] as const,
+        );
         const columns = [...fields.map(([c]) => c), 'client_secret_enc', 'password_enc', 'created_at', 'updated_at'];
         const values = [...fields.map(([, v]) => v), sealOrNull(settings.clientSecret), sealOrNull(settings.password), now(), now()];
         const info = db.prepare(`INSERT INTO servers (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
@@ -251,7 +264,7 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
         for (const [key, column] of Object.entries(COLUMNS)) {
           if (key in changes) {
             sets.push(`${column} = ?`);
-            values.push(changes[key as keyof typeof COLUMNS]);
+            values.push(columnValue(changes[key as keyof typeof COLUMNS]));
           }
         }
         if ('clientSecret' in changes) {

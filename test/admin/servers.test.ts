@@ -59,6 +59,7 @@ describe('email servers', () => {
       'Messages per Minute',
       'Recipients per Day',
       'From Address Handling',
+      'Send As Addresses',
     ]) {
       expect(text).toContain(label);
       if (label !== 'Office 365 Redirect URI') expect(page.text).toContain(`aria-label="Edit ${label}"`);
@@ -120,6 +121,7 @@ describe('email servers', () => {
     ],
     ['max-connections', { maxConnections: '0' }, 'maxConnections', 'Enter a whole number from 1 to 50.'],
     ['from-handling', { fromHandling: 'drop' }, 'fromHandling', 'Choose one of keep, rewrite, reject.'],
+    ['send-as', { sendAs: 'sales@contoso.com, not-an-address' }, 'sendAs', '&quot;not-an-address&quot; is not an email address'],
   ])('re-renders the %s form with the message next to the field for %j', async (slug, fields, field, message) => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
@@ -130,6 +132,18 @@ describe('email servers', () => {
       new RegExp(`<p class="field-error" id="${field}-error" role="alert">${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
     );
     expect(panel.fx.store.servers.get(id)?.revision).toBe(before.revision);
+  });
+
+  it('saves Send As Addresses separated by commas or new lines and shows them', async () => {
+    panel = createPanel();
+    const { agent, id } = await office365(panel);
+    const saved = await agent.post(`/servers/${id}/edit/send-as`, { sendAs: 'Sales@contoso.com,\nbilling@contoso.com; sales@contoso.com' });
+    expect(saved.status).toBe(303);
+    expect(panel.fx.store.servers.get(id)?.sendAs).toEqual(['sales@contoso.com', 'billing@contoso.com']);
+    expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain('Send As Addresses sales@contoso.com, billing@contoso.com');
+    expect((await agent.get(`/servers/${id}/edit/send-as`)).text).toContain('value="sales@contoso.com, billing@contoso.com"');
+    await agent.post(`/servers/${id}/edit/send-as`, { sendAs: '' });
+    expect(panel.fx.store.servers.get(id)?.sendAs).toEqual([]);
   });
 
   it('refuses a second server with the same name', async () => {

@@ -29,7 +29,14 @@ describe('hints', () => {
       /Conditional Access/,
     ],
     ['535 5.7.3 Authentication unsuccessful', /New-ServicePrincipal/],
-    ['554 5.2.252 SendAsDenied; a not allowed to send as b', /rewrite/],
+    ['554 5.2.252 SendAsDenied; a not allowed to send as b', /From Address Handling to rewrite/],
+    [
+      '554 5.2.252 SendAsDenied; a not allowed to send as b',
+      /Add-RecipientPermission -Identity <from address> -Trustee <mailbox> -AccessRights SendAs.*Send As Addresses/,
+    ],
+    ['554 5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; x', /service principal/],
+    ['550 5.7.60 SMTP; Client does not have permissions to send as this sender', /From Address Handling to rewrite/],
+    ['550 5.2.252 Sender throttled due to continuous errors', /wait for Microsoft/],
     ['430 4.2.0 STOREDRV; mailbox logon failure', /Add-MailboxPermission/],
     ['530 5.7.57 Client not authenticated to send mail', /STARTTLS/],
   ])('explains %s', (reply, fix) => {

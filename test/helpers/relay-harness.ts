@@ -19,8 +19,8 @@ export interface Harness {
   now(): number;
   /** Moves the clock and lets the scheduler look at the queue. */
   advance(ms: number): void;
-  /** Submits raw message bytes through the relay's SMTP listener; resolves with its queue ID. */
-  submit(raw: string, to?: string[]): Promise<string>;
+  /** Submits raw message bytes through the relay's SMTP listener (envelope from `from`, default the mailbox); resolves with its queue ID. */
+  submit(raw: string, to?: string[], from?: string): Promise<string>;
   serverId(): number;
   close(): Promise<void>;
 }
@@ -51,8 +51,8 @@ export async function startHarness(
       clock += ms;
       relay.scheduler.poke();
     },
-    async submit(raw, to = ['alice@fabrikam.test']) {
-      const info = await client.sendMail({ envelope: { from: SEED.mailbox, to }, raw });
+    async submit(raw, to = ['alice@fabrikam.test'], from = SEED.mailbox) {
+      const info = await client.sendMail({ envelope: { from, to }, raw });
       return /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
     },
     serverId: () => id,
