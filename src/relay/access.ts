@@ -1,17 +1,82 @@
 /**
- * Who may relay. Until relay users and allowed networks exist, only loopback
- * clients may relay without SMTP AUTH (PRODUCT.md: no open relay).
+ * Who may relay, and to which email server (PRODUCT.md: no open relay).
+ *
+ * A client that logged in as a relay user goes to that user's server. Any
+ * other client goes to the server of the most specific allowed network that
+ * contains its address: the stored rules, and RELAY365_RELAY_NETWORKS routed
+ * to the default server. A client that matches nothing may not relay.
  */
-import { isIP } from 'node:net';
+import type { Config } from '../config.js';
+import { networkMatcher, parseCidr, type NetworkMatcher } from '../store/access-schemas.js';
+import type { Store } from '../store/index.js';
 
-/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
-export function isLoopback(address: string): boolean {
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (isIP(plain) === 4) return plain.startsWith('127.');
-  return plain === '::1';
+/** The relay user a session logged in as (smtp-server keeps it as `session.user`). */
+export interface SessionUser {
+  id: number;
+  name: string;
 }
 
-/** Whether a client at `address` may relay mail through relay365. */
-export function mayRelay(address: string): boolean {
-  return isLoopback(address);
+export interface Route {
+  /** Null when the route leads to the default server and there is none yet. */
+  serverId: number | null;
+  /** For the relay log: `relay user scanner`, `network 10.1.0.0/16`. */
+  label: string;
+  relayUser: { id: number; name: string; allowFrom: string[] } | null;
+}
+
+export interface Access {
+  /** The route for a client at `address`, logged in as `user` or not; null when it may not relay. */
+  route(address: string, user: SessionUser | null): Route | null;
+}
+
+/** Rules are re-read this often, so CLI and panel edits take effect without a restart. */
+const RULES_CACHE_MS = 1_000;
+
+interface Rule {
+  matcher: NetworkMatcher;
+  /** null: the default server at the time of the match. */
+  serverId: number | null;
+  label: string;
+}
+
+/** Creates the access check over the store's relay users and networks. */
+export function createAccess({ config, store }: { config: Pick<Config, 'relayNetworks'>; store: Store }): Access {
+  const fromEnvironment: Rule[] = config.relayNetworks.map((cidr) => ({
+    matcher: networkMatcher(cidr),
+    serverId: null,
+    label: `network ${cidr.text} (RELAY365_RELAY_NETWORKS)`,
+  }));
+  let cache: { rules: Rule[]; defaultId: number | null; at: number } | null = null;
+  const current = (): { rules: Rule[]; defaultId: number | null } => {
+    const t = performance.now();
+    if (!cache || t - cache.at > RULES_CACHE_MS) {
+      // Stored CIDRs were validated on the way in; one that no longer parses is skipped, not fatal.
+      const stored = store.networks.list().flatMap((rule): Rule[] => {
+        const cidr = parseCidr(rule.cidr);
+        return typeof cidr === 'string' ? [] : [{ matcher: networkMatcher(cidr), serverId: rule.serverId, label: `network ${rule.cidr}` }];
+      });
+      // Most specific first; a stored rule wins a tie with the environment's.
+      const rules = [...stored, ...fromEnvironment].sort((a, b) => b.matcher.cidr.prefix - a.matcher.cidr.prefix);
+      cache = { rules, defaultId: store.servers.getDefault()?.id ?? null, at: t };
+    }
+    return cache;
+  };
+
+  return {
+    route(address, user) {
+      if (user) {
+        const relayUser = store.relayUsers.get(user.id);
+        if (!relayUser || relayUser.disabled) return null;
+        return {
+          serverId: relayUser.serverId,
+          label: `relay user ${relayUser.name}`,
+          relayUser: { id: relayUser.id, name: relayUser.name, allowFrom: relayUser.allowFrom },
+        };
+      }
+      const { rules, defaultId } = current();
+      const rule = rules.find((r) => r.matcher.matches(address));
+      if (!rule) return null;
+      return { serverId: rule.serverId ?? defaultId, label: rule.label, relayUser: null };
+    },
+  };
 }

@@ -7,17 +7,20 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Hint } from '../auth/hints.js';
-import type { Config } from '../config.js';
+import type { Config, TlsVersion } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { createCommitter } from './committer.js';
 import { connectServer } from './connect.js';
-import { createListener } from './listener.js';
+import { createAccess } from './access.js';
+import { createListener, type Listener } from './listener.js';
+import { createRelayAuth } from './relay-auth.js';
 import { recover } from './recovery.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpool, type Spool } from './spool.js';
 import { buildTestMessage } from './test-message.js';
+import { loadTlsIdentity, type TlsIdentity } from './tls-identity.js';
 import { newQueueId } from './trace.js';
 
 export interface RelayOptions {
@@ -38,6 +41,19 @@ export interface TestSendResult {
   messageId: string | null;
 }
 
+/** What the panel shows about the SMTP listener (known once it started). */
+export interface ListenerInfo {
+  smtp: string;
+  smtps: string | null;
+  certificate: Pick<TlsIdentity, 'generated' | 'fingerprint256' | 'subject' | 'validTo'>;
+  /** AUTH offered before STARTTLS too (RELAY365_ALLOW_PLAINTEXT_AUTH). */
+  allowPlaintextAuth: boolean;
+  tlsMinVersion: TlsVersion;
+  /** CIDRs from RELAY365_RELAY_NETWORKS, routed to the default server. */
+  relayNetworks: string[];
+  maxConnectionsPerClient: number;
+}
+
 export interface Relay {
   spool: Spool;
   scheduler: Scheduler;
@@ -49,6 +65,8 @@ export interface Relay {
   deleteMessage(messageId: string): Promise<boolean>;
   /** Tells the relay that email server settings changed, so held mail is retried at once. */
   settingsChanged(): void;
+  /** The listener's addresses, certificate and access settings; null before `start()`. */
+  listenerInfo(): ListenerInfo | null;
   start(): Promise<{ smtp: AddressInfo; smtps: AddressInfo | null }>;
   stop(): Promise<void>;
 }
@@ -58,7 +76,10 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
   const spool = createSpool(path.join(config.dataDir, 'spool'));
   const scheduler = createScheduler({ store, spool, log, now, pollMs, connect: (server) => connectServer(server, store, log, now) });
   const committer = createCommitter(spool, store.queue, () => scheduler.poke());
-  const listener = createListener({ config, servers: store.servers, spool, committer, log, now });
+  const access = createAccess({ config, store });
+  const auth = createRelayAuth({ store, log, now });
+  let listener: Listener | null = null;
+  let info: ListenerInfo | null = null;
   const sendTest = async (serverId: number, mail: { to: string; subject: string; body: string }): Promise<TestSendResult> => {
     const server = store.servers.get(serverId);
     if (!server) throw new Error(`no email server with id ${serverId}`);
@@ -77,6 +98,8 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       headerMessageId: file.headers.messageId,
       clientAddress: 'admin panel',
       clientHelo: 'Send Test Email',
+      route: 'admin panel',
+      relayUser: null,
       receivedAt,
       expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
       status: 'sending',
@@ -101,18 +124,33 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       return ok;
     },
     settingsChanged: () => scheduler.reload(),
+    listenerInfo: () => info,
     async start() {
       await recover(store.queue, spool, log, now());
+      const tls = await loadTlsIdentity(config);
+      listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now });
       const addresses = await listener.start();
       scheduler.start();
+      const text = (a: AddressInfo): string => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+      info = {
+        smtp: text(addresses.smtp),
+        smtps: addresses.smtps ? text(addresses.smtps) : null,
+        certificate: { generated: tls.generated, fingerprint256: tls.fingerprint256, subject: tls.subject, validTo: tls.validTo },
+        allowPlaintextAuth: config.allowPlaintextAuth,
+        tlsMinVersion: config.tlsMinVersion,
+        relayNetworks: config.relayNetworks.map((c) => c.text),
+        maxConnectionsPerClient: config.maxConnectionsPerClient,
+      };
       log.info('relay365 listening', {
-        smtp: `${addresses.smtp.address}:${addresses.smtp.port}`,
-        smtps: addresses.smtps ? `${addresses.smtps.address}:${addresses.smtps.port}` : null,
+        smtp: info.smtp,
+        smtps: info.smtps,
+        certificate: tls.generated ? `self-signed, SHA-256 ${tls.fingerprint256}` : tls.subject,
+        relayNetworks: info.relayNetworks.join(',') || 'none',
       });
       return addresses;
     },
     async stop() {
-      await listener.close();
+      await listener?.close();
       await committer.drain();
       await scheduler.stop();
     },

@@ -1,21 +1,33 @@
 /**
  * The SMTP listener legacy apps talk to. smtp-server owns the protocol; this
- * module implements its hooks: who may relay, address checks, and DATA, which
- * streams into the spool and answers 250 only once the message is durable.
+ * module implements its hooks: connection limits, relay users' AUTH, who may
+ * relay and where to (src/relay/access.ts), the sender policy, address checks,
+ * and DATA, which streams into the spool and answers 250 only once the
+ * message is durable.
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type {
+  SMTPServerAddress,
+  SMTPServerAuthentication,
+  SMTPServerAuthenticationResponse,
+  SMTPServerDataStream,
+  SMTPServerOptions,
+  SMTPServerSession,
+} from 'smtp-server';
 import type { Config, ListenAddress } from '../config.js';
 import type { Logger } from '../log.js';
-import type { EmailServer, ServerRepo } from '../store/servers.js';
-import { mayRelay } from './access.js';
+import { fromAllowed } from '../store/access-schemas.js';
+import type { ServerRepo } from '../store/servers.js';
+import type { Access, Route, SessionUser } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
+import type { RelayAuth } from './relay-auth.js';
+import { headerFromAddresses, maySendAs, senderRefusal } from './sender-policy.js';
 import { REPLIES } from './smtp-error.js';
 import { RelaySmtpServer } from './smtp-server.js';
 import type { Spool } from './spool.js';
+import type { TlsIdentity } from './tls-identity.js';
 import { newQueueId, receivedHeader } from './trace.js';
 
 /** Microsoft accepts at most 500 recipients per message (MICROSOFT.md). */
@@ -23,7 +35,6 @@ export const MAX_RECIPIENTS = 500;
 /** An idle client is disconnected after this long (Postfix waits 300 s; legacy apps send at once or not at all). */
 const SOCKET_TIMEOUT_MS = 60_000;
 const MAX_CLIENTS = 200;
-const ROUTING_CACHE_MS = 1_000;
 
 /** Address syntax we accept: local@domain, no spaces or brackets. Empty is the null sender. */
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+(?:\.[^\s@<>()[\]\\,;:"]+)*@[^\s@<>()[\]\\,;:"]+$/u;
@@ -31,6 +42,9 @@ const ADDRESS = /^[^\s@<>()[\]\\,;:"]+(?:\.[^\s@<>()[\]\\,;:"]+)*@[^\s@<>()[\]\\
 export interface ListenerDeps {
   config: Config;
   servers: ServerRepo;
+  access: Access;
+  auth: RelayAuth;
+  tls: TlsIdentity;
   spool: Spool;
   committer: Committer;
   log: Logger;
@@ -46,9 +60,10 @@ export interface Listener {
 }
 
 /** Turns an async hook into smtp-server's callback style, at this edge only. */
-function hook<A, B, R>(fn: (a: A, b: B) => Promise<R>) {
-  return (a: A, b: B, callback: (err?: Error | null, result?: R) => void): void => {
-    fn(a, b).then(
+function hook<Args extends unknown[], R>(fn: (...args: Args) => Promise<R>) {
+  return (...args: [...Args, (err?: Error | null, result?: R) => void]): void => {
+    const callback = args.pop() as (err?: Error | null, result?: R) => void;
+    fn(...(args as unknown as Args)).then(
       (result) => callback(null, result),
       (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
     );
@@ -59,41 +74,93 @@ function hook<A, B, R>(fn: (a: A, b: B) => Promise<R>) {
 export function createListener({
   config,
   servers,
+  access,
+  auth,
+  tls,
   spool,
   committer,
   log,
   now = Date.now,
   socketTimeoutMs = SOCKET_TIMEOUT_MS,
 }: ListenerDeps): Listener {
-  const tls =
-    config.tlsCertFile && config.tlsKeyFile ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } : null;
   const name = osHostname();
-  // The default server is looked up once a second, not once per message.
-  let routing: { server: EmailServer | undefined; at: number } | null = null;
-  const defaultServer = (): EmailServer | undefined => {
-    const t = performance.now();
-    if (!routing || t - routing.at > ROUTING_CACHE_MS) routing = { server: servers.getDefault(), at: t };
-    return routing.server;
+  // The route a session's current transaction was given at MAIL FROM.
+  const routes = new WeakMap<SMTPServerSession, Route & { serverId: number | null }>();
+  // Open sessions per client address, for RELAY365_MAX_CONNECTIONS_PER_CLIENT.
+  const perClient = new Map<string, Set<string>>();
+  const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
+
+  const onConnect = async (session: SMTPServerSession): Promise<void> => {
+    const open = perClient.get(session.remoteAddress) ?? new Set<string>();
+    perClient.set(session.remoteAddress, open);
+    open.add(session.id);
+    if (open.size > config.maxConnectionsPerClient) {
+      log.warn('too many connections from one client', { client: session.remoteAddress, limit: config.maxConnectionsPerClient });
+      throw REPLIES.tooManyConnections(config.maxConnectionsPerClient);
+    }
   };
 
-  const onMailFrom = async (address: SMTPServerAddress, _session: SMTPServerSession): Promise<void> => {
+  const onClose = (session: SMTPServerSession): void => {
+    const open = perClient.get(session.remoteAddress);
+    if (!open) return;
+    open.delete(session.id);
+    if (open.size === 0) perClient.delete(session.remoteAddress);
+  };
+
+  const onAuth = async (login: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> => {
+    const user = await auth.login(session.remoteAddress, login.username ?? '', login.password ?? '');
+    return { user };
+  };
+
+  const onMailFrom = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
     if (address.address !== '' && !ADDRESS.test(address.address)) throw REPLIES.badSender();
+    const route = access.route(session.remoteAddress, sessionUser(session));
+    if (!route) {
+      log.info('relaying refused: not logged in and no allowed network', { client: session.remoteAddress });
+      throw REPLIES.authRequired();
+    }
+    const server = route.serverId === null ? undefined : servers.get(route.serverId);
+    if (route.relayUser && !fromAllowed(route.relayUser.allowFrom, address.address)) {
+      throw REPLIES.senderNotAllowed(`Sender <${address.address}> is not allowed for relay user ${route.relayUser.name}`);
+    }
+    if (server?.fromHandling === 'reject' && !maySendAs(server, address.address)) {
+      throw REPLIES.senderNotAllowed(senderRefusal(server, address.address));
+    }
+    routes.set(session, route);
   };
 
   const onRcptTo = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
-    if (!mayRelay(session.remoteAddress)) throw REPLIES.relayDenied();
+    if (!routes.has(session)) throw REPLIES.relayDenied();
     if (!ADDRESS.test(address.address)) throw REPLIES.badRecipient();
   };
 
+  /** Every address in the From header must pass the same checks as MAIL FROM; null when they do. */
+  const headerRefusal = (route: Route, from: string | null): string | null => {
+    const addresses = from === null ? [] : headerFromAddresses(from);
+    const server = route.serverId === null ? undefined : servers.get(route.serverId);
+    const user = route.relayUser;
+    if (user && user.allowFrom.length > 0) {
+      const bad = addresses.find((a) => !fromAllowed(user.allowFrom, a));
+      if (bad !== undefined || addresses.length === 0)
+        return `From header ${bad ? `<${bad}> ` : ''}is not allowed for relay user ${user.name}`;
+    }
+    if (server?.fromHandling === 'reject') {
+      const bad = addresses.find((a) => !maySendAs(server, a));
+      if (bad !== undefined || addresses.length === 0) return senderRefusal(server, bad ?? '');
+    }
+    return null;
+  };
+
   const onData = async (stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> => {
-    const server = defaultServer();
+    const route = routes.get(session);
     const receivedAt = now();
     const queueId = newQueueId(receivedAt);
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    if (!server) {
+    const server = route?.serverId == null ? undefined : servers.get(route.serverId);
+    if (!route || !server) {
       stream.resume();
-      throw REPLIES.noServer();
+      throw route ? REPLIES.noServer() : REPLIES.relayDenied();
     }
     const prefix = receivedHeader({
       queueId,
@@ -118,6 +185,12 @@ export function createListener({
       await spool.remove(queueId);
       throw REPLIES.tooBig(config.maxMessageSize);
     }
+    const refusal = headerRefusal(route, file.headers.from);
+    if (refusal) {
+      await spool.remove(queueId);
+      log.info('message refused by sender policy', { client: session.remoteAddress, route: route.label, reason: refusal });
+      throw REPLIES.senderNotAllowed(refusal);
+    }
     try {
       await committer.commit({
         id: queueId,
@@ -129,6 +202,8 @@ export function createListener({
         headerMessageId: file.headers.messageId,
         clientAddress: session.remoteAddress,
         clientHelo: session.hostNameAppearsAs,
+        route: route.label,
+        relayUser: route.relayUser?.name ?? null,
         receivedAt,
         expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
       });
@@ -137,7 +212,14 @@ export function createListener({
       await spool.remove(queueId);
       throw REPLIES.storageFailed();
     }
-    log.info('message queued', { queueId, server: server.name, from: mailFrom, recipients: recipients.length, size: file.size });
+    log.info('message queued', {
+      queueId,
+      server: server.name,
+      route: route.label,
+      from: mailFrom,
+      recipients: recipients.length,
+      size: file.size,
+    });
     return `2.0.0 Ok: queued as ${queueId}`;
   };
 
@@ -145,20 +227,28 @@ export function createListener({
     name,
     banner: 'relay365 ESMTP ready',
     secure,
-    ...(tls ?? {}),
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: config.tlsMinVersion,
+    // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level; an admin who asks for them means it.
+    ...(config.tlsMinVersion === 'TLSv1' || config.tlsMinVersion === 'TLSv1.1' ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
     size: config.maxMessageSize,
     maxRecipients: MAX_RECIPIENTS,
     maxClients: MAX_CLIENTS,
     socketTimeout: socketTimeoutMs,
     closeTimeout: 5_000,
     authOptional: true,
-    // SMTP AUTH for relay users comes with access control; STARTTLS needs a certificate.
-    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    authMethods: ['PLAIN', 'LOGIN'],
+    // AUTH only once the password cannot be read off the wire, unless the admin allows it (see smtp-server.ts).
+    allowInsecureAuth: config.allowPlaintextAuth,
     hideENHANCEDSTATUSCODES: false,
     hideDSN: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
     logger: false,
+    onConnect: hook(onConnect),
+    onClose,
+    onAuth: hook(onAuth),
     onMailFrom: hook(onMailFrom),
     onRcptTo: hook(onRcptTo),
     onData: hook(onData),

@@ -16,6 +16,13 @@ export class SmtpError extends Error {
 
 export const REPLIES = {
   relayDenied: () => new SmtpError(550, '5.7.1', 'Relaying denied'),
+  authRequired: () => new SmtpError(530, '5.7.0', 'Authentication required'),
+  authFailed: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),
+  authLocked: (until: number) =>
+    new SmtpError(454, '4.7.0', `Too many failed logins from your address; AUTH is refused until ${new Date(until).toISOString()}`),
+  tooManyConnections: (limit: number) =>
+    new SmtpError(421, '4.7.0', `Too many connections from your address (limit ${limit}); try again later`),
+  senderNotAllowed: (text: string) => new SmtpError(550, '5.7.1', text),
   badSender: () => new SmtpError(501, '5.1.7', 'Bad sender address syntax'),
   badRecipient: () => new SmtpError(501, '5.1.3', 'Bad recipient address syntax'),
   noServer: () => new SmtpError(451, '4.3.0', 'relay365 has no email server configured yet; try again later'),

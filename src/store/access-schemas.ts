@@ -44,7 +44,13 @@ export const allowFromList = z
   )
   .pipe(
     z
-      .array(z.string().refine((entry) => ADDRESS.test(entry) || DOMAIN.test(entry), { error: (i) => `${JSON.stringify(i.input)} is neither an address nor an @domain.` }))
+      .array(
+        z
+          .string()
+          .refine((entry) => ADDRESS.test(entry) || DOMAIN.test(entry), {
+            error: (i) => `${JSON.stringify(i.input)} is neither an address nor an @domain.`,
+          }),
+      )
       .max(MAX_ALLOW_FROM_ENTRIES, `At most ${MAX_ALLOW_FROM_ENTRIES} entries.`)
       .transform((list) => [...new Set(list)]),
   );
@@ -70,11 +76,25 @@ export interface Cidr {
 export function parseCidr(input: string): Cidr | string {
   const [address = '', prefixText, extra] = input.trim().toLowerCase().split('/');
   const version = isIP(address);
-  if (version === 0 || extra !== undefined) return `${JSON.stringify(input)} is not a network: use a CIDR such as 192.168.10.0/24 or 2001:db8::/48.`;
+  if (version === 0 || extra !== undefined)
+    return `${JSON.stringify(input)} is not a network: use a CIDR such as 192.168.10.0/24 or 2001:db8::/48.`;
   const max = version === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   if (!(prefix >= 0 && prefix <= max)) return `${JSON.stringify(input)} has a bad prefix length: use /0 to /${max}.`;
-  return { text: `${address}/${prefix}`, address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+  const network = version === 4 ? maskIpv4(address, prefix) : canonicalIpv6(address);
+  return { text: `${network}/${prefix}`, address: network, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+}
+
+/** `10.1.2.3/16` is the network `10.1.0.0/16`: one rule, one spelling. */
+function maskIpv4(address: string, prefix: number): string {
+  const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const masked = prefix === 0 ? 0 : value - (value % 2 ** (32 - prefix));
+  return [24, 16, 8, 0].map((shift) => Math.floor(masked / 2 ** shift) % 256).join('.');
+}
+
+/** The WHATWG URL parser writes IPv6 addresses in their canonical compressed form (RFC 5952). */
+function canonicalIpv6(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
 
 export const cidr = z

@@ -1,7 +1,7 @@
 /**
  * Test fixtures: a fresh data folder, config and store per test.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -9,6 +9,9 @@ import { createStore, type Store } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { newServerSettings } from '../../src/auth/server-settings.js';
+import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../../src/relay/tls-identity.js';
+
+const CERTS = path.resolve('test/emulator/certs');
 
 export interface Fixture {
   dir: string;
@@ -17,9 +20,15 @@ export interface Fixture {
   cleanup(): void;
 }
 
-/** A fresh data folder with listeners on port 0 (loopback). */
+/**
+ * A fresh data folder with listeners on port 0 (loopback). The listener's
+ * certificate is put where relay365 would generate one (saving a key
+ * generation per test): the emulator's `localhost` certificate, which tests trust.
+ */
 export function createFixture(env: Record<string, string> = {}): Fixture {
   const dir = mkdtempSync(path.join(tmpdir(), 'relay365-test-'));
+  copyFileSync(path.join(CERTS, 'localhost.pem'), path.join(dir, GENERATED_CERT_FILE));
+  copyFileSync(path.join(CERTS, 'localhost-key.pem'), path.join(dir, GENERATED_KEY_FILE));
   const config = loadConfig({
     RELAY365_DATA_DIR: dir,
     RELAY365_SMTP_LISTEN: '127.0.0.1:0',

@@ -5,6 +5,11 @@
 import net from 'node:net';
 
 export interface RawClient {
+  /** The server's greeting. */
+  greeting: string;
+  socket: net.Socket;
+  /** Stops reading replies, so the socket can be handed to TLS after STARTTLS. */
+  detach(): void;
   /** Sends a line (CRLF added) and resolves with the complete reply. */
   command(line: string): Promise<string>;
   /** Sends bytes as they are, without waiting for a reply. */
@@ -17,9 +22,9 @@ export interface RawClient {
 
 const REPLY_TIMEOUT_MS = 10_000;
 
-/** Connects and reads the greeting. */
-export async function connectRaw(port: number, host = '127.0.0.1'): Promise<RawClient> {
-  const socket = net.connect(port, host);
+/** Connects (from `localAddress` when given, another loopback address) and reads the greeting. */
+export async function connectRaw(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
+  const socket = net.connect({ port, host, localAddress });
   let buffer = '';
   const waiters: ((reply: string) => void)[] = [];
   const complete = (): void => {
@@ -32,10 +37,11 @@ export async function connectRaw(port: number, host = '127.0.0.1'): Promise<RawC
     waiters.shift()?.(reply);
     complete();
   };
-  socket.on('data', (chunk) => {
+  const onData = (chunk: Buffer): void => {
     buffer += chunk.toString('utf8');
     complete();
-  });
+  };
+  socket.on('data', onData);
   socket.on('error', () => undefined);
   const reply = (): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -50,8 +56,13 @@ export async function connectRaw(port: number, host = '127.0.0.1'): Promise<RawC
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  await reply();
+  const greeting = await reply();
   return {
+    greeting,
+    socket,
+    detach() {
+      socket.off('data', onData);
+    },
     command(line) {
       socket.write(`${line}\r\n`);
       return reply();

@@ -2,11 +2,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/log.js';
-import { createCommitter } from '../../src/relay/committer.js';
-import { createListener, type Listener } from '../../src/relay/listener.js';
-import { createSpool, type Spool } from '../../src/relay/spool.js';
+import type { Listener } from '../../src/relay/listener.js';
+import type { Spool } from '../../src/relay/spool.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { startTestListener } from '../helpers/listener.js';
 import { connectRaw } from '../helpers/smtp-client.js';
 
 let fx: Fixture;
@@ -17,12 +16,7 @@ let smtpsPort: number;
 
 async function startListener(env: Record<string, string> = {}, socketTimeoutMs?: number): Promise<void> {
   fx = createFixture(env);
-  spool = createSpool(path.join(fx.dir, 'spool'));
-  const committer = createCommitter(spool, fx.store.queue, () => undefined);
-  listener = createListener({ config: fx.config, servers: fx.store.servers, spool, committer, log: silentLogger, socketTimeoutMs });
-  const addresses = await listener.start();
-  port = addresses.smtp.port;
-  smtpsPort = addresses.smtps?.port ?? 0;
+  ({ listener, spool, port, smtpsPort } = await startTestListener(fx, { socketTimeoutMs }));
 }
 
 const client = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
@@ -57,12 +51,12 @@ describe('SMTP listener', () => {
     expect(fx.store.queue.recipients(id).map((r) => r.address)).toEqual(['a@example.test', 'b@example.test']);
   });
 
-  it('advertises size, 8BITMIME, SMTPUTF8, PIPELINING and ENHANCEDSTATUSCODES', async () => {
+  it('advertises size, 8BITMIME, SMTPUTF8, PIPELINING, ENHANCEDSTATUSCODES and STARTTLS, and AUTH only after STARTTLS', async () => {
     const c = await connectRaw(port);
     const ehlo = await c.command('EHLO client.test');
-    for (const ext of ['SIZE 64000', '8BITMIME', 'SMTPUTF8', 'PIPELINING', 'ENHANCEDSTATUSCODES']) expect(ehlo).toContain(ext);
-    expect(ehlo).not.toContain('STARTTLS');
+    for (const ext of ['SIZE 64000', '8BITMIME', 'SMTPUTF8', 'PIPELINING', 'ENHANCEDSTATUSCODES', 'STARTTLS']) expect(ehlo).toContain(ext);
     expect(ehlo).not.toContain('AUTH');
+    expect(await c.command('AUTH PLAIN AGFiYwBkZWY=')).toMatch(/^538 5\.7\.0 Error: Must issue a STARTTLS command first/);
     c.close();
   });
 

@@ -1,0 +1,45 @@
+/**
+ * The SMTP listener on its own (no scheduler), over a fixture's store, wired
+ * like the relay wires it: access rules, relay-user AUTH, the TLS identity.
+ */
+import path from 'node:path';
+import { silentLogger } from '../../src/log.js';
+import { createAccess } from '../../src/relay/access.js';
+import { createCommitter } from '../../src/relay/committer.js';
+import { createListener, type Listener } from '../../src/relay/listener.js';
+import { createRelayAuth } from '../../src/relay/relay-auth.js';
+import { createSpool, type Spool } from '../../src/relay/spool.js';
+import { loadTlsIdentity } from '../../src/relay/tls-identity.js';
+import type { Fixture } from './fixture.js';
+
+export interface TestListener {
+  listener: Listener;
+  spool: Spool;
+  port: number;
+  smtpsPort: number;
+  close(): Promise<void>;
+}
+
+/** Starts a listener on the fixture's config; `now` drives lockout times. */
+export async function startTestListener(
+  fx: Fixture,
+  options: { socketTimeoutMs?: number; now?: () => number } = {},
+): Promise<TestListener> {
+  const now = options.now ?? Date.now;
+  const spool = createSpool(path.join(fx.dir, 'spool'));
+  const committer = createCommitter(spool, fx.store.queue, () => undefined);
+  const listener = createListener({
+    config: fx.config,
+    servers: fx.store.servers,
+    access: createAccess({ config: fx.config, store: fx.store }),
+    auth: createRelayAuth({ store: fx.store, log: silentLogger, now }),
+    tls: await loadTlsIdentity(fx.config),
+    spool,
+    committer,
+    log: silentLogger,
+    now,
+    socketTimeoutMs: options.socketTimeoutMs,
+  });
+  const addresses = await listener.start();
+  return { listener, spool, port: addresses.smtp.port, smtpsPort: addresses.smtps?.port ?? 0, close: () => listener.close() };
+}
