@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * relay365's entry point: `relay365 [start]` runs the relay; `relay365 server …`
- * and `relay365 queue …` manage the same data folder. A bad setting or flag is
+ * relay365's entry point: `relay365 [start]` runs the relay; `relay365 server …`,
+ * `queue …`, `relay-user …` and `network …` manage the same data folder. A bad setting or flag is
  * one line on stderr and exit code 2.
  */
 // Spool files are written and fsynced on libuv's thread pool; four threads (the default)
@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { startAdmin } from './admin/server.js';
-import { runCommand } from './cli/commands.js';
+import { COMMANDS, runCommand } from './cli/commands.js';
 import { UsageError } from './cli/usage-error.js';
 import { createRelay } from './relay/index.js';
 import { createStore, type Store } from './store/index.js';
@@ -27,6 +27,15 @@ usage:
   relay365 server list [--json]          show email servers, their status and the fix for any problem
   relay365 server remove NAME [--drop-queued]
   relay365 queue list [--json] [--server NAME] [--status STATUS] [--limit N]
+  relay365 relay-user add --name N --server SERVER [--password-file FILE] [--allow-from LIST]
+                                         add an SMTP AUTH user; without --password-file a password is generated and shown once (last line)
+  relay365 relay-user list [--json]      show relay users, their server, allowed From and last use (never a password)
+  relay365 relay-user set NAME [--server SERVER] [--allow-from LIST] [--password-file FILE] [--disabled true|false]
+  relay365 relay-user remove NAME
+  relay365 network add --cidr CIDR --server SERVER
+                                         let a network (e.g. 192.168.10.0/24, 2001:db8::/48) relay without SMTP AUTH
+  relay365 network list [--json]         show allowed networks, stored ones and those from RELAY365_RELAY_NETWORKS
+  relay365 network remove --cidr CIDR
 
 server options:
   --method office365|password|none  --mode application|authorize  --default
@@ -34,6 +43,12 @@ server options:
   --mailbox ADDRESS  --cloud global|usgov|usdod|china|custom  --authority-host URL  --smtp-resource URL
   --host HOST  --port PORT  --secure tls|ssl|none  --username USER  --password-file FILE
   --max-connections 3  --messages-per-minute 30  --recipients-per-day 10000  --from-handling keep|rewrite|reject
+  --send-as LIST (addresses the mailbox may send as, comma separated; "" clears)
+
+relay-user options:
+  --allow-from LIST  addresses and @domains the user may send as, comma-separated (e.g. scan@contoso.com,@contoso.com);
+                     empty ('') means any sender
+  --password-file FILE  a file holding the password (12 to 128 characters; a trailing newline is ignored)
 `;
 
 function openStore(config: Config): Store {
@@ -78,10 +93,10 @@ export async function main(argv: string[]): Promise<number | null> {
       await start(config);
       return null;
     }
-    if (command !== 'server' && command !== 'queue') throw new UsageError(`unknown command "${command}" (see relay365 help)`);
+    if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}" (see relay365 help)`);
     const store = openStore(config);
     try {
-      runCommand(store, command, args, (line) => process.stdout.write(`${line}\n`));
+      await runCommand(store, command, args, (line) => process.stdout.write(`${line}\n`), config);
     } finally {
       store.close();
     }

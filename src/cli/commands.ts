@@ -1,28 +1,22 @@
 /**
  * `relay365 server …` and `relay365 queue …`: manage email servers and look
  * at the queue in the same store the running relay uses. Secrets are read from
- * files and never printed.
+ * files and never printed. Also dispatches the relay access commands
+ * (`relay-user …`, `network …`) to their modules.
  */
-import { parseArgs } from 'node:util';
 import { CLOUD_LABELS } from '../auth/clouds.js';
+import type { Config } from '../config.js';
 import type { Store } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
+import { parseFlags, type Print } from './flags.js';
+import { networkCommand } from './network-commands.js';
+import { relayUserCommand } from './relay-user-commands.js';
 import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
 import { UsageError } from './usage-error.js';
 
-export type Print = (line: string) => void;
-
 const STATUS_LABELS = { not_authorized: 'Not Authorized', authorized: 'Authorized', error: 'Error' } as const;
 const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
-
-function parse(args: string[], flags: Record<string, { type: 'string' | 'boolean' }>) {
-  try {
-    return parseArgs({ args, options: flags, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0] as string);
-  }
-}
 
 const serverFlagSpec = (): Record<string, { type: 'string' | 'boolean' }> =>
   Object.fromEntries([...SERVER_FLAGS.map((f) => [f, { type: 'string' as const }]), ['default', { type: 'boolean' as const }]]);
@@ -48,6 +42,7 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
   }
   lines.push(
     `  limits ${s.maxConnections} connections, ${s.messagesPerMinute}/minute, ${s.recipientsPerDay} recipients/day; queue ${counts.queued + counts.deferred} waiting, ${counts.held} held, ${counts.failed} failed`,
+    `  From Address Handling ${s.fromHandling}${s.sendAs.length ? `, Send As ${s.sendAs.join(', ')}` : ''}`,
   );
   if (s.status !== 'authorized' && (s.statusCode || s.statusMessage)) {
     lines.push(`  problem: ${s.statusMessage ?? s.statusCode}`);
@@ -60,7 +55,7 @@ function serverCommand(store: Store, args: string[], print: Print): void {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'add': {
-      const { values } = parse(rest, serverFlagSpec());
+      const { values } = parseFlags(rest, serverFlagSpec());
       const settings = withDefaults(flagsToSettings(values));
       if (store.servers.findByName(settings.name))
         throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
@@ -69,7 +64,7 @@ function serverCommand(store: Store, args: string[], print: Print): void {
       return;
     }
     case 'set': {
-      const { values, positionals } = parse(rest, serverFlagSpec());
+      const { values, positionals } = parseFlags(rest, serverFlagSpec());
       const server = findServer(store, positionals[0]);
       const changes = flagsToSettings(values);
       if (Object.keys(changes).length === 0 && values.default !== true)
@@ -82,7 +77,7 @@ function serverCommand(store: Store, args: string[], print: Print): void {
       return;
     }
     case 'list': {
-      const { values } = parse(rest, { json: { type: 'boolean' } });
+      const { values } = parseFlags(rest, { json: { type: 'boolean' } });
       const list = store.servers.list();
       if (values.json) {
         print(
@@ -99,8 +94,20 @@ function serverCommand(store: Store, args: string[], print: Print): void {
       return;
     }
     case 'remove': {
-      const { positionals, values } = parse(rest, { 'drop-queued': { type: 'boolean' } });
+      const { positionals, values } = parseFlags(rest, { 'drop-queued': { type: 'boolean' } });
       const server = findServer(store, positionals[0]);
+      // Relay users and network rules reference the server; SQLite would refuse the delete.
+      const users = store.relayUsers.namesForServer(server.id);
+      const networks = store.networks.cidrsForServer(server.id);
+      if (users.length > 0 || networks.length > 0) {
+        const using = [
+          ...(users.length ? [`relay user(s) ${users.join(', ')}`] : []),
+          ...(networks.length ? [`network(s) ${networks.join(', ')}`] : []),
+        ];
+        throw new UsageError(
+          `${server.name} is used by ${using.join(' and ')}; move them to another server (relay-user set NAME --server OTHER) or remove them first`,
+        );
+      }
       const counts = store.queue.countsByStatus(server.id);
       const waiting = counts.queued + counts.deferred + counts.held + counts.sending;
       if (waiting > 0 && !values['drop-queued']) {
@@ -131,14 +138,13 @@ function serverCommand(store: Store, args: string[], print: Print): void {
 function queueCommand(store: Store, args: string[], print: Print): void {
   const [sub, ...rest] = args;
   if (sub !== 'list') throw new UsageError(`unknown command "queue ${sub ?? ''}": use queue list`);
-  const { values } = parse(rest, {
+  const { values } = parseFlags(rest, {
     json: { type: 'boolean' },
     server: { type: 'string' },
     status: { type: 'string' },
     limit: { type: 'string' },
   });
-  const text = (flag: string): string | undefined => (typeof values[flag] === 'string' ? (values[flag] as string) : undefined);
-  const [serverName, status, limit] = [text('server'), text('status'), text('limit')];
+  const { server: serverName, status, limit } = values;
   const server = serverName ? findServer(store, serverName) : undefined;
   if (status && !MESSAGE_STATUSES.includes(status as MessageStatus)) {
     throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
@@ -168,9 +174,23 @@ function queueCommand(store: Store, args: string[], print: Print): void {
   }
 }
 
-/** Runs `server …` or `queue …`; throws UsageError on bad input. */
-export function runCommand(store: Store, command: string, args: string[], print: Print): void {
+/** The commands `runCommand` knows, besides `start` and `help`. */
+export const COMMANDS: readonly string[] = ['server', 'queue', 'relay-user', 'network'];
+
+/**
+ * Runs `server …`, `queue …`, `relay-user …` or `network …`; rejects with UsageError on bad input.
+ * `config.relayNetworks` (RELAY365_RELAY_NETWORKS) is listed by `network list`; none when omitted.
+ */
+export async function runCommand(
+  store: Store,
+  command: string,
+  args: string[],
+  print: Print,
+  config: Pick<Config, 'relayNetworks'> = { relayNetworks: [] },
+): Promise<void> {
   if (command === 'server') return serverCommand(store, args, print);
   if (command === 'queue') return queueCommand(store, args, print);
+  if (command === 'relay-user') return relayUserCommand(store, args, print);
+  if (command === 'network') return networkCommand(store, config.relayNetworks, args, print);
   throw new UsageError(`unknown command "${command}"`);
 }

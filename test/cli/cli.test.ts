@@ -40,6 +40,8 @@ describe('relay365 command line', () => {
         secretFile,
         '--mailbox',
         'relay@contoso.com',
+        '--send-as',
+        'Sales@contoso.com, billing@contoso.com',
       ],
       env,
     );
@@ -53,6 +55,7 @@ describe('relay365 command line', () => {
       port: 587,
       secure: 'tls',
       hasClientSecret: true,
+      sendAs: ['sales@contoso.com', 'billing@contoso.com'],
       status: 'not_authorized',
     });
     expect(list.stdout).not.toContain(SECRET);
@@ -77,6 +80,10 @@ describe('relay365 command line', () => {
     ],
     [['server', 'add', '--name', 'x', '--client-id', 'not-a-guid'], /^relay365: --client-id "not-a-guid" is not valid: .*GUID/],
     [['server', 'add', '--name', 'x', '--bogus', '1'], /^relay365: Unknown option '--bogus'/],
+    [
+      ['server', 'add', '--name', 'x', '--send-as', 'sales@contoso.com,nope'],
+      /^relay365: --send-as "sales@contoso.com,nope" is not valid: "nope" is not an email address/,
+    ],
     [['server', 'set', 'missing', '--port', '25'], /^relay365: no email server named "missing"/],
     [['frobnicate'], /^relay365: unknown command "frobnicate"/],
   ])('refuses %j with exit code 2 and one line', async (args, message) => {

@@ -1,0 +1,83 @@
+/**
+ * Command-line parsing shared by the `relay365` commands: strict flags,
+ * positional arguments, and flag values checked with the store's schemas.
+ * Every mistake becomes one UsageError line that names the flag and says what
+ * is allowed.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { z } from 'zod';
+import { firstIssue } from '../store/access-schemas.js';
+import type { Store } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
+import { UsageError } from './usage-error.js';
+
+/** Where a command writes its output, one line at a time. */
+export type Print = (line: string) => void;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses `args` against `options` (unknown flags refused, listing the known ones); positionals are kept for the caller. */
+export function parseFlags<T extends Options>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const known = Object.keys(options).map((flag) => `--${flag}`);
+    if ((err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const flag = /'([^']+)'/.exec((err as Error).message)?.[1] ?? 'option';
+      throw new UsageError(`Unknown option '${flag}': ${known.length ? `use ${known.join(', ')}` : 'this command takes no options'}`);
+    }
+    throw new UsageError((err as Error).message.split('\n')[0] as string);
+  }
+}
+
+/** The value of a flag the command cannot do without. */
+export function requireFlag(flag: string, value: string | undefined, example: string): string {
+  if (value === undefined) throw new UsageError(`--${flag} is required, e.g. ${example}`);
+  return value;
+}
+
+/** The one positional argument (a name) a command takes. */
+export function onePositional(positionals: string[], example: string): string {
+  const [first, ...rest] = positionals;
+  if (first === undefined) throw new UsageError(`say which one, e.g. ${example}`);
+  noPositionals(rest);
+  return first;
+}
+
+/** Refuses arguments a command does not take (a forgotten `--flag` before a value, usually). */
+export function noPositionals(positionals: string[]): void {
+  const [extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}: give values after their --flag`);
+}
+
+/** Parses a flag's value with a schema; a failure names the flag, the value (or `shown` instead) and the schema's message. */
+export function flagValue<S extends z.ZodType>(flag: string, value: string, schema: S, shown = JSON.stringify(value)): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new UsageError(`--${flag} ${shown} is not valid: ${firstIssue(result.error)}`);
+  return result.data;
+}
+
+/** `--flag true|false`. */
+export function booleanFlag(flag: string, value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`--${flag} ${JSON.stringify(value)} is not valid: use true or false`);
+}
+
+/** Reads the file a `--…-file` flag names, without its trailing newline; the content is never printed. */
+export function readFlagFile(flag: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new UsageError(`--${flag} ${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** The email server a `--server` flag names. */
+export function serverFlag(store: Store, name: string): EmailServer {
+  const server = store.servers.findByName(name);
+  if (!server)
+    throw new UsageError(`--server ${JSON.stringify(name)} is not valid: no email server has that name (see relay365 server list)`);
+  return server;
+}

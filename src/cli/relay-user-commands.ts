@@ -1,0 +1,145 @@
+/**
+ * `relay365 relay-user add|list|set|remove`: the SMTP AUTH accounts legacy
+ * apps log in with. A password is either read from a file or generated and
+ * shown once; only its scrypt hash is stored, and no command prints either
+ * again.
+ */
+import { generatePassword, hashPassword } from '../auth/passwords.js';
+import { allowFromList, relayPassword, relayUserName } from '../store/access-schemas.js';
+import type { Store } from '../store/index.js';
+import type { RelayUser, RelayUserChanges } from '../store/relay-users.js';
+import {
+  booleanFlag,
+  flagValue,
+  noPositionals,
+  onePositional,
+  parseFlags,
+  readFlagFile,
+  requireFlag,
+  serverFlag,
+  type Print,
+} from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const ADD_FLAGS = {
+  name: { type: 'string' },
+  server: { type: 'string' },
+  'password-file': { type: 'string' },
+  'allow-from': { type: 'string' },
+} as const;
+const SET_FLAGS = {
+  server: { type: 'string' },
+  'allow-from': { type: 'string' },
+  'password-file': { type: 'string' },
+  disabled: { type: 'string' },
+} as const;
+
+const senders = (allowFrom: readonly string[]): string => (allowFrom.length ? `from ${allowFrom.join(', ')}` : 'any sender');
+const isoOrNull = (at: number | null): string | null => (at === null ? null : new Date(at).toISOString());
+
+function findRelayUser(store: Store, name: string): RelayUser {
+  const user = store.relayUsers.findByName(name);
+  if (!user) throw new UsageError(`no relay user named ${JSON.stringify(name)} (see relay365 relay-user list)`);
+  return user;
+}
+
+function passwordFromFile(file: string): string {
+  return flagValue('password-file', readFlagFile('password-file', file), relayPassword, JSON.stringify(file));
+}
+
+async function add(store: Store, args: string[], print: Print): Promise<void> {
+  const { values, positionals } = parseFlags(args, ADD_FLAGS);
+  noPositionals(positionals);
+  const example = 'relay365 relay-user add --name scanner --server office365';
+  const name = flagValue('name', requireFlag('name', values.name, example), relayUserName);
+  const server = serverFlag(store, requireFlag('server', values.server, example));
+  const allowFrom = values['allow-from'] === undefined ? [] : flagValue('allow-from', values['allow-from'], allowFromList);
+  const given = values['password-file'] === undefined ? null : passwordFromFile(values['password-file']);
+  const password = given ?? generatePassword();
+  const passwordHash = await hashPassword(password);
+  // Checked after hashing, so that nothing else can take the name between the check and the insert.
+  if (store.relayUsers.findByName(name)) throw new UsageError(`a relay user named ${JSON.stringify(name)} exists already`);
+  const user = store.relayUsers.add({ name, passwordHash, serverId: server.id, allowFrom });
+  print(`added relay user ${user.name} for email server ${server.name}, ${senders(user.allowFrom)}`);
+  if (given !== null) return;
+  print('its password is shown only this once, on the next line; enter it in the device now:');
+  print(password);
+}
+
+function list(store: Store, args: string[], print: Print): void {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+  noPositionals(positionals);
+  const servers = new Map(store.servers.list().map((s) => [s.id, s.name]));
+  const users = store.relayUsers.list();
+  if (values.json) {
+    const rows = users.map((u) => ({
+      name: u.name,
+      server: servers.get(u.serverId) ?? null,
+      allowFrom: u.allowFrom,
+      disabled: u.disabled,
+      lastUsedAt: isoOrNull(u.lastUsedAt),
+      createdAt: isoOrNull(u.createdAt),
+    }));
+    print(JSON.stringify(rows, null, 2));
+    return;
+  }
+  if (users.length === 0) print('no relay users; add one with relay365 relay-user add --name NAME --server SERVER');
+  for (const u of users) {
+    print(
+      `${u.name}${u.disabled ? ' (disabled)' : ''}: server ${servers.get(u.serverId) ?? '?'}, ${senders(u.allowFrom)}, last used ${isoOrNull(u.lastUsedAt) ?? 'never'}`,
+    );
+  }
+}
+
+async function set(store: Store, args: string[], print: Print): Promise<void> {
+  const { values, positionals } = parseFlags(args, SET_FLAGS);
+  const name = onePositional(positionals, 'relay365 relay-user set scanner --disabled true');
+  const user = findRelayUser(store, name);
+  const changes: RelayUserChanges = {};
+  const done: string[] = [];
+  if (values.server !== undefined) {
+    const server = serverFlag(store, values.server);
+    changes.serverId = server.id;
+    done.push(`server ${server.name}`);
+  }
+  if (values['allow-from'] !== undefined) {
+    // An empty list lifts the restriction: the user may send as anyone.
+    changes.allowFrom = flagValue('allow-from', values['allow-from'], allowFromList);
+    done.push(senders(changes.allowFrom));
+  }
+  if (values.disabled !== undefined) {
+    changes.disabled = booleanFlag('disabled', values.disabled);
+    done.push(changes.disabled ? 'disabled' : 'enabled');
+  }
+  if (values['password-file'] !== undefined) {
+    changes.passwordHash = await hashPassword(passwordFromFile(values['password-file']));
+    done.push('new password');
+  }
+  if (done.length === 0) throw new UsageError('nothing to change: give --server, --allow-from, --password-file or --disabled');
+  store.relayUsers.update(user.id, changes);
+  print(`updated relay user ${user.name}: ${done.join(', ')}`);
+}
+
+function remove(store: Store, args: string[], print: Print): void {
+  const { positionals } = parseFlags(args, {});
+  const user = findRelayUser(store, onePositional(positionals, 'relay365 relay-user remove scanner'));
+  store.relayUsers.remove(user.id);
+  print(`removed relay user ${user.name}`);
+}
+
+/** Runs `relay-user add|list|set|remove`; throws UsageError on bad input. */
+export async function relayUserCommand(store: Store, args: string[], print: Print): Promise<void> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'add':
+      return add(store, rest, print);
+    case 'list':
+      return list(store, rest, print);
+    case 'set':
+      return set(store, rest, print);
+    case 'remove':
+      return remove(store, rest, print);
+    default:
+      throw new UsageError(`unknown command "relay-user${sub ? ` ${sub}` : ''}": use relay-user add, list, set or remove`);
+  }
+}
