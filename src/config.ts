@@ -88,9 +88,13 @@ export function parseSize(name: string, value: string): number {
 /** Parses a comma-separated CIDR list; empty means none. */
 function parseNetworks(name: string, value: string): Cidr[] {
   const list: Cidr[] = [];
-  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const parsed = parseCidr(part);
-    if (typeof parsed === 'string') throw new ConfigError(name, value, `comma-separated CIDRs such as 10.0.0.0/8,2001:db8::/32 (${parsed})`);
+    if (typeof parsed === 'string')
+      throw new ConfigError(name, value, `comma-separated CIDRs such as 10.0.0.0/8,2001:db8::/32 (${parsed})`);
     list.push(parsed);
   }
   return list;
@@ -164,7 +168,12 @@ export function loadConfig(env: Env = process.env): Config {
     relayNetworks: parseNetworks('RELAY365_RELAY_NETWORKS', env.RELAY365_RELAY_NETWORKS ?? '127.0.0.0/8,::1/128'),
     allowPlaintextAuth: parseBoolean('RELAY365_ALLOW_PLAINTEXT_AUTH', get('RELAY365_ALLOW_PLAINTEXT_AUTH', 'false')),
     tlsMinVersion: tlsMinVersion as TlsVersion,
-    maxConnectionsPerClient: parseWholeNumber('RELAY365_MAX_CONNECTIONS_PER_CLIENT', get('RELAY365_MAX_CONNECTIONS_PER_CLIENT', '20'), 1, 10_000),
+    maxConnectionsPerClient: parseWholeNumber(
+      'RELAY365_MAX_CONNECTIONS_PER_CLIENT',
+      get('RELAY365_MAX_CONNECTIONS_PER_CLIENT', '20'),
+      1,
+      10_000,
+    ),
   };
   return Object.freeze(config);
 }

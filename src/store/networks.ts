@@ -48,6 +48,8 @@ export function createNetworkRepo(db: Db, now: () => number = Date.now): Network
     },
     remove: (cidr) => db.prepare('DELETE FROM relay_networks WHERE cidr = ?').run(cidr.text).changes > 0,
     cidrsForServer: (serverId) =>
-      (db.prepare('SELECT cidr FROM relay_networks WHERE server_id = ? ORDER BY id').all(serverId) as { cidr: string }[]).map((r) => r.cidr),
+      (db.prepare('SELECT cidr FROM relay_networks WHERE server_id = ? ORDER BY id').all(serverId) as { cidr: string }[]).map(
+        (r) => r.cidr,
+      ),
   };
 }
