@@ -16,8 +16,11 @@ import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { assetRoutes } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
+import { lockoutRoutes } from './routes/lockouts.js';
 import { logRoutes } from './routes/log.js';
+import { networkRoutes } from './routes/networks.js';
 import { authorizeRoutes, callbackRoutes } from './routes/oauth.js';
+import { relayUserRoutes } from './routes/relay-users.js';
 import { serverSettingsRoutes } from './routes/server-settings.js';
 import { serverRoutes } from './routes/servers.js';
 import { testEmailRoutes } from './routes/test-email.js';
@@ -82,6 +85,9 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/servers', testEmailRoutes(serverOptions));
   app.route('/oauth/office365', callbackRoutes({ store, flow }));
   app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs }));
+  app.route('/relay-users', relayUserRoutes(serverOptions));
+  app.route('/relay-users/lockouts', lockoutRoutes({ store, log }));
+  app.route('/networks', networkRoutes({ config, store, relay, log }));
   app.route('/users', userRoutes({ store, log }));
 
   app.notFound((c) => c.render(<ErrorPage title="Not found" message="There is no such page." />, { title: 'Not found', status: 404 }));

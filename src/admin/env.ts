@@ -13,10 +13,13 @@ import type { EmailServer } from '../store/servers.js';
 import type { Session } from '../store/sessions.js';
 import type { User } from '../store/users.js';
 
-export type { TestSendResult } from '../relay/index.js';
+export type { ListenerInfo, TestSendResult } from '../relay/index.js';
 
-/** The relay operations the panel uses: test sends, retry and delete of waiting mail, settings saved. */
-export type AdminRelay = Pick<Relay, 'sendTest' | 'retryNow' | 'deleteMessage' | 'settingsChanged'>;
+/**
+ * The relay operations the panel uses: test sends, retry and delete of waiting mail, settings saved,
+ * and what the SMTP listener is listening on.
+ */
+export type AdminRelay = Pick<Relay, 'sendTest' | 'retryNow' | 'deleteMessage' | 'settingsChanged' | 'listenerInfo'>;
 
 export interface AdminDeps {
   config: Config;

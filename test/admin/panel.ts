@@ -7,7 +7,7 @@ import { vi } from 'vitest';
 import type { Hono } from 'hono';
 import { createAdminApp } from '../../src/admin/app.js';
 import { addUser } from '../../src/admin/accounts.js';
-import type { AdminEnv, AdminRelay, TestSendResult } from '../../src/admin/env.js';
+import type { AdminEnv, AdminRelay, ListenerInfo, TestSendResult } from '../../src/admin/env.js';
 import type { AuthCodeClient } from '../../src/auth/authorize.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { EmailServer } from '../../src/store/servers.js';
@@ -21,7 +21,24 @@ export interface FakeRelay extends AdminRelay {
   retryNow: ReturnType<typeof vi.fn<AdminRelay['retryNow']>>;
   deleteMessage: ReturnType<typeof vi.fn<AdminRelay['deleteMessage']>>;
   settingsChanged: ReturnType<typeof vi.fn<AdminRelay['settingsChanged']>>;
+  listenerInfo: ReturnType<typeof vi.fn<AdminRelay['listenerInfo']>>;
 }
+
+/** What a started listener reports by default: loopback, the generated certificate, the default settings. */
+export const LISTENER_INFO: ListenerInfo = {
+  smtp: '127.0.0.1:2525',
+  smtps: null,
+  certificate: {
+    generated: true,
+    fingerprint256: 'AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89',
+    subject: 'CN=relay.contoso.test',
+    validTo: 'Jan  1 00:00:00 2035 GMT',
+  },
+  allowPlaintextAuth: false,
+  tlsMinVersion: 'TLSv1.2',
+  relayNetworks: ['127.0.0.0/8', '::1/128'],
+  maxConnectionsPerClient: 20,
+};
 
 export function fakeRelay(result?: TestSendResult): FakeRelay {
   return {
@@ -38,6 +55,7 @@ export function fakeRelay(result?: TestSendResult): FakeRelay {
     retryNow: vi.fn<AdminRelay['retryNow']>(() => true),
     deleteMessage: vi.fn<AdminRelay['deleteMessage']>(async () => true),
     settingsChanged: vi.fn<AdminRelay['settingsChanged']>(() => undefined),
+    listenerInfo: vi.fn<AdminRelay['listenerInfo']>(() => LISTENER_INFO),
   };
 }
 

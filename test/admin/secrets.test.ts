@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plainServer } from '../helpers/fixture.js';
 import { startFakeEntra, type FakeEntra } from './fake-entra.js';
@@ -12,11 +14,12 @@ afterEach(async () => {
 
 const CLIENT_SECRET = 'Rly8Q~never.Shown.Secret.0123456789';
 const SMTP_PASSWORD = 'smtp-password-never-shown';
+const RELAY_PASSWORD = 'relay-user-password-never-shown';
 
-/** Follows every same-site link from /servers and /log, GETting each page once. */
+/** Follows every same-site link from the main pages, GETting each page once. */
 async function crawl(agent: Agent, atLeast: number): Promise<string[]> {
   const seen = new Set<string>();
-  const queue = ['/servers', '/log', '/users'];
+  const queue = ['/servers', '/log', '/users', '/relay-users', '/networks'];
   const bodies: string[] = [];
   while (queue.length) {
     const path = queue.shift()!;
@@ -65,10 +68,18 @@ describe('secrets', () => {
     await admin.get(`/oauth/office365/callback?code=c2&state=${state2}`);
 
     await admin.post('/users', { email: 'viewer@example.com', password: 'viewer password 123' });
+    // Relay users: one with a chosen password, one generated (shown once only), a failed login that locked a client out.
+    await admin.post('/relay-users', { name: 'erp', serverId: '1', password: RELAY_PASSWORD, allowFrom: '' });
+    await admin.get((await admin.post('/relay-users', { name: 'scanner', serverId: '2', password: '' })).location!);
+    const generated = /id="one-time-password"[^>]*value="([^"]+)"/.exec(admin.bodies.at(-1)!)?.[1];
+    expect(generated).toBeDefined();
+    for (let i = 0; i < 5; i++) panel.fx.store.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
+    await admin.post('/networks', { cidr: '10.1.0.0/16', serverId: '1' });
     const viewer = await signedIn(panel, 'viewer2@example.com');
     const secrets = [
       CLIENT_SECRET,
       SMTP_PASSWORD,
+      RELAY_PASSWORD,
       accessToken!,
       refreshToken!,
       verifier,
@@ -80,8 +91,19 @@ describe('secrets', () => {
 
     const bodies = [...admin.bodies, ...(await crawl(admin, 30)), ...viewer.bodies, ...(await crawl(viewer, 9))];
     for (const body of bodies) for (const secret of secrets) expect(body).not.toContain(secret);
+    // The generated relay password: on the one page right after adding it, nowhere else.
+    expect(bodies.filter((body) => body.includes(generated!))).toHaveLength(1);
+    for (const page of ['/relay-users', '/networks', '/relay-users/1', '/relay-users/2']) {
+      expect(
+        bodies.some((body) => body.includes(`href="${page}"`)),
+        page,
+      ).toBe(true);
+    }
     for (const body of [...viewer.bodies]) expect(body).not.toContain(admin.csrf);
     const log = panel.logLines.join('\n');
-    for (const secret of secrets) expect(log).not.toContain(secret);
+    for (const secret of [...secrets, generated!]) expect(log).not.toContain(secret);
+    const file = join(panel.fx.dir, 'relay365.db');
+    const database = Buffer.concat([file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f)));
+    for (const secret of [RELAY_PASSWORD, generated!]) expect(database.includes(secret)).toBe(false);
   });
 });

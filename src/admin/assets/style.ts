@@ -1,14 +1,15 @@
 /**
- * The panel's stylesheet: plain, readable, no framework.
+ * The panel's stylesheet: plain, readable, no framework; usable down to a
+ * 390 px phone screen (wide tables scroll inside their wrapper).
  */
 export const STYLESHEET = `
 :root { --fg: #1d2330; --muted: #5b6474; --line: #d8dde6; --bg: #f6f7f9; --accent: #1f5fbf; --ok: #17703a; --warn: #8a5a00; --err: #b3261e; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 a { color: var(--accent); }
-header.top { display: flex; align-items: center; gap: 1.5rem; padding: .6rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
+header.top { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1.5rem; padding: .6rem 1.5rem; background: #fff; border-bottom: 1px solid var(--line); }
 header.top .brand { font-weight: 700; text-decoration: none; color: var(--fg); }
-header.top nav { display: flex; align-items: center; gap: 1rem; flex: 1; }
+header.top nav { display: flex; flex-wrap: wrap; align-items: center; gap: .4rem 1rem; flex: 1; }
 header.top .who { margin-left: auto; color: var(--muted); }
 main { max-width: 72rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
 h1 { font-size: 1.5rem; margin: .5rem 0 1rem; }
@@ -28,7 +29,7 @@ label.choice { display: block; }
 fieldset { border: 1px solid var(--line); padding: .5rem .8rem; }
 input, select, textarea, button { font: inherit; }
 input:not([type=radio]):not([type=checkbox]), select, textarea { padding: .35rem .5rem; border: 1px solid #b8c0cc; border-radius: 3px; width: 100%; }
-input[aria-invalid=true] { border-color: var(--err); }
+input[aria-invalid=true], select[aria-invalid=true], textarea[aria-invalid=true] { border-color: var(--err); }
 input.copy-source { width: auto; min-width: 28rem; font-family: ui-monospace, monospace; }
 button, a.button { background: var(--accent); color: #fff; border: 0; border-radius: 3px; padding: .4rem .9rem; cursor: pointer; text-decoration: none; display: inline-block; }
 button[disabled] { background: #9aa3b1; cursor: not-allowed; }
@@ -60,5 +61,25 @@ dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
 ol.tail, ol.events { background: #fff; border: 1px solid var(--line); padding: .5rem 2rem; font-size: .9em; }
 ol.tail:empty { display: none; }
-.buttons { display: flex; gap: .6rem; align-items: center; margin: .5rem 0; }
+.buttons { display: flex; flex-wrap: wrap; gap: .6rem; align-items: center; margin: .5rem 0; }
+.table-scroll { overflow-x: auto; margin-bottom: .5rem; }
+.table-scroll > table { min-width: 34rem; }
+.table-scroll > table.log { min-width: 60rem; }
+td.client .route { display: block; color: var(--muted); font-size: .85em; }
+.warning, .notice { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent); padding: .5rem .8rem; margin: .6rem 0; }
+.warning { background: #fff4d6; border-color: #e8c66a; border-left-color: var(--warn); }
+.warning ul { margin: .3rem 0; }
+.one-time { background: #fff; border: 2px solid var(--ok); padding: .2rem 1rem .6rem; margin-bottom: 1rem; }
+.copy-row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.copy-row input.copy-source { flex: 1 1 16rem; min-width: 0; }
+dd.fingerprint { font-family: ui-monospace, monospace; font-size: .85em; overflow-wrap: anywhere; }
+@media (max-width: 40rem) {
+  header.top { padding: .5rem .75rem; }
+  header.top .who { margin-left: 0; }
+  main { padding: .75rem .75rem 2rem; }
+  dl.facts { grid-template-columns: 1fr; gap: 0; }
+  dl.facts dd { margin-bottom: .5rem; }
+  table.settings th { width: auto; }
+  input.copy-source { min-width: 0; width: 100%; }
+}
 `;

@@ -62,15 +62,27 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
     return server ? renderServerPage(c, options, server) : serverNotFound(c);
   });
 
+  // Relay users and network rules point at their server; they must go first.
+  const usedBy = (serverId: number) => ({
+    relayUsers: store.relayUsers.namesForServer(serverId),
+    networks: store.networks.cidrsForServer(serverId),
+  });
   const deletePage = (c: Context<AdminEnv>, error: string | null, status: 200 | 409 = 200) => {
     const server = serverParam(c, store);
     if (!server) return serverNotFound(c);
     const counts = store.queue.countsByStatus(server.id);
     const waiting = WAITING.reduce((n, s) => n + counts[s], 0);
-    return c.render(<DeleteServerPage server={server} csrf={c.var.csrfToken} waiting={waiting} inFlight={counts.sending} error={error} />, {
-      title: `Delete ${server.name}`,
-      status,
-    });
+    return c.render(
+      <DeleteServerPage
+        server={server}
+        csrf={c.var.csrfToken}
+        waiting={waiting}
+        inFlight={counts.sending}
+        usedBy={usedBy(server.id)}
+        error={error}
+      />,
+      { title: `Delete ${server.name}`, status },
+    );
   };
 
   app.get('/:id{[0-9]+}/delete', edit, (c) => deletePage(c, null));
@@ -79,6 +91,10 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
     const server = serverParam(c, store);
     if (!server) return serverNotFound(c);
     const drop = (await c.req.parseBody())['drop'] === '1';
+    const { relayUsers, networks } = usedBy(server.id);
+    if (relayUsers.length > 0 || networks.length > 0) {
+      return deletePage(c, `${server.name} was not deleted: relay users or networks still route mail to it.`, 409);
+    }
     const counts = store.queue.countsByStatus(server.id);
     const waiting = WAITING.reduce((n, s) => n + counts[s], 0);
     if (counts.sending > 0) return deletePage(c, 'Mail is being delivered through this server right now. Try again in a moment.', 409);

@@ -37,6 +37,8 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
             <nav aria-label="Main">
               <a href="/servers">Email servers</a>
               <a href="/log">Relay log</a>
+              <a href="/relay-users">Relay users</a>
+              <a href="/networks">Networks</a>
               {can(user, 'superAdmin') ? <a href="/users">Users</a> : null}
               <span class="who">{user.email}</span>
               <form method="post" action="/logout" class="inline">

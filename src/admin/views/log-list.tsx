@@ -1,6 +1,7 @@
 /**
- * The relay log: messages newest first with a filter form, and the live tail
- * of queue events (filled by server-sent events when JavaScript runs).
+ * The relay log: messages newest first with a filter form (each with the
+ * client that handed it in and how it was let in), and the live tail of queue
+ * events (filled by server-sent events when JavaScript runs).
  */
 import type { MessageStatus, QueuedMessage } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
@@ -77,42 +78,49 @@ export function LogPage({ rows, servers, filter, latestEventId }: LogPageProps) 
       {rows.length === 0 ? (
         <p>No messages match.</p>
       ) : (
-        <table class="list log">
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Server</th>
-              <th scope="col">Sender</th>
-              <th scope="col">Recipients</th>
-              <th scope="col">Subject</th>
-              <th scope="col">Size</th>
-              <th scope="col">Status</th>
-              <th scope="col">Last upstream reply</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ message, serverName, recipients }) => (
+        <div class="table-scroll">
+          <table class="list log">
+            <thead>
               <tr>
-                <td>
-                  <a href={`/log/${message.id}`}>
-                    <Time at={message.receivedAt} />
-                  </a>
-                </td>
-                <td>{serverName}</td>
-                <td>{message.mailFrom || '<>'}</td>
-                <td>{recipients.join(', ')}</td>
-                <td>
-                  <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
-                </td>
-                <td>{size(message.size)}</td>
-                <td>
-                  <span class={`badge badge-${message.status}`}>{message.status}</span>
-                </td>
-                <td class="reply">{message.lastReply ?? ''}</td>
+                <th scope="col">Time</th>
+                <th scope="col">Server</th>
+                <th scope="col">Sender</th>
+                <th scope="col">Recipients</th>
+                <th scope="col">Subject</th>
+                <th scope="col">Size</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last upstream reply</th>
+                <th scope="col">Client and route</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map(({ message, serverName, recipients }) => (
+                <tr>
+                  <td>
+                    <a href={`/log/${message.id}`}>
+                      <Time at={message.receivedAt} />
+                    </a>
+                  </td>
+                  <td>{serverName}</td>
+                  <td>{message.mailFrom || '<>'}</td>
+                  <td>{recipients.join(', ')}</td>
+                  <td>
+                    <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
+                  </td>
+                  <td>{size(message.size)}</td>
+                  <td>
+                    <span class={`badge badge-${message.status}`}>{message.status}</span>
+                  </td>
+                  <td class="reply">{message.lastReply ?? ''}</td>
+                  <td class="client">
+                    {message.clientAddress ?? 'unknown'}
+                    {message.route && message.route !== message.clientAddress ? <span class="route">{message.route}</span> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <section aria-labelledby="tail-heading">
         <h2 id="tail-heading">Live events</h2>

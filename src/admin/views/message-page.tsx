@@ -1,5 +1,6 @@
 /**
- * One message of the relay log: envelope, recipients with their replies, the
+ * One message of the relay log: envelope, the client and the route it came in
+ * by (relay user, network, admin panel), recipients with their replies, the
  * event history with hints for Microsoft's replies, and Retry now / Delete
  * while it waits.
  */
@@ -48,6 +49,8 @@ export function MessagePage({ message, serverName, serverId, recipients, events,
         <dd>
           <Time at={message.receivedAt} /> from {message.clientAddress ?? 'unknown'}
         </dd>
+        <dt>Route</dt>
+        <dd>{message.route ?? 'unknown'}</dd>
         <dt>Sender</dt>
         <dd>{message.mailFrom || '<>'}</dd>
         <dt>Subject</dt>

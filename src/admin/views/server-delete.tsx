@@ -1,6 +1,7 @@
 /**
  * Confirmation before an email server is deleted. Mail still waiting for it is
- * kept unless the admin explicitly chooses to drop it.
+ * kept unless the admin explicitly chooses to drop it; while relay users or
+ * allowed networks route to it, it cannot be deleted and the page names them.
  */
 import type { EmailServer } from '../../store/servers.js';
 import { CsrfField } from './components.js';
@@ -10,10 +11,35 @@ export interface DeleteServerProps {
   csrf: string;
   waiting: number;
   inFlight: number;
+  /** Relay user names and network CIDRs that route to this server. */
+  usedBy: { relayUsers: string[]; networks: string[] };
   error: string | null;
 }
 
-export function DeleteServerPage({ server, csrf, waiting, inFlight, error }: DeleteServerProps) {
+function UsedBy({ relayUsers, networks }: DeleteServerProps['usedBy']) {
+  return (
+    <div class="warning" id="server-in-use">
+      <p>
+        <strong>This server cannot be deleted yet:</strong> relay access leads to it. Give these another email server or remove them first.
+      </p>
+      <ul>
+        {relayUsers.map((name) => (
+          <li>
+            relay user <a href="/relay-users">{name}</a>
+          </li>
+        ))}
+        {networks.map((cidr) => (
+          <li>
+            network <a href="/networks">{cidr}</a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function DeleteServerPage({ server, csrf, waiting, inFlight, usedBy, error }: DeleteServerProps) {
+  const inUse = usedBy.relayUsers.length > 0 || usedBy.networks.length > 0;
   return (
     <form method="post" action={`/servers/${server.id}/delete`} class="narrow">
       <CsrfField token={csrf} />
@@ -33,10 +59,13 @@ export function DeleteServerPage({ server, csrf, waiting, inFlight, error }: Del
         </label>
       ) : null}
       {inFlight > 0 ? <p class="muted">{inFlight} message(s) are being delivered right now; wait a moment before deleting.</p> : null}
+      {inUse ? <UsedBy {...usedBy} /> : null}
       <div class="buttons">
-        <button type="submit" class="danger">
-          Delete server
-        </button>{' '}
+        {inUse ? null : (
+          <button type="submit" class="danger">
+            Delete server
+          </button>
+        )}{' '}
         <a href={`/servers/${server.id}`}>Cancel</a>
       </div>
     </form>

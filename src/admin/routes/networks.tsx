@@ -1,0 +1,82 @@
+/**
+ * The Networks page: allowed networks (CIDR → email server) with add and
+ * remove, the rules from RELAY365_RELAY_NETWORKS beside them, and the SMTP
+ * listener's addresses and certificate. Changes need `Settings: Update Settings`.
+ */
+import { Hono, type Context } from 'hono';
+import type { Config } from '../../config.js';
+import type { Logger } from '../../log.js';
+import type { Store } from '../../store/index.js';
+import type { AdminEnv, AdminRelay } from '../env.js';
+import { setFlash } from '../flash.js';
+import { requirePermission } from '../middleware/require-permission.js';
+import { can } from '../permissions.js';
+import { NetworksPage, type NetworkForm } from '../views/networks.js';
+import { cidrField, parseNetworkRule } from './relay-access-forms.js';
+
+export interface NetworkRouteOptions {
+  config: Pick<Config, 'relayNetworks'>;
+  store: Store;
+  relay: AdminRelay;
+  log: Logger;
+}
+
+const ENV = 'RELAY365_RELAY_NETWORKS';
+
+/** Routes under /networks. */
+export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  const edit = requirePermission('updateSettings');
+  const environment = config.relayNetworks.map((c) => c.text);
+
+  const page = (c: Context<AdminEnv>, form: NetworkForm, status: 200 | 422 = 200) => {
+    const names = new Map(store.servers.list().map((s) => [s.id, s.name]));
+    const rows = store.networks.list().map((rule) => ({ rule, serverName: names.get(rule.serverId) ?? '(deleted server)' }));
+    return c.render(
+      <NetworksPage
+        rows={rows}
+        environment={environment}
+        defaultServer={store.servers.getDefault()}
+        servers={store.servers.list()}
+        listener={relay.listenerInfo()}
+        canEdit={can(c.var.user, 'updateSettings')}
+        csrf={c.var.csrfToken}
+        form={form}
+      />,
+      { title: 'Networks', status },
+    );
+  };
+
+  app.get('/', (c) => page(c, { values: { cidr: '', serverId: String(store.servers.getDefault()?.id ?? '') }, errors: {} }));
+
+  app.post('/', edit, async (c) => {
+    const { input, form } = parseNetworkRule(await c.req.parseBody(), store.servers.list());
+    if (!input) return page(c, form, 422);
+    const existing = store.networks.findByCidr(input.cidr);
+    if (existing) {
+      const owner = store.servers.get(existing.serverId)?.name ?? '(deleted server)';
+      const message = `${input.cidr.text} is in the list already, routed to ${owner}. Remove it first to route it elsewhere.`;
+      return page(c, { ...form, errors: { cidr: message } }, 422);
+    }
+    store.networks.add(input.cidr, input.server.id);
+    log.info('allowed network added', { cidr: input.cidr.text, server: input.server.name, by: c.var.user?.email });
+    // The relay prefers a stored rule over the environment's for the same network.
+    const note = environment.includes(input.cidr.text) ? ` It takes precedence over the same network in ${ENV}.` : '';
+    setFlash(c, store, { kind: 'success', message: `Added ${input.cidr.text}, routed to ${input.server.name}.${note}` });
+    return c.redirect('/networks', 303);
+  });
+
+  app.post('/remove', edit, async (c) => {
+    const cidr = cidrField(await c.req.parseBody());
+    if (cidr && store.networks.remove(cidr)) {
+      log.info('allowed network removed', { cidr: cidr.text, by: c.var.user?.email });
+      const note = environment.includes(cidr.text) ? ` ${ENV} still allows it, routed to the default server.` : '';
+      setFlash(c, store, { kind: 'success', message: `Removed ${cidr.text}.${note}` });
+    } else {
+      setFlash(c, store, { kind: 'error', message: 'That network is not in the stored list (it may have been removed already).' });
+    }
+    return c.redirect('/networks', 303);
+  });
+
+  return app;
+}

@@ -1,0 +1,174 @@
+/**
+ * The Relay users pages: the list with the add form and the lockouts, and one
+ * user's page. A password the panel generates is handed to that page through
+ * a one-time slot and shown once; only its scrypt hash is stored. Every change
+ * needs `Settings: Update Settings`.
+ */
+import { Hono, type Context } from 'hono';
+import { generatePassword, hashPassword } from '../../auth/passwords.js';
+import type { Logger } from '../../log.js';
+import type { Store } from '../../store/index.js';
+import type { RelayUser } from '../../store/relay-users.js';
+import type { AdminEnv, AdminRelay } from '../env.js';
+import { setFlash } from '../flash.js';
+import { requirePermission } from '../middleware/require-permission.js';
+import { can } from '../permissions.js';
+import { ErrorPage } from '../views/error-page.js';
+import { allowFromText } from '../views/relay-access-fields.js';
+import { RelayUserPage, type RelayUserSettingsForm } from '../views/relay-user-page.js';
+import { RelayUsersPage, type NewRelayUserForm } from '../views/relay-users.js';
+import { createOneTimePasswords } from './one-time-passwords.js';
+import { parseNewRelayUser, parseRelayUserSettings } from './relay-access-forms.js';
+
+export interface RelayUserRouteOptions {
+  store: Store;
+  relay: AdminRelay;
+  log: Logger;
+  publicUrl: string;
+  now: () => number;
+}
+
+/** Routes under /relay-users. */
+export function relayUserRoutes({ store, relay, log, publicUrl, now }: RelayUserRouteOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  const edit = requirePermission('updateSettings');
+  const passwords = createOneTimePasswords(now);
+  const serverName = (id: number): string => store.servers.get(id)?.name ?? '(deleted server)';
+
+  const emptyForm = (): NewRelayUserForm => ({
+    values: { name: '', serverId: String(store.servers.getDefault()?.id ?? ''), allowFrom: '' },
+    errors: {},
+  });
+  const listPage = (c: Context<AdminEnv>, form: NewRelayUserForm, status: 200 | 422 = 200) => {
+    const rows = store.relayUsers.list().map((user) => ({ user, serverName: serverName(user.serverId) }));
+    return c.render(
+      <RelayUsersPage
+        rows={rows}
+        servers={store.servers.list()}
+        lockouts={store.lockouts.list(now())}
+        canEdit={can(c.var.user, 'updateSettings')}
+        csrf={c.var.csrfToken}
+        form={form}
+      />,
+      { title: 'Relay users', status },
+    );
+  };
+
+  const settingsOf = (user: RelayUser): RelayUserSettingsForm => ({
+    values: { serverId: String(user.serverId), allowFrom: allowFromText(user.allowFrom) },
+    errors: {},
+  });
+  const userPage = (c: Context<AdminEnv>, user: RelayUser, form: RelayUserSettingsForm, status: 200 | 422 = 200) => {
+    const sessionHash = c.var.session?.idHash;
+    const password = sessionHash ? passwords.take(sessionHash, user.id) : null;
+    return c.render(
+      <RelayUserPage
+        user={user}
+        serverName={serverName(user.serverId)}
+        servers={store.servers.list()}
+        password={password}
+        listener={relay.listenerInfo()}
+        publicUrl={publicUrl}
+        canEdit={can(c.var.user, 'updateSettings')}
+        csrf={c.var.csrfToken}
+        form={form}
+      />,
+      { title: `Relay user ${user.name}`, status },
+    );
+  };
+  const notFound = (c: Context<AdminEnv>) =>
+    c.render(
+      <ErrorPage
+        title="Not found"
+        message="There is no such relay user (it may have been removed)."
+        back={{ href: '/relay-users', label: 'Relay users' }}
+      />,
+      { title: 'Not found', status: 404 },
+    );
+  const target = (c: Context<AdminEnv>): RelayUser | undefined => store.relayUsers.get(Number(c.req.param('id')));
+  /** Keeps a new password for the next page of this session only, then sends the browser there. */
+  const showOnce = (c: Context<AdminEnv>, user: RelayUser, password: string) => {
+    if (c.var.session) passwords.put(c.var.session.idHash, user.id, password);
+    return c.redirect(`/relay-users/${user.id}`, 303);
+  };
+
+  app.get('/', (c) => listPage(c, emptyForm()));
+
+  app.post('/', edit, async (c) => {
+    const { input, form } = parseNewRelayUser(await c.req.parseBody(), store.servers.list());
+    if (!input) return listPage(c, form, 422);
+    const password = input.password ?? generatePassword();
+    const passwordHash = await hashPassword(password);
+    // Checked after hashing, so that nothing else takes the name between the check and the insert.
+    if (store.relayUsers.findByName(input.name)) {
+      return listPage(c, { ...form, errors: { name: 'A relay user with this name exists already.' } }, 422);
+    }
+    const user = store.relayUsers.add({ name: input.name, passwordHash, serverId: input.server.id, allowFrom: input.allowFrom });
+    log.info('relay user added', { relayUser: user.name, server: input.server.name, by: c.var.user?.email });
+    if (input.password !== null) {
+      setFlash(c, store, { kind: 'success', message: `Added ${user.name}. Enter the password you chose in the device.` });
+      return c.redirect(`/relay-users/${user.id}`, 303);
+    }
+    setFlash(c, store, { kind: 'success', message: `Added ${user.name}.` });
+    return showOnce(c, user, password);
+  });
+
+  app.get('/:id{[0-9]+}', (c) => {
+    const user = target(c);
+    return user ? userPage(c, user, settingsOf(user)) : notFound(c);
+  });
+
+  app.post('/:id{[0-9]+}', edit, async (c) => {
+    const user = target(c);
+    if (!user) return notFound(c);
+    const { input, form } = parseRelayUserSettings(await c.req.parseBody(), store.servers.list());
+    if (!input) return userPage(c, user, form, 422);
+    store.relayUsers.update(user.id, { serverId: input.server.id, allowFrom: input.allowFrom });
+    log.info('relay user changed', {
+      relayUser: user.name,
+      server: input.server.name,
+      allowFrom: input.allowFrom.length,
+      by: c.var.user?.email,
+    });
+    setFlash(c, store, { kind: 'success', message: `Saved ${user.name}.` });
+    return c.redirect(`/relay-users/${user.id}`, 303);
+  });
+
+  app.post('/:id{[0-9]+}/password', edit, async (c) => {
+    const user = target(c);
+    if (!user) return notFound(c);
+    const password = generatePassword();
+    store.relayUsers.update(user.id, { passwordHash: await hashPassword(password) });
+    log.info('relay user password reset', { relayUser: user.name, by: c.var.user?.email });
+    setFlash(c, store, { kind: 'success', message: `New password for ${user.name}; the old one no longer works.` });
+    return showOnce(c, user, password);
+  });
+
+  for (const [action, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    app.post(`/:id{[0-9]+}/${action}`, edit, (c) => {
+      const user = target(c);
+      if (!user) return notFound(c);
+      store.relayUsers.update(user.id, { disabled });
+      log.info(`relay user ${action}d`, { relayUser: user.name, by: c.var.user?.email });
+      setFlash(c, store, {
+        kind: 'success',
+        message: disabled ? `Disabled ${user.name}: its logins are refused.` : `Enabled ${user.name}.`,
+      });
+      return c.redirect(`/relay-users/${user.id}`, 303);
+    });
+  }
+
+  app.post('/:id{[0-9]+}/delete', edit, (c) => {
+    const user = target(c);
+    if (!user) return notFound(c);
+    store.relayUsers.remove(user.id);
+    log.info('relay user removed', { relayUser: user.name, by: c.var.user?.email });
+    setFlash(c, store, { kind: 'success', message: `Removed ${user.name}.` });
+    return c.redirect('/relay-users', 303);
+  });
+
+  return app;
+}

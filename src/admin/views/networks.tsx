@@ -1,0 +1,141 @@
+/**
+ * The Networks page: the allowed networks whose clients relay without a
+ * password (stored rules with Remove, the add form, and the rules from
+ * RELAY365_RELAY_NETWORKS read-only), then the SMTP listener.
+ */
+import type { NetworkRule } from '../../store/networks.js';
+import type { EmailServer } from '../../store/servers.js';
+import type { ListenerInfo } from '../env.js';
+import { CsrfField, FieldError, Time } from './components.js';
+import { ListenerSection } from './listener-info.js';
+import { NoServerYet, ServerSelect } from './relay-access-fields.js';
+
+/** The add form as typed, with a message per field that did not validate. */
+export interface NetworkForm {
+  values: { cidr: string; serverId: string };
+  errors: Partial<Record<'cidr' | 'serverId', string>>;
+}
+
+export interface NetworkRow {
+  rule: NetworkRule;
+  serverName: string;
+}
+
+export interface NetworksPageProps {
+  rows: NetworkRow[];
+  /** CIDRs from RELAY365_RELAY_NETWORKS. */
+  environment: readonly string[];
+  defaultServer: EmailServer | undefined;
+  servers: EmailServer[];
+  listener: ListenerInfo | null;
+  canEdit: boolean;
+  csrf: string;
+  form: NetworkForm;
+}
+
+function RuleTable({ rows, environment, defaultServer, canEdit, csrf }: Omit<NetworksPageProps, 'servers' | 'listener' | 'form'>) {
+  if (rows.length === 0 && environment.length === 0) {
+    return <p>No network may relay without a password: every client needs a relay user.</p>;
+  }
+  const defaultName = defaultServer ? `the default server (${defaultServer.name})` : 'the default server (none yet)';
+  return (
+    <>
+      <div class="table-scroll">
+        <table class="list networks">
+          <thead>
+            <tr>
+              <th scope="col">Network</th>
+              <th scope="col">Email server</th>
+              <th scope="col">Source</th>
+              {canEdit ? <th scope="col">Remove</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ rule, serverName }) => (
+              <tr>
+                <td>{rule.cidr}</td>
+                <td>
+                  <a href={`/servers/${rule.serverId}`}>{serverName}</a>
+                </td>
+                <td>
+                  added <Time at={rule.createdAt} />
+                </td>
+                {canEdit ? (
+                  <td>
+                    <form method="post" action="/networks/remove" class="inline" data-confirm={`Remove ${rule.cidr}?`}>
+                      <CsrfField token={csrf} />
+                      <input type="hidden" name="cidr" value={rule.cidr} />
+                      <button type="submit" class="danger" aria-label={`Remove ${rule.cidr}`}>
+                        Remove
+                      </button>
+                    </form>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+            {environment.map((cidr) => (
+              <tr class="from-environment">
+                <td>{cidr}</td>
+                <td>{defaultName}</td>
+                <td>environment (RELAY365_RELAY_NETWORKS)</td>
+                {canEdit ? <td class="muted">change the variable and restart</td> : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {environment.length > 0 ? (
+        <p class="help">
+          The networks marked environment come from the RELAY365_RELAY_NETWORKS variable and always go to the default email server. They
+          cannot be removed here: change the variable and restart relay365.
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+function AddForm({ servers, csrf, form }: Pick<NetworksPageProps, 'servers' | 'csrf' | 'form'>) {
+  return (
+    <form method="post" action="/networks" class="narrow">
+      <CsrfField token={csrf} />
+      <label for="network-cidr">Network (CIDR)</label>
+      <input
+        id="network-cidr"
+        name="cidr"
+        required
+        autocomplete="off"
+        placeholder="192.168.10.0/24"
+        value={form.values.cidr}
+        aria-invalid={form.errors.cidr ? 'true' : undefined}
+        aria-describedby="network-cidr-error network-cidr-help"
+      />
+      <p class="help" id="network-cidr-help">
+        IPv4 or IPv6, such as 192.168.10.0/24 or 2001:db8:10::/64; a single address is its own network.
+      </p>
+      <FieldError id="network-cidr" message={form.errors.cidr} />
+      <ServerSelect id="network-server" servers={servers} value={form.values.serverId} error={form.errors.serverId} />
+      <button type="submit">Add network</button>
+    </form>
+  );
+}
+
+export function NetworksPage(props: NetworksPageProps) {
+  const { servers, listener, canEdit, csrf, form } = props;
+  return (
+    <>
+      <p class="lead">
+        A client whose address lies in one of these networks may relay without logging in, to the email server of the most specific matching
+        network. Anything that can send from such an address can then mail as your organization, so keep each network as narrow as the
+        devices in it: a printer's own address (a /32) rather than the whole office.
+      </p>
+      <RuleTable {...props} />
+      {canEdit ? (
+        <section aria-labelledby="add-heading">
+          <h2 id="add-heading">Add a network</h2>
+          {servers.length === 0 ? <NoServerYet canEdit /> : <AddForm servers={servers} csrf={csrf} form={form} />}
+        </section>
+      ) : null}
+      <ListenerSection info={listener} />
+    </>
+  );
+}
