@@ -88,10 +88,8 @@ export function parseSize(name: string, value: string): number {
 /** Parses a comma-separated CIDR list; empty means none. */
 function parseNetworks(name: string, value: string): Cidr[] {
   const list: Cidr[] = [];
-  for (const part of value
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
+  const parts = value.split(',').map((p) => p.trim());
+  for (const part of parts.filter(Boolean)) {
     const parsed = parseCidr(part);
     if (typeof parsed === 'string')
       throw new ConfigError(name, value, `comma-separated CIDRs such as 10.0.0.0/8,2001:db8::/32 (${parsed})`);

@@ -45,11 +45,9 @@ export const allowFromList = z
   .pipe(
     z
       .array(
-        z
-          .string()
-          .refine((entry) => ADDRESS.test(entry) || DOMAIN.test(entry), {
-            error: (i) => `${JSON.stringify(i.input)} is neither an address nor an @domain.`,
-          }),
+        z.string().refine((entry) => ADDRESS.test(entry) || DOMAIN.test(entry), {
+          error: (i) => `${JSON.stringify(i.input)} is neither an address nor an @domain.`,
+        }),
       )
       .max(MAX_ALLOW_FROM_ENTRIES, `At most ${MAX_ALLOW_FROM_ENTRIES} entries.`)
       .transform((list) => [...new Set(list)]),
