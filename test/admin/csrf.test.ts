@@ -16,6 +16,10 @@ const STATE_CHANGING = [
   ['/users', { email: 'attacker@example.com', password: 'attacker password', superAdmin: '1' }],
   ['/users/1', { superAdmin: '1', updateSettings: '1' }],
   ['/users/2/delete', {}],
+  ['/relay-users', { name: 'forged', serverId: '1', password: 'attacker password 1' }],
+  ['/relay-users/1/password', {}],
+  ['/networks', { cidr: '0.0.0.0/0', serverId: '1' }],
+  ['/relay-users/lockouts/unlock', { address: '127.0.0.7' }],
   ['/logout', {}],
 ] as const;
 
@@ -33,6 +37,8 @@ describe('CSRF protection', () => {
     expect(panel.fx.store.servers.list().map((s) => s.port)).toEqual([25]);
     expect(panel.fx.store.servers.findByName('forged')).toBeUndefined();
     expect(panel.fx.store.users.count()).toBe(2);
+    expect(panel.fx.store.relayUsers.list()).toHaveLength(0);
+    expect(panel.fx.store.networks.list()).toHaveLength(0);
     expect(panel.relay.sendTest).not.toHaveBeenCalled();
     expect((await agent.get('/servers')).status).toBe(200);
   });

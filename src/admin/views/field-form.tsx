@@ -64,6 +64,38 @@ function TextInput({
   );
 }
 
+/** A list setting: one entry a line (commas work too). */
+function ListInput({
+  name,
+  label,
+  value,
+  error,
+  placeholder,
+}: {
+  name: string;
+  label: string;
+  value: string;
+  error: string | undefined;
+  placeholder?: string;
+}) {
+  return (
+    <>
+      <label for={name}>{label}</label>
+      <textarea
+        id={name}
+        name={name}
+        rows={4}
+        placeholder={placeholder}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={`${name}-error ${name}-help`}
+      >
+        {value.split(/,\s*/).join('\n')}
+      </textarea>
+      <FieldError id={name} message={error} />
+    </>
+  );
+}
+
 export function FieldForm({ server, spec, csrf, values, errors }: FieldFormProps) {
   const value = values[spec.key] ?? '';
   const type =
@@ -73,6 +105,8 @@ export function FieldForm({ server, spec, csrf, values, errors }: FieldFormProps
       <CsrfField token={csrf} />
       {spec.kind === 'choice' || spec.kind === 'cloud' ? (
         <Choices spec={spec} value={value} error={errors[spec.key]} />
+      ) : spec.kind === 'list' ? (
+        <ListInput name={spec.key} label={spec.label} value={value} error={errors[spec.key]} placeholder={spec.placeholder} />
       ) : (
         <TextInput name={spec.key} label={spec.label} value={value} type={type} error={errors[spec.key]} placeholder={spec.placeholder} />
       )}
