@@ -234,6 +234,24 @@ describe('brute force', () => {
     relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger, pollMs: 50 });
   });
 
+  it('refuses the old password at once after a password change or when the user is disabled', async () => {
+    await start({ RELAY365_RELAY_NETWORKS: '', RELAY365_ALLOW_PLAINTEXT_AUTH: 'true' });
+    const server = fx.store.servers.add(plainServer());
+    const user = fx.store.relayUsers.add({
+      name: 'scanner',
+      passwordHash: await hashPassword(PASSWORD),
+      serverId: server.id,
+      allowFrom: [],
+    });
+    expect(await attempt('127.0.0.7', PASSWORD)).toBe('ok');
+    expect(await attempt('127.0.0.7', PASSWORD)).toBe('ok');
+    fx.store.relayUsers.update(user.id, { disabled: true });
+    expect(await attempt('127.0.0.7', PASSWORD)).toMatch(/^535 /);
+    fx.store.relayUsers.update(user.id, { disabled: false, passwordHash: await hashPassword('a-brand-new-password') });
+    expect(await attempt('127.0.0.7', PASSWORD)).toMatch(/^535 /);
+    expect(await attempt('127.0.0.7', 'a-brand-new-password')).toBe('ok');
+  });
+
   it('caps concurrent connections per client address with 421 4.7.0', async () => {
     await start({ RELAY365_MAX_CONNECTIONS_PER_CLIENT: '2' });
     const first = await connectRaw(port, '127.0.0.1');
