@@ -30,8 +30,9 @@ class Session {
     });
   }
 
-  static async open(port: number): Promise<Session> {
-    const socket = net.connect(port, '127.0.0.1');
+  /** Connects from `localAddress`: each simulated app has an address of its own, as on a LAN. */
+  static async open(port: number, localAddress: string): Promise<Session> {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -92,17 +93,18 @@ export async function runLoad(port: number, opts: { clients: number; total: numb
   let next = 0;
   const latencies: number[] = [];
   const start = performance.now();
-  const worker = async (): Promise<void> => {
-    const session: Session | null = opts.reuse ? await Session.open(port) : null;
+  const worker = async (index: number): Promise<void> => {
+    const localAddress = `127.0.1.${index + 1}`;
+    const session: Session | null = opts.reuse ? await Session.open(port, localAddress) : null;
     while (next < opts.total) {
       next++;
-      const s = session ?? (await Session.open(port));
+      const s = session ?? (await Session.open(port, localAddress));
       latencies.push(await s.message(opts.body));
       if (!opts.reuse) await s.quit();
     }
     await session?.quit();
   };
-  await Promise.all(Array.from({ length: opts.clients }, worker));
+  await Promise.all(Array.from({ length: opts.clients }, (_, i) => worker(i)));
   return { messages: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
 }
 
