@@ -9,7 +9,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { generate } from 'selfsigned';
 import type { Config } from '../config.js';
 
 export interface TlsIdentity {
@@ -44,6 +43,8 @@ export async function loadTlsIdentity(config: Pick<Config, 'dataDir' | 'tlsCertF
     const now = new Date();
     const notAfter = new Date(now);
     notAfter.setUTCFullYear(now.getUTCFullYear() + VALID_YEARS);
+    // Loaded only for the first start: the X.509 library is large and needed once.
+    const { generate } = await import('selfsigned');
     // RSA 2048: the one key type that every old printer's TLS stack speaks.
     const pems = await generate([{ name: 'commonName', value: name }], {
       keyType: 'rsa',
