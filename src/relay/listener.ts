@@ -85,7 +85,7 @@ export function createListener({
 }: ListenerDeps): Listener {
   const name = osHostname();
   // The route a session's current transaction was given at MAIL FROM.
-  const routes = new WeakMap<SMTPServerSession, Route & { serverId: number | null }>();
+  const routes = new WeakMap<SMTPServerSession, Route>();
   // Open sessions per client address, for RELAY365_MAX_CONNECTIONS_PER_CLIENT.
   const perClient = new Map<string, Set<string>>();
   const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
@@ -113,6 +113,7 @@ export function createListener({
   };
 
   const onMailFrom = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
+    routes.delete(session);
     if (address.address !== '' && !ADDRESS.test(address.address)) throw REPLIES.badSender();
     const route = access.route(session.remoteAddress, sessionUser(session));
     if (!route) {
