@@ -55,7 +55,37 @@ export const AADSTS_HINTS: Readonly<Record<string, Hint>> = {
     fix: 'Use the same tenant for the app registration, the sign-in and Office 365 Tenant ID.',
   },
   '700024': { meaning: 'Client assertion not valid', fix: 'Check the client credentials of the app registration.' },
+  '7000218': { meaning: 'No client secret sent', fix: 'Enter the client secret Value in Office 365 Client Secret.' },
   '1002012': { meaning: 'Invalid scope', fix: 'Check the Office 365 Cloud and SMTP Resource settings.' },
+  '700022': { meaning: 'Invalid scope', fix: 'Check the Office 365 Cloud and SMTP Resource settings.' },
+  '500011': {
+    meaning: 'Exchange Online not found in the tenant',
+    fix: 'Check Office 365 Tenant ID, the Office 365 Cloud and SMTP Resource settings.',
+  },
+  '650053': {
+    meaning: 'Permission not offered by Exchange Online',
+    fix: 'Check the Office 365 Cloud and SMTP Resource settings; the app needs SMTP.Send (delegated) or SMTP.SendAsApp (application).',
+  },
+  '70008': { meaning: 'Authorization expired', fix: REAUTHORIZE },
+  '50034': { meaning: 'Account not found in the tenant', fix: 'Sign in with an account of the tenant in Office 365 Tenant ID.' },
+  '70000': { meaning: 'Authorization code not valid', fix: 'Start Authorize Account again.' },
+  '700005': { meaning: 'Authorization code from another tenant', fix: 'Use the same tenant for the sign-in and Office 365 Tenant ID.' },
+  '500112': {
+    meaning: 'Redirect URI changed during sign-in',
+    fix: 'Start Authorize Account again from the Office 365 Redirect URI shown here.',
+  },
+  '501481': { meaning: 'Sign-in could not be verified (PKCE)', fix: 'Start Authorize Account again.' },
+  '65004': {
+    meaning: 'Sign-in was cancelled or consent was declined',
+    fix: 'Click Authorize Account again and accept the requested permissions.',
+  },
+  '50089': { meaning: 'Sign-in took too long', fix: 'Start Authorize Account again.' },
+  '50058': { meaning: 'No signed-in session', fix: 'Start Authorize Account again.' },
+  '50196': {
+    meaning: 'Microsoft throttled the token requests',
+    fix: 'Mail waits and is retried by itself. If this repeats, check that no other program uses the same app registration in a loop.',
+  },
+  '90033': { meaning: 'Microsoft sign-in is temporarily unavailable', fix: 'Mail waits and is retried by itself.' },
 };
 
 /** OAuth `error` values, used when no AADSTS number is given. */
@@ -63,14 +93,12 @@ const OAUTH_ERROR_HINTS: Readonly<Record<string, Hint>> = {
   invalid_grant: { meaning: 'Authorization is no longer valid', fix: REAUTHORIZE },
   interaction_required: { meaning: 'Microsoft asks for an interactive sign-in', fix: REAUTHORIZE },
   consent_required: AADSTS_HINTS['65001'] as Hint,
+  temporarily_unavailable: AADSTS_HINTS['90033'] as Hint,
   invalid_client: AADSTS_HINTS['7000215'] as Hint,
   unauthorized_client: AADSTS_HINTS['700016'] as Hint,
   not_configured: { meaning: 'Settings incomplete', fix: 'Fill in the settings named in the message, then the held mail is retried.' },
   no_account: { meaning: 'No account authorized yet', fix: 'Click Authorize Account and sign in with the mailbox account.' },
-  access_denied: {
-    meaning: 'Sign-in was cancelled or consent was declined',
-    fix: 'Click Authorize Account again and accept the requested permissions.',
-  },
+  access_denied: AADSTS_HINTS['65004'] as Hint,
 };
 
 /** SMTP reply patterns (tested against the whole reply line) → hint; first match wins. */

@@ -1,7 +1,9 @@
 /**
- * Access tokens for one Office 365 email server. Tokens are reused until
- * shortly before they expire, only one request is in flight at a time, and a
- * forced refresh is available for the retry after an SMTP 535.
+ * Access tokens for one Office 365 email server, from MSAL. MSAL's cache is
+ * the only token cache: it hands out a cached token until five minutes before
+ * it expires (its default renewal offset, PRODUCT.md: refresh 5–10 minutes
+ * early). Concurrent callers share one MSAL call, and a forced refresh is
+ * available for the retry after an SMTP 535.
  *
  * Application mode uses client credentials with `{resource}/.default`;
  * Authorize Account mode uses the signed-in account's refresh token through
@@ -10,10 +12,7 @@
 import type { AccountInfo, AuthenticationResult, ConfidentialClientApplication } from '@azure/msal-node';
 import type { EmailServer } from '../store/servers.js';
 import { applicationScopes, delegatedScopes } from './clouds.js';
-import { TokenError, toTokenError } from './token-error.js';
-
-/** Refresh this long before expiry (PRODUCT.md: 5–10 minutes early). */
-export const REFRESH_MARGIN_MS = 5 * 60_000;
+import { isMicrosoftAnswer, TokenError, toTokenError } from './token-error.js';
 
 export interface AccessToken {
   token: string;
@@ -24,9 +23,9 @@ export interface AccessToken {
 
 export interface TokenProvider {
   getAccessToken(options?: { forceRefresh?: boolean }): Promise<AccessToken>;
-  /** How many times Microsoft's token endpoint was asked (a figure for benchmarks). */
+  /** How many requests reached Microsoft's token endpoint (MSAL cache hits and replayed throttling errors do not). */
   readonly requests: number;
-  /** When a token was last obtained from Microsoft (not from memory), or null. */
+  /** When a token last came from Microsoft (not from MSAL's cache), or null. */
   readonly refreshedAt: number | null;
 }
 
@@ -51,15 +50,19 @@ async function findAccount(client: ConfidentialClientApplication, wanted: string
   return match;
 }
 
+/** Network failures on the way to the token endpoint count as requests too. */
+function reachedTokenEndpoint(err: unknown): boolean {
+  return isMicrosoftAnswer(err) || (err as { errorCode?: string }).errorCode === 'network_error';
+}
+
 /** Creates a token provider for one server; the MSAL client carries credentials and cache. */
 export function createTokenProvider({ server, client, now = Date.now }: TokenProviderOptions): TokenProvider {
-  let current: AccessToken | null = null;
   let inflight: Promise<AccessToken> | null = null;
+  let inflightForced = false;
   let requests = 0;
   let refreshedAt: number | null = null;
 
-  const fetchToken = async (forceRefresh: boolean): Promise<AccessToken> => {
-    requests++;
+  const acquire = async (forceRefresh: boolean): Promise<AccessToken> => {
     let result: AuthenticationResult | null;
     try {
       if (server.signInMode === 'application') {
@@ -69,7 +72,12 @@ export function createTokenProvider({ server, client, now = Date.now }: TokenPro
         result = await client.acquireTokenSilent({ account, scopes: delegatedScopes(server), forceRefresh });
       }
     } catch (err) {
+      if (reachedTokenEndpoint(err)) requests++;
       throw toTokenError(err);
+    }
+    if (result && !result.fromCache) {
+      requests++;
+      refreshedAt = now();
     }
     if (!result?.accessToken) {
       throw new TokenError({ message: 'Microsoft returned no access token', aadsts: null, oauthError: null, transient: true });
@@ -89,18 +97,21 @@ export function createTokenProvider({ server, client, now = Date.now }: TokenPro
       return refreshedAt;
     },
     getAccessToken({ forceRefresh = false } = {}) {
-      if (!forceRefresh && current && current.expiresAt - REFRESH_MARGIN_MS > now()) return Promise.resolve(current);
-      // One refresh at a time: concurrent callers share the request in flight.
-      inflight ??= fetchToken(forceRefresh)
-        .then((token) => {
-          current = token;
-          refreshedAt = now();
-          return token;
-        })
-        .finally(() => {
-          inflight = null;
-        });
-      return inflight;
+      // One call at a time: callers join the call in flight, except that a forced refresh does not
+      // settle for a cached token (the one Microsoft just refused); it runs after that call.
+      if (inflight && (inflightForced || !forceRefresh)) return inflight;
+      const before = inflight;
+      const call = (async () => {
+        if (before) await before.catch(() => undefined);
+        return acquire(forceRefresh);
+      })();
+      inflight = call;
+      inflightForced = forceRefresh;
+      const settle = (): void => {
+        if (inflight === call) inflight = null;
+      };
+      call.then(settle, settle);
+      return call;
     },
   };
 }

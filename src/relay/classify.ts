@@ -24,7 +24,7 @@ export const QUOTA_PAUSE_MS = 60 * MINUTE;
 
 /** A normalised upstream failure. */
 export type Failure =
-  /** The token could not be had; `transient` when retrying may help. */
+  /** The token could not be had; `transient` when the token error table says retry (auth/token-classify.ts). */
   | { kind: 'token'; code: string; transient: boolean; message: string }
   /** The SMTP server answered with an error reply. */
   | { kind: 'smtp'; code: number; reply: string }

@@ -3,13 +3,20 @@
  * XOAUTH2 tokens from the server's token provider, the spooled bytes forwarded
  * unchanged with the stored envelope. Failures come back normalised as a
  * `Failure` for the classifier.
+ *
+ * XOAUTH2 is our own nodemailer auth handler, so that a refused token is
+ * retried in one place only (`sendRetryingAuth`: once, with a fresh token)
+ * and the token comes from MSAL's cache for each new connection. nodemailer's
+ * own XOAUTH2 would keep a token per connection and renew it after a `334`,
+ * a second retry layer on top of ours.
  */
 import { hostname } from 'node:os';
 import { format } from 'node:util';
 import type { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
+import type { SMTPConnectionCustomAuthContext } from 'nodemailer/lib/smtp-connection';
 import type { Logger } from '../log.js';
-import type { TokenProvider } from '../auth/token-provider.js';
+import type { AccessToken, TokenProvider } from '../auth/token-provider.js';
 import { TokenError } from '../auth/token-error.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Failure } from './classify.js';
@@ -110,11 +117,45 @@ function transcriptLogger(lines: string[]) {
   return { trace: ignore, debug: record, info: record, warn: record, error: record, fatal: record };
 }
 
+/**
+ * The name our XOAUTH2 handler has in nodemailer. Asked for "XOAUTH2" without a token generator of its
+ * own, nodemailer runs the first method the server lists instead (Exchange lists LOGIN first); the
+ * handler still sends `AUTH XOAUTH2`.
+ */
+const XOAUTH2_HANDLER = 'RELAY365-XOAUTH2';
+
+/** The initial response of `AUTH XOAUTH2` (MICROSOFT.md, SMTP submission). */
+function xoauth2Response(user: string, token: AccessToken): string {
+  return Buffer.from(`user=${user}\x01auth=Bearer ${token.token}\x01\x01`).toString('base64');
+}
+
+/**
+ * A nodemailer auth handler for XOAUTH2 with a token from `tokens`. A refusal comes back as
+ * nodemailer's EAUTH error carrying the final reply (`535`); a token failure as an error whose
+ * cause is the TokenError, so that nodemailer cannot overwrite the TokenError's code.
+ */
+function xoauth2Handler(tokens: TokenProvider) {
+  return async (ctx: SMTPConnectionCustomAuthContext): Promise<void> => {
+    let token: AccessToken;
+    try {
+      token = await tokens.getAccessToken();
+    } catch (err) {
+      throw new Error('no access token', { cause: err });
+    }
+    const reply = await ctx.sendCommand(`AUTH XOAUTH2 ${xoauth2Response(ctx.auth.user ?? '', token)}`);
+    // On failure Exchange may first answer 334 with a base64 JSON error; an empty line then brings the 535.
+    const final = reply.status === 334 ? await ctx.sendCommand('') : reply;
+    if (final.status !== 235) throw new Error('Invalid login');
+  };
+}
+
 /** Creates the pooled upstream for one email server. */
 export function createUpstream({ server, tokens, password, log }: UpstreamOptions): Upstream {
+  const oauth = server.method === 'office365' && tokens !== undefined;
   const auth =
     server.method === 'office365'
-      ? { type: 'OAuth2', user: server.mailbox ?? undefined }
+      ? // Mailbox defaults to the signed-in account (PRODUCT.md); without a user nodemailer skips AUTH.
+        { type: 'custom', method: XOAUTH2_HANDLER, user: server.mailbox ?? server.authorizedAccount ?? '' }
       : server.method === 'password'
         ? { user: server.username ?? undefined, pass: password ?? undefined }
         : undefined;
@@ -132,31 +173,19 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
     disableUrlAccess: true,
     tls: { minVersion: 'TLSv1.2' as const, servername: server.host },
     auth,
-  };
-  // Called for each new connection; `renew` is true after a 334 challenge (nodemailer retries once).
-  const provision = (_user: string, renew: boolean, callback: (err: Error | null, token?: string, expires?: number) => void): void => {
-    tokens?.getAccessToken({ forceRefresh: renew }).then(
-      (token) => callback(null, token.token, token.expiresAt),
-      (err: unknown) => callback(err as Error),
-    );
-  };
-  const withTokens = <T extends { set(key: string, value: unknown): unknown }>(transport: T): T => {
-    if (server.method === 'office365' && tokens) transport.set('oauth2_provision_cb', provision);
-    return transport;
+    ...(oauth ? { customAuth: { [XOAUTH2_HANDLER]: xoauth2Handler(tokens) } } : {}),
   };
   const createPool = (maxConnections: number) =>
-    withTokens(
-      nodemailer.createTransport({
-        ...options,
-        pool: true,
-        maxConnections,
-        maxMessages: 100,
-        // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
-        // whose connection closed before it was attempted.
-        maxRequeues: 1,
-        logger: false,
-      }),
-    );
+    nodemailer.createTransport({
+      ...options,
+      pool: true,
+      maxConnections,
+      maxMessages: 100,
+      // A failure reaches the scheduler, which owns retries; the pool only re-sends a message
+      // whose connection closed before it was attempted.
+      maxRequeues: 1,
+      logger: false,
+    });
   type Pool = ReturnType<typeof createPool>;
   type Transport = Pick<Pool, 'sendMail'>;
 
@@ -180,8 +209,6 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
     }
   };
   const attempt = async (transport: Transport, envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
-    // Ask for the token first: a token failure then surfaces as itself, not as an SMTP auth error.
-    if (tokens) await tokens.getAccessToken();
     let info;
     try {
       info = (await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: raw() })) as {
@@ -232,7 +259,7 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
       }
     },
     async sendWithTranscript(envelope, raw, transcript) {
-      const single = withTokens(nodemailer.createTransport({ ...options, transactionLog: true, logger: transcriptLogger(transcript) }));
+      const single = nodemailer.createTransport({ ...options, transactionLog: true, logger: transcriptLogger(transcript) });
       try {
         return await sendRetryingAuth(single, envelope, raw);
       } finally {

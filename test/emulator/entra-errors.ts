@@ -68,6 +68,12 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     text: (p) =>
       `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${p['issuedAt'] ?? ''}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${p['validFrom'] ?? ''}'.`,
   },
+  50196: {
+    // Status and `error` unconfirmed: Entra throttles a client that repeats one request too often.
+    error: 'temporarily_unavailable',
+    status: 429,
+    text: () => 'The server terminated an operation because it encountered a client request loop. Please contact your app vendor.',
+  },
   53003: {
     error: 'invalid_grant',
     status: 400,

@@ -80,6 +80,7 @@ export interface ExchangeEmulator {
   readonly hostname: string;
   readonly settings: ExchangeSettings;
   readonly messages: ReceivedMessage[];
+  /** Every AUTH command answered, those refused by an injected `auth` fault included. */
   readonly authAttempts: AuthAttempt[];
   /** Connections accepted so far. */
   readonly connections: number;

@@ -97,7 +97,15 @@ export async function startExchange(options: ExchangeOptions): Promise<ExchangeE
 
   /** XOAUTH2: decides, then counts the session against its mailbox (in order of authentication). */
   const authenticate = (user: string, accessToken: string, sessionId: string, state: ConnectionState): SessionPrincipal => {
-    applyFault('auth', state);
+    try {
+      applyFault('auth', state);
+    } catch (err) {
+      // An injected refusal is an AUTH attempt too: tests count them.
+      const error = err as Error & { responseCode: number };
+      const reply = formatReply({ code: error.responseCode, text: error.message });
+      authAttempts.push({ method: 'XOAUTH2', user, ok: false, reply, reason: 'fault injection', at: now() });
+      throw err;
+    }
     const decision = decideXoauth2(user, accessToken, { directory, verify: identity.verifyAccessToken });
     if (decision.ok) {
       limits.openSession(decision.session.mailbox, sessionId);

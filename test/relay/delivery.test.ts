@@ -2,7 +2,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
+import { createMsalClient } from '../../src/auth/msal-client.js';
 import { runCommand } from '../../src/cli/commands.js';
+import { silentLogger } from '../../src/log.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { startHarness, testMessage as message, type Harness } from '../helpers/relay-harness.js';
@@ -151,13 +154,95 @@ describe('delivery to Microsoft 365', () => {
     expect(JSON.stringify(result)).not.toContain('wrong-secret');
   });
 
-  it('retries a refused token once with a fresh one instead of holding the mail', async () => {
+  it.each(['direct', 'challenge'] as const)(
+    'retries a %s 535 once, with one more token request, instead of holding the mail',
+    async (authFailure) => {
+      h = await startHarness({ signingKey, emulator: { exchange: { authFailure } } });
+      h.emu.exchange.failNext({ stage: 'auth', reply: REFUSED });
+      const id = await h.submit(message('token refused once'));
+      await h.emu.exchange.waitForMessages(1, 10_000);
+      await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+      expect(h.emu.exchange.authAttempts.map((a) => a.ok)).toEqual([false, true]);
+      expect(appTokenRequests()).toHaveLength(2);
+      expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
+    },
+  );
+
+  it.each(['direct', 'challenge'] as const)(
+    'holds the mail when the fresh token meets a %s 535 too, after one retry',
+    async (authFailure) => {
+      h = await startHarness({ signingKey, emulator: { exchange: { authFailure } } });
+      h.emu.exchange.failNext({ stage: 'auth', reply: REFUSED, count: 5 });
+      const id = await h.submit(message('token refused'));
+      await waitFor(() => h.fx.store.queue.get(id)?.status === 'held', 'held');
+      expect(h.emu.exchange.authAttempts.map((a) => a.ok)).toEqual([false, false]);
+      expect(appTokenRequests()).toHaveLength(2);
+      expect(h.fx.store.queue.get(id)?.lastReply).toMatch(/^535 5\.7\.3 /);
+    },
+  );
+
+  it("defers mail while the token endpoint throttles client credentials (429, AADSTS50196), also on MSAL's replay", async () => {
     await setup();
-    h.emu.exchange.failNext({ stage: 'auth', reply: '535 5.7.3 Authentication unsuccessful [EMULATOR.prod.outlook.com]' });
-    const id = await h.submit(message('token refused once'));
-    await h.emu.exchange.waitForMessages(1, 10_000);
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
-    expect(h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'client_credentials')).toHaveLength(2);
+    h.emu.identity.failNext({ aadsts: 50196, grantType: 'client_credentials' });
+    const id = await h.submit(message('throttled'));
+    const first = await waitFor(() => deferred(id), 'deferred');
+    expect(first.nextAttemptAt).toBe(h.now() + 60_000);
+    expect(first.lastReply).toMatch(/^AADSTS50196: /);
+    expect(appTokenRequests()).toHaveLength(1);
+    // Within 60 s MSAL answers the retry with the same error without asking (its throttling cache).
+    h.advance(60_000);
+    await waitFor(() => h.fx.store.queue.events(id).filter((e) => e.kind === 'deferred').length === 2, 'deferred again');
+    expect(h.fx.store.queue.get(id)).toMatchObject({ status: 'deferred', nextAttemptAt: h.now() + 5 * 60_000 });
+    expect(appTokenRequests()).toHaveLength(1);
+    expect(h.fx.store.servers.get(h.serverId())?.statusCode).not.toBe('AADSTS50196');
+    expect(h.emu.exchange.messages).toHaveLength(0);
+  });
+
+  it.each([
+    ['a throttled refresh (AADSTS50196)', 50196],
+    ['an outage (503 AADSTS90033)', 90033],
+  ])('defers Authorize Account mail on %s, then delivers it', async (_what, aadsts) => {
+    await setup({ signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox });
+    // A token that MSAL renews on first use: within five minutes of its expiry.
+    h.emu.identity.settings.tokenLifetimeSeconds = 120;
+    await authorizeAccount();
+    h.emu.identity.failNext({ aadsts, grantType: 'refresh_token' });
+    const id = await h.submit(message('refresh throttled'));
+    const first = await waitFor(() => deferred(id), 'deferred');
+    expect(first.nextAttemptAt).toBe(h.now() + 60_000);
+    expect(first.lastReply).toContain(`AADSTS${aadsts}`);
     expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
+    h.advance(60_000);
+    await h.emu.exchange.waitForMessages(1, 10_000);
+    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered after the retry');
   });
 });
+
+const REFUSED = '535 5.7.3 Authentication unsuccessful [EMULATOR.prod.outlook.com]';
+
+const appTokenRequests = () => h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'client_credentials');
+
+function deferred(id: string) {
+  const row = h.fx.store.queue.get(id);
+  return row?.status === 'deferred' ? row : undefined;
+}
+
+/** Runs Authorize Account for the harness's server the way the panel does, answering the emulator's pages over HTTP. */
+async function authorizeAccount(): Promise<void> {
+  const server = h.fx.store.servers.get(h.serverId())!;
+  const client = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: h.fx.store.tokenCaches, log: silentLogger });
+  const pkce = await createPkce();
+  const url = await authorizeUrl({ client, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
+  const back = new URL(await h.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
+  const code = back.searchParams.get('code') ?? '';
+  const { account } = await finishAuthorization({
+    client,
+    server,
+    redirectUri: SEED.redirectUri,
+    code,
+    state: 'state-1',
+    verifier: pkce.verifier,
+  });
+  h.fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: h.now() });
+  h.relay.settingsChanged();
+}
