@@ -3,7 +3,9 @@
  * what is left is to make the directory entries durable (one directory fsync)
  * and to record the messages (one SQLite transaction, one WAL fsync). Messages
  * that arrive while a commit runs wait for the next one, so concurrent clients
- * share the cost of the two fsyncs instead of paying them one by one.
+ * share the cost of the two fsyncs instead of paying them one by one. A
+ * record the store refuses (its server deleted meanwhile, say) fails its own
+ * message only: after a refused batch each message is recorded on its own.
  */
 import type { NewMessage, QueueRepo } from '../store/queue.js';
 import type { Spool } from './spool.js';
@@ -26,20 +28,42 @@ export function createCommitter(spool: Spool, queue: QueueRepo, onCommitted: (me
   let waiting: Pending[] = [];
   let running: Promise<void> | null = null;
 
+  /** Records a batch in one transaction; if the store refuses it, each message alone. Returns those recorded. */
+  const record = (batch: Pending[]): Pending[] => {
+    try {
+      queue.insert(batch.map((p) => p.message));
+      return batch;
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]?.reject(err);
+        return [];
+      }
+    }
+    return batch.filter((p) => {
+      try {
+        queue.insert([p.message]);
+        return true;
+      } catch (err) {
+        p.reject(err);
+        return false;
+      }
+    });
+  };
+
   const runBatches = async (): Promise<void> => {
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
-      const messages = batch.map((p) => p.message);
       try {
         await spool.syncDirectory();
-        queue.insert(messages);
       } catch (err) {
+        // Without the directory fsync no file of the batch is durable.
         for (const p of batch) p.reject(err);
         continue;
       }
-      for (const p of batch) p.resolve();
-      onCommitted(messages);
+      const recorded = record(batch);
+      for (const p of recorded) p.resolve();
+      if (recorded.length > 0) onCommitted(recorded.map((p) => p.message));
     }
   };
 

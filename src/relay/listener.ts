@@ -2,8 +2,8 @@
  * The SMTP listener legacy apps talk to. smtp-server owns the protocol; this
  * module implements its hooks: connection limits, relay users' AUTH, who may
  * relay and where to (src/relay/access.ts), the sender policy, address checks,
- * and DATA, which streams into the spool and answers 250 only once the
- * message is durable.
+ * the free-space guard, and DATA, which streams into the spool and answers 250
+ * only once the message is durable.
  */
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
@@ -16,17 +16,19 @@ import type {
   SMTPServerSession,
 } from 'smtp-server';
 import type { Config, ListenAddress } from '../config.js';
+import { listenRefusal } from '../listen-refusal.js';
 import type { Logger } from '../log.js';
 import { fromAllowed } from '../store/access-schemas.js';
 import type { ServerRepo } from '../store/servers.js';
 import type { Access, Route, SessionUser } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
+import { createFreeSpaceGuard, type FreeSpaceProbe } from './free-space.js';
 import type { RelayAuth } from './relay-auth.js';
 import { headerFromAddresses, maySendAs, senderRefusal } from './sender-policy.js';
 import { REPLIES } from './smtp-error.js';
 import { RelaySmtpServer } from './smtp-server.js';
-import type { Spool } from './spool.js';
+import { MessageTooBigError, type Spool } from './spool.js';
 import type { TlsIdentity } from './tls-identity.js';
 import { newQueueId, receivedHeader } from './trace.js';
 
@@ -51,6 +53,8 @@ export interface ListenerDeps {
   now?: () => number;
   /** Idle time before a client is disconnected; default 60 s. */
   socketTimeoutMs?: number;
+  /** Free bytes in the data folder; statfs unless a test injects one. */
+  freeSpace?: FreeSpaceProbe;
 }
 
 export interface Listener {
@@ -82,8 +86,10 @@ export function createListener({
   log,
   now = Date.now,
   socketTimeoutMs = SOCKET_TIMEOUT_MS,
+  freeSpace,
 }: ListenerDeps): Listener {
   const name = osHostname();
+  const disk = createFreeSpaceGuard({ dir: config.dataDir, minFree: config.minFreeSpace, probe: freeSpace, now, log });
   // The route a session's current transaction was given at MAIL FROM.
   const routes = new WeakMap<SMTPServerSession, Route>();
   // Open sessions per client address, for RELAY365_MAX_CONNECTIONS_PER_CLIENT.
@@ -115,6 +121,7 @@ export function createListener({
   const onMailFrom = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
     routes.delete(session);
     if (address.address !== '' && !ADDRESS.test(address.address)) throw REPLIES.badSender();
+    if (!(await disk.hasRoom())) throw REPLIES.insufficientStorage();
     const route = access.route(session.remoteAddress, sessionUser(session));
     if (!route) {
       log.info('relaying refused: not logged in and no allowed network', { client: session.remoteAddress });
@@ -176,15 +183,13 @@ export function createListener({
     });
     let file;
     try {
-      file = await spool.write(queueId, prefix, stream);
+      // The spool stops writing at the limit: an oversize message never takes more disk than the limit.
+      file = await spool.write(queueId, prefix, stream, config.maxMessageSize);
     } catch (err) {
+      if (err instanceof MessageTooBigError) throw REPLIES.tooBig(config.maxMessageSize);
       // The client went away mid-DATA (nothing to answer) or the disk failed.
       log.warn('message not stored', { queueId, client: session.remoteAddress, error: (err as Error).message });
       throw REPLIES.storageFailed();
-    }
-    if (stream.sizeExceeded) {
-      await spool.remove(queueId);
-      throw REPLIES.tooBig(config.maxMessageSize);
     }
     const refusal = headerRefusal(route, file.headers.from);
     if (refusal) {
@@ -256,33 +261,36 @@ export function createListener({
   });
 
   const running: RelaySmtpServer[] = [];
-  const listen = (server: RelaySmtpServer, at: ListenAddress): Promise<AddressInfo> =>
+  /** Binds one listener; a refusal is a ConfigError naming the variable and the address, for one line at start-up. */
+  const listen = (secure: boolean, variable: string, at: ListenAddress): Promise<AddressInfo> =>
     new Promise((resolve, reject) => {
+      const server = new RelaySmtpServer(options(secure));
       server.on('error', (err: Error) => log.warn('smtp listener error', { error: err.message }));
-      const refuse = (err: NodeJS.ErrnoException): void =>
-        reject(new Error(`SMTP listener cannot listen on ${at.host}:${at.port}: ${err.code ?? err.message}`));
+      const refuse = (err: NodeJS.ErrnoException): void => reject(listenRefusal(variable, at, err.code ?? err.message));
       server.server.once('error', refuse);
       server.listen(at.port, at.host, () => {
         server.server.off('error', refuse);
+        running.push(server);
         resolve(server.server.address() as AddressInfo);
       });
     });
+  const close = async (): Promise<void> => {
+    const servers = running.splice(0);
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  };
 
   return {
     async start() {
-      const plain = new RelaySmtpServer(options(false));
-      running.push(plain);
-      const smtp = await listen(plain, config.smtpListen);
-      let smtps: AddressInfo | null = null;
-      if (config.smtpsListen) {
-        const implicit = new RelaySmtpServer(options(true));
-        running.push(implicit);
-        smtps = await listen(implicit, config.smtpsListen);
+      try {
+        const smtp = await listen(false, 'RELAY365_SMTP_LISTEN', config.smtpListen);
+        const smtps = config.smtpsListen ? await listen(true, 'RELAY365_SMTPS_LISTEN', config.smtpsListen) : null;
+        return { smtp, smtps };
+      } catch (err) {
+        // Half a relay (SMTP up, SMTPS refused) would hide the error; close what was opened.
+        await close();
+        throw err;
       }
-      return { smtp, smtps };
     },
-    async close() {
-      await Promise.all(running.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    },
+    close,
   };
 }

@@ -4,10 +4,11 @@
  * message). A file counts only once the store has a record for it: the
  * committer records a message after its file is fsynced, and start-up
  * recovery deletes files without a record (their client never got a 250).
- * Nothing ever rewrites a file.
+ * Nothing ever rewrites a file, and a message that cannot be kept (over the
+ * size limit, or a write failed) is deleted at once, not at the end of DATA.
  */
 import { createReadStream, mkdirSync, readdirSync } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open as openFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -27,9 +28,31 @@ export interface SpooledFile {
   headers: MessageHeaders;
 }
 
+/** The file operations the spool needs; tests inject failing ones (a full disk, an I/O error). */
+export interface SpoolFileHandle {
+  writev(buffers: Buffer[]): Promise<unknown>;
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type OpenSpoolFile = (path: string, flags: 'wx', mode: number) => Promise<SpoolFileHandle>;
+
+/** The message grew past the size limit; nothing of it was kept. */
+export class MessageTooBigError extends Error {
+  constructor(readonly limit: number) {
+    super(`message exceeds ${limit} bytes`);
+    this.name = 'MessageTooBigError';
+  }
+}
+
 export interface Spool {
-  /** Streams `prefix` + `body` into the message's file and fsyncs it; memory stays bounded. */
-  write(id: string, prefix: Buffer, body: Readable): Promise<SpooledFile>;
+  /**
+   * Streams `prefix` + `body` into the message's file and fsyncs it; memory stays bounded.
+   * Once the body passes `maxBytes` (MessageTooBigError) or a write fails, the file is
+   * deleted and the rest of the body is read and dropped, so the client is answered after
+   * its final dot; the error is thrown then. A body that fails (client gone) throws at once.
+   */
+  write(id: string, prefix: Buffer, body: Readable, maxBytes?: number): Promise<SpooledFile>;
   /** Makes the new files' directory entries durable (one directory fsync for a batch). */
   syncDirectory(): Promise<void>;
   /** Deletes a message's file (refused, delivered, failed or deleted). */
@@ -61,52 +84,70 @@ function headerBlock(head: Buffer): string | null {
 /** Bytes gathered before one write call: few syscalls for small messages, bounded memory for large ones. */
 const WRITE_BATCH_BYTES = 256 * 1024;
 
-/** Creates (if needed) the spool folders under `dir`. */
-export function createSpool(dir: string): Spool {
+/** Creates (if needed) the spool folders under `dir`; `open` is fs.promises.open unless a test injects one. */
+export function createSpool(dir: string, { open: openMessage = openFile }: { open?: OpenSpoolFile } = {}): Spool {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const filePath = (id: string): string => path.join(dir, `${id}.eml`);
 
   return {
-    async write(id, prefix, body) {
-      const file = await open(filePath(id), 'wx', 0o600);
+    async write(id, prefix, body, maxBytes = Infinity) {
+      const target = filePath(id);
+      const file = await openMessage(target, 'wx', 0o600);
+      const discard = async (): Promise<void> => {
+        await file.close().catch(() => undefined);
+        await unlink(target).catch(() => undefined);
+      };
       let size = 0;
       let head: Buffer | null = Buffer.alloc(0);
       let headers: MessageHeaders = { subject: null, messageId: null, from: null };
+      // Set once the message cannot be kept; the body is still read to its end.
+      let refusal: Error | null = null;
+      let batch: Buffer[] = [prefix];
+      let batchBytes = prefix.length;
       try {
-        let batch: Buffer[] = [prefix];
-        let batchBytes = prefix.length;
         for await (const chunk of body as AsyncIterable<Buffer>) {
           size += chunk.length;
-          if (head !== null) {
-            head = Buffer.concat([head, chunk]);
-            const block = headerBlock(head);
-            if (block !== null) {
-              headers = parseHeaders(Buffer.from(block, 'latin1').toString('utf8'));
-              head = null;
+          if (refusal !== null) continue;
+          try {
+            if (size > maxBytes) throw new MessageTooBigError(maxBytes);
+            if (head !== null) {
+              head = Buffer.concat([head, chunk]);
+              const block = headerBlock(head);
+              if (block !== null) {
+                headers = parseHeaders(Buffer.from(block, 'latin1').toString('utf8'));
+                head = null;
+              }
             }
-          }
-          batch.push(chunk);
-          batchBytes += chunk.length;
-          if (batchBytes >= WRITE_BATCH_BYTES) {
-            await file.writev(batch);
+            batch.push(chunk);
+            batchBytes += chunk.length;
+            if (batchBytes >= WRITE_BATCH_BYTES) {
+              await file.writev(batch);
+              batch = [];
+              batchBytes = 0;
+            }
+          } catch (err) {
+            refusal = err instanceof Error ? err : new Error(String(err));
             batch = [];
-            batchBytes = 0;
+            await discard();
           }
         }
-        if (head !== null) headers = parseHeaders(head.toString('utf8'));
-        if (batch.length > 0) await file.writev(batch);
-        await file.datasync();
+        if (refusal === null) {
+          if (head !== null) headers = parseHeaders(head.toString('utf8'));
+          if (batch.length > 0) await file.writev(batch);
+          await file.datasync();
+          await file.close();
+        }
       } catch (err) {
-        await file.close().catch(() => undefined);
-        await unlink(filePath(id)).catch(() => undefined);
+        // The body failed (the client went away) or the last write, fsync or close did.
+        if (refusal === null) await discard();
         throw err;
       }
-      await file.close();
+      if (refusal !== null) throw refusal;
       return { id, size, headers };
     },
     async syncDirectory() {
       // Cheap where the files' own fsyncs already committed the directory (ext4, XFS); required by POSIX.
-      const handle = await open(dir, 'r');
+      const handle = await openFile(dir, 'r');
       try {
         await handle.sync();
       } finally {

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { createAccess } from '../../src/relay/access.js';
 import { createCommitter } from '../../src/relay/committer.js';
+import type { FreeSpaceProbe } from '../../src/relay/free-space.js';
 import { createListener, type Listener } from '../../src/relay/listener.js';
 import { createRelayAuth } from '../../src/relay/relay-auth.js';
-import { createSpool, type Spool } from '../../src/relay/spool.js';
+import { createSpool, type OpenSpoolFile, type Spool } from '../../src/relay/spool.js';
 import { loadTlsIdentity } from '../../src/relay/tls-identity.js';
 import type { Fixture } from './fixture.js';
 
@@ -20,13 +21,20 @@ export interface TestListener {
   close(): Promise<void>;
 }
 
-/** Starts a listener on the fixture's config; `now` drives lockout times. */
-export async function startTestListener(
-  fx: Fixture,
-  options: { socketTimeoutMs?: number; now?: () => number } = {},
-): Promise<TestListener> {
+export interface TestListenerOptions {
+  socketTimeoutMs?: number;
+  /** Drives lockout times and the free-space cache. */
+  now?: () => number;
+  /** Free bytes in the data folder (a full disk without filling one). */
+  freeSpace?: FreeSpaceProbe;
+  /** Opens spool files (a write that fails mid-message). */
+  openSpoolFile?: OpenSpoolFile;
+}
+
+/** Starts a listener on the fixture's config. */
+export async function startTestListener(fx: Fixture, options: TestListenerOptions = {}): Promise<TestListener> {
   const now = options.now ?? Date.now;
-  const spool = createSpool(path.join(fx.dir, 'spool'));
+  const spool = createSpool(path.join(fx.dir, 'spool'), { open: options.openSpoolFile });
   const committer = createCommitter(spool, fx.store.queue, () => undefined);
   const listener = createListener({
     config: fx.config,
@@ -39,6 +47,7 @@ export async function startTestListener(
     log: silentLogger,
     now,
     socketTimeoutMs: options.socketTimeoutMs,
+    freeSpace: options.freeSpace,
   });
   const addresses = await listener.start();
   return { listener, spool, port: addresses.smtp.port, smtpsPort: addresses.smtps?.port ?? 0, close: () => listener.close() };

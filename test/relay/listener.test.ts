@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.js';
 import type { Listener } from '../../src/relay/listener.js';
 import type { Spool } from '../../src/relay/spool.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
@@ -184,5 +186,37 @@ describe('SMTP listener with idle clients', () => {
     const other = await connectRaw(port);
     expect(await other.command('EHLO other.test')).toMatch(/^250/);
     other.close();
+  });
+});
+
+/** Listens on a loopback port (0: any free one); rejects with the bind error. */
+function occupy(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+const portOf = (server: net.Server): number => (server.address() as net.AddressInfo).port;
+const release = (server: net.Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+describe('SMTP listener on a busy port', () => {
+  afterEach(() => fx.cleanup());
+
+  it('fails start-up naming RELAY365_SMTPS_LISTEN and its address, and closes the plain listener it opened', async () => {
+    const busy = await occupy(0);
+    const busyPort = portOf(busy);
+    const probe = await occupy(0);
+    const smtpPort = portOf(probe);
+    await release(probe);
+    fx = createFixture({ RELAY365_SMTP_LISTEN: `127.0.0.1:${smtpPort}`, RELAY365_SMTPS_LISTEN: `127.0.0.1:${busyPort}` });
+    const error: unknown = await startTestListener(fx).catch((err: unknown) => err);
+    await release(busy);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(
+      `RELAY365_SMTPS_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)`,
+    );
+    // Nothing is left listening: the plain port can be bound again.
+    await release(await occupy(smtpPort));
   });
 });
