@@ -1,11 +1,14 @@
 /**
  * Opens the SQLite database in the data folder (WAL, full fsync on commit,
- * foreign keys) and applies pending migrations.
+ * foreign keys, a bounded WAL file) and applies pending migrations.
  */
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
+
+/** The most the `-wal` file keeps on disk once checkpointed (SQLite's `journal_size_limit`). */
+export const JOURNAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** Opens (creating if needed) the database at `file` and migrates it. */
 export function openDatabase(file: string): Db {
@@ -16,6 +19,8 @@ export function openDatabase(file: string): Db {
   db.pragma('foreign_keys = ON');
   // The CLI and the running relay share the file; wait instead of failing.
   db.pragma('busy_timeout = 5000');
+  // After a checkpoint resets the WAL, the file is cut back to this size instead of keeping its peak.
+  db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
   migrate(db);
   return db;
 }

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plainServer } from '../helpers/fixture.js';
 import { createPanel, signedIn, visibleText, type Agent, type Panel } from './panel.js';
@@ -257,10 +259,13 @@ describe('email servers', () => {
     expect(visibleText((await agent.get('/servers')).text)).toContain('smarthost (default) mx.example.com:25 none Not used yet 2 1');
   });
 
-  it('asks before deleting and refuses while mail waits unless the admin drops it', async () => {
+  it('asks before deleting, refuses while mail waits, and otherwise fails that mail with the removal and deletes its spool file', async () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
     const now = Date.now();
+    const spoolFile = path.join(panel.fx.dir, 'spool', 'WAIT1.eml');
+    mkdirSync(path.dirname(spoolFile), { recursive: true });
+    writeFileSync(spoolFile, 'Subject: waiting\r\n\r\nbody\r\n');
     panel.fx.store.queue.insert([
       {
         id: 'WAIT1',
@@ -279,14 +284,50 @@ describe('email servers', () => {
       },
     ]);
     const confirm = await agent.get(`/servers/${id}/delete`);
-    expect(visibleText(confirm.text)).toContain('Also delete the 1 message still waiting for this server');
+    expect(visibleText(confirm.text)).toContain('Give up on the 1 message still waiting for this server');
     const refused = await agent.post(`/servers/${id}/delete`);
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('1 message(s) are still waiting for this server.');
     expect(panel.fx.store.servers.get(id)).toBeDefined();
+    expect(existsSync(spoolFile)).toBe(true);
     const done = await agent.post(`/servers/${id}/delete`, { drop: '1' });
     expect(done.location).toBe('/servers');
-    expect(panel.relay.deleteMessage).toHaveBeenCalledWith('WAIT1');
+    expect(visibleText((await agent.get('/servers')).text)).toContain('Deleted Office 365; 1 waiting message(s) were marked failed.');
     expect(panel.fx.store.servers.get(id)).toBeUndefined();
+    expect(existsSync(spoolFile)).toBe(false);
+    const reason = 'not delivered: its email server Office 365 was removed by admin@example.com';
+    expect(panel.fx.store.queue.get('WAIT1')).toMatchObject({ status: 'failed', serverId: null, lastReply: reason });
+    const page = visibleText((await agent.get('/log/WAIT1')).text);
+    expect(page).toContain('(deleted server)');
+    expect(page).toContain(`failed ${reason}`);
+  });
+
+  it('deletes no server while its mail is being delivered', async () => {
+    panel = createPanel();
+    const { agent, id } = await office365(panel);
+    const now = Date.now();
+    panel.fx.store.queue.insert([
+      {
+        id: 'SENDING1',
+        serverId: id,
+        mailFrom: 'app@example.com',
+        recipients: ['x@example.com'],
+        size: 1,
+        subject: null,
+        headerMessageId: null,
+        clientAddress: '127.0.0.1',
+        clientHelo: 'h',
+        route: 'admin panel',
+        relayUser: null,
+        receivedAt: now,
+        expiresAt: now + 1e9,
+        status: 'sending',
+      },
+    ]);
+    await agent.get(`/servers/${id}/delete`);
+    const refused = await agent.post(`/servers/${id}/delete`, { drop: '1' });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('Mail is being delivered through this server right now.');
+    expect(panel.fx.store.queue.get('SENDING1')).toMatchObject({ status: 'sending', serverId: id });
   });
 });

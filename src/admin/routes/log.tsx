@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { DEFAULT_RETENTION_DAYS } from '../../config.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/index.js';
 import type { MessageStatus } from '../../store/queue.js';
@@ -23,12 +24,20 @@ export interface LogRouteOptions {
   log: Logger;
   /** How often the live tail looks for new events; default 1 s. */
   tailPollMs?: number;
+  /** RELAY365_RETENTION_DAYS, shown with the database's size; default 30. */
+  retentionDays?: number;
 }
 
 const ID = '{[0-9A-Za-z]{1,64}}';
 
 /** Routes under /log. */
-export function logRoutes({ store, relay, log, tailPollMs = 1000 }: LogRouteOptions): Hono<AdminEnv> {
+export function logRoutes({
+  store,
+  relay,
+  log,
+  tailPollMs = 1000,
+  retentionDays = DEFAULT_RETENTION_DAYS,
+}: LogRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
   const serverNames = (): Map<number, string> => new Map(store.servers.list().map((s) => [s.id, s.name]));
@@ -48,9 +57,16 @@ export function logRoutes({ store, relay, log, tailPollMs = 1000 }: LogRouteOpti
         serverName: nameOf(names, message.serverId),
         recipients: store.queue.recipients(message.id).map((r) => r.address),
       }));
-    return c.render(<LogPage rows={rows} servers={store.servers.list()} filter={filter} latestEventId={latestEventId(store.queue)} />, {
-      title: 'Relay log',
-    });
+    return c.render(
+      <LogPage
+        rows={rows}
+        servers={store.servers.list()}
+        filter={filter}
+        latestEventId={latestEventId(store.queue)}
+        database={{ ...store.retention.stats(), retentionDays }}
+      />,
+      { title: 'Relay log' },
+    );
   });
 
   app.get('/events', (c) => {

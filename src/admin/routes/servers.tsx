@@ -1,9 +1,10 @@
 /**
  * Email servers: the list, creating one, its page, and deleting it (after a
- * confirmation; waiting mail is only dropped when the admin says so).
+ * confirmation; waiting mail is only failed when the admin says so).
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
+import { removeServerAndSpool } from '../../relay/remove-server.js';
 import type { Store } from '../../store/index.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
@@ -95,26 +96,25 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
     if (relayUsers.length > 0 || networks.length > 0) {
       return deletePage(c, `${server.name} was not deleted: relay users or networks still route mail to it.`, 409);
     }
-    const counts = store.queue.countsByStatus(server.id);
-    const waiting = WAITING.reduce((n, s) => n + counts[s], 0);
-    if (counts.sending > 0) return deletePage(c, 'Mail is being delivered through this server right now. Try again in a moment.', 409);
-    if (waiting > 0 && !drop) {
+    // Waiting mail is failed (with an event naming the removal) in the removal's own transaction.
+    const outcome = await removeServerAndSpool(store, server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
+    if (outcome.kind === 'in-flight') {
+      return deletePage(c, 'Mail is being delivered through this server right now. Try again in a moment.', 409);
+    }
+    if (outcome.kind === 'waiting') {
       return deletePage(
         c,
-        `${waiting} message(s) are still waiting for this server. Tick the box to delete them too, or wait until they are delivered.`,
+        `${outcome.waiting} message(s) are still waiting for this server. Tick the box to fail them, or wait until they are delivered.`,
         409,
       );
     }
-    let dropped = 0;
-    for (const status of WAITING) {
-      for (const message of store.queue.list({ serverId: server.id, status, limit: 1_000_000 })) {
-        if (await relay.deleteMessage(message.id)) dropped++;
-      }
-    }
-    store.servers.remove(server.id);
+    const failed = outcome.failed.length;
     relay.settingsChanged();
-    log.info('email server deleted', { server: server.name, droppedMessages: dropped, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Deleted ${server.name}${dropped ? ` and ${dropped} waiting message(s)` : ''}.` });
+    log.info('email server deleted', { server: server.name, failedMessages: failed, by: c.var.user?.email });
+    setFlash(c, store, {
+      kind: 'success',
+      message: `Deleted ${server.name}${failed ? `; ${failed} waiting message(s) were marked failed` : ''}.`,
+    });
     return c.redirect('/servers', 303);
   });
 

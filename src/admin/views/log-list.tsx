@@ -1,7 +1,8 @@
 /**
  * The relay log: messages newest first with a filter form (each with the
- * client that handed it in and how it was let in), and the live tail of queue
- * events (filled by server-sent events when JavaScript runs).
+ * client that handed it in and how it was let in), the live tail of queue
+ * events (filled by server-sent events when JavaScript runs), and the
+ * database's size with how long finished mail is kept.
  */
 import type { MessageStatus, QueuedMessage } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
@@ -22,11 +23,19 @@ export interface LogRow {
   recipients: string[];
 }
 
+/** How big the database is and how long finished mail stays in it. */
+export interface DatabaseInfo {
+  bytes: number;
+  messages: number;
+  retentionDays: number;
+}
+
 export interface LogPageProps {
   rows: LogRow[];
   servers: EmailServer[];
   filter: LogFilter;
   latestEventId: number;
+  database: DatabaseInfo;
 }
 
 function size(bytes: number): string {
@@ -61,20 +70,30 @@ function FilterForm({ servers, filter }: { servers: EmailServer[]; filter: LogFi
         </select>
       </label>
       <label>
-        Sender <input name="sender" value={filter.sender} />
+        Sender <input name="sender" value={filter.sender} placeholder="starts with…" />
       </label>
       <label>
-        Recipient <input name="recipient" value={filter.recipient} />
+        Recipient <input name="recipient" value={filter.recipient} placeholder="starts with…" />
       </label>
       <button type="submit">Filter</button>
     </form>
   );
 }
 
-export function LogPage({ rows, servers, filter, latestEventId }: LogPageProps) {
+function DatabaseLine({ bytes, messages, retentionDays }: DatabaseInfo) {
+  return (
+    <p class="muted" id="database-size">
+      Database {(bytes / 1024 / 1024).toFixed(1)} MB, {messages.toLocaleString('en-US')} message{messages === 1 ? '' : 's'} kept; delivered
+      and failed mail is deleted after {retentionDays} day{retentionDays === 1 ? '' : 's'} (RELAY365_RETENTION_DAYS).
+    </p>
+  );
+}
+
+export function LogPage({ rows, servers, filter, latestEventId, database }: LogPageProps) {
   return (
     <>
       <FilterForm servers={servers} filter={filter} />
+      <p class="muted">Sender and recipient match addresses that start with the text given, in any case.</p>
       {rows.length === 0 ? (
         <p>No messages match.</p>
       ) : (
@@ -129,6 +148,7 @@ export function LogPage({ rows, servers, filter, latestEventId }: LogPageProps) 
         </p>
         <ol id="live-tail" class="tail" data-after={String(latestEventId)} aria-live="polite"></ol>
       </section>
+      <DatabaseLine {...database} />
     </>
   );
 }

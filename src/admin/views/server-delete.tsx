@@ -1,6 +1,6 @@
 /**
- * Confirmation before an email server is deleted. Mail still waiting for it is
- * kept unless the admin explicitly chooses to drop it; while relay users or
+ * Confirmation before an email server is deleted. While mail waits for it, it
+ * is kept unless the admin explicitly chooses to fail that mail; while relay users or
  * allowed networks route to it, it cannot be deleted and the page names them.
  */
 import type { EmailServer } from '../../store/servers.js';
@@ -54,8 +54,8 @@ export function DeleteServerPage({ server, csrf, waiting, inFlight, usedBy, erro
       </p>
       {waiting > 0 ? (
         <label class="choice">
-          <input type="checkbox" name="drop" value="1" /> Also delete the {waiting} message{waiting === 1 ? '' : 's'} still waiting for this
-          server (they will never be sent)
+          <input type="checkbox" name="drop" value="1" /> Give up on the {waiting} message{waiting === 1 ? '' : 's'} still waiting for this
+          server: they are never sent, and show as failed in the relay log
         </label>
       ) : null}
       {inFlight > 0 ? <p class="muted">{inFlight} message(s) are being delivered right now; wait a moment before deleting.</p> : null}
