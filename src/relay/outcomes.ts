@@ -9,14 +9,22 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
 import { classify, retryDelay, type Decision, type Failure } from './classify.js';
+import type { Connection } from './connect.js';
 import type { DeliveryError, RecipientReply } from './delivery.js';
-import type { Lane } from './lane.js';
+import { connectionLimit, type Member } from './lane.js';
 import type { Spool } from './spool.js';
 
 /** How often a held server is probed with one message. */
 export const PROBE_INTERVAL_MS = 5 * 60_000;
 /** How long concurrency stays lowered after a 432 4.3.2. */
 const THROTTLE_MS = 10 * 60_000;
+
+/** One delivery attempt: the server it ran for, the connection it used, and the settings generation it started under. */
+export interface Attempt {
+  member: Member;
+  conn: Connection | null;
+  generation: number;
+}
 
 /** What one attempt came to, for a caller that waits for it (Send Test Email). */
 export interface AttemptSummary {
@@ -30,19 +38,19 @@ export interface OutcomeDeps {
   spool: Spool;
   log: Logger;
   now: () => number;
-  /** False once a lane was replaced (its server's settings changed during the attempt). */
-  isCurrent: (lane: Lane) => boolean;
+  /** False once the attempt's server changed its settings (or was removed) while it ran. */
+  isCurrent: (attempt: Attempt) => boolean;
 }
 
 export interface Outcomes {
   /** Records an attempt in which the upstream answered per recipient. */
-  settleRecipients(lane: Lane, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): AttemptSummary;
+  settleRecipients(attempt: Attempt, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): AttemptSummary;
   /** Records a failed attempt and applies what the classifier decided. */
-  settleFailure(lane: Lane, message: QueuedMessage, error: DeliveryError): AttemptSummary;
+  settleFailure(attempt: Attempt, message: QueuedMessage, error: DeliveryError): AttemptSummary;
   /** Holds the server's mail and shows the problem with its fix. */
-  holdLane(lane: Lane, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void;
-  /** Marks the server authorized (account, token time) and releases held mail. */
-  markWorking(lane: Lane): void;
+  holdLane(member: Member, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void;
+  /** Marks the server authorized (account, token time of `conn`) and releases held mail. */
+  markWorking(member: Member, conn: Connection | null): void;
 }
 
 /** Prefixes an AADSTS or network code the text does not already name; our own codes stay out of sight. */
@@ -54,39 +62,49 @@ function withCode(code: string, message: string): string {
 /** Creates the outcome recorder. */
 export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDeps): Outcomes {
   const { queue, servers } = store;
-  const holdLane = (lane: Lane, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void => {
+  // Spool removal never throws (spool.ts); a rejection here would end the process, so it is caught anyway.
+  const discard = (id: string): void => {
+    spool.remove(id).catch((err: unknown) => log.error('cannot remove a spool file', { queueId: id, error: (err as Error).message }));
+  };
+  const holdLane = (member: Member, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void => {
     const t = now();
-    if (!lane.held) {
+    if (!member.held) {
       log.warn('email server cannot authenticate; holding its mail', {
-        server: lane.server.name,
+        server: member.server.name,
         alert: true,
         code,
         reply,
         fix: hint?.fix,
       });
     }
-    lane.held = true;
-    lane.nextProbeAt = t + PROBE_INTERVAL_MS;
-    queue.holdServer(lane.server.id, reply, t);
-    servers.setStatus(lane.server.id, { status, code, message: reply, hint: hint ? `${hint.meaning}. ${hint.fix}` : null });
+    member.held = true;
+    member.nextProbeAt = t + PROBE_INTERVAL_MS;
+    queue.holdServer(member.server.id, reply, t);
+    servers.setStatus(member.server.id, { status, code, message: reply, hint: hint ? `${hint.meaning}. ${hint.fix}` : null });
   };
 
-  const markWorking = (lane: Lane): void => {
-    const refreshedAt = lane.conn?.tokens?.refreshedAt ?? null;
-    if (!lane.held && lane.server.status === 'authorized' && refreshedAt === lane.reportedRefresh) return;
-    lane.reportedRefresh = refreshedAt;
-    const account = lane.server.signInMode === 'application' ? lane.server.mailbox : lane.server.authorizedAccount;
-    servers.setStatus(lane.server.id, { status: 'authorized', account, refreshedAt });
-    lane.server = { ...lane.server, status: 'authorized' };
-    if (lane.held) {
-      lane.held = false;
-      const released = queue.releaseHeld(lane.server.id, now());
-      log.info('email server works again; releasing held mail', { server: lane.server.name, messages: released });
+  const markWorking = (member: Member, conn: Connection | null): void => {
+    const refreshedAt = conn?.tokens?.refreshedAt ?? null;
+    if (!member.held && member.server.status === 'authorized' && refreshedAt === member.reportedRefresh) return;
+    member.reportedRefresh = refreshedAt;
+    const account = member.server.signInMode === 'application' ? member.server.mailbox : member.server.authorizedAccount;
+    servers.setStatus(member.server.id, { status: 'authorized', account, refreshedAt });
+    member.server = { ...member.server, status: 'authorized' };
+    if (member.held) {
+      member.held = false;
+      const released = queue.releaseHeld(member.server.id, now());
+      log.info('email server works again; releasing held mail', { server: member.server.name, messages: released });
     }
   };
 
   /** Records a result in which the upstream answered per recipient. */
-  const settleRecipients = (lane: Lane, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): AttemptSummary => {
+  const settleRecipients = (
+    attempt: Attempt,
+    message: QueuedMessage,
+    accepted: RecipientReply[],
+    rejected: RecipientReply[],
+  ): AttemptSummary => {
+    const member = attempt.member;
     const t = now();
     const failed: RecipientReply[] = [];
     const deferred: RecipientReply[] = [];
@@ -101,11 +119,10 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
         : { kind: 'done', delivered, failed },
       t,
     );
-    lane.dailyUsed += delivered.length;
-    if (status === 'delivered' || status === 'failed') void spool.remove(message.id);
+    if (status === 'delivered' || status === 'failed') discard(message.id);
     log.info('delivery attempt', {
       queueId: message.id,
-      server: lane.server.name,
+      server: member.server.name,
       status,
       delivered: delivered.length,
       failed: failed.length,
@@ -117,28 +134,31 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
       : { ok: true, reply: accepted[0]?.reply ?? '', hint: null };
   };
 
-  const settleFailure = (lane: Lane, message: QueuedMessage, error: DeliveryError): AttemptSummary => {
+  const settleFailure = (attempt: Attempt, message: QueuedMessage, error: DeliveryError): AttemptSummary => {
+    const member = attempt.member;
     if (error.rejected.length > 0) {
       // Every recipient was refused at RCPT TO, each with its own reply.
-      markWorking(lane);
-      return settleRecipients(lane, message, [], error.rejected);
+      if (isCurrent(attempt)) markWorking(member, attempt.conn);
+      return settleRecipients(attempt, message, [], error.rejected);
     }
     const failure = error.failure;
     const reply = failure.kind === 'smtp' ? failure.reply : withCode(failure.code, failure.message);
     const decision: Decision = classify(failure);
-    log.warn('delivery attempt failed', { queueId: message.id, server: lane.server.name, action: decision.action, reply });
+    // Any other SMTP reply to a held server's probe came after AUTH worked: its held mail may go again.
+    if (member.held && failure.kind === 'smtp' && decision.action !== 'hold' && isCurrent(attempt)) markWorking(member, attempt.conn);
+    log.warn('delivery attempt failed', { queueId: message.id, server: member.server.name, action: decision.action, reply });
     const hint =
       failure.kind === 'smtp'
         ? hintForSmtpReply(reply)
         : failure.kind === 'token'
           ? hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code)
           : null;
-    applyDecision(lane, message, decision, failure, reply, hint);
+    applyDecision(attempt, message, decision, failure, reply, hint);
     return { ok: false, reply, hint };
   };
 
   const applyDecision = (
-    lane: Lane,
+    attempt: Attempt,
     message: QueuedMessage,
     decision: Decision,
     failure: Failure,
@@ -146,43 +166,48 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
     hint: Hint | null,
   ): void => {
     const t = now();
+    const member = attempt.member;
+    const mailbox = member.lane;
     switch (decision.action) {
       case 'hold': {
-        if (!isCurrent(lane)) {
+        // Held mail waits for the server, not for the retry schedule: the attempt (or probe) is not counted.
+        queue.forgetAttempt(message.id);
+        if (!isCurrent(attempt)) {
           // The settings changed while this attempt ran: try again with the new ones.
           queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t);
           return;
         }
         queue.recordAttempt(message.id, { kind: 'hold', reply }, t);
         if (failure.kind === 'smtp') {
-          holdLane(lane, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
+          holdLane(member, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
         } else {
           // Lost or missing authorization reads Not Authorized; a wrong secret or tenant is an error.
-          const lost = lane.server.signInMode === 'authorize' || ['not_configured', 'no_account'].includes(failure.code);
-          holdLane(lane, reply, failure.code, hint, lost ? 'not_authorized' : 'error');
+          const lost = member.server.signInMode === 'authorize' || ['not_configured', 'no_account'].includes(failure.code);
+          holdLane(member, reply, failure.code, hint, lost ? 'not_authorized' : 'error');
         }
         return;
       }
       case 'pause':
-        lane.pausedUntil = t + decision.forMs;
-        queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: lane.pausedUntil, reply }, t);
+        mailbox.pausedUntil = Math.max(mailbox.pausedUntil, t + decision.forMs);
+        queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t);
         log.warn('email server paused by a Microsoft limit', {
-          server: lane.server.name,
+          server: member.server.name,
           alert: true,
-          until: new Date(lane.pausedUntil).toISOString(),
+          until: new Date(mailbox.pausedUntil).toISOString(),
           reply,
         });
         return;
       case 'retry': {
         if (decision.throttle) {
-          lane.limit = Math.max(1, lane.limit - 1);
-          lane.throttledUntil = t + THROTTLE_MS;
-          lane.conn?.upstream.setConnectionLimit(lane.limit);
+          // The mailbox's connection limit, shared by every server sending as it.
+          mailbox.throttleLimit = Math.max(1, connectionLimit(mailbox, t) - 1);
+          mailbox.throttledUntil = t + THROTTLE_MS;
+          mailbox.active?.conn.upstream.setConnectionLimit(mailbox.throttleLimit);
         }
         const nextAttemptAt = t + retryDelay(message.attempts);
         if (nextAttemptAt > message.expiresAt) {
           queue.recordAttempt(message.id, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t);
-          void spool.remove(message.id);
+          discard(message.id);
         } else {
           queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt, reply }, t);
         }
@@ -191,7 +216,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
       case 'fail': {
         const failed = queue.pendingRecipients(message.id).map((address) => ({ address, reply }));
         queue.recordAttempt(message.id, { kind: 'done', delivered: [], failed }, t);
-        void spool.remove(message.id);
+        discard(message.id);
         return;
       }
     }

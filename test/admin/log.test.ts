@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { latestEventId } from '../../src/admin/event-cursor.js';
 import type { NewMessage } from '../../src/store/queue.js';
@@ -67,6 +69,8 @@ describe('relay log', () => {
     ['status=held', ['Invoice 2'], ['Scan', 'Invoice 1']],
     ['sender=printer', ['Scan'], ['Invoice']],
     ['recipient=alice', ['Invoice 1'], ['Scan', 'Invoice 2']],
+    ['recipient=ALICE%40', ['Invoice 1'], ['Scan', 'Invoice 2']],
+    ['recipient=fabrikam', [], ['Invoice 1', 'Scan', 'Invoice 2']],
     ['server=1&status=delivered', ['Invoice 1'], ['Scan', 'Invoice 2']],
   ])('filters by %s', async (query, shown, hidden) => {
     panel = createPanel();
@@ -75,6 +79,20 @@ describe('relay log', () => {
     const text = visibleText((await agent.get(`/log?${query}`)).text).split('Live events')[0]!;
     for (const s of shown) expect(text).toContain(s);
     for (const s of hidden) expect(text).not.toContain(s);
+  });
+
+  it('shows the database size in MB with the number of messages kept and the retention', async () => {
+    panel = createPanel();
+    seed(panel);
+    const agent = await signedIn(panel, 'viewer@example.com');
+    const text = visibleText((await agent.get('/log')).text);
+    const file = path.join(panel.fx.dir, 'relay365.db');
+    const bytes = statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(text).toContain(
+      `Database ${(bytes / 1024 / 1024).toFixed(1)} MB, 3 messages kept; delivered and failed mail is deleted after 30 days (RELAY365_RETENTION_DAYS).`,
+    );
+    expect(text).toContain('Sender and recipient match addresses that start with the text given, in any case.');
   });
 
   it('shows a message with its events, replies and the fix for Microsoft replies', async () => {
@@ -137,9 +155,15 @@ describe('send test email', () => {
     const agent = await signedIn(panel, 'admin@example.com', { updateSettings: true });
     const page = await agent.get('/servers/1');
     expect(page.text).toContain('value="relay@contoso.com"');
-    const res = await agent.post('/servers/1/test', { to: 'alice@fabrikam.com', subject: 'Hello', body: 'Testing' });
+    const posted = await agent.post('/servers/1/test', { to: 'alice@fabrikam.com', subject: 'Hello', body: 'Testing' });
+    expect(posted.status).toBe(303);
+    const res = await agent.get(posted.location!);
     expect(res.status).toBe(200);
-    expect(panel.relay.sendTest).toHaveBeenCalledWith(1, { to: 'alice@fabrikam.com', subject: 'Hello', body: 'Testing' });
+    expect(panel.relay.sendTest).toHaveBeenCalledWith(
+      1,
+      { to: 'alice@fabrikam.com', subject: 'Hello', body: 'Testing' },
+      expect.any(Function),
+    );
     const text = visibleText(res.text);
     expect(text).toContain('Test email sent. 250 2.0.0 OK');
     expect(text).toContain('S: 235 2.7.0 Authentication successful');
@@ -156,7 +180,8 @@ describe('send test email', () => {
     });
     panel.fx.store.servers.add(plainServer({ name: 'o365', method: 'office365' }));
     const agent = await signedIn(panel, 'admin@example.com', { updateSettings: true });
-    const text = visibleText((await agent.post('/servers/1/test', { to: 'alice@fabrikam.com', subject: 'Hello', body: '' })).text);
+    const posted = await agent.post('/servers/1/test', { to: 'alice@fabrikam.com', subject: 'Hello', body: '' });
+    const text = visibleText((await agent.get(posted.location!)).text);
     expect(text).toContain('Test email failed. 535 5.7.139');
     expect(text).toContain('What it means: SMTP AUTH is disabled for the mailbox or tenant');
     expect(text).toContain('How to fix it: Enable Authenticated SMTP for the mailbox.');

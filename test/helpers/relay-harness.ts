@@ -2,8 +2,10 @@
  * An in-process relay delivering to the Microsoft 365 emulator, on a fresh
  * data folder, with a clock the test moves by hand.
  */
+import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { MAX_QUEUE_LIFETIME_MS } from '../../src/relay/classify.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';
@@ -22,7 +24,30 @@ export interface Harness {
   /** Submits raw message bytes through the relay's SMTP listener (envelope from `from`, default the mailbox); resolves with its queue ID. */
   submit(raw: string, to?: string[], from?: string): Promise<string>;
   serverId(): number;
+  /** Queues raw bytes for any server directly (as the listener would after its 250); resolves with the queue ID. */
+  enqueue(serverId: number, raw: string, to?: string[]): Promise<string>;
+  /** Adds another email server pointed at the emulator (default: the same mailbox) and tells the relay. */
+  addServer(overrides: Partial<ServerSettings>): number;
+  /** Stops the relay and starts a new one over the same data folder (a restart). */
+  restart(): Promise<void>;
+  /** JSON log lines written so far (with `captureLog`). */
+  logLines: string[];
   close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  signingKey?: SigningKey;
+  server?: Partial<ServerSettings>;
+  emulator?: Parameters<typeof startEmulator>[0];
+  /**
+   * The emulator runs on the relay's clock too. With `tickMs`, every reading of the clock by the
+   * emulator moves it on by that much: an upstream transaction takes time on the shared clock,
+   * the way real ones take time, so arrivals come after attempt starts. With `ticks`, only that
+   * many first readings do (the first connections are slow: token, TLS, AUTH; later ones are not).
+   */
+  sharedClock?: { tickMs: number; ticks?: number };
+  /** Keep the relay's log lines in `logLines`. */
+  captureLog?: boolean;
 }
 
 /** A message from the seeded mailbox. */
@@ -31,21 +56,72 @@ export function testMessage(subject: string): string {
 }
 
 /** Starts emulator and relay; `server` overrides the emulator server's settings. */
-export async function startHarness(
-  options: { signingKey?: SigningKey; server?: Partial<ServerSettings>; emulator?: Parameters<typeof startEmulator>[0] } = {},
-): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   let clock = Date.now();
-  const emu = await startEmulator({ signingKey: options.signingKey, ...options.emulator });
+  const tick = options.sharedClock?.tickMs;
+  let ticksLeft = options.sharedClock?.ticks ?? Infinity;
+  const sharedNow = (): number => {
+    if (ticksLeft-- > 0) clock += tick ?? 0;
+    return clock;
+  };
+  const emu = await startEmulator({
+    signingKey: options.signingKey,
+    ...(tick === undefined ? {} : { now: sharedNow }),
+    ...options.emulator,
+  });
   const fx = createFixture();
   const { id } = fx.store.servers.add(emulatorServer(emu, options.server));
-  const relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger, now: () => clock, pollMs: 50 });
-  const smtpPort = (await relay.start()).smtp.port;
-  const client = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });
+  const logLines: string[] = [];
+  const log = options.captureLog ? createLogger('debug', (line) => logLines.push(line)) : silentLogger;
+  const newRelay = () => createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50 });
+  let relay = newRelay();
+  let smtpPort = (await relay.start()).smtp.port;
+  let client = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });
   return {
     emu,
     fx,
-    relay,
-    smtpPort,
+    get relay() {
+      return relay;
+    },
+    get smtpPort() {
+      return smtpPort;
+    },
+    logLines,
+    async enqueue(serverId, raw, to = ['alice@fabrikam.test']) {
+      const queueId = `T${(clock % 1e9).toString(36).toUpperCase()}${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+      const file = await relay.spool.write(queueId, Buffer.alloc(0), Readable.from([Buffer.from(raw)]));
+      fx.store.queue.insert([
+        {
+          id: queueId,
+          serverId,
+          mailFrom: SEED.mailbox,
+          recipients: to,
+          size: file.size,
+          subject: file.headers.subject,
+          headerMessageId: file.headers.messageId,
+          clientAddress: '127.0.0.1',
+          clientHelo: 'harness',
+          route: 'harness',
+          relayUser: null,
+          receivedAt: clock,
+          expiresAt: clock + MAX_QUEUE_LIFETIME_MS,
+        },
+      ]);
+      relay.scheduler.poke();
+      return queueId;
+    },
+    addServer(overrides) {
+      const added = fx.store.servers.add(emulatorServer(emu, { name: `o365-${Math.random().toString(36).slice(2, 8)}`, ...overrides }));
+      relay.scheduler.poke();
+      return added.id;
+    },
+    async restart() {
+      await relay.stop();
+      relay = newRelay();
+      smtpPort = (await relay.start()).smtp.port;
+      client.close();
+      client = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });
+    },
     now: () => clock,
     advance(ms) {
       clock += ms;

@@ -3,7 +3,7 @@
  * delivers as the signed-in account, keeps its refresh token in use while
  * idle, and turns Not Authorized (holding mail) once the grant is revoked.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
 import { createMsalClient } from '../../src/auth/msal-client.js';
 import { silentLogger } from '../../src/log.js';
@@ -74,5 +74,33 @@ describe('Authorize Account in the relay', () => {
     await authorize();
     await h.emu.exchange.waitForMessages(2, 10_000);
     await waitFor(() => h.fx.store.queue.get(held)?.status === 'delivered', 'delivered after authorizing again');
+  });
+
+  it('logs an alert and keeps running when the keep-alive cannot record its refresh', async () => {
+    h = await startHarness({
+      signingKey,
+      server: { signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox },
+      captureLog: true,
+    });
+    await authorize();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      vi.spyOn(h.fx.store.servers, 'setStatus').mockImplementation(() => {
+        throw new Error('SQLITE_BUSY: database is locked');
+      });
+      const before = refreshes().length;
+      h.advance(KEEPALIVE_MS + 1_000);
+      await waitFor(() => h.logLines.some((l) => l.includes('cannot record a token refresh')), 'the alert');
+      expect(refreshes().length).toBe(before + 1);
+      vi.mocked(h.fx.store.servers.setStatus).mockRestore();
+      const id = await h.submit(testMessage('still delivering'));
+      await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+      expect(unhandled).toEqual([]);
+      expect(JSON.parse(h.logLines.find((l) => l.includes('cannot record a token refresh')) as string)).toMatchObject({ alert: true });
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

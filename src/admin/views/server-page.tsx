@@ -15,6 +15,10 @@ export interface TestForm {
   values: { to: string; subject: string; body: string };
   errors: Partial<Record<'to' | 'subject' | 'body', string>>;
   result: TestSendResult | null;
+  /** A test still on its way: what it waits for (the page refreshes itself until it is done). */
+  pending?: string | null;
+  /** Shown instead of a result that is no longer kept. */
+  notice?: string | null;
 }
 
 export interface ServerPageProps {
@@ -80,11 +84,30 @@ function TestSection({ server, csrf, canEdit, test }: { server: EmailServer; csr
         </textarea>
         <button type="submit">Send Test Email</button>
       </form>
+      {test.pending ? (
+        <div class="flash" role="status" id="test-result">
+          <meta http-equiv="refresh" content="2" />
+          <p>
+            <strong>Sending the test email…</strong> {test.pending}
+          </p>
+        </div>
+      ) : null}
+      {test.notice ? (
+        <div class="flash" role="status" id="test-result">
+          <p>{test.notice}</p>
+        </div>
+      ) : null}
       {result ? (
-        <div class={`test-result ${result.ok ? 'flash-success' : 'flash-error'}`} role={result.ok ? 'status' : 'alert'} id="test-result">
+        // `flash` carries the border, so the colour of success or failure shows (`.test-result` would reset it).
+        <div
+          class={`flash ${result.ok ? 'flash-success status-ok' : 'flash-error status-error'}`}
+          role={result.ok ? 'status' : 'alert'}
+          id="test-result"
+        >
           <p>
             <strong>{result.ok ? 'Test email sent.' : 'Test email failed.'}</strong> {result.reply}
           </p>
+          {result.waited ? <p>{result.waited}</p> : null}
           {result.hint ? (
             <>
               <p>What it means: {result.hint.meaning}</p>

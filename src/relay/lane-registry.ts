@@ -1,0 +1,131 @@
+/**
+ * The scheduler's lanes and their members, kept in step with the servers
+ * table: a server joins the lane of its mailbox, a settings change keeps the
+ * lane and its counters but gives the server a new connection, and only one
+ * connection of a lane (its active link) may hold sockets at a time.
+ */
+import { TokenError } from '../auth/token-error.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
+import type { Connection } from './connect.js';
+import { connectionLimit, laneKey, newLane, newMember, type Lane, type Link, type Member } from './lane.js';
+
+export interface LaneRegistryDeps {
+  store: Store;
+  log: Logger;
+  now: () => number;
+  connect: (server: EmailServer) => Connection;
+  /** Told about every server whose settings were (re)applied. */
+  onSettings: (member: Member) => void;
+}
+
+export interface LaneRegistry {
+  lanes: Map<string, Lane>;
+  members: Map<number, Member>;
+  /** The server's link, made when first needed (no socket opens until a send); null when it cannot be connected. */
+  ensureLink(member: Member): Link | null;
+  /** Makes `link` the lane's one socket holder (null: none, for a test email); false while the current one still delivers. */
+  activate(lane: Lane, link: Link | null, t: number): boolean;
+  closeLink(link: Link): void;
+  /** Forgets a lane no server uses any more, once its last attempt ended (its stored state stays). */
+  dropIfUnused(lane: Lane): void;
+  /** Syncs members with the servers table: new, changed (revision) and removed servers; `all` re-applies every server. */
+  syncLanes(all?: boolean): void;
+}
+
+/** Creates the registry; lanes carry on from the state the store remembers. */
+export function createLaneRegistry({ store, log, now, connect, onSettings }: LaneRegistryDeps): LaneRegistry {
+  const { queue, servers, laneState } = store;
+  const lanes = new Map<string, Lane>();
+  const members = new Map<number, Member>();
+
+  const closeLink = (link: Link): void => {
+    if (link.closed) return;
+    link.closed = true;
+    link.conn.upstream.close();
+    for (const member of members.values()) if (member.link === link) member.link = null;
+  };
+
+  const ensureLink = (member: Member): Link | null => {
+    if (member.link) return member.link;
+    try {
+      member.link = { conn: connect(member.server), inFlight: 0, closed: false };
+      member.connError = null;
+    } catch (err) {
+      member.connError =
+        err instanceof TokenError
+          ? err
+          : new TokenError({ message: (err as Error).message, aadsts: null, oauthError: 'not_configured', transient: false });
+    }
+    return member.link;
+  };
+
+  const activate = (lane: Lane, link: Link | null, t: number): boolean => {
+    if (lane.active === link) return true;
+    if (lane.active && lane.active.inFlight > 0) return false;
+    if (lane.active) closeLink(lane.active);
+    lane.active = link;
+    link?.conn.upstream.setConnectionLimit(connectionLimit(lane, t));
+    return true;
+  };
+
+  const laneFor = (key: string): Lane => {
+    let lane = lanes.get(key);
+    if (!lane) {
+      lane = newLane(key, laneState.load(key));
+      lanes.set(key, lane);
+    }
+    return lane;
+  };
+
+  const dropIfUnused = (lane: Lane): void => {
+    if (lane.members.size > 0 || lane.inFlight > 0) return;
+    if (lane.active) closeLink(lane.active);
+    for (const test of lane.tests.splice(0)) test.cancel(new Error('the email server was changed or removed'));
+    if (lanes.get(lane.key) === lane) lanes.delete(lane.key);
+  };
+
+  const leaveLane = (member: Member): void => {
+    member.lane.members.delete(member.server.id);
+    dropIfUnused(member.lane);
+  };
+
+  /** Takes new settings for a server: same lane and counters, a new connection, held mail retried. */
+  const applySettings = (server: EmailServer): void => {
+    const key = laneKey(server);
+    let member = members.get(server.id);
+    if (member && member.lane.key !== key) leaveLane(member);
+    if (!member || member.lane.key !== key) {
+      const lane = laneFor(key);
+      member = member ? Object.assign(member, { lane }) : newMember(server, lane);
+      lane.members.set(server.id, member);
+      members.set(server.id, member);
+    }
+    member.server = server;
+    member.generation++;
+    member.held = false;
+    member.connError = null;
+    // The old link keeps its sockets (it may still be delivering) until the new one is activated.
+    member.link = null;
+    const released = queue.releaseHeld(server.id, now());
+    if (released > 0) log.info('retrying held mail', { server: server.name, messages: released });
+    onSettings(member);
+  };
+
+  const syncLanes = (all = false): void => {
+    const revisions = servers.revisions();
+    for (const [id, member] of members) {
+      if (revisions.has(id)) continue;
+      members.delete(id);
+      leaveLane(member);
+    }
+    for (const [id, revision] of revisions) {
+      if (!all && members.get(id)?.server.revision === revision) continue;
+      const server = servers.get(id);
+      if (server) applySettings(server);
+    }
+  };
+
+  return { lanes, members, ensureLink, activate, closeLink, dropIfUnused, syncLanes };
+}

@@ -1,0 +1,93 @@
+/**
+ * What the scheduler must remember about a mailbox's lane across a restart:
+ * a pause ordered by Microsoft (quota reply), the lowered connection limit
+ * after a `432 4.3.2`, and the recipients reserved or submitted in the last
+ * 24 hours (Exchange's rolling daily quota counts recipients per mailbox). A
+ * reservation of an attempt cut short by a crash stays counted: the quota
+ * errs on the safe side by at most the messages that were in flight.
+ */
+import type { Db } from './db.js';
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** The durable part of a lane. */
+export interface LaneSnapshot {
+  pausedUntil: number;
+  /** Lowered Max Connections after a 432, in force until `throttledUntil`; null when not lowered. */
+  throttleLimit: number | null;
+  throttledUntil: number;
+}
+
+export interface LaneStateRepo {
+  /** The stored state of a lane, or null when it has none. */
+  load(key: string): LaneSnapshot | null;
+  save(key: string, state: LaneSnapshot, now: number): void;
+  /** Reserves a message's recipients against the lane's daily quota; returns the reservation's id. */
+  reserve(key: string, messageId: string, recipients: number, at: number): number;
+  /** Keeps a reservation of `reserved` recipients at the `accepted` ones (0 removes it). */
+  settle(reservationId: number, reserved: number, accepted: number): void;
+  /** Recipients reserved or submitted since `since`. */
+  usedSince(key: string, since: number): number;
+  /**
+   * When `needed` more recipients fit under `perDay` for a lane at `now`, as
+   * the older reservations leave the rolling 24 hours (now when they fit already).
+   */
+  fitsAt(key: string, needed: number, perDay: number, now: number): number;
+}
+
+/** Creates the repository over an open database. */
+export function createLaneStateRepo(db: Db): LaneStateRepo {
+  const select = db.prepare<[string], { paused_until: number; throttle_limit: number | null; throttled_until: number }>(
+    'SELECT paused_until, throttle_limit, throttled_until FROM lane_state WHERE lane_key = ?',
+  );
+  const upsert = db.prepare<[string, number, number | null, number, number]>(
+    `INSERT INTO lane_state (lane_key, paused_until, throttle_limit, throttled_until, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(lane_key) DO UPDATE SET paused_until = excluded.paused_until, throttle_limit = excluded.throttle_limit,
+       throttled_until = excluded.throttled_until, updated_at = excluded.updated_at`,
+  );
+  const insertUsage = db.prepare<[string, string, number, number]>(
+    'INSERT INTO lane_usage (lane_key, message_id, at, recipients) VALUES (?, ?, ?, ?)',
+  );
+  const pruneUsage = db.prepare<[string, number]>('DELETE FROM lane_usage WHERE lane_key = ? AND at <= ?');
+  const settleUsage = db.prepare<[number, number]>('UPDATE lane_usage SET recipients = ? WHERE id = ?');
+  const removeUsage = db.prepare<[number]>('DELETE FROM lane_usage WHERE id = ?');
+  const sumUsage = db.prepare<[string, number], { n: number | null }>(
+    'SELECT SUM(recipients) AS n FROM lane_usage WHERE lane_key = ? AND at > ?',
+  );
+  const usageRows = db.prepare<[string, number], { at: number; recipients: number }>(
+    'SELECT at, recipients FROM lane_usage WHERE lane_key = ? AND at > ? ORDER BY at',
+  );
+  const usedSince = (key: string, since: number): number => sumUsage.get(key, since)?.n ?? 0;
+  return {
+    load: (key) => {
+      const row = select.get(key);
+      return row ? { pausedUntil: row.paused_until, throttleLimit: row.throttle_limit, throttledUntil: row.throttled_until } : null;
+    },
+    save: (key, state, now) => {
+      upsert.run(key, state.pausedUntil, state.throttleLimit, state.throttledUntil, now);
+    },
+    reserve: (key, messageId, recipients, at) => {
+      // Rows past the rolling day no longer count: the table stays as small as a day's traffic.
+      pruneUsage.run(key, at - DAY_MS);
+      return Number(insertUsage.run(key, messageId, at, recipients).lastInsertRowid);
+    },
+    settle: (reservationId, reserved, accepted) => {
+      // The usual case (every recipient accepted) writes nothing: one commit less per message.
+      if (accepted === reserved) return;
+      if (accepted > 0) settleUsage.run(accepted, reservationId);
+      else removeUsage.run(reservationId);
+    },
+    usedSince,
+    fitsAt: (key, needed, perDay, now) => {
+      let used = usedSince(key, now - DAY_MS);
+      let at = now;
+      for (const row of usageRows.all(key, now - DAY_MS)) {
+        if (used + needed <= perDay) break;
+        used -= row.recipients;
+        at = row.at + DAY_MS;
+      }
+      // A message larger than the whole daily budget goes once nothing else counts.
+      return at;
+    },
+  };
+}
