@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /**
  * relay365's entry point: `relay365 [start]` runs the relay; `relay365 server …`,
- * `queue …`, `relay-user …` and `network …` manage the same data folder. A bad setting or flag is
- * one line on stderr and exit code 2.
+ * `queue …`, `relay-user …` and `network …` manage the same data folder, and
+ * `relay365 help [COMMAND]` or `COMMAND --help` explains them. A bad setting or
+ * flag, or a listen address that cannot be bound, is one line on stderr and
+ * exit code 2. Once running, errors no edge caught are logged with
+ * `"alert":true` by the process guard and the relay keeps serving.
  */
 // Spool files are written and fsynced on libuv's thread pool; four threads (the default)
 // leave concurrent clients waiting on each other's fsyncs. Read when the pool first starts.
@@ -11,99 +14,127 @@ process.env.UV_THREADPOOL_SIZE ??= '8';
 import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
-import { startAdmin } from './admin/server.js';
+import { installProcessGuard } from './process-guard.js';
+import { startAdmin, type AdminServer } from './admin/server.js';
 import { COMMANDS, runCommand } from './cli/commands.js';
+import { UnknownArgumentError } from './cli/flags.js';
+import { commandUsage, USAGE } from './cli/usage.js';
 import { UsageError } from './cli/usage-error.js';
 import { createRelay } from './relay/index.js';
 import { createStore, type Store } from './store/index.js';
 import { createSecretBox, loadSecretKey } from './store/secret-box.js';
 
-const USAGE = `relay365: an SMTP relay that delivers to Microsoft 365 with OAuth 2.0
-
-usage:
-  relay365 [start]                       run the relay and its admin panel (settings from RELAY365_* environment variables)
-  relay365 server add --name N [options] add an email server
-  relay365 server set NAME [options]     change settings of an email server
-  relay365 server list [--json]          show email servers, their status and the fix for any problem
-  relay365 server remove NAME [--drop-queued]
-  relay365 queue list [--json] [--server NAME] [--status STATUS] [--limit N]
-  relay365 relay-user add --name N --server SERVER [--password-file FILE] [--allow-from LIST]
-                                         add an SMTP AUTH user; without --password-file a password is generated and shown once (last line)
-  relay365 relay-user list [--json]      show relay users, their server, allowed From and last use (never a password)
-  relay365 relay-user set NAME [--server SERVER] [--allow-from LIST] [--password-file FILE] [--disabled true|false]
-  relay365 relay-user remove NAME
-  relay365 network add --cidr CIDR --server SERVER
-                                         let a network (e.g. 192.168.10.0/24, 2001:db8::/48) relay without SMTP AUTH
-  relay365 network list [--json]         show allowed networks, stored ones and those from RELAY365_RELAY_NETWORKS
-  relay365 network remove --cidr CIDR
-
-server options:
-  --method office365|password|none  --mode application|authorize  --default
-  --tenant-id ID  --client-id ID  --client-secret-file FILE  --client-secret-expires YYYY-MM-DD
-  --mailbox ADDRESS  --cloud global|usgov|usdod|china|custom  --authority-host URL  --smtp-resource URL
-  --host HOST  --port PORT  --secure tls|ssl|none  --username USER  --password-file FILE
-  --max-connections 3  --messages-per-minute 30  --recipients-per-day 10000  --from-handling keep|rewrite|reject
-  --send-as LIST (addresses the mailbox may send as, comma separated; "" clears)
-
-relay-user options:
-  --allow-from LIST  addresses and @domains the user may send as, comma-separated (e.g. scan@contoso.com,@contoso.com);
-                     empty ('') means any sender
-  --password-file FILE  a file holding the password (12 to 128 characters; a trailing newline is ignored)
-`;
+/** How long a failed start-up waits for the listeners that did start to close. */
+const FAILED_START_CLEANUP_MS = 5_000;
 
 function openStore(config: Config): Store {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   return createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
 }
 
-async function start(config: Config): Promise<void> {
-  const log = createLogger(config.logLevel);
+/**
+ * Writes to stdout until it fails: from then on output is dropped instead of ending the process. A reader
+ * that went away (EPIPE: `relay365 queue list | head`, a closed log pipe) is normal and passes quietly; any
+ * other failure (a full disk under a redirect) is said once on stderr and makes the exit code 1.
+ */
+function stdoutWriter(): (text: string) => void {
+  let gone = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (gone) return;
+    gone = true;
+    if (err.code === 'EPIPE') return;
+    process.stderr.write(`relay365: cannot write to stdout (${err.code ?? err.message}); the output from here on is lost\n`);
+    process.exitCode = 1;
+  });
+  return (text) => {
+    if (!gone) process.stdout.write(text);
+  };
+}
+
+const within = (ms: number, work: Promise<unknown>): Promise<unknown> =>
+  Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
+async function start(config: Config, write: (text: string) => void): Promise<void> {
+  const log = createLogger(config.logLevel, write);
+  installProcessGuard({ log, exit: (code) => process.exit(code) });
   const store = openStore(config);
   const relay = createRelay({ config, store, log });
-  await relay.start();
-  const admin = await startAdmin({ config, store, relay, log });
+  let admin: AdminServer | null = null;
+  try {
+    await relay.start();
+    admin = await startAdmin({ config, store, relay, log });
+  } catch (err) {
+    // Close what did start, so that no listener outlives a failed start-up.
+    await within(FAILED_START_CLEANUP_MS, Promise.allSettled([relay.stop()]));
+    store.close();
+    throw err;
+  }
+  const panel = admin;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    admin
+    panel
       .close()
       .then(() => relay.stop())
       .catch((err: unknown) => log.error('error while stopping', { error: (err as Error).message }))
       .finally(() => {
-        store.close();
-        process.exit(0);
+        try {
+          store.close();
+        } finally {
+          process.exit(0);
+        }
       });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** Runs one command line; resolves with the exit code (the relay itself keeps running). */
+/** `help`, `help COMMAND`, `COMMAND --help`: the usage to print, or null when the command line asks for something else. */
+function helpFor(command: string, args: string[]): string | null {
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const [topic] = args;
+    if (topic === undefined) return USAGE;
+    const usage = commandUsage(topic);
+    if (usage === undefined) throw new UsageError(`unknown command "${topic}" (see relay365 help)`);
+    return usage;
+  }
+  if (args.includes('--help') || args.includes('-h')) return commandUsage(command) ?? null;
+  return null;
+}
+
+/** Runs one command line; resolves with the exit code, or null while the relay runs. */
 export async function main(argv: string[]): Promise<number | null> {
   const [command = 'start', ...args] = argv;
+  const write = stdoutWriter();
   try {
-    if (command === 'help' || command === '--help' || command === '-h') {
-      process.stdout.write(USAGE);
+    const help = helpFor(command, args);
+    if (help !== null) {
+      write(help);
       return 0;
     }
-    const config = loadConfig();
     if (command === 'start') {
-      await start(config);
+      const [extra] = args;
+      if (extra !== undefined) throw new UnknownArgumentError(`relay365 start takes no arguments, not ${JSON.stringify(extra)}`);
+      await start(loadConfig(), write);
       return null;
     }
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}" (see relay365 help)`);
+    const config = loadConfig();
     const store = openStore(config);
     try {
-      await runCommand(store, command, args, (line) => process.stdout.write(`${line}\n`), config);
+      const line = (text: string): void => write(`${text}\n`);
+      const note = (text: string): void => void process.stderr.write(`relay365: ${text}\n`);
+      await runCommand(store, command, args, line, config, note);
     } finally {
       store.close();
     }
     return 0;
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) {
-      process.stderr.write(`relay365: ${err.message}\n`);
+      const usage = err instanceof UnknownArgumentError ? commandUsage(command) : undefined;
+      process.stderr.write(`relay365: ${err.message}\n${usage ? `\n${usage}` : ''}`);
       return 2;
     }
     process.stderr.write(`relay365: ${(err as Error).message}\n`);
@@ -112,4 +143,7 @@ export async function main(argv: string[]): Promise<number | null> {
 }
 
 const code = await main(process.argv.slice(2));
-if (code !== null) process.exitCode = code;
+// A failed start-up exits at once: nothing it began may keep the process alive.
+if (code !== null && (process.argv[2] ?? 'start') === 'start') process.exit(code);
+// A failed stdout may have set exit code 1 already.
+if (code !== null) process.exitCode ||= code;

@@ -23,6 +23,24 @@ export function redirectUriFor(publicUrl: string): string {
   return `${publicUrl}${CALLBACK_PATH}`;
 }
 
+/** How the browser addressed the panel: the request's `Origin` and `Host` headers. */
+export interface SeenAs {
+  origin: string | undefined;
+  host: string | undefined;
+}
+
+/**
+ * True when the browser reached the panel by another address than PUBLIC_URL (http://127.0.0.1:8025
+ * for http://localhost:8025): its session cookie belongs to that host, so it would not come back with
+ * Microsoft's answer at the redirect URI and the state check would refuse it. The browser's Origin is
+ * trusted first, as a reverse proxy may rewrite Host; without one, Host decides.
+ */
+export function offPublicUrl({ origin, host }: SeenAs, publicUrl: string): boolean {
+  const expected = new URL(publicUrl);
+  if (origin !== undefined && origin !== 'null') return origin.toLowerCase() !== expected.origin;
+  return host !== undefined && host.toLowerCase() !== expected.host;
+}
+
 /** Labels of the settings Authorize Account still needs (empty when it can start). */
 export function missingForAuthorize(server: EmailServer): string[] {
   return missingOffice365Settings({ ...server, signInMode: 'authorize' });
@@ -41,6 +59,8 @@ export type FinishResult =
   | { kind: 'failed'; server: EmailServer; error: TokenError };
 
 export interface AuthorizeFlow {
+  /** RELAY365_PUBLIC_URL: Authorize Account starts only there, where Microsoft sends the browser back. */
+  readonly publicUrl: string;
   /** Microsoft's authorize URL for this server, with a new state bound to `session`. */
   start(server: EmailServer, session: Session): Promise<string>;
   /** Handles the callback; a refused state never reaches Microsoft's token endpoint. */
@@ -78,6 +98,7 @@ export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientF
   };
 
   return {
+    publicUrl,
     async start(server, session) {
       const missing = missingForAuthorize(server);
       if (missing.length > 0) {

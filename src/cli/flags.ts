@@ -15,6 +15,15 @@ import { UsageError } from './usage-error.js';
 /** Where a command writes its output, one line at a time. */
 export type Print = (line: string) => void;
 
+/** An option or subcommand the command does not have: its line is followed by the command's usage. */
+export class UnknownArgumentError extends UsageError {}
+
+/** Refuses a subcommand: `relay365 COMMAND SUB` where SUB is not one of `known`. */
+export function unknownSubcommand(command: string, sub: string | undefined, known: readonly string[]): UnknownArgumentError {
+  const choices = known.length > 1 ? `${known.slice(0, -1).join(', ')} or ${known.at(-1)}` : known.join('');
+  return new UnknownArgumentError(`unknown command "${command}${sub ? ` ${sub}` : ''}": use ${command} ${choices}`);
+}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses `args` against `options` (unknown flags refused, listing the known ones); positionals are kept for the caller. */
@@ -25,10 +34,24 @@ export function parseFlags<T extends Options>(args: string[], options: T) {
     const known = Object.keys(options).map((flag) => `--${flag}`);
     if ((err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const flag = /'([^']+)'/.exec((err as Error).message)?.[1] ?? 'option';
-      throw new UsageError(`Unknown option '${flag}': ${known.length ? `use ${known.join(', ')}` : 'this command takes no options'}`);
+      throw new UnknownArgumentError(
+        `Unknown option '${flag}': ${known.length ? `use ${known.join(', ')}` : 'this command takes no options'}`,
+      );
     }
-    throw new UsageError((err as Error).message.split('\n')[0] as string);
+    throw new UsageError(valueProblem(args, (err as Error).message));
   }
+}
+
+/** parseArgs's complaint about a flag's value, said in relay365's words. */
+function valueProblem(args: string[], message: string): string {
+  const flag = /'(--?[^' ]+)/.exec(message)?.[1];
+  if (flag === undefined) return message.split('\n')[0] as string;
+  if (/argument missing/.test(message)) return `${flag} needs a value`;
+  if (/does not take an argument/.test(message)) return `${flag} takes no value`;
+  const next = args[args.indexOf(flag) + 1];
+  if (/ambiguous/.test(message) && next !== undefined)
+    return `${flag} is followed by ${JSON.stringify(next)}, which looks like an option; if it is the value, write ${flag}=${next}`;
+  return message.split('\n')[0] as string;
 }
 
 /** The value of a flag the command cannot do without. */

@@ -7,7 +7,7 @@
  */
 import { cidr as cidrSchema, type Cidr } from '../store/access-schemas.js';
 import type { Store } from '../store/index.js';
-import { flagValue, noPositionals, parseFlags, requireFlag, serverFlag, type Print } from './flags.js';
+import { flagValue, noPositionals, parseFlags, requireFlag, serverFlag, unknownSubcommand, type Print } from './flags.js';
 import { UsageError } from './usage-error.js';
 
 const ENV = 'RELAY365_RELAY_NETWORKS';
@@ -97,6 +97,6 @@ export function networkCommand(store: Store, environment: readonly Cidr[], args:
     case 'remove':
       return remove(store, environment, rest, print);
     default:
-      throw new UsageError(`unknown command "network${sub ? ` ${sub}` : ''}": use network add, list or remove`);
+      throw unknownSubcommand('network', sub, ['add', 'list', 'remove']);
   }
 }

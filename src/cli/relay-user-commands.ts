@@ -17,6 +17,7 @@ import {
   readFlagFile,
   requireFlag,
   serverFlag,
+  unknownSubcommand,
   type Print,
 } from './flags.js';
 import { UsageError } from './usage-error.js';
@@ -140,6 +141,6 @@ export async function relayUserCommand(store: Store, args: string[], print: Prin
     case 'remove':
       return remove(store, rest, print);
     default:
-      throw new UsageError(`unknown command "relay-user${sub ? ` ${sub}` : ''}": use relay-user add, list, set or remove`);
+      throw unknownSubcommand('relay-user', sub, ['add', 'list', 'set', 'remove']);
   }
 }

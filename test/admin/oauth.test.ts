@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { plainServer } from '../helpers/fixture.js';
+import { offPublicUrl } from '../../src/admin/authorize-flow.js';
+import { startAdmin } from '../../src/admin/server.js';
+import { createLogger } from '../../src/log.js';
+import { createFixture, plainServer } from '../helpers/fixture.js';
 import { startFakeEntra, type FakeEntra, s256 } from './fake-entra.js';
-import { Agent, createPanel, signedIn, visibleText, type Panel } from './panel.js';
+import { Agent, createPanel, fakeRelay, signedIn, visibleText, type Panel } from './panel.js';
 
 let panel: Panel;
 let entra: FakeEntra;
@@ -215,5 +218,61 @@ describe('Authorize Account', () => {
     expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain(
       'Authorize Account could not start: Set Office 365 Client Secret first',
     );
+  });
+
+  it('sends a browser that reached the panel by another host name to PUBLIC_URL before the flow starts', async () => {
+    const { agent, id } = await setup();
+    await agent.get(`/servers/${id}`);
+    const away = await agent.post(`/servers/${id}/authorize`, {}, { headers: { host: '127.0.0.1:8025' } });
+    expect(away.status).toBe(303);
+    expect(away.location).toBe(`http://localhost:8025/servers/${id}/authorize`);
+    expect(panel.fx.store.db.prepare('SELECT COUNT(*) AS n FROM oauth_states').get()).toEqual({ n: 0 });
+    // At the public URL (signed in there), the page it lands on starts the flow.
+    const page = await agent.request(`/servers/${id}/authorize`, { headers: { host: 'localhost:8025' } });
+    expect(page.status).toBe(200);
+    expect(visibleText(page.text)).toContain(
+      'Authorize Account runs at http://localhost:8025: Microsoft sends the browser back to that address',
+    );
+    expect(page.text).toContain(`<form method="post" action="/servers/${id}/authorize">`);
+    const started = await agent.post(`/servers/${id}/authorize`, {}, { headers: { host: 'localhost:8025' } });
+    expect(started.status).toBe(302);
+    expect(new URL(started.location!).origin).toBe(entra.authorityHost);
+    // The landing page itself, opened by the other name, moves to the public URL too.
+    const elsewhere = await agent.request(`/servers/${id}/authorize`, { headers: { host: '127.0.0.1:8025' } });
+    expect(elsewhere.location).toBe(`http://localhost:8025/servers/${id}/authorize`);
+  });
+
+  it.each([
+    [{ origin: undefined, host: '127.0.0.1:8025' }, 'http://localhost:8025', true],
+    [{ origin: undefined, host: 'LOCALHOST:8025' }, 'http://localhost:8025', false],
+    [{ origin: undefined, host: undefined }, 'http://localhost:8025', false],
+    [{ origin: 'http://127.0.0.1:8025', host: '127.0.0.1:8025' }, 'http://localhost:8025', true],
+    // Behind a proxy that rewrites Host, the browser's Origin decides.
+    [{ origin: 'https://relay.contoso.com', host: '127.0.0.1:8025' }, 'https://relay.contoso.com', false],
+    [{ origin: 'http://relay.contoso.com', host: 'relay.contoso.com' }, 'https://relay.contoso.com', true],
+    [{ origin: undefined, host: 'relay.contoso.com' }, 'https://relay.contoso.com', false],
+  ])('tells whether %j is off PUBLIC_URL %s: %s', (seenAs, publicUrl, off) => {
+    expect(offPublicUrl(seenAs, publicUrl)).toBe(off);
+  });
+
+  it('names PUBLIC_URL as the address to open when the panel starts', async () => {
+    const fx = createFixture({
+      RELAY365_PUBLIC_URL: 'http://localhost:8025',
+      RELAY365_ADMIN_EMAIL: 'admin@example.com',
+      RELAY365_ADMIN_PASSWORD: 'correct horse battery staple',
+    });
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    const admin = await startAdmin({ config: fx.config, store: fx.store, relay: fakeRelay(), log });
+    try {
+      expect(lines.at(-1)).toMatchObject({
+        msg: 'admin panel listening: open http://localhost:8025',
+        url: 'http://localhost:8025',
+        listen: `127.0.0.1:${admin.address.port}`,
+      });
+    } finally {
+      await admin.close();
+      fx.cleanup();
+    }
   });
 });

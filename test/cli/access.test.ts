@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/passwords.js';
 import { runCommand } from '../../src/cli/commands.js';
+import { commandUsage } from '../../src/cli/usage.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { runCli } from '../helpers/relay-process.js';
@@ -199,11 +200,11 @@ describe('relay365 relay-user', () => {
     expect(fx.store.relayUsers.list()).toEqual([]);
   });
 
-  it('exits with code 2 and one line naming the known flags for an unknown one', async () => {
+  it('exits with code 2, one line naming the known flags for an unknown one, then the relay-user usage', async () => {
     expect(await runCli(['relay-user', 'add', '--name', 'x', '--server', 'office365', '--colour', 'red'], env)).toEqual({
       code: 2,
       stdout: '',
-      stderr: "relay365: Unknown option '--colour': use --name, --server, --password-file, --allow-from\n",
+      stderr: `relay365: Unknown option '--colour': use --name, --server, --password-file, --allow-from\n\n${commandUsage('relay-user')}`,
     });
   });
 });

@@ -80,6 +80,9 @@ dd.fingerprint { font-family: ui-monospace, monospace; font-size: .85em; overflo
   dl.facts { grid-template-columns: 1fr; gap: 0; }
   dl.facts dd { margin-bottom: .5rem; }
   table.settings th { width: auto; }
+  table.settings td { overflow-wrap: anywhere; }
+  /* A list table not already in a .table-scroll wrapper scrolls inside itself, never the page. */
+  table.list { display: block; overflow-x: auto; }
   input.copy-source { min-width: 0; width: 100%; }
 }
 `;

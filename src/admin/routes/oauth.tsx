@@ -1,18 +1,22 @@
 /**
  * Authorize Account: POST /servers/:id/authorize sends the browser to
- * Microsoft; GET /oauth/office365/callback is where it comes back. The
+ * Microsoft; GET /oauth/office365/callback is where it comes back. Reached by
+ * another address than RELAY365_PUBLIC_URL, the browser is first sent there
+ * (GET /servers/:id/authorize, a page to start from). The
  * callback is reachable without the login check, but its `state` must belong to
  * the current session: a wrong, reused or expired state gets an error page and
  * no token request.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { toTokenError } from '../../auth/token-error.js';
 import type { Store } from '../../store/index.js';
+import type { EmailServer } from '../../store/servers.js';
 import type { StateProblem } from '../../store/sessions.js';
-import type { AuthorizeFlow } from '../authorize-flow.js';
+import { offPublicUrl, type AuthorizeFlow } from '../authorize-flow.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
 import { requirePermission } from '../middleware/require-permission.js';
+import { CsrfField } from '../views/components.js';
 import { ErrorPage } from '../views/error-page.js';
 import { serverNotFound, serverParam } from './server-view.js';
 
@@ -28,12 +32,44 @@ const PROBLEMS: Record<StateProblem, string> = {
   other_session: 'This sign-in was started in another browser session.',
 };
 
-/** POST /servers/:id/authorize, mounted under /servers. */
+/** The panel at RELAY365_PUBLIC_URL, where the browser is sent before Authorize Account starts. */
+function ContinueAtPublicUrl({ server, csrf, publicUrl }: { server: EmailServer; csrf: string; publicUrl: string }) {
+  return (
+    <section class="action-box">
+      <p class="lead">
+        Authorize Account runs at {publicUrl}: Microsoft sends the browser back to that address, so the sign-in has to start there too.
+      </p>
+      <form method="post" action={`/servers/${server.id}/authorize`}>
+        <CsrfField token={csrf} />
+        <button type="submit">Authorize Account</button>
+      </form>
+      <p>
+        <a href={`/servers/${server.id}`}>Back to {server.name}</a>
+      </p>
+    </section>
+  );
+}
+
+/** GET and POST /servers/:id/authorize, mounted under /servers. */
 export function authorizeRoutes({ store, flow }: OAuthRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
+  const elsewhere = (c: Context<AdminEnv>): boolean =>
+    offPublicUrl({ origin: c.req.header('origin'), host: c.req.header('host') }, flow.publicUrl);
+  // Reached by another address (127.0.0.1 for localhost), the browser first goes to the public URL, signs in there if
+  // need be, and starts from this page; otherwise Microsoft's answer would arrive without its session.
+  const toPublicUrl = (c: Context<AdminEnv>, id: number): Response => c.redirect(`${flow.publicUrl}/servers/${id}/authorize`, 303);
+  app.get('/:id{[0-9]+}/authorize', requirePermission('updateSettings'), (c) => {
+    const server = serverParam(c, store);
+    if (!server) return serverNotFound(c);
+    if (elsewhere(c)) return toPublicUrl(c, server.id);
+    return c.render(<ContinueAtPublicUrl server={server} csrf={c.var.csrfToken} publicUrl={flow.publicUrl} />, {
+      title: `Authorize Account: ${server.name}`,
+    });
+  });
   app.post('/:id{[0-9]+}/authorize', requirePermission('updateSettings'), async (c) => {
     const server = serverParam(c, store);
     if (!server) return serverNotFound(c);
+    if (elsewhere(c)) return toPublicUrl(c, server.id);
     try {
       // The session is there: the login check ran before this route.
       return c.redirect(await flow.start(server, c.var.session!), 302);

@@ -1,0 +1,69 @@
+/**
+ * The usage text of every `relay365` command, as data: `relay365 help` prints
+ * them all, `relay365 help COMMAND` and `relay365 COMMAND --help` one, and a
+ * mistyped option or subcommand is followed by its command's part.
+ */
+
+const SERVER = `  relay365 server add --name N [options] add an email server
+  relay365 server set NAME [options]     change settings of an email server
+  relay365 server list [--json]          show email servers, their status and the fix for any problem
+  relay365 server remove NAME [--drop-queued]
+
+server options:
+  --method office365|password|none  --mode application|authorize  --default
+  --tenant-id ID  --client-id ID  --client-secret-file FILE  --client-secret-expires YYYY-MM-DD
+  --mailbox ADDRESS  --cloud global|usgov|usdod|china|custom  --authority-host URL  --smtp-resource URL
+  --host HOST  --port PORT  --secure tls|ssl|none  --username USER  --password-file FILE
+  --max-connections 3  --messages-per-minute 30  --recipients-per-day 10000  --from-handling keep|rewrite|reject
+  --send-as LIST (addresses the mailbox may send as, comma separated; "" clears)
+`;
+
+const QUEUE = `  relay365 queue list [--json] [--server NAME] [--status STATUS] [--limit N]
+                                         show the newest messages (100 unless --limit says more, at most 100000);
+                                         STATUS is queued, deferred, sending, held, delivered or failed
+`;
+
+const RELAY_USER = `  relay365 relay-user add --name N --server SERVER [--password-file FILE] [--allow-from LIST]
+                                         add an SMTP AUTH user; without --password-file a password is generated and shown once (last line)
+  relay365 relay-user list [--json]      show relay users, their server, allowed From and last use (never a password)
+  relay365 relay-user set NAME [--server SERVER] [--allow-from LIST] [--password-file FILE] [--disabled true|false]
+  relay365 relay-user remove NAME
+
+relay-user options:
+  --allow-from LIST  addresses and @domains the user may send as, comma-separated (e.g. scan@contoso.com,@contoso.com);
+                     empty ('') means any sender
+  --password-file FILE  a file holding the password (12 to 128 characters; a trailing newline is ignored)
+`;
+
+const NETWORK = `  relay365 network add --cidr CIDR --server SERVER
+                                         let a network (e.g. 192.168.10.0/24, 2001:db8::/48) relay without SMTP AUTH
+  relay365 network list [--json]         show allowed networks, stored ones and those from RELAY365_RELAY_NETWORKS
+  relay365 network remove --cidr CIDR
+`;
+
+const START = `  relay365 [start]                       run the relay and its admin panel (settings from RELAY365_* environment variables)
+`;
+
+/** Each command's part of the usage, in the order `relay365 help` prints them. */
+export const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  start: START,
+  server: SERVER,
+  queue: QUEUE,
+  'relay-user': RELAY_USER,
+  network: NETWORK,
+};
+
+const HELP = `  relay365 help [COMMAND]                this text, or one command's part of it (also: relay365 COMMAND --help)
+`;
+
+/** Everything `relay365 help` prints. */
+export const USAGE = `relay365: an SMTP relay that delivers to Microsoft 365 with OAuth 2.0
+
+usage:
+${Object.values(COMMAND_USAGE).join('\n')}
+${HELP}`;
+
+/** One command's usage; undefined for a command relay365 does not have. */
+export function commandUsage(command: string): string | undefined {
+  return Object.hasOwn(COMMAND_USAGE, command) ? `usage:\n${COMMAND_USAGE[command]}` : undefined;
+}

@@ -1,0 +1,149 @@
+// Every signed-in page of the panel on a 390 px phone screen in Debian's Chromium: the page never
+// scrolls sideways (wide tables scroll inside their wrapper instead). The store is filled with long
+// names, addresses and replies, the way a real install looks.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addUser } from '../../src/admin/accounts.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { cidr } from '../../src/store/access-schemas.js';
+import { assertEmulatorTrusted, SEED } from '../emulator/index.js';
+import { plainServer } from '../helpers/fixture.js';
+import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { startStack, type Stack } from './stack.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/phone/', import.meta.url));
+const ADMIN = { adminEmail: 'admin@contoso.test', adminPassword: 'a long admin password' };
+const PHONE = { width: 390, height: 844 };
+const LONG_REPLY =
+  '550 5.7.60 SMTP; Client does not have permissions to send as this sender. [BN8NAM11FT012.eop-nam11.prod.protection.outlook.com 2024-01-01T00:00:00.000Z 08DC0123456789AB]';
+
+const haveChromium = chromiumAvailable();
+
+describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
+  let stack: Stack;
+  let browser: Chromium;
+  let page: Page;
+  const paths: string[] = [];
+
+  beforeAll(async () => {
+    assertEmulatorTrusted();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    stack = await startStack(ADMIN);
+    const { store } = stack.fx;
+    const expires = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+    const server = store.servers.add(
+      {
+        ...plainServer({
+          name: 'office365-headquarters-printers',
+          method: 'office365',
+          signInMode: 'authorize',
+          secure: 'tls',
+          host: 'smtp.office365.com',
+          port: 587,
+          tenantId: SEED.tenantId,
+          clientId: SEED.clientId,
+          clientSecret: 'Rly8Q~app.Secret.Value.0123456789',
+          clientSecretExpires: expires,
+          mailbox: 'multifunction-printers.headquarters@contoso-international-holdings.onmicrosoft.com',
+          sendAs: ['accounts-payable.notifications@contoso-international-holdings.com'],
+        }),
+      },
+      true,
+    );
+    store.servers.setStatus(server.id, {
+      status: 'error',
+      code: 'AADSTS7000215',
+      message: 'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.',
+      hint: 'Create a new client secret in the app registration and save its Value as Office 365 Client Secret.',
+    });
+    const user = store.relayUsers.add({
+      name: 'scanner-building-7-floor-3-east-wing',
+      passwordHash: await hashPassword('a relay password of length'),
+      serverId: server.id,
+      allowFrom: ['scan-to-email.building7@contoso-international-holdings.com', '@subsidiary.contoso-international-holdings.com'],
+    });
+    store.networks.add(cidr.parse('2001:db8:1234:5678::/64'), server.id);
+    await addUser(store, {
+      email: 'helpdesk.second-line@contoso-international-holdings.com',
+      password: 'another long password',
+      isSuperAdmin: false,
+      canUpdateSettings: true,
+    });
+    const received = Date.now();
+    store.queue.insert([
+      {
+        id: 'PHONE0000001',
+        serverId: server.id,
+        mailFrom: 'scan-to-email.building7@contoso-international-holdings.com',
+        recipients: ['accounts-payable.invoices.incoming@contoso-international-holdings.com'],
+        size: 48_213,
+        subject: 'Scanned document from MFP-BLDG7-FL3-EAST (Konica Minolta bizhub C658) 2024-01-01 08:15:00',
+        headerMessageId: '<scan.20240101081500.0001@mfp-bldg7-fl3-east.contoso-international-holdings.com>',
+        clientAddress: '2001:db8:1234:5678:abcd:ef01:2345:6789',
+        clientHelo: 'mfp-bldg7-fl3-east.contoso-international-holdings.com',
+        route: 'relay user scanner-building-7-floor-3-east-wing',
+        relayUser: user.name,
+        receivedAt: received,
+        expiresAt: received + 86_400_000,
+      },
+    ]);
+    store.queue.addEvent('PHONE0000001', server.id, 'deferred', LONG_REPLY, received);
+    paths.push(
+      '/servers',
+      '/servers/new',
+      `/servers/${server.id}`,
+      `/servers/${server.id}/edit/mailbox`,
+      `/servers/${server.id}/edit/send-as`,
+      `/servers/${server.id}/edit/cloud`,
+      `/servers/${server.id}/delete`,
+      `/servers/${server.id}/authorize`,
+      '/log',
+      '/log/PHONE0000001',
+      '/relay-users',
+      `/relay-users/${user.id}`,
+      '/networks',
+      '/users',
+    );
+    browser = await launchChromium();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    await page.setViewportSize(PHONE);
+    await page.goto(`${stack.baseUrl}/login`);
+    await page.getByLabel('Email').fill(ADMIN.adminEmail);
+    await page.getByLabel('Password').fill(ADMIN.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${stack.baseUrl}/servers`);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('scrolls no signed-in page sideways', async () => {
+    const overflowing: string[] = [];
+    for (const p of paths) {
+      const response = await page.goto(`${stack.baseUrl}${p}`);
+      expect(response?.status(), p).toBe(200);
+      expect(page.url(), p).toBe(`${stack.baseUrl}${p}`);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      await page.screenshot({ path: path.join(ARTIFACTS, `${p.replace(/\W+/g, '_')}.png`), fullPage: true });
+      if (width > PHONE.width) {
+        // Name the widest elements, to say what to fix.
+        const culprits = await page.evaluate((limit) => {
+          const wide: string[] = [];
+          for (const el of Array.from(document.querySelectorAll('body *'))) {
+            const r = el.getBoundingClientRect();
+            if (r.right > limit + 1 && !el.closest('.table-scroll'))
+              wide.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(r.right)}`);
+          }
+          return wide.slice(0, 5);
+        }, PHONE.width);
+        overflowing.push(`${p}: ${width}px (${culprits.join('; ')})`);
+      }
+    }
+    expect(overflowing).toEqual([]);
+  });
+});

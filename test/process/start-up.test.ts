@@ -1,0 +1,84 @@
+/**
+ * Start-up through the real entry point as a process: a listen address that
+ * cannot be bound stops it with one line and exit code 2, before any setup
+ * link is printed, and leaves no listener behind.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, runCli } from '../helpers/relay-process.js';
+
+let dir: string;
+let busy: net.Server;
+let busyPort: number;
+
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'relay365-start-'));
+  busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  busyPort = (busy.address() as net.AddressInfo).port;
+});
+afterEach(async () => {
+  await new Promise((resolve) => busy.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Binds and releases `port`: true when nothing else holds it. */
+async function isFree(port: number): Promise<boolean> {
+  const probe = net.createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (ok) await new Promise((resolve) => probe.close(resolve));
+  return ok;
+}
+
+async function startWith(overrides: NodeJS.ProcessEnv) {
+  const smtpPort = await freePort();
+  const adminPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    RELAY365_DATA_DIR: path.join(dir, 'data'),
+    RELAY365_LOG_LEVEL: 'info',
+    RELAY365_SMTP_LISTEN: `127.0.0.1:${smtpPort}`,
+    RELAY365_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+    ...overrides,
+  };
+  // No RELAY365_ADMIN_EMAIL: a start-up that got as far as the panel would print a setup link.
+  delete env.RELAY365_ADMIN_EMAIL;
+  delete env.RELAY365_ADMIN_PASSWORD;
+  return { result: await runCli(['start'], env), smtpPort };
+}
+
+describe('relay365 start with a listen address in use', () => {
+  it('stops with exit code 2 and one line naming RELAY365_ADMIN_LISTEN when the admin port is busy, before any setup link', async () => {
+    const { result, smtpPort } = await startWith({ RELAY365_ADMIN_LISTEN: `127.0.0.1:${busyPort}` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `relay365: RELAY365_ADMIN_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
+    );
+    expect(result.stdout).not.toContain('/setup/');
+    expect(await isFree(smtpPort)).toBe(true);
+  });
+
+  it('stops with exit code 2 and one line naming RELAY365_SMTPS_LISTEN when the SMTPS port is busy, and frees the plain port', async () => {
+    const { result, smtpPort } = await startWith({ RELAY365_SMTPS_LISTEN: `127.0.0.1:${busyPort}` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `relay365: RELAY365_SMTPS_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
+    );
+    expect(result.stdout).not.toContain('/setup/');
+    expect(await isFree(smtpPort)).toBe(true);
+  });
+
+  it('stops with exit code 2 and one line naming RELAY365_SMTP_LISTEN when the SMTP port is busy', async () => {
+    const { result } = await startWith({ RELAY365_SMTP_LISTEN: `127.0.0.1:${busyPort}` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `relay365: RELAY365_SMTP_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
+    );
+  });
+});
