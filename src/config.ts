@@ -35,6 +35,10 @@ export interface Config {
   allowPlaintextAuth: boolean;
   tlsMinVersion: TlsVersion;
   maxConnectionsPerClient: number;
+  /** Delivered and failed messages, and their events, are deleted this many days after they were received. */
+  retentionDays: number;
+  /** Below this many free bytes in the data folder MAIL FROM gets 452 4.3.1; 0 disables the check. */
+  minFreeSpace: number;
 }
 
 /** A setting that cannot be used; `message` is the one line printed at start-up. */
@@ -46,6 +50,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** How long the relay log keeps delivered and failed mail unless RELAY365_RETENTION_DAYS says otherwise. */
+export const DEFAULT_RETENTION_DAYS = 30;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -75,13 +82,13 @@ export function parseListen(name: string, value: string, allowOff: boolean): Lis
   return { host: (match[1] ?? match[2]) as string, port };
 }
 
-/** Parses `35MB`, `10MiB`, `1048576`. */
-export function parseSize(name: string, value: string): number {
+/** Parses `35MB`, `10MiB`, `1048576`; `range` bounds the result (a message size by default). */
+export function parseSize(name: string, value: string, range = { min: 1024, max: 2 ** 31, text: 'between 1KiB and 2GiB' }): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
   const unit = match ? SIZE_UNITS[(match[2] ?? '').toUpperCase()] : undefined;
   if (!match || unit === undefined) throw new ConfigError(name, value, 'a size such as 35MB, 10MiB or 1048576 (bytes)');
   const bytes = Math.floor(Number(match[1]) * unit);
-  if (bytes < 1024 || bytes > 2 ** 31) throw new ConfigError(name, value, 'a size between 1KiB and 2GiB');
+  if (bytes < range.min || bytes > range.max) throw new ConfigError(name, value, `a size ${range.text}`);
   return bytes;
 }
 
@@ -172,6 +179,13 @@ export function loadConfig(env: Env = process.env): Config {
       1,
       10_000,
     ),
+    retentionDays: parseWholeNumber('RELAY365_RETENTION_DAYS', get('RELAY365_RETENTION_DAYS', String(DEFAULT_RETENTION_DAYS)), 1, 3650),
+    // Like Postfix's queue_minfree; 0 turns the check off.
+    minFreeSpace: parseSize('RELAY365_MIN_FREE_SPACE', get('RELAY365_MIN_FREE_SPACE', '100MB'), {
+      min: 0,
+      max: 2 ** 50,
+      text: 'from 0 (no check) to 1PiB',
+    }),
   };
   return Object.freeze(config);
 }

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe(path.resolve('./data'));
     expect(config.relayNetworks.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);
     expect(config).toMatchObject({ allowPlaintextAuth: false, tlsMinVersion: 'TLSv1.2', maxConnectionsPerClient: 20 });
+    expect(config.minFreeSpace).toBe(100_000_000);
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -37,6 +38,16 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('warn');
   });
 
+  it('reads RELAY365_MIN_FREE_SPACE as a size; 0 turns the check off', () => {
+    expect(loadConfig({ RELAY365_MIN_FREE_SPACE: '5GB' }).minFreeSpace).toBe(5e9);
+    expect(loadConfig({ RELAY365_MIN_FREE_SPACE: '0' }).minFreeSpace).toBe(0);
+  });
+
+  it('keeps delivered and failed mail 30 days unless RELAY365_RETENTION_DAYS says otherwise', () => {
+    expect(loadConfig({}).retentionDays).toBe(30);
+    expect(loadConfig({ RELAY365_RETENTION_DAYS: '7' }).retentionDays).toBe(7);
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'relay365-config-'));
     writeFileSync(path.join(dir, 'key'), `${'ab'.repeat(32)}\n`);
@@ -47,6 +58,9 @@ describe('loadConfig', () => {
     [{ RELAY365_SMTP_LISTEN: 'localhost' }, 'RELAY365_SMTP_LISTEN="localhost" is not valid: host:port'],
     [{ RELAY365_SMTP_LISTEN: '127.0.0.1:70000' }, 'RELAY365_SMTP_LISTEN="127.0.0.1:70000"'],
     [{ RELAY365_MAX_MESSAGE_SIZE: 'huge' }, 'RELAY365_MAX_MESSAGE_SIZE="huge" is not valid: a size'],
+    [{ RELAY365_MIN_FREE_SPACE: 'lots' }, 'RELAY365_MIN_FREE_SPACE="lots" is not valid: a size'],
+    [{ RELAY365_MIN_FREE_SPACE: '2000000GB' }, 'is not valid: a size from 0 (no check) to 1PiB'],
+    [{ RELAY365_RETENTION_DAYS: '0' }, 'RELAY365_RETENTION_DAYS="0" is not valid: a whole number from 1 to 3650'],
     [{ RELAY365_LOG_LEVEL: 'loud' }, 'RELAY365_LOG_LEVEL="loud" is not valid: one of debug, info, warn, error'],
     [{ RELAY365_PUBLIC_URL: 'ftp://x' }, 'RELAY365_PUBLIC_URL="ftp://x"'],
     [{ RELAY365_RELAY_NETWORKS: '10.0.0.0/33' }, 'RELAY365_RELAY_NETWORKS="10.0.0.0/33" is not valid: comma-separated CIDRs'],

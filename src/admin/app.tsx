@@ -84,7 +84,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/servers', authorizeRoutes({ store, flow }));
   app.route('/servers', testEmailRoutes(serverOptions));
   app.route('/oauth/office365', callbackRoutes({ store, flow }));
-  app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs }));
+  app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs, retentionDays: config.retentionDays }));
   app.route('/relay-users', relayUserRoutes(serverOptions));
   app.route('/relay-users/lockouts', lockoutRoutes({ store, log }));
   app.route('/networks', networkRoutes({ config, store, relay, log }));

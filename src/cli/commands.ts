@@ -6,10 +6,11 @@
  */
 import { CLOUD_LABELS } from '../auth/clouds.js';
 import type { Config } from '../config.js';
+import { removeServerAndSpool } from '../relay/remove-server.js';
 import type { Store } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
-import { parseFlags, type Print } from './flags.js';
+import { noPositionals, parseFlags, unknownSubcommand, type Print } from './flags.js';
 import { networkCommand } from './network-commands.js';
 import { relayUserCommand } from './relay-user-commands.js';
 import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
@@ -51,7 +52,7 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
   return lines;
 }
 
-function serverCommand(store: Store, args: string[], print: Print): void {
+async function serverCommand(store: Store, args: string[], print: Print): Promise<void> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'add': {
@@ -108,53 +109,60 @@ function serverCommand(store: Store, args: string[], print: Print): void {
           `${server.name} is used by ${using.join(' and ')}; move them to another server (relay-user set NAME --server OTHER) or remove them first`,
         );
       }
-      const counts = store.queue.countsByStatus(server.id);
-      const waiting = counts.queued + counts.deferred + counts.held + counts.sending;
-      if (waiting > 0 && !values['drop-queued']) {
+      // Waiting mail is failed (with an event naming the removal) in the removal's own transaction.
+      const outcome = await removeServerAndSpool(store, server.id, {
+        dropQueued: values['drop-queued'] === true,
+        by: 'the command line',
+        now: Date.now(),
+      });
+      if (outcome.kind === 'in-flight') {
+        throw new UsageError(`${server.name} is delivering ${outcome.sending} message(s) right now; try again in a moment`);
+      }
+      if (outcome.kind === 'waiting') {
         throw new UsageError(
-          `${server.name} still has ${waiting} message(s) waiting; deliver them first or add --drop-queued to drop them`,
+          `${server.name} still has ${outcome.waiting} message(s) waiting; deliver them first or add --drop-queued to fail them`,
         );
       }
-      if (counts.sending > 0) {
-        throw new UsageError(`${server.name} is delivering ${counts.sending} message(s) right now; try again in a moment`);
-      }
-      // The records go now; their spool files are deleted when the relay next starts (files without a record).
-      const now = Date.now();
-      let dropped = 0;
-      for (const status of ['queued', 'deferred', 'held'] as const) {
-        for (const message of store.queue.list({ serverId: server.id, status, limit: 1_000_000 })) {
-          if (store.queue.remove(message.id, now)) dropped++;
-        }
-      }
-      store.servers.remove(server.id);
-      print(`removed email server ${server.name}${dropped ? ` and dropped ${dropped} waiting message(s)` : ''}`);
+      const dropped = outcome.failed.length;
+      print(`removed email server ${server.name}${dropped ? ` and failed ${dropped} waiting message(s)` : ''}`);
       return;
     }
     default:
-      throw new UsageError(`unknown command "server ${sub ?? ''}": use server add, list, set or remove`);
+      throw unknownSubcommand('server', sub, ['add', 'list', 'set', 'remove']);
   }
 }
 
-function queueCommand(store: Store, args: string[], print: Print): void {
+/** The most `queue list` shows at once: the list is held in memory whole. */
+export const MAX_QUEUE_LIST = 100_000;
+const DEFAULT_QUEUE_LIST = 100;
+
+/** `--limit N`: a positive whole number; above MAX_QUEUE_LIST it is capped, with a note. */
+function listLimit(value: string | undefined, note: Print): number {
+  if (value === undefined) return DEFAULT_QUEUE_LIST;
+  if (!/^[1-9]\d*$/.test(value))
+    throw new UsageError(`--limit ${JSON.stringify(value)} is not valid: a whole number of 1 or more, e.g. --limit 500`);
+  if (Number(value) <= MAX_QUEUE_LIST) return Number(value);
+  note(`--limit ${value} is more than queue list shows at once; showing at most ${MAX_QUEUE_LIST}`);
+  return MAX_QUEUE_LIST;
+}
+
+function queueCommand(store: Store, args: string[], print: Print, note: Print): void {
   const [sub, ...rest] = args;
-  if (sub !== 'list') throw new UsageError(`unknown command "queue ${sub ?? ''}": use queue list`);
-  const { values } = parseFlags(rest, {
+  if (sub !== 'list') throw unknownSubcommand('queue', sub, ['list']);
+  const { values, positionals } = parseFlags(rest, {
     json: { type: 'boolean' },
     server: { type: 'string' },
     status: { type: 'string' },
     limit: { type: 'string' },
   });
-  const { server: serverName, status, limit } = values;
+  noPositionals(positionals);
+  const { server: serverName, status } = values;
   const server = serverName ? findServer(store, serverName) : undefined;
   if (status && !MESSAGE_STATUSES.includes(status as MessageStatus)) {
     throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
   }
-  if (limit && !/^\d{1,6}$/.test(limit)) throw new UsageError(`--limit ${JSON.stringify(limit)} is not valid: a whole number`);
-  const messages = store.queue.list({
-    serverId: server?.id,
-    status: status as MessageStatus | undefined,
-    limit: limit ? Number(limit) : 100,
-  });
+  const limit = listLimit(values.limit, note);
+  const messages = store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit });
   if (values.json) {
     print(
       JSON.stringify(
@@ -163,14 +171,20 @@ function queueCommand(store: Store, args: string[], print: Print): void {
         2,
       ),
     );
-    return;
+  } else {
+    if (messages.length === 0) print('the queue is empty');
+    for (const m of messages) {
+      const rcpts = store.queue.recipients(m.id).map((r) => r.address);
+      print(
+        `${m.id} ${new Date(m.receivedAt).toISOString()} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
+      );
+    }
   }
-  if (messages.length === 0) print('the queue is empty');
-  for (const m of messages) {
-    const rcpts = store.queue.recipients(m.id).map((r) => r.address);
-    print(
-      `${m.id} ${new Date(m.receivedAt).toISOString()} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
-    );
+  const counts = store.queue.countsByStatus(server?.id);
+  const total = status ? counts[status as MessageStatus] : Object.values(counts).reduce((a, b) => a + b, 0);
+  if (total > messages.length) {
+    const more = total <= MAX_QUEUE_LIST ? `use --limit ${total} to see them all` : 'use --limit, --server or --status to see others';
+    note(`showing the first ${messages.length} of ${total} (newest first); ${more}`);
   }
 }
 
@@ -180,6 +194,7 @@ export const COMMANDS: readonly string[] = ['server', 'queue', 'relay-user', 'ne
 /**
  * Runs `server …`, `queue …`, `relay-user …` or `network …`; rejects with UsageError on bad input.
  * `config.relayNetworks` (RELAY365_RELAY_NETWORKS) is listed by `network list`; none when omitted.
+ * `note` takes remarks about the output (a list cut at its limit); relay365 writes them to stderr.
  */
 export async function runCommand(
   store: Store,
@@ -187,9 +202,10 @@ export async function runCommand(
   args: string[],
   print: Print,
   config: Pick<Config, 'relayNetworks'> = { relayNetworks: [] },
+  note: Print = print,
 ): Promise<void> {
   if (command === 'server') return serverCommand(store, args, print);
-  if (command === 'queue') return queueCommand(store, args, print);
+  if (command === 'queue') return queueCommand(store, args, print, note);
   if (command === 'relay-user') return relayUserCommand(store, args, print);
   if (command === 'network') return networkCommand(store, config.relayNetworks, args, print);
   throw new UsageError(`unknown command "${command}"`);

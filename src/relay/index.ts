@@ -17,6 +17,7 @@ import { createAccess } from './access.js';
 import { createListener, type Listener } from './listener.js';
 import { createRelayAuth } from './relay-auth.js';
 import { recover } from './recovery.js';
+import { createRetentionTimer } from './retention-timer.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpool, type Spool } from './spool.js';
 import { buildTestMessage } from './test-message.js';
@@ -39,6 +40,8 @@ export interface TestSendResult {
   transcript: string[];
   hint: Hint | null;
   messageId: string | null;
+  /** Why the test had to wait for the mailbox's limits first (it counts against them like any mail). */
+  waited?: string;
 }
 
 /** What the panel shows about the SMTP listener (known once it started). */
@@ -58,7 +61,7 @@ export interface Relay {
   spool: Spool;
   scheduler: Scheduler;
   /** Sends a test email now through the server's real delivery path; it shows in the relay log. */
-  sendTest(serverId: number, mail: { to: string; subject: string; body: string }): Promise<TestSendResult>;
+  sendTest(serverId: number, mail: { to: string; subject: string; body: string }, onWait?: (why: string) => void): Promise<TestSendResult>;
   /** Makes a deferred or held message due now. */
   retryNow(messageId: string): boolean;
   /** Deletes a waiting message and its spool file. */
@@ -78,9 +81,14 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
   const committer = createCommitter(spool, store.queue, () => scheduler.poke());
   const access = createAccess({ config, store });
   const auth = createRelayAuth({ store, log, now });
+  const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;
-  const sendTest = async (serverId: number, mail: { to: string; subject: string; body: string }): Promise<TestSendResult> => {
+  const sendTest = async (
+    serverId: number,
+    mail: { to: string; subject: string; body: string },
+    onWait?: (why: string) => void,
+  ): Promise<TestSendResult> => {
     const server = store.servers.get(serverId);
     if (!server) throw new Error(`no email server with id ${serverId}`);
     const from = server.mailbox ?? server.authorizedAccount ?? server.username ?? `relay365@${hostname()}`;
@@ -105,8 +113,27 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       status: 'sending',
     });
     const transcript: string[] = [];
-    const summary = await scheduler.deliverNow(id, transcript);
-    return { ...summary, transcript, messageId: id };
+    let waited: string | undefined;
+    // The admin sees the result: a test email that did not go is not retried later as ordinary mail.
+    const giveUp = async (reply: string): Promise<void> => {
+      const status = store.queue.get(id)?.status;
+      if (status === 'delivered' || status === 'failed') return;
+      store.queue.recordAttempt(id, { kind: 'expire', reply: `test email not retried: ${reply}` }, now());
+      await spool.remove(id);
+    };
+    let summary;
+    try {
+      summary = await scheduler.deliverNow(id, transcript, (reason, until) => {
+        waited = `Waited for ${reason}${until === null ? '' : ` until ${new Date(until).toISOString()}`}.`;
+        log.info('test email waits for the mailbox limits', { server: server.name, reason });
+        onWait?.(waited.replace(/^Waited/, 'Waiting'));
+      });
+    } catch (err) {
+      await giveUp((err as Error).message);
+      throw err;
+    }
+    await giveUp(summary.reply);
+    return { ...summary, transcript, messageId: id, ...(waited ? { waited } : {}) };
   };
 
   return {
@@ -131,6 +158,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now });
       const addresses = await listener.start();
       scheduler.start();
+      retention.start();
       const text = (a: AddressInfo): string => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
       info = {
         smtp: text(addresses.smtp),
@@ -153,6 +181,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       await listener?.close();
       await committer.drain();
       await scheduler.stop();
+      await retention.stop();
     },
   };
 }

@@ -5,9 +5,12 @@ import path from 'node:path';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { openDatabase, type Db } from './db.js';
 import { createLockoutRepo, type LockoutRepo } from './auth-lockouts.js';
+import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
 import { createRelayUserRepo, type RelayUserRepo } from './relay-users.js';
+import { createRetentionRepo, type RetentionRepo } from './retention.js';
+import { createServerRemoval, type RemoveServer } from './server-removal.js';
 import { createServerRepo, type ServerRepo } from './servers.js';
 import type { SecretBox } from './secret-box.js';
 import { createSessionRepo, type SessionRepo } from './sessions.js';
@@ -19,6 +22,8 @@ const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_0
 
 export interface Store {
   db: Db;
+  /** The data folder the database lives in (the spool is beside it). */
+  dataDir: string;
   servers: ServerRepo;
   queue: QueueRepo;
   tokenCaches: TokenCacheRepo;
@@ -32,6 +37,12 @@ export interface Store {
   networks: NetworkRepo;
   /** Failed SMTP AUTH per client address, and lockouts. */
   lockouts: LockoutRepo;
+  /** Per-mailbox lane state of the scheduler (pause, throttle, daily reservations). */
+  laneState: LaneStateRepo;
+  /** Pruning of old finished mail, checkpoints and the database's size. */
+  retention: RetentionRepo;
+  /** Removes an email server with its waiting mail in one transaction (see server-removal.ts). */
+  removeServer: RemoveServer;
   close(): void;
 }
 
@@ -43,16 +54,22 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
   // SQLite gives its -wal and -shm files the database file's permissions.
   closeSync(openSync(file, 'a', 0o600));
   const db = openDatabase(file);
+  const servers = createServerRepo(db, box, now);
+  const queue = createQueueRepo(db);
   return {
     db,
-    servers: createServerRepo(db, box, now),
-    queue: createQueueRepo(db),
+    dataDir,
+    servers,
+    queue,
     tokenCaches: createTokenCacheRepo(db, box, now),
     users: createUserRepo(db, now),
     sessions: createSessionRepo(db, box, SESSION_TIMES, now),
     relayUsers: createRelayUserRepo(db, now),
     networks: createNetworkRepo(db, now),
     lockouts: createLockoutRepo(db),
+    laneState: createLaneStateRepo(db),
+    retention: createRetentionRepo(db),
+    removeServer: createServerRemoval(db, servers, queue),
     close: () => db.close(),
   };
 }

@@ -171,4 +171,53 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE servers ADD COLUMN send_as TEXT;
   `,
+  // Server removal and retention: indexes for the relay log's filters (status, server, sender and
+  // recipient prefixes, case-insensitive like LIKE) and for pruning old events; waiting mail left
+  // without its email server (server_id NULL or dangling) is failed; from now on a server with
+  // mail waiting or in flight cannot be deleted at all.
+  `
+  CREATE INDEX messages_status_received ON messages(status, received_at);
+  CREATE INDEX messages_server_received ON messages(server_id, received_at);
+  CREATE INDEX messages_sender ON messages(mail_from COLLATE NOCASE);
+  CREATE INDEX recipients_address ON recipients(address COLLATE NOCASE);
+  CREATE INDEX events_at ON events(at);
+
+  CREATE TEMP TABLE orphaned AS
+    SELECT id FROM messages
+    WHERE status NOT IN ('delivered', 'failed') AND (server_id IS NULL OR server_id NOT IN (SELECT id FROM servers));
+  UPDATE recipients SET status = 'failed', reply = 'its email server was removed', done_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+    WHERE status = 'pending' AND message_id IN (SELECT id FROM orphaned);
+  INSERT INTO events (message_id, server_id, at, kind, detail)
+    SELECT id, NULL, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'failed', 'its email server was removed'
+    FROM orphaned;
+  UPDATE messages SET status = 'failed', last_reply = 'its email server was removed', server_id = NULL,
+      updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+    WHERE id IN (SELECT id FROM orphaned);
+  DROP TABLE orphaned;
+
+  CREATE TRIGGER servers_keep_waiting_mail BEFORE DELETE ON servers
+  WHEN EXISTS (SELECT 1 FROM messages WHERE server_id = OLD.id AND status NOT IN ('delivered', 'failed'))
+  BEGIN
+    SELECT RAISE(ABORT, 'email server has mail waiting or in flight');
+  END;
+  `,
+  // Lanes per mailbox: a pause or lowered connection limit survives a restart, and recipients
+  // are reserved against the rolling daily quota when a message is claimed.
+  `
+  CREATE TABLE IF NOT EXISTS lane_state (
+    lane_key TEXT PRIMARY KEY,
+    paused_until INTEGER NOT NULL DEFAULT 0,
+    throttle_limit INTEGER,
+    throttled_until INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS lane_usage (
+    id INTEGER PRIMARY KEY,
+    lane_key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    recipients INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS lane_usage_key_at ON lane_usage(lane_key, at);
+  `,
 ];

@@ -66,7 +66,9 @@ export interface MessageEvent {
 export interface ListFilter {
   serverId?: number;
   status?: MessageStatus;
+  /** The envelope sender starts with this (case-insensitive), so an index serves it. */
   sender?: string;
+  /** A recipient starts with this (case-insensitive), so an index serves it. */
   recipient?: string;
   limit?: number;
 }
@@ -142,6 +144,12 @@ export interface QueueRepo {
   claimDue(serverId: number, now: number, limit: number): QueuedMessage[];
   /** Earliest next attempt among a server's waiting messages, or null. */
   nextDueAt(serverId: number): number | null;
+  /** Due waiting messages of any of `serverIds` (a mailbox's lane), oldest due first, without claiming them. */
+  peekDue(serverIds: number[], now: number, limit: number): QueuedMessage[];
+  /** Marks one waiting message as sending and counts the attempt; undefined when it is no longer waiting. */
+  claim(id: string, now: number): QueuedMessage | undefined;
+  /** Takes back the attempt counted for a claim that turned out to be a held-mail probe. */
+  forgetAttempt(id: string): void;
   get(id: string): QueuedMessage | undefined;
   recipients(id: string): Recipient[];
   pendingRecipients(id: string): string[];
@@ -155,6 +163,8 @@ export interface QueueRepo {
   requeueInFlight(now: number): number;
   /** Marks a message failed without an attempt (its spool file is gone). */
   markLost(id: string, reason: string, now: number): void;
+  /** Fails every queued, deferred or held message of a server with `reason`; returns their IDs. */
+  failWaiting(serverId: number, reason: string, now: number): string[];
   /** IDs of every message whose spool file must be kept. */
   liveIds(): Set<string>;
   list(filter?: ListFilter): QueuedMessage[];
@@ -166,12 +176,39 @@ export interface QueueRepo {
   remove(id: string, now: number): boolean;
   /** Events after `afterId`, oldest first (the live log tail). */
   eventsSince(afterId: number, limit?: number): MessageEvent[];
-  /** Recipients a server delivered since `since` (rolling daily quota). */
-  recipientsDeliveredSince(serverId: number, since: number): number;
   countsByStatus(serverId?: number): Record<MessageStatus, number>;
 }
 
 const WAITING = `status IN ('queued', 'deferred')`;
+
+/** A LIKE pattern matching text that starts with `prefix`, its wildcards escaped. */
+const startsWith = (prefix: string): string => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
+
+/** The relay log's query for `filter`: newest first, every filter served by an index. */
+export function listQuery(filter: ListFilter): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.serverId !== undefined) {
+    where.push('server_id = ?');
+    params.push(filter.serverId);
+  }
+  if (filter.status !== undefined) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
+  // Prefix LIKEs on the NOCASE indexes (see MIGRATIONS) become index range searches; `%…%` would scan every row.
+  if (filter.sender) {
+    where.push(`mail_from LIKE ? ESCAPE '\\'`);
+    params.push(startsWith(filter.sender));
+  }
+  if (filter.recipient) {
+    where.push(`id IN (SELECT message_id FROM recipients WHERE address LIKE ? ESCAPE '\\')`);
+    params.push(startsWith(filter.recipient));
+  }
+  params.push(filter.limit ?? 200);
+  const sql = `SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
+  return { sql, params };
+}
 
 /** Creates the queue repository over an open database. */
 export function createQueueRepo(db: Db): QueueRepo {
@@ -216,6 +253,10 @@ export function createQueueRepo(db: Db): QueueRepo {
   const selectEvents = db.prepare<[string], EventRow>('SELECT * FROM events WHERE message_id = ? ORDER BY id');
   const selectEventsSince = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
   const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
+  const selectDueOf = new Map<number, ReturnType<typeof db.prepare<unknown[], MessageRow>>>();
+  const claimOne = db.prepare<[number, string], MessageRow>(
+    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND ${WAITING} RETURNING *`,
+  );
 
   const applyRecipients = (
     id: string,
@@ -247,6 +288,26 @@ export function createQueueRepo(db: Db): QueueRepo {
       return rows.map((row) => ({ ...toMessage(row), status: 'sending' as const, attempts: row.attempts + 1 }));
     }),
     nextDueAt: (serverId) => selectNextDue.get(serverId)?.t ?? null,
+    peekDue: (serverIds, now, limit) => {
+      if (serverIds.length === 0) return [];
+      // Called on every look at a lane: one statement per number of servers in the lane, prepared once.
+      let statement = selectDueOf.get(serverIds.length);
+      if (!statement) {
+        statement = db.prepare<unknown[], MessageRow>(
+          `SELECT * FROM messages WHERE server_id IN (${serverIds.map(() => '?').join(', ')}) AND ${WAITING} AND next_attempt_at <= ?
+           ORDER BY next_attempt_at, received_at LIMIT ?`,
+        );
+        selectDueOf.set(serverIds.length, statement);
+      }
+      return statement.all(...serverIds, now, limit).map(toMessage);
+    },
+    claim: (id, now) => {
+      const row = claimOne.get(now, id);
+      return row ? toMessage(row) : undefined;
+    },
+    forgetAttempt: (id) => {
+      db.prepare('UPDATE messages SET attempts = MAX(attempts - 1, 0) WHERE id = ?').run(id);
+    },
     get: (id) => {
       const row = selectOne.get(id);
       return row ? toMessage(row) : undefined;
@@ -318,31 +379,23 @@ export function createQueueRepo(db: Db): QueueRepo {
         insertEvent.run(id, serverOf(id), now, 'failed', reason);
       })();
     },
+    failWaiting: db.transaction((serverId: number, reason: string, now: number) => {
+      const ids = db.prepare(`SELECT id FROM messages WHERE server_id = ? AND status IN ('queued', 'deferred', 'held')`).all(serverId) as {
+        id: string;
+      }[];
+      for (const { id } of ids) {
+        for (const { address } of selectPending.all(id)) setRecipient.run('failed', reason, now, id, address);
+        setMessage.run('failed', now, reason, now, id);
+        insertEvent.run(id, serverId, now, 'failed', reason);
+      }
+      return ids.map((r) => r.id);
+    }),
     liveIds: () =>
       new Set(
         (db.prepare(`SELECT id FROM messages WHERE status NOT IN ('delivered', 'failed')`).all() as { id: string }[]).map((r) => r.id),
       ),
     list: (filter = {}) => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.serverId !== undefined) {
-        where.push('server_id = ?');
-        params.push(filter.serverId);
-      }
-      if (filter.status !== undefined) {
-        where.push('status = ?');
-        params.push(filter.status);
-      }
-      if (filter.sender) {
-        where.push(`mail_from LIKE ? ESCAPE '\\'`);
-        params.push(`%${filter.sender.replace(/[\\%_]/g, '\\$&')}%`);
-      }
-      if (filter.recipient) {
-        where.push(`id IN (SELECT message_id FROM recipients WHERE address LIKE ? ESCAPE '\\')`);
-        params.push(`%${filter.recipient.replace(/[\\%_]/g, '\\$&')}%`);
-      }
-      params.push(filter.limit ?? 200);
-      const sql = `SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
+      const { sql, params } = listQuery(filter);
       return (db.prepare(sql).all(...params) as MessageRow[]).map(toMessage);
     },
     events: (id) => selectEvents.all(id).map(toEvent),
@@ -362,15 +415,6 @@ export function createQueueRepo(db: Db): QueueRepo {
     addEvent: (messageId, serverId, kind, detail, now) => {
       insertEvent.run(messageId, serverId, now, kind, detail);
     },
-    recipientsDeliveredSince: (serverId, since) =>
-      (
-        db
-          .prepare(
-            `SELECT COUNT(*) AS n FROM recipients r JOIN messages m ON m.id = r.message_id
-             WHERE m.server_id = ? AND r.status = 'delivered' AND r.done_at >= ?`,
-          )
-          .get(serverId, since) as { n: number }
-      ).n,
     countsByStatus: (serverId) => {
       const counts: Record<MessageStatus, number> = { queued: 0, deferred: 0, sending: 0, held: 0, delivered: 0, failed: 0 };
       const rows = (

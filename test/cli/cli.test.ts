@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +79,6 @@ describe('relay365 command line', () => {
       /^relay365: --port "99999" is not valid: Enter a whole number from 1 to 65535\.\n$/,
     ],
     [['server', 'add', '--name', 'x', '--client-id', 'not-a-guid'], /^relay365: --client-id "not-a-guid" is not valid: .*GUID/],
-    [['server', 'add', '--name', 'x', '--bogus', '1'], /^relay365: Unknown option '--bogus'/],
     [
       ['server', 'add', '--name', 'x', '--send-as', 'sales@contoso.com,nope'],
       /^relay365: --send-as "sales@contoso.com,nope" is not valid: "nope" is not an email address/,
@@ -101,9 +100,12 @@ describe('relay365 command line', () => {
     );
   });
 
-  it('removes a server only with --drop-queued while mail waits, and then drops that mail', async () => {
+  it('removes a server only with --drop-queued while mail waits, failing that mail with an event and deleting its spool file', async () => {
     const store = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
     const server = store.servers.findByName('office365')!;
+    mkdirSync(path.join(dir, 'spool'), { recursive: true });
+    const spoolFile = path.join(dir, 'spool', 'WAITING1.eml');
+    writeFileSync(spoolFile, 'Subject: waiting\r\n\r\nbody\r\n');
     store.queue.insert([
       {
         id: 'WAITING1',
@@ -124,9 +126,25 @@ describe('relay365 command line', () => {
     store.close();
     const refused = await runCli(['server', 'remove', 'office365'], env);
     expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('still has 1 message(s) waiting') });
+    expect(existsSync(spoolFile)).toBe(true);
     const removed = await runCli(['server', 'remove', 'office365', '--drop-queued'], env);
-    expect(removed).toMatchObject({ code: 0, stdout: 'removed email server office365 and dropped 1 waiting message(s)\n' });
+    expect(removed).toMatchObject({ code: 0, stdout: 'removed email server office365 and failed 1 waiting message(s)\n' });
+    expect(existsSync(spoolFile)).toBe(false);
     const list = await runCli(['queue', 'list', '--json'], env);
-    expect(JSON.parse(list.stdout)).toEqual([]);
+    expect(JSON.parse(list.stdout)).toMatchObject([
+      {
+        id: 'WAITING1',
+        status: 'failed',
+        serverId: null,
+        lastReply: 'not delivered: its email server office365 was removed by the command line',
+        recipients: [{ address: 'b@example.test', status: 'failed' }],
+      },
+    ]);
+    const after = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
+    expect(after.queue.events('WAITING1').at(-1)).toMatchObject({
+      kind: 'failed',
+      detail: 'not delivered: its email server office365 was removed by the command line',
+    });
+    after.close();
   });
 });
