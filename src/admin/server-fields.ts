@@ -208,16 +208,6 @@ export const FIELDS: readonly FieldSpec[] = [
 /** Labels of the Custom cloud's two extra settings. */
 export const CUSTOM_CLOUD_LABELS = { authorityHost: 'Authority Host', smtpResource: 'SMTP Resource' } as const;
 
-/** Settings whose change invalidates an authorized account (its tokens belong to the old app or cloud). */
-export const IDENTITY_KEYS: readonly (keyof ServerSettings)[] = [
-  'tenantId',
-  'clientId',
-  'cloud',
-  'authorityHost',
-  'smtpResource',
-  'signInMode',
-];
-
 export function fieldBySlug(slug: string): FieldSpec | undefined {
   return FIELDS.find((f) => f.slug === slug);
 }

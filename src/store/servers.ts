@@ -146,6 +146,16 @@ const COLUMNS: Record<Exclude<keyof ServerSettings, 'clientSecret' | 'password'>
   sendAs: 'send_as',
 };
 
+/** Settings whose change invalidates an authorized account (its tokens belong to the old app or cloud). */
+export const IDENTITY_KEYS: readonly (keyof ServerSettings & keyof EmailServer)[] = [
+  'tenantId',
+  'clientId',
+  'cloud',
+  'authorityHost',
+  'smtpResource',
+  'signInMode',
+];
+
 /** A setting's column value: lists are stored one entry a line, an empty list as NULL. */
 function columnValue(value: unknown): unknown {
   return Array.isArray(value) ? value.join('\n') || null : value;
@@ -258,7 +268,7 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
       })(),
     update: (id, changes, makeDefault = false) =>
       db.transaction(() => {
-        mustGet(id);
+        const before = mustGet(id);
         const sets: string[] = [];
         const values: unknown[] = [];
         for (const [key, column] of Object.entries(COLUMNS)) {
@@ -278,6 +288,15 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
         sets.push('revision = revision + 1', 'updated_at = ?');
         values.push(now(), id);
         db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE id = ?`).run(...values);
+        // The tokens and the signed-in account belong to the old app, tenant or cloud: whoever changes those
+        // (panel, CLI, API) starts again from Not Authorized.
+        if (before.method === 'office365' && IDENTITY_KEYS.some((key) => key in changes && changes[key] !== before[key])) {
+          db.prepare('DELETE FROM token_caches WHERE server_id = ?').run(id);
+          db.prepare(
+            `UPDATE servers SET status = 'not_authorized', status_code = NULL, status_message = NULL, status_hint = NULL,
+               status_at = NULL, authorized_account = NULL, token_refreshed_at = NULL WHERE id = ?`,
+          ).run(id);
+        }
         if (makeDefault) setDefault(id);
         return mustGet(id);
       })(),

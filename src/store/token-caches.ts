@@ -8,7 +8,6 @@ import type { SecretBox } from './secret-box.js';
 export interface TokenCacheRepo {
   load(serverId: number): string | null;
   save(serverId: number, serialized: string): void;
-  clear(serverId: number): void;
 }
 
 /** Creates the repository; values are sealed with `box`. */
@@ -18,7 +17,6 @@ export function createTokenCacheRepo(db: Db, box: SecretBox, now: () => number =
     `INSERT INTO token_caches (server_id, data, updated_at) VALUES (?, ?, ?)
      ON CONFLICT(server_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
   );
-  const remove = db.prepare<[number]>('DELETE FROM token_caches WHERE server_id = ?');
   return {
     load: (serverId) => {
       const row = select.get(serverId);
@@ -26,9 +24,6 @@ export function createTokenCacheRepo(db: Db, box: SecretBox, now: () => number =
     },
     save: (serverId, serialized) => {
       upsert.run(serverId, box.seal(serialized), now());
-    },
-    clear: (serverId) => {
-      remove.run(serverId);
     },
   };
 }

@@ -70,7 +70,6 @@ function memoryCache(): TokenCacheRepo {
   return {
     load: (id) => data.get(id) ?? null,
     save: (id, serialized) => void data.set(id, serialized),
-    clear: (id) => void data.delete(id),
   };
 }
 

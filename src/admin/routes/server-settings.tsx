@@ -11,7 +11,7 @@ import type { EmailServer } from '../../store/servers.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
 import { requirePermission } from '../middleware/require-permission.js';
-import { fieldBySlug, IDENTITY_KEYS, inputValue, type FieldSpec } from '../server-fields.js';
+import { fieldBySlug, inputValue, type FieldSpec } from '../server-fields.js';
 import { parseFieldForm, type FormValues } from '../server-forms.js';
 import { FieldForm } from '../views/field-form.js';
 import { serverNotFound, serverParam } from './server-view.js';
@@ -68,12 +68,8 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
     }
     if (Object.keys(errors).length > 0) return form(c, server, spec, values, errors, 422);
 
-    const identityChanged = IDENTITY_KEYS.some((key) => key in changes && changes[key] !== server[key as keyof EmailServer]);
+    // Changing the app, tenant, cloud or sign-in mode clears the tokens (the store does it on every path).
     store.servers.update(server.id, changes);
-    if (identityChanged && server.method === 'office365') {
-      store.tokenCaches.clear(server.id);
-      store.servers.setStatus(server.id, { status: 'not_authorized' });
-    }
     relay.settingsChanged();
     log.info('email server setting changed', { server: server.name, setting: spec.label, by: c.var.user?.email });
     setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.` });
