@@ -4,138 +4,33 @@
  * where the store says.
  */
 import type { Db } from './db.js';
+import {
+  toEvent,
+  toMessage,
+  type MessageStatus,
+  type RecipientStatus,
+  type EventKind,
+  type NewMessage,
+  type QueuedMessage,
+  type Recipient,
+  type MessageEvent,
+  type ListFilter,
+  type AttemptResult,
+  type MessageRow,
+  type EventRow,
+} from './queue-types.js';
 
-/** queued: waiting for its first or next attempt; sending: in flight; held: its server cannot authenticate. */
-export type MessageStatus = 'queued' | 'deferred' | 'sending' | 'held' | 'delivered' | 'failed';
-export type RecipientStatus = 'pending' | 'delivered' | 'failed';
-export type EventKind = 'received' | 'attempt' | 'delivered' | 'deferred' | 'held' | 'released' | 'failed' | 'requeued' | 'deleted';
-
-export interface NewMessage {
-  id: string;
-  serverId: number;
-  mailFrom: string;
-  recipients: string[];
-  size: number;
-  subject: string | null;
-  headerMessageId: string | null;
-  clientAddress: string;
-  clientHelo: string;
-  /** How the message was let in: `relay user NAME`, `network CIDR`, `admin panel`. */
-  route: string;
-  /** The relay user who sent it, when it came in over SMTP AUTH. */
-  relayUser: string | null;
-  receivedAt: number;
-  expiresAt: number;
-  /** 'sending' when the caller delivers it itself right away (a test email); default 'queued'. */
-  status?: 'queued' | 'sending';
-}
-
-export interface QueuedMessage {
-  id: string;
-  serverId: number | null;
-  mailFrom: string;
-  size: number;
-  subject: string | null;
-  headerMessageId: string | null;
-  clientAddress: string | null;
-  route: string | null;
-  relayUser: string | null;
-  status: MessageStatus;
-  attempts: number;
-  nextAttemptAt: number;
-  receivedAt: number;
-  expiresAt: number;
-  lastReply: string | null;
-}
-
-export interface Recipient {
-  address: string;
-  status: RecipientStatus;
-  reply: string | null;
-}
-
-export interface MessageEvent {
-  id: number;
-  messageId: string | null;
-  serverId: number | null;
-  at: number;
-  kind: EventKind;
-  detail: string | null;
-}
-
-export interface ListFilter {
-  serverId?: number;
-  status?: MessageStatus;
-  /** The envelope sender starts with this (case-insensitive), so an index serves it. */
-  sender?: string;
-  /** A recipient starts with this (case-insensitive), so an index serves it. */
-  recipient?: string;
-  limit?: number;
-}
-
-/** What one delivery attempt decided for a message. */
-export type AttemptResult =
-  | { kind: 'done'; delivered: { address: string; reply: string }[]; failed: { address: string; reply: string }[] }
-  | {
-      kind: 'defer';
-      nextAttemptAt: number;
-      reply: string;
-      delivered?: { address: string; reply: string }[];
-      failed?: { address: string; reply: string }[];
-    }
-  | { kind: 'hold'; reply: string }
-  | { kind: 'expire'; reply: string };
-
-interface MessageRow {
-  id: string;
-  server_id: number | null;
-  mail_from: string;
-  size: number;
-  subject: string | null;
-  header_message_id: string | null;
-  client_address: string | null;
-  route: string | null;
-  relay_user: string | null;
-  status: MessageStatus;
-  attempts: number;
-  next_attempt_at: number;
-  received_at: number;
-  expires_at: number;
-  last_reply: string | null;
-}
-
-interface EventRow {
-  id: number;
-  message_id: string | null;
-  server_id: number | null;
-  at: number;
-  kind: EventKind;
-  detail: string | null;
-}
-
-function toEvent(e: EventRow): MessageEvent {
-  return { id: e.id, messageId: e.message_id, serverId: e.server_id, at: e.at, kind: e.kind, detail: e.detail };
-}
-
-function toMessage(row: MessageRow): QueuedMessage {
-  return {
-    id: row.id,
-    serverId: row.server_id,
-    mailFrom: row.mail_from,
-    size: row.size,
-    subject: row.subject,
-    headerMessageId: row.header_message_id,
-    clientAddress: row.client_address,
-    route: row.route,
-    relayUser: row.relay_user,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    receivedAt: row.received_at,
-    expiresAt: row.expires_at,
-    lastReply: row.last_reply,
-  };
-}
+export type {
+  MessageStatus,
+  RecipientStatus,
+  EventKind,
+  NewMessage,
+  QueuedMessage,
+  Recipient,
+  MessageEvent,
+  ListFilter,
+  AttemptResult,
+} from './queue-types.js';
 
 export interface QueueRepo {
   /** Records a batch of accepted messages in one transaction (one commit, one fsync). */
