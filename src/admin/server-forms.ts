@@ -26,13 +26,13 @@ function parseNumber(text: string): number {
 /** Parses and validates one setting's edit form. */
 export function parseFieldForm(spec: FieldSpec, body: Record<string, unknown>): ParsedForm {
   const key = spec.key;
-  const raw =
-    key === 'clientSecret' || key === 'password' ? (typeof body[key] === 'string' ? (body[key] as string) : '') : formText(body, key);
-  const values: FormValues = key === 'clientSecret' || key === 'password' ? {} : { [key]: raw };
+  const secret = spec.kind === 'secret';
+  const raw = secret ? (typeof body[key] === 'string' ? (body[key] as string) : '') : formText(body, key);
+  const values: FormValues = secret ? {} : { [key]: raw };
   const changes: Record<string, unknown> = {};
   const errors: FieldErrors = {};
 
-  if (spec.kind === 'secret') {
+  if (secret) {
     if (raw.trim() === '') errors[key] = spec.key === 'clientSecret' ? 'Paste the client secret value.' : 'Enter the password.';
     else changes[key] = raw.trim();
   } else if (spec.kind === 'number') {

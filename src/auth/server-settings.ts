@@ -4,35 +4,21 @@
  * 587 to the cloud's SMTP host, Microsoft's per-mailbox limits), and which
  * settings sign-in still lacks.
  */
+import { SETTINGS, settingDefaults, type SettingKey } from '../store/server-schema.js';
 import type { EmailServer, ServerSettings } from '../store/servers.js';
 import { defaultSmtpHost } from './clouds.js';
 
 /** Completes `given` with defaults; `host` stays empty for non-Microsoft or Custom-cloud servers without one. */
 export function newServerSettings(given: Partial<ServerSettings> & Pick<ServerSettings, 'name'>): ServerSettings {
-  const method = given.method ?? 'office365';
-  const cloud = given.cloud ?? 'global';
+  const defaults = settingDefaults();
+  const method = given.method ?? defaults.method;
+  const cloud = given.cloud ?? defaults.cloud;
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<ServerSettings>;
   return {
+    ...defaults,
     method,
-    signInMode: 'application',
-    secure: 'tls',
-    host: method === 'office365' && cloud !== 'custom' ? defaultSmtpHost(cloud) : '',
-    port: 587,
-    tenantId: null,
-    clientId: null,
-    clientSecret: null,
-    clientSecretExpires: null,
     cloud,
-    authorityHost: null,
-    smtpResource: null,
-    mailbox: null,
-    username: null,
-    password: null,
-    maxConnections: 3,
-    messagesPerMinute: 30,
-    recipientsPerDay: 10_000,
-    fromHandling: 'keep',
-    sendAs: [],
+    host: method === 'office365' && cloud !== 'custom' ? defaultSmtpHost(cloud) : '',
     ...defined,
     name: given.name,
   };
@@ -41,11 +27,12 @@ export function newServerSettings(given: Partial<ServerSettings> & Pick<ServerSe
 /** Labels of the settings Office 365 sign-in still needs; Mailbox only for Application sign-in (Authorize Account fills it in). */
 export function missingOffice365Settings(server: EmailServer): string[] {
   const missing: string[] = [];
-  if (!server.tenantId) missing.push('Office 365 Tenant ID');
-  if (!server.clientId) missing.push('Office 365 Client ID');
-  if (!server.hasClientSecret) missing.push('Office 365 Client Secret');
-  if (server.cloud === 'custom' && !server.authorityHost) missing.push('Authority Host');
-  if (server.cloud === 'custom' && !server.smtpResource) missing.push('SMTP Resource');
-  if (!server.mailbox && server.signInMode === 'application') missing.push('Mailbox');
+  const label = (key: SettingKey): string => SETTINGS[key].label;
+  if (!server.tenantId) missing.push(label('tenantId'));
+  if (!server.clientId) missing.push(label('clientId'));
+  if (!server.hasClientSecret) missing.push(label('clientSecret'));
+  if (server.cloud === 'custom' && !server.authorityHost) missing.push(label('authorityHost'));
+  if (server.cloud === 'custom' && !server.smtpResource) missing.push(label('smtpResource'));
+  if (!server.mailbox && server.signInMode === 'application') missing.push(label('mailbox'));
   return missing;
 }

@@ -4,39 +4,42 @@
  */
 import { readFileSync } from 'node:fs';
 import { newServerSettings } from '../auth/server-settings.js';
+import { SETTING_KEYS, settingSpec, type SettingKey } from '../store/server-schema.js';
 import { parseAddressList, validateServerFields } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
 import { UsageError } from './usage-error.js';
 
-type Field = Exclude<keyof ServerSettings, 'clientSecret' | 'password'>;
-
-/** Flag → setting field, for flags that take the value as given. */
-const FLAG_FIELDS: Record<string, Field> = {
-  name: 'name',
-  method: 'method',
-  mode: 'signInMode',
-  secure: 'secure',
-  host: 'host',
-  port: 'port',
-  'tenant-id': 'tenantId',
-  'client-id': 'clientId',
-  'client-secret-expires': 'clientSecretExpires',
-  cloud: 'cloud',
-  'authority-host': 'authorityHost',
-  'smtp-resource': 'smtpResource',
-  mailbox: 'mailbox',
-  username: 'username',
-  'max-connections': 'maxConnections',
-  'messages-per-minute': 'messagesPerMinute',
-  'recipients-per-day': 'recipientsPerDay',
-  'from-handling': 'fromHandling',
-  'send-as': 'sendAs',
-};
-const NUMERIC: ReadonlySet<Field> = new Set(['port', 'maxConnections', 'messagesPerMinute', 'recipientsPerDay']);
-const SECRET_FLAGS: Record<string, 'clientSecret' | 'password'> = { 'client-secret-file': 'clientSecret', 'password-file': 'password' };
+/** Flag → setting, from the settings' description; secrets' flags (which name a file) last. */
+const FLAGS: ReadonlyMap<string, SettingKey> = new Map(
+  [...SETTING_KEYS.filter((k) => settingSpec(k).kind !== 'secret'), ...SETTING_KEYS.filter((k) => settingSpec(k).kind === 'secret')].map(
+    (key) => [settingSpec(key).flag, key],
+  ),
+);
 
 /** Flags `server add` and `server set` accept, for parseArgs. */
-export const SERVER_FLAGS = [...Object.keys(FLAG_FIELDS), ...Object.keys(SECRET_FLAGS)];
+export const SERVER_FLAGS = [...FLAGS.keys()];
+
+/** The `server options:` part of the usage, one `--flag ARG` per setting. */
+export function serverOptionsUsage(width = 110): string[] {
+  const words = [...FLAGS].map(([flag, key]) => `--${flag} ${flagArg(key)}`);
+  words.push('--default');
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.length - 1;
+    if (last >= 0 && (lines[last] as string).length + 2 + word.length <= width) lines[last] += `  ${word}`;
+    else lines.push(`  ${word}`);
+  }
+  return lines;
+}
+
+function flagArg(key: SettingKey): string {
+  const spec = settingSpec(key);
+  if (spec.flagArg) return spec.flagArg;
+  if (spec.kind === 'secret') return 'FILE';
+  if (spec.kind === 'date') return 'YYYY-MM-DD';
+  if ('options' in spec.schema && Array.isArray(spec.schema.options)) return (spec.schema.options as string[]).join('|');
+  return String(spec.default ?? 'VALUE');
+}
 
 function readSecretFile(flag: string, file: string): string {
   let text: string;
@@ -53,25 +56,23 @@ function readSecretFile(flag: string, file: string): string {
 /** Turns parsed flags into setting changes; values are validated, secrets read from their files. */
 export function flagsToSettings(flags: Record<string, string | boolean | undefined>): Partial<ServerSettings> {
   const changes: Record<string, unknown> = {};
-  for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
+  for (const [flag, key] of FLAGS) {
     const raw = flags[flag];
     if (typeof raw !== 'string') continue;
-    if (NUMERIC.has(field)) changes[field] = /^\d+$/.test(raw) ? Number(raw) : NaN;
-    else if (field === 'signInMode') changes[field] = raw === 'authorize-account' ? 'authorize' : raw;
-    else if (field === 'sendAs') changes[field] = parseAddressList(raw);
-    else changes[field] = raw === '' ? null : raw;
-  }
-  for (const [flag, field] of Object.entries(SECRET_FLAGS)) {
-    const file = flags[flag];
-    if (typeof file === 'string') changes[field] = readSecretFile(flag, file);
+    const { kind } = settingSpec(key);
+    if (kind === 'secret') changes[key] = readSecretFile(flag, raw);
+    else if (kind === 'number') changes[key] = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    else if (kind === 'list') changes[key] = parseAddressList(raw);
+    // `authorize-account` is how the admin guide spells Authorize Account.
+    else if (key === 'signInMode') changes[key] = raw === 'authorize-account' ? 'authorize' : raw;
+    else changes[key] = raw === '' ? null : raw;
   }
   const settings = changes as Partial<ServerSettings>;
   const errors = validateServerFields(settings);
-  const [field, message] = Object.entries(errors)[0] ?? [];
-  if (field) {
-    const flag =
-      Object.entries(FLAG_FIELDS).find(([, f]) => f === field)?.[0] ?? Object.entries(SECRET_FLAGS).find(([, f]) => f === field)?.[0];
-    const shown = field === 'clientSecret' || field === 'password' ? '(hidden)' : JSON.stringify(flags[flag as string]);
+  const [key, message] = (Object.entries(errors)[0] ?? []) as [SettingKey?, string?];
+  if (key) {
+    const { flag, kind } = settingSpec(key);
+    const shown = kind === 'secret' ? '(hidden)' : JSON.stringify(flags[flag]);
     throw new UsageError(`--${flag} ${shown} is not valid: ${message}`);
   }
   return settings;

@@ -3,6 +3,7 @@
  * them all, `relay365 help COMMAND` and `relay365 COMMAND --help` one, and a
  * mistyped option or subcommand is followed by its command's part.
  */
+import { serverOptionsUsage } from './server-options.js';
 
 const SERVER = `  relay365 server add --name N [options] add an email server
   relay365 server set NAME [options]     change settings of an email server
@@ -10,12 +11,7 @@ const SERVER = `  relay365 server add --name N [options] add an email server
   relay365 server remove NAME [--drop-queued]
 
 server options:
-  --method office365|password|none  --mode application|authorize  --default
-  --tenant-id ID  --client-id ID  --client-secret-file FILE  --client-secret-expires YYYY-MM-DD
-  --mailbox ADDRESS  --cloud global|usgov|usdod|china|custom  --authority-host URL  --smtp-resource URL
-  --host HOST  --port PORT  --secure tls|ssl|none  --username USER  --password-file FILE
-  --max-connections 3  --messages-per-minute 30  --recipients-per-day 10000  --from-handling keep|rewrite|reject
-  --send-as LIST (addresses the mailbox may send as, comma separated; "" clears)
+${serverOptionsUsage().join('\n')}
 `;
 
 const QUEUE = `  relay365 queue list [--json] [--server NAME] [--status STATUS] [--limit N]

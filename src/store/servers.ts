@@ -5,12 +5,19 @@
  */
 import type { Db } from './db.js';
 import type { SecretBox } from './secret-box.js';
+import {
+  SETTING_KEYS,
+  settingSpec,
+  type AUTH_METHODS,
+  type CLOUDS,
+  type FROM_HANDLINGS,
+  type SECURE_MODES,
+  type SecretKey,
+  type ServerSettings,
+  type SIGN_IN_MODES,
+} from './server-schema.js';
 
-export const AUTH_METHODS = ['office365', 'password', 'none'] as const;
-export const SIGN_IN_MODES = ['authorize', 'application'] as const;
-export const SECURE_MODES = ['tls', 'ssl', 'none'] as const;
-export const CLOUDS = ['global', 'usgov', 'usdod', 'china', 'custom'] as const;
-export const FROM_HANDLINGS = ['keep', 'rewrite', 'reject'] as const;
+export { AUTH_METHODS, CLOUDS, FROM_HANDLINGS, SECURE_MODES, SIGN_IN_MODES, type ServerSettings } from './server-schema.js';
 
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 export type SignInMode = (typeof SIGN_IN_MODES)[number];
@@ -19,32 +26,12 @@ export type CloudName = (typeof CLOUDS)[number];
 export type FromHandling = (typeof FROM_HANDLINGS)[number];
 export type ServerStatus = 'not_authorized' | 'authorized' | 'error';
 
-/** An email server as the rest of relay365 sees it: no secret values, only whether they are set. */
-export interface EmailServer {
+/** An email server as the rest of relay365 sees it: its settings without secret values, only whether they are set. */
+export interface EmailServer extends Omit<ServerSettings, SecretKey> {
   id: number;
-  name: string;
   isDefault: boolean;
-  method: AuthMethod;
-  signInMode: SignInMode;
-  secure: SecureMode;
-  host: string;
-  port: number;
-  tenantId: string | null;
-  clientId: string | null;
   hasClientSecret: boolean;
-  clientSecretExpires: string | null;
-  cloud: CloudName;
-  authorityHost: string | null;
-  smtpResource: string | null;
-  mailbox: string | null;
-  username: string | null;
   hasPassword: boolean;
-  maxConnections: number;
-  messagesPerMinute: number;
-  recipientsPerDay: number;
-  fromHandling: FromHandling;
-  /** Send As Addresses: addresses the mailbox may send as in Exchange; `reject` accepts them as senders too. */
-  sendAs: string[];
   status: ServerStatus;
   statusCode: string | null;
   statusMessage: string | null;
@@ -56,31 +43,6 @@ export interface EmailServer {
   revision: number;
 }
 
-/** Settings a caller may set; secrets are given in plain text and sealed here. */
-export interface ServerSettings {
-  name: string;
-  method: AuthMethod;
-  signInMode: SignInMode;
-  secure: SecureMode;
-  host: string;
-  port: number;
-  tenantId: string | null;
-  clientId: string | null;
-  clientSecret: string | null;
-  clientSecretExpires: string | null;
-  cloud: CloudName;
-  authorityHost: string | null;
-  smtpResource: string | null;
-  mailbox: string | null;
-  username: string | null;
-  password: string | null;
-  maxConnections: number;
-  messagesPerMinute: number;
-  recipientsPerDay: number;
-  fromHandling: FromHandling;
-  sendAs: string[];
-}
-
 export interface StatusUpdate {
   status: ServerStatus;
   code?: string | null;
@@ -90,30 +52,10 @@ export interface StatusUpdate {
   refreshedAt?: number | null;
 }
 
-interface ServerRow {
+/** A row of `servers`: each setting in its column (see server-schema.ts), then the status columns. */
+type ServerRow = Record<string, unknown> & {
   id: number;
-  name: string;
   is_default: number;
-  method: AuthMethod;
-  sign_in_mode: SignInMode;
-  secure: SecureMode;
-  host: string;
-  port: number;
-  tenant_id: string | null;
-  client_id: string | null;
-  client_secret_enc: Buffer | null;
-  client_secret_expires: string | null;
-  cloud: CloudName;
-  authority_host: string | null;
-  smtp_resource: string | null;
-  mailbox: string | null;
-  username: string | null;
-  password_enc: Buffer | null;
-  max_connections: number;
-  messages_per_minute: number;
-  recipients_per_day: number;
-  from_handling: FromHandling;
-  send_as: string | null;
   status: ServerStatus;
   status_code: string | null;
   status_message: string | null;
@@ -122,28 +64,6 @@ interface ServerRow {
   authorized_account: string | null;
   token_refreshed_at: number | null;
   revision: number;
-}
-
-const COLUMNS: Record<Exclude<keyof ServerSettings, 'clientSecret' | 'password'>, string> = {
-  name: 'name',
-  method: 'method',
-  signInMode: 'sign_in_mode',
-  secure: 'secure',
-  host: 'host',
-  port: 'port',
-  tenantId: 'tenant_id',
-  clientId: 'client_id',
-  clientSecretExpires: 'client_secret_expires',
-  cloud: 'cloud',
-  authorityHost: 'authority_host',
-  smtpResource: 'smtp_resource',
-  mailbox: 'mailbox',
-  username: 'username',
-  maxConnections: 'max_connections',
-  messagesPerMinute: 'messages_per_minute',
-  recipientsPerDay: 'recipients_per_day',
-  fromHandling: 'from_handling',
-  sendAs: 'send_as',
 };
 
 /** Settings whose change invalidates an authorized account (its tokens belong to the old app or cloud). */
@@ -156,36 +76,21 @@ export const IDENTITY_KEYS: readonly (keyof ServerSettings & keyof EmailServer)[
   'signInMode',
 ];
 
-/** A setting's column value: lists are stored one entry a line, an empty list as NULL. */
-function columnValue(value: unknown): unknown {
-  return Array.isArray(value) ? value.join('\n') || null : value;
-}
-
 function toServer(row: ServerRow): EmailServer {
+  const settings: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const { kind, column } = settingSpec(key);
+    const value = row[column];
+    // Lists are stored one entry a line, an empty list as NULL.
+    if (kind === 'list') settings[key] = typeof value === 'string' && value ? value.split('\n') : [];
+    else if (kind !== 'secret') settings[key] = value;
+  }
   return {
+    ...(settings as Omit<ServerSettings, SecretKey>),
     id: row.id,
-    name: row.name,
     isDefault: row.is_default === 1,
-    method: row.method,
-    signInMode: row.sign_in_mode,
-    secure: row.secure,
-    host: row.host,
-    port: row.port,
-    tenantId: row.tenant_id,
-    clientId: row.client_id,
-    hasClientSecret: row.client_secret_enc !== null,
-    clientSecretExpires: row.client_secret_expires,
-    cloud: row.cloud,
-    authorityHost: row.authority_host,
-    smtpResource: row.smtp_resource,
-    mailbox: row.mailbox,
-    username: row.username,
-    hasPassword: row.password_enc !== null,
-    maxConnections: row.max_connections,
-    messagesPerMinute: row.messages_per_minute,
-    recipientsPerDay: row.recipients_per_day,
-    fromHandling: row.from_handling,
-    sendAs: row.send_as ? row.send_as.split('\n') : [],
+    hasClientSecret: row[settingSpec('clientSecret').column] !== null,
+    hasPassword: row[settingSpec('password').column] !== null,
     status: row.status,
     statusCode: row.status_code,
     statusMessage: row.status_message,
@@ -233,6 +138,12 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     return toServer(row);
   };
   const sealOrNull = (value: string | null | undefined): Buffer | null => (value ? box.seal(value) : null);
+  /** A setting's column and value as stored: secrets sealed, lists one entry a line (an empty list NULL). */
+  const toColumn = (key: keyof ServerSettings, value: unknown): [string, unknown] => {
+    const { kind, column } = settingSpec(key);
+    if (kind === 'secret') return [column, sealOrNull(value as string | null | undefined)];
+    return [column, Array.isArray(value) ? value.join('\n') || null : value];
+  };
 
   const setDefault = (id: number): void => {
     clearDefault.run();
@@ -255,11 +166,9 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     },
     add: (settings, makeDefault = false) =>
       db.transaction(() => {
-        const fields = Object.entries(COLUMNS).map(
-          ([key, column]) => [column, columnValue(settings[key as keyof typeof COLUMNS])] as const,
-        );
-        const columns = [...fields.map(([c]) => c), 'client_secret_enc', 'password_enc', 'created_at', 'updated_at'];
-        const values = [...fields.map(([, v]) => v), sealOrNull(settings.clientSecret), sealOrNull(settings.password), now(), now()];
+        const fields = SETTING_KEYS.map((key) => toColumn(key, settings[key]));
+        const columns = [...fields.map(([c]) => c), 'created_at', 'updated_at'];
+        const values = [...fields.map(([, v]) => v), now(), now()];
         const info = db.prepare(`INSERT INTO servers (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
         const id = Number(info.lastInsertRowid);
         const isFirst = (db.prepare('SELECT COUNT(*) AS n FROM servers').get() as { n: number }).n === 1;
@@ -271,19 +180,11 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
         const before = mustGet(id);
         const sets: string[] = [];
         const values: unknown[] = [];
-        for (const [key, column] of Object.entries(COLUMNS)) {
-          if (key in changes) {
-            sets.push(`${column} = ?`);
-            values.push(columnValue(changes[key as keyof typeof COLUMNS]));
-          }
-        }
-        if ('clientSecret' in changes) {
-          sets.push('client_secret_enc = ?');
-          values.push(sealOrNull(changes.clientSecret));
-        }
-        if ('password' in changes) {
-          sets.push('password_enc = ?');
-          values.push(sealOrNull(changes.password));
+        for (const key of SETTING_KEYS) {
+          if (!(key in changes)) continue;
+          const [column, value] = toColumn(key, changes[key]);
+          sets.push(`${column} = ?`);
+          values.push(value);
         }
         sets.push('revision = revision + 1', 'updated_at = ?');
         values.push(now(), id);
