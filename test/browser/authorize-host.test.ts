@@ -4,7 +4,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertEmulatorTrusted, createSigningKey, SEED } from '../emulator/index.js';
-import { plainServer } from '../helpers/fixture.js';
+import { emulatorServer } from '../helpers/office365.js';
 import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
@@ -36,19 +36,12 @@ describe.skipIf(!haveChromium)('Authorize Account opened by another host name', 
   it('moves to PUBLIC_URL before signing in at Microsoft, and the sign-in then completes', async () => {
     const { emu, fx, baseUrl } = stack;
     const server = fx.store.servers.add(
-      plainServer({
+      emulatorServer(emu, {
         name: 'Office 365',
-        method: 'office365',
         signInMode: 'authorize',
-        secure: 'tls',
-        host: emu.smtpHost,
-        port: emu.smtpPort,
-        tenantId: SEED.tenantId,
-        clientId: SEED.clientId,
-        clientSecret: SEED.clientSecret,
-        cloud: 'custom',
-        authorityHost: emu.authorityHost,
         smtpResource: 'https://outlook.office.com',
+        mailbox: null,
+        messagesPerMinute: 30,
       }),
       true,
     );
