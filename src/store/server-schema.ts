@@ -6,6 +6,7 @@
  * so a new setting is one edit here (plus its database column).
  */
 import { z } from 'zod';
+import { DOMAIN, GUID, HOST, httpsUrl, IPV4, MAILBOX, MAX_SEND_AS, NAME, validDate } from './setting-checks.js';
 
 export const AUTH_METHODS = ['office365', 'password', 'none'] as const;
 export const SIGN_IN_MODES = ['authorize', 'application'] as const;
@@ -37,31 +38,6 @@ export interface SettingSpec<S extends z.ZodType = z.ZodType> {
   flagArg?: string;
   /** The panel's edit form (/servers/:id/edit/:slug); without one it is edited with the Cloud form. */
   panel?: { slug: string; help: string; placeholder?: string; inputType?: 'text' | 'email' };
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
-const HOST = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
-const MAILBOX = /^[^\s@<>()[\]\\,;:"]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i;
-const NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-/** More Send As Addresses than this is a pasted list gone wrong, not a mailbox's permissions. */
-const MAX_SEND_AS = 100;
-
-function httpsUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' && url.pathname.replace(/\/+$/, '') === '' && !url.search && !url.hash;
-  } catch {
-    return false;
-  }
-}
-
-function validDate(value: string): boolean {
-  return (
-    DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
-  );
 }
 
 const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
