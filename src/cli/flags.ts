@@ -88,10 +88,13 @@ export function booleanFlag(flag: string, value: string): boolean {
   throw new UsageError(`--${flag} ${JSON.stringify(value)} is not valid: use true or false`);
 }
 
-/** Reads the file a `--…-file` flag names, without its trailing newline; the content is never printed. */
+/**
+ * Reads the file a `--…-file` flag names (`-`: standard input), without its
+ * trailing newline; the content is never printed.
+ */
 export function readFlagFile(flag: string, file: string): string {
   try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    return readFileSync(file === '-' ? 0 : file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
     throw new UsageError(`--${flag} ${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }

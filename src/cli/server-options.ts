@@ -2,11 +2,11 @@
  * Maps `relay365 server` flags to email server settings, with defaults for a
  * new server and validation with one clear message per bad value.
  */
-import { readFileSync } from 'node:fs';
 import { newServerSettings } from '../auth/server-settings.js';
 import { SETTING_KEYS, settingSpec, type SettingKey } from '../store/server-schema.js';
 import { parseAddressList, validateServerFields } from '../store/server-validation.js';
 import type { ServerSettings } from '../store/servers.js';
+import { readFlagFile } from './flags.js';
 import { UsageError } from './usage-error.js';
 
 /** Flag → setting, from the settings' description; secrets' flags (which name a file) last. */
@@ -42,14 +42,8 @@ function flagArg(key: SettingKey): string {
 }
 
 function readSecretFile(flag: string, file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--${flag} ${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const value = text.replace(/\r?\n$/, '');
-  if (!value) throw new UsageError(`--${flag} ${file}: the file is empty`);
+  const value = readFlagFile(flag, file);
+  if (!value) throw new UsageError(`--${flag} ${JSON.stringify(file)}: the file is empty`);
   return value;
 }
 
