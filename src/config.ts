@@ -13,6 +13,7 @@ export interface ListenAddress {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFormat = 'json' | 'pretty';
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 export interface Config {
@@ -39,6 +40,16 @@ export interface Config {
   retentionDays: number;
   /** Below this many free bytes in the data folder MAIL FROM gets 452 4.3.1; 0 disables the check. */
   minFreeSpace: number;
+  /** Bearer token `/metrics` requires, or null for none. */
+  metricsToken: string | null;
+  /** `json` lines for machines, `pretty` for people at a terminal. */
+  logFormat: LogFormat;
+  /** Alert channel from the environment: a JSON webhook (Teams or Slack incoming webhooks work), or null. */
+  alertWebhookUrl: string | null;
+  /** Alert channel from the environment: admin addresses that get alert emails (empty: none). */
+  alertEmails: readonly string[];
+  /** How long SIGTERM waits for in-flight SMTP sessions and deliveries, in milliseconds. */
+  shutdownTimeoutMs: number;
 }
 
 /** A setting that cannot be used; `message` is the one line printed at start-up. */
@@ -55,6 +66,8 @@ type Env = Record<string, string | undefined>;
 export const DEFAULT_RETENTION_DAYS = 30;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 const TLS_VERSIONS: readonly TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
 
@@ -118,6 +131,37 @@ function parseWholeNumber(name: string, value: string, min: number, max: number)
   return n;
 }
 
+/** Parses `30s`, `2m`, `1500ms` or a plain number of seconds into milliseconds, within `range`. */
+export function parseDuration(name: string, value: string, range: { min: number; max: number; text: string }): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(value.trim());
+  if (!match) throw new ConfigError(name, value, 'a duration such as 30s, 2m or 1500ms');
+  const ms = Math.round(Number(match[1]) * (DURATION_UNITS[(match[2] ?? 's').toLowerCase()] as number));
+  if (ms < range.min || ms > range.max) throw new ConfigError(name, value, `a duration ${range.text}`);
+  return ms;
+}
+
+/** Parses a comma-separated list of email addresses; empty means none. */
+function parseAddresses(name: string, value: string): string[] {
+  const list = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  const bad = list.find((a) => !/^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/.test(a));
+  if (bad !== undefined)
+    throw new ConfigError(name, value, `comma-separated email addresses such as admin@contoso.com (not ${JSON.stringify(bad)})`);
+  return list;
+}
+
+/** True for an absolute http:// or https:// URL. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 function parseUrl(name: string, value: string): string {
   let url: URL;
   try {
@@ -147,6 +191,19 @@ export function loadConfig(env: Env = process.env): Config {
   const tlsMinVersion = get('RELAY365_TLS_MIN_VERSION', 'TLSv1.2');
   if (!TLS_VERSIONS.includes(tlsMinVersion as TlsVersion)) {
     throw new ConfigError('RELAY365_TLS_MIN_VERSION', tlsMinVersion, `one of ${TLS_VERSIONS.join(', ')}`);
+  }
+  const logFormat = get('RELAY365_LOG_FORMAT', 'json').toLowerCase();
+  if (!LOG_FORMATS.includes(logFormat as LogFormat)) {
+    throw new ConfigError('RELAY365_LOG_FORMAT', logFormat, `one of ${LOG_FORMATS.join(', ')}`);
+  }
+  const webhook = readSetting(env, 'RELAY365_ALERT_WEBHOOK_URL', true) ?? null;
+  // The URL itself is the webhook's credential: a bad one is named by its variable, never echoed.
+  if (webhook !== null && !isHttpUrl(webhook)) {
+    throw new ConfigError(
+      'RELAY365_ALERT_WEBHOOK_URL',
+      '(hidden)',
+      'an http:// or https:// URL, such as a Teams or Slack incoming webhook',
+    );
   }
   const secretKey = readSetting(env, 'RELAY365_SECRET_KEY', true) ?? null;
   if (secretKey !== null && secretKey.length < 32) {
@@ -185,6 +242,15 @@ export function loadConfig(env: Env = process.env): Config {
       min: 0,
       max: 2 ** 50,
       text: 'from 0 (no check) to 1PiB',
+    }),
+    metricsToken: readSetting(env, 'RELAY365_METRICS_TOKEN', true) ?? null,
+    logFormat: logFormat as LogFormat,
+    alertWebhookUrl: webhook,
+    alertEmails: parseAddresses('RELAY365_ALERT_EMAIL', get('RELAY365_ALERT_EMAIL', '')),
+    shutdownTimeoutMs: parseDuration('RELAY365_SHUTDOWN_TIMEOUT', get('RELAY365_SHUTDOWN_TIMEOUT', '30s'), {
+      min: 0,
+      max: 3_600_000,
+      text: 'from 0s to 1h',
     }),
   };
   return Object.freeze(config);

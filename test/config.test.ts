@@ -48,6 +48,32 @@ describe('loadConfig', () => {
     expect(loadConfig({ RELAY365_RETENTION_DAYS: '7' }).retentionDays).toBe(7);
   });
 
+  it('reads the operations settings: metrics token, log format, alert channels and shutdown timeout', () => {
+    expect(loadConfig({})).toMatchObject({
+      metricsToken: null,
+      logFormat: 'json',
+      alertWebhookUrl: null,
+      alertEmails: [],
+      shutdownTimeoutMs: 30_000,
+    });
+    const config = loadConfig({
+      RELAY365_METRICS_TOKEN: 'scrape-me-please',
+      RELAY365_LOG_FORMAT: 'Pretty',
+      RELAY365_ALERT_WEBHOOK_URL: 'https://example.webhook.office.com/webhookb2/abc',
+      RELAY365_ALERT_EMAIL: ' ops@contoso.com, it@contoso.com ',
+      RELAY365_SHUTDOWN_TIMEOUT: '2m',
+    });
+    expect(config).toMatchObject({
+      metricsToken: 'scrape-me-please',
+      logFormat: 'pretty',
+      alertWebhookUrl: 'https://example.webhook.office.com/webhookb2/abc',
+      alertEmails: ['ops@contoso.com', 'it@contoso.com'],
+      shutdownTimeoutMs: 120_000,
+    });
+    expect(loadConfig({ RELAY365_SHUTDOWN_TIMEOUT: '1500ms' }).shutdownTimeoutMs).toBe(1_500);
+    expect(loadConfig({ RELAY365_SHUTDOWN_TIMEOUT: '10' }).shutdownTimeoutMs).toBe(10_000);
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'relay365-config-'));
     writeFileSync(path.join(dir, 'key'), `${'ab'.repeat(32)}\n`);
@@ -70,6 +96,17 @@ describe('loadConfig', () => {
     [{ RELAY365_MAX_CONNECTIONS_PER_CLIENT: '0' }, 'RELAY365_MAX_CONNECTIONS_PER_CLIENT="0" is not valid: a whole number from 1'],
     [{ RELAY365_TLS_CERT_FILE: '/x.pem' }, 'RELAY365_TLS_KEY_FILE'],
     [{ RELAY365_SECRET_KEY: 'short' }, 'RELAY365_SECRET_KEY="(hidden)" is not valid: at least 32 characters'],
+    [{ RELAY365_LOG_FORMAT: 'xml' }, 'RELAY365_LOG_FORMAT="xml" is not valid: one of json, pretty'],
+    [
+      { RELAY365_ALERT_WEBHOOK_URL: 'teams.example/secret-path' },
+      'RELAY365_ALERT_WEBHOOK_URL="(hidden)" is not valid: an http:// or https:// URL',
+    ],
+    [
+      { RELAY365_ALERT_EMAIL: 'ops@contoso.com,ops' },
+      'RELAY365_ALERT_EMAIL="ops@contoso.com,ops" is not valid: comma-separated email addresses',
+    ],
+    [{ RELAY365_SHUTDOWN_TIMEOUT: 'soon' }, 'RELAY365_SHUTDOWN_TIMEOUT="soon" is not valid: a duration such as 30s'],
+    [{ RELAY365_SHUTDOWN_TIMEOUT: '2h' }, 'RELAY365_SHUTDOWN_TIMEOUT="2h" is not valid: a duration from 0s to 1h'],
     [{ RELAY365_ADMIN_PASSWORD_FILE: '/nonexistent/pw' }, 'RELAY365_ADMIN_PASSWORD_FILE="/nonexistent/pw" is not valid: a readable file'],
   ])('refuses %o with one clear line', (env, message) => {
     let error: unknown;
