@@ -220,4 +220,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS lane_usage_key_at ON lane_usage(lane_key, at);
   `,
+  // Readiness: /readyz proves the database takes a write by updating this one row.
+  `
+  CREATE TABLE IF NOT EXISTS health_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    checked_at INTEGER NOT NULL
+  );
+  INSERT OR IGNORE INTO health_probe (id, checked_at) VALUES (1, 0);
+  `,
 ];
