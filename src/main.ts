@@ -55,7 +55,7 @@ const within = (ms: number, work: Promise<unknown>): Promise<unknown> =>
   Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
 async function start(config: Config, write: (text: string) => void): Promise<void> {
-  const log = createLogger(config.logLevel, write);
+  const log = createLogger(config.logLevel, write, { format: config.logFormat });
   installProcessGuard({ log, exit: (code) => process.exit(code) });
   const store = openStore(config);
   const relay = createRelay({ config, store, log });

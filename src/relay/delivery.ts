@@ -37,6 +37,8 @@ export interface SendResult {
 export interface Envelope {
   from: string;
   to: string[];
+  /** The message's queue ID, for log lines (never sent upstream). */
+  queueId?: string;
 }
 
 /** A delivery attempt failed as a whole; `failure` says how. */
@@ -236,7 +238,7 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
       const failure = toDeliveryError(err);
       if (!tokens || !isAuthRejection(failure)) throw failure;
       // Microsoft refused the token: retry once with a fresh one (PRODUCT.md, Tokens).
-      log.info('upstream refused the token; retrying once with a new one', { server: server.name });
+      log.info('upstream refused the token; retrying once with a new one', { queueId: envelope.queueId, server: server.name });
       try {
         await tokens.getAccessToken({ forceRefresh: true });
       } catch (tokenErr) {

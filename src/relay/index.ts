@@ -125,7 +125,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
     try {
       summary = await scheduler.deliverNow(id, transcript, (reason, until) => {
         waited = `Waited for ${reason}${until === null ? '' : ` until ${new Date(until).toISOString()}`}.`;
-        log.info('test email waits for the mailbox limits', { server: server.name, reason });
+        log.info('test email waits for the mailbox limits', { queueId: id, server: server.name, reason });
         onWait?.(waited.replace(/^Waited/, 'Waiting'));
       });
     } catch (err) {

@@ -194,7 +194,7 @@ export function createListener({
     const refusal = headerRefusal(route, file.headers.from);
     if (refusal) {
       await spool.remove(queueId);
-      log.info('message refused by sender policy', { client: session.remoteAddress, route: route.label, reason: refusal });
+      log.info('message refused by sender policy', { queueId, client: session.remoteAddress, route: route.label, reason: refusal });
       throw REPLIES.senderNotAllowed(refusal);
     }
     try {

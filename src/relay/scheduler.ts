@@ -118,7 +118,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
         if (!link) throw member.connError as TokenError;
         // From Address Handling `rewrite` changes the envelope sender and the bytes on the way out; the spool keeps them as received.
         const { from, raw } = applySenderPolicy(member.server, message.mailFrom, (): Readable => spool.read(message.id));
-        const envelope = { from, to: queue.pendingRecipients(message.id) };
+        const envelope = { from, to: queue.pendingRecipients(message.id), queueId: message.id };
         result = transcript
           ? await link.conn.upstream.sendWithTranscript(envelope, raw, transcript)
           : await link.conn.upstream.send(envelope, raw);
