@@ -18,6 +18,7 @@ import type {
 import type { Config, ListenAddress } from '../config.js';
 import { listenRefusal } from '../listen-refusal.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
 import { fromAllowed } from '../store/access-schemas.js';
 import type { ServerRepo } from '../store/servers.js';
 import type { Access, Route, SessionUser } from './access.js';
@@ -55,11 +56,24 @@ export interface ListenerDeps {
   socketTimeoutMs?: number;
   /** Free bytes in the data folder; statfs unless a test injects one. */
   freeSpace?: FreeSpaceProbe;
+  /** Counts sessions and accepted messages when given. */
+  metrics?: Metrics;
 }
 
 export interface Listener {
   /** Starts the configured listeners; resolves with their bound addresses. */
   start(): Promise<{ smtp: AddressInfo; smtps: AddressInfo | null }>;
+  /**
+   * Graceful stop, still listening: new connections and sessions outside a mail transaction get
+   * `421 4.3.2`, a transaction in progress finishes first. Resolves once no session is open.
+   */
+  drain(): Promise<void>;
+  /** Ends every open session now with `421 4.3.2`; returns how many were cut. */
+  abort(): number;
+  /** SMTP sessions open now. */
+  sessions(): number;
+  /** True while listening and not draining: new clients can hand over mail. */
+  listening(): boolean;
   close(): Promise<void>;
 }
 
@@ -87,6 +101,7 @@ export function createListener({
   now = Date.now,
   socketTimeoutMs = SOCKET_TIMEOUT_MS,
   freeSpace,
+  metrics,
 }: ListenerDeps): Listener {
   const name = osHostname();
   const disk = createFreeSpaceGuard({ dir: config.dataDir, minFree: config.minFreeSpace, probe: freeSpace, now, log });
@@ -100,6 +115,7 @@ export function createListener({
     const open = perClient.get(session.remoteAddress) ?? new Set<string>();
     perClient.set(session.remoteAddress, open);
     open.add(session.id);
+    metrics?.smtpSessionOpened();
     if (open.size > config.maxConnectionsPerClient) {
       log.warn('too many connections from one client', { client: session.remoteAddress, limit: config.maxConnectionsPerClient });
       throw REPLIES.tooManyConnections(config.maxConnectionsPerClient);
@@ -108,8 +124,8 @@ export function createListener({
 
   const onClose = (session: SMTPServerSession): void => {
     const open = perClient.get(session.remoteAddress);
-    if (!open) return;
-    open.delete(session.id);
+    if (!open?.delete(session.id)) return;
+    metrics?.smtpSessionClosed();
     if (open.size === 0) perClient.delete(session.remoteAddress);
   };
 
@@ -218,6 +234,7 @@ export function createListener({
       await spool.remove(queueId);
       throw REPLIES.storageFailed();
     }
+    metrics?.messageAccepted(server.name);
     log.info('message queued', {
       queueId,
       server: server.name,
@@ -261,6 +278,7 @@ export function createListener({
   });
 
   const running: RelaySmtpServer[] = [];
+  let draining = false;
   /** Binds one listener; a refusal is a ConfigError naming the variable and the address, for one line at start-up. */
   const listen = (secure: boolean, variable: string, at: ListenAddress): Promise<AddressInfo> =>
     new Promise((resolve, reject) => {
@@ -291,6 +309,13 @@ export function createListener({
         throw err;
       }
     },
+    async drain() {
+      draining = true;
+      await Promise.all(running.map((s) => s.drain()));
+    },
+    abort: () => running.reduce((cut, s) => cut + s.abort(), 0),
+    sessions: () => running.reduce((open, s) => open + s.sessions, 0),
+    listening: () => !draining && running.length > 0 && running.every((s) => s.server.listening),
     close,
   };
 }

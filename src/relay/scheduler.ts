@@ -11,6 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { TokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
@@ -46,6 +47,8 @@ export interface SchedulerDeps {
   now?: () => number;
   /** How often to look for settings changed by another process (CLI). */
   pollMs?: number;
+  /** Counts delivery outcomes when given. */
+  metrics?: Metrics;
 }
 
 export interface Scheduler {
@@ -61,12 +64,14 @@ export interface Scheduler {
   reload(): void;
   /** Resolves when no delivery is in flight. */
   idle(): Promise<void>;
+  /** Deliveries in flight now. */
+  inFlight(): number;
   lanes(): LaneState[];
   stop(): Promise<void>;
 }
 
 /** Creates the scheduler over the store and spool; `connect` builds a server's upstream. */
-export function createScheduler({ store, spool, log, connect, now = Date.now, pollMs = 2_000 }: SchedulerDeps): Scheduler {
+export function createScheduler({ store, spool, log, connect, now = Date.now, pollMs = 2_000, metrics }: SchedulerDeps): Scheduler {
   const { queue, laneState } = store;
   /** The lane state last stored, per lane. */
   const saved = new Map<string, string>();
@@ -79,7 +84,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
   const registry = createLaneRegistry({ store, log, now, connect, onSettings: (member) => checks.recheck(member) });
   const { lanes, members, ensureLink, activate, closeLink, dropIfUnused, syncLanes } = registry;
   const isCurrent = (a: Attempt): boolean => members.get(a.member.server.id) === a.member && a.member.generation === a.generation;
-  const outcomes = createOutcomes({ store, spool, log, now, isCurrent });
+  const outcomes = createOutcomes({ store, spool, log, now, isCurrent, metrics });
   const { settleRecipients, settleFailure, markWorking } = outcomes;
   const checks = createTokenChecks({ log, members, ensureLink, outcomes });
 
@@ -265,6 +270,8 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
   }
 
   const look = (all = false): void => {
+    // A stopping relay starts nothing, not even a token check for a server it would set up again.
+    if (stopped) return;
     safely('cannot read email servers', () => syncLanes(all));
     pump();
   };
@@ -293,6 +300,7 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       if (inFlightTotal() === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
+    inFlight: inFlightTotal,
     lanes: () =>
       [...members.values()].map((m) => ({
         serverId: m.server.id,

@@ -1,5 +1,5 @@
 /**
- * smtp-server, adapted in three places for a relay that serves known legacy apps:
+ * smtp-server, adapted in four places for a relay that serves known legacy apps:
  *
  * - A reply text that starts with its own enhanced status code
  *   (`5.7.1 Relaying denied`) is sent as is. smtp-server otherwise derives the
@@ -9,6 +9,12 @@
  *   spambots that talk early; on a relay for printers and ERPs that pause only
  *   caps every client that opens a connection per message at 10 messages a
  *   second.
+ * - A graceful stop (`drain`) keeps the listening socket open and answers
+ *   `421 4.3.2` to every new connection and to every session outside a mail
+ *   transaction, while a session inside one (MAIL FROM given, DATA running)
+ *   finishes it first: its message gets the 250 once it is durable, then the
+ *   421. smtp-server's own `close()` stops listening, so clients would see a
+ *   refused connection instead of a reason, and it cuts transactions short.
  *
  * `connect` mirrors smtp-server 3.21's own (`SMTPServer.connect` and
  * `SMTPConnection.init`); the dependency is pinned to that version.
@@ -17,15 +23,27 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { SmtpError } from './smtp-error.js';
 
 const LEADING_ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
 const AUTH_FEATURE = /^AUTH /;
+/** RFC 3463 4.3.2 "system not accepting network messages". */
+const SHUTTING_DOWN = new SmtpError(421, '4.3.2', 'Service shutting down; try again later');
 
 type SocketOptions = Parameters<SMTPServer['connect']>[1];
+
+/** Tells the client the relay is stopping and ends the session (smtp-server closes after any 421). */
+const shutDown = (connection: SMTPConnection): void => connection.send(SHUTTING_DOWN.responseCode, SHUTTING_DOWN.message);
+
+/** True while the session owes the relay nothing: no transaction open, no command being answered. */
+const idle = (connection: SMTPConnection): boolean =>
+  !connection._handlerPending && !connection._dataStream && !connection.session.envelope?.mailFrom;
 
 /** An SMTPServer for relay365's listener. */
 export class RelaySmtpServer extends SMTPServer {
   private readonly authBeforeTls: boolean;
+  private draining = false;
+  private drained: (() => void)[] = [];
 
   /** `allowInsecureAuth` also decides whether EHLO offers AUTH before STARTTLS. */
   constructor(options: SMTPServerOptions) {
@@ -44,8 +62,22 @@ export class RelaySmtpServer extends SMTPServer {
         data = data.filter((line) => !AUTH_FEATURE.test(String(line)));
       }
       send(code, data, typeof data === 'string' && LEADING_ENHANCED_CODE.test(data) ? false : context);
+      // The reply may have ended the session's transaction (the 250 after DATA resets the envelope next).
+      if (this.draining && code !== 421) setImmediate(() => this.endIfIdle(connection));
+    };
+    const close = connection.close.bind(connection);
+    connection.close = () => {
+      close();
+      this.settle();
+    };
+    const onCommand = connection._onCommand.bind(connection);
+    connection._onCommand = (command, callback) => {
+      // While draining only a transaction in progress goes on.
+      if (this.draining && !connection._upgrading && !connection.session.envelope?.mailFrom) return shutDown(connection);
+      onCommand(command, callback);
     };
     connection._setListeners(() => {
+      if (this.draining) return shutDown(connection);
       const { maxClients } = this.options;
       if (maxClients && this.connections.size > maxClients) {
         connection.send(421, `${connection.name} Too many connected clients, try again in a moment`, false);
@@ -53,5 +85,41 @@ export class RelaySmtpServer extends SMTPServer {
       }
       connection.connectionReady();
     });
+    // A client that leaves on its own is noticed once smtp-server has let go of its session.
+    socket.once('close', () => setImmediate(() => this.settle()));
+  }
+
+  /** Sessions open now. */
+  get sessions(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Starts a graceful stop while the socket keeps listening (see the header); resolves once no
+   * session is open. `close()` afterwards stops listening.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    for (const connection of [...this.connections]) this.endIfIdle(connection);
+    return new Promise((resolve) => {
+      this.drained.push(resolve);
+      this.settle();
+    });
+  }
+
+  /** Ends every open session now with `421 4.3.2`, transaction or not; returns how many there were. */
+  abort(): number {
+    const open = [...this.connections];
+    for (const connection of open) shutDown(connection);
+    return open.length;
+  }
+
+  private endIfIdle(connection: SMTPConnection): void {
+    if (!connection._closing && !connection._closed && idle(connection)) shutDown(connection);
+  }
+
+  private settle(): void {
+    if (!this.draining || this.connections.size > 0) return;
+    for (const resolve of this.drained.splice(0)) resolve();
   }
 }
