@@ -10,6 +10,7 @@
  * `acquireTokenSilent` (MSAL persists the rotated refresh token via the cache plugin).
  */
 import type { AccountInfo, AuthenticationResult, ConfidentialClientApplication } from '@azure/msal-node';
+import type { Metrics } from '../ops/metrics.js';
 import type { EmailServer } from '../store/servers.js';
 import { applicationScopes, delegatedScopes } from './clouds.js';
 import { isMicrosoftAnswer, TokenError, toTokenError } from './token-error.js';
@@ -33,6 +34,8 @@ export interface TokenProviderOptions {
   server: EmailServer;
   client: ConfidentialClientApplication;
   now?: () => number;
+  /** Counts the requests that reach the token endpoint, by result and error code. */
+  metrics?: Pick<Metrics, 'tokenRequest'>;
 }
 
 /** Picks the cached account that Authorize Account stored for this server. */
@@ -56,7 +59,7 @@ function reachedTokenEndpoint(err: unknown): boolean {
 }
 
 /** Creates a token provider for one server; the MSAL client carries credentials and cache. */
-export function createTokenProvider({ server, client, now = Date.now }: TokenProviderOptions): TokenProvider {
+export function createTokenProvider({ server, client, now = Date.now, metrics }: TokenProviderOptions): TokenProvider {
   let inflight: Promise<AccessToken> | null = null;
   let inflightForced = false;
   let requests = 0;
@@ -72,11 +75,16 @@ export function createTokenProvider({ server, client, now = Date.now }: TokenPro
         result = await client.acquireTokenSilent({ account, scopes: delegatedScopes(server), forceRefresh });
       }
     } catch (err) {
-      if (reachedTokenEndpoint(err)) requests++;
-      throw toTokenError(err);
+      const error = toTokenError(err);
+      if (reachedTokenEndpoint(err)) {
+        requests++;
+        metrics?.tokenRequest(server.name, 'error', error.code);
+      }
+      throw error;
     }
     if (result && !result.fromCache) {
       requests++;
+      metrics?.tokenRequest(server.name, 'ok');
       refreshedAt = now();
     }
     if (!result?.accessToken) {

@@ -8,6 +8,7 @@ import { missingOffice365Settings } from '../auth/server-settings.js';
 import { TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type TokenProvider } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Store } from '../store/index.js';
 import { createUpstream, type Upstream } from './delivery.js';
@@ -18,7 +19,7 @@ export interface Connection {
 }
 
 /** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
-export function connectServer(server: EmailServer, store: Store, log: Logger, now: () => number = Date.now): Connection {
+export function connectServer(server: EmailServer, store: Store, log: Logger, now: () => number = Date.now, metrics?: Metrics): Connection {
   if (server.method !== 'office365') {
     const password = server.method === 'password' ? store.servers.password(server.id) : null;
     return { upstream: createUpstream({ server, password, log }), tokens: null };
@@ -33,6 +34,6 @@ export function connectServer(server: EmailServer, store: Store, log: Logger, no
     });
   }
   const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) as string, cache: store.tokenCaches, log });
-  const tokens = createTokenProvider({ server, client, now });
+  const tokens = createTokenProvider({ server, client, now, metrics });
   return { upstream: createUpstream({ server, tokens, log }), tokens };
 }

@@ -6,8 +6,9 @@
  */
 import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
-import type { QueuedMessage } from '../store/queue.js';
+import type { MessageStatus, QueuedMessage } from '../store/queue.js';
 import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
 import type { DeliveryError, RecipientReply } from './delivery.js';
@@ -40,6 +41,8 @@ export interface OutcomeDeps {
   now: () => number;
   /** False once the attempt's server changed its settings (or was removed) while it ran. */
   isCurrent: (attempt: Attempt) => boolean;
+  /** Counts outcomes, delivery latency and upstream replies when given. */
+  metrics?: Metrics;
 }
 
 export interface Outcomes {
@@ -60,8 +63,14 @@ function withCode(code: string, message: string): string {
 }
 
 /** Creates the outcome recorder. */
-export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDeps): Outcomes {
+export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: OutcomeDeps): Outcomes {
   const { queue, servers } = store;
+  /** Counts what an attempt left the message as; `sending` and `queued` are not an outcome. */
+  const count = (member: Member, status: MessageStatus): void => {
+    if (status === 'delivered' || status === 'failed' || status === 'deferred' || status === 'held') {
+      metrics?.messageSettled(member.server.name, status);
+    }
+  };
   // Spool removal never throws (spool.ts); a rejection here would end the process, so it is caught anyway.
   const discard = (id: string): void => {
     spool.remove(id).catch((err: unknown) => log.error('cannot remove a spool file', { queueId: id, error: (err as Error).message }));
@@ -120,6 +129,10 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
       t,
     );
     if (status === 'delivered' || status === 'failed') discard(message.id);
+    count(member, status);
+    if (status === 'delivered') metrics?.deliveryLatency(member.server.name, (t - message.receivedAt) / 1000);
+    // The reply to DATA (shared by the accepted recipients) and each refused recipient's own.
+    for (const r of [...accepted.slice(0, 1), ...rejected]) metrics?.upstreamReply(member.server.name, r.code, r.reply);
     log.info('delivery attempt', {
       queueId: message.id,
       server: member.server.name,
@@ -142,6 +155,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
       return settleRecipients(attempt, message, [], error.rejected);
     }
     const failure = error.failure;
+    if (failure.kind === 'smtp') metrics?.upstreamReply(member.server.name, failure.code, failure.reply);
     const reply = failure.kind === 'smtp' ? failure.reply : withCode(failure.code, failure.message);
     const decision: Decision = classify(failure);
     // Any other SMTP reply to a held server's probe came after AUTH worked: its held mail may go again.
@@ -174,10 +188,10 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
         queue.forgetAttempt(message.id);
         if (!isCurrent(attempt)) {
           // The settings changed while this attempt ran: try again with the new ones.
-          queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t);
+          count(member, queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t));
           return;
         }
-        queue.recordAttempt(message.id, { kind: 'hold', reply }, t);
+        count(member, queue.recordAttempt(message.id, { kind: 'hold', reply }, t));
         if (failure.kind === 'smtp') {
           holdLane(member, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
         } else {
@@ -189,7 +203,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
       }
       case 'pause':
         mailbox.pausedUntil = Math.max(mailbox.pausedUntil, t + decision.forMs);
-        queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t);
+        count(member, queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
         log.warn('email server paused by a Microsoft limit', {
           server: member.server.name,
           alert: true,
@@ -206,16 +220,19 @@ export function createOutcomes({ store, spool, log, now, isCurrent }: OutcomeDep
         }
         const nextAttemptAt = t + retryDelay(message.attempts);
         if (nextAttemptAt > message.expiresAt) {
-          queue.recordAttempt(message.id, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t);
+          count(
+            member,
+            queue.recordAttempt(message.id, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t),
+          );
           discard(message.id);
         } else {
-          queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt, reply }, t);
+          count(member, queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt, reply }, t));
         }
         return;
       }
       case 'fail': {
         const failed = queue.pendingRecipients(message.id).map((address) => ({ address, reply }));
-        queue.recordAttempt(message.id, { kind: 'done', delivered: [], failed }, t);
+        count(member, queue.recordAttempt(message.id, { kind: 'done', delivered: [], failed }, t));
         discard(message.id);
         return;
       }

@@ -13,6 +13,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import pLimit from 'p-limit';
 import { createDummyHash, verifyPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
+import type { AuthFailureReason, Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
 import type { SessionUser } from './access.js';
 import { REPLIES } from './smtp-error.js';
@@ -38,7 +39,17 @@ interface Verified {
 }
 
 /** Creates the login check over the store's relay users and lockouts. */
-export function createRelayAuth({ store, log, now }: { store: Store; log: Logger; now: () => number }): RelayAuth {
+export function createRelayAuth({
+  store,
+  log,
+  now,
+  metrics,
+}: {
+  store: Store;
+  log: Logger;
+  now: () => number;
+  metrics?: Metrics;
+}): RelayAuth {
   // Checked when the user does not exist, so the reply time does not tell which names exist.
   let dummyHash: Promise<string> | null = null;
   const limit = pLimit(SCRYPT_CONCURRENCY);
@@ -61,6 +72,7 @@ export function createRelayAuth({ store, log, now }: { store: Store; log: Logger
       const locked = store.lockouts.active(address, now());
       if (locked) {
         log.info('SMTP AUTH refused: address locked out', { client: address, username, until: new Date(locked.lockedUntil).toISOString() });
+        metrics?.authFailure('locked_out');
         throw REPLIES.authLocked(locked.lockedUntil);
       }
       const user = store.relayUsers.findByName(username);
@@ -70,10 +82,12 @@ export function createRelayAuth({ store, log, now }: { store: Store; log: Logger
         if (user.lastUsedAt === null || now() - user.lastUsedAt >= LAST_USED_RESOLUTION_MS) store.relayUsers.touch(user.id, now());
         return { id: user.id, name: user.name };
       }
-      const reason = !user ? 'unknown user' : !matches ? 'wrong password' : 'user disabled';
-      log.warn('SMTP AUTH failed', { client: address, username, reason });
+      const failure: AuthFailureReason = !user ? 'unknown_user' : !matches ? 'wrong_password' : 'user_disabled';
+      log.warn('SMTP AUTH failed', { client: address, username, reason: failure.replace('_', ' ') });
+      metrics?.authFailure(failure);
       const lockout = store.lockouts.recordFailure(address, username, now());
       if (lockout) {
+        metrics?.authLockout();
         log.warn('client address locked out of SMTP AUTH', {
           alert: true,
           client: address,

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
 import { createLogger, silentLogger } from '../../src/log.js';
+import type { Metrics } from '../../src/ops/metrics.js';
 import { MAX_QUEUE_LIFETIME_MS } from '../../src/relay/classify.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
 import type { ServerSettings } from '../../src/store/servers.js';
@@ -48,6 +49,8 @@ export interface HarnessOptions {
   sharedClock?: { tickMs: number; ticks?: number };
   /** Keep the relay's log lines in `logLines`. */
   captureLog?: boolean;
+  /** Metrics the relay reports to (kept across `restart()`). */
+  metrics?: Metrics;
 }
 
 /** A message from the seeded mailbox. */
@@ -73,7 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { id } = fx.store.servers.add(emulatorServer(emu, options.server));
   const logLines: string[] = [];
   const log = options.captureLog ? createLogger('debug', (line) => logLines.push(line)) : silentLogger;
-  const newRelay = () => createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50 });
+  const newRelay = () => createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50, metrics: options.metrics });
   let relay = newRelay();
   let smtpPort = (await relay.start()).smtp.port;
   let client = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });

@@ -1,0 +1,83 @@
+/**
+ * Readiness behind GET /readyz: the relay can take mail only when the
+ * database takes a write (the one row of `health_probe` is updated), the SMTP
+ * listener is accepting connections, and the data folder has more free space
+ * than RELAY365_MIN_FREE_SPACE (the same threshold, and the same statfs probe,
+ * as the listener's 452 4.3.1). Each failed check says why in words an
+ * operator can act on; no secret, path of a secret or stack trace is in it.
+ */
+import { statfsProbe, type FreeSpaceProbe } from '../relay/free-space.js';
+import type { Db } from '../store/db.js';
+
+export type CheckName = 'database' | 'smtp' | 'disk';
+
+export interface CheckResult {
+  ok: boolean;
+  /** What was found: `takes writes`, `not accepting connections`, `12 MB free, 100 MB needed`. */
+  detail: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<CheckName, CheckResult>;
+}
+
+export interface HealthOptions {
+  db: Db;
+  dataDir: string;
+  /** Free bytes the data folder needs (RELAY365_MIN_FREE_SPACE); 0 turns the check off. */
+  minFreeSpace: number;
+  /** True while the SMTP listener accepts connections. */
+  listening: () => boolean;
+  freeSpace?: FreeSpaceProbe;
+  now?: () => number;
+}
+
+export interface Health {
+  /** Runs every check (one small write to the database). */
+  ready(): Promise<Readiness>;
+}
+
+const MB = 1_000_000;
+const megabytes = (bytes: number): string => `${Math.floor(bytes / MB)} MB`;
+
+/** Creates the readiness checks. */
+export function createHealth({ db, dataDir, minFreeSpace, listening, freeSpace = statfsProbe, now = Date.now }: HealthOptions): Health {
+  let probe: ReturnType<Db['prepare']> | null = null;
+
+  const database = (): CheckResult => {
+    try {
+      probe ??= db.prepare('UPDATE health_probe SET checked_at = ? WHERE id = 1');
+      const changes = probe.run(now()).changes;
+      return changes === 1 ? { ok: true, detail: 'takes writes' } : { ok: false, detail: 'the health_probe row is missing' };
+    } catch (err) {
+      // SQLite's codes (SQLITE_READONLY, SQLITE_FULL, SQLITE_BUSY…) name the problem without any data.
+      const code = (err as { code?: unknown }).code;
+      return { ok: false, detail: `does not take writes (${typeof code === 'string' ? code : 'database not open'})` };
+    }
+  };
+
+  const disk = async (): Promise<CheckResult> => {
+    if (minFreeSpace === 0) return { ok: true, detail: 'check off (RELAY365_MIN_FREE_SPACE=0)' };
+    let free: number;
+    try {
+      free = await freeSpace(dataDir);
+    } catch (err) {
+      // The listener accepts mail when the file system cannot say (free-space.ts); readiness agrees.
+      return { ok: true, detail: `free space unknown (${(err as NodeJS.ErrnoException).code ?? 'no answer'})` };
+    }
+    const detail = `${megabytes(free)} free, ${megabytes(minFreeSpace)} needed`;
+    return { ok: free >= minFreeSpace, detail };
+  };
+
+  return {
+    async ready() {
+      const checks: Record<CheckName, CheckResult> = {
+        database: database(),
+        smtp: listening() ? { ok: true, detail: 'accepting connections' } : { ok: false, detail: 'not accepting connections' },
+        disk: await disk(),
+      };
+      return { ready: Object.values(checks).every((c) => c.ok), checks };
+    },
+  };
+}
