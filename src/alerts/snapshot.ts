@@ -1,0 +1,34 @@
+/**
+ * Reads what the alert conditions look at from the store, at one moment:
+ * each email server with its status and held mail, the oldest waiting
+ * message, the last hour's failures and the AUTH lockouts in force.
+ */
+import type { Store } from '../store/index.js';
+import type { AlertSnapshot } from './conditions.js';
+
+const HOUR_MS = 60 * 60_000;
+
+/** The snapshot `evaluate` runs over. */
+export function readSnapshot(store: Store, now: number): AlertSnapshot {
+  const servers = store.servers.list();
+  const nameOf = (id: number | null): string | null => servers.find((s) => s.id === id)?.name ?? null;
+  const held = store.alerts.heldByServer();
+  const oldest = store.alerts.oldestWaiting();
+  const failures = store.alerts.failuresSince(now - HOUR_MS);
+  return {
+    servers: servers.map((s) => ({
+      id: s.id,
+      name: s.name,
+      method: s.method,
+      status: s.status,
+      statusCode: s.statusCode,
+      statusMessage: s.statusMessage,
+      statusHint: s.statusHint,
+      clientSecretExpires: s.clientSecretExpires ?? null,
+      held: held.get(s.id) ?? 0,
+    })),
+    oldestWaiting: oldest ? { ...oldest, serverName: nameOf(oldest.serverId) } : null,
+    failuresLastHour: { count: failures.count, lastReply: failures.lastReply, serverName: nameOf(failures.serverId) },
+    lockouts: store.lockouts.list(now),
+  };
+}
