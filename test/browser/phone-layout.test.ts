@@ -92,6 +92,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
     ]);
     store.queue.addEvent('PHONE0000001', server.id, 'deferred', LONG_REPLY, received);
     paths.push(
+      '/',
       '/servers',
       '/servers/new',
       `/servers/${server.id}`,

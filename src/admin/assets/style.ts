@@ -73,6 +73,41 @@ td.client .route { display: block; color: var(--muted); font-size: .85em; }
 .copy-row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .copy-row input.copy-source { flex: 1 1 16rem; min-width: 0; }
 dd.fingerprint { font-family: ui-monospace, monospace; font-size: .85em; overflow-wrap: anywhere; }
+li.alert.alert-warning { border-left-color: var(--warn); }
+li.alert p { margin: .2rem 0; overflow-wrap: anywhere; }
+label.check { display: flex; gap: .4rem; align-items: center; font-weight: normal; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+ul.server-states, ul.alerts, ul.counts, ul.legend { list-style: none; margin: 0; padding: 0; }
+ul.server-states { background: #fff; border: 1px solid var(--line); }
+ul.server-states li { display: flex; flex-wrap: wrap; align-items: baseline; gap: .2rem .8rem; padding: .55rem .8rem; border-bottom: 1px solid var(--line); }
+ul.server-states li:last-child { border-bottom: 0; }
+ul.server-states .server-name { font-weight: 600; }
+ul.server-states .status { flex: 1 1 16rem; overflow-wrap: anywhere; }
+li.alert { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--err); padding: .5rem .8rem; margin-bottom: .5rem; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(15rem, 1fr)); gap: 1rem; margin-top: 1.5rem; }
+.tile { background: #fff; border: 1px solid var(--line); padding: 0 1rem .8rem; overflow-wrap: anywhere; }
+.tile h2 { font-size: 1rem; margin: .7rem 0 .5rem; }
+.tile p { margin: 0; }
+.big { font-size: 1.35rem; }
+ul.counts { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; }
+ul.counts a { display: block; padding: .25rem .5rem; border: 1px solid var(--line); border-radius: 3px; color: var(--fg); text-decoration: none; }
+ul.counts a:hover { border-color: var(--accent); }
+ul.counts strong { font-size: 1.2rem; margin-right: .2rem; }
+.tile .help { margin: .4rem 0 0; }
+.count-warn a { background: #fff4d6; border-color: #e8c66a; }
+.count-error a { background: #fbe3e1; border-color: var(--err); }
+.expiry-urgent, .expiry-urgent strong { color: var(--err); }
+figure.chart { max-width: 44rem; margin: 0; padding: .8rem; background: #fff; border: 1px solid var(--line); }
+svg.hourly-chart { display: block; width: 100%; height: auto; }
+svg.hourly-chart text { font-size: 11px; fill: var(--muted); }
+svg.hourly-chart line.grid { stroke: var(--line); }
+svg.hourly-chart line.axis { stroke: var(--muted); }
+.bar-delivered { fill: var(--ok); background: var(--ok); }
+.bar-deferred { fill: #e0a100; background: #e0a100; }
+.bar-held { fill: #9c4f00; background: #9c4f00; }
+.bar-failed { fill: var(--err); background: var(--err); }
+ul.legend { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: .6rem 0 .2rem; }
+.swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .35rem; border-radius: 2px; vertical-align: -.05rem; }
 @media (max-width: 40rem) {
   header.top { padding: .5rem .75rem; }
   header.top .who { margin-left: 0; }
@@ -84,5 +119,8 @@ dd.fingerprint { font-family: ui-monospace, monospace; font-size: .85em; overflo
   /* A list table not already in a .table-scroll wrapper scrolls inside itself, never the page. */
   table.list { display: block; overflow-x: auto; }
   input.copy-source { min-width: 0; width: 100%; }
+  /* The chart is drawn at about 0.7 of its size on a phone: larger type keeps the hours readable. */
+  figure.chart { padding: .5rem; }
+  svg.hourly-chart text { font-size: 15px; }
 }
 `;

@@ -35,10 +35,12 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
           </a>
           {user ? (
             <nav aria-label="Main">
+              <a href="/">Dashboard</a>
               <a href="/servers">Email servers</a>
               <a href="/log">Relay log</a>
               <a href="/relay-users">Relay users</a>
               <a href="/networks">Networks</a>
+              <a href="/alerts">Alerts</a>
               {can(user, 'superAdmin') ? <a href="/users">Users</a> : null}
               <span class="who">{user.email}</span>
               <form method="post" action="/logout" class="inline">

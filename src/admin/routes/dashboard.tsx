@@ -1,0 +1,61 @@
+/**
+ * The dashboard at `/`: what an admin checks first, read from the store on
+ * each visit (every figure is an indexed query, see store/dashboard.ts).
+ */
+import { Hono } from 'hono';
+import type { Store } from '../../store/index.js';
+import type { EmailServer } from '../../store/servers.js';
+import type { AdminEnv } from '../env.js';
+import { DashboardPage, type DashboardAlert, type SecretExpiry } from '../views/dashboard.js';
+
+export interface DashboardRouteOptions {
+  store: Store;
+  now: () => number;
+  /** The alerts firing now; without it the dashboard has no alerts section. */
+  alerts?: () => DashboardAlert[];
+}
+
+const DAY_MS = 24 * 60 * 60_000;
+
+/** The Office 365 client secret that expires first, counted in days the way the expiry banner counts them. */
+export function nextSecretExpiry(servers: EmailServer[], now: number): SecretExpiry | null {
+  let next: SecretExpiry | null = null;
+  for (const server of servers) {
+    if (server.method !== 'office365' || !server.clientSecretExpires) continue;
+    // The secret works through the date shown in the app registration (UTC), as in secret-expiry.ts.
+    const endOfDay = Date.parse(`${server.clientSecretExpires}T00:00:00Z`) + DAY_MS;
+    if (Number.isNaN(endOfDay)) continue;
+    const daysLeft = Math.floor((endOfDay - now) / DAY_MS);
+    if (!next || daysLeft < next.daysLeft) {
+      next = { serverId: server.id, serverName: server.name, expires: server.clientSecretExpires, daysLeft };
+    }
+  }
+  return next;
+}
+
+/** The route for `/`. */
+export function dashboardRoutes({ store, now, alerts }: DashboardRouteOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+
+  app.get('/', (c) => {
+    const at = now();
+    const servers = store.servers.list();
+    const names = new Map(servers.map((s) => [s.id, s.name]));
+    const waiting = store.dashboard.waitingByServer();
+    const oldest = store.dashboard.oldestWaiting();
+    return c.render(
+      <DashboardPage
+        servers={servers.map((server) => ({ server, waiting: waiting.get(server.id) ?? 0 }))}
+        counts={store.dashboard.queueCounts()}
+        hours={store.dashboard.hourly(at)}
+        oldest={oldest && { ...oldest, serverName: (oldest.serverId !== null && names.get(oldest.serverId)) || '(deleted server)' }}
+        nextExpiry={nextSecretExpiry(servers, at)}
+        now={at}
+        alerts={alerts?.()}
+      />,
+      { title: 'Dashboard' },
+    );
+  });
+
+  return app;
+}
