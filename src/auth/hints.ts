@@ -187,6 +187,44 @@ export const SMTP_HINTS: ReadonlyArray<{ pattern: RegExp; hint: Hint }> = [
   },
 ];
 
+/**
+ * A token Microsoft issued, but not the one Exchange needs: the claim that differs → hint.
+ * `relay365 doctor` compares the decoded claims with the server's settings.
+ */
+export type ClaimProblem = 'aud' | 'roles' | 'scp' | 'tid' | 'appid' | 'exp';
+
+export const CLAIM_HINTS: Readonly<Record<ClaimProblem, Hint>> = {
+  aud: {
+    meaning: 'The token is not for Exchange Online SMTP',
+    fix: 'Check the Office 365 Cloud setting (and for Custom, SMTP Resource: https://outlook.office365.com for Microsoft 365 worldwide).',
+  },
+  roles: {
+    meaning: 'The app has no SMTP.SendAsApp permission',
+    fix: 'In the app registration add the application permission Office 365 Exchange Online → SMTP.SendAsApp (APIs my organization uses), then click Grant admin consent.',
+  },
+  scp: {
+    meaning: 'The token has no SMTP.Send permission',
+    fix: 'In the app registration add the delegated permission Office 365 Exchange Online → SMTP.Send, grant consent, then click Authorize Account again.',
+  },
+  tid: {
+    meaning: 'The token is from another tenant',
+    fix: 'Use the same tenant for the app registration, the sign-in and Office 365 Tenant ID.',
+  },
+  appid: {
+    meaning: 'The token is for another application',
+    fix: 'Check Office 365 Client ID against the Application (client) ID of the app registration, then authorize again.',
+  },
+  exp: {
+    meaning: 'The token has already expired',
+    fix: "Check this machine's clock and time zone: tokens come with about an hour of validity.",
+  },
+};
+
+/** Hint for a token claim that does not match what Exchange needs. */
+export function hintForClaim(claim: ClaimProblem): Hint {
+  return CLAIM_HINTS[claim];
+}
+
 /** Hint for an AADSTS number (as text), or for an OAuth error code. */
 export function hintForTokenError(aadsts: string | null, oauthError: string | null): Hint | null {
   if (aadsts && AADSTS_HINTS[aadsts]) return AADSTS_HINTS[aadsts] as Hint;

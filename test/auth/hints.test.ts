@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hintForSmtpReply, hintForTokenError } from '../../src/auth/hints.js';
+import { hintForClaim, hintForSmtpReply, hintForTokenError } from '../../src/auth/hints.js';
 
 describe('hints', () => {
   it.each([
@@ -19,6 +19,17 @@ describe('hints', () => {
   it('falls back to the OAuth error when there is no AADSTS number', () => {
     expect(hintForTokenError(null, 'invalid_grant')?.fix).toMatch(/Authorize Account/);
     expect(hintForTokenError('1', 'nothing')).toBeNull();
+  });
+
+  it.each([
+    ['aud', /SMTP Resource/],
+    ['roles', /SMTP\.SendAsApp.*Grant admin consent/],
+    ['scp', /delegated permission .*SMTP\.Send.*Authorize Account/],
+    ['tid', /same tenant/],
+    ['appid', /Client ID/],
+    ['exp', /clock/],
+  ] as const)('explains a token whose %s claim Exchange would refuse', (claim, fix) => {
+    expect(hintForClaim(claim).fix).toMatch(fix);
   });
 
   it.each([

@@ -1,9 +1,10 @@
 /**
- * Renders one email server's page; shared by the page itself and the test
- * send, which answers with the same page plus its result.
+ * Renders one email server's page; shared by the page itself, the test
+ * send and Check Configuration, which answer with the same page plus their result.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ServerDiagnosis } from '../../doctor/report.js';
 import type { Store } from '../../store/index.js';
 import type { EmailServer } from '../../store/servers.js';
 import { missingForAuthorize, redirectUriFor } from '../authorize-flow.js';
@@ -39,6 +40,7 @@ export function renderServerPage(
   server: EmailServer,
   test?: TestForm,
   status: ContentfulStatusCode = 200,
+  diagnosis: ServerDiagnosis | null = null,
 ) {
   const user = c.var.user;
   return c.render(
@@ -51,6 +53,7 @@ export function renderServerPage(
       warning={secretWarning(server, now())}
       missingForAuthorize={missingForAuthorize(server)}
       test={test ?? defaultTestForm(server, user?.email ?? '')}
+      diagnosis={diagnosis}
     />,
     { title: server.name, status },
   );

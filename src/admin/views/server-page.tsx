@@ -1,14 +1,16 @@
 /**
- * One email server: Authorize Account and Send Test Email at the top, then
- * every setting with its label, value and edit icon (edit icons only for users
- * who may change settings), and the queue for this server.
+ * One email server: Authorize Account, Send Test Email and Check Configuration
+ * at the top, then every setting with its label, value and edit icon (edit
+ * icons only for users who may change settings), and the queue for this server.
  */
 import type { Child } from 'hono/jsx';
+import type { ServerDiagnosis } from '../../doctor/report.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { TestSendResult } from '../env.js';
 import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
 import { CUSTOM_CLOUD_LABELS, displayValue, FIELDS, type FieldSpec } from '../server-fields.js';
+import { CheckConfigSection } from './check-config.js';
 import { CsrfField, EditLink, FieldError, StatusLabel } from './components.js';
 
 export interface TestForm {
@@ -30,6 +32,8 @@ export interface ServerPageProps {
   warning: SecretWarning | null;
   missingForAuthorize: string[];
   test: TestForm;
+  /** The result of Check Configuration, just run. */
+  diagnosis?: ServerDiagnosis | null;
 }
 
 function SettingRow({ label, value, edit, children }: { label: string; value?: string; edit: string | null; children?: Child }) {
@@ -129,7 +133,17 @@ function TestSection({ server, csrf, canEdit, test }: { server: EmailServer; csr
   );
 }
 
-export function ServerPage({ server, redirectUri, canEdit, csrf, counts, warning, missingForAuthorize, test }: ServerPageProps) {
+export function ServerPage({
+  server,
+  redirectUri,
+  canEdit,
+  csrf,
+  counts,
+  warning,
+  missingForAuthorize,
+  test,
+  diagnosis = null,
+}: ServerPageProps) {
   const editHref = (f: FieldSpec): string | null => (canEdit ? `/servers/${server.id}/edit/${f.slug}` : null);
   const shown = FIELDS.filter((f) => f.shows(server));
   const rows = shown.map((f) => {
@@ -180,6 +194,7 @@ export function ServerPage({ server, redirectUri, canEdit, csrf, counts, warning
         <AuthorizeSection server={server} canEdit={canEdit} csrf={csrf} missing={missingForAuthorize} />
       </div>
       <TestSection server={server} csrf={csrf} canEdit={canEdit} test={test} />
+      {canEdit ? <CheckConfigSection server={server} csrf={csrf} diagnosis={diagnosis} /> : null}
       <section aria-labelledby="settings-heading">
         <h2 id="settings-heading">Settings</h2>
         <table class="settings">

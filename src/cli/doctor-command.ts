@@ -1,0 +1,42 @@
+/**
+ * `relay365 doctor [SERVER] [--json]`: the command-line side of src/doctor.
+ * Without SERVER every email server is checked. The text says per step what
+ * it saw and how to fix a failure; `--json` prints the report object. Either
+ * way the exit code is 0 only when no step failed.
+ */
+import type { Config } from '../config.js';
+import { formatReport } from '../doctor/format.js';
+import { runDoctor } from '../doctor/run.js';
+import { silentLogger } from '../log.js';
+import type { Store } from '../store/index.js';
+import { parseFlags, type Print } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+/** The doctor ran and found a problem: relay365 exits with code 1 after printing the report. */
+export class DoctorFoundProblems extends Error {}
+
+/** What the doctor reads besides the store (the data folder is the store's). */
+export type DoctorCommandConfig = Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>>;
+
+/** Runs the checks and prints the report; rejects with DoctorFoundProblems when a step failed. */
+export async function doctorCommand(store: Store, config: DoctorCommandConfig, args: string[], print: Print): Promise<void> {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+  if (positionals.length > 1) throw new UsageError(`doctor checks one email server or all of them, not ${positionals.join(' and ')}`);
+  const [name] = positionals;
+  const server = name === undefined ? undefined : store.servers.findByName(name);
+  if (name !== undefined && !server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
+  const report = await runDoctor({
+    config: { dataDir: store.dataDir, secretKey: config.secretKey ?? null, minFreeSpace: config.minFreeSpace ?? 0 },
+    store,
+    server,
+    log: silentLogger,
+  });
+  print(values.json ? JSON.stringify(report, null, 2) : formatReport(report).join('\n'));
+  if (report.ok) return;
+  const failures = report.servers.flatMap((s) => s.steps).filter((s) => s.status === 'fail').length;
+  throw new DoctorFoundProblems(
+    report.servers.length === 0
+      ? 'doctor: there is no email server to check'
+      : `doctor: ${failures} step${failures === 1 ? '' : 's'} failed (see above)`,
+  );
+}

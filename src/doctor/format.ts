@@ -1,0 +1,36 @@
+/**
+ * The doctor's report as text for a terminal: per email server one line per
+ * step with ✓ (passed), ✗ (failed) or – (skipped), the facts it compared
+ * beneath, and the problem and fix under a failed step.
+ */
+import type { DoctorReport, DoctorStep } from './report.js';
+
+export const STATUS_MARKS = { pass: '✓', fail: '✗', skip: '–' } as const;
+
+function stepLines(step: DoctorStep, index: number): string[] {
+  const lines = [`  ${STATUS_MARKS[step.status]} ${index + 1}. ${step.title}: ${step.saw}`];
+  for (const check of step.checks) {
+    lines.push(
+      `       ${check.ok ? STATUS_MARKS.pass : STATUS_MARKS.fail} ${check.name}: ${check.saw}${!check.ok && check.want ? ` (needs ${check.want})` : ''}`,
+    );
+  }
+  if (step.status === 'fail') {
+    if (step.problem) lines.push(`     Problem: ${step.problem}`);
+    if (step.fix) lines.push(`     Fix: ${step.fix}`);
+  }
+  return lines;
+}
+
+/** The report as lines of text. */
+export function formatReport(report: DoctorReport): string[] {
+  if (report.servers.length === 0) return ['no email servers to check; add one with relay365 server add --name NAME ...'];
+  const lines: string[] = [];
+  for (const { server, steps, ok } of report.servers) {
+    if (lines.length > 0) lines.push('');
+    lines.push(`Email server ${server.name} (${server.method}, ${server.host}:${server.port}, ${server.secure})`);
+    steps.forEach((step, i) => lines.push(...stepLines(step, i)));
+    const failures = steps.filter((s) => s.status === 'fail').length;
+    lines.push(ok ? '  All checks passed.' : `  ${failures} step${failures === 1 ? '' : 's'} failed.`);
+  }
+  return lines;
+}

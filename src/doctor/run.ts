@@ -1,0 +1,109 @@
+/**
+ * `relay365 doctor`: runs the five steps for each email server in order and
+ * collects the report. A step that cannot run because an earlier one failed
+ * is skipped (blocked), so that each broken thing fails exactly its own step;
+ * a step that does not apply (no token for a password server) is skipped too,
+ * without counting against the result.
+ */
+import type { Logger } from '../log.js';
+import type { FreeSpaceProbe } from '../relay/free-space.js';
+import type { Store } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
+import { clockStep } from './clock-step.js';
+import { configStep, inspectDataFolder, missingSettings, type FolderConfig } from './config-step.js';
+import { networkStep } from './network-step.js';
+import { failed, skipped, type DoctorReport, type DoctorStep, type ServerDiagnosis, type StepId } from './report.js';
+import { smtpStep } from './smtp-step.js';
+import { tokenStep } from './token-step.js';
+
+/** How long any one network wait (DNS, connect, a reply, an HTTP answer) may take. */
+export const DEFAULT_STEP_TIMEOUT_MS = 15_000;
+
+export interface DoctorOptions {
+  config: FolderConfig;
+  store: Store;
+  /** One server to check; all email servers when omitted. */
+  server?: EmailServer;
+  /** The local clock the clock step compares (injectable to test a skew). */
+  now?: () => number;
+  log: Logger;
+  timeoutMs?: number;
+  freeSpaceProbe?: FreeSpaceProbe;
+}
+
+/** Runs one step; a step that throws fails with the error's message instead of ending the whole check. */
+async function guarded<T extends { step: DoctorStep }>(id: StepId, run: () => Promise<T>, unusable: Omit<T, 'step'>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const message = (err as Error).message;
+    const step = failed(
+      id,
+      `the check could not run: ${message}`,
+      [],
+      'The check could not run',
+      'Correct the setting named in the message, then check again.',
+    );
+    return { ...unusable, step } as T;
+  }
+}
+
+/** Runs steps 2–5 for one server after step 1. */
+async function diagnose(
+  server: EmailServer,
+  first: DoctorStep,
+  options: Required<Pick<DoctorOptions, 'now' | 'timeoutMs'>> & DoctorOptions,
+): Promise<DoctorStep[]> {
+  const { store, log, now, timeoutMs } = options;
+  const office365 = server.method === 'office365';
+  const settingsOk = missingSettings(server).length === 0;
+  const blockedBySettings = 'not run: settings are missing (step 1)';
+
+  let clock: DoctorStep;
+  let identityReachable = false;
+  if (!office365) clock = skipped('clock', `does not apply: ${server.method} servers need no Microsoft sign-in`, false);
+  else if (!settingsOk) clock = skipped('clock', blockedBySettings, true);
+  else {
+    const outcome = await guarded('clock', () => clockStep(server, now, timeoutMs), { reachable: false });
+    clock = outcome.step;
+    identityReachable = outcome.reachable;
+  }
+
+  const network = await guarded('network', () => networkStep(server, now, timeoutMs), { ready: false });
+
+  let token: DoctorStep;
+  let accessToken = null;
+  if (!office365) token = skipped('token', `does not apply: method ${server.method} signs in without a token`, false);
+  else if (!settingsOk) token = skipped('token', blockedBySettings, true);
+  else if (!identityReachable) token = skipped('token', 'not run: the identity platform could not be reached (step 2)', true);
+  else {
+    const outcome = await guarded('token', () => tokenStep(server, store, log, now), { token: null });
+    token = outcome.step;
+    accessToken = outcome.token;
+  }
+
+  let smtp: DoctorStep;
+  if (!network.ready) smtp = skipped('smtp', 'not run: the server could not be reached safely (step 3)', true);
+  else if (office365 && accessToken === null) smtp = skipped('smtp', 'not run: there is no usable token (step 4)', true);
+  else smtp = (await guarded('smtp', async () => ({ step: await smtpStep(server, accessToken, store, timeoutMs) }), {})).step;
+
+  return [first, clock, network.step, token, smtp];
+}
+
+/** Checks `options.server`, or every email server; the report says what each step saw. */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const servers = options.server ? [options.server] : options.store.servers.list();
+  const findings = await inspectDataFolder(options.config, options.store, options.freeSpaceProbe);
+  const diagnoses: ServerDiagnosis[] = [];
+  for (const server of servers) {
+    const steps = await diagnose(server, configStep(findings, server), { ...options, now, timeoutMs });
+    diagnoses.push({
+      server: { id: server.id, name: server.name, method: server.method, host: server.host, port: server.port, secure: server.secure },
+      ok: steps.every((s) => s.status !== 'fail'),
+      steps,
+    });
+  }
+  return { ok: diagnoses.length > 0 && diagnoses.every((d) => d.ok), checkedAt: new Date(now()).toISOString(), servers: diagnoses };
+}
