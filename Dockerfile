@@ -1,21 +1,42 @@
-# relay365 container image: build with the full toolchain, run on a slim Node 20.
-# docker build -t relay365 .
-# docker run -v relay365-data:/data -p 25:2525 -p 587:2525 -p 465:4465 -p 127.0.0.1:8025:8025 \
-#   -e RELAY365_RELAY_NETWORKS=192.168.10.0/24 relay365
+# relay365 container image.
+#   docker build -t relay365 .
+#   docker run -v relay365-data:/data -p 25:2525 -p 587:2525 -p 465:4465 -p 127.0.0.1:8025:8025 \
+#     -e RELAY365_RELAY_NETWORKS=192.168.10.0/24 relay365
 # SMTP listens on the network; who may relay is decided by RELAY365_RELAY_NETWORKS, network rules
 # and relay users (by default only the container itself). Publish the panel to the host's loopback.
+# compose.yaml beside this file is a complete example.
+#
+# Three stages: `build` compiles the TypeScript, `deps` installs the production dependencies
+# (compiling better-sqlite3 when no prebuilt binary fits), and the final image gets only their
+# results: no compiler, no dev dependencies, no npm cache, no native build leftovers.
+# package.json and package-lock.json are copied before the source, so a change to src/ reuses
+# the dependency layers.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# better-sqlite3 compiles from source.
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would run tsc before src/ is here, and tsc needs no native module.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.json
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json tsconfig.json ./
-COPY src ./src
-COPY bin ./bin
-# `npm ci` runs the prepare script, which compiles src/ to dist/.
-RUN npm ci && npm prune --omit=dev
+COPY package.json package-lock.json ./
+# Production dependencies only; better-sqlite3's install script (a prebuilt binary, or node-gyp)
+# is the one script they need. Then keep only the compiled module: node-gyp's objects, the
+# SQLite sources and the addon's C++ sources are about 25 MB the relay never reads.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3 \
+ && cd node_modules/better-sqlite3 \
+ && find build -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} + \
+ && find build/Release -mindepth 1 ! -name better_sqlite3.node -exec rm -rf {} + \
+ && rm -rf deps src binding.gyp \
+ && npm cache clean --force
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -24,13 +45,21 @@ ENV NODE_ENV=production \
     RELAY365_SMTP_LISTEN=0.0.0.0:2525 \
     RELAY365_SMTPS_LISTEN=0.0.0.0:4465 \
     RELAY365_ADMIN_LISTEN=0.0.0.0:8025
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/bin ./bin
-RUN mkdir -p /data && chown node:node /data
+# The application stays root-owned and read-only to the relay; only /data is its own.
+RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 USER node
 VOLUME ["/data"]
 EXPOSE 2525 4465 8025
+# relay365 drains on SIGTERM (RELAY365_SHUTDOWN_TIMEOUT, 30 s): give `docker stop -t` / compose's
+# stop_grace_period more than that.
+STOPSIGNAL SIGTERM
+# Ready means: the database takes writes, the SMTP listener accepts, the data folder has space.
+# Node itself asks (slim images have no curl), on the admin listener's port.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const port = (process.env.RELAY365_ADMIN_LISTEN || '').split(':').pop() || '8025'; fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/main.js"]
 CMD ["start"]
