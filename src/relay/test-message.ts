@@ -3,7 +3,34 @@
  * from the server's mailbox. Admin input never breaks out of its header.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import type { EmailServer } from '../store/servers.js';
 import { rfc5322Date } from './trace.js';
+
+/** The address relay365's own mail (test emails, alerts) comes from: the server's mailbox or account. */
+export function ownSender(server: Pick<EmailServer, 'mailbox' | 'authorizedAccount' | 'username'>): string {
+  return server.mailbox ?? server.authorizedAccount ?? server.username ?? `relay365@${hostname()}`;
+}
+
+/** What an admin may type as a test email's recipient (as for panel accounts). */
+const RECIPIENT = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,255}$/;
+const ONE_LINE = 'Use one line of at most 200 characters.';
+
+/** A test email as the panel's form, the API and the CLI take it; empty fields get the caller's defaults. */
+export const testEmailSchema = z.object({
+  to: z
+    .string({ error: 'Enter an email address such as admin@contoso.com.' })
+    .trim()
+    .regex(RECIPIENT, 'Enter an email address such as admin@contoso.com.'),
+  subject: z
+    .string({ error: ONE_LINE })
+    .max(200, ONE_LINE)
+    .refine((text) => !/[\r\n]/.test(text), ONE_LINE)
+    .default(''),
+  body: z.string({ error: 'Use at most 10,000 characters.' }).max(10_000, 'Use at most 10,000 characters.').default(''),
+});
+export type TestEmailInput = z.output<typeof testEmailSchema>;
 
 export interface TestMail {
   from: string;

@@ -69,6 +69,8 @@ export interface ListFilter {
   sender?: string;
   /** A recipient starts with this (case-insensitive), so an index serves it. */
   recipient?: string;
+  /** Only messages listed after this one (newest first): the cursor of the previous page. */
+  after?: { receivedAt: number; id: string };
   limit?: number;
 }
 

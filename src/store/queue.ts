@@ -67,6 +67,8 @@ export interface QueueRepo {
   addEvent(messageId: string | null, serverId: number | null, kind: EventKind, detail: string | null, now: number): void;
   /** Makes a deferred or held message due now; false when it is not waiting. */
   retryNow(id: string, now: number): boolean;
+  /** Makes every deferred and held message (only held ones with `heldOnly`) due now, of one server or all; returns how many. */
+  retryWaiting(filter: { serverId?: number; heldOnly?: boolean }, by: string, now: number): number;
   /** Deletes a message that is not in flight, with its recipients; false when in flight or unknown. */
   remove(id: string, now: number): boolean;
   /** Events after `afterId`, oldest first (the live log tail). */
@@ -99,6 +101,11 @@ export function listQuery(filter: ListFilter): { sql: string; params: unknown[] 
   if (filter.recipient) {
     where.push(`id IN (SELECT message_id FROM recipients WHERE address LIKE ? ESCAPE '\\')`);
     params.push(startsWith(filter.recipient));
+  }
+  if (filter.after) {
+    // Keyset pagination in the list's own order: later pages stay right while new mail arrives.
+    where.push('(received_at < ? OR (received_at = ? AND id < ?))');
+    params.push(filter.after.receivedAt, filter.after.receivedAt, filter.after.id);
   }
   params.push(filter.limit ?? 200);
   const sql = `SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
@@ -301,6 +308,19 @@ export function createQueueRepo(db: Db): QueueRepo {
           `UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ? AND status IN ('deferred', 'held', 'queued')`,
         )
         .run(now, now, id).changes > 0,
+    retryWaiting: db.transaction((filter: { serverId?: number; heldOnly?: boolean }, by: string, now: number) => {
+      const statuses = filter.heldOnly ? `status = 'held'` : `status IN ('deferred', 'held')`;
+      const rows = (
+        filter.serverId === undefined
+          ? db.prepare(`SELECT id, server_id FROM messages WHERE ${statuses}`).all()
+          : db.prepare(`SELECT id, server_id FROM messages WHERE ${statuses} AND server_id = ?`).all(filter.serverId)
+      ) as { id: string; server_id: number | null }[];
+      for (const row of rows) {
+        markQueued.run(now, now, row.id);
+        insertEvent.run(row.id, row.server_id, now, 'released', `retried by ${by}`);
+      }
+      return rows.length;
+    }),
     remove: db.transaction((id: string, now: number) => {
       const serverId = serverOf(id);
       const deleted = db.prepare(`DELETE FROM messages WHERE id = ? AND status != 'sending'`).run(id).changes > 0;

@@ -73,7 +73,9 @@ export const SETTINGS = {
   name: setting({
     schema: z
       .string({ error: 'Use 1-64 letters, digits, spaces, dots, dashes or underscores.' })
-      .regex(NAME, 'Use 1-64 letters, digits, spaces, dots, dashes or underscores.'),
+      .regex(NAME, 'Use 1-64 letters, digits, spaces, dots, dashes or underscores.')
+      // JSON Schema patterns carry no flags: the `u` of NAME is implied there.
+      .meta({ pattern: NAME.source }),
     label: 'Name',
     kind: 'text',
     appliesTo: 'all',
@@ -349,9 +351,15 @@ export const SETTINGS = {
 type Settings = typeof SETTINGS;
 export type SettingKey = keyof Settings;
 
+/** A setting's description for generated documents (the API's OpenAPI): its label and the panel's help. */
+function documented(spec: SettingSpec): z.ZodType {
+  const description = spec.panel ? `${spec.label}. ${spec.panel.help}` : spec.label;
+  return spec.schema.meta({ ...spec.schema.meta(), description, ...(spec.kind === 'secret' ? { writeOnly: true } : {}) });
+}
+
 /** All settings of a server: what `SETTINGS` validates. */
 export const serverSettingsSchema = z.object(
-  Object.fromEntries(Object.entries(SETTINGS).map(([key, spec]) => [key, spec.schema])) as {
+  Object.fromEntries(Object.entries(SETTINGS).map(([key, spec]) => [key, documented(spec as SettingSpec)])) as {
     [K in SettingKey]: Settings[K]['schema'];
   },
 );

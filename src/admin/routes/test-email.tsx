@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Logger } from '../../log.js';
 import type { AdminEnv, AdminRelay, TestSendResult } from '../env.js';
-import { checkEmail } from '../accounts.js';
+import { testEmailSchema } from '../../relay/test-message.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { formText } from '../form-text.js';
 import type { TestForm } from '../views/server-page.js';
@@ -53,11 +53,11 @@ export function testEmailRoutes(options: TestEmailRouteOptions): Hono<AdminEnv> 
     const body = await c.req.parseBody();
     const values = { to: formText(body, 'to'), subject: formText(body, 'subject'), body: formText(body, 'body') };
     const test: TestForm = { values, errors: {}, result: null };
-    const toProblem = checkEmail(values.to);
-    if (toProblem) test.errors.to = toProblem;
-    if (values.subject.length > 200 || /[\r\n]/.test(values.subject)) test.errors.subject = 'Use one line of at most 200 characters.';
-    if (values.body.length > 10_000) test.errors.body = 'Use at most 10,000 characters.';
-    if (Object.keys(test.errors).length > 0) return renderServerPage(c, options, server, test, 422);
+    const checked = testEmailSchema.safeParse(values);
+    if (!checked.success) {
+      for (const issue of checked.error.issues) test.errors[issue.path[0] as keyof TestForm['errors']] ??= issue.message;
+      return renderServerPage(c, options, server, test, 422);
+    }
 
     const key = randomBytes(12).toString('base64url');
     const run: TestRun = { serverId: server.id, userId: c.var.user?.id ?? null, values, at: now(), waiting: null, result: null };

@@ -1,0 +1,118 @@
+/**
+ * /api/v1 operations: send a test email through an email server (answered
+ * with the SMTP conversation, AUTH redacted), the alerts that fire and the
+ * recent ones, and the relay's readiness (as /readyz).
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { testEmailSchema } from '../../../relay/test-message.js';
+import type { AlertRecord } from '../../../store/alerts.js';
+import type { ApiDeps, ApiEnv } from '../env.js';
+import { errorResponses, notFound } from '../errors.js';
+import { hintSchema, idParams } from '../schemas.js';
+
+const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
+const RECENT_ALERTS = 50;
+
+const testEmail = createRoute({
+  method: 'post',
+  path: '/servers/{id}/test-email',
+  tags: ['Email servers'],
+  summary: 'Send a test email now through the email server; answers with the SMTP conversation',
+  request: {
+    params: idParams,
+    body: { content: { 'application/json': { schema: testEmailSchema.openapi('TestEmail') } }, required: true },
+  },
+  responses: {
+    200: json(
+      z
+        .object({
+          ok: z.boolean(),
+          reply: z.string().meta({ description: "Microsoft's last reply, or why the test could not be sent." }),
+          hint: hintSchema,
+          queueId: z.string().nullable(),
+          waited: z.string().optional().meta({ description: 'Why the test had to wait for the mailbox limits first.' }),
+          transcript: z.array(z.string()).meta({ description: 'The SMTP conversation, AUTH redacted.' }),
+        })
+        .openapi('TestEmailResult'),
+      'What the upstream answered (ok false is still a 200: the test ran)',
+    ),
+    ...errorResponses('invalid', 'unauthorized', 'forbidden', 'not_found'),
+  },
+});
+
+const alertSchema = z
+  .object({
+    key: z.string(),
+    severity: z.string(),
+    title: z.string(),
+    server: z.string().nullable(),
+    code: z.string().nullable(),
+    fix: z.string().nullable(),
+    detail: z.string().nullable(),
+    firedAt: z.iso.datetime(),
+    resolvedAt: z.iso.datetime().nullable(),
+  })
+  .openapi('Alert');
+const alertOut = (a: AlertRecord): z.input<typeof alertSchema> => ({
+  key: a.key,
+  severity: a.severity,
+  title: a.title,
+  server: a.server,
+  code: a.code,
+  fix: a.fix,
+  detail: a.detail,
+  firedAt: new Date(a.firedAt).toISOString(),
+  resolvedAt: a.resolvedAt === null ? null : new Date(a.resolvedAt).toISOString(),
+});
+
+const alerts = createRoute({
+  method: 'get',
+  path: '/alerts',
+  tags: ['Operations'],
+  summary: 'The alerts that fire now, and the most recent ones',
+  responses: {
+    200: json(z.object({ active: z.array(alertSchema), recent: z.array(alertSchema) }), 'Alerts'),
+    ...errorResponses('unauthorized'),
+  },
+});
+
+const checkSchema = z.object({ ok: z.boolean(), detail: z.string() });
+const health = createRoute({
+  method: 'get',
+  path: '/health',
+  tags: ['Operations'],
+  summary: 'Readiness: the database takes writes, the SMTP listener accepts, the data folder has room',
+  responses: {
+    200: json(z.object({ ready: z.boolean(), checks: z.record(z.string(), checkSchema) }).openapi('Readiness'), 'Ready or not'),
+    ...errorResponses('unauthorized'),
+  },
+});
+
+/** The test email, alert and health routes. */
+export function operationsApi({ store, relay, log, ops }: ApiDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>();
+
+  app.openapi(testEmail, async (c) => {
+    const server = store.servers.get(c.req.valid('param').id);
+    if (!server) throw notFound(`email server with ID ${c.req.valid('param').id}`);
+    const mail = c.req.valid('json');
+    const result = await relay
+      .sendTest(server.id, { to: mail.to, subject: mail.subject || `relay365 test email via ${server.name}`, body: mail.body })
+      .catch((err: unknown) => ({ ok: false, reply: (err as Error).message, transcript: [], hint: null, messageId: null }));
+    log.info('test email sent', { server: server.name, to: mail.to, ok: result.ok, by: `API token ${c.var.apiToken.name}` });
+    const { messageId, ...rest } = result;
+    return c.json({ ...rest, queueId: messageId }, 200);
+  });
+
+  app.openapi(alerts, (c) =>
+    c.json({ active: store.alerts.open().map(alertOut), recent: store.alerts.recent(RECENT_ALERTS).map(alertOut) }, 200),
+  );
+
+  app.openapi(health, async (c) => {
+    // Without the operations wiring (tests of the API alone) only the process is known to be alive.
+    const readiness = ops ? await ops.health.ready() : { ready: true, checks: {} };
+    return c.json(readiness, 200);
+  });
+
+  return app;
+}

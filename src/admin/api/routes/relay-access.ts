@@ -1,0 +1,200 @@
+/**
+ * /api/v1/relay-users and /api/v1/networks: who may hand mail to relay365,
+ * with the same rules as `relay365 relay-user` and `relay365 network`. A
+ * generated password is answered once, when the user is created; only its
+ * scrypt hash is stored. Rules from RELAY365_RELAY_NETWORKS are listed but
+ * change only with the variable.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { generatePassword, hashPassword } from '../../../auth/passwords.js';
+import { parseCidr } from '../../../store/access-schemas.js';
+import type { EmailServer } from '../../../store/servers.js';
+import type { ApiDeps, ApiEnv } from '../env.js';
+import { ApiError, errorResponses, notFound } from '../errors.js';
+import {
+  idParams,
+  networkOut,
+  networkSchema,
+  newNetworkBody,
+  newRelayUserBody,
+  relayUserChangesBody,
+  relayUserOut,
+  relayUserSchema,
+} from '../schemas.js';
+
+const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
+const body = <S extends z.ZodType>(schema: S) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const USERS = ['Relay users'];
+const NETWORKS = ['Allowed networks'];
+
+const listUsers = createRoute({
+  method: 'get',
+  path: '/relay-users',
+  tags: USERS,
+  summary: 'List relay users',
+  responses: { 200: json(z.object({ relayUsers: z.array(relayUserSchema) }), 'The relay users'), ...errorResponses('unauthorized') },
+});
+const getUser = createRoute({
+  method: 'get',
+  path: '/relay-users/{id}',
+  tags: USERS,
+  summary: 'Read one relay user',
+  request: { params: idParams },
+  responses: { 200: json(relayUserSchema, 'The relay user'), ...errorResponses('unauthorized', 'not_found') },
+});
+const createUser = createRoute({
+  method: 'post',
+  path: '/relay-users',
+  tags: USERS,
+  summary: 'Create a relay user; without a password one is generated and answered once',
+  request: body(newRelayUserBody),
+  responses: {
+    201: json(
+      z.object({
+        relayUser: relayUserSchema,
+        password: z.string().optional().meta({ description: 'The generated password: shown only in this answer.' }),
+      }),
+      'The new relay user',
+    ),
+    ...errorResponses('invalid', 'unauthorized', 'forbidden', 'conflict'),
+  },
+});
+const updateUser = createRoute({
+  method: 'patch',
+  path: '/relay-users/{id}',
+  tags: USERS,
+  summary: 'Change a relay user: email server, password, allowed From, disabled',
+  request: { params: idParams, ...body(relayUserChangesBody) },
+  responses: {
+    200: json(relayUserSchema, 'The relay user as changed'),
+    ...errorResponses('invalid', 'unauthorized', 'forbidden', 'not_found'),
+  },
+});
+const removeUser = createRoute({
+  method: 'delete',
+  path: '/relay-users/{id}',
+  tags: USERS,
+  summary: 'Remove a relay user',
+  request: { params: idParams },
+  responses: { 204: { description: 'Removed' }, ...errorResponses('unauthorized', 'forbidden', 'not_found') },
+});
+const listNetworks = createRoute({
+  method: 'get',
+  path: '/networks',
+  tags: NETWORKS,
+  summary: 'List allowed networks, stored and from RELAY365_RELAY_NETWORKS',
+  responses: { 200: json(z.object({ networks: z.array(networkSchema) }), 'The allowed networks'), ...errorResponses('unauthorized') },
+});
+const createNetwork = createRoute({
+  method: 'post',
+  path: '/networks',
+  tags: NETWORKS,
+  summary: 'Allow a network to relay without SMTP AUTH, routed to an email server',
+  request: body(newNetworkBody),
+  responses: { 201: json(networkSchema, 'The new rule'), ...errorResponses('invalid', 'unauthorized', 'forbidden', 'conflict') },
+});
+const removeNetwork = createRoute({
+  method: 'delete',
+  path: '/networks/{id}',
+  tags: NETWORKS,
+  summary: 'Remove a stored network rule',
+  request: { params: idParams },
+  responses: { 204: { description: 'Removed' }, ...errorResponses('unauthorized', 'forbidden', 'not_found') },
+});
+
+/** The relay user and network routes. */
+export function relayAccessApi({ config, store, log }: ApiDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>();
+  const serverName = (id: number): string | null => store.servers.get(id)?.name ?? null;
+  const serverFor = (id: number): EmailServer => {
+    const server = store.servers.get(id);
+    if (!server) throw new ApiError('invalid', `There is no email server with ID ${id}.`, 'serverId');
+    return server;
+  };
+  const findUser = (id: number) => {
+    const user = store.relayUsers.get(id);
+    if (!user) throw notFound(`relay user with ID ${id}`);
+    return user;
+  };
+  const by = (c: { var: ApiEnv['Variables'] }): string => `API token ${c.var.apiToken.name}`;
+
+  app.openapi(listUsers, (c) => c.json({ relayUsers: store.relayUsers.list().map((u) => relayUserOut(u, serverName(u.serverId))) }, 200));
+
+  app.openapi(getUser, (c) => {
+    const user = findUser(c.req.valid('param').id);
+    return c.json(relayUserOut(user, serverName(user.serverId)), 200);
+  });
+
+  app.openapi(createUser, async (c) => {
+    const input = c.req.valid('json');
+    const server = serverFor(input.serverId);
+    const generated = input.password === undefined ? generatePassword() : null;
+    const passwordHash = await hashPassword(input.password ?? (generated as string));
+    // Checked after hashing, so that nothing else can take the name between the check and the insert.
+    if (store.relayUsers.findByName(input.name)) {
+      throw new ApiError('conflict', `A relay user named ${JSON.stringify(input.name)} exists already.`, 'name');
+    }
+    const user = store.relayUsers.add({ name: input.name, passwordHash, serverId: server.id, allowFrom: input.allowFrom ?? [] });
+    log.info('relay user created', { relayUser: user.name, server: server.name, by: by(c) });
+    return c.json({ relayUser: relayUserOut(user, server.name), ...(generated === null ? {} : { password: generated }) }, 201);
+  });
+
+  app.openapi(updateUser, async (c) => {
+    const user = findUser(c.req.valid('param').id);
+    const input = c.req.valid('json');
+    const server = input.serverId === undefined ? undefined : serverFor(input.serverId);
+    const changed = store.relayUsers.update(user.id, {
+      ...(server ? { serverId: server.id } : {}),
+      ...(input.allowFrom === undefined ? {} : { allowFrom: input.allowFrom }),
+      ...(input.disabled === undefined ? {} : { disabled: input.disabled }),
+      ...(input.password === undefined ? {} : { passwordHash: await hashPassword(input.password) }),
+    });
+    log.info('relay user changed', { relayUser: user.name, fields: Object.keys(input), by: by(c) });
+    return c.json(relayUserOut(changed, serverName(changed.serverId)), 200);
+  });
+
+  app.openapi(removeUser, (c) => {
+    const user = findUser(c.req.valid('param').id);
+    store.relayUsers.remove(user.id);
+    log.info('relay user removed', { relayUser: user.name, by: by(c) });
+    return c.body(null, 204);
+  });
+
+  app.openapi(listNetworks, (c) => {
+    const stored = store.networks.list().map((rule) => networkOut(rule, serverName(rule.serverId)));
+    const fallback = store.servers.getDefault() ?? null;
+    const fromEnvironment = config.relayNetworks.map((cidr) => ({
+      id: null,
+      cidr: cidr.text,
+      serverId: fallback?.id ?? null,
+      server: fallback?.name ?? null,
+      source: 'environment' as const,
+      createdAt: null,
+    }));
+    return c.json({ networks: [...stored, ...fromEnvironment] }, 200);
+  });
+
+  app.openapi(createNetwork, (c) => {
+    const { cidr, serverId } = c.req.valid('json');
+    const server = serverFor(serverId);
+    const existing = store.networks.findByCidr(cidr);
+    if (existing) {
+      throw new ApiError('conflict', `Network ${cidr.text} is stored already, routed to ${serverName(existing.serverId) ?? '?'}.`, 'cidr');
+    }
+    const rule = store.networks.add(cidr, server.id);
+    log.info('network allowed', { cidr: rule.cidr, server: server.name, by: by(c) });
+    return c.json(networkOut(rule, server.name), 201);
+  });
+
+  app.openapi(removeNetwork, (c) => {
+    const id = c.req.valid('param').id;
+    const rule = store.networks.list().find((r) => r.id === id);
+    if (!rule) throw notFound(`stored network rule with ID ${id}`);
+    const cidr = parseCidr(rule.cidr);
+    if (typeof cidr !== 'string') store.networks.remove(cidr);
+    log.info('network removed', { cidr: rule.cidr, by: by(c) });
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,144 @@
+/**
+ * /api/v1/servers: email servers, listed, read, created, changed and
+ * removed with the same rules as `relay365 server` and the panel. Secrets are
+ * accepted in bodies and never answered; a change of app, tenant, cloud or
+ * sign-in mode ends the authorization (the store does that), and the running
+ * relay is told at once.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { newServerSettings } from '../../../auth/server-settings.js';
+import { removeServerAndSpool } from '../../../relay/remove-server.js';
+import type { ServerSettings } from '../../../store/servers.js';
+import type { ApiDeps, ApiEnv } from '../env.js';
+import { ApiError, errorResponses, notFound } from '../errors.js';
+import { idParams, newServerBody, serverChangesBody, serverOut, serverSchema } from '../schemas.js';
+
+const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
+const body = <S extends z.ZodType>(schema: S) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
+const list = createRoute({
+  method: 'get',
+  path: '/servers',
+  tags: ['Email servers'],
+  summary: 'List email servers with their status and queue',
+  responses: { 200: json(z.object({ servers: z.array(serverSchema) }), 'The email servers'), ...errorResponses('unauthorized') },
+});
+const get = createRoute({
+  method: 'get',
+  path: '/servers/{id}',
+  tags: ['Email servers'],
+  summary: 'Read one email server',
+  request: { params: idParams },
+  responses: { 200: json(serverSchema, 'The email server'), ...errorResponses('unauthorized', 'not_found') },
+});
+const create = createRoute({
+  method: 'post',
+  path: '/servers',
+  tags: ['Email servers'],
+  summary: 'Create an email server (defaults as for `relay365 server add`)',
+  request: body(newServerBody),
+  responses: {
+    201: json(serverSchema, 'The new email server'),
+    ...errorResponses('invalid', 'unauthorized', 'forbidden', 'conflict'),
+  },
+});
+const update = createRoute({
+  method: 'patch',
+  path: '/servers/{id}',
+  tags: ['Email servers'],
+  summary: 'Change settings of an email server',
+  request: { params: idParams, ...body(serverChangesBody) },
+  responses: {
+    200: json(serverSchema, 'The email server as changed'),
+    ...errorResponses('invalid', 'unauthorized', 'forbidden', 'not_found', 'conflict'),
+  },
+});
+const remove = createRoute({
+  method: 'delete',
+  path: '/servers/{id}',
+  tags: ['Email servers'],
+  summary: 'Remove an email server; its waiting mail is failed only with dropQueued=true',
+  request: {
+    params: idParams,
+    query: z.object({ dropQueued: z.enum(['true', 'false']).optional().meta({ description: 'Fail the mail still waiting for it.' }) }),
+  },
+  responses: {
+    204: { description: 'Removed' },
+    ...errorResponses('unauthorized', 'forbidden', 'not_found', 'conflict'),
+  },
+});
+
+/** The email server routes. */
+export function serverApi({ store, relay, log, now }: ApiDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>();
+  const find = (id: number) => {
+    const server = store.servers.get(id);
+    if (!server) throw notFound(`email server with ID ${id}`);
+    return server;
+  };
+  const out = (id: number) => serverOut(find(id), store.queue.countsByStatus(id));
+  const nameFree = (name: string, ownId?: number): void => {
+    const other = store.servers.findByName(name);
+    if (other && other.id !== ownId)
+      throw new ApiError('conflict', `An email server named ${JSON.stringify(name)} exists already.`, 'name');
+  };
+
+  app.openapi(list, (c) => c.json({ servers: store.servers.list().map((s) => serverOut(s, store.queue.countsByStatus(s.id))) }, 200));
+
+  app.openapi(get, (c) => c.json(out(c.req.valid('param').id), 200));
+
+  app.openapi(create, (c) => {
+    const { isDefault, ...given } = c.req.valid('json');
+    nameFree(given.name);
+    const settings: ServerSettings = newServerSettings(given);
+    if (!settings.host) throw new ApiError('invalid', `Give host: method ${settings.method} has no default host.`, 'host');
+    const server = store.servers.add(settings, isDefault === true);
+    log.info('email server created', { server: server.name, method: server.method, by: `API token ${c.var.apiToken.name}` });
+    relay.settingsChanged();
+    return c.json(out(server.id), 201);
+  });
+
+  app.openapi(update, (c) => {
+    const server = find(c.req.valid('param').id);
+    const { isDefault, ...changes } = c.req.valid('json');
+    if (changes.name !== undefined) nameFree(changes.name, server.id);
+    if (changes.host === '') throw new ApiError('invalid', 'host cannot be empty.', 'host');
+    store.servers.update(server.id, changes, isDefault === true);
+    log.info('email server changed', { server: server.name, settings: Object.keys(changes), by: `API token ${c.var.apiToken.name}` });
+    relay.settingsChanged();
+    return c.json(out(server.id), 200);
+  });
+
+  app.openapi(remove, async (c) => {
+    const server = find(c.req.valid('param').id);
+    const users = store.relayUsers.namesForServer(server.id);
+    const networks = store.networks.cidrsForServer(server.id);
+    if (users.length > 0 || networks.length > 0) {
+      throw new ApiError(
+        'conflict',
+        `${server.name} is used by ${[...users.map((u) => `relay user ${u}`), ...networks.map((n) => `network ${n}`)].join(', ')}; move or remove them first.`,
+      );
+    }
+    const outcome = await removeServerAndSpool(store, server.id, {
+      dropQueued: c.req.valid('query').dropQueued === 'true',
+      by: `API token ${c.var.apiToken.name}`,
+      now: now(),
+    });
+    if (outcome.kind === 'in-flight') throw new ApiError('conflict', `${server.name} is delivering mail right now; try again in a moment.`);
+    if (outcome.kind === 'waiting') {
+      throw new ApiError(
+        'conflict',
+        `${server.name} has ${outcome.waiting} message(s) waiting; deliver them first or pass dropQueued=true.`,
+      );
+    }
+    relay.settingsChanged();
+    log.info('email server deleted', {
+      server: server.name,
+      failedMessages: outcome.failed.length,
+      by: `API token ${c.var.apiToken.name}`,
+    });
+    return c.body(null, 204);
+  });
+
+  return app;
+}
