@@ -10,14 +10,18 @@ import { removeServerAndSpool } from '../relay/remove-server.js';
 import type { Store } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
-import { noPositionals, parseFlags, unknownSubcommand, type Print } from './flags.js';
+import { BACKUP_COMMANDS } from './backup-commands.js';
+import { doctorCommand } from './doctor-command.js';
+import { apiTokenCommand } from './api-token-commands.js';
+import { parseFlags, unknownSubcommand, type Print } from './flags.js';
 import { networkCommand } from './network-commands.js';
+import { queueCommand } from './queue-commands.js';
+import { sendTestCommand } from './send-test-command.js';
 import { relayUserCommand } from './relay-user-commands.js';
 import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
 import { UsageError } from './usage-error.js';
 
 const STATUS_LABELS = { not_authorized: 'Not Authorized', authorized: 'Authorized', error: 'Error' } as const;
-const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
 
 const serverFlagSpec = (): Record<string, { type: 'string' | 'boolean' }> =>
   Object.fromEntries([...SERVER_FLAGS.map((f) => [f, { type: 'string' as const }]), ['default', { type: 'boolean' as const }]]);
@@ -132,67 +136,21 @@ async function serverCommand(store: Store, args: string[], print: Print): Promis
   }
 }
 
-/** The most `queue list` shows at once: the list is held in memory whole. */
-export const MAX_QUEUE_LIST = 100_000;
-const DEFAULT_QUEUE_LIST = 100;
-
-/** `--limit N`: a positive whole number; above MAX_QUEUE_LIST it is capped, with a note. */
-function listLimit(value: string | undefined, note: Print): number {
-  if (value === undefined) return DEFAULT_QUEUE_LIST;
-  if (!/^[1-9]\d*$/.test(value))
-    throw new UsageError(`--limit ${JSON.stringify(value)} is not valid: a whole number of 1 or more, e.g. --limit 500`);
-  if (Number(value) <= MAX_QUEUE_LIST) return Number(value);
-  note(`--limit ${value} is more than queue list shows at once; showing at most ${MAX_QUEUE_LIST}`);
-  return MAX_QUEUE_LIST;
-}
-
-function queueCommand(store: Store, args: string[], print: Print, note: Print): void {
-  const [sub, ...rest] = args;
-  if (sub !== 'list') throw unknownSubcommand('queue', sub, ['list']);
-  const { values, positionals } = parseFlags(rest, {
-    json: { type: 'boolean' },
-    server: { type: 'string' },
-    status: { type: 'string' },
-    limit: { type: 'string' },
-  });
-  noPositionals(positionals);
-  const { server: serverName, status } = values;
-  const server = serverName ? findServer(store, serverName) : undefined;
-  if (status && !MESSAGE_STATUSES.includes(status as MessageStatus)) {
-    throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
-  }
-  const limit = listLimit(values.limit, note);
-  const messages = store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit });
-  if (values.json) {
-    print(
-      JSON.stringify(
-        messages.map((m) => ({ ...m, recipients: store.queue.recipients(m.id) })),
-        null,
-        2,
-      ),
-    );
-  } else {
-    if (messages.length === 0) print('the queue is empty');
-    for (const m of messages) {
-      const rcpts = store.queue.recipients(m.id).map((r) => r.address);
-      print(
-        `${m.id} ${new Date(m.receivedAt).toISOString()} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
-      );
-    }
-  }
-  const counts = store.queue.countsByStatus(server?.id);
-  const total = status ? counts[status as MessageStatus] : Object.values(counts).reduce((a, b) => a + b, 0);
-  if (total > messages.length) {
-    const more = total <= MAX_QUEUE_LIST ? `use --limit ${total} to see them all` : 'use --limit, --server or --status to see others';
-    note(`showing the first ${messages.length} of ${total} (newest first); ${more}`);
-  }
-}
-
-/** The commands `runCommand` knows, besides `start` and `help`. */
-export const COMMANDS: readonly string[] = ['server', 'queue', 'relay-user', 'network'];
+/** The commands relay365 knows besides `start` and `help`; `backup` and `restore` run without a store (runBackupCommand). */
+export const COMMANDS: readonly string[] = [
+  'server',
+  'queue',
+  'relay-user',
+  'network',
+  'api-token',
+  'send-test',
+  'doctor',
+  ...BACKUP_COMMANDS,
+];
 
 /**
- * Runs `server …`, `queue …`, `relay-user …` or `network …`; rejects with UsageError on bad input.
+ * Runs `server …`, `queue …`, `relay-user …`, `network …` or `doctor`; rejects with UsageError on bad input
+ * (and `doctor` with DoctorFoundProblems when a check failed, after printing its report).
  * `config.relayNetworks` (RELAY365_RELAY_NETWORKS) is listed by `network list`; none when omitted.
  * `note` takes remarks about the output (a list cut at its limit); relay365 writes them to stderr.
  */
@@ -201,12 +159,15 @@ export async function runCommand(
   command: string,
   args: string[],
   print: Print,
-  config: Pick<Config, 'relayNetworks'> = { relayNetworks: [] },
+  config: Pick<Config, 'relayNetworks'> & Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>> = { relayNetworks: [] },
   note: Print = print,
 ): Promise<void> {
   if (command === 'server') return serverCommand(store, args, print);
   if (command === 'queue') return queueCommand(store, args, print, note);
+  if (command === 'api-token') return apiTokenCommand(store, args, print);
+  if (command === 'send-test') return sendTestCommand(store, args, print);
   if (command === 'relay-user') return relayUserCommand(store, args, print);
   if (command === 'network') return networkCommand(store, config.relayNetworks, args, print);
+  if (command === 'doctor') return doctorCommand(store, config, args, print);
   throw new UsageError(`unknown command "${command}"`);
 }

@@ -17,6 +17,20 @@ ${serverOptionsUsage().join('\n')}
 const QUEUE = `  relay365 queue list [--json] [--server NAME] [--status STATUS] [--limit N]
                                          show the newest messages (100 unless --limit says more, at most 100000);
                                          STATUS is queued, deferred, sending, held, delivered or failed
+  relay365 queue show ID [--json]        one message: envelope, recipients, events, Microsoft's last reply and its fix
+  relay365 queue retry ID | --server NAME | --held
+                                         make waiting mail due now: one message, a server's deferred and held mail, or all held mail
+  relay365 queue delete ID               delete a message and its spooled bytes (not while it is being delivered)
+`;
+
+const SEND_TEST = `  relay365 send-test --server NAME --to ADDRESS [--subject TEXT] [--body TEXT]
+                                         send a test email now and print the SMTP conversation (AUTH hidden) and the fix when it fails
+`;
+
+const API_TOKEN = `  relay365 api-token add --name N --scope read|write
+                                         add a token for the REST API (/api/v1); it is shown once, on the last line
+  relay365 api-token list [--json]       show API tokens: scope, first characters, created, last used
+  relay365 api-token revoke NAME         revoke a token: requests with it get 401 from then on
 `;
 
 const RELAY_USER = `  relay365 relay-user add --name N --server SERVER [--password-file FILE] [--allow-from LIST]
@@ -37,6 +51,19 @@ const NETWORK = `  relay365 network add --cidr CIDR --server SERVER
   relay365 network remove --cidr CIDR
 `;
 
+const BACKUP = `  relay365 backup --to FILE [--without-key]
+                                         write a consistent archive of the data folder (database, waiting mail, key), also while relay365 runs;
+                                         --without-key leaves the encryption key out (keep it elsewhere)
+`;
+
+const RESTORE = `  relay365 restore --from FILE           put a backup into an empty data folder (RELAY365_DATA_DIR); then start relay365
+`;
+
+const DOCTOR = `  relay365 doctor [SERVER] [--json]      check the data folder, the clock, the network and TLS, a token and an SMTP sign-in
+                                         for one email server (all of them without SERVER), with the fix for each failed step;
+                                         sends no mail; exit code 0 only when every step passes
+`;
+
 const START = `  relay365 [start]                       run the relay and its admin panel (settings from RELAY365_* environment variables)
 `;
 
@@ -47,6 +74,11 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = {
   queue: QUEUE,
   'relay-user': RELAY_USER,
   network: NETWORK,
+  'send-test': SEND_TEST,
+  'api-token': API_TOKEN,
+  doctor: DOCTOR,
+  backup: BACKUP,
+  restore: RESTORE,
 };
 
 const HELP = `  relay365 help [COMMAND]                this text, or one command's part of it (also: relay365 COMMAND --help)

@@ -3,16 +3,19 @@
  * one store. `createRelay` builds it; nothing starts until `start()`.
  */
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Hint } from '../auth/hints.js';
 import type { Config, TlsVersion } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
+import { ALERT_ROUTE } from '../store/alerts.js';
 import type { Store } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { createCommitter } from './committer.js';
-import { connectServer } from './connect.js';
+import { connectServer, type Connection } from './connect.js';
 import { createAccess } from './access.js';
 import { createListener, type Listener } from './listener.js';
 import { createRelayAuth } from './relay-auth.js';
@@ -20,7 +23,7 @@ import { recover } from './recovery.js';
 import { createRetentionTimer } from './retention-timer.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpool, type Spool } from './spool.js';
-import { buildTestMessage } from './test-message.js';
+import { buildTestMessage, ownSender } from './test-message.js';
 import { loadTlsIdentity, type TlsIdentity } from './tls-identity.js';
 import { newQueueId } from './trace.js';
 
@@ -31,6 +34,8 @@ export interface RelayOptions {
   now?: () => number;
   /** How often the scheduler looks for settings changed by the CLI. */
   pollMs?: number;
+  /** Prometheus metrics the relay reports to (src/ops/metrics.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 export interface TestSendResult {
@@ -57,11 +62,23 @@ export interface ListenerInfo {
   maxConnectionsPerClient: number;
 }
 
+/** An alert email as the alerts engine words it. */
+export interface AlertMail {
+  to: string[];
+  subject: string;
+  text: string;
+}
+
 export interface Relay {
   spool: Spool;
   scheduler: Scheduler;
   /** Sends a test email now through the server's real delivery path; it shows in the relay log. */
   sendTest(serverId: number, mail: { to: string; subject: string; body: string }, onWait?: (why: string) => void): Promise<TestSendResult>;
+  /**
+   * Queues a plain-text alert email to `to` through an email server, like any accepted mail (durable,
+   * retried, in the relay log under the route `alerts`); resolves with its queue ID.
+   */
+  enqueueAlert(serverId: number, mail: AlertMail): Promise<string>;
   /** Makes a deferred or held message due now. */
   retryNow(messageId: string): boolean;
   /** Deletes a waiting message and its spool file. */
@@ -70,20 +87,67 @@ export interface Relay {
   settingsChanged(): void;
   /** The listener's addresses, certificate and access settings; null before `start()`. */
   listenerInfo(): ListenerInfo | null;
+  /** True while the SMTP listener accepts new clients (started, not draining or stopped). */
+  listening(): boolean;
   start(): Promise<{ smtp: AddressInfo; smtps: AddressInfo | null }>;
+  /**
+   * Graceful stop: SMTP sessions finish their transaction (new ones get `421 4.3.2`), deliveries in
+   * flight finish and none starts; then the listener closes. Resolves once all of that is done.
+   */
+  drain(): Promise<void>;
+  /**
+   * Cuts short what a drain has not finished: each open SMTP session gets `421 4.3.2`. Returns the
+   * sessions cut and the deliveries abandoned (the next start's recovery queues those again).
+   */
+  abandon(): { sessionsCut: number; deliveriesAbandoned: number };
   stop(): Promise<void>;
 }
 
 /** Builds the relay; `start()` recovers the queue, then listens and delivers. */
-export function createRelay({ config, store, log, now = Date.now, pollMs }: RelayOptions): Relay {
+export function createRelay({ config, store, log, now = Date.now, pollMs, metrics }: RelayOptions): Relay {
   const spool = createSpool(path.join(config.dataDir, 'spool'));
-  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect: (server) => connectServer(server, store, log, now) });
+  const connect = (server: EmailServer): Connection => connectServer(server, store, log, now, metrics);
+  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics });
   const committer = createCommitter(spool, store.queue, () => scheduler.poke());
   const access = createAccess({ config, store });
-  const auth = createRelayAuth({ store, log, now });
+  const auth = createRelayAuth({ store, log, now, metrics });
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;
+  const enqueueAlert = async (serverId: number, mail: AlertMail): Promise<string> => {
+    const server = store.servers.get(serverId);
+    if (!server) throw new Error(`no email server with id ${serverId}`);
+    const from = ownSender(server);
+    const receivedAt = now();
+    const id = newQueueId(receivedAt);
+    // Auto-Submitted (RFC 3834): auto-responders and mailing lists do not answer it, so no mail loop starts.
+    const composer = new MailComposer({
+      from,
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+      date: new Date(receivedAt),
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailer': 'relay365 alerts' },
+    });
+    const raw = await composer.compile().build();
+    const file = await spool.write(id, Buffer.alloc(0), Readable.from([raw]));
+    await committer.commit({
+      id,
+      serverId,
+      mailFrom: from,
+      recipients: mail.to,
+      size: file.size,
+      subject: file.headers.subject,
+      headerMessageId: file.headers.messageId,
+      clientAddress: 'relay365',
+      clientHelo: 'alerts',
+      route: ALERT_ROUTE,
+      relayUser: null,
+      receivedAt,
+      expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
+    });
+    return id;
+  };
   const sendTest = async (
     serverId: number,
     mail: { to: string; subject: string; body: string },
@@ -91,7 +155,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
   ): Promise<TestSendResult> => {
     const server = store.servers.get(serverId);
     if (!server) throw new Error(`no email server with id ${serverId}`);
-    const from = server.mailbox ?? server.authorizedAccount ?? server.username ?? `relay365@${hostname()}`;
+    const from = ownSender(server);
     const receivedAt = now();
     const id = newQueueId(receivedAt);
     const raw = buildTestMessage({ from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(receivedAt));
@@ -140,6 +204,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
     spool,
     scheduler,
     sendTest,
+    enqueueAlert,
     retryNow(messageId) {
       const ok = store.queue.retryNow(messageId, now());
       if (ok) scheduler.poke();
@@ -152,10 +217,11 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
     },
     settingsChanged: () => scheduler.reload(),
     listenerInfo: () => info,
+    listening: () => listener?.listening() ?? false,
     async start() {
       await recover(store.queue, spool, log, now());
       const tls = await loadTlsIdentity(config);
-      listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now });
+      listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics });
       const addresses = await listener.start();
       scheduler.start();
       retention.start();
@@ -177,6 +243,12 @@ export function createRelay({ config, store, log, now = Date.now, pollMs }: Rela
       });
       return addresses;
     },
+    async drain() {
+      const sessions = (listener?.drain() ?? Promise.resolve()).then(() => committer.drain());
+      await Promise.all([sessions, scheduler.stop(), retention.stop()]);
+      await listener?.close();
+    },
+    abandon: () => ({ sessionsCut: listener?.abort() ?? 0, deliveriesAbandoned: scheduler.inFlight() }),
     async stop() {
       await listener?.close();
       await committer.drain();

@@ -62,6 +62,13 @@ function withCode(code: string, message: string): string {
   return shown && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
 
+/** The admin hint for a failed attempt: Microsoft's SMTP reply or token error, from the hint table. */
+export function hintForFailure(failure: Failure): Hint | null {
+  if (failure.kind === 'smtp') return hintForSmtpReply(failure.reply);
+  if (failure.kind === 'token') return hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code);
+  return null;
+}
+
 /** Creates the outcome recorder. */
 export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: OutcomeDeps): Outcomes {
   const { queue, servers } = store;
@@ -161,12 +168,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: O
     // Any other SMTP reply to a held server's probe came after AUTH worked: its held mail may go again.
     if (member.held && failure.kind === 'smtp' && decision.action !== 'hold' && isCurrent(attempt)) markWorking(member, attempt.conn);
     log.warn('delivery attempt failed', { queueId: message.id, server: member.server.name, action: decision.action, reply });
-    const hint =
-      failure.kind === 'smtp'
-        ? hintForSmtpReply(reply)
-        : failure.kind === 'token'
-          ? hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code)
-          : null;
+    const hint = hintForFailure(failure);
     applyDecision(attempt, message, decision, failure, reply, hint);
     return { ok: false, reply, hint };
   };

@@ -75,7 +75,7 @@ describe('relay365 help per command', () => {
 describe('relay365 with an unknown option or subcommand', () => {
   it.each([
     [['queue', 'list', '--bogus'], "Unknown option '--bogus': use --json, --server, --status, --limit", 'queue'],
-    [['queue', 'show'], 'unknown command "queue show": use queue list', 'queue'],
+    [['queue', 'flush'], 'unknown command "queue flush": use queue list, show, retry or delete', 'queue'],
     [['network', 'list', '--all'], "Unknown option '--all': use --json", 'network'],
     [['server', 'rename'], 'unknown command "server rename": use server add, list, set or remove', 'server'],
     [['start', '--port', '25'], 'relay365 start takes no arguments, not "--port"', 'start'],

@@ -1,0 +1,68 @@
+/**
+ * `relay365 api-token add|list|revoke`: the tokens that authorize the REST
+ * API (/api/v1). A new token is printed once, alone on the last line; only
+ * its SHA-256 is stored, so it can be revoked but never shown again.
+ */
+import { newApiTokenSchema, type ApiToken } from '../store/api-tokens.js';
+import type { Store } from '../store/index.js';
+import { flagValue, noPositionals, onePositional, parseFlags, requireFlag, unknownSubcommand, type Print } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const isoOrNull = (at: number | null): string | null => (at === null ? null : new Date(at).toISOString());
+
+function add(store: Store, args: string[], print: Print): void {
+  const example = 'relay365 api-token add --name provisioning --scope write';
+  const { values, positionals } = parseFlags(args, { name: { type: 'string' }, scope: { type: 'string' } });
+  noPositionals(positionals);
+  const name = flagValue('name', requireFlag('name', values.name, example), newApiTokenSchema.shape.name);
+  const scope = flagValue('scope', requireFlag('scope', values.scope, example), newApiTokenSchema.shape.scope);
+  if (store.apiTokens.findByName(name)) throw new UsageError(`an API token named ${JSON.stringify(name)} exists already`);
+  const { apiToken, token } = store.apiTokens.add({ name, scope });
+  print(`added API token ${apiToken.name} (${apiToken.scope === 'write' ? 'read and write' : 'read only'})`);
+  print('it is shown only this once, on the next line; send it as "Authorization: Bearer <token>":');
+  print(token);
+}
+
+const row = (t: ApiToken) => ({
+  name: t.name,
+  scope: t.scope,
+  hint: t.hint,
+  createdAt: isoOrNull(t.createdAt),
+  lastUsedAt: isoOrNull(t.lastUsedAt),
+});
+
+function list(store: Store, args: string[], print: Print): void {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+  noPositionals(positionals);
+  const tokens = store.apiTokens.list();
+  if (values.json) {
+    print(JSON.stringify(tokens.map(row), null, 2));
+    return;
+  }
+  if (tokens.length === 0) print('no API tokens; add one with relay365 api-token add --name NAME --scope read|write');
+  for (const t of tokens.map(row)) print(`${t.name}: ${t.scope}, ${t.hint}, created ${t.createdAt}, last used ${t.lastUsedAt ?? 'never'}`);
+}
+
+function revoke(store: Store, args: string[], print: Print): void {
+  const { positionals } = parseFlags(args, {});
+  const name = onePositional(positionals, 'relay365 api-token revoke provisioning');
+  const token = store.apiTokens.findByName(name);
+  if (!token) throw new UsageError(`no API token named ${JSON.stringify(name)} (see relay365 api-token list)`);
+  store.apiTokens.revoke(token.id);
+  print(`revoked API token ${token.name}; requests with it now get 401`);
+}
+
+/** Runs `api-token add|list|revoke`; throws UsageError on bad input. */
+export function apiTokenCommand(store: Store, args: string[], print: Print): void {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'add':
+      return add(store, rest, print);
+    case 'list':
+      return list(store, rest, print);
+    case 'revoke':
+      return revoke(store, rest, print);
+    default:
+      throw unknownSubcommand('api-token', sub, ['add', 'list', 'revoke']);
+  }
+}

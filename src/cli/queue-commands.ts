@@ -1,0 +1,154 @@
+/**
+ * `relay365 queue list|show|retry|delete`: the queue and the relay log from
+ * the command line, over the same store the running relay uses. A retry makes
+ * mail due now (the relay picks it up within seconds); a delete removes the
+ * record and its spool file, as the panel's Delete does.
+ */
+import path from 'node:path';
+import { hintForSmtpReply } from '../auth/hints.js';
+import { createSpool } from '../relay/spool.js';
+import type { Store } from '../store/index.js';
+import type { MessageStatus, QueuedMessage } from '../store/queue.js';
+import { noPositionals, onePositional, parseFlags, serverFlag, unknownSubcommand, type Print } from './flags.js';
+import { UsageError } from './usage-error.js';
+
+const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
+/** The most `queue list` shows at once: the list is held in memory whole. */
+export const MAX_QUEUE_LIST = 100_000;
+const DEFAULT_QUEUE_LIST = 100;
+const BY = 'the command line';
+
+const iso = (at: number): string => new Date(at).toISOString();
+
+/** `--limit N`: a positive whole number; above MAX_QUEUE_LIST it is capped, with a note. */
+function listLimit(value: string | undefined, note: Print): number {
+  if (value === undefined) return DEFAULT_QUEUE_LIST;
+  if (!/^[1-9]\d*$/.test(value))
+    throw new UsageError(`--limit ${JSON.stringify(value)} is not valid: a whole number of 1 or more, e.g. --limit 500`);
+  if (Number(value) <= MAX_QUEUE_LIST) return Number(value);
+  note(`--limit ${value} is more than queue list shows at once; showing at most ${MAX_QUEUE_LIST}`);
+  return MAX_QUEUE_LIST;
+}
+
+function findMessage(store: Store, id: string): QueuedMessage {
+  const message = store.queue.get(id);
+  if (!message) throw new UsageError(`no message with queue ID ${JSON.stringify(id)} (see relay365 queue list)`);
+  return message;
+}
+
+function list(store: Store, args: string[], print: Print, note: Print): void {
+  const { values, positionals } = parseFlags(args, {
+    json: { type: 'boolean' },
+    server: { type: 'string' },
+    status: { type: 'string' },
+    limit: { type: 'string' },
+  });
+  noPositionals(positionals);
+  const { server: serverName, status } = values;
+  const server = serverName ? serverFlag(store, serverName) : undefined;
+  if (status && !MESSAGE_STATUSES.includes(status as MessageStatus)) {
+    throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
+  }
+  const limit = listLimit(values.limit, note);
+  const messages = store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit });
+  if (values.json) {
+    print(
+      JSON.stringify(
+        messages.map((m) => ({ ...m, recipients: store.queue.recipients(m.id) })),
+        null,
+        2,
+      ),
+    );
+  } else {
+    if (messages.length === 0) print('the queue is empty');
+    for (const m of messages) {
+      const rcpts = store.queue.recipients(m.id).map((r) => r.address);
+      print(
+        `${m.id} ${iso(m.receivedAt)} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
+      );
+    }
+  }
+  const counts = store.queue.countsByStatus(server?.id);
+  const total = status ? counts[status as MessageStatus] : Object.values(counts).reduce((a, b) => a + b, 0);
+  if (total > messages.length) {
+    const more = total <= MAX_QUEUE_LIST ? `use --limit ${total} to see them all` : 'use --limit, --server or --status to see others';
+    note(`showing the first ${messages.length} of ${total} (newest first); ${more}`);
+  }
+}
+
+function show(store: Store, args: string[], print: Print): void {
+  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+  const message = findMessage(store, onePositional(positionals, 'relay365 queue show 0H4K2ZQ1A7'));
+  const recipients = store.queue.recipients(message.id);
+  const events = store.queue.events(message.id);
+  const hint = message.lastReply ? hintForSmtpReply(message.lastReply) : null;
+  const server = message.serverId === null ? null : (store.servers.get(message.serverId)?.name ?? null);
+  if (values.json) {
+    print(JSON.stringify({ ...message, server, recipients, events, hint }, null, 2));
+    return;
+  }
+  print(`${message.id}: ${message.status}, ${message.attempts} attempt(s), ${message.size} bytes, email server ${server ?? '-'}`);
+  print(
+    `  received ${iso(message.receivedAt)} from ${message.clientAddress ?? '-'} (${message.route ?? '-'}${message.relayUser ? `, relay user ${message.relayUser}` : ''})`,
+  );
+  print(`  from ${message.mailFrom || '<>'}${message.subject ? `, subject ${JSON.stringify(message.subject)}` : ''}`);
+  for (const r of recipients) print(`  to ${r.address}: ${r.status}${r.reply ? ` | ${r.reply}` : ''}`);
+  if (message.status === 'queued' || message.status === 'deferred')
+    print(`  next attempt ${iso(message.nextAttemptAt)}, gives up ${iso(message.expiresAt)}`);
+  if (message.lastReply) print(`  last reply: ${message.lastReply}`);
+  if (hint) print(`  meaning: ${hint.meaning}\n  fix: ${hint.fix}`);
+  print('  events:');
+  for (const e of events) print(`    ${iso(e.at)} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
+}
+
+function retry(store: Store, args: string[], print: Print): void {
+  const { values, positionals } = parseFlags(args, { server: { type: 'string' }, held: { type: 'boolean' } });
+  const [id] = positionals;
+  const now = Date.now();
+  if (id !== undefined) {
+    noPositionals(positionals.slice(1));
+    if (values.server !== undefined || values.held) throw new UsageError('give a queue ID, or --server and/or --held, not both');
+    const message = findMessage(store, id);
+    if (!store.queue.retryNow(message.id, now)) {
+      throw new UsageError(`message ${message.id} is ${message.status}: only queued, deferred or held mail can be retried`);
+    }
+    store.queue.addEvent(message.id, message.serverId, 'released', `retried by ${BY}`, now);
+    print(`message ${message.id} is due now; the running relay sends it within a few seconds`);
+    return;
+  }
+  if (values.server === undefined && !values.held) {
+    throw new UsageError('say what to retry: relay365 queue retry ID, --server SERVER (its deferred and held mail) or --held');
+  }
+  const server = values.server === undefined ? undefined : serverFlag(store, values.server);
+  const count = store.queue.retryWaiting({ serverId: server?.id, heldOnly: values.held === true }, BY, now);
+  const which = `${values.held ? 'held' : 'deferred and held'} message(s)${server ? ` of ${server.name}` : ''}`;
+  print(count === 0 ? `no ${which} to retry` : `${count} ${which} due now; the running relay sends them within a few seconds`);
+}
+
+async function remove(store: Store, args: string[], print: Print): Promise<void> {
+  const { positionals } = parseFlags(args, {});
+  const message = findMessage(store, onePositional(positionals, 'relay365 queue delete 0H4K2ZQ1A7'));
+  if (!store.queue.remove(message.id, Date.now())) {
+    throw new UsageError(`message ${message.id} is being delivered right now; try again in a moment`);
+  }
+  // The same folder the relay spools to (createRelay: `{dataDir}/spool`).
+  await createSpool(path.join(store.dataDir, 'spool')).remove(message.id);
+  print(`deleted message ${message.id} (it was ${message.status})`);
+}
+
+/** Runs `queue list|show|retry|delete`; throws UsageError on bad input. `note` takes remarks about the output. */
+export async function queueCommand(store: Store, args: string[], print: Print, note: Print): Promise<void> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'list':
+      return list(store, rest, print, note);
+    case 'show':
+      return show(store, rest, print);
+    case 'retry':
+      return retry(store, rest, print);
+    case 'delete':
+      return remove(store, rest, print);
+    default:
+      throw unknownSubcommand('queue', sub, ['list', 'show', 'retry', 'delete']);
+  }
+}
