@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * relay365's entry point: `relay365 [start]` runs the relay; `relay365 server …`,
- * `queue …`, `relay-user …` and `network …` manage the same data folder, and
+ * `queue …`, `relay-user …`, `network …`, `api-token …`, `send-test`, `doctor`,
+ * `backup` and `restore` work on the same data folder, and
  * `relay365 help [COMMAND]` or `COMMAND --help` explains them. A bad setting or
  * flag, or a listen address that cannot be bound, is one line on stderr and
  * exit code 2. Once running, errors no edge caught are logged with
@@ -15,12 +16,18 @@ import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { installProcessGuard } from './process-guard.js';
+import { createShutdown } from './shutdown.js';
 import { startAdmin, type AdminServer } from './admin/server.js';
+import { createAlerts } from './alerts/engine.js';
+import { BACKUP_COMMANDS, runBackupCommand } from './cli/backup-commands.js';
 import { COMMANDS, runCommand } from './cli/commands.js';
 import { UnknownArgumentError } from './cli/flags.js';
 import { commandUsage, USAGE } from './cli/usage.js';
 import { UsageError } from './cli/usage-error.js';
+import { createOperations } from './ops/index.js';
+import { createMetrics } from './ops/metrics.js';
 import { createRelay } from './relay/index.js';
+import { relay365Version } from './version.js';
 import { createStore, type Store } from './store/index.js';
 import { createSecretBox, loadSecretKey } from './store/secret-box.js';
 
@@ -58,11 +65,14 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
   const log = createLogger(config.logLevel, write, { format: config.logFormat });
   installProcessGuard({ log, exit: (code) => process.exit(code) });
   const store = openStore(config);
-  const relay = createRelay({ config, store, log });
+  const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
+  const relay = createRelay({ config, store, log, metrics });
+  const ops = createOperations({ config, store, relay, metrics });
+  const alerts = createAlerts({ config, store, relay, log });
   let admin: AdminServer | null = null;
   try {
     await relay.start();
-    admin = await startAdmin({ config, store, relay, log });
+    admin = await startAdmin({ config, store, relay, log, ops, alerts });
   } catch (err) {
     // Close what did start, so that no listener outlives a failed start-up.
     await within(FAILED_START_CLEANUP_MS, Promise.allSettled([relay.stop()]));
@@ -70,23 +80,18 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
     throw err;
   }
   const panel = admin;
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    panel
-      .close()
-      .then(() => relay.stop())
-      .catch((err: unknown) => log.error('error while stopping', { error: (err as Error).message }))
-      .finally(() => {
-        try {
-          store.close();
-        } finally {
-          process.exit(0);
-        }
-      });
-  };
+  alerts.start();
+  // The panel stays up while the relay drains, so health checks and metrics show the stop.
+  const stop = createShutdown({
+    log,
+    timeoutMs: config.shutdownTimeoutMs,
+    // Alerts stop first: no alert email is queued while the relay drains.
+    drain: () => alerts.stop().then(() => relay.drain()),
+    abandon: () => relay.abandon(),
+    closeServers: () => panel.close(),
+    closeStore: () => store.close(),
+    exit: (code) => process.exit(code),
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
@@ -122,10 +127,15 @@ export async function main(argv: string[]): Promise<number | null> {
     }
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}" (see relay365 help)`);
     const config = loadConfig();
+    const line = (text: string): void => write(`${text}\n`);
+    const note = (text: string): void => void process.stderr.write(`relay365: ${text}\n`);
+    if (BACKUP_COMMANDS.includes(command)) {
+      // Without the store: a restore needs the data folder empty, a backup only reads it.
+      await runBackupCommand(config, command, args, line, note);
+      return 0;
+    }
     const store = openStore(config);
     try {
-      const line = (text: string): void => write(`${text}\n`);
-      const note = (text: string): void => void process.stderr.write(`relay365: ${text}\n`);
       await runCommand(store, command, args, line, config, note);
     } finally {
       store.close();

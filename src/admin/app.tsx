@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { API_BASE, createApi } from './api/app.js';
 import { createAuthorizeFlow, CALLBACK_PATH } from './authorize-flow.js';
 import { createCookieJar } from './cookies.js';
 import type { AdminDeps, AdminEnv } from './env.js';
@@ -14,11 +15,15 @@ import { layoutRenderer } from './middleware/layout.js';
 import { requireLogin } from './middleware/require-login.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
+import { alertRoutes } from './routes/alerts.js';
 import { assetRoutes } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
+import { checkConfigRoutes } from './routes/check-config.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { lockoutRoutes } from './routes/lockouts.js';
 import { logRoutes } from './routes/log.js';
 import { networkRoutes } from './routes/networks.js';
+import { opsRoutes } from './routes/ops.js';
 import { authorizeRoutes, callbackRoutes } from './routes/oauth.js';
 import { relayUserRoutes } from './routes/relay-users.js';
 import { serverSettingsRoutes } from './routes/server-settings.js';
@@ -48,6 +53,8 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
 
   const app = new Hono<AdminEnv>();
   app.use('*', securityHeaders());
+  // The API answers before the panel's body limit, session, CSRF and login: only API tokens open it.
+  app.route(API_BASE, createApi({ config, store, relay, log, now, ops: deps.ops }));
   app.use(
     '*',
     bodyLimit({
@@ -55,6 +62,8 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
       onError: (c) => c.text('The form is too large.', 413),
     }),
   );
+  // Monitoring's endpoints answer here, before any session, layout, CSRF or login middleware runs.
+  app.route('/', opsRoutes({ ops: deps.ops, metricsToken: config.metricsToken }));
   app.use('*', sessionMiddleware({ store, cookies }));
   app.use('*', layoutRenderer({ store, now }));
   app.use(
@@ -77,18 +86,22 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
 
   app.route('/assets', assetRoutes());
   app.route('/', authRoutes({ store, cookies, throttle, log }));
-  app.get('/', (c) => c.redirect('/servers', 303));
+  // Alerts as recorded by the engine (the store keeps them, so the dashboard shows them after a restart too).
+  const firing = () => store.alerts.open().map((a) => ({ title: a.title, server: a.server, since: a.firedAt, fix: a.fix }));
+  app.route('/', dashboardRoutes({ store, now, alerts: firing }));
   const serverOptions = { store, relay, log, publicUrl, now };
   app.route('/servers', serverRoutes(serverOptions));
   app.route('/servers', serverSettingsRoutes(serverOptions));
   app.route('/servers', authorizeRoutes({ store, flow }));
   app.route('/servers', testEmailRoutes(serverOptions));
+  app.route('/servers', checkConfigRoutes({ ...serverOptions, config }));
   app.route('/oauth/office365', callbackRoutes({ store, flow }));
   app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs, retentionDays: config.retentionDays }));
   app.route('/relay-users', relayUserRoutes(serverOptions));
   app.route('/relay-users/lockouts', lockoutRoutes({ store, log }));
   app.route('/networks', networkRoutes({ config, store, relay, log }));
   app.route('/users', userRoutes({ store, log }));
+  app.route('/alerts', alertRoutes({ config, store, alerts: deps.alerts, log, now }));
 
   app.notFound((c) => c.render(<ErrorPage title="Not found" message="There is no such page." />, { title: 'Not found', status: 404 }));
   app.onError((err, c) => {

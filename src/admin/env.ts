@@ -4,9 +4,11 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Alerts } from '../alerts/engine.js';
 import type { AuthCodeClient } from '../auth/authorize.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Operations } from '../ops/index.js';
 import type { Relay } from '../relay/index.js';
 import type { Store } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
@@ -29,6 +31,10 @@ export interface AdminDeps {
   now?: () => number;
   /** The MSAL client for Authorize Account; default `createMsalClient` with the server's sealed cache. */
   authCodeClient?: (server: EmailServer, clientSecret: string) => AuthCodeClient;
+  /** The alerts engine: active alerts and Send test alert (without it the Alerts page only edits settings). */
+  alerts?: Pick<Alerts, 'active' | 'evaluateNow' | 'sendTest'>;
+  /** Readiness checks and metrics for /readyz and /metrics (without them only /healthz answers). */
+  ops?: Operations;
 }
 
 export interface AdminEnv {

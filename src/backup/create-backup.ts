@@ -21,7 +21,8 @@ import { pipeline } from 'node:stream/promises';
 import { create as createTar, type WriteEntry } from 'tar';
 import { BackupError } from './backup-error.js';
 import { DB_FILE, MANIFEST_FILE } from './layout.js';
-import { describeFile, MANIFEST_FORMAT, relay365Version, type Manifest, type ManifestFile } from './manifest.js';
+import { relay365Version } from '../version.js';
+import { describeFile, MANIFEST_FORMAT, type Manifest, type ManifestFile } from './manifest.js';
 import { stageSnapshot } from './snapshot.js';
 
 export interface BackupOptions {

@@ -4,7 +4,7 @@
  * size and SHA-256. Restore checks each file against it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { isDataFileName } from './layout.js';
 
@@ -55,10 +55,4 @@ export async function describeFile(file: string, archivePath: string): Promise<M
     size += chunk.length;
   }
   return { path: archivePath, size, sha256: hash.digest('hex') };
-}
-
-/** relay365's version, from its package.json (two folders up from both src/backup and dist/backup). */
-export function relay365Version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }

@@ -4,7 +4,10 @@
 import path from 'node:path';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { openDatabase, type Db } from './db.js';
+import { createApiTokenRepo, type ApiTokenRepo } from './api-tokens.js';
+import { createAlertRepo, type AlertRepo } from './alerts.js';
 import { createLockoutRepo, type LockoutRepo } from './auth-lockouts.js';
+import { createDashboardRepo, type DashboardRepo } from './dashboard.js';
 import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
@@ -43,6 +46,12 @@ export interface Store {
   retention: RetentionRepo;
   /** Removes an email server with its waiting mail in one transaction (see server-removal.ts). */
   removeServer: RemoveServer;
+  /** Alert settings, alerts from firing to resolved, and the queue figures alerts watch. */
+  alerts: AlertRepo;
+  /** The admin panel's dashboard figures (queue by status, messages per hour, oldest waiting). */
+  dashboard: DashboardRepo;
+  /** Tokens that authorize /api/v1. */
+  apiTokens: ApiTokenRepo;
   close(): void;
 }
 
@@ -70,6 +79,9 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     laneState: createLaneStateRepo(db),
     retention: createRetentionRepo(db),
     removeServer: createServerRemoval(db, servers, queue),
+    alerts: createAlertRepo(db, box),
+    dashboard: createDashboardRepo(db),
+    apiTokens: createApiTokenRepo(db, now),
     close: () => db.close(),
   };
 }

@@ -228,4 +228,51 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT OR IGNORE INTO health_probe (id, checked_at) VALUES (1, 0);
   `,
+  // Alerts: the panel's alert settings (one row; the webhook URL sealed like other secrets) and
+  // each alert from firing to resolved, with when each channel was last told, so that a restart
+  // neither repeats nor forgets a notice.
+  `
+  CREATE TABLE IF NOT EXISTS alert_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    webhook_url_enc BLOB,
+    emails TEXT,
+    email_server_id INTEGER REFERENCES servers(id) ON DELETE SET NULL,
+    oldest_minutes INTEGER NOT NULL DEFAULT 30,
+    failures_per_hour INTEGER NOT NULL DEFAULT 10,
+    repeat_minutes INTEGER NOT NULL DEFAULT 240,
+    updated_at INTEGER NOT NULL
+  );
+  INSERT OR IGNORE INTO alert_settings (id, updated_at) VALUES (1, 0);
+  CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    server TEXT,
+    code TEXT,
+    fix TEXT,
+    detail TEXT,
+    repeats INTEGER NOT NULL,
+    fired_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    webhook_at INTEGER,
+    email_at INTEGER,
+    webhook_resolved_at INTEGER,
+    email_resolved_at INTEGER
+  );
+  CREATE UNIQUE INDEX IF NOT EXISTS alerts_open_key ON alerts(key) WHERE resolved_at IS NULL;
+  CREATE INDEX IF NOT EXISTS alerts_fired ON alerts(fired_at);
+  `,
+  // API tokens for /api/v1: only a SHA-256 of each token is kept; revoking one deletes its row.
+  `
+  CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+    token_hash TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  `,
 ];

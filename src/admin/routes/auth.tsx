@@ -24,7 +24,7 @@ export interface AuthRouteOptions {
 
 /** Only same-site paths, never `//host` or a scheme. */
 function safeNext(next: string): string {
-  return /^\/(?!\/)[^\\\s]*$/.test(next) ? next : '/servers';
+  return /^\/(?!\/)[^\\\s]*$/.test(next) ? next : '/';
 }
 
 function waitText(ms: number): string {
@@ -44,8 +44,8 @@ export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions):
   };
 
   app.get('/login', (c) => {
-    if (c.var.user) return c.redirect('/servers', 303);
-    return c.render(<LoginPage csrf={c.var.csrfToken} email="" next={safeNext(c.req.query('next') ?? '/servers')} error={null} />, {
+    if (c.var.user) return c.redirect('/', 303);
+    return c.render(<LoginPage csrf={c.var.csrfToken} email="" next={safeNext(c.req.query('next') ?? '/')} error={null} />, {
       title: 'Sign in',
     });
   });
@@ -54,7 +54,7 @@ export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions):
     const body = await c.req.parseBody();
     const email = formText(body, 'email');
     const password = typeof body['password'] === 'string' ? body['password'] : '';
-    const next = safeNext(formText(body, 'next') || '/servers');
+    const next = safeNext(formText(body, 'next') || '/');
     const address = clientAddress(c);
     const refuse = (error: string, status: 401 | 429) =>
       c.render(<LoginPage csrf={c.var.csrfToken} email={email} next={next} error={error} />, { title: 'Sign in', status });
@@ -125,7 +125,7 @@ export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions):
     const user = await addUser(store, { email, password, isSuperAdmin: true, canUpdateSettings: true });
     log.info('first Super Admin created with the setup link', { email: user.email });
     startSession(c, user.id);
-    return c.redirect('/servers', 303);
+    return c.redirect('/', 303);
   });
 
   return app;

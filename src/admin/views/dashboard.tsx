@@ -15,8 +15,8 @@ export interface DashboardAlert {
   /** The email server it concerns, if any. */
   server: string | null;
   since: number;
-  /** What to do about it. */
-  fix: string;
+  /** What to do about it, when the alert knows. */
+  fix: string | null;
 }
 
 export interface DashboardServer {
@@ -79,7 +79,7 @@ function Alerts({ alerts }: { alerts: DashboardAlert[] }) {
             <li class="alert">
               <strong>{a.title}</strong>
               {a.server ? <> on {a.server}</> : null}, since <Time at={a.since} />
-              <span class="status-fix">Fix: {a.fix}</span>
+              {a.fix ? <span class="status-fix">Fix: {a.fix}</span> : null}
             </li>
           ))}
         </ul>
