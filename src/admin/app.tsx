@@ -16,6 +16,7 @@ import { requireLogin } from './middleware/require-login.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { alertRoutes } from './routes/alerts.js';
+import { apiTokenRoutes } from './routes/api-tokens.js';
 import { assetRoutes } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
 import { checkConfigRoutes } from './routes/check-config.js';
@@ -101,6 +102,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/relay-users/lockouts', lockoutRoutes({ store, log }));
   app.route('/networks', networkRoutes({ config, store, relay, log }));
   app.route('/users', userRoutes({ store, log }));
+  app.route('/api-tokens', apiTokenRoutes({ store, log, publicUrl, now }));
   app.route('/alerts', alertRoutes({ config, store, alerts: deps.alerts, log, now }));
 
   app.notFound((c) => c.render(<ErrorPage title="Not found" message="There is no such page." />, { title: 'Not found', status: 404 }));

@@ -42,6 +42,7 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
               <a href="/networks">Networks</a>
               <a href="/alerts">Alerts</a>
               {can(user, 'superAdmin') ? <a href="/users">Users</a> : null}
+              {can(user, 'superAdmin') ? <a href="/api-tokens">API tokens</a> : null}
               <span class="who">{user.email}</span>
               <form method="post" action="/logout" class="inline">
                 <CsrfField token={csrfToken} />
