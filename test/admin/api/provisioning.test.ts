@@ -27,7 +27,7 @@ afterEach(async () => {
 const RAW = `From: Relay <${SEED.mailbox}>\r\nTo: alice@fabrikam.test\r\nSubject: provisioned\r\n\r\nsent through the API's setup\r\n`;
 
 describe('provisioning over HTTP with an API token only', () => {
-  it('creates a server, a relay user and a network; mail from both is delivered at Microsoft 365', async () => {
+  it('creates a server, a relay user and a network; mail from both is delivered at Microsoft 365 and every read route answers', async () => {
     emu = await startEmulator({ signingKey });
     // No network may relay until the API says so.
     fx = createFixture({ RELAY365_RELAY_NETWORKS: '' });
@@ -74,5 +74,22 @@ describe('provisioning over HTTP with an API token only', () => {
     const queue = await call('GET', '/queue?status=delivered');
     expect((queue.body.messages as { relayUser: string | null }[]).map((m) => m.relayUser).sort()).toEqual([null, 'scanner']);
     [byLogin, byNetwork, outsider].forEach((t) => t.close());
+
+    // Every reading route answers over HTTP too, with the IDs this script made.
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const ids: Record<string, string> = {
+      '/servers/{id}': String(server.id),
+      '/relay-users/{id}': String((user.body.relayUser as { id: number }).id),
+      '/queue/{id}': (queue.body.messages as { id: string }[])[0]!.id,
+    };
+    const reads = Object.entries(doc.paths).filter(([, ops]) => 'get' in ops);
+    expect(reads.length).toBeGreaterThanOrEqual(8);
+    for (const [template] of reads) {
+      const path = template.replace('{id}', ids[template] ?? '');
+      expect({ path, status: (await call('GET', path)).status }).toEqual({ path, status: 200 });
+    }
+    const test = await call('POST', `/servers/${server.id}/test-email`, { to: 'bob@fabrikam.test' });
+    expect(test.body).toMatchObject({ ok: true, transcript: expect.arrayContaining([expect.stringMatching(/AUTH XOAUTH2/)]) });
+    expect(JSON.stringify(test.body)).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
   });
 });

@@ -8,9 +8,9 @@ import { testEmailSchema } from '../../../relay/test-message.js';
 import type { AlertRecord } from '../../../store/alerts.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
 import { errorResponses, notFound } from '../errors.js';
+import { json } from '../openapi.js';
 import { hintSchema, idParams } from '../schemas.js';
 
-const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
 const RECENT_ALERTS = 50;
 
 const testEmail = createRoute({

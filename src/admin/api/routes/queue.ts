@@ -9,9 +9,9 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { hintForSmtpReply } from '../../../auth/hints.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
+import { json } from '../openapi.js';
 import { eventOut, eventSchema, hintSchema, MESSAGE_STATUSES, messageOut, messageSchema } from '../schemas.js';
 
-const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
 const TAGS = ['Queue'];
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 500;

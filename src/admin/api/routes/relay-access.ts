@@ -11,6 +11,7 @@ import { parseCidr } from '../../../store/access-schemas.js';
 import type { EmailServer } from '../../../store/servers.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
+import { body, json } from '../openapi.js';
 import {
   idParams,
   networkOut,
@@ -22,8 +23,6 @@ import {
   relayUserSchema,
 } from '../schemas.js';
 
-const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <S extends z.ZodType>(schema: S) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const USERS = ['Relay users'];
 const NETWORKS = ['Allowed networks'];
 

@@ -11,10 +11,8 @@ import { removeServerAndSpool } from '../../../relay/remove-server.js';
 import type { ServerSettings } from '../../../store/servers.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
+import { body, json } from '../openapi.js';
 import { idParams, newServerBody, serverChangesBody, serverOut, serverSchema } from '../schemas.js';
-
-const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <S extends z.ZodType>(schema: S) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
 const list = createRoute({
   method: 'get',
