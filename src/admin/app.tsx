@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { toActiveAlert } from '../alerts/engine.js';
 import { API_BASE, createApi } from './api/app.js';
 import { createAuthorizeFlow, CALLBACK_PATH } from './authorize-flow.js';
 import { createCookieJar } from './cookies.js';
@@ -88,7 +89,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/assets', assetRoutes());
   app.route('/', authRoutes({ store, cookies, throttle, log }));
   // Alerts as recorded by the engine (the store keeps them, so the dashboard shows them after a restart too).
-  const firing = () => store.alerts.open().map((a) => ({ title: a.title, server: a.server, since: a.firedAt, fix: a.fix }));
+  const firing = () => store.alerts.open().map(toActiveAlert);
   app.route('/', dashboardRoutes({ store, now, alerts: firing }));
   const serverOptions = { store, relay, log, publicUrl, now };
   app.route('/servers', serverRoutes(serverOptions));

@@ -38,6 +38,20 @@ export interface ActiveAlert extends Omit<AlertContent, 'repeats'> {
   since: number;
 }
 
+/** An open alert record as the pages show it. */
+export function toActiveAlert(a: AlertRecord): ActiveAlert {
+  return {
+    key: a.key,
+    severity: a.severity,
+    title: a.title,
+    server: a.server,
+    code: a.code,
+    fix: a.fix,
+    detail: a.detail,
+    since: a.firedAt,
+  };
+}
+
 /** What one channel did with the test notice. */
 export interface ChannelResult {
   channel: AlertChannel;
@@ -243,17 +257,7 @@ export function createAlerts({
       await chain;
     },
     evaluateNow,
-    active: () =>
-      store.alerts.open().map((a) => ({
-        key: a.key,
-        severity: a.severity,
-        title: a.title,
-        server: a.server,
-        code: a.code,
-        fix: a.fix,
-        detail: a.detail,
-        since: a.firedAt,
-      })),
+    active: () => store.alerts.open().map(toActiveAlert),
     sendTest,
   };
 }

@@ -198,6 +198,6 @@ describe('the Alerts page', () => {
     expect(page).toContain('Email server upstream cannot authenticate');
     expect(page).toContain('Microsoft code: 5.7.3');
     expect(page).toMatch(/How to fix it: Check that Mailbox is the signed-in account/);
-    expect(page).toMatch(/Recent alerts .*Email server upstream cannot authenticate \(5\.7\.3\) upstream .* firing/);
+    expect(page).toMatch(/Recent alerts .*Email server upstream cannot authenticate \(5\.7\.3\) · upstream fired .* firing/);
   });
 });

@@ -17,12 +17,14 @@ describe('API tokens page', () => {
     const shown = await admin.get('/api-tokens');
     const token = /id="one-time-token"[^>]*value="(r365_[^"]+)"/.exec(shown.text)?.[1] as string;
     expect(token).toBeDefined();
-    expect(visibleText(shown.text)).toMatch(/provisioning ?, write r365_.{4}… last never/);
-    expect((await apiClient(panel.app, token)('POST', '/servers', { name: 'x', method: 'none', host: '127.0.0.1', port: 25 })).status).toBe(201);
+    expect(visibleText(shown.text)).toMatch(/provisioning ?, write r365_.{4}… last used never/);
+    expect((await apiClient(panel.app, token)('POST', '/servers', { name: 'x', method: 'none', host: '127.0.0.1', port: 25 })).status).toBe(
+      201,
+    );
 
     const again = await admin.get('/api-tokens');
     expect(again.text).not.toContain(token);
-    expect(visibleText(again.text)).toMatch(/provisioning ?, write r365_.{4}… last \d{4}-\d\d-\d\d/);
+    expect(visibleText(again.text)).toMatch(/provisioning ?, write r365_.{4}… last used \d{4}-\d\d-\d\d/);
 
     const id = panel.fx.store.apiTokens.findByName('provisioning')!.id;
     expect((await admin.post(`/api-tokens/${id}/revoke`)).status).toBe(303);

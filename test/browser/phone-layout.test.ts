@@ -91,6 +91,20 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
       },
     ]);
     store.queue.addEvent('PHONE0000001', server.id, 'deferred', LONG_REPLY, received);
+    store.apiTokens.add({ name: 'provisioning script for the building 7 printers', scope: 'write' });
+    store.alerts.fire(
+      {
+        key: `server:${server.id}:authorization`,
+        severity: 'critical',
+        title: 'office365-headquarters-printers cannot authenticate; its mail is held',
+        server: server.name,
+        code: 'AADSTS7000215',
+        fix: 'Create a new client secret in the app registration and save its Value as Office 365 Client Secret.',
+        detail: LONG_REPLY,
+        repeats: true,
+      },
+      received,
+    );
     paths.push(
       '/',
       '/servers',
@@ -107,6 +121,8 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
       `/relay-users/${user.id}`,
       '/networks',
       '/users',
+      '/alerts',
+      '/api-tokens',
     );
     browser = await launchChromium();
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -115,7 +131,8 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
     await page.getByLabel('Email').fill(ADMIN.adminEmail);
     await page.getByLabel('Password').fill(ADMIN.adminPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${stack.baseUrl}/servers`);
+    // Signing in lands on the dashboard.
+    await page.waitForURL(`${stack.baseUrl}/`);
   });
 
   afterAll(async () => {

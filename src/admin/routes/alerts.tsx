@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import type { ChannelResult } from '../../alerts/engine.js';
+import { toActiveAlert, type ChannelResult } from '../../alerts/engine.js';
 import { parseAlertSettings, type AlertSettingsForm } from '../../alerts/settings-schema.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
@@ -56,7 +56,7 @@ export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptio
   const page = (c: Context<AdminEnv>, form: AlertSettingsForm, testResults: ChannelResult[] | null, status: 200 | 422 = 200) =>
     c.render(
       <AlertsPage
-        active={alerts?.active() ?? []}
+        active={store.alerts.open().map(toActiveAlert)}
         history={store.alerts.recent(HISTORY_ROWS)}
         settings={store.alerts.settings()}
         env={env}

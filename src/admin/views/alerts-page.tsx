@@ -218,33 +218,36 @@ function SettingsForm({
 function History({ history }: { history: AlertRecord[] }) {
   if (history.length === 0) return <p>No alerts yet.</p>;
   return (
-    <div class="table-scroll">
-      <table class="list alert-history">
-        <thead>
+    <table class="list alert-history">
+      <thead>
+        <tr>
+          <th scope="col">Alert</th>
+          <th scope="col">When</th>
+        </tr>
+      </thead>
+      <tbody>
+        {history.map((a) => (
           <tr>
-            <th scope="col">Alert</th>
-            <th scope="col">Email server</th>
-            <th scope="col">Fired</th>
-            <th scope="col">Resolved</th>
+            <td>
+              {a.title}
+              {a.code ? ` (${a.code})` : ''}
+              {a.server ? <span class="muted"> · {a.server}</span> : null}
+            </td>
+            <td>
+              fired <Time at={a.firedAt} />
+              <br />
+              {a.resolvedAt === null ? (
+                <strong>firing</strong>
+              ) : (
+                <>
+                  resolved <Time at={a.resolvedAt} />
+                </>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {history.map((a) => (
-            <tr>
-              <td>
-                {a.title}
-                {a.code ? ` (${a.code})` : ''}
-              </td>
-              <td>{a.server ?? ''}</td>
-              <td>
-                <Time at={a.firedAt} />
-              </td>
-              <td>{a.resolvedAt === null ? <strong>firing</strong> : <Time at={a.resolvedAt} />}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

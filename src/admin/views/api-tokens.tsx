@@ -69,7 +69,7 @@ export function ApiTokensPage({ tokens, created, csrf, form, publicUrl }: ApiTok
                   <code>{t.hint}</code>
                 </td>
                 <td>
-                  last {when(t.lastUsedAt)}
+                  last used {when(t.lastUsedAt)}
                   <br />
                   <span class="muted">created {when(t.createdAt)}</span>
                 </td>

@@ -18,8 +18,8 @@ export interface Answer {
 /** A token of `scope`, created in the store as `relay365 api-token add` would. */
 export const newToken = (store: Store, scope: ApiScope, name = `${scope}-token`): string => store.apiTokens.add({ name, scope }).token;
 
-/** An API caller: `call('POST', '/servers', {...})` with the token given (or none). */
-export function apiClient(app: Hono<AdminEnv>, token: string | null) {
+/** An API caller: `call('POST', '/servers', {...})` with the token given (or none); every answer's text is added to `seen`. */
+export function apiClient(app: Hono<AdminEnv>, token: string | null, seen: string[] = []) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
     const res = await app.request(`/api/v1${path}`, {
       method,
@@ -31,6 +31,7 @@ export function apiClient(app: Hono<AdminEnv>, token: string | null) {
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await res.text();
+    seen.push(text, JSON.stringify([...res.headers]));
     let parsed: unknown = null;
     try {
       parsed = text ? JSON.parse(text) : null;
