@@ -93,6 +93,7 @@ export interface AlertRepo {
   prune(now: number): void;
   /** Held messages per email server id (alert emails not counted). */
   heldByServer(): Map<number, number>;
+  /** The oldest queued or deferred message (held mail has its server's own alert), alert emails not counted. */
   oldestWaiting(): OldestWaiting | null;
   /** Messages that failed since `since`, and the last reply of the newest of them. */
   failuresSince(since: number): { count: number; lastReply: string | null; serverId: number | null };
@@ -238,7 +239,7 @@ export function createAlertRepo(db: Db, box: SecretBox): AlertRepo {
       const row = db
         .prepare(
           `SELECT id, received_at, status, server_id, last_reply FROM messages
-           WHERE status IN ('queued', 'deferred', 'held') AND route IS NOT ?
+           WHERE status IN ('queued', 'deferred') AND route IS NOT ?
            ORDER BY received_at LIMIT 1`,
         )
         .get(ALERT_ROUTE) as

@@ -98,7 +98,7 @@ describe('alerts', () => {
     const backup = h.addServer({ name: 'backup' });
     const warmUp = await h.enqueue(backup, testMessage('warm up'));
     await waitFor(() => h.fx.store.queue.get(warmUp)?.status === 'delivered', 'the backup server working');
-    h.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60, oldestMinutes: 24 * 60 }, h.now());
+    h.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60 }, h.now());
     const alerts = newAlerts();
     await alerts.evaluateNow();
     expect(receiver.posts).toEqual([]);
