@@ -20,7 +20,7 @@ import { listenRefusal } from '../listen-refusal.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { fromAllowed } from '../store/access-schemas.js';
-import type { ServerRepo } from '../store/servers.js';
+import type { EmailServer, ServerRepo } from '../store/servers.js';
 import type { Access, Route, SessionUser } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
@@ -38,6 +38,12 @@ export const MAX_RECIPIENTS = 500;
 /** An idle client is disconnected after this long (Postfix waits 300 s; legacy apps send at once or not at all). */
 const SOCKET_TIMEOUT_MS = 60_000;
 const MAX_CLIENTS = 200;
+
+/** What MAIL FROM decided for a transaction: who routes it where (null: the default server, and there is none). */
+interface Transaction {
+  route: Route;
+  server: EmailServer | null;
+}
 
 /** Address syntax we accept: local@domain, no spaces or brackets. Empty is the null sender. */
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+(?:\.[^\s@<>()[\]\\,;:"]+)*@[^\s@<>()[\]\\,;:"]+$/u;
@@ -106,7 +112,11 @@ export function createListener({
   const name = osHostname();
   const disk = createFreeSpaceGuard({ dir: config.dataDir, minFree: config.minFreeSpace, probe: freeSpace, now, log });
   // The route a session's current transaction was given at MAIL FROM.
-  const routes = new WeakMap<SMTPServerSession, Route>();
+  /**
+   * Each transaction's route and its email server, found once at MAIL FROM: the server is read from
+   * the store once per message, not again at RCPT and DATA (a tenth of the accept path's time).
+   */
+  const routes = new WeakMap<SMTPServerSession, Transaction>();
   // Open sessions per client address, for RELAY365_MAX_CONNECTIONS_PER_CLIENT.
   const perClient = new Map<string, Set<string>>();
   const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
@@ -143,14 +153,14 @@ export function createListener({
       log.info('relaying refused: not logged in and no allowed network', { client: session.remoteAddress });
       throw REPLIES.authRequired();
     }
-    const server = route.serverId === null ? undefined : servers.get(route.serverId);
+    const server = route.serverId === null ? null : (servers.get(route.serverId) ?? null);
     if (route.relayUser && !fromAllowed(route.relayUser.allowFrom, address.address)) {
       throw REPLIES.senderNotAllowed(`Sender <${address.address}> is not allowed for relay user ${route.relayUser.name}`);
     }
     if (server?.fromHandling === 'reject' && !maySendAs(server, address.address)) {
       throw REPLIES.senderNotAllowed(senderRefusal(server, address.address));
     }
-    routes.set(session, route);
+    routes.set(session, { route, server });
   };
 
   const onRcptTo = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
@@ -159,9 +169,8 @@ export function createListener({
   };
 
   /** Every address in the From header must pass the same checks as MAIL FROM; null when they do. */
-  const headerRefusal = (route: Route, from: string | null): string | null => {
+  const headerRefusal = ({ route, server }: Transaction, from: string | null): string | null => {
     const addresses = from === null ? [] : headerFromAddresses(from);
-    const server = route.serverId === null ? undefined : servers.get(route.serverId);
     const user = route.relayUser;
     if (user && user.allowFrom.length > 0) {
       const bad = addresses.find((a) => !fromAllowed(user.allowFrom, a));
@@ -176,16 +185,16 @@ export function createListener({
   };
 
   const onData = async (stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> => {
-    const route = routes.get(session);
+    const transaction = routes.get(session);
     const receivedAt = now();
     const queueId = newQueueId(receivedAt);
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    const server = route?.serverId == null ? undefined : servers.get(route.serverId);
-    if (!route || !server) {
+    if (!transaction?.server) {
       stream.resume();
-      throw route ? REPLIES.noServer() : REPLIES.relayDenied();
+      throw transaction ? REPLIES.noServer() : REPLIES.relayDenied();
     }
+    const { route, server } = transaction;
     const prefix = receivedHeader({
       queueId,
       helo: session.hostNameAppearsAs,
@@ -207,7 +216,7 @@ export function createListener({
       log.warn('message not stored', { queueId, client: session.remoteAddress, error: (err as Error).message });
       throw REPLIES.storageFailed();
     }
-    const refusal = headerRefusal(route, file.headers.from);
+    const refusal = headerRefusal(transaction, file.headers.from);
     if (refusal) {
       await spool.remove(queueId);
       log.info('message refused by sender policy', { queueId, client: session.remoteAddress, route: route.label, reason: refusal });
