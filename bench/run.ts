@@ -1,13 +1,16 @@
 /**
- * `npm run bench`: acceptance throughput, latency and memory of the SMTP
- * listener, and token requests per 1,000 delivered messages. Prints figures;
- * asserts nothing. Everything runs on loopback.
+ * `npm run bench`: acceptance throughput of the SMTP listener next to Postfix's
+ * hold queue (when Postfix is installed), latency, acceptance while a burst
+ * drains, memory, and token requests per 1,000 delivered messages. Prints
+ * figures; asserts nothing. Everything runs on loopback.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeBody, percentile, runLoad } from './smtp-load.js';
 import { runCli, startRelay } from '../test/helpers/relay-process.js';
+import { benchDrain } from './drain.js';
+import { postfixMissing, smtpSource, startPostfixHold, type PostfixHold } from './postfix.js';
 import { benchTokens } from './tokens.js';
 
 const MB = 1024 * 1024;
@@ -20,7 +23,47 @@ function env(dir: string): NodeJS.ProcessEnv {
     RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
     RELAY365_LOG_LEVEL: 'error',
     RELAY365_MAX_MESSAGE_SIZE: '64MB',
+    // Load generators open every connection from one address.
+    RELAY365_MAX_CONNECTIONS_PER_CLIENT: '10000',
   };
+}
+
+const median = (values: number[]): number => percentile(values, 50);
+
+/**
+ * relay365 against Postfix's hold queue with Postfix's own load generator, smtp-source (20
+ * sessions, 2 KB): rounds alternate between the two, and the medians and their ratio are printed.
+ */
+async function compareWithPostfix(relayPort: number, total: number): Promise<void> {
+  const missing = postfixMissing();
+  if (missing) {
+    console.log(`Postfix reference skipped: ${missing}`);
+    return;
+  }
+  let postfix: PostfixHold;
+  try {
+    postfix = await startPostfixHold();
+  } catch (err) {
+    console.log(`Postfix reference skipped: ${(err as Error).message}`);
+    return;
+  }
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  try {
+    for (const reuse of [false, true]) {
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        ours.push(total / (await smtpSource(relayPort, { sessions: 20, total, size: 2048, reuse })));
+        theirs.push(total / (await smtpSource(postfix.port, { sessions: 20, total, size: 2048, reuse })));
+      }
+      console.log(
+        `smtp-source, 20 sessions, 2 KB, ${reuse ? 'reused connections' : 'one connection per message'}, median of ${rounds} alternating rounds: ` +
+          `relay365 ${median(ours).toFixed(0)} vs Postfix hold queue ${median(theirs).toFixed(0)} messages/s (${(median(ours) / median(theirs)).toFixed(2)}x)`,
+      );
+    }
+  } finally {
+    await postfix.stop();
+  }
 }
 
 async function acceptance(): Promise<void> {
@@ -51,11 +94,12 @@ async function acceptance(): Promise<void> {
     const body = makeBody(2048);
     const total = Number(process.env.BENCH_MESSAGES ?? 10_000);
     await runLoad(relay.smtpPort, { clients: 20, total: 200, body, reuse: true }); // warm-up
+    await compareWithPostfix(relay.smtpPort, total);
 
     for (const reuse of [false, true]) {
       const r = await runLoad(relay.smtpPort, { clients: 20, total, body, reuse });
       console.log(
-        `accept, 20 clients, 2 KB, ${reuse ? 'reused connections' : 'one connection per message'}: ` +
+        `accept (bench client), 20 clients, 2 KB, ${reuse ? 'reused connections' : 'one connection per message'}: ` +
           `${(r.messages / r.seconds).toFixed(0)} messages/s durable; DATA end -> 250 p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms`,
       );
     }
@@ -79,4 +123,5 @@ async function acceptance(): Promise<void> {
 }
 
 await acceptance();
+await benchDrain(env);
 await benchTokens(env);

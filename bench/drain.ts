@@ -1,0 +1,59 @@
+/**
+ * Accepting while a burst drains: relay365 (a child process) delivers a
+ * burst to the Microsoft 365 emulator while new mail keeps arriving; the
+ * figures are the acceptance throughput and DATA end -> 250 latency during
+ * the drain, next to the same relay's figures before the burst.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createStore } from '../src/store/index.js';
+import { createSecretBox } from '../src/store/secret-box.js';
+import { EMULATOR_CA_PATH, SEED, startEmulator } from '../test/emulator/index.js';
+import { emulatorServer } from '../test/helpers/office365.js';
+import { startRelay } from '../test/helpers/relay-process.js';
+import { makeBody, percentile, runLoad, type LoadResult } from './smtp-load.js';
+
+const KEY = 'cd'.repeat(32);
+/** Messages added to the idle phase's ones before the measured load. */
+const BURST = Number(process.env.BENCH_BURST ?? 1_000);
+const MEASURED = 2_000;
+
+const rate = (r: LoadResult): number => r.messages / r.seconds;
+const figures = (r: LoadResult): string =>
+  `${rate(r).toFixed(0)} messages/s, DATA end -> 250 p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms`;
+
+/** Prints acceptance before and during the drain of a burst. */
+export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promise<void> {
+  const emu = await startEmulator();
+  const dir = mkdtempSync(path.join(tmpdir(), 'relay365-bench-drain-'));
+  try {
+    // Idle first: one delivery a minute. The burst's drain starts when the limit is lifted. The load
+    // generator sends as app@bench.test, which Exchange refuses from this mailbox unless rewritten.
+    const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
+    const server = store.servers.add(emulatorServer(emu, { name: 'bench', messagesPerMinute: 1, fromHandling: 'rewrite' }));
+    const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH });
+    const body = makeBody(2048);
+    const load = { clients: 20, body, reuse: true } as const;
+    await runLoad(relay.smtpPort, { ...load, total: 200 });
+    const idle = await runLoad(relay.smtpPort, { ...load, total: MEASURED });
+    // The relay picks up settings changed by another process within two seconds.
+    store.servers.update(server.id, { messagesPerMinute: 100_000 });
+    store.close();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await runLoad(relay.smtpPort, { ...load, total: BURST });
+    const before = emu.exchange.messages.length;
+    const waiting = 200 + MEASURED + BURST - before;
+    const during = await runLoad(relay.smtpPort, { ...load, total: MEASURED });
+    const deliveredDuring = emu.exchange.messages.length - before;
+    console.log(`accept with nothing to deliver, 20 clients, 2 KB, reused connections: ${figures(idle)}`);
+    console.log(
+      `accept while ${waiting} waiting messages drain to the emulator: ${figures(during)}; ` +
+        `${((rate(during) / rate(idle)) * 100).toFixed(0)}% of the idle throughput; ${deliveredDuring} delivered meanwhile as ${SEED.mailbox}`,
+    );
+    await relay.stop();
+  } finally {
+    await emu.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
