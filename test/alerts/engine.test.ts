@@ -10,8 +10,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAlerts, type Alerts } from '../../src/alerts/engine.js';
-import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
-import { createMsalClient } from '../../src/auth/msal-client.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { KEEPALIVE_MS } from '../../src/relay/scheduler.js';
 import { ALERT_ROUTE } from '../../src/store/alerts.js';
@@ -50,25 +48,6 @@ async function startReceiver(): Promise<typeof receiver> {
   return { server, url: `http://127.0.0.1:${port}/hooks/T000/B000/secret-token`, posts };
 }
 
-/** Runs Authorize Account for the harness's server the way the panel does. */
-async function authorize(): Promise<void> {
-  const server = h.fx.store.servers.get(h.serverId())!;
-  const client = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: h.fx.store.tokenCaches, log: silentLogger });
-  const pkce = await createPkce();
-  const url = await authorizeUrl({ client, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
-  const back = new URL(await h.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
-  const { account } = await finishAuthorization({
-    client,
-    server,
-    redirectUri: SEED.redirectUri,
-    code: back.searchParams.get('code') ?? '',
-    state: 'state-1',
-    verifier: pkce.verifier,
-  });
-  h.fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: h.now() });
-  h.relay.settingsChanged();
-}
-
 const newAlerts = (): Alerts =>
   createAlerts({
     config: h.fx.config,
@@ -93,7 +72,7 @@ describe('alerts', () => {
       signingKey,
       server: { signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox },
     });
-    await authorize();
+    await h.authorizeAccount();
     // A second email server (application sign-in) that works: alert mail goes through it while the first is broken.
     const backup = h.addServer({ name: 'backup' });
     const warmUp = await h.enqueue(backup, testMessage('warm up'));
@@ -150,7 +129,7 @@ describe('alerts', () => {
     expect(alertMails()[1]).toBe('[relay365] STILL FIRING: Email server o365 lost its authorization');
 
     // Authorized again: the held mail goes out and one resolved notice follows on each channel.
-    await authorize();
+    await h.authorizeAccount();
     await waitFor(() => h.fx.store.queue.get(held)?.status === 'delivered', 'the held mail delivered');
     h.advance(MIN);
     await alerts.evaluateNow();

@@ -4,6 +4,8 @@
  */
 import { Readable } from 'node:stream';
 import nodemailer from 'nodemailer';
+import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
+import { createMsalClient } from '../../src/auth/msal-client.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import { MAX_QUEUE_LIFETIME_MS } from '../../src/relay/classify.js';
@@ -31,6 +33,8 @@ export interface Harness {
   addServer(overrides: Partial<ServerSettings>): number;
   /** Stops the relay and starts a new one over the same data folder (a restart). */
   restart(): Promise<void>;
+  /** Runs Authorize Account for the first server the way the panel does, answering the emulator's pages over HTTP. */
+  authorizeAccount(): Promise<void>;
   /** JSON log lines written so far (with `captureLog`). */
   logLines: string[];
   close(): Promise<void>;
@@ -135,6 +139,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
     },
     serverId: () => id,
+    async authorizeAccount() {
+      const server = fx.store.servers.get(id)!;
+      const msal = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: fx.store.tokenCaches, log: silentLogger });
+      const pkce = await createPkce();
+      const url = await authorizeUrl({ client: msal, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
+      const back = new URL(await emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
+      const { account } = await finishAuthorization({
+        client: msal,
+        server,
+        redirectUri: SEED.redirectUri,
+        code: back.searchParams.get('code') ?? '',
+        state: 'state-1',
+        verifier: pkce.verifier,
+      });
+      fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: clock });
+      relay.settingsChanged();
+    },
     async close() {
       await relay.stop();
       await emu.close();

@@ -2,10 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
-import { createMsalClient } from '../../src/auth/msal-client.js';
 import { runCommand } from '../../src/cli/commands.js';
-import { silentLogger } from '../../src/log.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { startHarness, testMessage as message, type Harness } from '../helpers/relay-harness.js';
@@ -205,7 +202,7 @@ describe('delivery to Microsoft 365', () => {
     await setup({ signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox });
     // A token that MSAL renews on first use: within five minutes of its expiry.
     h.emu.identity.settings.tokenLifetimeSeconds = 120;
-    await authorizeAccount();
+    await h.authorizeAccount();
     h.emu.identity.failNext({ aadsts, grantType: 'refresh_token' });
     const id = await h.submit(message('refresh throttled'));
     const first = await waitFor(() => deferred(id), 'deferred');
@@ -225,24 +222,4 @@ const appTokenRequests = () => h.emu.identity.tokenRequests.filter((r) => r.gran
 function deferred(id: string) {
   const row = h.fx.store.queue.get(id);
   return row?.status === 'deferred' ? row : undefined;
-}
-
-/** Runs Authorize Account for the harness's server the way the panel does, answering the emulator's pages over HTTP. */
-async function authorizeAccount(): Promise<void> {
-  const server = h.fx.store.servers.get(h.serverId())!;
-  const client = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: h.fx.store.tokenCaches, log: silentLogger });
-  const pkce = await createPkce();
-  const url = await authorizeUrl({ client, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
-  const back = new URL(await h.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
-  const code = back.searchParams.get('code') ?? '';
-  const { account } = await finishAuthorization({
-    client,
-    server,
-    redirectUri: SEED.redirectUri,
-    code,
-    state: 'state-1',
-    verifier: pkce.verifier,
-  });
-  h.fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: h.now() });
-  h.relay.settingsChanged();
 }

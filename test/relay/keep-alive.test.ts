@@ -4,9 +4,6 @@
  * idle, and turns Not Authorized (holding mail) once the grant is revoked.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
-import { createMsalClient } from '../../src/auth/msal-client.js';
-import { silentLogger } from '../../src/log.js';
 import { KEEPALIVE_MS } from '../../src/relay/scheduler.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { startHarness, testMessage, type Harness } from '../helpers/relay-harness.js';
@@ -20,25 +17,6 @@ beforeAll(async () => {
 });
 afterEach(() => h.close());
 
-/** Runs Authorize Account for the harness's server the way the panel does, answering the emulator's pages over HTTP. */
-async function authorize(): Promise<void> {
-  const server = h.fx.store.servers.get(h.serverId())!;
-  const client = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: h.fx.store.tokenCaches, log: silentLogger });
-  const pkce = await createPkce();
-  const url = await authorizeUrl({ client, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
-  const back = new URL(await h.emu.identity.completeAuthorize(url, { account: SEED.mailbox }));
-  const { account } = await finishAuthorization({
-    client,
-    server,
-    redirectUri: SEED.redirectUri,
-    code: back.searchParams.get('code') ?? '',
-    state: 'state-1',
-    verifier: pkce.verifier,
-  });
-  h.fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: h.now() });
-  h.relay.settingsChanged();
-}
-
 const refreshes = () => h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'refresh_token');
 
 describe('Authorize Account in the relay', () => {
@@ -47,7 +25,7 @@ describe('Authorize Account in the relay', () => {
       signingKey,
       server: { signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox },
     });
-    await authorize();
+    await h.authorizeAccount();
 
     const first = await h.submit(testMessage('delegated'));
     const [received] = await h.emu.exchange.waitForMessages(1, 10_000);
@@ -71,7 +49,7 @@ describe('Authorize Account in the relay', () => {
     const held = await h.submit(testMessage('after revocation'));
     await waitFor(() => h.fx.store.queue.get(held)?.status === 'held', 'held');
 
-    await authorize();
+    await h.authorizeAccount();
     await h.emu.exchange.waitForMessages(2, 10_000);
     await waitFor(() => h.fx.store.queue.get(held)?.status === 'delivered', 'delivered after authorizing again');
   });
@@ -82,7 +60,7 @@ describe('Authorize Account in the relay', () => {
       server: { signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox },
       captureLog: true,
     });
-    await authorize();
+    await h.authorizeAccount();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
