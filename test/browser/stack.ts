@@ -6,6 +6,10 @@
  */
 import { silentLogger, type Logger } from '../../src/log.js';
 import { startAdmin, type AdminServer } from '../../src/admin/server.js';
+import { createAlerts } from '../../src/alerts/engine.js';
+import { createOperations } from '../../src/ops/index.js';
+import { createMetrics } from '../../src/ops/metrics.js';
+import { relay365Version } from '../../src/version.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
 import { SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
@@ -45,9 +49,14 @@ export async function startStack({ adminEmail, adminPassword, adminPort, signing
     RELAY365_ADMIN_EMAIL: adminEmail,
     RELAY365_ADMIN_PASSWORD: adminPassword,
   });
-  const relay = createRelay({ config: fx.config, store: fx.store, log, pollMs: 100 });
+  // Wired as src/main.ts wires them: metrics and readiness, and the alerts engine.
+  const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
+  const relay = createRelay({ config: fx.config, store: fx.store, log, pollMs: 100, metrics });
+  const ops = createOperations({ config: fx.config, store: fx.store, relay, metrics });
+  const alerts = createAlerts({ config: fx.config, store: fx.store, relay, log });
   const { smtp } = await relay.start();
-  const admin = await startAdmin({ config: fx.config, store: fx.store, relay, log });
+  const admin = await startAdmin({ config: fx.config, store: fx.store, relay, log, ops, alerts });
+  alerts.start();
   return {
     emu,
     fx,
@@ -57,6 +66,7 @@ export async function startStack({ adminEmail, adminPassword, adminPort, signing
     redirectUri,
     smtpPort: smtp.port,
     close: async () => {
+      await alerts.stop();
       await admin.close();
       await relay.stop();
       await emu.close();
