@@ -3,10 +3,10 @@
  * Expires`, every page shows a banner and the server list marks the server,
  * so a new secret is in place before mail stops.
  */
+import { secretDaysLeft } from '../auth/secret-expiry.js';
 import type { EmailServer } from '../store/servers.js';
 
 export const WARN_DAYS = 30;
-const DAY_MS = 24 * 60 * 60_000;
 
 export interface SecretWarning {
   serverId: number;
@@ -19,12 +19,8 @@ export interface SecretWarning {
 
 /** The warning for one server, or null when its secret is not due within WARN_DAYS. */
 export function secretWarning(server: EmailServer, now: number): SecretWarning | null {
-  if (server.method !== 'office365' || !server.clientSecretExpires) return null;
-  // The secret works through the date shown in the app registration (UTC).
-  const endOfDay = Date.parse(`${server.clientSecretExpires}T00:00:00Z`) + DAY_MS;
-  if (Number.isNaN(endOfDay)) return null;
-  const daysLeft = Math.floor((endOfDay - now) / DAY_MS);
-  if (daysLeft > WARN_DAYS) return null;
+  const daysLeft = secretDaysLeft(server, now);
+  if (daysLeft === null || daysLeft > WARN_DAYS || !server.clientSecretExpires) return null;
   return { serverId: server.id, serverName: server.name, expires: server.clientSecretExpires, daysLeft };
 }
 

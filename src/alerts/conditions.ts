@@ -6,6 +6,7 @@
  * the same hint table the relay shows (src/auth/hints.ts).
  */
 import { AADSTS_HINTS, hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
+import { secretDaysLeft } from '../auth/secret-expiry.js';
 import type { AlertContent } from '../store/alerts.js';
 import type { ServerStatus } from '../store/servers.js';
 
@@ -14,7 +15,6 @@ export type ActiveCondition = AlertContent;
 
 /** Client secret expiry thresholds in days: each is its own alert, said once. */
 export const SECRET_EXPIRY_DAYS = [30, 7, 1] as const;
-const DAY_MS = 24 * 60 * 60_000;
 
 export interface ServerFacts {
   id: number;
@@ -90,11 +90,9 @@ function serverCondition(server: ServerFacts): ActiveCondition | null {
 }
 
 function secretConditions(server: ServerFacts, now: number): ActiveCondition[] {
-  if (server.method !== 'office365' || !server.clientSecretExpires) return [];
-  // The secret works through the date shown in the app registration (UTC), as the panel's banner counts it.
-  const endOfDay = Date.parse(`${server.clientSecretExpires}T00:00:00Z`) + DAY_MS;
-  if (Number.isNaN(endOfDay)) return [];
-  const daysLeft = Math.floor((endOfDay - now) / DAY_MS);
+  // Counted as the panel's banner counts it.
+  const daysLeft = secretDaysLeft(server, now);
+  if (daysLeft === null) return [];
   const when =
     daysLeft > 1 ? `expires in ${daysLeft} days` : daysLeft === 1 ? 'expires tomorrow' : daysLeft === 0 ? 'expires today' : 'has expired';
   const hint = AADSTS_HINTS['7000222'] as Hint;

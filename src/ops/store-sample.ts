@@ -6,6 +6,7 @@
  * so a scrape stays cheap while thousands of messages wait.
  */
 import { statSync } from 'node:fs';
+import { secretExpiresAt } from '../auth/secret-expiry.js';
 import type { Store } from '../store/index.js';
 import type { StoreSample } from './metrics.js';
 
@@ -13,7 +14,6 @@ import type { StoreSample } from './metrics.js';
 const WAITING = ['queued', 'deferred', 'sending', 'held'] as const;
 /** The label of waiting mail whose email server was removed. */
 const NO_SERVER = '(none)';
-const DAY_MS = 24 * 60 * 60_000;
 
 export type StoreSampler = () => StoreSample;
 
@@ -29,12 +29,6 @@ const fileSize = (file: string): number => {
     return 0;
   }
 };
-
-/** When a secret whose expiry date reads `date` (YYYY-MM-DD) stops working: it works through that day (UTC). */
-export function secretExpiresAt(date: string): number | null {
-  const start = Date.parse(`${date}T00:00:00Z`);
-  return Number.isNaN(start) ? null : start + DAY_MS;
-}
 
 /** Creates the sampler the metrics endpoint calls on each scrape. */
 export function createStoreSampler({ store, now = Date.now }: StoreSamplerOptions): StoreSampler {
@@ -55,7 +49,7 @@ export function createStoreSampler({ store, now = Date.now }: StoreSamplerOption
     const oldest = Math.min(...WAITING.map((s) => oldestOf.get(s)?.at ?? Infinity));
     const secretExpiries: StoreSample['secretExpiries'] = [];
     for (const s of servers) {
-      const expiresAt = s.method === 'office365' && s.clientSecretExpires ? secretExpiresAt(s.clientSecretExpires) : null;
+      const expiresAt = secretExpiresAt(s);
       if (expiresAt !== null) secretExpiries.push({ server: s.name, expiresAt: expiresAt / 1000 });
     }
     const waiting = countWaiting.all();

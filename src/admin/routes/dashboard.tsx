@@ -3,6 +3,7 @@
  * each visit (every figure is an indexed query, see store/dashboard.ts).
  */
 import { Hono } from 'hono';
+import { secretDaysLeft } from '../../auth/secret-expiry.js';
 import type { Store } from '../../store/index.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { AdminEnv } from '../env.js';
@@ -15,17 +16,12 @@ export interface DashboardRouteOptions {
   alerts?: () => DashboardAlert[];
 }
 
-const DAY_MS = 24 * 60 * 60_000;
-
 /** The Office 365 client secret that expires first, counted in days the way the expiry banner counts them. */
 export function nextSecretExpiry(servers: EmailServer[], now: number): SecretExpiry | null {
   let next: SecretExpiry | null = null;
   for (const server of servers) {
-    if (server.method !== 'office365' || !server.clientSecretExpires) continue;
-    // The secret works through the date shown in the app registration (UTC), as in secret-expiry.ts.
-    const endOfDay = Date.parse(`${server.clientSecretExpires}T00:00:00Z`) + DAY_MS;
-    if (Number.isNaN(endOfDay)) continue;
-    const daysLeft = Math.floor((endOfDay - now) / DAY_MS);
+    const daysLeft = secretDaysLeft(server, now);
+    if (daysLeft === null || !server.clientSecretExpires) continue;
     if (!next || daysLeft < next.daysLeft) {
       next = { serverId: server.id, serverName: server.name, expires: server.clientSecretExpires, daysLeft };
     }
