@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { ALERT_ROUTE } from '../store/alerts.js';
 import type { Store } from '../store/index.js';
+import type { NewMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { createCommitter } from './committer.js';
@@ -114,66 +115,65 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;
-  const enqueueAlert = async (serverId: number, mail: AlertMail): Promise<string> => {
+  /** The email server relay365's own mail goes through, the address it comes from, and a new queue ID. */
+  const ownMail = (serverId: number) => {
     const server = store.servers.get(serverId);
     if (!server) throw new Error(`no email server with id ${serverId}`);
-    const from = ownSender(server);
     const receivedAt = now();
-    const id = newQueueId(receivedAt);
-    // Auto-Submitted (RFC 3834): auto-responders and mailing lists do not answer it, so no mail loop starts.
-    const composer = new MailComposer({
-      from,
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-      date: new Date(receivedAt),
-      headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailer': 'relay365 alerts' },
-    });
-    const raw = await composer.compile().build();
-    const file = await spool.write(id, Buffer.alloc(0), Readable.from([raw]));
+    return { server, from: ownSender(server), receivedAt, id: newQueueId(receivedAt) };
+  };
+  /** Spools and records relay365's own mail (a test email, an alert) as durably as accepted mail. */
+  const queueOwnMail = async (
+    mail: ReturnType<typeof ownMail>,
+    raw: Buffer,
+    to: string[],
+    origin: Pick<NewMessage, 'clientAddress' | 'clientHelo' | 'route' | 'status'>,
+  ): Promise<void> => {
+    const file = await spool.write(mail.id, Buffer.alloc(0), Readable.from([raw]));
     await committer.commit({
-      id,
-      serverId,
-      mailFrom: from,
-      recipients: mail.to,
+      id: mail.id,
+      serverId: mail.server.id,
+      mailFrom: mail.from,
+      recipients: to,
       size: file.size,
       subject: file.headers.subject,
       headerMessageId: file.headers.messageId,
+      relayUser: null,
+      receivedAt: mail.receivedAt,
+      expiresAt: mail.receivedAt + MAX_QUEUE_LIFETIME_MS,
+      ...origin,
+    });
+  };
+  const enqueueAlert = async (serverId: number, alert: AlertMail): Promise<string> => {
+    const mail = ownMail(serverId);
+    // Auto-Submitted (RFC 3834): auto-responders and mailing lists do not answer it, so no mail loop starts.
+    const composer = new MailComposer({
+      from: mail.from,
+      to: alert.to,
+      subject: alert.subject,
+      text: alert.text,
+      date: new Date(mail.receivedAt),
+      headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailer': 'relay365 alerts' },
+    });
+    await queueOwnMail(mail, await composer.compile().build(), alert.to, {
       clientAddress: 'relay365',
       clientHelo: 'alerts',
       route: ALERT_ROUTE,
-      relayUser: null,
-      receivedAt,
-      expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
     });
-    return id;
+    return mail.id;
   };
   const sendTest = async (
     serverId: number,
     mail: { to: string; subject: string; body: string },
     onWait?: (why: string) => void,
   ): Promise<TestSendResult> => {
-    const server = store.servers.get(serverId);
-    if (!server) throw new Error(`no email server with id ${serverId}`);
-    const from = ownSender(server);
-    const receivedAt = now();
-    const id = newQueueId(receivedAt);
-    const raw = buildTestMessage({ from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(receivedAt));
-    const file = await spool.write(id, Buffer.alloc(0), Readable.from([raw]));
-    await committer.commit({
-      id,
-      serverId,
-      mailFrom: from,
-      recipients: [mail.to],
-      size: file.size,
-      subject: file.headers.subject,
-      headerMessageId: file.headers.messageId,
+    const own = ownMail(serverId);
+    const { server, id } = own;
+    const raw = buildTestMessage({ from: own.from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(own.receivedAt));
+    await queueOwnMail(own, raw, [mail.to], {
       clientAddress: 'admin panel',
       clientHelo: 'Send Test Email',
       route: 'admin panel',
-      relayUser: null,
-      receivedAt,
-      expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
       status: 'sending',
     });
     const transcript: string[] = [];
