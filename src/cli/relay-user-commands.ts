@@ -4,7 +4,8 @@
  * shown once; only its scrypt hash is stored, and no command prints either
  * again.
  */
-import { generatePassword, hashPassword } from '../auth/passwords.js';
+import { hashPassword } from '../auth/passwords.js';
+import { addRelayUser } from '../relay/add-relay-user.js';
 import { allowFromList, relayPassword, relayUserName } from '../store/access-schemas.js';
 import type { Store } from '../store/index.js';
 import type { RelayUser, RelayUserChanges } from '../store/relay-users.js';
@@ -56,15 +57,13 @@ async function add(store: Store, args: string[], print: Print): Promise<void> {
   const server = serverFlag(store, requireFlag('server', values.server, example));
   const allowFrom = values['allow-from'] === undefined ? [] : flagValue('allow-from', values['allow-from'], allowFromList);
   const given = values['password-file'] === undefined ? null : passwordFromFile(values['password-file']);
-  const password = given ?? generatePassword();
-  const passwordHash = await hashPassword(password);
-  // Checked after hashing, so that nothing else can take the name between the check and the insert.
-  if (store.relayUsers.findByName(name)) throw new UsageError(`a relay user named ${JSON.stringify(name)} exists already`);
-  const user = store.relayUsers.add({ name, passwordHash, serverId: server.id, allowFrom });
+  const added = await addRelayUser(store, { name, serverId: server.id, allowFrom, password: given });
+  if (!added) throw new UsageError(`a relay user named ${JSON.stringify(name)} exists already`);
+  const { user, generated } = added;
   print(`added relay user ${user.name} for email server ${server.name}, ${senders(user.allowFrom)}`);
-  if (given !== null) return;
+  if (generated === null) return;
   print('its password is shown only this once, on the next line; enter it in the device now:');
-  print(password);
+  print(generated);
 }
 
 function list(store: Store, args: string[], print: Print): void {

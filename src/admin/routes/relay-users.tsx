@@ -5,6 +5,7 @@
  * needs `Settings: Update Settings`.
  */
 import { Hono, type Context } from 'hono';
+import { addRelayUser } from '../../relay/add-relay-user.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/index.js';
@@ -97,20 +98,17 @@ export function relayUserRoutes({ store, relay, log, publicUrl, now }: RelayUser
   app.post('/', edit, async (c) => {
     const { input, form } = parseNewRelayUser(await c.req.parseBody(), store.servers.list());
     if (!input) return listPage(c, form, 422);
-    const password = input.password ?? generatePassword();
-    const passwordHash = await hashPassword(password);
-    // Checked after hashing, so that nothing else takes the name between the check and the insert.
-    if (store.relayUsers.findByName(input.name)) {
-      return listPage(c, { ...form, errors: { name: 'A relay user with this name exists already.' } }, 422);
-    }
-    const user = store.relayUsers.add({ name: input.name, passwordHash, serverId: input.server.id, allowFrom: input.allowFrom });
+    const { name, server, allowFrom, password } = input;
+    const added = await addRelayUser(store, { name, serverId: server.id, allowFrom, password });
+    if (!added) return listPage(c, { ...form, errors: { name: 'A relay user with this name exists already.' } }, 422);
+    const { user, generated } = added;
     log.info('relay user added', { relayUser: user.name, server: input.server.name, by: c.var.user?.email });
-    if (input.password !== null) {
+    if (generated === null) {
       setFlash(c, store, { kind: 'success', message: `Added ${user.name}. Enter the password you chose in the device.` });
       return c.redirect(`/relay-users/${user.id}`, 303);
     }
     setFlash(c, store, { kind: 'success', message: `Added ${user.name}.` });
-    return showOnce(c, user, password);
+    return showOnce(c, user, generated);
   });
 
   app.get('/:id{[0-9]+}', (c) => {

@@ -6,7 +6,8 @@
  * change only with the variable.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { generatePassword, hashPassword } from '../../../auth/passwords.js';
+import { hashPassword } from '../../../auth/passwords.js';
+import { addRelayUser } from '../../../relay/add-relay-user.js';
 import { parseCidr } from '../../../store/access-schemas.js';
 import type { EmailServer } from '../../../store/servers.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
@@ -127,13 +128,14 @@ export function relayAccessApi({ config, store, log }: ApiDeps): OpenAPIHono<Api
   app.openapi(createUser, async (c) => {
     const input = c.req.valid('json');
     const server = serverFor(input.serverId);
-    const generated = input.password === undefined ? generatePassword() : null;
-    const passwordHash = await hashPassword(input.password ?? (generated as string));
-    // Checked after hashing, so that nothing else can take the name between the check and the insert.
-    if (store.relayUsers.findByName(input.name)) {
-      throw new ApiError('conflict', `A relay user named ${JSON.stringify(input.name)} exists already.`, 'name');
-    }
-    const user = store.relayUsers.add({ name: input.name, passwordHash, serverId: server.id, allowFrom: input.allowFrom ?? [] });
+    const added = await addRelayUser(store, {
+      name: input.name,
+      serverId: server.id,
+      allowFrom: input.allowFrom ?? [],
+      password: input.password ?? null,
+    });
+    if (!added) throw new ApiError('conflict', `A relay user named ${JSON.stringify(input.name)} exists already.`, 'name');
+    const { user, generated } = added;
     log.info('relay user created', { relayUser: user.name, server: server.name, by: by(c) });
     return c.json({ relayUser: relayUserOut(user, server.name), ...(generated === null ? {} : { password: generated }) }, 201);
   });
