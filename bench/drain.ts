@@ -12,6 +12,7 @@ import { createSecretBox } from '../src/store/secret-box.js';
 import { EMULATOR_CA_PATH, SEED, startEmulator } from '../test/emulator/index.js';
 import { emulatorServer } from '../test/helpers/office365.js';
 import { startRelay } from '../test/helpers/relay-process.js';
+import { BENCH_RELAY } from './relay-options.js';
 import { makeBody, percentile, runLoad, type LoadResult } from './smtp-load.js';
 
 const KEY = 'cd'.repeat(32);
@@ -32,7 +33,7 @@ export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promi
     // generator sends as app@bench.test, which Exchange refuses from this mailbox unless rewritten.
     const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
     const server = store.servers.add(emulatorServer(emu, { name: 'bench', messagesPerMinute: 1, fromHandling: 'rewrite' }));
-    const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH });
+    const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH }, BENCH_RELAY);
     const body = makeBody(2048);
     const load = { clients: 20, body, reuse: true } as const;
     await runLoad(relay.smtpPort, { ...load, total: 200 });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { makeBody, percentile, runLoad } from './smtp-load.js';
 import { runCli, startRelay } from '../test/helpers/relay-process.js';
+import { BENCH_RELAY } from './relay-options.js';
 import { benchDrain } from './drain.js';
 import { postfixMissing, smtpSource, startPostfixHold, type PostfixHold } from './postfix.js';
 import { benchTokens } from './tokens.js';
@@ -90,7 +91,7 @@ async function acceptance(): Promise<void> {
       env(dir),
     );
     if (added.code !== 0) throw new Error(added.stderr);
-    const relay = await startRelay(env(dir));
+    const relay = await startRelay(env(dir), BENCH_RELAY);
     const body = makeBody(2048);
     const total = Number(process.env.BENCH_MESSAGES ?? 10_000);
     await runLoad(relay.smtpPort, { clients: 20, total: 200, body, reuse: true }); // warm-up
@@ -109,7 +110,7 @@ async function acceptance(): Promise<void> {
     );
     await relay.stop();
 
-    const big = await startRelay(env(dir));
+    const big = await startRelay(env(dir), BENCH_RELAY);
     const before = big.memory().rss;
     const r30 = await runLoad(big.smtpPort, { clients: 10, total: 10, body: makeBody(30 * 1000 * 1000), reuse: false });
     const { peak } = big.memory();
@@ -122,6 +123,9 @@ async function acceptance(): Promise<void> {
   }
 }
 
-await acceptance();
-await benchDrain(env);
-await benchTokens(env);
+/** `npm run bench -- drain` runs only the parts named (accept, drain, tokens); none named runs all. */
+const parts = process.argv.slice(2);
+const wanted = (part: string): boolean => parts.length === 0 || parts.includes(part);
+if (wanted('accept')) await acceptance();
+if (wanted('drain')) await benchDrain(env);
+if (wanted('tokens')) await benchTokens(env);

@@ -11,6 +11,7 @@ import { createSecretBox } from '../src/store/secret-box.js';
 import { EMULATOR_CA_PATH, SEED, startEmulator } from '../test/emulator/index.js';
 import { emulatorServer } from '../test/helpers/office365.js';
 import { startRelay } from '../test/helpers/relay-process.js';
+import { BENCH_RELAY } from './relay-options.js';
 
 const KEY = 'ef'.repeat(32);
 
@@ -22,7 +23,7 @@ export async function benchTokens(env: (dir: string) => NodeJS.ProcessEnv): Prom
     const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
     store.servers.add(emulatorServer(emu));
     store.close();
-    const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH });
+    const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH }, BENCH_RELAY);
     const client = nodemailer.createTransport({ host: '127.0.0.1', port: relay.smtpPort, ignoreTLS: true, pool: true, maxConnections: 10 });
     const start = performance.now();
     await Promise.all(

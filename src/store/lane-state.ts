@@ -26,8 +26,6 @@ export interface LaneStateRepo {
   reserve(key: string, messageId: string, recipients: number, at: number): number;
   /** Keeps a reservation of `reserved` recipients at the `accepted` ones (0 removes it). */
   settle(reservationId: number, reserved: number, accepted: number): void;
-  /** Recipients reserved or submitted since `since`. */
-  usedSince(key: string, since: number): number;
   /**
    * When `needed` more recipients fit under `perDay` for a lane at `now`, as
    * the older reservations leave the rolling 24 hours (now when they fit already).
@@ -35,7 +33,17 @@ export interface LaneStateRepo {
   fitsAt(key: string, needed: number, perDay: number, now: number): number;
 }
 
-/** Creates the repository over an open database. */
+/** A lane's reservations in the rolling 24 hours, oldest first, and their sum. */
+interface Ledger {
+  rows: { id: number; at: number; recipients: number }[];
+  used: number;
+}
+
+/**
+ * Creates the repository over an open database. The relay is the only writer of the reservations:
+ * each lane's last 24 hours are read once and then kept in memory, so a look at the quota costs
+ * the same with ten reservations in the day as with a hundred thousand.
+ */
 export function createLaneStateRepo(db: Db): LaneStateRepo {
   const select = db.prepare<[string], { paused_until: number; throttle_limit: number | null; throttled_until: number }>(
     'SELECT paused_until, throttle_limit, throttled_until FROM lane_state WHERE lane_key = ?',
@@ -51,13 +59,31 @@ export function createLaneStateRepo(db: Db): LaneStateRepo {
   const pruneUsage = db.prepare<[string, number]>('DELETE FROM lane_usage WHERE lane_key = ? AND at <= ?');
   const settleUsage = db.prepare<[number, number]>('UPDATE lane_usage SET recipients = ? WHERE id = ?');
   const removeUsage = db.prepare<[number]>('DELETE FROM lane_usage WHERE id = ?');
-  const sumUsage = db.prepare<[string, number], { n: number | null }>(
-    'SELECT SUM(recipients) AS n FROM lane_usage WHERE lane_key = ? AND at > ?',
+  const usageRows = db.prepare<[string, number], { id: number; at: number; recipients: number }>(
+    'SELECT id, at, recipients FROM lane_usage WHERE lane_key = ? AND at > ? ORDER BY at, id',
   );
-  const usageRows = db.prepare<[string, number], { at: number; recipients: number }>(
-    'SELECT at, recipients FROM lane_usage WHERE lane_key = ? AND at > ? ORDER BY at',
-  );
-  const usedSince = (key: string, since: number): number => sumUsage.get(key, since)?.n ?? 0;
+  const ledgers = new Map<string, Ledger>();
+  /** The lane's ledger with the reservations older than a day before `now` dropped. */
+  const ledger = (key: string, now: number): Ledger => {
+    let book = ledgers.get(key);
+    if (!book) {
+      const rows = usageRows.all(key, now - DAY_MS);
+      book = { rows, used: rows.reduce((sum, row) => sum + row.recipients, 0) };
+      ledgers.set(key, book);
+    }
+    let old = 0;
+    while (old < book.rows.length && (book.rows[old]?.at ?? Infinity) <= now - DAY_MS) book.used -= book.rows[old++]?.recipients ?? 0;
+    if (old > 0) book.rows.splice(0, old);
+    return book;
+  };
+  /** The ledger holding a reservation, and the reservation. */
+  const findReservation = (id: number): { book: Ledger; index: number } | null => {
+    for (const book of ledgers.values()) {
+      // Reservations settle soon after they are made: search from the newest.
+      for (let index = book.rows.length - 1; index >= 0; index--) if (book.rows[index]?.id === id) return { book, index };
+    }
+    return null;
+  };
   return {
     load: (key) => {
       const row = select.get(key);
@@ -67,21 +93,34 @@ export function createLaneStateRepo(db: Db): LaneStateRepo {
       upsert.run(key, state.pausedUntil, state.throttleLimit, state.throttledUntil, now);
     },
     reserve: (key, messageId, recipients, at) => {
+      const book = ledger(key, at);
       // Rows past the rolling day no longer count: the table stays as small as a day's traffic.
       pruneUsage.run(key, at - DAY_MS);
-      return Number(insertUsage.run(key, messageId, at, recipients).lastInsertRowid);
+      const id = Number(insertUsage.run(key, messageId, at, recipients).lastInsertRowid);
+      // Kept in time order (a clock set back must not hide a reservation from the pruning above).
+      let index = book.rows.length;
+      while (index > 0 && (book.rows[index - 1]?.at ?? -Infinity) > at) index--;
+      book.rows.splice(index, 0, { id, at, recipients });
+      book.used += recipients;
+      return id;
     },
     settle: (reservationId, reserved, accepted) => {
       // The usual case (every recipient accepted) writes nothing: one commit less per message.
       if (accepted === reserved) return;
       if (accepted > 0) settleUsage.run(accepted, reservationId);
       else removeUsage.run(reservationId);
+      const found = findReservation(reservationId);
+      if (!found) return;
+      const row = found.book.rows[found.index] as Ledger['rows'][number];
+      found.book.used += accepted - row.recipients;
+      if (accepted > 0) row.recipients = accepted;
+      else found.book.rows.splice(found.index, 1);
     },
-    usedSince,
     fitsAt: (key, needed, perDay, now) => {
-      let used = usedSince(key, now - DAY_MS);
+      const book = ledger(key, now);
+      let used = book.used;
       let at = now;
-      for (const row of usageRows.all(key, now - DAY_MS)) {
+      for (const row of book.rows) {
         if (used + needed <= perDay) break;
         used -= row.recipients;
         at = row.at + DAY_MS;

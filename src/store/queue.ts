@@ -36,7 +36,6 @@ export interface QueueRepo {
   /** Records a batch of accepted messages in one transaction (one commit, one fsync). */
   insert(messages: NewMessage[]): void;
   /** Marks up to `limit` due messages of a server as sending and returns them. */
-  claimDue(serverId: number, now: number, limit: number): QueuedMessage[];
   /** Earliest next attempt among a server's waiting messages, or null. */
   nextDueAt(serverId: number): number | null;
   /** Due waiting messages of any of `serverIds` (a mailbox's lane), oldest due first, without claiming them. */
@@ -76,7 +75,23 @@ export interface QueueRepo {
   countsByStatus(serverId?: number): Record<MessageStatus, number>;
 }
 
-const WAITING = `status IN ('queued', 'deferred')`;
+const DUE_STATUSES = ['queued', 'deferred'] as const satisfies readonly MessageStatus[];
+const WAITING = `status IN (${DUE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
+/**
+ * Statements the scheduler runs for every message it delivers. Each must read a few rows however
+ * long the queue and the retained history (test/store/delivery-path.test.ts checks their plans).
+ * In the recipients queries the unary `+` before `status` keeps SQLite on the primary key
+ * (message_id, address): otherwise it picks recipients_done (status, done_at) and reads every
+ * pending (or delivered) recipient of the whole queue for one message.
+ */
+export const DELIVERY_PATH_SQL = {
+  /** One (server, status) range of due messages in index order; peekDue merges them. */
+  due: 'SELECT * FROM messages WHERE server_id = ? AND status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, received_at LIMIT ?',
+  pendingRecipients: `SELECT address FROM recipients WHERE message_id = ? AND +status = 'pending'`,
+  anyDelivered: `SELECT 1 FROM recipients WHERE message_id = ? AND +status = 'delivered' LIMIT 1`,
+  nextDueAt: `SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`,
+} as const;
 
 /** A LIKE pattern matching text that starts with `prefix`, its wildcards escaped. */
 const startsWith = (prefix: string): string => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
@@ -124,19 +139,12 @@ export function createQueueRepo(db: Db): QueueRepo {
   const insertEvent = db.prepare<[string | null, number | null, number, EventKind, string | null]>(
     'INSERT INTO events (message_id, server_id, at, kind, detail) VALUES (?, ?, ?, ?, ?)',
   );
-  const selectDue = db.prepare<[number, number, number], MessageRow>(
-    `SELECT * FROM messages WHERE server_id = ? AND ${WAITING} AND next_attempt_at <= ? ORDER BY next_attempt_at, received_at LIMIT ?`,
-  );
-  const markSending = db.prepare<[number, string]>(
-    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ?`,
-  );
+  const selectDue = db.prepare<[number, string, number, number], MessageRow>(DELIVERY_PATH_SQL.due);
   const selectOne = db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE id = ?');
   const selectRecipients = db.prepare<[string], Recipient>(
     'SELECT address, status, reply FROM recipients WHERE message_id = ? ORDER BY address',
   );
-  const selectPending = db.prepare<[string], { address: string }>(
-    `SELECT address FROM recipients WHERE message_id = ? AND status = 'pending'`,
-  );
+  const selectPending = db.prepare<[string], { address: string }>(DELIVERY_PATH_SQL.pendingRecipients);
   const setRecipient = db.prepare<[RecipientStatus, string, number, string, string]>(
     'UPDATE recipients SET status = ?, reply = ?, done_at = ? WHERE message_id = ? AND address = ?',
   );
@@ -144,18 +152,15 @@ export function createQueueRepo(db: Db): QueueRepo {
     'UPDATE messages SET status = ?, next_attempt_at = ?, last_reply = ?, updated_at = ? WHERE id = ?',
   );
   // Statements on the scheduler's path (every pump) are prepared once.
-  const selectNextDue = db.prepare<[number], { t: number | null }>(
-    `SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`,
-  );
+  const selectNextDue = db.prepare<[number], { t: number | null }>(DELIVERY_PATH_SQL.nextDueAt);
   const selectWaitingIds = db.prepare<[number], { id: string }>(`SELECT id FROM messages WHERE server_id = ? AND ${WAITING}`);
-  const selectAnyDelivered = db.prepare<[string]>(`SELECT 1 FROM recipients WHERE message_id = ? AND status = 'delivered' LIMIT 1`);
+  const selectAnyDelivered = db.prepare<[string]>(DELIVERY_PATH_SQL.anyDelivered);
   const markQueued = db.prepare<[number, number, string]>(
     `UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`,
   );
   const selectEvents = db.prepare<[string], EventRow>('SELECT * FROM events WHERE message_id = ? ORDER BY id');
   const selectEventsSince = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
   const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
-  const selectDueOf = new Map<number, ReturnType<typeof db.prepare<unknown[], MessageRow>>>();
   const claimOne = db.prepare<[number, string], MessageRow>(
     `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND ${WAITING} RETURNING *`,
   );
@@ -184,24 +189,14 @@ export function createQueueRepo(db: Db): QueueRepo {
         );
       }
     }),
-    claimDue: db.transaction((serverId: number, now: number, limit: number) => {
-      const rows = selectDue.all(serverId, now, limit);
-      for (const row of rows) markSending.run(now, row.id);
-      return rows.map((row) => ({ ...toMessage(row), status: 'sending' as const, attempts: row.attempts + 1 }));
-    }),
     nextDueAt: (serverId) => selectNextDue.get(serverId)?.t ?? null,
     peekDue: (serverIds, now, limit) => {
-      if (serverIds.length === 0) return [];
-      // Called on every look at a lane: one statement per number of servers in the lane, prepared once.
-      let statement = selectDueOf.get(serverIds.length);
-      if (!statement) {
-        statement = db.prepare<unknown[], MessageRow>(
-          `SELECT * FROM messages WHERE server_id IN (${serverIds.map(() => '?').join(', ')}) AND ${WAITING} AND next_attempt_at <= ?
-           ORDER BY next_attempt_at, received_at LIMIT ?`,
-        );
-        selectDueOf.set(serverIds.length, statement);
-      }
-      return statement.all(...serverIds, now, limit).map(toMessage);
+      // One ordered index range per (server, status), each cut at the limit, then merged: a look at a
+      // lane reads a few rows however long the queue is. One query with IN lists sorts every due row.
+      const due: MessageRow[] = [];
+      for (const serverId of serverIds) for (const status of DUE_STATUSES) due.push(...selectDue.all(serverId, status, now, limit));
+      due.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.received_at - b.received_at);
+      return due.slice(0, limit).map(toMessage);
     },
     claim: (id, now) => {
       const row = claimOne.get(now, id);

@@ -54,10 +54,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface StartOptions {
+  /** Runs the built relay (`dist/main.js`, as `npm start` does) instead of the sources through tsx. */
+  built?: boolean;
+  /** Extra Node.js flags, such as `--cpu-prof`. */
+  nodeArgs?: string[];
+}
+
 /** Starts the relay on a free port and waits until it accepts connections. */
-export async function startRelay(env: NodeJS.ProcessEnv): Promise<RelayProcess> {
+export async function startRelay(env: NodeJS.ProcessEnv, { built = false, nodeArgs = [] }: StartOptions = {}): Promise<RelayProcess> {
   const smtpPort = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), 'start'], {
+  const entry = built ? [path.join(ROOT, 'dist/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/main.ts')];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'start'], {
     env: { ...env, RELAY365_SMTP_LISTEN: `127.0.0.1:${smtpPort}` },
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
