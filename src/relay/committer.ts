@@ -1,9 +1,10 @@
 /**
- * Group commit for accepted messages. Each message's file is already fsynced;
- * what is left is to make the directory entries durable (one directory fsync)
- * and to record the messages (one SQLite transaction, one WAL fsync). Messages
- * that arrive while a commit runs wait for the next one, so concurrent clients
- * share the cost of the two fsyncs instead of paying them one by one. A
+ * Group commit for accepted messages. Each message's file, envelope included,
+ * is already fsynced; what is left is to make the directory entries durable
+ * (one directory fsync) and to record the messages (one SQLite transaction,
+ * which in the running relay skips its own fsync: see src/store/db.ts).
+ * Messages that arrive while a commit runs wait for the next one, so
+ * concurrent clients share the cost of the directory fsync. A
  * record the store refuses (its server deleted meanwhile, say) fails its own
  * message only: after a refused batch each message is recorded on its own.
  */

@@ -11,6 +11,7 @@ import type { Config, TlsVersion } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { ALERT_ROUTE } from '../store/alerts.js';
+import { syncWalPeriodically } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { NewMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
@@ -23,7 +24,7 @@ import { createRelayAuth } from './relay-auth.js';
 import { recover } from './recovery.js';
 import { createRetentionTimer } from './retention-timer.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
-import { createSpool, type Spool } from './spool.js';
+import { createSpool, queueRecord, type Spool, type SpoolEnvelope } from './spool.js';
 import { buildTestMessage, ownSender } from './test-message.js';
 import { loadTlsIdentity, type TlsIdentity } from './tls-identity.js';
 import { newQueueId } from './trace.js';
@@ -115,6 +116,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;
+  let stopWalSync = (): void => undefined;
   /** The email server relay365's own mail goes through, the address it comes from, and a new queue ID. */
   const ownMail = (serverId: number) => {
     const server = store.servers.get(serverId);
@@ -129,20 +131,19 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     to: string[],
     origin: Pick<NewMessage, 'clientAddress' | 'clientHelo' | 'route' | 'status'>,
   ): Promise<void> => {
-    const file = await spool.write(mail.id, Buffer.alloc(0), Readable.from([raw]));
-    await committer.commit({
+    const { status, ...from } = origin;
+    const envelope: SpoolEnvelope = {
       id: mail.id,
       serverId: mail.server.id,
       mailFrom: mail.from,
       recipients: to,
-      size: file.size,
-      subject: file.headers.subject,
-      headerMessageId: file.headers.messageId,
       relayUser: null,
       receivedAt: mail.receivedAt,
       expiresAt: mail.receivedAt + MAX_QUEUE_LIFETIME_MS,
-      ...origin,
-    });
+      ...from,
+    };
+    const file = await spool.write(envelope, Buffer.alloc(0), Readable.from([raw]));
+    await committer.commit({ ...queueRecord(envelope, file), status });
   };
   const enqueueAlert = async (serverId: number, alert: AlertMail): Promise<string> => {
     const mail = ownMail(serverId);
@@ -220,6 +221,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     listening: () => listener?.listening() ?? false,
     async start() {
       await recover(store.queue, spool, log, now());
+      stopWalSync = syncWalPeriodically(store.db);
       const tls = await loadTlsIdentity(config);
       listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics });
       const addresses = await listener.start();
@@ -247,6 +249,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       const sessions = (listener?.drain() ?? Promise.resolve()).then(() => committer.drain());
       await Promise.all([sessions, scheduler.stop(), retention.stop()]);
       await listener?.close();
+      stopWalSync();
     },
     abandon: () => ({ sessionsCut: listener?.abort() ?? 0, deliveriesAbandoned: scheduler.inFlight() }),
     async stop() {
@@ -254,6 +257,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       await committer.drain();
       await scheduler.stop();
       await retention.stop();
+      stopWalSync();
     },
   };
 }

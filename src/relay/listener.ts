@@ -29,7 +29,7 @@ import type { RelayAuth } from './relay-auth.js';
 import { headerFromAddresses, maySendAs, senderRefusal } from './sender-policy.js';
 import { REPLIES } from './smtp-error.js';
 import { RelaySmtpServer } from './smtp-server.js';
-import { MessageTooBigError, type Spool } from './spool.js';
+import { MessageTooBigError, queueRecord, type Spool, type SpoolEnvelope } from './spool.js';
 import type { TlsIdentity } from './tls-identity.js';
 import { newQueueId, receivedHeader } from './trace.js';
 
@@ -206,10 +206,22 @@ export function createListener({
       recipients,
       date: new Date(receivedAt),
     });
+    const envelope: SpoolEnvelope = {
+      id: queueId,
+      serverId: server.id,
+      mailFrom,
+      recipients,
+      clientAddress: session.remoteAddress,
+      clientHelo: session.hostNameAppearsAs,
+      route: route.label,
+      relayUser: route.relayUser?.name ?? null,
+      receivedAt,
+      expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
+    };
     let file;
     try {
       // The spool stops writing at the limit: an oversize message never takes more disk than the limit.
-      file = await spool.write(queueId, prefix, stream, config.maxMessageSize);
+      file = await spool.write(envelope, prefix, stream, config.maxMessageSize);
     } catch (err) {
       if (err instanceof MessageTooBigError) throw REPLIES.tooBig(config.maxMessageSize);
       // The client went away mid-DATA (nothing to answer) or the disk failed.
@@ -223,21 +235,7 @@ export function createListener({
       throw REPLIES.senderNotAllowed(refusal);
     }
     try {
-      await committer.commit({
-        id: queueId,
-        serverId: server.id,
-        mailFrom,
-        recipients,
-        size: file.size,
-        subject: file.headers.subject,
-        headerMessageId: file.headers.messageId,
-        clientAddress: session.remoteAddress,
-        clientHelo: session.hostNameAppearsAs,
-        route: route.label,
-        relayUser: route.relayUser?.name ?? null,
-        receivedAt,
-        expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
-      });
+      await committer.commit(queueRecord(envelope, file));
     } catch (err) {
       log.error('message not recorded', { queueId, error: (err as Error).message });
       await spool.remove(queueId);

@@ -1,16 +1,21 @@
 /**
- * The spool: one file per accepted message under `{dataDir}/spool`, holding
- * exactly the bytes to forward (our Received: header, then the client's
- * message). A file counts only once the store has a record for it: the
- * committer records a message after its file is fsynced, and start-up
- * recovery deletes files without a record (their client never got a 250).
- * Nothing ever rewrites a file, and a message that cannot be kept (over the
- * size limit, or a write failed) is deleted at once, not at the end of DATA.
+ * The spool: one file per accepted message under `{dataDir}/spool`. A file
+ * holds the message's envelope (who sent it to whom, through which route and
+ * server), then exactly the bytes to forward: our Received: header and the
+ * client's message. It is the durable record of an accepted message: it is
+ * written as `{id}.tmp`, fsynced, and only then renamed to `{id}.eml`, so an
+ * `.eml` file is always complete. The store's record may trail it: start-up
+ * recovery rebuilds a missing record from the envelope (a power cut can undo
+ * SQLite's last commits, see src/store/db.ts) and deletes `.tmp` files (their
+ * client never got a 250). Nothing ever rewrites a file, and a message that
+ * cannot be kept (over the size limit, or a write failed) is deleted at once,
+ * not at the end of DATA.
  */
-import { createReadStream, mkdirSync, readdirSync } from 'node:fs';
-import { open as openFile, unlink } from 'node:fs/promises';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { open as openFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { NewMessage } from '../store/queue.js';
 
 /** Headers we keep for the log; the sniffer looks at most this far into a message. */
 const HEADER_SNIFF_LIMIT = 64 * 1024;
@@ -26,6 +31,46 @@ export interface SpooledFile {
   /** Bytes of the client's message, without our Received: header. */
   size: number;
   headers: MessageHeaders;
+}
+
+/** What a spool file says of its message ahead of the bytes: the queue record without what the bytes tell. */
+export type SpoolEnvelope = Omit<NewMessage, 'size' | 'subject' | 'headerMessageId' | 'status'>;
+
+/**
+ * A spool file starts with this tag, the envelope's length in 8 hex digits and the envelope as
+ * JSON; the message bytes follow. Files written before envelopes existed start with the message.
+ */
+const ENVELOPE_TAG = 'R365ENV1';
+const ENVELOPE_HEAD_BYTES = ENVELOPE_TAG.length + 8;
+
+/** The envelope as it opens a spool file; `prefixBytes` lets recovery tell the client's bytes from ours. */
+function encodeEnvelope(envelope: SpoolEnvelope, prefixBytes: number): Buffer {
+  const json = Buffer.from(JSON.stringify({ ...envelope, prefixBytes }), 'utf8');
+  return Buffer.concat([Buffer.from(`${ENVELOPE_TAG}${json.length.toString(16).padStart(8, '0')}`, 'latin1'), json]);
+}
+
+/** A file's envelope and where its message bytes start (0, and no envelope, for older files). */
+async function readEnvelope(file: FileHandle): Promise<{ envelope: (SpoolEnvelope & { prefixBytes: number }) | null; start: number }> {
+  const head = Buffer.alloc(ENVELOPE_HEAD_BYTES);
+  const { bytesRead } = await file.read(head, 0, head.length, 0);
+  if (bytesRead < head.length || head.toString('latin1', 0, ENVELOPE_TAG.length) !== ENVELOPE_TAG) return { envelope: null, start: 0 };
+  const length = Number.parseInt(head.toString('latin1', ENVELOPE_TAG.length), 16);
+  const json = Buffer.alloc(length);
+  await file.read(json, 0, length, ENVELOPE_HEAD_BYTES);
+  return { envelope: JSON.parse(json.toString('utf8')) as SpoolEnvelope & { prefixBytes: number }, start: ENVELOPE_HEAD_BYTES + length };
+}
+
+/** The message bytes of a spool file's contents, without its envelope (tests and tools). */
+export function messageBytes(contents: Buffer): Buffer {
+  if (contents.toString('latin1', 0, ENVELOPE_TAG.length) !== ENVELOPE_TAG) return contents;
+  return contents.subarray(
+    ENVELOPE_HEAD_BYTES + Number.parseInt(contents.toString('latin1', ENVELOPE_TAG.length, ENVELOPE_HEAD_BYTES), 16),
+  );
+}
+
+/** The queue record of a spooled message. */
+export function queueRecord(envelope: SpoolEnvelope, file: SpooledFile): NewMessage {
+  return { ...envelope, size: file.size, subject: file.headers.subject, headerMessageId: file.headers.messageId };
 }
 
 /** The file operations the spool needs; tests inject failing ones (a full disk, an I/O error). */
@@ -47,20 +92,26 @@ export class MessageTooBigError extends Error {
 
 export interface Spool {
   /**
-   * Streams `prefix` + `body` into the message's file and fsyncs it; memory stays bounded.
-   * Once the body passes `maxBytes` (MessageTooBigError) or a write fails, the file is
-   * deleted and the rest of the body is read and dropped, so the client is answered after
-   * its final dot; the error is thrown then. A body that fails (client gone) throws at once.
+   * Streams the envelope, `prefix` and `body` into the message's file, fsyncs it and gives it its
+   * final name; memory stays bounded. Once the body passes `maxBytes` (MessageTooBigError) or a
+   * write fails, the file is deleted and the rest of the body is read and dropped, so the client
+   * is answered after its final dot; the error is thrown then. A body that fails (client gone)
+   * throws at once.
    */
-  write(id: string, prefix: Buffer, body: Readable, maxBytes?: number): Promise<SpooledFile>;
+  write(envelope: SpoolEnvelope, prefix: Buffer, body: Readable, maxBytes?: number): Promise<SpooledFile>;
   /** Makes the new files' directory entries durable (one directory fsync for a batch). */
   syncDirectory(): Promise<void>;
   /** Deletes a message's file (refused, delivered, failed or deleted). */
   remove(id: string): Promise<void>;
+  /** The bytes to forward: our Received: header and the client's message, without the envelope. */
   read(id: string): Readable;
   path(id: string): string;
-  /** IDs of all files in the spool. */
+  /** IDs of all complete files in the spool. */
   list(): string[];
+  /** The queue record a file's envelope and bytes make; null for a file from before envelopes. */
+  record(id: string): Promise<NewMessage | null>;
+  /** Deletes the files of writes that never finished (a crash mid-DATA); returns how many. */
+  removeUnfinished(): Promise<number>;
 }
 
 /** Unfolds a header block and picks Subject, Message-ID and From. */
@@ -84,26 +135,40 @@ function headerBlock(head: Buffer): string | null {
 /** Bytes gathered before one write call: few syscalls for small messages, bounded memory for large ones. */
 const WRITE_BATCH_BYTES = 256 * 1024;
 
+/** Streams a file's message bytes, skipping its envelope. */
+async function* messageChunks(file: string): AsyncGenerator<Buffer> {
+  const handle = await openFile(file, 'r');
+  try {
+    const { start } = await readEnvelope(handle);
+    for await (const chunk of handle.createReadStream({ start, autoClose: false })) yield chunk as Buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+const UNFINISHED = '.tmp';
+
 /** Creates (if needed) the spool folders under `dir`; `open` is fs.promises.open unless a test injects one. */
 export function createSpool(dir: string, { open: openMessage = openFile }: { open?: OpenSpoolFile } = {}): Spool {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const filePath = (id: string): string => path.join(dir, `${id}.eml`);
 
   return {
-    async write(id, prefix, body, maxBytes = Infinity) {
-      const target = filePath(id);
-      const file = await openMessage(target, 'wx', 0o600);
+    async write(envelope, prefix, body, maxBytes = Infinity) {
+      const { id } = envelope;
+      const unfinished = path.join(dir, `${id}${UNFINISHED}`);
+      const file = await openMessage(unfinished, 'wx', 0o600);
       const discard = async (): Promise<void> => {
         await file.close().catch(() => undefined);
-        await unlink(target).catch(() => undefined);
+        await unlink(unfinished).catch(() => undefined);
       };
       let size = 0;
       let head: Buffer | null = Buffer.alloc(0);
       let headers: MessageHeaders = { subject: null, messageId: null, from: null };
       // Set once the message cannot be kept; the body is still read to its end.
       let refusal: Error | null = null;
-      let batch: Buffer[] = [prefix];
-      let batchBytes = prefix.length;
+      let batch: Buffer[] = [encodeEnvelope(envelope, prefix.length), prefix];
+      let batchBytes = (batch[0] as Buffer).length + prefix.length;
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
           size += chunk.length;
@@ -136,9 +201,11 @@ export function createSpool(dir: string, { open: openMessage = openFile }: { ope
           if (batch.length > 0) await file.writev(batch);
           await file.datasync();
           await file.close();
+          // Renamed once its bytes are on disk: an .eml file is never a part of a message.
+          await rename(unfinished, filePath(id));
         }
       } catch (err) {
-        // The body failed (the client went away) or the last write, fsync or close did.
+        // The body failed (the client went away) or the last write, fsync, close or rename did.
         if (refusal === null) await discard();
         throw err;
       }
@@ -155,11 +222,32 @@ export function createSpool(dir: string, { open: openMessage = openFile }: { ope
       }
     },
     remove: (id) => unlink(filePath(id)).catch(() => undefined),
-    read: (id) => createReadStream(filePath(id)),
+    read: (id) => Readable.from(messageChunks(filePath(id)), { objectMode: false }),
     path: filePath,
     list: () =>
       readdirSync(dir)
         .filter((name) => name.endsWith('.eml'))
         .map((name) => name.slice(0, -4)),
+    async record(id) {
+      const handle = await openFile(filePath(id), 'r');
+      try {
+        const { envelope, start } = await readEnvelope(handle);
+        if (!envelope) return null;
+        const { prefixBytes, ...fields } = envelope;
+        const { size: fileSize } = await handle.stat();
+        const head = Buffer.alloc(Math.min(HEADER_SNIFF_LIMIT, fileSize - start - prefixBytes));
+        await handle.read(head, 0, head.length, start + prefixBytes);
+        const block = headerBlock(head);
+        const headers = parseHeaders(block === null ? head.toString('utf8') : Buffer.from(block, 'latin1').toString('utf8'));
+        return queueRecord(fields, { id, size: fileSize - start - prefixBytes, headers });
+      } finally {
+        await handle.close();
+      }
+    },
+    async removeUnfinished() {
+      const names = readdirSync(dir).filter((name) => name.endsWith(UNFINISHED));
+      await Promise.all(names.map((name) => unlink(path.join(dir, name)).catch(() => undefined)));
+      return names.length;
+    },
   };
 }

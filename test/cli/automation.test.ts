@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/commands.js';
 import { TestEmailRefused } from '../../src/cli/send-test-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
-import { createSpool } from '../../src/relay/spool.js';
+import { createSpool, queueRecord, type SpoolEnvelope } from '../../src/relay/spool.js';
 import { createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { emulatorServer } from '../helpers/office365.js';
@@ -33,24 +33,25 @@ const run = async (command: string, ...args: string[]): Promise<string[]> => {
 
 /** A waiting message with its spool file, as the listener leaves it after its 250. */
 async function waiting(id: string, serverId: number, status: 'deferred' | 'held' = 'deferred'): Promise<void> {
-  await createSpool(path.join(fx.dir, 'spool')).write(id, Buffer.alloc(0), Readable.from([Buffer.from('Subject: x\r\n\r\nbody\r\n')]));
-  fx.store.queue.insert([
-    {
-      id,
-      serverId,
-      mailFrom: 'erp@contoso.test',
-      recipients: ['alice@fabrikam.test'],
-      size: 20,
-      subject: 'x',
-      headerMessageId: null,
-      clientAddress: '127.0.0.1',
-      clientHelo: 'erp',
-      route: 'network 127.0.0.0/8',
-      relayUser: null,
-      receivedAt: Date.now() - 60_000,
-      expiresAt: Date.now() + 86_400_000,
-    },
-  ]);
+  const envelope: SpoolEnvelope = {
+    id,
+    serverId,
+    mailFrom: 'erp@contoso.test',
+    recipients: ['alice@fabrikam.test'],
+    clientAddress: '127.0.0.1',
+    clientHelo: 'erp',
+    route: 'network 127.0.0.0/8',
+    relayUser: null,
+    receivedAt: Date.now() - 60_000,
+    expiresAt: Date.now() + 86_400_000,
+  };
+  const file = await createSpool(path.join(fx.dir, 'spool')).write(
+    envelope,
+    Buffer.alloc(0),
+    Readable.from([Buffer.from('Subject: x\r\n\r\nbody\r\n')]),
+  );
+  fx.store.queue.insert([queueRecord(envelope, file)]);
+
   fx.store.queue.claim(id, Date.now());
   fx.store.queue.recordAttempt(
     id,

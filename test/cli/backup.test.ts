@@ -12,6 +12,7 @@ import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
 import { startHarness, testMessage } from '../helpers/relay-harness.js';
 import { runCli } from '../helpers/relay-process.js';
 import { waitFor } from '../helpers/wait.js';
+import { messageBytes } from '../../src/relay/spool.js';
 
 const KEY = 'ab'.repeat(32);
 const BUSY = '451 4.7.500 Server busy. Please try again later.';
@@ -128,7 +129,7 @@ describe('relay365 backup and restore', () => {
       const store = createStore(restoredDir, createSecretBox(Buffer.from(KEY, 'hex')));
       const waiting = [...store.queue.liveIds()];
       expect(waiting).toEqual(expect.arrayContaining(Object.keys(before)));
-      const spooled = new Map(waiting.map((id) => [id, readFileSync(path.join(restoredDir, 'spool', `${id}.eml`))]));
+      const spooled = new Map(waiting.map((id) => [id, messageBytes(readFileSync(path.join(restoredDir, 'spool', `${id}.eml`)))]));
       const relay = createRelay({ config, store, log: silentLogger, now: () => h.now() + 3 * 60 * 60_000, pollMs: 50 });
       try {
         await relay.start();

@@ -10,6 +10,7 @@ import { createLogger, silentLogger } from '../../src/log.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import { MAX_QUEUE_LIFETIME_MS } from '../../src/relay/classify.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
+import { queueRecord, type SpoolEnvelope } from '../../src/relay/spool.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';
 import { createFixture, type Fixture } from './fixture.js';
@@ -96,24 +97,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logLines,
     async enqueue(serverId, raw, to = ['alice@fabrikam.test']) {
       const queueId = `T${(clock % 1e9).toString(36).toUpperCase()}${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
-      const file = await relay.spool.write(queueId, Buffer.alloc(0), Readable.from([Buffer.from(raw)]));
-      fx.store.queue.insert([
-        {
-          id: queueId,
-          serverId,
-          mailFrom: SEED.mailbox,
-          recipients: to,
-          size: file.size,
-          subject: file.headers.subject,
-          headerMessageId: file.headers.messageId,
-          clientAddress: '127.0.0.1',
-          clientHelo: 'harness',
-          route: 'harness',
-          relayUser: null,
-          receivedAt: clock,
-          expiresAt: clock + MAX_QUEUE_LIFETIME_MS,
-        },
-      ]);
+      const envelope: SpoolEnvelope = {
+        id: queueId,
+        serverId,
+        mailFrom: SEED.mailbox,
+        recipients: to,
+        clientAddress: '127.0.0.1',
+        clientHelo: 'harness',
+        route: 'harness',
+        relayUser: null,
+        receivedAt: clock,
+        expiresAt: clock + MAX_QUEUE_LIFETIME_MS,
+      };
+      const file = await relay.spool.write(envelope, Buffer.alloc(0), Readable.from([Buffer.from(raw)]));
+      fx.store.queue.insert([queueRecord(envelope, file)]);
       relay.scheduler.poke();
       return queueId;
     },

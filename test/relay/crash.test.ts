@@ -94,6 +94,48 @@ describe('relay365 process', () => {
     expect(ids.length - new Set(ids).size).toBeLessThanOrEqual(3);
   });
 
+  it('delivers every message it answered 250 for when a power cut also undid the last commits of its queue', async () => {
+    // One delivery a minute: what is accepted stays queued until the power cut.
+    const setup = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
+    const serverId = setup.servers.list()[0]?.id as number;
+    setup.servers.update(serverId, { messagesPerMinute: 1 });
+    setup.close();
+    const first = await start();
+    const client = nodemailer.createTransport({ host: '127.0.0.1', port: first.smtpPort, ignoreTLS: true, pool: true, maxConnections: 5 });
+    const acked: string[] = [];
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        client
+          .sendMail({
+            envelope: { from: SEED.mailbox, to: ['alice@fabrikam.test', 'bob@fabrikam.test'] },
+            raw: `From: ${SEED.mailbox}\r\nSubject: cut ${i}\r\n\r\nbody ${i}\r\n`,
+          })
+          .then((info) => acked.push(/queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string)),
+      ),
+    );
+    client.close();
+    await first.kill();
+
+    // The store commits without its own fsync; a power cut may undo the newest records. Undo 40.
+    const undone = acked.slice(-40);
+    const cut = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
+    const marks = undone.map(() => '?').join(', ');
+    for (const table of ['events', 'recipients']) cut.db.prepare(`DELETE FROM ${table} WHERE message_id IN (${marks})`).run(...undone);
+    cut.db.prepare(`DELETE FROM messages WHERE id IN (${marks})`).run(...undone);
+    expect(cut.queue.get(undone[0] as string)).toBeUndefined();
+    cut.servers.update(serverId, { messagesPerMinute: 100_000 });
+    cut.close();
+
+    await start();
+    const received = await emu.exchange.waitForMessages(acked.length, 30_000);
+
+    const ids = received.map(queueIdOf);
+    expect([...acked].sort()).toEqual([...new Set(ids)].sort());
+    // At most the one message in flight at the kill arrives twice.
+    expect(ids.length - new Set(ids).size).toBeLessThanOrEqual(1);
+    for (const message of received) expect(message.rcptTo).toEqual(['alice@fabrikam.test', 'bob@fabrikam.test']);
+  });
+
   it('streams 30 MB messages through without its memory growing with them', async () => {
     const relay = await start();
     const line = `${'0123456789'.repeat(7)}abcdef\r\n`;

@@ -22,6 +22,7 @@ import { emulatorServer } from '../helpers/office365.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { createSessionGenerator, type Ending, type FuzzSession, type GeneratorOptions } from './fuzz-sessions.js';
+import { messageBytes } from '../../src/relay/spool.js';
 
 const KEY = 'ef'.repeat(32);
 const SESSIONS = process.env.FUZZ_SESSIONS ? Number(process.env.FUZZ_SESSIONS) : 10_000;
@@ -268,7 +269,7 @@ async function checkQueue(
   const violations: Violation[] = [];
   for (const id of orphans()) {
     const token = /Subject: (fz-\d+-\d+)/.exec(
-      readFileSync(path.join(spoolDir, `${id}.eml`))
+      messageBytes(readFileSync(path.join(spoolDir, `${id}.eml`)))
         .subarray(0, 400)
         .toString('latin1'),
     )?.[1];
@@ -301,7 +302,7 @@ async function checkQueue(
       continue;
     }
     // The file is the relay's Received: header, then exactly the client's message.
-    const raw = readFileSync(file);
+    const raw = messageBytes(readFileSync(file));
     const prefix = raw.subarray(0, raw.length - row.size).toString('latin1');
     if (!/^Received: from [^\r\n]*\r\n\tby [^\r\n]* id /.test(prefix) || !prefix.includes(` id ${row.id}`) || !prefix.endsWith('\r\n')) {
       found(`has no Received: header of its own: ${JSON.stringify(prefix.slice(0, 300))}`);

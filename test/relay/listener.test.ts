@@ -5,7 +5,7 @@ import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
 import type { Listener } from '../../src/relay/listener.js';
-import type { Spool } from '../../src/relay/spool.js';
+import { messageBytes, type Spool } from '../../src/relay/spool.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { startTestListener } from '../helpers/listener.js';
 import { connectRaw } from '../helpers/smtp-client.js';
@@ -38,7 +38,7 @@ describe('SMTP listener', () => {
     const info = await client().sendMail({ envelope: { from: 'app@example.test', to: ['a@example.test', 'b@example.test'] }, raw });
     const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-Z]+$/);
-    const stored = readFileSync(spool.path(id), 'utf8');
+    const stored = messageBytes(readFileSync(spool.path(id))).toString('utf8');
     expect(stored.startsWith('Received: from ')).toBe(true);
     expect(stored).toMatch(/by \S+ \(relay365\) with ESMTP id [0-9A-Z]+;\r\n\t\w{3}, \d{2} \w{3} \d{4} [\d:]{8} \+0000\r\n/);
     expect(stored.endsWith(raw)).toBe(true);
@@ -158,7 +158,7 @@ describe('SMTP listener with a certificate', () => {
     const secure = nodemailer.createTransport({ host: 'localhost', port, secure: false, requireTLS: true });
     const info = await secure.sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: tls\r\n\r\nx\r\n' });
     const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
-    expect(readFileSync(spool.path(id), 'utf8')).toMatch(/with ESMTPS id /);
+    expect(messageBytes(readFileSync(spool.path(id))).toString('utf8')).toMatch(/with ESMTPS id /);
   });
 
   it('accepts mail on the implicit-TLS listener', async () => {

@@ -17,6 +17,7 @@ import type { EmailServer } from '../../src/store/servers.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { startHarness, type Harness } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
+import { messageBytes } from '../../src/relay/spool.js';
 
 const MAILBOX = 'relay@contoso.test';
 const REWRITE: SenderRewrite = { mailbox: MAILBOX, allowed: [MAILBOX] };
@@ -355,7 +356,7 @@ describe('From Address Handling against Microsoft 365', () => {
     h.emu.exchange.failNext({ stage: 'data', reply: '451 4.7.500 Server busy. Please try again later.' });
     const id = await h.submit(FOREIGN, ['alice@fabrikam.test'], SENDER);
     await waitFor(() => h.fx.store.queue.get(id)?.status === 'deferred', 'deferred');
-    expect(clientPart(readFileSync(h.relay.spool.path(id)))).toEqual(Buffer.from(FOREIGN));
+    expect(clientPart(messageBytes(readFileSync(h.relay.spool.path(id))))).toEqual(Buffer.from(FOREIGN));
     h.advance(60_000);
     const [received] = await h.emu.exchange.waitForMessages(1, 10_000);
     expect(clientPart(received!.raw).toString('utf8')).toContain(`\r\nReply-To: "Someone Else" <${SENDER}>\r\n`);
