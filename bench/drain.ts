@@ -1,6 +1,7 @@
 /**
  * Accepting while a burst drains: relay365 (a child process) delivers a
- * burst to the Microsoft 365 emulator while new mail keeps arriving; the
+ * burst to the Microsoft 365 emulator (in the bench's process) while new mail
+ * keeps arriving from the load generator (a third process); the
  * figures are the acceptance throughput and DATA end -> 250 latency during
  * the drain, next to the same relay's figures before the burst.
  */
@@ -13,12 +14,16 @@ import { EMULATOR_CA_PATH, SEED, startEmulator } from '../test/emulator/index.js
 import { emulatorServer } from '../test/helpers/office365.js';
 import { startRelay } from '../test/helpers/relay-process.js';
 import { BENCH_RELAY } from './relay-options.js';
-import { makeBody, percentile, runLoad, type LoadResult } from './smtp-load.js';
+import { runLoadInChild } from './load-process.js';
+import { percentile, type LoadResult } from './smtp-load.js';
 
 const KEY = 'cd'.repeat(32);
 /** Messages added to the idle phase's ones before the measured load. */
 const BURST = Number(process.env.BENCH_BURST ?? 1_000);
 const MEASURED = 2_000;
+/** The paced phases offer this many messages a second: a busy relay's load, below saturation. */
+const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 200);
+const PACED = PACED_RATE * 5;
 
 const rate = (r: LoadResult): number => r.messages / r.seconds;
 const figures = (r: LoadResult): string =>
@@ -34,23 +39,37 @@ export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promi
     const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
     const server = store.servers.add(emulatorServer(emu, { name: 'bench', messagesPerMinute: 1, fromHandling: 'rewrite' }));
     const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH }, BENCH_RELAY);
-    const body = makeBody(2048);
-    const load = { clients: 20, body, reuse: true } as const;
-    await runLoad(relay.smtpPort, { ...load, total: 200 });
-    const idle = await runLoad(relay.smtpPort, { ...load, total: MEASURED });
+    const load = { clients: 20, bodySize: 2048, reuse: true } as const;
+    const paced = { ...load, total: PACED, rate: PACED_RATE };
+    let sent = 0;
+    const run = async (options: Parameters<typeof runLoadInChild>[1]): Promise<LoadResult> => {
+      const result = await runLoadInChild(relay.smtpPort, options);
+      sent += result.messages;
+      return result;
+    };
+    await run({ ...load, total: 200 });
+    const idle = await run({ ...load, total: MEASURED });
+    const idlePaced = await run(paced);
     // The relay picks up settings changed by another process within two seconds.
     store.servers.update(server.id, { messagesPerMinute: 100_000 });
     store.close();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    await runLoad(relay.smtpPort, { ...load, total: BURST });
+    await run({ ...load, total: BURST });
     const before = emu.exchange.messages.length;
-    const waiting = 200 + MEASURED + BURST - before;
-    const during = await runLoad(relay.smtpPort, { ...load, total: MEASURED });
+    const waiting = sent - before;
+    const during = await run({ ...load, total: MEASURED });
     const deliveredDuring = emu.exchange.messages.length - before;
+    const duringPaced = await run(paced);
+    const waitingAfter = sent - emu.exchange.messages.length;
     console.log(`accept with nothing to deliver, 20 clients, 2 KB, reused connections: ${figures(idle)}`);
     console.log(
       `accept while ${waiting} waiting messages drain to the emulator: ${figures(during)}; ` +
         `${((rate(during) / rate(idle)) * 100).toFixed(0)}% of the idle throughput; ${deliveredDuring} delivered meanwhile as ${SEED.mailbox}`,
+    );
+    console.log(
+      `${PACED_RATE} messages/s offered, DATA end -> 250: with nothing to deliver p50 ${percentile(idlePaced.latencies, 50).toFixed(2)} ms, ` +
+        `p99 ${percentile(idlePaced.latencies, 99).toFixed(2)} ms; while draining p50 ${percentile(duringPaced.latencies, 50).toFixed(2)} ms, ` +
+        `p99 ${percentile(duringPaced.latencies, 99).toFixed(2)} ms (${waitingAfter} still waiting at its end)`,
     );
     await relay.stop();
   } finally {

@@ -88,8 +88,20 @@ export function makeBody(size: number): Buffer {
   return Buffer.from(head + line.repeat(lines).slice(0, -2), 'latin1');
 }
 
+export interface LoadOptions {
+  clients: number;
+  total: number;
+  body: Buffer;
+  reuse: boolean;
+  /**
+   * Messages a second offered, evenly spaced; unset, every client sends as fast as it is answered
+   * (a saturating load: its latencies are mostly waiting in line).
+   */
+  rate?: number;
+}
+
 /** Sends `total` messages from `clients` concurrent clients. */
-export async function runLoad(port: number, opts: { clients: number; total: number; body: Buffer; reuse: boolean }): Promise<LoadResult> {
+export async function runLoad(port: number, opts: LoadOptions): Promise<LoadResult> {
   let next = 0;
   const latencies: number[] = [];
   const start = performance.now();
@@ -97,7 +109,9 @@ export async function runLoad(port: number, opts: { clients: number; total: numb
     const localAddress = `127.0.1.${index + 1}`;
     const session: Session | null = opts.reuse ? await Session.open(port, localAddress) : null;
     while (next < opts.total) {
+      const due = opts.rate === undefined ? 0 : start + (next * 1000) / opts.rate - performance.now();
       next++;
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
       const s = session ?? (await Session.open(port, localAddress));
       latencies.push(await s.message(opts.body));
       if (!opts.reuse) await s.quit();

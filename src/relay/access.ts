@@ -29,8 +29,8 @@ export interface Access {
   route(address: string, user: SessionUser | null): Route | null;
 }
 
-/** Rules are re-read this often, so CLI and panel edits take effect without a restart. */
-const RULES_CACHE_MS = 1_000;
+/** Rules (and, in the listener, email servers) are re-read this often, so CLI and panel edits take effect without a restart. */
+export const RULES_CACHE_MS = 1_000;
 
 interface Rule {
   matcher: NetworkMatcher;

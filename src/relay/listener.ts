@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { fromAllowed } from '../store/access-schemas.js';
 import type { EmailServer, ServerRepo } from '../store/servers.js';
-import type { Access, Route, SessionUser } from './access.js';
+import { RULES_CACHE_MS, type Access, type Route, type SessionUser } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { createFreeSpaceGuard, type FreeSpaceProbe } from './free-space.js';
@@ -111,12 +111,22 @@ export function createListener({
 }: ListenerDeps): Listener {
   const name = osHostname();
   const disk = createFreeSpaceGuard({ dir: config.dataDir, minFree: config.minFreeSpace, probe: freeSpace, now, log });
-  // The route a session's current transaction was given at MAIL FROM.
-  /**
-   * Each transaction's route and its email server, found once at MAIL FROM: the server is read from
-   * the store once per message, not again at RCPT and DATA (a tenth of the accept path's time).
-   */
+  /** Each transaction's route and its email server, found once at MAIL FROM and used again at RCPT and DATA. */
   const routes = new WeakMap<SMTPServerSession, Transaction>();
+  /**
+   * Email servers as read from the store at most once a second, like the access rules: reading and
+   * decoding a server's settings for every message took a twentieth of the accept path's time. A
+   * server deleted meanwhile is caught when the message is recorded (the client gets a 451).
+   */
+  const serverCache = new Map<number, { server: EmailServer | null; at: number }>();
+  const serverOf = (id: number): EmailServer | null => {
+    const t = performance.now();
+    const cached = serverCache.get(id);
+    if (cached && t - cached.at <= RULES_CACHE_MS) return cached.server;
+    const server = servers.get(id) ?? null;
+    serverCache.set(id, { server, at: t });
+    return server;
+  };
   // Open sessions per client address, for RELAY365_MAX_CONNECTIONS_PER_CLIENT.
   const perClient = new Map<string, Set<string>>();
   const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
@@ -153,7 +163,7 @@ export function createListener({
       log.info('relaying refused: not logged in and no allowed network', { client: session.remoteAddress });
       throw REPLIES.authRequired();
     }
-    const server = route.serverId === null ? null : (servers.get(route.serverId) ?? null);
+    const server = route.serverId === null ? null : serverOf(route.serverId);
     if (route.relayUser && !fromAllowed(route.relayUser.allowFrom, address.address)) {
       throw REPLIES.senderNotAllowed(`Sender <${address.address}> is not allowed for relay user ${route.relayUser.name}`);
     }
