@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
+import type { NewMessage } from '../../src/store/queue.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { newServerSettings } from '../../src/auth/server-settings.js';
 import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../../src/relay/tls-identity.js';
@@ -51,4 +52,24 @@ export function createFixture(env: Record<string, string> = {}): Fixture {
 /** Settings for a server with no authentication (plain SMTP upstream). */
 export function plainServer(overrides: Partial<ServerSettings> = {}): ServerSettings {
   return newServerSettings({ name: 'upstream', method: 'none', secure: 'none', host: '127.0.0.1', port: 25, ...overrides });
+}
+
+/** A queue record as the listener would make it for a one-recipient message from an allowed network. */
+export function queuedMessage(id: string, serverId: number, overrides: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id,
+    serverId,
+    mailFrom: 'app@example.test',
+    recipients: ['a@example.test'],
+    size: 10,
+    subject: null,
+    headerMessageId: null,
+    clientAddress: '127.0.0.1',
+    clientHelo: 'app',
+    route: 'network 127.0.0.0/8',
+    relayUser: null,
+    receivedAt: 1_000,
+    expiresAt: 10_000_000,
+    ...overrides,
+  };
 }

@@ -6,26 +6,12 @@ import { recover } from '../../src/relay/recovery.js';
 import { Readable } from 'node:stream';
 import { createSpool, type Spool, type SpoolEnvelope } from '../../src/relay/spool.js';
 import type { NewMessage } from '../../src/store/queue.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 let fx: Fixture;
 let spool: Spool;
 
-const record = (id: string, serverId: number): NewMessage => ({
-  id,
-  serverId,
-  mailFrom: 'app@example.test',
-  recipients: ['a@example.test'],
-  size: 10,
-  subject: null,
-  headerMessageId: null,
-  clientAddress: '127.0.0.1',
-  clientHelo: 'app',
-  route: 'network 127.0.0.0/8',
-  relayUser: null,
-  receivedAt: 1_000,
-  expiresAt: 10_000_000,
-});
+const record = (id: string, serverId: number): NewMessage => queuedMessage(id, serverId);
 
 beforeEach(() => {
   fx = createFixture();

@@ -1,28 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLaneStateRepo } from '../../src/store/lane-state.js';
 import { DELIVERY_PATH_SQL, type NewMessage } from '../../src/store/queue.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const DAY = 24 * 60 * 60_000;
 const T0 = 1_700_000_000_000;
 
-function message(id: string, serverId: number, receivedAt: number, recipients = ['to@example.com']): NewMessage {
-  return {
-    id,
-    serverId,
-    mailFrom: 'app@example.com',
-    recipients,
-    size: 10,
-    subject: null,
-    headerMessageId: null,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'app',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
-    receivedAt,
-    expiresAt: receivedAt + DAY,
-  };
-}
+const message = (id: string, serverId: number, receivedAt: number): NewMessage =>
+  queuedMessage(id, serverId, { receivedAt, expiresAt: receivedAt + DAY });
 
 describe('the delivery path of the store', () => {
   let fx: Fixture;
@@ -39,7 +24,10 @@ describe('the delivery path of the store', () => {
         .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
         .all(...params)
         .map((row) => row.detail);
-      expect(plan.filter((step) => /^SCAN |TEMP B-TREE/.test(step)), `${name}: ${plan.join('; ')}`).toEqual([]);
+      expect(
+        plan.filter((step) => /^SCAN |TEMP B-TREE/.test(step)),
+        `${name}: ${plan.join('; ')}`,
+      ).toEqual([]);
       if (sql.includes('FROM recipients')) expect(plan.join('; '), name).toMatch(/PRIMARY KEY \(message_id=\?\)/);
     }
   });
