@@ -124,6 +124,8 @@ export interface ServerRepo {
 export function createServerRepo(db: Db, box: SecretBox, now: () => number = Date.now): ServerRepo {
   const selectAll = db.prepare<[], ServerRow>('SELECT * FROM servers ORDER BY id');
   const selectOne = db.prepare<[number], ServerRow>('SELECT * FROM servers WHERE id = ?');
+  // Polled by the scheduler after every group commit: prepared once.
+  const selectRevisions = db.prepare<[], { id: number; revision: number }>('SELECT id, revision FROM servers');
   const selectByName = db.prepare<[string], ServerRow>('SELECT * FROM servers WHERE name = ?');
   const selectDefault = db.prepare<[], ServerRow>('SELECT * FROM servers ORDER BY is_default DESC, id LIMIT 1');
   const clearDefault = db.prepare('UPDATE servers SET is_default = 0 WHERE is_default = 1');
@@ -233,7 +235,6 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
       const sealed = selectSecret.get(id)?.password_enc;
       return sealed ? box.open(sealed) : null;
     },
-    revisions: () =>
-      new Map((db.prepare('SELECT id, revision FROM servers').all() as { id: number; revision: number }[]).map((r) => [r.id, r.revision])),
+    revisions: () => new Map(selectRevisions.all().map((r) => [r.id, r.revision])),
   };
 }
