@@ -45,6 +45,9 @@ interface Transaction {
   server: EmailServer | null;
 }
 
+/** The From header breaks the sender policy; the message is refused before it is made durable. */
+class SenderRefusal extends Error {}
+
 /** Address syntax we accept: local@domain, no spaces or brackets. Empty is the null sender. */
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+(?:\.[^\s@<>()[\]\\,;:"]+)*@[^\s@<>()[\]\\,;:"]+$/u;
 
@@ -231,18 +234,19 @@ export function createListener({
     let file;
     try {
       // The spool stops writing at the limit: an oversize message never takes more disk than the limit.
-      file = await spool.write(envelope, prefix, stream, config.maxMessageSize);
+      file = await spool.write(envelope, prefix, stream, config.maxMessageSize, (headers) => {
+        const reason = headerRefusal(transaction, headers.from);
+        if (reason) throw new SenderRefusal(reason);
+      });
     } catch (err) {
       if (err instanceof MessageTooBigError) throw REPLIES.tooBig(config.maxMessageSize);
+      if (err instanceof SenderRefusal) {
+        log.info('message refused by sender policy', { queueId, client: session.remoteAddress, route: route.label, reason: err.message });
+        throw REPLIES.senderNotAllowed(err.message);
+      }
       // The client went away mid-DATA (nothing to answer) or the disk failed.
       log.warn('message not stored', { queueId, client: session.remoteAddress, error: (err as Error).message });
       throw REPLIES.storageFailed();
-    }
-    const refusal = headerRefusal(transaction, file.headers.from);
-    if (refusal) {
-      await spool.remove(queueId);
-      log.info('message refused by sender policy', { queueId, client: session.remoteAddress, route: route.label, reason: refusal });
-      throw REPLIES.senderNotAllowed(refusal);
     }
     try {
       await committer.commit(queueRecord(envelope, file));

@@ -11,7 +11,20 @@
  * cannot be kept (over the size limit, or a write failed) is deleted at once,
  * not at the end of DATA.
  */
-import { closeSync, fdatasync, fsync, mkdirSync, open, openSync, readdirSync, readSync, renameSync, rmSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fstatSync,
+  fsync,
+  mkdirSync,
+  open,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writevSync,
+} from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -96,6 +109,7 @@ const openSpoolFile: OpenSpoolFile = async (file, flags, mode) => {
   const fd = await new Promise<number>((resolve, reject) =>
     open(file, flags, mode, (err, opened) => (err ? reject(err) : resolve(opened))),
   );
+  let closed = false;
   return {
     async writev(buffers) {
       const expected = buffers.reduce((sum, b) => sum + b.length, 0);
@@ -104,7 +118,12 @@ const openSpoolFile: OpenSpoolFile = async (file, flags, mode) => {
       if (written !== expected) throw new Error(`short write to the spool: ${written} of ${expected} bytes`);
     },
     datasync: () => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve()))),
-    close: async () => closeSync(fd),
+    async close() {
+      // Once only: the number of a closed descriptor is soon another file's.
+      if (closed) return;
+      closed = true;
+      closeSync(fd);
+    },
   };
 };
 
@@ -125,9 +144,16 @@ export interface Spool {
    * final name; memory stays bounded. Once the body passes `maxBytes` (MessageTooBigError) or a
    * write fails, the file is deleted and the rest of the body is read and dropped, so the client
    * is answered after its final dot; the error is thrown then. A body that fails (client gone)
-   * throws at once.
+   * throws at once. `vet` sees the headers before the file is made durable; what it throws
+   * deletes the file and is thrown (a refused message never becomes an .eml, even for a moment).
    */
-  write(envelope: SpoolEnvelope, prefix: Buffer, body: Readable, maxBytes?: number): Promise<SpooledFile>;
+  write(
+    envelope: SpoolEnvelope,
+    prefix: Buffer,
+    body: Readable,
+    maxBytes?: number,
+    vet?: (headers: MessageHeaders) => void,
+  ): Promise<SpooledFile>;
   /** Makes the new files' directory entries durable (one directory fsync for a batch). */
   syncDirectory(): Promise<void>;
   /** Deletes a message's file (refused, delivered, failed or deleted). */
@@ -174,8 +200,9 @@ function* messageChunks(file: string): Generator<Buffer> {
     const head = Buffer.alloc(ENVELOPE_HEAD_BYTES);
     const headBytes = readSync(fd, head, 0, head.length, 0);
     let position = messageStart(head.subarray(0, headBytes));
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    const { size } = fstatSync(fd);
+    while (position < size) {
+      const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
       const read = readSync(fd, chunk, 0, chunk.length, position);
       if (read === 0) return;
       position += read;
@@ -199,7 +226,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
   const filePath = (id: string): string => path.join(dir, `${id}.eml`);
 
   return {
-    async write(envelope, prefix, body, maxBytes = Infinity) {
+    async write(envelope, prefix, body, maxBytes = Infinity, vet = () => undefined) {
       const { id } = envelope;
       const unfinished = path.join(dir, `${id}${UNFINISHED}`);
       const file = await openMessage(unfinished, 'wx', 0o600);
@@ -243,6 +270,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
         }
         if (refusal === null) {
           if (head !== null) headers = parseHeaders(head.toString('utf8'));
+          vet(headers);
           if (batch.length > 0) await file.writev(batch);
           await file.datasync();
           await file.close();
@@ -252,7 +280,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
           renameSync(unfinished, filePath(id));
         }
       } catch (err) {
-        // The body failed (the client went away) or the last write, fsync, close or rename did.
+        // The body failed (the client went away), `vet` refused it, or the last write, fsync, close or rename failed.
         if (refusal === null) await discard();
         throw err;
       }
