@@ -131,7 +131,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     to: string[],
     origin: Pick<NewMessage, 'clientAddress' | 'clientHelo' | 'route' | 'status'>,
   ): Promise<void> => {
-    const { status, ...from } = origin;
+    const { status, ...source } = origin;
     const envelope: SpoolEnvelope = {
       id: mail.id,
       serverId: mail.server.id,
@@ -140,7 +140,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       relayUser: null,
       receivedAt: mail.receivedAt,
       expiresAt: mail.receivedAt + MAX_QUEUE_LIFETIME_MS,
-      ...from,
+      ...source,
     };
     const file = await spool.write(envelope, Buffer.alloc(0), Readable.from([raw]));
     await committer.commit({ ...queueRecord(envelope, file), status });

@@ -25,7 +25,6 @@ import {
   rmSync,
   writevSync,
 } from 'node:fs';
-import { open as openFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { NewMessage } from '../store/queue.js';
@@ -62,14 +61,18 @@ function encodeEnvelope(envelope: SpoolEnvelope, prefixBytes: number): Buffer {
   return Buffer.concat([Buffer.from(`${ENVELOPE_TAG}${json.length.toString(16).padStart(8, '0')}`, 'latin1'), json]);
 }
 
-/** A file's envelope and where its message bytes start (0, and no envelope, for older files). */
-async function readEnvelope(file: FileHandle): Promise<{ envelope: (SpoolEnvelope & { prefixBytes: number }) | null; start: number }> {
+/** Where the message bytes start in the open spool file `fd`. */
+function messageStartIn(fd: number): number {
   const head = Buffer.alloc(ENVELOPE_HEAD_BYTES);
-  const { bytesRead } = await file.read(head, 0, head.length, 0);
-  const start = messageStart(head.subarray(0, bytesRead));
+  return messageStart(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+}
+
+/** A file's envelope and where its message bytes start (0, and no envelope, for older files). */
+function readEnvelope(fd: number): { envelope: (SpoolEnvelope & { prefixBytes: number }) | null; start: number } {
+  const start = messageStartIn(fd);
   if (start === 0) return { envelope: null, start };
   const json = Buffer.alloc(start - ENVELOPE_HEAD_BYTES);
-  await file.read(json, 0, json.length, ENVELOPE_HEAD_BYTES);
+  readSync(fd, json, 0, json.length, ENVELOPE_HEAD_BYTES);
   return { envelope: JSON.parse(json.toString('utf8')) as SpoolEnvelope & { prefixBytes: number }, start };
 }
 
@@ -187,6 +190,11 @@ function headerBlock(head: Buffer): string | null {
   return head.length >= HEADER_SNIFF_LIMIT ? text : null;
 }
 
+/** The headers in `head`, the start of a message: its header block, or all of it when the message ends without one. */
+function headersOf(head: Buffer, block: string | null = headerBlock(head)): MessageHeaders {
+  return parseHeaders(block === null ? head.toString('utf8') : Buffer.from(block, 'latin1').toString('utf8'));
+}
+
 /** Bytes gathered before one write call: few syscalls for small messages, bounded memory for large ones. */
 const WRITE_BATCH_BYTES = 256 * 1024;
 
@@ -197,9 +205,7 @@ const WRITE_BATCH_BYTES = 256 * 1024;
 function* messageChunks(file: string): Generator<Buffer> {
   const fd = openSync(file, 'r');
   try {
-    const head = Buffer.alloc(ENVELOPE_HEAD_BYTES);
-    const headBytes = readSync(fd, head, 0, head.length, 0);
-    let position = messageStart(head.subarray(0, headBytes));
+    let position = messageStartIn(fd);
     const { size } = fstatSync(fd);
     while (position < size) {
       const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
@@ -251,7 +257,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
               head = Buffer.concat([head, chunk]);
               const block = headerBlock(head);
               if (block !== null) {
-                headers = parseHeaders(Buffer.from(block, 'latin1').toString('utf8'));
+                headers = headersOf(head, block);
                 head = null;
               }
             }
@@ -269,7 +275,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
           }
         }
         if (refusal === null) {
-          if (head !== null) headers = parseHeaders(head.toString('utf8'));
+          if (head !== null) headers = headersOf(head);
           vet(headers);
           if (batch.length > 0) await file.writev(batch);
           await file.datasync();
@@ -306,19 +312,17 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
         .filter((name) => name.endsWith('.eml'))
         .map((name) => name.slice(0, -4)),
     async record(id) {
-      const handle = await openFile(filePath(id), 'r');
+      const fd = openSync(filePath(id), 'r');
       try {
-        const { envelope, start } = await readEnvelope(handle);
+        const { envelope, start } = readEnvelope(fd);
         if (!envelope) return null;
         const { prefixBytes, ...fields } = envelope;
-        const { size: fileSize } = await handle.stat();
-        const head = Buffer.alloc(Math.min(HEADER_SNIFF_LIMIT, fileSize - start - prefixBytes));
-        await handle.read(head, 0, head.length, start + prefixBytes);
-        const block = headerBlock(head);
-        const headers = parseHeaders(block === null ? head.toString('utf8') : Buffer.from(block, 'latin1').toString('utf8'));
-        return queueRecord(fields, { id, size: fileSize - start - prefixBytes, headers });
+        const size = fstatSync(fd).size - start - prefixBytes;
+        const head = Buffer.alloc(Math.min(HEADER_SNIFF_LIMIT, size));
+        readSync(fd, head, 0, head.length, start + prefixBytes);
+        return queueRecord(fields, { id, size, headers: headersOf(head) });
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     },
     async removeUnfinished() {
