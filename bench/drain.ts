@@ -15,7 +15,7 @@ import { emulatorServer } from '../test/helpers/office365.js';
 import { startRelay } from '../test/helpers/relay-process.js';
 import { BENCH_RELAY } from './relay-options.js';
 import { runLoadInChild } from './load-process.js';
-import { percentile, type LoadResult } from './smtp-load.js';
+import { latencyFigures, type LoadResult } from './smtp-load.js';
 
 const KEY = 'cd'.repeat(32);
 /** Messages added to the idle phase's ones before the measured load. */
@@ -26,8 +26,7 @@ const PACED_RATE = Number(process.env.BENCH_PACED_RATE ?? 200);
 const PACED = PACED_RATE * 5;
 
 const rate = (r: LoadResult): number => r.messages / r.seconds;
-const figures = (r: LoadResult): string =>
-  `${rate(r).toFixed(0)} messages/s, DATA end -> 250 p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms`;
+const figures = (r: LoadResult): string => `${rate(r).toFixed(0)} messages/s, DATA end -> 250 ${latencyFigures(r)}`;
 
 /** Prints acceptance before and during the drain of a burst. */
 export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promise<void> {
@@ -67,9 +66,8 @@ export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promi
         `${((rate(during) / rate(idle)) * 100).toFixed(0)}% of the idle throughput; ${deliveredDuring} delivered meanwhile as ${SEED.mailbox}`,
     );
     console.log(
-      `${PACED_RATE} messages/s offered, DATA end -> 250: with nothing to deliver p50 ${percentile(idlePaced.latencies, 50).toFixed(2)} ms, ` +
-        `p99 ${percentile(idlePaced.latencies, 99).toFixed(2)} ms; while draining p50 ${percentile(duringPaced.latencies, 50).toFixed(2)} ms, ` +
-        `p99 ${percentile(duringPaced.latencies, 99).toFixed(2)} ms (${waitingAfter} still waiting at its end)`,
+      `${PACED_RATE} messages/s offered, DATA end -> 250: with nothing to deliver ${latencyFigures(idlePaced)}; ` +
+        `while draining ${latencyFigures(duringPaced)} (${waitingAfter} still waiting at its end)`,
     );
     await relay.stop();
   } finally {

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeBody, percentile, runLoad } from './smtp-load.js';
+import { latencyFigures, makeBody, percentile, runLoad } from './smtp-load.js';
 import { runCli, startRelay } from '../test/helpers/relay-process.js';
 import { BENCH_RELAY } from './relay-options.js';
 import { benchDrain } from './drain.js';
@@ -101,7 +101,7 @@ async function acceptance(): Promise<void> {
       const r = await runLoad(relay.smtpPort, { clients: 20, total, body, reuse });
       console.log(
         `accept (bench client), 20 clients, 2 KB, ${reuse ? 'reused connections' : 'one connection per message'}: ` +
-          `${(r.messages / r.seconds).toFixed(0)} messages/s durable; DATA end -> 250 p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms`,
+          `${(r.messages / r.seconds).toFixed(0)} messages/s durable; DATA end -> 250 ${latencyFigures(r)}`,
       );
     }
     const seq = await runLoad(relay.smtpPort, { clients: 1, total: 1000, body, reuse: true });

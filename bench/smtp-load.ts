@@ -122,6 +122,11 @@ export async function runLoad(port: number, opts: LoadOptions): Promise<LoadResu
   return { messages: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
 }
 
+/** A load's DATA end -> 250 latency as the bench prints it: `p50 1.23 ms, p99 4.56 ms`. */
+export function latencyFigures(r: LoadResult): string {
+  return `p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms`;
+}
+
 /** The p-th percentile (0-100) of a list of numbers. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
