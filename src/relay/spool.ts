@@ -22,9 +22,9 @@ import {
   readdirSync,
   readSync,
   renameSync,
-  rmSync,
   writevSync,
 } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { NewMessage } from '../store/queue.js';
@@ -221,9 +221,15 @@ function* messageChunks(file: string): Generator<Buffer> {
 
 const UNFINISHED = '.tmp';
 
-/** Deletes a spool file (an unlink takes microseconds; see openSpoolFile); one already gone is fine. */
-function removeFile(file: string): void {
-  rmSync(file, { force: true });
+/**
+ * Deletes a spool file in the thread pool; one already gone is fine. Unlike a write into the page
+ * cache, an unlink waits for the file system's journal, which the accept path keeps busy with fsyncs:
+ * done synchronously it stalled the event loop for up to milliseconds while a queue drained.
+ */
+async function removeFile(file: string): Promise<void> {
+  await unlink(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 /** Creates (if needed) the spool folders under `dir`; a test may inject the file operations (`open`). */
@@ -238,7 +244,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
       const file = await openMessage(unfinished, 'wx', 0o600);
       const discard = async (): Promise<void> => {
         await file.close().catch(() => undefined);
-        removeFile(unfinished);
+        await removeFile(unfinished);
       };
       let size = 0;
       let head: Buffer | null = Buffer.alloc(0);
@@ -304,7 +310,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
         closeSync(fd);
       }
     },
-    remove: async (id) => removeFile(filePath(id)),
+    remove: (id) => removeFile(filePath(id)),
     read: (id) => Readable.from(messageChunks(filePath(id)), { objectMode: false }),
     path: filePath,
     list: () =>
@@ -327,7 +333,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
     },
     async removeUnfinished() {
       const names = readdirSync(dir).filter((name) => name.endsWith(UNFINISHED));
-      for (const name of names) removeFile(path.join(dir, name));
+      await Promise.all(names.map((name) => removeFile(path.join(dir, name))));
       return names.length;
     },
   };
