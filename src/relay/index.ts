@@ -23,6 +23,7 @@ import { createListener, type Listener } from './listener.js';
 import { createRelayAuth } from './relay-auth.js';
 import { recover } from './recovery.js';
 import { createRetentionTimer } from './retention-timer.js';
+import type { DeliveryPace } from './delivery-pace.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpool, queueRecord, type Spool, type SpoolEnvelope } from './spool.js';
 import { buildTestMessage, ownSender } from './test-message.js';
@@ -38,6 +39,8 @@ export interface RelayOptions {
   pollMs?: number;
   /** Prometheus metrics the relay reports to (src/ops/metrics.ts); none when absent. */
   metrics?: Metrics;
+  /** How deliveries yield to arriving mail (default: delivery-pace.ts on this event loop). */
+  pace?: DeliveryPace;
 }
 
 export interface TestSendResult {
@@ -106,11 +109,11 @@ export interface Relay {
 }
 
 /** Builds the relay; `start()` recovers the queue, then listens and delivers. */
-export function createRelay({ config, store, log, now = Date.now, pollMs, metrics }: RelayOptions): Relay {
+export function createRelay({ config, store, log, now = Date.now, pollMs, metrics, pace }: RelayOptions): Relay {
   const spool = createSpool(path.join(config.dataDir, 'spool'));
   const connect = (server: EmailServer): Connection => connectServer(server, store, log, now, metrics);
-  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics });
-  const committer = createCommitter(spool, store.queue, () => scheduler.poke());
+  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics, pace });
+  const committer = createCommitter(spool, store.queue, () => scheduler.arrived());
   const access = createAccess({ config, store });
   const auth = createRelayAuth({ store, log, now, metrics });
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });

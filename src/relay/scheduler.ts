@@ -17,6 +17,7 @@ import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Connection } from './connect.js';
 import { toDeliveryError, type DeliveryError, type SendResult } from './delivery.js';
+import { createDeliveryPace, type DeliveryPace } from './delivery-pace.js';
 import { laneLimits, laneSlots, laneSnapshot, connectionLimit } from './lane.js';
 import type { Lane, LaneState, Link, Member, TestTurn } from './lane.js';
 import { createLaneRegistry } from './lane-registry.js';
@@ -49,6 +50,8 @@ export interface SchedulerDeps {
   pollMs?: number;
   /** Counts delivery outcomes when given. */
   metrics?: Metrics;
+  /** Spaces attempt starts while mail arrives on a busy event loop (delivery-pace.ts). */
+  pace?: DeliveryPace;
 }
 
 export interface Scheduler {
@@ -58,8 +61,10 @@ export interface Scheduler {
    * lane, recording the SMTP conversation; `onWait` is told when it has to wait for a limit.
    */
   deliverNow(messageId: string, transcript: string[], onWait?: (reason: string, until: number | null) => void): Promise<AttemptSummary>;
-  /** Looks at the queue now (new mail, a test advancing its clock). */
+  /** Looks at the queue now (mail made due, a test advancing its clock). */
   poke(): void;
+  /** New mail was recorded: looks at the queue, and yields to the clients sending it while they do. */
+  arrived(): void;
   /** Applies every server's settings again (settings or authorization changed): held mail is retried at once. */
   reload(): void;
   /** Resolves when no delivery is in flight. */
@@ -71,7 +76,16 @@ export interface Scheduler {
 }
 
 /** Creates the scheduler over the store and spool; `connect` builds a server's upstream. */
-export function createScheduler({ store, spool, log, connect, now = Date.now, pollMs = 2_000, metrics }: SchedulerDeps): Scheduler {
+export function createScheduler({
+  store,
+  spool,
+  log,
+  connect,
+  now = Date.now,
+  pollMs = 2_000,
+  metrics,
+  pace = createDeliveryPace(),
+}: SchedulerDeps): Scheduler {
   const { queue, laneState } = store;
   /** The lane state last stored, per lane. */
   const saved = new Map<string, string>();
@@ -232,6 +246,9 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
     for (let started = 0; started < MAX_STARTS_PER_LOOK; started++) {
       const { slots, wakeAt: rateWake } = laneSlots(lane, t);
       if (slots <= 0) return Math.min(wakeAt, rateWake);
+      // Clients sending mail go first (delivery-pace.ts).
+      const delay = pace.delay();
+      if (delay > 0) return Math.min(wakeAt, t + delay);
       const next = probe(lane, t) ?? queue.peekDue(ready, t, 1)[0];
       if (!next) break;
       const member = members.get(next.serverId as number) as Member;
@@ -242,7 +259,9 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       const fitsAt = quotaWait(lane, recipients, t);
       if (fitsAt > t) return Math.min(wakeAt, fitsAt);
       const claim = claimReserving(lane, next, recipients, t);
-      if (claim) void run(member, link, claim.claimed, { id: claim.reservation, recipients });
+      if (!claim) continue;
+      pace.started();
+      void run(member, link, claim.claimed, { id: claim.reservation, recipients });
     }
     for (const id of ready) wakeAt = Math.min(wakeAt, queue.nextDueAt(id) ?? Infinity);
     return wakeAt;
@@ -284,6 +303,10 @@ export function createScheduler({ store, spool, log, connect, now = Date.now, po
       look();
     },
     poke: () => look(),
+    arrived() {
+      pace.arrived();
+      look();
+    },
     reload: () => look(true),
     async deliverNow(messageId, transcript, onWait = () => undefined) {
       syncLanes();

@@ -9,6 +9,7 @@ import { createMsalClient } from '../../src/auth/msal-client.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import { MAX_QUEUE_LIFETIME_MS } from '../../src/relay/classify.js';
+import type { DeliveryPace } from '../../src/relay/delivery-pace.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
 import { queueRecord, type SpoolEnvelope } from '../../src/relay/spool.js';
 import type { ServerSettings } from '../../src/store/servers.js';
@@ -56,6 +57,8 @@ export interface HarnessOptions {
   captureLog?: boolean;
   /** Metrics the relay reports to (kept across `restart()`). */
   metrics?: Metrics;
+  /** How deliveries yield to arriving mail (default: the relay's own). */
+  pace?: DeliveryPace;
 }
 
 /** A message from the seeded mailbox. */
@@ -81,7 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { id } = fx.store.servers.add(emulatorServer(emu, options.server));
   const logLines: string[] = [];
   const log = options.captureLog ? createLogger('debug', (line) => logLines.push(line)) : silentLogger;
-  const newRelay = () => createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50, metrics: options.metrics });
+  const newRelay = () => createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50, metrics: options.metrics, pace: options.pace });
   let relay = newRelay();
   let smtpPort = (await relay.start()).smtp.port;
   let client = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });

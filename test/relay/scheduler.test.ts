@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDeliveryPace, PACE_MS } from '../../src/relay/delivery-pace.js';
 import { PROBE_INTERVAL_MS } from '../../src/relay/outcomes.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
@@ -88,6 +89,23 @@ describe('scheduler limits', () => {
       await waitFor(() => h.relay.scheduler.lanes()[0]?.inFlight === 0, 'attempts done');
     }
     expect(ids.map(status)).toEqual(ids.map(() => 'delivered'));
+  });
+});
+
+describe('accept first', () => {
+  it('spaces attempt starts while mail arrives on a busy event loop, and starts the waiting ones as the pace allows', async () => {
+    let paceNow = 0;
+    h = await startHarness({ signingKey, pace: createDeliveryPace({ busy: () => true, clock: () => paceNow }) });
+    const ids = [await h.submit(testMessage('1')), await h.submit(testMessage('2')), await h.submit(testMessage('3'))];
+    // Max Connections is 3, yet the pace's clock stands still: the second message waits for it.
+    expect(ids.map(status)).toEqual([expect.stringMatching(/^(sending|delivered)$/), 'queued', 'queued']);
+    await h.emu.exchange.waitForMessages(1, 10_000);
+    expect(h.emu.exchange.messages).toHaveLength(1);
+    paceNow += PACE_MS;
+    await waitFor(() => status(ids[1] as string) === 'delivered', 'second delivered');
+    expect(status(ids[2] as string)).toBe('queued');
+    paceNow += PACE_MS;
+    await waitFor(() => status(ids[2] as string) === 'delivered', 'third delivered');
   });
 });
 
