@@ -50,7 +50,7 @@ export interface SchedulerDeps {
   pollMs?: number;
   /** Counts delivery outcomes when given. */
   metrics?: Metrics;
-  /** Spaces attempt starts while mail arrives on a busy event loop (delivery-pace.ts). */
+  /** Spaces attempt starts while mail arrives (delivery-pace.ts). */
   pace?: DeliveryPace;
 }
 
