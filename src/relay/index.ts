@@ -39,7 +39,7 @@ export interface RelayOptions {
   pollMs?: number;
   /** Prometheus metrics the relay reports to (src/ops/metrics.ts); none when absent. */
   metrics?: Metrics;
-  /** How deliveries yield to arriving mail (default: delivery-pace.ts on this event loop). */
+  /** How deliveries yield to arriving mail (default: delivery-pace.ts on the machine's clock). */
   pace?: DeliveryPace;
 }
 

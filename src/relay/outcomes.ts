@@ -78,7 +78,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: O
       metrics?.messageSettled(member.server.name, status);
     }
   };
-  // Spool removal never throws (spool.ts); a rejection here would end the process, so it is caught anyway.
+  // A file that cannot be removed is logged; start-up recovery removes the files of finished messages.
   const discard = (id: string): void => {
     spool.remove(id).catch((err: unknown) => log.error('cannot remove a spool file', { queueId: id, error: (err as Error).message }));
   };
