@@ -92,6 +92,8 @@ export function createScheduler({
   let timer: NodeJS.Timeout | null = null;
   let poller: NodeJS.Timeout | null = null;
   let stopped = true;
+  /** The lane of the last attempt started. */
+  let lastStarted: Lane | null = null;
   let idleWaiters: (() => void)[] = [];
 
   // A server whose settings were applied gets its token checked again (after `checks` exists: no sync runs before start()).
@@ -261,6 +263,7 @@ export function createScheduler({
       const claim = claimReserving(lane, next, recipients, t);
       if (!claim) continue;
       pace.started();
+      lastStarted = lane;
       void run(member, link, claim.claimed, { id: claim.reservation, recipients });
     }
     for (const id of ready) wakeAt = Math.min(wakeAt, queue.nextDueAt(id) ?? Infinity);
@@ -273,7 +276,11 @@ export function createScheduler({
     timer = null;
     const t = now();
     let wakeAt = Infinity;
-    for (const lane of lanes.values()) {
+    // Lanes take turns: the look starts after the lane that started the last attempt, so that
+    // paced starts (one per look) go round every mailbox with mail waiting.
+    const order = [...lanes.values()];
+    const first = lastStarted ? order.indexOf(lastStarted) + 1 : 0;
+    for (const lane of [...order.slice(first), ...order.slice(0, first)]) {
       try {
         wakeAt = Math.min(wakeAt, fillLane(lane, t));
       } catch (err) {
@@ -342,6 +349,7 @@ export function createScheduler({
       await this.idle();
       for (const lane of lanes.values()) if (lane.active) closeLink(lane.active);
       lanes.clear();
+      lastStarted = null;
       members.clear();
     },
   };

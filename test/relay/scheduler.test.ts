@@ -107,6 +107,27 @@ describe('accept first', () => {
     paceNow += PACE_MS;
     await waitFor(() => status(ids[2] as string) === 'delivered', 'third delivered');
   });
+
+  it('takes turns between mailboxes while it paces', async () => {
+    let paceNow = 0;
+    h = await startHarness({ signingKey, pace: createDeliveryPace(() => paceNow) });
+    h.emu.directory.addUser(SEED.tenantId, { address: 'printers@contoso.test', fullAccess: [SEED.clientId] });
+    const printers = h.addServer({ mailbox: 'printers@contoso.test', fromHandling: 'rewrite' });
+    // Mail is arriving (the listener says so after each commit): the first attempt starts at once, the others wait their turn.
+    h.relay.scheduler.arrived();
+    const relayMail: string[] = [];
+    const printerMail: string[] = [];
+    for (let n = 1; n <= 3; n++) relayMail.push(await h.enqueue(h.serverId(), testMessage(`relay ${n}`)));
+    for (let n = 1; n <= 3; n++) printerMail.push(await h.enqueue(printers, testMessage(`printers ${n}`)));
+    const order: string[] = [];
+    const all = [...relayMail, ...printerMail];
+    for (let step = 1; step <= all.length; step++) {
+      await waitFor(() => all.filter((id) => status(id) === 'delivered').length === step, `${step} delivered`);
+      order.push(...all.filter((id) => status(id) === 'delivered' && !order.includes(id)));
+      paceNow += PACE_MS;
+    }
+    expect(order).toEqual([relayMail[0], printerMail[0], relayMail[1], printerMail[1], relayMail[2], printerMail[2]]);
+  });
 });
 
 describe('held mail', () => {
