@@ -3,10 +3,12 @@
  * that sends as it, and Send Test Email, under the mailbox's limits: Max
  * Connections, Messages per Minute counted where Microsoft counts them, and
  * Recipients per Day reserved when a message is claimed. It claims due
- * messages oldest first, delivers them and records what happened. An
- * authorization problem holds a server's mail; the scheduler probes every few
- * minutes and releases everything once a delivery works again or the
- * server's settings change. Settings changes keep the lane and its counters.
+ * messages oldest first, delivers them and records what happened; while mail
+ * is arriving, attempts are spaced out (delivery-pace.ts) and the lanes take
+ * turns. An authorization problem holds a server's mail; the scheduler probes
+ * every few minutes and releases everything once a delivery works again or
+ * the server's settings change. Settings changes keep the lane and its
+ * counters.
  */
 import type { Readable } from 'node:stream';
 import type { TokenError } from '../auth/token-error.js';
