@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Hint } from '../auth/hints.js';
+import { removeAbandonedStaging } from '../backup/staging.js';
 import type { Config, TlsVersion } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -224,6 +225,8 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     listening: () => listener?.listening() ?? false,
     async start() {
       await recover(store.queue, spool, log, now());
+      const abandoned = removeAbandonedStaging(config.dataDir);
+      if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
       stopWalSync = syncWalPeriodically(store.db);
       const tls = await loadTlsIdentity(config);
       listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics });

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { create as createTar, extract as extractTar, Header, list as listTar } from 'tar';
@@ -10,7 +10,7 @@ import { createRelay } from '../../src/relay/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
 import { startHarness, testMessage } from '../helpers/relay-harness.js';
-import { runCli } from '../helpers/relay-process.js';
+import { endedPid, runCli } from '../helpers/relay-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { messageBytes } from '../../src/relay/spool.js';
 
@@ -154,6 +154,18 @@ describe('relay365 backup and restore', () => {
       await h.close();
     }
   }, 120_000);
+
+  it('removes the folder a killed backup left in the data folder', async () => {
+    const dataDir = path.join(newScratch(), 'data');
+    mkdirSync(dataDir, { mode: 0o700 });
+    createStore(dataDir, createSecretBox(loadSecretKey(dataDir, null))).close();
+    const left = path.join(dataDir, `.backup-${hostname()}-${await endedPid()}-Ab12Cd`);
+    mkdirSync(left);
+    writeFileSync(path.join(left, 'relay365.db'), 'half a copy');
+    const made = await runCli(['backup', '--to', path.join(scratch, 'next.tar.gz')], cliEnv(dataDir));
+    expect(made).toMatchObject({ code: 0, stderr: '' });
+    expect(readdirSync(dataDir).filter((name) => name.startsWith('.backup-'))).toEqual([]);
+  });
 
   it('leaves the key out with --without-key and says so, and a restore of such an archive warns', async () => {
     const root = newScratch();

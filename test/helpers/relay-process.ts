@@ -3,6 +3,7 @@
  * run it, so tests can kill it and benchmarks can measure its memory.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -43,6 +44,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_00
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** The ID of a process that has ended (what a killed backup leaves in its folder's name). */
+export async function endedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid as number;
 }
 
 /** A loopback port that was free a moment ago. */

@@ -1,12 +1,15 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
+import { createRelay } from '../../src/relay/index.js';
 import { recover } from '../../src/relay/recovery.js';
 import { Readable } from 'node:stream';
 import { createSpool, type Spool, type SpoolEnvelope } from '../../src/relay/spool.js';
 import type { NewMessage } from '../../src/store/queue.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
+import { endedPid } from '../helpers/relay-process.js';
 
 let fx: Fixture;
 let spool: Spool;
@@ -20,6 +23,19 @@ beforeEach(() => {
 afterEach(() => fx.cleanup());
 
 describe('start-up recovery', () => {
+  it('removes at start-up the folders that killed backups left in the data folder', async () => {
+    const left = path.join(fx.dir, `.backup-${hostname()}-${await endedPid()}-Ab12Cd`);
+    mkdirSync(left);
+    writeFileSync(path.join(left, 'relay365.db'), 'half a copy');
+    const relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger });
+    await relay.start();
+    try {
+      expect(existsSync(left)).toBe(false);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('requeues mail left in flight, deletes unrecorded files and fails records whose file is gone', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
     fx.store.queue.insert([record('INFLIGHT', serverId), record('NOFILE', serverId)]);
