@@ -23,7 +23,7 @@ import { DB_FILE, MANIFEST_FILE } from './layout.js';
 import { relay365Version } from '../version.js';
 import { describeFile, MANIFEST_FORMAT, type Manifest, type ManifestFile } from './manifest.js';
 import { stageSnapshot } from './snapshot.js';
-import { createStaging, removeAbandonedStaging } from './staging.js';
+import { createStaging } from './staging.js';
 
 export interface BackupOptions {
   dataDir: string;
@@ -74,7 +74,6 @@ export async function createBackup(options: BackupOptions): Promise<BackupSummar
   if (!existsSync(path.dirname(to))) throw new BackupError(`--to ${JSON.stringify(options.to)}: the folder does not exist`);
   if (existsSync(to)) throw new BackupError(`--to ${JSON.stringify(options.to)}: the file exists already; choose a new name`);
 
-  removeAbandonedStaging(dataDir);
   const staging = createStaging(dataDir, 'backup');
   try {
     const snapshot = await stageSnapshot(dataDir, staging, includeKey);

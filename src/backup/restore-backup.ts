@@ -23,7 +23,7 @@ import { CURRENT_SCHEMA_VERSION, integrityProblem, openExistingDatabase, schemaV
 import { BackupError } from './backup-error.js';
 import { extractArchive } from './extract.js';
 import { DB_FILE, DB_SIDE_FILES, KEY_FILE, SPOOL_DIR, spoolEntry } from './layout.js';
-import { createStaging, removeAbandonedStaging } from './staging.js';
+import { createStaging } from './staging.js';
 
 export interface RestoreOptions {
   dataDir: string;
@@ -94,7 +94,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
   requireEmpty(dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  removeAbandonedStaging(dataDir);
   const staging = createStaging(dataDir, 'restore');
   try {
     const manifest = await extractArchive(from, staging);

@@ -16,8 +16,9 @@ type StagingKind = 'backup' | 'restore';
 
 const STAGING = /^\.(?:backup|restore)-(.+)-(\d+)-[A-Za-z0-9]{6}$/;
 
-/** Creates this process's staging folder for a `kind` in `dataDir`. */
+/** Creates this process's staging folder for a `kind` in `dataDir`, removing those that killed runs left first. */
 export function createStaging(dataDir: string, kind: StagingKind): string {
+  removeAbandonedStaging(dataDir);
   return mkdtempSync(path.join(dataDir, `.${kind}-${hostname()}-${process.pid}-`));
 }
 
