@@ -35,7 +35,14 @@ export interface Config {
   /** Offer AUTH before STARTTLS too (devices without TLS). */
   allowPlaintextAuth: boolean;
   tlsMinVersion: TlsVersion;
+  /** Concurrent SMTP sessions from one client address (IPv6: per /64). */
   maxConnectionsPerClient: number;
+  /** Concurrent SMTP sessions in all. */
+  maxConnections: number;
+  /** Peers whose `X-Forwarded-For` (panel, API) and PROXY protocol header (SMTP) are believed. */
+  trustedProxies: readonly Cidr[];
+  /** The SMTP listeners expect a PROXY protocol v1/v2 header from a trusted proxy before the greeting. */
+  smtpProxyProtocol: boolean;
   /** Delivered and failed messages, and their events, are deleted this many days after they were received. */
   retentionDays: number;
   /** Below this many free bytes in the data folder MAIL FROM gets 452 4.3.1; 0 disables the check. */
@@ -213,6 +220,12 @@ export function loadConfig(env: Env = process.env): Config {
       'at least 32 characters (for example 64 hex digits from `openssl rand -hex 32`)',
     );
   }
+  const trustedProxies = parseNetworks('RELAY365_TRUSTED_PROXIES', get('RELAY365_TRUSTED_PROXIES', ''));
+  const smtpProxyProtocol = parseBoolean('RELAY365_SMTP_PROXY_PROTOCOL', get('RELAY365_SMTP_PROXY_PROTOCOL', 'false'));
+  // Every connection would have to come from a proxy, and none is believed.
+  if (smtpProxyProtocol && trustedProxies.length === 0) {
+    throw new ConfigError('RELAY365_SMTP_PROXY_PROTOCOL', 'true', 'true only with RELAY365_TRUSTED_PROXIES naming the proxies');
+  }
   const config: Config = {
     dataDir,
     smtpListen: parseListen('RELAY365_SMTP_LISTEN', get('RELAY365_SMTP_LISTEN', '127.0.0.1:2525'), false) as ListenAddress,
@@ -232,10 +245,13 @@ export function loadConfig(env: Env = process.env): Config {
     tlsMinVersion: tlsMinVersion as TlsVersion,
     maxConnectionsPerClient: parseWholeNumber(
       'RELAY365_MAX_CONNECTIONS_PER_CLIENT',
-      get('RELAY365_MAX_CONNECTIONS_PER_CLIENT', '20'),
+      get('RELAY365_MAX_CONNECTIONS_PER_CLIENT', '50'),
       1,
       10_000,
     ),
+    maxConnections: parseWholeNumber('RELAY365_MAX_CONNECTIONS', get('RELAY365_MAX_CONNECTIONS', '1000'), 1, 100_000),
+    trustedProxies,
+    smtpProxyProtocol,
     retentionDays: parseWholeNumber('RELAY365_RETENTION_DAYS', get('RELAY365_RETENTION_DAYS', String(DEFAULT_RETENTION_DAYS)), 1, 3650),
     // Like Postfix's queue_minfree; 0 turns the check off.
     minFreeSpace: parseSize('RELAY365_MIN_FREE_SPACE', get('RELAY365_MIN_FREE_SPACE', '100MB'), {

@@ -14,7 +14,14 @@ describe('loadConfig', () => {
     expect(config.maxMessageSize).toBe(35_000_000);
     expect(config.dataDir).toBe(path.resolve('./data'));
     expect(config.relayNetworks.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);
-    expect(config).toMatchObject({ allowPlaintextAuth: false, tlsMinVersion: 'TLSv1.2', maxConnectionsPerClient: 20 });
+    expect(config).toMatchObject({
+      allowPlaintextAuth: false,
+      tlsMinVersion: 'TLSv1.2',
+      maxConnectionsPerClient: 50,
+      maxConnections: 1000,
+      trustedProxies: [],
+      smtpProxyProtocol: false,
+    });
     expect(config.minFreeSpace).toBe(100_000_000);
     expect(Object.isFrozen(config)).toBe(true);
   });
