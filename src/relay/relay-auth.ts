@@ -2,29 +2,41 @@
  * SMTP AUTH for relay users, with brute-force protection: failures are
  * counted per client address, and a locked-out address is refused even with
  * the right password while the right password from another address still
- * works (see src/store/auth-lockouts.ts for the policy).
+ * works (see src/store/auth-lockouts.ts for the policy). Each attempt is
+ * counted before its password is checked, so logins arriving at once from one
+ * address try at most as many passwords as the policy allows.
  *
- * scrypt is slow on purpose and runs on libuv's thread pool, which the spool's
- * writes and fsyncs need too. So at most two checks run at once, and a device
+ * scrypt is slow on purpose and shares libuv's thread pool with the spool, so
+ * checks wait their turn in src/auth/passwords.ts's one queue; and a device
  * that logs in for every message (printers do) is checked against a keyed
  * digest of its last good password for a while instead of scrypt each time.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import pLimit from 'p-limit';
-import { createDummyHash, verifyPassword } from '../auth/passwords.js';
+import { createDummyHash, PasswordsBusyError, verifyPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
 import type { AuthFailureReason, Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
 import type { SessionUser } from './access.js';
-import { REPLIES } from './smtp-error.js';
+import { REPLIES, type SmtpError } from './smtp-error.js';
 
 export interface RelayAuth {
-  /** Checks a login from `address`; resolves with the relay user or throws the SmtpError to answer. */
+  /** Checks a login from `address`; resolves with the relay user or throws a LoginRefused. */
   login(address: string, username: string, password: string): Promise<SessionUser>;
 }
 
-/** scrypt checks running at once; the thread pool keeps the rest for the spool. */
-const SCRYPT_CONCURRENCY = 2;
+/** A refused login: the reply for the client, and why, for the Refused page (never the password). */
+export class LoginRefused extends Error {
+  constructor(
+    readonly reply: SmtpError,
+    readonly reason: 'auth_failed' | 'auth_locked_out' | 'auth_busy',
+    /** What happened, in the admin's words: `wrong password`, `unknown user`, `locked out until …`. */
+    readonly detail: string,
+  ) {
+    super(reply.message);
+    this.name = 'LoginRefused';
+  }
+}
+
 /** How long a good password is recognised without scrypt; a changed hash ends it at once. */
 const VERIFIED_TTL_MS = 15 * 60_000;
 /** `Last used` is written at most this often per user: every write is a commit with an fsync. */
@@ -51,41 +63,67 @@ export function createRelayAuth({
   metrics?: Metrics;
 }): RelayAuth {
   // Checked when the user does not exist, so the reply time does not tell which names exist.
-  let dummyHash: Promise<string> | null = null;
-  const limit = pLimit(SCRYPT_CONCURRENCY);
+  const dummyHash = createDummyHash();
   const key = randomBytes(32);
   const verified = new Map<number, Verified>();
   const digestOf = (password: string): Buffer => createHmac('sha256', key).update(password, 'utf8').digest();
 
+  /** The user's last good password, recognised without scrypt (and without counting an attempt). */
+  const knownGood = (userId: number, password: string): boolean => {
+    const known = verified.get(userId);
+    return (
+      known !== undefined &&
+      known.hash === store.relayUsers.passwordHash(userId) &&
+      now() - known.at < VERIFIED_TTL_MS &&
+      timingSafeEqual(known.digest, digestOf(password))
+    );
+  };
+
   const passwordMatches = async (userId: number | null, password: string): Promise<boolean> => {
-    const stored = (userId !== null && store.relayUsers.passwordHash(userId)) || (await (dummyHash ??= createDummyHash()));
-    const known = userId === null ? undefined : verified.get(userId);
-    const digest = digestOf(password);
-    if (known && known.hash === stored && now() - known.at < VERIFIED_TTL_MS && timingSafeEqual(known.digest, digest)) return true;
-    const matches = await limit(() => verifyPassword(password, stored));
-    if (matches && userId !== null) verified.set(userId, { hash: stored, digest, at: now() });
+    const stored = (userId !== null && store.relayUsers.passwordHash(userId)) || dummyHash;
+    const matches = await verifyPassword(password, stored);
+    if (matches && userId !== null) verified.set(userId, { hash: stored, digest: digestOf(password), at: now() });
     return matches;
+  };
+
+  const signedIn = (address: string, user: { id: number; name: string; lastUsedAt: number | null }): SessionUser => {
+    store.lockouts.clearFailures(address);
+    if (user.lastUsedAt === null || now() - user.lastUsedAt >= LAST_USED_RESOLUTION_MS) store.relayUsers.touch(user.id, now());
+    return { id: user.id, name: user.name };
   };
 
   return {
     async login(address, username, password) {
       const locked = store.lockouts.active(address, now());
       if (locked) {
-        log.info('SMTP AUTH refused: address locked out', { client: address, username, until: new Date(locked.lockedUntil).toISOString() });
         metrics?.authFailure('locked_out');
-        throw REPLIES.authLocked(locked.lockedUntil);
+        const until = new Date(locked.lockedUntil).toISOString();
+        throw new LoginRefused(REPLIES.authLocked(locked.lockedUntil), 'auth_locked_out', `address locked out until ${until}`);
       }
       const user = store.relayUsers.findByName(username);
-      const matches = await passwordMatches(user?.id ?? null, password);
-      if (user && matches && !user.disabled) {
-        store.lockouts.clearFailures(address);
-        if (user.lastUsedAt === null || now() - user.lastUsedAt >= LAST_USED_RESOLUTION_MS) store.relayUsers.touch(user.id, now());
-        return { id: user.id, name: user.name };
+      if (user && !user.disabled && knownGood(user.id, password)) return signedIn(address, user);
+
+      const attempt = store.lockouts.beginAttempt(address, username, now());
+      if (!attempt) {
+        throw new LoginRefused(
+          REPLIES.authInProgress(),
+          'auth_busy',
+          'not checked: the logins from this address being checked hold every try left',
+        );
       }
+      let matches: boolean;
+      try {
+        matches = await passwordMatches(user?.id ?? null, password);
+      } catch (err) {
+        store.lockouts.abandonAttempt(attempt);
+        if (!(err instanceof PasswordsBusyError)) throw err;
+        throw new LoginRefused(REPLIES.authBusy(), 'auth_busy', 'not checked: too many passwords are being checked in all');
+      }
+      if (user && matches && !user.disabled) return signedIn(address, user);
+
       const failure: AuthFailureReason = !user ? 'unknown_user' : !matches ? 'wrong_password' : 'user_disabled';
-      log.warn('SMTP AUTH failed', { client: address, username, reason: failure.replace('_', ' ') });
       metrics?.authFailure(failure);
-      const lockout = store.lockouts.recordFailure(address, username, now());
+      const lockout = store.lockouts.attemptFailed(attempt, now());
       if (lockout) {
         metrics?.authLockout();
         log.warn('client address locked out of SMTP AUTH', {
@@ -96,7 +134,7 @@ export function createRelayAuth({
           strikes: lockout.strikes,
         });
       }
-      throw REPLIES.authFailed();
+      throw new LoginRefused(REPLIES.authFailed(), 'auth_failed', failure.replace('_', ' '));
     },
   };
 }

@@ -20,8 +20,12 @@ export const REPLIES = {
   authFailed: () => new SmtpError(535, '5.7.8', 'Authentication credentials invalid'),
   authLocked: (until: number) =>
     new SmtpError(454, '4.7.0', `Too many failed logins from your address; AUTH is refused until ${new Date(until).toISOString()}`),
+  // Logins refused before any password was checked: RFC 4954's temporary authentication failure.
+  authInProgress: () => new SmtpError(454, '4.7.0', 'Too many logins from your address are being checked; try again later'),
+  authBusy: () => new SmtpError(454, '4.7.0', 'Too many logins are being checked; try again later'),
   tooManyConnections: (limit: number) =>
     new SmtpError(421, '4.7.0', `Too many connections from your address (limit ${limit}); try again later`),
+  serverBusy: () => new SmtpError(421, '4.3.2', 'All connections are in use; try again later'),
   senderNotAllowed: (text: string) => new SmtpError(550, '5.7.1', text),
   badSender: () => new SmtpError(501, '5.1.7', 'Bad sender address syntax'),
   badRecipient: () => new SmtpError(501, '5.1.3', 'Bad recipient address syntax'),

@@ -6,6 +6,11 @@
  * Policy: 5 failures within 10 minutes lock the address out of AUTH for 15
  * minutes; each new lockout within a day of the last one doubles that, up to
  * a day. A successful login clears the failures, not the strikes.
+ *
+ * An attempt counts as a failure from before its password is checked
+ * (`beginAttempt`) until it succeeds or is abandoned unchecked, and an address
+ * whose counted failures reach the limit gets no further check: however many
+ * logins arrive at once, at most 5 passwords are tried per lockout.
  */
 import type { Db } from './db.js';
 
@@ -36,11 +41,29 @@ interface LockoutRow {
   last_username: string | null;
 }
 
+/** A login attempt counted before its check: the failure row it holds. */
+export interface Attempt {
+  id: number;
+  address: string;
+  username: string | null;
+  at: number;
+}
+
 export interface LockoutRepo {
   /** The address's lockout while it lasts, else null. */
   active(address: string, now: number): Lockout | null;
   /** Counts a failure; returns the lockout when this failure started one. */
   recordFailure(address: string, username: string | null, now: number): Lockout | null;
+  /**
+   * Counts an attempt as a failure before its password is checked and returns
+   * it; null (nothing counted) when the address has no failures left,
+   * because attempts still being checked hold them.
+   */
+  beginAttempt(address: string, username: string | null, now: number): Attempt | null;
+  /** The attempt's password was wrong: it stays a failure; returns the lockout when it started one. */
+  attemptFailed(attempt: Attempt, now: number): Lockout | null;
+  /** The attempt's password was never checked (relay365 was busy): it no longer counts. */
+  abandonAttempt(attempt: Attempt): void;
   /** A successful login: the failures so far no longer count. */
   clearFailures(address: string): void;
   /** Every lockout still in force, newest first. */
@@ -64,28 +87,45 @@ export function createLockoutRepo(db: Db): LockoutRepo {
   const pruneFailures = db.prepare<[string, number]>('DELETE FROM auth_failures WHERE address = ? AND at <= ?');
   const countFailures = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM auth_failures WHERE address = ?');
   const deleteFailures = db.prepare<[string]>('DELETE FROM auth_failures WHERE address = ?');
+  // Address and time too: a row id freed by a cleared address may be given to a newer attempt.
+  const deleteAttempt = db.prepare<[number, string, number]>('DELETE FROM auth_failures WHERE rowid = ? AND address = ? AND at = ?');
   const upsertLockout = db.prepare<[string, number, number, number, string | null]>(
     `INSERT INTO auth_lockouts (address, locked_at, locked_until, strikes, last_username) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(address) DO UPDATE SET locked_at = excluded.locked_at, locked_until = excluded.locked_until,
        strikes = excluded.strikes, last_username = excluded.last_username`,
   );
 
+  const recordFailure = db.transaction((address: string, username: string | null, now: number): Lockout | null => {
+    insertFailure.run(address, now, username);
+    pruneFailures.run(address, now - LOCKOUT_POLICY.windowMs);
+    if ((countFailures.get(address)?.n ?? 0) < LOCKOUT_POLICY.maxFailures) return null;
+    deleteFailures.run(address);
+    const previous = selectLockout.get(address);
+    const strikes = previous && previous.locked_until > now - LOCKOUT_POLICY.forgetMs ? previous.strikes + 1 : 1;
+    const duration = Math.min(LOCKOUT_POLICY.firstLockMs * 2 ** (strikes - 1), LOCKOUT_POLICY.maxLockMs);
+    upsertLockout.run(address, now, now + duration, strikes, username);
+    return toLockout(selectLockout.get(address) as LockoutRow);
+  });
+
   return {
     active: (address, now) => {
       const row = selectLockout.get(address);
       return row && row.locked_until > now ? toLockout(row) : null;
     },
-    recordFailure: db.transaction((address: string, username: string | null, now: number): Lockout | null => {
-      insertFailure.run(address, now, username);
+    recordFailure,
+    beginAttempt: db.transaction((address: string, username: string | null, now: number): Attempt | null => {
       pruneFailures.run(address, now - LOCKOUT_POLICY.windowMs);
-      if ((countFailures.get(address)?.n ?? 0) < LOCKOUT_POLICY.maxFailures) return null;
-      deleteFailures.run(address);
-      const previous = selectLockout.get(address);
-      const strikes = previous && previous.locked_until > now - LOCKOUT_POLICY.forgetMs ? previous.strikes + 1 : 1;
-      const duration = Math.min(LOCKOUT_POLICY.firstLockMs * 2 ** (strikes - 1), LOCKOUT_POLICY.maxLockMs);
-      upsertLockout.run(address, now, now + duration, strikes, username);
-      return toLockout(selectLockout.get(address) as LockoutRow);
+      if ((countFailures.get(address)?.n ?? 0) >= LOCKOUT_POLICY.maxFailures) return null;
+      return { id: Number(insertFailure.run(address, now, username).lastInsertRowid), address, username, at: now };
     }),
+    // The held row gives way to a failure counted now, which may start the lockout.
+    attemptFailed: db.transaction((attempt: Attempt, now: number): Lockout | null => {
+      deleteAttempt.run(attempt.id, attempt.address, attempt.at);
+      return recordFailure(attempt.address, attempt.username, now);
+    }),
+    abandonAttempt: (attempt) => {
+      deleteAttempt.run(attempt.id, attempt.address, attempt.at);
+    },
     clearFailures: (address) => {
       deleteFailures.run(address);
     },

@@ -56,8 +56,6 @@ export interface SessionRepo {
   touch(id: string): Session | undefined;
   /** Ends one session by raw id. */
   destroy(id: string): void;
-  /** Ends every session of a user (password change, user removed). */
-  destroyForUser(userId: number): void;
   setFlash(idHash: string, flash: string): void;
   /** Returns and clears the session's flash message. */
   takeFlash(idHash: string): string | null;
@@ -112,9 +110,6 @@ export function createSessionRepo(db: Db, box: SecretBox, times: SessionTimes, n
     },
     destroy: (id) => {
       db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(hashToken(id));
-    },
-    destroyForUser: (userId) => {
-      db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
     },
     setFlash: (idHash, flash) => {
       db.prepare('UPDATE sessions SET flash = ? WHERE id_hash = ?').run(flash, idHash);

@@ -1,7 +1,8 @@
 /**
  * Admin panel users and their permissions, plus the one-time setup tokens
  * that create the first Super Admin. Passwords arrive already hashed (the
- * admin module owns hashing); setup tokens are stored as SHA-256 hashes.
+ * admin module owns hashing); a new password ends the user's other sessions
+ * in the same transaction. Setup tokens are stored as SHA-256 hashes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
@@ -40,7 +41,14 @@ export interface UserRepo {
   /** The stored password hash, for the login check only. */
   passwordHash(id: number): string | null;
   add(user: NewUser): User;
-  update(id: number, changes: Partial<Omit<NewUser, 'email'>>): User;
+  /** Changes permissions (a password changes only with `setPassword`, which also ends sessions). */
+  update(id: number, changes: Partial<Pick<NewUser, 'isSuperAdmin' | 'canUpdateSettings'>>): User;
+  /**
+   * Sets a new password and ends every session of the user except `keepSession`
+   * (the id hash of the session that made the change; null ends them all).
+   * Returns how many sessions ended.
+   */
+  setPassword(id: number, passwordHash: string, keepSession: string | null): number;
   remove(id: number): void;
   countSuperAdmins(): number;
   /** Creates a one-time setup token (valid `ttlMs`), invalidating older ones; returns the raw token. */
@@ -105,14 +113,17 @@ export function createUserRepo(db: Db, now: () => number = Date.now): UserRepo {
     },
     update: (id, changes) => {
       db.prepare(
-        `UPDATE users SET password_hash = COALESCE(?, password_hash),
-           is_super_admin = COALESCE(?, is_super_admin),
+        `UPDATE users SET is_super_admin = COALESCE(?, is_super_admin),
            can_update_settings = COALESCE(?, can_update_settings),
            updated_at = ?
          WHERE id = ?`,
-      ).run(changes.passwordHash ?? null, flag(changes.isSuperAdmin), flag(changes.canUpdateSettings), now(), id);
+      ).run(flag(changes.isSuperAdmin), flag(changes.canUpdateSettings), now(), id);
       return mustGet(id);
     },
+    setPassword: db.transaction((id: number, passwordHash: string, keepSession: string | null): number => {
+      db.prepare('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?').run(passwordHash, now(), id);
+      return db.prepare('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?').run(id, keepSession).changes;
+    }),
     remove: (id) => {
       db.prepare('DELETE FROM users WHERE id = ?').run(id);
     },

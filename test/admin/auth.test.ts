@@ -3,9 +3,20 @@ import { bootstrapFirstAdmin } from '../../src/admin/accounts.js';
 import { hashToken } from '../../src/store/users.js';
 import { Agent, createPanel, createUser, PASSWORD, signedIn, type Panel } from './panel.js';
 import { silentLogger } from '../../src/log.js';
+import { SEED } from '../emulator/index.js';
+import { startHarness, testMessage, type Harness } from '../helpers/relay-harness.js';
+import { fillPasswordQueue } from '../helpers/password-queue.js';
+import { connectRaw } from '../helpers/smtp-client.js';
+import { waitFor } from '../helpers/wait.js';
+import { postFrom, type Answer } from './peer.js';
 
 let panel: Panel;
-afterEach(() => panel?.cleanup());
+let harness: Harness | null = null;
+afterEach(async () => {
+  panel?.cleanup();
+  await harness?.close();
+  harness = null;
+});
 
 /** Every page and form of the panel, with a server and a message to point at. */
 const PROTECTED_GETS = [
@@ -199,5 +210,88 @@ describe('first Super Admin', () => {
         log: silentLogger,
       }),
     ).toBeNull();
+  });
+});
+
+describe('sign-in floods', () => {
+  const wrongPassword = (a: Answer) => a.status === 401 && a.text.includes('Email or password is not correct.');
+
+  it('checks at most 5 passwords when 300 wrong sign-ins for one account arrive at once', async () => {
+    panel = createPanel();
+    await createUser(panel, 'admin@example.com', { superAdmin: true });
+    const agent = new Agent(panel.app);
+    await agent.get('/login');
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        postFrom(panel.app, agent, '203.0.113.10', '/login', { email: 'admin@example.com', password: `wrong ${i}` }),
+      ),
+    );
+    const checked = answers.filter(wrongPassword).length;
+    const waited = answers.filter((a) => a.status === 429 && /Too many (failed )?sign-ins/.test(a.text)).length;
+    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(checked + waited).toBe(300);
+  });
+
+  it('lets an allowed SMTP client get its 250 while a sign-in flood is still being checked', async () => {
+    panel = createPanel();
+    await createUser(panel, 'admin@example.com', { superAdmin: true });
+    harness = await startHarness();
+    const agent = new Agent(panel.app);
+    await agent.get('/login');
+
+    // The client is inside DATA when the flood starts: only the spool's write and fsyncs stand between it and its 250.
+    const smtp = await connectRaw(harness.smtpPort);
+    expect(await smtp.command('EHLO erp.contoso.test')).toMatch(/^250/);
+    expect(await smtp.command(`MAIL FROM:<${SEED.mailbox}>`)).toMatch(/^250 /);
+    expect(await smtp.command('RCPT TO:<alice@fabrikam.test>')).toMatch(/^250 /);
+    expect(await smtp.command('DATA')).toMatch(/^354 /);
+    smtp.write(testMessage('sent during a sign-in flood'));
+
+    let checked = 0;
+    const counted = (answer: Answer): Answer => {
+      if (wrongPassword(answer)) checked += 1;
+      return answer;
+    };
+    const oneAccount = Array.from({ length: 300 }, (_, i) =>
+      postFrom(panel.app, agent, '203.0.113.10', '/login', { email: 'admin@example.com', password: `wrong ${i}` }).then(counted),
+    );
+    // Ten more addresses, each within its own limits, keep the password checks busy meanwhile.
+    const others = Array.from({ length: 20 }, (_, i) =>
+      postFrom(panel.app, agent, `203.0.113.${20 + (i % 10)}`, '/login', { email: `user${i}@example.com`, password: 'wrong' }).then(
+        counted,
+      ),
+    );
+    await waitFor(() => checked > 0, 'the first checked sign-in');
+    smtp.write('.\r\n');
+    const reply = await smtp.reply();
+    const checkedBeforeReply = checked;
+    const answers = await Promise.all(oneAccount);
+    await Promise.all(others);
+    smtp.close();
+
+    expect(reply).toMatch(/^250 /);
+    // Most of the flood's checks were still to come when the 250 arrived.
+    expect(checkedBeforeReply).toBeLessThan(checked / 2);
+    expect(answers.filter(wrongPassword).length).toBeLessThanOrEqual(5);
+  });
+
+  it('answers 503 with Retry-After while too many passwords are being checked, and does not count that as a failure', async () => {
+    panel = createPanel();
+    await createUser(panel, 'admin@example.com', { superAdmin: true });
+    const agent = new Agent(panel.app);
+    await agent.get('/login');
+    const filled = fillPasswordQueue();
+    const res = await agent.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: [...agent.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      body: new URLSearchParams({ _csrf: agent.csrf, email: 'admin@example.com', password: 'wrong' }).toString(),
+    });
+    await filled;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.text).toContain('relay365 is busy checking other sign-ins. Try again in a few seconds.');
+    for (let i = 0; i < 4; i++) expect((await agent.signIn('admin@example.com', `wrong ${i}`)).status).toBe(401);
+    expect((await agent.signIn('admin@example.com')).status).toBe(303);
   });
 });

@@ -1,16 +1,17 @@
 /**
  * Sign in, sign out, and the one-time setup page that creates the first
- * Super Admin. Failed logins are throttled per account and per address.
+ * Super Admin. Sign-ins are throttled per account and per client address,
+ * counted before the password is checked (see login-throttle.ts).
  */
 import { Hono, type Context } from 'hono';
 import type { Store } from '../../store/index.js';
-import { addUser, checkEmail, checkPassword } from '../accounts.js';
-import { clientAddress } from '../client-address.js';
+import { checkEmail, checkPassword } from '../accounts.js';
+import type { ClientAddressOf } from '../client-address.js';
 import { ANON_COOKIE, SESSION_COOKIE, type CookieJar } from '../cookies.js';
 import type { AdminEnv } from '../env.js';
-import type { LoginThrottle } from '../login-throttle.js';
+import { waitText, type LoginThrottle } from '../login-throttle.js';
 import { formText } from '../form-text.js';
-import { createDummyHash, verifyPassword } from '../../auth/passwords.js';
+import { createDummyHash, hashPassword, PasswordsBusyError, verifyPassword } from '../../auth/passwords.js';
 import { ErrorPage } from '../views/error-page.js';
 import { LoginPage, SetupPage } from '../views/login.js';
 import type { Logger } from '../../log.js';
@@ -19,23 +20,22 @@ export interface AuthRouteOptions {
   store: Store;
   cookies: CookieJar;
   throttle: LoginThrottle;
+  clientAddress: ClientAddressOf;
   log: Logger;
 }
+
+/** Seconds a busy answer asks the browser to wait (Retry-After). */
+const BUSY_RETRY_S = 5;
 
 /** Only same-site paths, never `//host` or a scheme. */
 function safeNext(next: string): string {
   return /^\/(?!\/)[^\\\s]*$/.test(next) ? next : '/';
 }
 
-function waitText(ms: number): string {
-  const seconds = Math.ceil(ms / 1000);
-  return seconds < 120 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
-}
-
 /** Routes: GET/POST /login, POST /logout, GET/POST /setup/:token. */
-export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions): Hono<AdminEnv> {
+export function authRoutes({ store, cookies, throttle, clientAddress, log }: AuthRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
-  let dummyHash: Promise<string> | null = null;
+  const dummyHash = createDummyHash();
 
   const startSession = (c: Context<AdminEnv>, userId: number): void => {
     const { id } = store.sessions.create(userId);
@@ -56,23 +56,35 @@ export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions):
     const password = typeof body['password'] === 'string' ? body['password'] : '';
     const next = safeNext(formText(body, 'next') || '/');
     const address = clientAddress(c);
-    const refuse = (error: string, status: 401 | 429) =>
+    const refuse = (error: string, status: 401 | 429 | 503) =>
       c.render(<LoginPage csrf={c.var.csrfToken} email={email} next={next} error={error} />, { title: 'Sign in', status });
 
-    const wait = throttle.waitMs(email, address);
-    if (wait > 0) {
-      return refuse(`Too many failed sign-ins. Wait ${waitText(wait)}, then try again.`, 429);
+    const admission = throttle.begin(email, address);
+    if (!admission.admitted) {
+      return admission.waitMs > 0
+        ? refuse(`Too many failed sign-ins. Wait ${waitText(admission.waitMs)}, then try again.`, 429)
+        : refuse('Too many sign-ins at once for this account or from your address. Try again in a few seconds.', 429);
     }
+    const { attempt } = admission;
     const user = store.users.findByEmail(email);
     const hash = user ? store.users.passwordHash(user.id) : null;
-    // Check a hash even for an unknown address, so the answer time does not reveal which accounts exist.
-    const ok = await verifyPassword(password, hash ?? (await (dummyHash ??= createDummyHash())));
+    let ok: boolean;
+    try {
+      // Check a hash even for an unknown address, so the answer time does not reveal which accounts exist.
+      ok = await verifyPassword(password, hash ?? dummyHash);
+    } catch (err) {
+      attempt.abandoned();
+      if (!(err instanceof PasswordsBusyError)) throw err;
+      log.warn('admin sign-in not checked: too many passwords being checked', { email, address });
+      c.header('Retry-After', String(BUSY_RETRY_S));
+      return refuse('relay365 is busy checking other sign-ins. Try again in a few seconds.', 503);
+    }
     if (!user || !hash || !ok) {
-      throttle.failed(email, address);
+      attempt.failed();
       log.warn('admin sign-in failed', { email, address });
       return refuse('Email or password is not correct.', 401);
     }
-    throttle.succeeded(email);
+    attempt.succeeded();
     startSession(c, user.id);
     log.info('admin signed in', { email: user.email, address });
     return c.redirect(next, 303);
@@ -121,8 +133,10 @@ export function authRoutes({ store, cookies, throttle, log }: AuthRouteOptions):
         status: 422,
       });
     }
+    // Hashed before the link is used up: a busy answer (503) leaves the link working for another try.
+    const passwordHash = await hashPassword(password);
     if (!store.users.useSetupToken(token)) return setupGone(c);
-    const user = await addUser(store, { email, password, isSuperAdmin: true, canUpdateSettings: true });
+    const user = store.users.add({ email, passwordHash, isSuperAdmin: true, canUpdateSettings: true });
     log.info('first Super Admin created with the setup link', { email: user.email });
     startSession(c, user.id);
     return c.redirect('/', 303);

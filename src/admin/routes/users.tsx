@@ -1,7 +1,9 @@
 /**
  * The Users page (Super Admin only): add users, grant or take back
  * `Settings: Update Settings` and `Make this user a Super Admin`, set a new
- * password, remove a user. The last Super Admin cannot be demoted or removed.
+ * password (which signs that user out everywhere), remove a user. The last
+ * Super Admin cannot be demoted or removed. Your own password changes on the
+ * Account page, which asks for the current one.
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
@@ -68,16 +70,16 @@ export function userRoutes({ store, log }: UserRouteOptions): Hono<AdminEnv> {
     if (user.isSuperAdmin && !superAdmin && store.users.countSuperAdmins() === 1) {
       return refuse(c, 'This is the last Super Admin. Make another user a Super Admin first.');
     }
+    if (password && user.id === c.var.user?.id) {
+      return refuse(c, 'Change your own password on the Account page: it asks for your current password.');
+    }
     const problem = password ? checkPassword(password) : undefined;
     if (problem) return refuse(c, `The new password is not accepted: ${problem}`);
-    store.users.update(user.id, {
-      isSuperAdmin: superAdmin,
-      canUpdateSettings: body['updateSettings'] === '1',
-      ...(password ? { passwordHash: await hashPassword(password) } : {}),
-    });
-    // A new password signs the user out everywhere else.
-    if (password && user.id !== c.var.user?.id) store.sessions.destroyForUser(user.id);
-    log.info('admin user changed', { email: user.email, passwordChanged: Boolean(password), by: c.var.user?.email });
+    const passwordHash = password ? await hashPassword(password) : null;
+    store.users.update(user.id, { isSuperAdmin: superAdmin, canUpdateSettings: body['updateSettings'] === '1' });
+    // A password set by a Super Admin signs the user out everywhere; API tokens belong to no user and stay.
+    const sessionsEnded = passwordHash === null ? 0 : store.users.setPassword(user.id, passwordHash, null);
+    log.info('admin user changed', { email: user.email, passwordChanged: passwordHash !== null, sessionsEnded, by: c.var.user?.email });
     setFlash(c, store, { kind: 'success', message: `Saved ${user.email}.` });
     return c.redirect('/users', 303);
   });

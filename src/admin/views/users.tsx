@@ -51,9 +51,13 @@ export function UsersPage({ users, me, csrf, form }: UsersPageProps) {
                 <form method="post" action={`/users/${u.id}`} class="inline-form" aria-label={`Permissions of ${u.email}`}>
                   <CsrfField token={csrf} />
                   <PermissionBoxes prefix={`user-${u.id}`} updateSettings={u.canUpdateSettings} superAdmin={u.isSuperAdmin} />
-                  <label class="choice">
-                    New password <input type="password" name="password" autocomplete="new-password" />
-                  </label>
+                  {u.id === me.id ? (
+                    <a href="/account">Change your password</a>
+                  ) : (
+                    <label class="choice">
+                      New password <input type="password" name="password" autocomplete="new-password" />
+                    </label>
+                  )}
                   <button type="submit">Save</button>
                 </form>
               </td>

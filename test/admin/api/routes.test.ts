@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SEED } from '../../emulator/index.js';
 import { plainServer } from '../../helpers/fixture.js';
+import { fillPasswordQueue } from '../../helpers/password-queue.js';
 import { createPanel, signedIn, type Panel } from '../panel.js';
 import { apiClient, newToken } from './api-client.js';
 
@@ -64,9 +65,18 @@ describe('API: email servers', () => {
   it('changes settings, refuses a taken name with 409 and a bad value naming its field', async () => {
     const { body: a } = await api('POST', '/servers', office365);
     await api('POST', '/servers', plainServer({ name: 'other' }));
-    const changed = await api('PATCH', `/servers/${a.id}`, { port: 25, fromHandling: 'rewrite', sendAs: ['Sales@Contoso.test'] });
+    expect(a).toMatchObject({ bounceNotices: 'on', delayNotices: 'off' });
+    const changed = await api('PATCH', `/servers/${a.id}`, {
+      port: 25,
+      fromHandling: 'rewrite',
+      sendAs: ['Sales@Contoso.test'],
+      bounceNotices: 'off',
+      delayNotices: 'on',
+    });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ port: 25, fromHandling: 'rewrite' });
+    expect(changed.body).toMatchObject({ port: 25, fromHandling: 'rewrite', bounceNotices: 'off', delayNotices: 'on' });
+    const badSwitch = await api('PATCH', `/servers/${a.id}`, { bounceNotices: 'maybe' });
+    expect(badSwitch.body.error).toMatchObject({ code: 'invalid', field: 'bounceNotices', message: 'Choose one of on, off.' });
 
     const taken = await api('PATCH', `/servers/${a.id}`, { name: 'other' });
     expect(taken).toMatchObject({ status: 409, body: { error: { code: 'conflict', field: 'name' } } });
@@ -97,6 +107,16 @@ describe('API: email servers', () => {
 });
 
 describe('API: relay access', () => {
+  it('answers 503 busy, not 500, when password hashing is full, and adds the relay user once it is not', async () => {
+    const { body: server } = await api('POST', '/servers', plainServer({ name: 'upstream' }));
+    const flood = fillPasswordQueue();
+    const busy = await api('POST', '/relay-users', { name: 'scanner', serverId: server.id });
+    expect(busy.status).toBe(503);
+    expect(busy.body.error).toMatchObject({ code: 'busy', message: expect.stringContaining('try again') });
+    await flood;
+    expect((await api('POST', '/relay-users', { name: 'scanner', serverId: server.id })).status).toBe(201);
+  });
+
   it('creates a relay user with a generated password shown once, changes and lists it; only the hash is stored', async () => {
     const { body: server } = await api('POST', '/servers', plainServer({ name: 'upstream' }));
     const created = await api('POST', '/relay-users', {
