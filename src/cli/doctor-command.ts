@@ -16,7 +16,7 @@ import { UsageError } from './usage-error.js';
 export class DoctorFoundProblems extends Error {}
 
 /** What the doctor reads besides the store (the data folder is the store's). */
-export type DoctorCommandConfig = Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>>;
+export type DoctorCommandConfig = Partial<Pick<Config, 'secretKey' | 'minFreeSpace' | 'relayNetworks'>>;
 
 /** Runs the checks and prints the report; rejects with DoctorFoundProblems when a step failed. */
 export async function doctorCommand(store: Store, config: DoctorCommandConfig, args: string[], print: Print): Promise<void> {
@@ -26,7 +26,12 @@ export async function doctorCommand(store: Store, config: DoctorCommandConfig, a
   const server = name === undefined ? undefined : store.servers.findByName(name);
   if (name !== undefined && !server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
   const report = await runDoctor({
-    config: { dataDir: store.dataDir, secretKey: config.secretKey ?? null, minFreeSpace: config.minFreeSpace ?? 0 },
+    config: {
+      dataDir: store.dataDir,
+      secretKey: config.secretKey ?? null,
+      minFreeSpace: config.minFreeSpace ?? 0,
+      relayNetworks: config.relayNetworks ?? [],
+    },
     store,
     server,
     log: silentLogger,

@@ -5,7 +5,7 @@
  * listed beside them (they are in force too) but change only with the
  * variable.
  */
-import { cidr as cidrSchema, type Cidr } from '../store/access-schemas.js';
+import { cidr as cidrSchema, tooWideToAllow, wideNetworkWarning, type Cidr } from '../store/access-schemas.js';
 import type { Store } from '../store/index.js';
 import { flagValue, noPositionals, parseFlags, requireFlag, serverFlag, unknownSubcommand, type Print } from './flags.js';
 import { UsageError } from './usage-error.js';
@@ -26,10 +26,12 @@ const cidrFlag = (value: string | undefined, example: string): Cidr => flagValue
 
 function add(store: Store, environment: readonly Cidr[], args: string[], print: Print): void {
   const example = 'relay365 network add --cidr 192.168.10.0/24 --server office365';
-  const { values, positionals } = parseFlags(args, { cidr: { type: 'string' }, server: { type: 'string' } });
+  const { values, positionals } = parseFlags(args, { cidr: { type: 'string' }, server: { type: 'string' }, force: { type: 'boolean' } });
   noPositionals(positionals);
   const cidr = cidrFlag(values.cidr, example);
   const server = serverFlag(store, requireFlag('server', values.server, example));
+  const tooWide = tooWideToAllow(cidr);
+  if (tooWide !== null && !values.force) throw new UsageError(`${tooWide}; add --force if you mean it`);
   const existing = store.networks.findByCidr(cidr);
   if (existing) {
     const owner = store.servers.get(existing.serverId)?.name ?? '?';
@@ -37,6 +39,8 @@ function add(store: Store, environment: readonly Cidr[], args: string[], print: 
   }
   store.networks.add(cidr, server.id);
   print(`added network ${cidr.text} routed to email server ${server.name}`);
+  const wide = wideNetworkWarning(cidr);
+  if (wide !== null) print(`warning: ${wide}`);
   // The relay prefers a stored rule over the environment's for the same network.
   if (environment.some((c) => c.text === cidr.text)) print(`note: ${ENV} has ${cidr.text} too; this stored rule takes precedence`);
 }

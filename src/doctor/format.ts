@@ -1,18 +1,25 @@
 /**
  * The doctor's report as text for a terminal: per email server one line per
  * step with ✓ (passed), ✗ (failed) or – (skipped), the facts it compared
- * beneath, and the problem and fix under a failed step.
+ * beneath (⚠ for one that passed with a warning), and the problem and fix
+ * under a failed step.
  */
-import type { DoctorReport, DoctorStep } from './report.js';
+import type { Check, DoctorReport, DoctorStep } from './report.js';
 
 export const STATUS_MARKS = { pass: '✓', fail: '✗', skip: '–' } as const;
+/** The mark of a check that passed with a warning. */
+export const WARNING_MARK = '⚠';
+
+/** ✓, ✗, or ⚠ for a check that passed with a warning. */
+export function checkMark(check: Check): string {
+  if (!check.ok) return STATUS_MARKS.fail;
+  return check.warn ? WARNING_MARK : STATUS_MARKS.pass;
+}
 
 function stepLines(step: DoctorStep, index: number): string[] {
   const lines = [`  ${STATUS_MARKS[step.status]} ${index + 1}. ${step.title}: ${step.saw}`];
   for (const check of step.checks) {
-    lines.push(
-      `       ${check.ok ? STATUS_MARKS.pass : STATUS_MARKS.fail} ${check.name}: ${check.saw}${!check.ok && check.want ? ` (needs ${check.want})` : ''}`,
-    );
+    lines.push(`       ${checkMark(check)} ${check.name}: ${check.saw}${!check.ok && check.want ? ` (needs ${check.want})` : ''}`);
   }
   if (step.status === 'fail') {
     if (step.problem) lines.push(`     Problem: ${step.problem}`);

@@ -4,14 +4,16 @@
  * Secure Connection says (STARTTLS for `tls`, from the first byte for `ssl`,
  * none for `none`) and the certificate: trusted, issued for the host, not
  * expired, TLS 1.2 or later (MICROSOFT.md, SMTP submission). The first check
- * that fails ends the step, with its own fix.
+ * that fails ends the step, with its own fix. A port that answers with
+ * something other than SMTP is reported by the size of its answer, never its
+ * content (smtp-session.ts).
  */
 import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import tls from 'node:tls';
 import type { EmailServer } from '../store/servers.js';
 import { failed, passed, type Check, type DoctorStep } from './report.js';
-import { openSmtpSession, type SmtpSession } from './smtp-session.js';
+import { NotSmtpError, openSmtpSession, type SmtpReply, type SmtpSession } from './smtp-session.js';
 
 export interface NetworkOutcome {
   step: DoctorStep;
@@ -130,7 +132,17 @@ export async function networkStep(server: EmailServer, now: () => number, timeou
   try {
     const remote = `${session.socket.remoteAddress ?? host}:${port}`;
     checks.push({ name: 'TCP', saw: `connected to ${remote} in ${Date.now() - startedAt} ms`, ok: true });
-    const greeting = await session.read();
+    let greeting: SmtpReply;
+    try {
+      greeting = await session.read();
+    } catch (err) {
+      if (!(err instanceof NotSmtpError)) throw err;
+      return fail(
+        { name: 'greeting', saw: err.expected('an SMTP greeting'), want: '220', ok: false },
+        `${host}:${port} is not an SMTP server`,
+        FIX.greeting,
+      );
+    }
     if (greeting.code !== 220) {
       return fail(
         { name: 'greeting', saw: short(greeting.text), want: '220', ok: false },

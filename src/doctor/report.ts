@@ -24,6 +24,8 @@ export interface Check {
   saw: string;
   want?: string;
   ok: boolean;
+  /** Passed, but the admin should look at it (a wide allowed network); never set on a failed check. */
+  warn?: boolean;
 }
 
 export interface DoctorStep {

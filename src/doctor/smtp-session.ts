@@ -2,7 +2,10 @@
  * A small line-level SMTP client for the doctor: connect (plain or implicit
  * TLS), read replies, send commands, upgrade with STARTTLS. It does exactly
  * what it is told, so each step sees every reply; every read has a bounded
- * timeout, and nothing sent is ever logged or kept.
+ * timeout, and nothing sent is ever logged or kept. Whatever is not an SMTP
+ * reply ends the session as a NotSmtpError that counts the bytes and never
+ * carries them: the doctor must not become a way to read other services on
+ * the relay's network.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -13,6 +16,42 @@ export interface SmtpReply {
   lines: string[];
   /** The last line as the server sent it, e.g. `235 2.7.0 Authentication successful`. */
   text: string;
+}
+
+const notSmtp = (bytes: number, what: string): string => `did not answer like an SMTP server (it sent ${bytes} bytes that are not ${what})`;
+
+/** The peer sent something other than SMTP replies; only the byte count is kept. */
+export class NotSmtpError extends Error {
+  constructor(readonly bytes: number) {
+    super(notSmtp(bytes, 'an SMTP reply'));
+    this.name = 'NotSmtpError';
+  }
+
+  /** The message with what was expected named: `an SMTP greeting`. */
+  expected(what: string): string {
+    return notSmtp(this.bytes, what);
+  }
+}
+
+/** A reply line: a code from 200 to 599, then a space, a hyphen (more lines follow) or nothing (RFC 5321 §4.2). */
+const REPLY_LINE = /^[2-5]\d\d(?:[ -]|$)/;
+/** The start of a line still arriving, as far as it has come. */
+const REPLY_LINE_START = /^(?:[2-5](?:\d(?:\d[ \r-]?)?)?)?$/;
+/** RFC 5321 §4.5.3.1.5 allows 512 octets per reply line; this leaves room for servers that stretch it. */
+const MAX_LINE_BYTES = 4096;
+/** More unread bytes than this are not replies to the doctor's few commands. */
+const MAX_PENDING_BYTES = 64 * 1024;
+
+/** False as soon as `pending` cannot be the start of SMTP replies. */
+function couldBeSmtp(pending: string): boolean {
+  if (pending.length > MAX_PENDING_BYTES) return false;
+  const lines = pending.split('\n');
+  const partial = lines.pop() ?? '';
+  return (
+    lines.every((line) => line.length <= MAX_LINE_BYTES && REPLY_LINE.test(line.replace(/\r$/, ''))) &&
+    partial.length <= MAX_LINE_BYTES &&
+    REPLY_LINE_START.test(partial.slice(0, 4))
+  );
 }
 
 export interface SmtpSession {
@@ -78,6 +117,11 @@ export async function openSmtpSession(options: ConnectOptions): Promise<SmtpSess
   let wake: (() => void) | null = null;
   const onData = (chunk: Buffer): void => {
     buffer += chunk.toString('latin1');
+    if (failure === null && !couldBeSmtp(buffer)) {
+      failure = new NotSmtpError(buffer.length);
+      buffer = '';
+      socket.destroy();
+    }
     wake?.();
   };
   const onEnd = (): void => {
@@ -112,10 +156,9 @@ export async function openSmtpSession(options: ConnectOptions): Promise<SmtpSess
       const line = buffer.slice(at, end).replace(/\r$/, '');
       at = end + 1;
       lines.push(line);
-      if (!/^\d{3}-/.test(line)) {
+      if (line[3] !== '-') {
         buffer = buffer.slice(at);
-        const code = Number(/^\d{3}/.exec(line)?.[0] ?? 0);
-        return { code, lines: lines.map((l) => l.slice(4)), text: line };
+        return { code: Number(line.slice(0, 3)), lines: lines.map((l) => l.slice(4)), text: line };
       }
     }
   };

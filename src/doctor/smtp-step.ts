@@ -3,7 +3,8 @@
  * EHLO, STARTTLS (verified this time), EHLO again, AUTH as the Mailbox
  * (XOAUTH2 with the token of step 4, or the stored password), then QUIT
  * without sending. Microsoft's refusal is explained through the SMTP hint
- * table. The AUTH line carries a credential and is never shown.
+ * table. The AUTH line carries a credential and is never shown, and an answer
+ * that is not SMTP is reported by its size, never its content.
  */
 import { hostname } from 'node:os';
 import { hintForSmtpReply } from '../auth/hints.js';
@@ -11,7 +12,7 @@ import type { AccessToken } from '../auth/token-provider.js';
 import type { Store } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { failed, passed, type Check, type DoctorStep } from './report.js';
-import { openSmtpSession, type SmtpReply, type SmtpSession } from './smtp-session.js';
+import { NotSmtpError, openSmtpSession, type SmtpReply, type SmtpSession } from './smtp-session.js';
 
 const short = (text: string): string => (text.length > 160 ? `${text.slice(0, 157)}...` : text);
 
@@ -83,7 +84,17 @@ export async function smtpStep(server: EmailServer, token: AccessToken | null, s
     );
   }
   try {
-    const greeting = await session.read();
+    let greeting: SmtpReply;
+    try {
+      greeting = await session.read();
+    } catch (err) {
+      if (!(err instanceof NotSmtpError)) throw err;
+      return fail(
+        { name: 'greeting', saw: err.expected('an SMTP greeting'), want: '220', ok: false },
+        `${host}:${port} is not an SMTP server`,
+        'Check Server Host, Server Port and Use Secure Connection (Microsoft 365: smtp.office365.com, 587, tls).',
+      );
+    }
     if (greeting.code !== 220) return refused('greeting', greeting);
     let ehlo = await session.command(`EHLO ${hostname()}`);
     if (ehlo.code !== 250) return refused('EHLO', ehlo);

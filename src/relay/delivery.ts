@@ -39,6 +39,10 @@ export interface Envelope {
   to: string[];
   /** The message's queue ID, for log lines (never sent upstream). */
   queueId?: string;
+  /** `BODY=8BITMIME`, as the client declared it. */
+  body8bit?: boolean;
+  /** `SIZE=`: the message's size as received (RFC 1870 asks for an estimate). */
+  size?: number;
 }
 
 /** A delivery attempt failed as a whole; `failure` says how. */
@@ -100,8 +104,18 @@ export function toDeliveryError(err: unknown): DeliveryError {
   if (e.responseCode && e.response) {
     return new DeliveryError({ kind: 'smtp', code: e.responseCode, reply: e.response }, rejected);
   }
+  // An answer that is no SMTP reply (a web server, a database) is not repeated: the server's host and
+  // port are the admin's to choose, and the relay must not become a way to read other services.
+  if (e.response) return new DeliveryError({ kind: 'network', code: e.code ?? 'EPROTOCOL', message: notSmtp(e.response) });
   return new DeliveryError({ kind: 'network', code: e.code ?? 'ERROR', message: e.message ?? String(err) });
 }
+
+/** What the relay says of an answer that is no SMTP reply: how long it was, never what it said. */
+const notSmtpBytes = (answer: string): string => `${Buffer.byteLength(answer)} bytes that are not an SMTP reply`;
+const notSmtp = (answer: string): string => `the server did not answer like an SMTP server (it sent ${notSmtpBytes(answer)})`;
+
+/** An SMTP reply line: three digits, then a space, a dash or the end. */
+const SMTP_REPLY_LINE = /^[2-5]\d\d(?:[ -]|$)/;
 
 function isAuthRejection(err: DeliveryError): boolean {
   return err.failure.kind === 'smtp' && err.failure.code === 535;
@@ -113,6 +127,7 @@ function transcriptLogger(lines: string[]) {
     if (entry.tnx !== 'client' && entry.tnx !== 'server') return;
     let line = format(String(message), ...args);
     if (entry.tnx === 'client' && /^AUTH\b/i.test(line)) line = `${line.split(' ').slice(0, 2).join(' ')} <redacted>`;
+    if (entry.tnx === 'server' && !SMTP_REPLY_LINE.test(line)) line = `(${notSmtpBytes(line)})`;
     lines.push(`${entry.tnx === 'client' ? 'C' : 'S'}: ${line}`);
   };
   const ignore = (): void => undefined;
@@ -213,7 +228,9 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
   const attempt = async (transport: Transport, envelope: Envelope, raw: () => Readable): Promise<SendResult> => {
     let info;
     try {
-      info = (await transport.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw: raw() })) as {
+      // nodemailer adds SMTPUTF8 itself when an address needs it, and turns bare CR and LF into CRLF.
+      const upstream = { from: envelope.from, to: envelope.to, use8BitMime: envelope.body8bit === true, size: envelope.size };
+      info = (await transport.sendMail({ envelope: upstream, raw: raw() })) as {
         response?: string;
         rejectedErrors?: NodemailerFailure[];
       };

@@ -108,6 +108,38 @@ export const cidr = z
     return parsed;
   });
 
+/** Shorter prefixes are refused unless forced: they let in a whole provider, or the Internet itself. */
+export const MIN_NETWORK_PREFIX = { ipv4: 8, ipv6: 32 } as const;
+/** Rules wider than these (a /16 of IPv4, a site's /48 of IPv6) are flagged on the Networks page and by `relay365 doctor`. */
+export const WIDE_NETWORK_PREFIX = { ipv4: 16, ipv6: 48 } as const;
+
+/** How many addresses a rule covers, as a person reads it: `65,536`, `2^80`. */
+function addressCount(rule: Cidr): string {
+  const bits = (rule.family === 'ipv4' ? 32 : 128) - rule.prefix;
+  return bits <= 32 ? (2 ** bits).toLocaleString('en-US') : `2^${bits}`;
+}
+
+/**
+ * Why `rule` may not be allowed without forcing it (`/0`, or shorter than a
+ * /8 or a /32), or null. Each surface adds how to force it there.
+ */
+export function tooWideToAllow(rule: Cidr): string | null {
+  const min = MIN_NETWORK_PREFIX[rule.family];
+  if (rule.prefix >= min) return null;
+  const covered = rule.prefix === 0 ? `every ${rule.family === 'ipv4' ? 'IPv4' : 'IPv6'} address` : `${addressCount(rule)} addresses`;
+  return `${rule.text} covers ${covered}: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /${min} is refused unless forced`;
+}
+
+/**
+ * A warning for a rule wider than a /16 (IPv4) or a /48 (IPv6), or null.
+ * Loopback rules reach only the relay's own machine and are never flagged.
+ */
+export function wideNetworkWarning(rule: Cidr): string | null {
+  if (rule.prefix >= WIDE_NETWORK_PREFIX[rule.family]) return null;
+  if (rule.family === 'ipv4' && rule.prefix >= 8 && rule.address.startsWith('127.')) return null;
+  return `${rule.text} is wider than a /${WIDE_NETWORK_PREFIX[rule.family]}: anyone among its ${addressCount(rule)} addresses can send mail as your tenant without a password`;
+}
+
 /** A compiled network rule: matches a client address, most specific first. */
 export interface NetworkMatcher {
   cidr: Cidr;

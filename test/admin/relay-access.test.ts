@@ -5,6 +5,7 @@ import { verifyPassword } from '../../src/auth/passwords.js';
 import { deviceAddress } from '../../src/admin/views/device-settings.js';
 import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
 import { plainServer } from '../helpers/fixture.js';
+import { apiClient, newToken } from './api/api-client.js';
 import { createPanel, LISTENER_INFO, signedIn, visibleText, type Agent, type Panel } from './panel.js';
 
 let panel: Panel;
@@ -218,6 +219,63 @@ describe('networks page', () => {
     expect(panel.fx.store.networks.list()).toHaveLength(1);
   });
 
+  it('refuses 0.0.0.0/0 to an editor with the reason, and a Super Admin forces it with the confirm box', async () => {
+    const editor = await editorPanel();
+    const refused = await editor.post('/networks', { cidr: '0.0.0.0/0', serverId: '1' });
+    expect(refused.status).toBe(422);
+    expect(visibleText(refused.text)).toContain(
+      '0.0.0.0/0 covers every IPv4 address: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /8 is refused unless forced. Only a Super Admin can allow a network this wide.',
+    );
+    expect(refused.text).not.toContain('name="force"');
+    // The box is not offered to an editor, and ticking it by hand changes nothing.
+    expect((await editor.post('/networks', { cidr: '0.0.0.0/0', serverId: '1', force: '1' })).status).toBe(422);
+    expect((await editor.post('/networks', { cidr: '::/0', serverId: '1', force: '1' })).status).toBe(422);
+    expect(panel.fx.store.networks.list()).toEqual([]);
+
+    const admin = await signedIn(panel, 'root@example.com', { superAdmin: true });
+    const asked = await admin.post('/networks', { cidr: '::/0', serverId: '1' });
+    expect(asked.status).toBe(422);
+    expect(visibleText(asked.text)).toContain(
+      '::/0 covers every IPv6 address: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /32 is refused unless forced. Tick "Allow this network anyway" and add it again if you mean it.',
+    );
+    expect(visibleText(asked.text)).toContain('Allow this network anyway: anyone in it can send mail as your tenant without a password');
+    expect(panel.fx.store.networks.list()).toEqual([]);
+
+    const forced = await admin.post('/networks', { cidr: '::/0', serverId: '1', force: '1' });
+    expect(forced.status).toBe(303);
+    expect(panel.fx.store.networks.list().map((r) => r.cidr)).toEqual(['::/0']);
+    expect(panel.logLines.filter((l) => l.includes('wide allowed network added'))).toEqual([
+      expect.stringMatching(/"cidr":"::\/0".*"by":"root@example.com".*"forced":true/),
+    ]);
+  });
+
+  it('warns about stored and environment rules wider than a /16 (a /48 for IPv6), but not about loopback', async () => {
+    const agent = await editorPanel({ RELAY365_RELAY_NETWORKS: '127.0.0.0/8,::1/128,10.0.0.0/8' });
+    const quiet = visibleText((await agent.get('/networks')).text);
+    expect(quiet).toContain(
+      'Wide networks. Narrow these to the devices that need to send: 10.0.0.0/8 is wider than a /16: anyone among its 16,777,216 addresses can send mail as your tenant without a password (from RELAY365_RELAY_NETWORKS: change the variable and restart).',
+    );
+    expect(quiet).not.toContain('127.0.0.0/8 is wider');
+
+    expect((await agent.post('/networks', { cidr: '172.16.0.0/12', serverId: '1' })).status).toBe(303);
+    expect((await agent.post('/networks', { cidr: '192.168.0.0/16', serverId: '1' })).status).toBe(303);
+    expect((await agent.post('/networks', { cidr: '2001:db8::/40', serverId: '2' })).status).toBe(303);
+    expect((await agent.post('/networks', { cidr: '2001:db9::/48', serverId: '2' })).status).toBe(303);
+    const page = visibleText((await agent.get('/networks')).text);
+    expect(page).toContain(
+      '172.16.0.0/12 is wider than a /16: anyone among its 1,048,576 addresses can send mail as your tenant without a password.',
+    );
+    expect(page).toContain(
+      '2001:db8::/40 is wider than a /48: anyone among its 2^88 addresses can send mail as your tenant without a password.',
+    );
+    expect(page).not.toContain('192.168.0.0/16 is wider');
+    expect(page).not.toContain('2001:db9::/48 is wider');
+    expect(panel.logLines.filter((l) => l.includes('wide allowed network added'))).toHaveLength(2);
+
+    const viewer = await signedIn(panel, 'viewer@example.com');
+    expect(visibleText((await viewer.get('/networks')).text)).toContain('172.16.0.0/12 is wider than a /16');
+  });
+
   it('shows the listener certificate and warns when plain-text login or old TLS is allowed', async () => {
     const agent = await editorPanel();
     const normal = visibleText((await agent.get('/networks')).text);
@@ -289,6 +347,30 @@ describe('relay access permissions', () => {
     expect(store.relayUsers.passwordHash(1)).toBe('scrypt$x');
     expect(store.networks.list().map((r) => r.cidr)).toEqual(['10.1.0.0/16']);
     expect(store.lockouts.active('203.0.113.9', panel.clock.now)).not.toBeNull();
+  });
+});
+
+describe('allowed networks in the API', () => {
+  it('refuses a network wider than a /8 without "force": true, saying why, and allows it with it', async () => {
+    panel = createPanel();
+    panel.fx.store.servers.add(plainServer({ name: 'o365' }));
+    const api = apiClient(panel.app, newToken(panel.fx.store, 'write'));
+    const refused = await api('POST', '/networks', { cidr: '0.0.0.0/0', serverId: 1 });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toEqual({
+      code: 'invalid',
+      field: 'cidr',
+      message:
+        '0.0.0.0/0 covers every IPv4 address: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /8 is refused unless forced. Send "force": true if you mean it.',
+    });
+    expect((await api('POST', '/networks', { cidr: '8.0.0.0/7', serverId: 1, force: false })).status).toBe(400);
+    expect(panel.fx.store.networks.list()).toEqual([]);
+
+    const forced = await api('POST', '/networks', { cidr: '0.0.0.0/0', serverId: 1, force: true });
+    expect(forced.status).toBe(201);
+    expect(forced.body).toMatchObject({ cidr: '0.0.0.0/0', server: 'o365', source: 'stored' });
+    expect((await api('POST', '/networks', { cidr: '10.0.0.0/8', serverId: 1 })).status).toBe(201);
+    expect(panel.logLines.filter((l) => l.includes('wide network allowed')).map((l) => JSON.parse(l).forced)).toEqual([true, false]);
   });
 });
 

@@ -270,6 +270,50 @@ describe('relay365 network', () => {
     ]);
   });
 
+  it('refuses /0 and networks wider than a /8 or /32 without --force, saying why and how to force', async () => {
+    const refused = await runCli(['network', 'add', '--cidr', '0.0.0.0/0', '--server', 'office365'], env);
+    expect(refused).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'relay365: 0.0.0.0/0 covers every IPv4 address: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /8 is refused unless forced; add --force if you mean it\n',
+    });
+    await expect(run('network', 'add', '--cidr', '::/0', '--server', 'office365')).rejects.toThrow(
+      /^::\/0 covers every IPv6 address: .* wider than a \/32 is refused unless forced; add --force if you mean it$/,
+    );
+    await expect(run('network', 'add', '--cidr', '10.0.0.0/7', '--server', 'office365')).rejects.toThrow(
+      /^10\.0\.0\.0\/7 covers 33,554,432 addresses: anyone in that range could send mail as your tenant/,
+    );
+    await expect(run('network', 'add', '--cidr', '2001:db8::/31', '--server', 'office365')).rejects.toThrow(/covers 2\^97 addresses/);
+    expect(fx.store.networks.list()).toEqual([]);
+
+    const forced = await runCli(['network', 'add', '--cidr', '0.0.0.0/0', '--server', 'office365', '--force'], env);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout.split('\n')).toEqual([
+      'added network 0.0.0.0/0 routed to email server office365',
+      'warning: 0.0.0.0/0 is wider than a /16: anyone among its 4,294,967,296 addresses can send mail as your tenant without a password',
+      '',
+    ]);
+    expect(fx.store.networks.list().map((r) => r.cidr)).toEqual(['0.0.0.0/0']);
+  });
+
+  it('adds a /8 without --force but warns that it is wider than a /16; a /16 and a /48 pass quietly', async () => {
+    expect(await run('network', 'add', '--cidr', '10.0.0.0/8', '--server', 'office365')).toEqual([
+      'added network 10.0.0.0/8 routed to email server office365',
+      'warning: 10.0.0.0/8 is wider than a /16: anyone among its 16,777,216 addresses can send mail as your tenant without a password',
+    ]);
+    expect(await run('network', 'add', '--cidr', '2001:db8::/32', '--server', 'office365')).toEqual([
+      'added network 2001:db8::/32 routed to email server office365',
+      'warning: 2001:db8::/32 is wider than a /48: anyone among its 2^96 addresses can send mail as your tenant without a password',
+    ]);
+    expect(await run('network', 'add', '--cidr', '172.16.0.0/16', '--server', 'office365')).toEqual([
+      'added network 172.16.0.0/16 routed to email server office365',
+    ]);
+    expect(await run('network', 'add', '--cidr', '2001:db8:1::/48', '--server', 'office365')).toEqual([
+      'added network 2001:db8:1::/48 routed to email server office365',
+    ]);
+  });
+
   it('says where to add a network when there is none', async () => {
     const lines: string[] = [];
     await runCommand(fx.store, 'network', ['list'], (line) => lines.push(line), { relayNetworks: [] });

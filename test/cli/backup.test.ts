@@ -1,7 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createGzip, gzipSync } from 'node:zlib';
 import { create as createTar, extract as extractTar, Header, list as listTar } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -10,7 +15,8 @@ import { createRelay } from '../../src/relay/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
 import { startHarness, testMessage } from '../helpers/relay-harness.js';
-import { endedPid, runCli } from '../helpers/relay-process.js';
+import { endedPid, runCli, type CliResult } from '../helpers/relay-process.js';
+import { MANIFEST_FORMAT } from '../../src/backup/manifest.js';
 import { waitFor } from '../helpers/wait.js';
 import { messageBytes } from '../../src/relay/spool.js';
 
@@ -79,6 +85,75 @@ function craftArchive(file: string, list: { path: string; body?: Buffer; type?: 
   }
   blocks.push(Buffer.alloc(1024));
   writeFileSync(file, gzipSync(Buffer.concat(blocks)));
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * Runs `relay365 <args>` like runCli, but with RLIMIT_FSIZE set: no file the
+ * command writes can grow past `maxFileBytes` (Node then gets EFBIG), so
+ * a test sees whether a restore ever tried to write more than that.
+ */
+function runCliWithFileLimit(args: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const limitKb = Math.floor(maxFileBytes / 1024);
+    const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args];
+    const child = spawn('bash', ['-c', `ulimit -f ${limitKb} && exec "$@"`, 'relay365', ...command], { env, cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`relay365 ${args.join(' ')} did not finish within 60 s`));
+    }, 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A tar header block for a plain file of `size` bytes. */
+function fileHeader(name: string, size: number): Buffer {
+  const header = new Header({ path: name, type: 'File', mode: 0o600, size, mtime: new Date() });
+  header.encode();
+  return header.block as Buffer;
+}
+
+const padding = (size: number): Buffer => Buffer.alloc((512 - (size % 512)) % 512);
+
+/**
+ * Streams a gzipped tar of a manifest listing `listed` and one entry named
+ * `listed.path` whose header says `headerSize` and whose body is `body`:
+ * an archive far larger unpacked than packed, without holding it in memory.
+ */
+async function streamArchive(
+  file: string,
+  listed: { path: string; size: number; sha256: string },
+  headerSize: number,
+  body: () => Iterable<Buffer>,
+) {
+  const manifest = Buffer.from(
+    JSON.stringify({
+      format: MANIFEST_FORMAT,
+      relay365Version: '0.0.0',
+      createdAt: new Date().toISOString(),
+      schemaVersion: 1,
+      keyIncluded: false,
+      files: [listed],
+    }),
+  );
+  function* blocks(): Iterable<Buffer> {
+    yield fileHeader('manifest.json', manifest.length);
+    yield manifest;
+    yield padding(manifest.length);
+    yield fileHeader(listed.path, headerSize);
+    yield* body();
+    yield padding(headerSize);
+    yield Buffer.alloc(1024);
+  }
+  await pipeline(Readable.from(blocks()), createGzip({ level: 9 }), createWriteStream(file));
 }
 
 describe('relay365 backup and restore', () => {
@@ -268,4 +343,56 @@ describe('relay365 backup and restore', () => {
     },
     60_000,
   );
+
+  it('refuses an entry larger than its size in the manifest before writing any of it', async () => {
+    const root = newScratch();
+    const listed = randomBytes(1024);
+    const entry = randomBytes(4 * 1024 * 1024);
+    const crafted = path.join(root, 'grown.tar.gz');
+    const spoolFile = { path: 'spool/grown.eml', size: listed.length, sha256: createHash('sha256').update(listed).digest('hex') };
+    await streamArchive(crafted, spoolFile, entry.length, () => [entry]);
+
+    const target = path.join(root, 'target');
+    // A restore that wrote the entry would hit this limit and fail with EFBIG instead of the refusal.
+    const refused = await runCliWithFileLimit(['restore', '--from', crafted], cliEnv(target), 1024 * 1024);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /was refused: spool\/grown\.eml is 4194304 bytes in the archive but 1024 in its manifest: the archive was changed or damaged\n$/,
+    );
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(target)).toEqual([]);
+  }, 60_000);
+
+  it('refuses an archive that inflates a thousandfold, writing only a small part of it', async () => {
+    const root = newScratch();
+    const inflated = 256 * 1024 * 1024;
+    const zeros = Buffer.alloc(1024 * 1024);
+    const hash = createHash('sha256');
+    for (let i = 0; i < inflated / zeros.length; i++) hash.update(zeros);
+    // The manifest tells the truth about the entry: only the ratio gives the bomb away.
+    const spoolFile = { path: 'spool/bomb.eml', size: inflated, sha256: hash.digest('hex') };
+    const bomb = path.join(root, 'bomb.tar.gz');
+    await streamArchive(bomb, spoolFile, inflated, function* () {
+      for (let i = 0; i < inflated / zeros.length; i++) yield zeros;
+    });
+    expect(statSync(bomb).size).toBeLessThan(inflated / 900);
+
+    const target = path.join(root, 'target');
+    const refused = await runCliWithFileLimit(['restore', '--from', bomb], cliEnv(target), 64 * 1024 * 1024);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/was refused: it unpacks to more than a thousand times its size, which no relay365 backup does/);
+    expect(refused.stderr).not.toMatch(/EFBIG/);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readdirSync(target)).toEqual([]);
+  }, 60_000);
+
+  it('refuses with one line, instead of crashing, when a file cannot be written', async () => {
+    const root = newScratch();
+    const target = path.join(root, 'target');
+    // The database is larger than 16 KB: the limit stands in for a full disk.
+    const refused = await runCliWithFileLimit(['restore', '--from', source.archive], cliEnv(target), 16 * 1024);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/was refused: relay365\.db cannot be written \(EFBIG\)\n$/);
+    expect(readdirSync(target)).toEqual([]);
+  }, 60_000);
 });

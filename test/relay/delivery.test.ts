@@ -1,4 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,22 @@ describe('delivery to Microsoft 365', () => {
     expect(received!.raw.toString('utf8')).toMatch(/^From: relay@contoso\.test\r\nTo: alice@fabrikam\.test\r\nSubject: =\?UTF-8\?B\?/);
     expect(received!.raw.toString('utf8')).toContain('\r\n\r\nIt works.\r\n.dot line\r\n');
     expect(h.fx.store.queue.get(result.messageId!)).toMatchObject({ status: 'delivered', clientAddress: 'admin panel' });
+  });
+
+  it('never repeats what a server that is no SMTP server answered, in the test result or the relay log', async () => {
+    const web = net.createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\nX-Internal-Token: s3cr3t-from-intranet\r\n\r\n'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    await setup();
+    const { port } = web.address() as net.AddressInfo;
+    runCommand(h.fx.store, 'server', ['set', 'o365', '--host', '127.0.0.1', '--port', String(port), '--secure', 'none'], () => undefined);
+    h.relay.settingsChanged();
+    const result = await h.relay.sendTest(h.serverId(), { to: 'alice@fabrikam.test', subject: 'x', body: 'y' });
+    web.close();
+    expect(result.ok).toBe(false);
+    expect(result.reply).toMatch(/did not answer like an SMTP server \(it sent \d+ bytes that are not an SMTP reply\)/);
+    expect(JSON.stringify(result)).not.toContain('s3cr3t');
+    expect(JSON.stringify(result)).not.toContain('HTTP/1.1');
+    expect(JSON.stringify(h.fx.store.queue.get(result.messageId!))).not.toContain('s3cr3t');
   });
 
   it('reports a failed test email with the fix', async () => {

@@ -123,7 +123,17 @@ export function relayUserOut(user: RelayUser, serverName: string | null): z.inpu
   };
 }
 
-export const newNetworkBody = z.object({ cidr, serverId: serverIdField }).strict().openapi('NewNetwork');
+export const newNetworkBody = z
+  .object({
+    cidr,
+    serverId: serverIdField,
+    force: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Allow a network wider than a /8 (IPv4) or /32 (IPv6): anyone in it could send mail as your tenant.' }),
+  })
+  .strict()
+  .openapi('NewNetwork');
 
 export const networkSchema = z
   .object({

@@ -13,7 +13,7 @@ import { requirePermission } from '../middleware/require-permission.js';
 import { renderServerPage, serverNotFound, serverParam, type ServerViewOptions } from './server-view.js';
 
 export interface CheckConfigRouteOptions extends ServerViewOptions {
-  config: Pick<Config, 'dataDir' | 'secretKey' | 'minFreeSpace'>;
+  config: Pick<Config, 'dataDir' | 'secretKey' | 'minFreeSpace' | 'relayNetworks'>;
   log: Logger;
 }
 

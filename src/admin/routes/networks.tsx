@@ -1,14 +1,18 @@
 /**
  * The Networks page: allowed networks (CIDR → email server) with add and
  * remove, the rules from RELAY365_RELAY_NETWORKS beside them, and the SMTP
- * listener's addresses and certificate. Changes need `Settings: Update Settings`.
+ * listener's addresses and certificate. Changes need `Settings: Update Settings`;
+ * a network wider than a /8 (IPv4) or /32 (IPv6) needs a Super Admin who ticks
+ * the box that forces it.
  */
 import { Hono, type Context } from 'hono';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
+import { parseCidr, tooWideToAllow, wideNetworkWarning } from '../../store/access-schemas.js';
 import type { Store } from '../../store/index.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
+import { formText } from '../form-text.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { can } from '../permissions.js';
 import { NetworksPage, type NetworkForm } from '../views/networks.js';
@@ -28,10 +32,19 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
   const environment = config.relayNetworks.map((c) => c.text);
+  const environmentWarnings = config.relayNetworks.flatMap((cidr) => {
+    const warning = wideNetworkWarning(cidr);
+    return warning === null ? [] : [`${warning} (from ${ENV}: change the variable and restart).`];
+  });
 
   const page = (c: Context<AdminEnv>, form: NetworkForm, status: 200 | 422 = 200) => {
     const names = new Map(store.servers.list().map((s) => [s.id, s.name]));
     const rows = store.networks.list().map((rule) => ({ rule, serverName: names.get(rule.serverId) ?? '(deleted server)' }));
+    const storedWarnings = rows.flatMap(({ rule }) => {
+      const cidr = parseCidr(rule.cidr);
+      const warning = typeof cidr === 'string' ? null : wideNetworkWarning(cidr);
+      return warning === null ? [] : [`${warning}.`];
+    });
     return c.render(
       <NetworksPage
         rows={rows}
@@ -42,6 +55,7 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
         canEdit={can(c.var.user, 'updateSettings')}
         csrf={c.var.csrfToken}
         form={form}
+        wideWarnings={[...storedWarnings, ...environmentWarnings]}
       />,
       { title: 'Networks', status },
     );
@@ -50,8 +64,17 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
   app.get('/', (c) => page(c, { values: { cidr: '', serverId: String(store.servers.getDefault()?.id ?? '') }, errors: {} }));
 
   app.post('/', edit, async (c) => {
-    const { input, form } = parseNetworkRule(await c.req.parseBody(), store.servers.list());
+    const body = await c.req.parseBody();
+    const { input, form } = parseNetworkRule(body, store.servers.list());
     if (!input) return page(c, form, 422);
+    const tooWide = tooWideToAllow(input.cidr);
+    const superAdmin = can(c.var.user, 'superAdmin');
+    if (tooWide !== null && !(superAdmin && formText(body, 'force') === '1')) {
+      const how = superAdmin
+        ? 'Tick "Allow this network anyway" and add it again if you mean it.'
+        : 'Only a Super Admin can allow a network this wide.';
+      return page(c, { ...form, errors: { cidr: `${tooWide}. ${how}` }, offerForce: superAdmin }, 422);
+    }
     const existing = store.networks.findByCidr(input.cidr);
     if (existing) {
       const owner = store.servers.get(existing.serverId)?.name ?? '(deleted server)';
@@ -59,7 +82,10 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
       return page(c, { ...form, errors: { cidr: message } }, 422);
     }
     store.networks.add(input.cidr, input.server.id);
-    log.info('allowed network added', { cidr: input.cidr.text, server: input.server.name, by: c.var.user?.email });
+    const wide = wideNetworkWarning(input.cidr);
+    const fields = { cidr: input.cidr.text, server: input.server.name, by: c.var.user?.email };
+    if (wide === null) log.info('allowed network added', fields);
+    else log.warn('wide allowed network added', { ...fields, warning: wide, forced: tooWide !== null });
     // The relay prefers a stored rule over the environment's for the same network.
     const note = environment.includes(input.cidr.text) ? ` It takes precedence over the same network in ${ENV}.` : '';
     setFlash(c, store, { kind: 'success', message: `Added ${input.cidr.text}, routed to ${input.server.name}.${note}` });

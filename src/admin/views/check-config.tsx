@@ -3,7 +3,7 @@
  * after a check the same five steps `relay365 doctor` prints, each marked ✓,
  * ✗ or –, with what it saw, the facts it compared and the fix under a failed step.
  */
-import { STATUS_MARKS } from '../../doctor/format.js';
+import { checkMark, STATUS_MARKS } from '../../doctor/format.js';
 import type { DoctorStep, ServerDiagnosis } from '../../doctor/report.js';
 import type { EmailServer } from '../../store/servers.js';
 import { CsrfField } from './components.js';
@@ -25,7 +25,7 @@ function StepItem({ step }: { step: DoctorStep }) {
         <ul>
           {step.checks.map((check) => (
             <li>
-              {check.ok ? STATUS_MARKS.pass : STATUS_MARKS.fail} {check.name}: {check.saw}
+              {checkMark(check)} {check.name}: {check.saw}
               {!check.ok && check.want ? ` (needs ${check.want})` : ''}
             </li>
           ))}

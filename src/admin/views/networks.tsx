@@ -1,7 +1,8 @@
 /**
  * The Networks page: the allowed networks whose clients relay without a
  * password (stored rules with Remove, the add form, and the rules from
- * RELAY365_RELAY_NETWORKS read-only), then the SMTP listener.
+ * RELAY365_RELAY_NETWORKS read-only), a warning for any that is wide, then
+ * the SMTP listener.
  */
 import type { NetworkRule } from '../../store/networks.js';
 import type { EmailServer } from '../../store/servers.js';
@@ -14,6 +15,8 @@ import { NoServerYet, ServerSelect } from './relay-access-fields.js';
 export interface NetworkForm {
   values: { cidr: string; serverId: string };
   errors: Partial<Record<'cidr' | 'serverId', string>>;
+  /** The network was refused as too wide and the user is a Super Admin: offer the box that forces it. */
+  offerForce?: boolean;
 }
 
 export interface NetworkRow {
@@ -31,9 +34,33 @@ export interface NetworksPageProps {
   canEdit: boolean;
   csrf: string;
   form: NetworkForm;
+  /** One line per rule, stored or from the environment, that is wider than a /16 (IPv4) or /48 (IPv6). */
+  wideWarnings: readonly string[];
 }
 
-function RuleTable({ rows, environment, defaultServer, canEdit, csrf }: Omit<NetworksPageProps, 'servers' | 'listener' | 'form'>) {
+function WideWarnings({ warnings }: { warnings: readonly string[] }) {
+  if (warnings.length === 0) return null;
+  return (
+    <div class="warning" role="alert">
+      <p>
+        <strong>Wide networks.</strong> Narrow these to the devices that need to send:
+      </p>
+      <ul>
+        {warnings.map((warning) => (
+          <li>{warning}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function RuleTable({
+  rows,
+  environment,
+  defaultServer,
+  canEdit,
+  csrf,
+}: Omit<NetworksPageProps, 'servers' | 'listener' | 'form' | 'wideWarnings'>) {
   if (rows.length === 0 && environment.length === 0) {
     return <p>No network may relay without a password: every client needs a relay user.</p>;
   }
@@ -113,6 +140,12 @@ function AddForm({ servers, csrf, form }: Pick<NetworksPageProps, 'servers' | 'c
         IPv4 or IPv6, such as 192.168.10.0/24 or 2001:db8:10::/64; a single address is its own network.
       </p>
       <FieldError id="network-cidr" message={form.errors.cidr} />
+      {form.offerForce ? (
+        <label class="choice">
+          <input type="checkbox" name="force" value="1" /> Allow this network anyway: anyone in it can send mail as your tenant without a
+          password
+        </label>
+      ) : null}
       <ServerSelect id="network-server" servers={servers} value={form.values.serverId} error={form.errors.serverId} />
       <button type="submit">Add network</button>
     </form>
@@ -120,7 +153,7 @@ function AddForm({ servers, csrf, form }: Pick<NetworksPageProps, 'servers' | 'c
 }
 
 export function NetworksPage(props: NetworksPageProps) {
-  const { servers, listener, canEdit, csrf, form } = props;
+  const { servers, listener, canEdit, csrf, form, wideWarnings } = props;
   return (
     <>
       <p class="lead">
@@ -128,6 +161,7 @@ export function NetworksPage(props: NetworksPageProps) {
         network. Anything that can send from such an address can then mail as your organization, so keep each network as narrow as the
         devices in it: a printer's own address (a /32) rather than the whole office.
       </p>
+      <WideWarnings warnings={wideWarnings} />
       <RuleTable {...props} />
       {canEdit ? (
         <section aria-labelledby="add-heading">

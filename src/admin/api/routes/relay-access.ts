@@ -8,7 +8,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { hashPassword } from '../../../auth/passwords.js';
 import { addRelayUser } from '../../../relay/add-relay-user.js';
-import { parseCidr } from '../../../store/access-schemas.js';
+import { parseCidr, tooWideToAllow, wideNetworkWarning } from '../../../store/access-schemas.js';
 import type { EmailServer } from '../../../store/servers.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
@@ -176,14 +176,18 @@ export function relayAccessApi({ config, store, log }: ApiDeps): OpenAPIHono<Api
   });
 
   app.openapi(createNetwork, (c) => {
-    const { cidr, serverId } = c.req.valid('json');
+    const { cidr, serverId, force } = c.req.valid('json');
     const server = serverFor(serverId);
+    const tooWide = tooWideToAllow(cidr);
+    if (tooWide !== null && force !== true) throw new ApiError('invalid', `${tooWide}. Send "force": true if you mean it.`, 'cidr');
     const existing = store.networks.findByCidr(cidr);
     if (existing) {
       throw new ApiError('conflict', `Network ${cidr.text} is stored already, routed to ${serverName(existing.serverId) ?? '?'}.`, 'cidr');
     }
     const rule = store.networks.add(cidr, server.id);
-    log.info('network allowed', { cidr: rule.cidr, server: server.name, by: by(c) });
+    const wide = wideNetworkWarning(cidr);
+    if (wide === null) log.info('network allowed', { cidr: rule.cidr, server: server.name, by: by(c) });
+    else log.warn('wide network allowed', { cidr: rule.cidr, server: server.name, by: by(c), warning: wide, forced: tooWide !== null });
     return c.json(networkOut(rule, server.name), 201);
   });
 
