@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 /**
- * relay365's entry point: `relay365 [start]` runs the relay; `relay365 server …`,
- * `queue …`, `relay-user …`, `network …`, `api-token …`, `send-test`, `doctor`,
- * `backup` and `restore` work on the same data folder, and
- * `relay365 help [COMMAND]` or `COMMAND --help` explains them. A bad setting or
- * flag, or a listen address that cannot be bound, is one line on stderr and
- * exit code 2. Once running, errors no edge caught are logged with
- * `"alert":true` by the process guard and the relay keeps serving.
+ * relay365's entry point: `relay365 [start]` runs the relay; `relay365 init`
+ * sets a data folder up; `relay365 server …`, `queue …`, `relay-user …`,
+ * `network …`, `api-token …`, `send-test`, `doctor`, `backup` and `restore`
+ * work on the same data folder, and `relay365 help [COMMAND]` or
+ * `COMMAND --help` explains them. On a terminal, or with `--verbose`, a command
+ * first says which data folder it uses. A bad setting or flag, a data folder
+ * without a database or key, a wrong key, or a listen address that cannot be
+ * bound is one line on stderr and exit code 2. Once running, errors no edge
+ * caught are logged with `"alert":true` by the process guard and the relay
+ * keeps serving.
  */
 // Spool files are written and fsynced on libuv's thread pool; four threads (the default)
 // leave concurrent clients waiting on each other's fsyncs. Read when the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '8';
 
-import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { installProcessGuard } from './process-guard.js';
@@ -21,6 +23,7 @@ import { startAdmin, type AdminServer } from './admin/server.js';
 import { createAlerts } from './alerts/engine.js';
 import { BACKUP_COMMANDS, runBackupCommand } from './cli/backup-commands.js';
 import { COMMANDS, runCommand } from './cli/commands.js';
+import { checkBackupFolder, DataFolderError, initDataFolder, openDataFolder, openForStart, requireRightKey } from './cli/data-folder.js';
 import { UnknownArgumentError } from './cli/flags.js';
 import { commandUsage, USAGE } from './cli/usage.js';
 import { UsageError } from './cli/usage-error.js';
@@ -28,16 +31,9 @@ import { createOperations } from './ops/index.js';
 import { createMetrics } from './ops/metrics.js';
 import { createRelay } from './relay/index.js';
 import { relay365Version } from './version.js';
-import { createStore, type Store } from './store/index.js';
-import { createSecretBox, loadSecretKey } from './store/secret-box.js';
 
 /** How long a failed start-up waits for the listeners that did start to close. */
 const FAILED_START_CLEANUP_MS = 5_000;
-
-function openStore(config: Config): Store {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  return createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
-}
 
 /**
  * Writes to stdout until it fails: from then on output is dropped instead of ending the process. A reader
@@ -64,7 +60,7 @@ const within = (ms: number, work: Promise<unknown>): Promise<unknown> =>
 async function start(config: Config, write: (text: string) => void): Promise<void> {
   const log = createLogger(config.logLevel, write, { format: config.logFormat });
   installProcessGuard({ log, exit: (code) => process.exit(code) });
-  const store = openStore(config);
+  const store = openForStart(config);
   const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
   const relay = createRelay({ config, store, log, metrics });
   const ops = createOperations({ config, store, relay, metrics });
@@ -111,38 +107,57 @@ function helpFor(command: string, args: string[]): string | null {
 
 /** Runs one command line; resolves with the exit code, or null while the relay runs. */
 export async function main(argv: string[]): Promise<number | null> {
-  const [command = 'start', ...args] = argv;
+  const verbose = argv.includes('--verbose');
+  const [command = 'start', ...args] = argv.filter((arg) => arg !== '--verbose');
   const write = stdoutWriter();
+  const note = (text: string): void => void process.stderr.write(`relay365: ${text}\n`);
+  // Before any output: an admin on the wrong folder sees it at once, not after a misleading answer.
+  const announce = (config: Config): void => {
+    if (verbose || process.stderr.isTTY) note(`using the data folder ${config.dataDir} (RELAY365_DATA_DIR)`);
+  };
   try {
     const help = helpFor(command, args);
     if (help !== null) {
       write(help);
       return 0;
     }
-    if (command === 'start') {
+    if (command === 'start' || command === 'init') {
       const [extra] = args;
-      if (extra !== undefined) throw new UnknownArgumentError(`relay365 start takes no arguments, not ${JSON.stringify(extra)}`);
-      await start(loadConfig(), write);
+      if (extra !== undefined) throw new UnknownArgumentError(`relay365 ${command} takes no arguments, not ${JSON.stringify(extra)}`);
+      const config = loadConfig();
+      announce(config);
+      if (command === 'init') {
+        write(`${initDataFolder(config)}\n`);
+        return 0;
+      }
+      await start(config, write);
       return null;
     }
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}" (see relay365 help)`);
     const config = loadConfig();
     const line = (text: string): void => write(`${text}\n`);
-    const note = (text: string): void => void process.stderr.write(`relay365: ${text}\n`);
     if (BACKUP_COMMANDS.includes(command)) {
       // Without the store: a restore needs the data folder empty, a backup only reads it.
+      if (command === 'backup') checkBackupFolder(config);
+      announce(config);
       await runBackupCommand(config, command, args, line, note);
       return 0;
     }
-    const store = openStore(config);
+    const folder = openDataFolder(config);
+    // `doctor` runs with a wrong key to report it in its first step, then refuses it like every command.
+    const store = command === 'doctor' ? folder.store : requireRightKey(folder);
+    announce(config);
     try {
       await runCommand(store, command, args, line, config, note);
+    } catch (err) {
+      throw folder.wrongKey ?? err;
     } finally {
       store.close();
     }
+    if (folder.wrongKey) throw folder.wrongKey;
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof DataFolderError) {
       const usage = err instanceof UnknownArgumentError ? commandUsage(command) : undefined;
       process.stderr.write(`relay365: ${err.message}\n${usage ? `\n${usage}` : ''}`);
       return 2;

@@ -2,8 +2,9 @@
  * Step 1 of `relay365 doctor`: the data folder and the email server's settings.
  * The folder must be private to relay365's user (0700, secret.key and the
  * database 0600, as relay365 creates them), have the free space
- * RELAY365_MIN_FREE_SPACE asks for, and hold a database that passes SQLite's
- * `PRAGMA integrity_check`; Office 365 sign-in must have every setting it needs.
+ * RELAY365_MIN_FREE_SPACE asks for, hold a database that passes SQLite's
+ * `PRAGMA integrity_check`, and its key must open the database's sealed secrets;
+ * Office 365 sign-in must have every setting it needs.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import { missingOffice365Settings } from '../auth/server-settings.js';
 import type { Config } from '../config.js';
 import { statfsProbe, type FreeSpaceProbe } from '../relay/free-space.js';
 import type { Store } from '../store/index.js';
+import { testSecretKey } from '../store/key-check.js';
+import { createSecretBox, readSecretKey, SECRET_KEY_FILE } from '../store/secret-box.js';
 import type { EmailServer } from '../store/servers.js';
 import { fromChecks, type Check, type DoctorStep } from './report.js';
 
@@ -19,6 +22,8 @@ export type FolderConfig = Pick<Config, 'dataDir' | 'secretKey' | 'minFreeSpace'
 /** The data folder's checks, each with the fix that goes with it when it fails. */
 export interface FolderFindings {
   checks: Array<Check & { fix?: string }>;
+  /** The key opens the sealed secrets: the steps that need a client secret or password can run. */
+  secretsReadable: boolean;
 }
 
 /** Bytes as a person reads them: 512 bytes, 3.4 MB, 78.1 GB. */
@@ -61,6 +66,35 @@ async function privacyCheck(name: string, file: string, allowed: number, chmod: 
   };
 }
 
+/** Whether the key relay365 is given opens the database's sealed secrets: with another key no client secret can be read. */
+function keyCheck(config: FolderConfig, store: Store): Check & { fix?: string } {
+  const name = 'encryption key';
+  const key = readSecretKey(config.dataDir, config.secretKey);
+  if (key === null) {
+    return {
+      name,
+      saw: `none: RELAY365_SECRET_KEY is not set and there is no ${SECRET_KEY_FILE}`,
+      ok: false,
+      fix: `Set RELAY365_SECRET_KEY to the key relay365 runs with, or put its ${SECRET_KEY_FILE} back into the data folder.`,
+    };
+  }
+  const source = config.secretKey !== null ? 'RELAY365_SECRET_KEY' : SECRET_KEY_FILE;
+  const verdict = testSecretKey(store.db, createSecretBox(key));
+  if (verdict === 'wrong') {
+    return {
+      name,
+      saw: `the key from ${source} does not open the secrets sealed in the database`,
+      want: 'the key they were sealed with',
+      ok: false,
+      fix:
+        config.secretKey !== null
+          ? 'Set RELAY365_SECRET_KEY to the key relay365 runs with: the stored secrets cannot be read with another.'
+          : `Put back the ${SECRET_KEY_FILE} relay365 runs with, or set RELAY365_SECRET_KEY to its key: the stored secrets cannot be read with another.`,
+    };
+  }
+  return { name, saw: `from ${source}, ${verdict === 'opens' ? 'opens the sealed secrets' : 'nothing is sealed yet'}`, ok: true };
+}
+
 /** Checks the data folder once; every server's first step shares the findings. */
 export async function inspectDataFolder(config: FolderConfig, store: Store, probe: FreeSpaceProbe = statfsProbe): Promise<FolderFindings> {
   const dir = config.dataDir;
@@ -74,7 +108,8 @@ export async function inspectDataFolder(config: FolderConfig, store: Store, prob
     privacyCheck('database shared memory (-shm)', `${db}-shm`, 0o600, '600'),
   ]);
   for (const check of privacy) if (check) checks.push(check);
-  if (config.secretKey !== null) checks.push({ name: 'encryption key', saw: 'from RELAY365_SECRET_KEY', ok: true });
+  const key = keyCheck(config, store);
+  checks.push(key);
 
   try {
     const free = await probe(dir);
@@ -113,7 +148,7 @@ export async function inspectDataFolder(config: FolderConfig, store: Store, prob
           fix: 'Stop relay365 and restore the data folder from a backup (relay365 restore); mail the damaged database holds may need to be sent again.',
         }),
   });
-  return { checks };
+  return { checks, secretsReadable: key.ok };
 }
 
 /** The email server's settings Office 365 sign-in needs; none for other methods. */
@@ -121,8 +156,8 @@ export function missingSettings(server: EmailServer): string[] {
   return server.method === 'office365' ? missingOffice365Settings(server) : [];
 }
 
-/** Step 1 for one server: the shared folder findings plus this server's settings. */
-export function configStep(findings: FolderFindings, server: EmailServer): DoctorStep {
+/** Step 1 for one server: the shared folder findings, this server's settings, and the warnings about wide allowed networks. */
+export function configStep(findings: FolderFindings, server: EmailServer, networkWarnings: readonly Check[]): DoctorStep {
   const missing = missingSettings(server);
   const settings: Check & { fix?: string } = {
     name: 'email server settings',
@@ -132,12 +167,15 @@ export function configStep(findings: FolderFindings, server: EmailServer): Docto
       ? {}
       : { fix: `Set ${missing.join(', ')} on the email server's page in the panel or with relay365 server set ${server.name}.` }),
   };
-  const all = [...findings.checks, settings];
+  const all: Array<Check & { fix?: string }> = [...findings.checks, settings, ...networkWarnings];
   const bad = all.filter((c) => !c.ok);
   const checks: Check[] = all.map(({ fix: _fix, ...check }) => check);
+  const wide = networkWarnings.length;
+  const warned =
+    wide === 0 ? '' : `; warning: ${wide} allowed network${wide === 1 ? ' is' : 's are'} wider than a /16 (IPv4) or /48 (IPv6)`;
   const saw =
     bad.length === 0
-      ? 'the data folder is private, has room and its database is intact; the settings are complete'
+      ? `the data folder is private, has room and its database is intact; the settings are complete${warned}`
       : bad.map((c) => `${c.name}: ${c.saw}`).join('; ');
   return fromChecks(
     'config',

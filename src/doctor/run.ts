@@ -5,12 +5,14 @@
  * a step that does not apply (no token for a password server) is skipped too,
  * without counting against the result.
  */
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { FreeSpaceProbe } from '../relay/free-space.js';
 import type { Store } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { clockStep } from './clock-step.js';
 import { configStep, inspectDataFolder, missingSettings, type FolderConfig } from './config-step.js';
+import { wideNetworkChecks } from './network-rules.js';
 import { networkStep } from './network-step.js';
 import { failed, skipped, type DoctorReport, type DoctorStep, type ServerDiagnosis, type StepId } from './report.js';
 import { smtpStep } from './smtp-step.js';
@@ -20,7 +22,8 @@ import { tokenStep } from './token-step.js';
 export const DEFAULT_STEP_TIMEOUT_MS = 15_000;
 
 export interface DoctorOptions {
-  config: FolderConfig;
+  /** The data folder's settings, and RELAY365_RELAY_NETWORKS (step 1 warns about wide allowed networks). */
+  config: FolderConfig & Pick<Config, 'relayNetworks'>;
   store: Store;
   /** One server to check; all email servers when omitted. */
   server?: EmailServer;
@@ -52,12 +55,15 @@ async function guarded<T extends { step: DoctorStep }>(id: StepId, run: () => Pr
 async function diagnose(
   server: EmailServer,
   first: DoctorStep,
+  secretsReadable: boolean,
   options: Required<Pick<DoctorOptions, 'now' | 'timeoutMs'>> & DoctorOptions,
 ): Promise<DoctorStep[]> {
   const { store, log, now, timeoutMs } = options;
   const office365 = server.method === 'office365';
   const settingsOk = missingSettings(server).length === 0;
   const blockedBySettings = 'not run: settings are missing (step 1)';
+  // With a key that opens no secret, a token or login would fail for that reason alone, not the tenant's.
+  const blockedByKey = 'not run: the encryption key does not open the stored secrets (step 1)';
 
   let clock: DoctorStep;
   let identityReachable = false;
@@ -75,6 +81,7 @@ async function diagnose(
   let accessToken = null;
   if (!office365) token = skipped('token', `does not apply: method ${server.method} signs in without a token`, false);
   else if (!settingsOk) token = skipped('token', blockedBySettings, true);
+  else if (!secretsReadable) token = skipped('token', blockedByKey, true);
   else if (!identityReachable) token = skipped('token', 'not run: the identity platform could not be reached (step 2)', true);
   else {
     const outcome = await guarded('token', () => tokenStep(server, store, log, now), { token: null });
@@ -84,6 +91,7 @@ async function diagnose(
 
   let smtp: DoctorStep;
   if (!network.ready) smtp = skipped('smtp', 'not run: the server could not be reached safely (step 3)', true);
+  else if (!secretsReadable && server.method === 'password') smtp = skipped('smtp', blockedByKey, true);
   else if (office365 && accessToken === null) smtp = skipped('smtp', 'not run: there is no usable token (step 4)', true);
   else smtp = (await guarded('smtp', async () => ({ step: await smtpStep(server, accessToken, store, timeoutMs) }), {})).step;
 
@@ -96,9 +104,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const servers = options.server ? [options.server] : options.store.servers.list();
   const findings = await inspectDataFolder(options.config, options.store, options.freeSpaceProbe);
+  const networkWarnings = wideNetworkChecks(options.config.relayNetworks, options.store.networks.list());
   const diagnoses: ServerDiagnosis[] = [];
   for (const server of servers) {
-    const steps = await diagnose(server, configStep(findings, server), { ...options, now, timeoutMs });
+    const first = configStep(findings, server, networkWarnings);
+    const steps = await diagnose(server, first, findings.secretsReadable, { ...options, now, timeoutMs });
     diagnoses.push({
       server: { id: server.id, name: server.name, method: server.method, host: server.host, port: server.port, secure: server.secure },
       ok: steps.every((s) => s.status !== 'fail'),

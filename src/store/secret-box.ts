@@ -1,7 +1,8 @@
 /**
  * Encryption at rest for client secrets, passwords and the MSAL token cache:
  * AES-256-GCM with a random 96-bit nonce per value. The key comes from
- * RELAY365_SECRET_KEY or from `{dataDir}/secret.key`, generated once (mode 0600).
+ * RELAY365_SECRET_KEY or from `{dataDir}/secret.key`, generated once (mode 0600)
+ * by the commands that set a data folder up (`start`, `init`); the others only read it.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,10 +25,20 @@ function keyFromText(text: string): Buffer {
   return createHash('sha256').update(trimmed, 'utf8').digest();
 }
 
+/** The file in the data folder that holds the generated key. */
+export const SECRET_KEY_FILE = 'secret.key';
+
+/** Returns the configured key, or the one in `{dataDir}/secret.key`; null when there is neither. Never writes a key. */
+export function readSecretKey(dataDir: string, configured: string | null): Buffer | null {
+  if (configured !== null) return keyFromText(configured);
+  const file = path.join(dataDir, SECRET_KEY_FILE);
+  return existsSync(file) ? keyFromText(readFileSync(file, 'utf8')) : null;
+}
+
 /** Returns the configured key, or reads (creating it on first use) `{dataDir}/secret.key`. */
 export function loadSecretKey(dataDir: string, configured: string | null): Buffer {
   if (configured !== null) return keyFromText(configured);
-  const file = path.join(dataDir, 'secret.key');
+  const file = path.join(dataDir, SECRET_KEY_FILE);
   if (!existsSync(file)) {
     // 'wx' fails if another process created it meanwhile; then we read theirs.
     try {

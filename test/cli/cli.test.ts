@@ -11,12 +11,13 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 let secretFile: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   // A data folder relay365 creates itself, to see the permissions it gives it.
   dir = path.join(mkdtempSync(path.join(tmpdir(), 'relay365-cli-')), 'data');
   env = { ...process.env, RELAY365_DATA_DIR: dir, RELAY365_LOG_LEVEL: 'error' };
   secretFile = path.join(path.dirname(dir), 'client-secret');
   writeFileSync(secretFile, `${SECRET}\n`);
+  expect(await runCli(['init'], env)).toMatchObject({ code: 0 });
 });
 afterAll(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
 
@@ -42,6 +43,8 @@ describe('relay365 command line', () => {
         'relay@contoso.com',
         '--send-as',
         'Sales@contoso.com, billing@contoso.com',
+        '--bounce-notices',
+        'off',
       ],
       env,
     );
@@ -56,6 +59,8 @@ describe('relay365 command line', () => {
       secure: 'tls',
       hasClientSecret: true,
       sendAs: ['sales@contoso.com', 'billing@contoso.com'],
+      bounceNotices: 'off',
+      delayNotices: 'off',
       status: 'not_authorized',
     });
     expect(list.stdout).not.toContain(SECRET);
@@ -82,6 +87,10 @@ describe('relay365 command line', () => {
     [
       ['server', 'add', '--name', 'x', '--send-as', 'sales@contoso.com,nope'],
       /^relay365: --send-as "sales@contoso.com,nope" is not valid: "nope" is not an email address/,
+    ],
+    [
+      ['server', 'add', '--name', 'x', '--delay-notices', 'maybe'],
+      /^relay365: --delay-notices "maybe" is not valid: Choose one of on, off\.\n$/,
     ],
     [['server', 'set', 'missing', '--port', '25'], /^relay365: no email server named "missing"/],
     [['frobnicate'], /^relay365: unknown command "frobnicate"/],

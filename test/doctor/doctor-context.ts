@@ -15,7 +15,8 @@ export interface DoctorContext {
   emu: Emulator;
   fx: Fixture;
   serverId: number;
-  run(options?: { now?: () => number }): Promise<DoctorReport>;
+  /** Runs the doctor; `secretKey` replaces the key the fixture's store was sealed with (RELAY365_SECRET_KEY). */
+  run(options?: { now?: () => number; secretKey?: string }): Promise<DoctorReport>;
   close(): Promise<void>;
 }
 
@@ -30,7 +31,7 @@ export async function startDoctorContext(signingKey: SigningKey, overrides: Part
     serverId: id,
     run: (options = {}) =>
       runDoctor({
-        config: fx.config,
+        config: options.secretKey === undefined ? fx.config : { ...fx.config, secretKey: options.secretKey },
         store: fx.store,
         log: silentLogger,
         timeoutMs: 5_000,

@@ -144,6 +144,30 @@ describe('relay365 doctor', () => {
     expect(step(report, 'config').fix).toMatch(/chmod 700/);
   });
 
+  it('fails the first step on a key that does not open the stored secrets, naming RELAY365_SECRET_KEY, and blames no setting', async () => {
+    ctx = await startDoctorContext(key);
+    const report = await ctx.run({ secretKey: 'cd'.repeat(32) });
+    const first = step(report, 'config');
+    expect(first.status).toBe('fail');
+    expect(first.checks.find((c) => c.name === 'encryption key')).toMatchObject({
+      ok: false,
+      saw: 'the key from RELAY365_SECRET_KEY does not open the secrets sealed in the database',
+    });
+    expect(first.problem).toBe('Problem with the encryption key');
+    expect(first.fix).toMatch(/^Set RELAY365_SECRET_KEY to the key relay365 runs with/);
+    expect(step(report, 'token')).toMatchObject({ status: 'skip', saw: expect.stringContaining('encryption key') });
+    expect(step(report, 'smtp').status).toBe('skip');
+  });
+
+  it('passes the first step with the key the secrets were sealed with', async () => {
+    ctx = await startDoctorContext(key);
+    const report = await ctx.run();
+    expect(step(report, 'config').checks.find((c) => c.name === 'encryption key')).toMatchObject({
+      ok: true,
+      saw: 'from RELAY365_SECRET_KEY, opens the sealed secrets',
+    });
+  });
+
   it('fails only the first step when a sign-in setting is missing, skipping the steps that need it', async () => {
     ctx = await startDoctorContext(key, { clientSecret: null });
     const report = await ctx.run();

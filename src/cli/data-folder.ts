@@ -1,0 +1,151 @@
+/**
+ * Which data folder and key a command works on, and which commands may create
+ * them. Only `start`, `init` and `restore` create a data folder, a database or
+ * a key. Every other command refuses a folder without a database (a missing
+ * or wrong RELAY365_DATA_DIR must not answer from a new, empty database), a
+ * database without its key (no new key is written beside it), and a key that
+ * does not open the database's sealed values.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DB_FILE } from '../backup/layout.js';
+import type { Config } from '../config.js';
+import { createStore, type Store } from '../store/index.js';
+import { holdsSealedValues, recordKeyCheck, testSecretKey, testSecretKeyOf } from '../store/key-check.js';
+import { createSecretBox, loadSecretKey, readSecretKey, SECRET_KEY_FILE, type SecretBox } from '../store/secret-box.js';
+
+/** The data folder or its key cannot serve the command: one line on stderr, exit code 2. */
+export class DataFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataFolderError';
+  }
+}
+
+export type FolderConfig = Pick<Config, 'dataDir' | 'secretKey'>;
+
+const databaseOf = (config: FolderConfig): string => path.join(config.dataDir, DB_FILE);
+
+function noDatabase(config: FolderConfig): DataFolderError {
+  return new DataFolderError(
+    `there is no relay365 database (${DB_FILE}) in ${config.dataDir}: set RELAY365_DATA_DIR to the data folder relay365 runs with, or create a new one there with relay365 init`,
+  );
+}
+
+function noKey(config: FolderConfig): DataFolderError {
+  return new DataFolderError(
+    `there is no encryption key for the database in ${config.dataDir}: set RELAY365_SECRET_KEY to the key relay365 runs with, or put its ${SECRET_KEY_FILE} back into that folder`,
+  );
+}
+
+/** The key does not open the database's sealed values: names where the key came from. */
+function wrongKey(config: FolderConfig): DataFolderError {
+  const source = config.secretKey !== null ? 'the key in RELAY365_SECRET_KEY' : `the key in ${path.join(config.dataDir, SECRET_KEY_FILE)}`;
+  const fix =
+    config.secretKey !== null
+      ? 'set RELAY365_SECRET_KEY to the key relay365 runs with'
+      : `put back the ${SECRET_KEY_FILE} relay365 runs with, or set RELAY365_SECRET_KEY to its key`;
+  return new DataFolderError(`${source} does not open the secrets sealed in ${databaseOf(config)}: it is the wrong key; ${fix}`);
+}
+
+/** The key of an existing database; refuses a folder without a database or without a key. Creates nothing. */
+function existingKey(config: FolderConfig): Buffer {
+  if (!existsSync(databaseOf(config))) throw noDatabase(config);
+  const key = readSecretKey(config.dataDir, config.secretKey);
+  if (key === null) throw noKey(config);
+  return key;
+}
+
+/** An opened existing data folder; `wrongKey` is set when its key does not open the database's sealed values. */
+export interface OpenedFolder {
+  store: Store;
+  wrongKey: DataFolderError | null;
+}
+
+/** Opens the store of an existing folder with its key, and tests the key. */
+function openExisting(config: FolderConfig): { store: Store; box: SecretBox; wrong: boolean } {
+  const box = createSecretBox(existingKey(config));
+  const store = createStore(config.dataDir, box);
+  return { store, box, wrong: testSecretKey(store.db, box) === 'wrong' };
+}
+
+/**
+ * Opens the store of an existing data folder for a command. Refuses (DataFolderError) a folder
+ * without a database or key; a wrong key is returned, not thrown, so that `doctor` can report it
+ * in its first step; every other command throws it with requireRightKey.
+ */
+export function openDataFolder(config: FolderConfig): OpenedFolder {
+  const { store, wrong } = openExisting(config);
+  return { store, wrongKey: wrong ? wrongKey(config) : null };
+}
+
+/** Throws the folder's wrong-key error, closing its store first. */
+export function requireRightKey({ store, wrongKey: error }: OpenedFolder): Store {
+  if (error === null) return store;
+  store.close();
+  throw error;
+}
+
+/**
+ * For `backup`, which reads the folder without opening the store: refuses a folder without a
+ * database and a wrong key. It needs no key (it never writes one), so a missing one is no refusal.
+ */
+export function checkBackupFolder(config: FolderConfig): void {
+  if (!existsSync(databaseOf(config))) throw noDatabase(config);
+  const key = readSecretKey(config.dataDir, config.secretKey);
+  if (key !== null && testSecretKeyOf(databaseOf(config), createSecretBox(key)) === 'wrong') throw wrongKey(config);
+}
+
+/**
+ * The store `relay365 start` runs with: creates the folder, database and key on first use, as
+ * before. A database that holds sealed values gets no new key, and a wrong key stops the start.
+ */
+export function openForStart(config: FolderConfig): Store {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (existsSync(databaseOf(config)) && readSecretKey(config.dataDir, config.secretKey) === null && holdsSealedValues(databaseOf(config))) {
+    throw noKey(config);
+  }
+  const box = createSecretBox(loadSecretKey(config.dataDir, config.secretKey));
+  const store = createStore(config.dataDir, box);
+  if (testSecretKey(store.db, box) === 'wrong') {
+    store.close();
+    throw wrongKey(config);
+  }
+  recordKeyCheck(store.db, box);
+  return store;
+}
+
+/**
+ * `relay365 init`: creates the data folder, its database and (without RELAY365_SECRET_KEY) its key,
+ * and returns what it did in one line. A folder that has a database already is checked like
+ * for any command and left as it is.
+ */
+export function initDataFolder(config: FolderConfig): string {
+  if (existsSync(databaseOf(config))) {
+    const { store, box, wrong } = openExisting(config);
+    try {
+      if (wrong) throw wrongKey(config);
+      recordKeyCheck(store.db, box);
+    } finally {
+      store.close();
+    }
+    return `${config.dataDir} (RELAY365_DATA_DIR) has a relay365 database already; nothing was created`;
+  }
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const keyFile = path.join(config.dataDir, SECRET_KEY_FILE);
+  const keyFileExisted = existsSync(keyFile);
+  const box = createSecretBox(loadSecretKey(config.dataDir, config.secretKey));
+  const store = createStore(config.dataDir, box);
+  try {
+    recordKeyCheck(store.db, box);
+  } finally {
+    store.close();
+  }
+  const key =
+    config.secretKey !== null
+      ? 'the encryption key comes from RELAY365_SECRET_KEY (no key file written)'
+      : keyFileExisted
+        ? `the encryption key is the one already in ${keyFile}`
+        : `a new encryption key in ${keyFile}: back it up, the stored secrets cannot be read without it`;
+  return `set up the data folder ${config.dataDir} (RELAY365_DATA_DIR): database ${DB_FILE}; ${key}`;
+}
