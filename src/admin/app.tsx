@@ -6,8 +6,10 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { toActiveAlert } from '../alerts/engine.js';
+import { PasswordsBusyError } from '../auth/passwords.js';
 import { API_BASE, createApi } from './api/app.js';
 import { createAuthorizeFlow, CALLBACK_PATH } from './authorize-flow.js';
+import { createClientAddress } from './client-address.js';
 import { createCookieJar } from './cookies.js';
 import type { AdminDeps, AdminEnv } from './env.js';
 import { createLoginThrottle } from './login-throttle.js';
@@ -16,6 +18,7 @@ import { layoutRenderer } from './middleware/layout.js';
 import { requireLogin } from './middleware/require-login.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
+import { accountRoutes } from './routes/account.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { assetRoutes } from './routes/assets.js';
@@ -27,6 +30,7 @@ import { logRoutes } from './routes/log.js';
 import { networkRoutes } from './routes/networks.js';
 import { opsRoutes } from './routes/ops.js';
 import { authorizeRoutes, callbackRoutes } from './routes/oauth.js';
+import { refusedRoutes } from './routes/refused.js';
 import { relayUserRoutes } from './routes/relay-users.js';
 import { serverSettingsRoutes } from './routes/server-settings.js';
 import { serverRoutes } from './routes/servers.js';
@@ -51,6 +55,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   const publicUrl = config.publicUrl;
   const cookies = createCookieJar(publicUrl);
   const throttle = createLoginThrottle({ now });
+  const clientAddress = createClientAddress(config.trustedProxies);
   const flow = createAuthorizeFlow({ store, relay, log, publicUrl, now, clientFor: deps.authCodeClient });
 
   const app = new Hono<AdminEnv>();
@@ -87,7 +92,8 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.use('*', requireLogin({ publicPaths: PUBLIC_PATHS }));
 
   app.route('/assets', assetRoutes());
-  app.route('/', authRoutes({ store, cookies, throttle, log }));
+  app.route('/', authRoutes({ store, cookies, throttle, clientAddress, log }));
+  app.route('/account', accountRoutes({ store, throttle, clientAddress, log }));
   // Alerts as recorded by the engine (the store keeps them, so the dashboard shows them after a restart too).
   const firing = () => store.alerts.open().map(toActiveAlert);
   app.route('/', dashboardRoutes({ store, now, alerts: firing }));
@@ -99,6 +105,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/servers', checkConfigRoutes({ ...serverOptions, config }));
   app.route('/oauth/office365', callbackRoutes({ store, flow }));
   app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs, retentionDays: config.retentionDays }));
+  app.route('/refused', refusedRoutes({ store, retentionDays: config.retentionDays }));
   app.route('/relay-users', relayUserRoutes(serverOptions));
   app.route('/relay-users/lockouts', lockoutRoutes({ store, log }));
   app.route('/networks', networkRoutes({ config, store, relay, log }));
@@ -108,6 +115,13 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
 
   app.notFound((c) => c.render(<ErrorPage title="Not found" message="There is no such page." />, { title: 'Not found', status: 404 }));
   app.onError((err, c) => {
+    if (err instanceof PasswordsBusyError) {
+      c.header('Retry-After', '5');
+      return c.render(
+        <ErrorPage title="Busy" message="relay365 is busy checking passwords." fix="Go back and submit the form again in a few seconds." />,
+        { title: 'Busy', status: 503 },
+      );
+    }
     // The message stays in the log; the page says only that something failed.
     log.error('admin request failed', { method: c.req.method, path: c.req.path, error: err.message });
     return c.render(

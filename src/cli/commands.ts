@@ -16,6 +16,7 @@ import { apiTokenCommand } from './api-token-commands.js';
 import { parseFlags, unknownSubcommand, type Print } from './flags.js';
 import { networkCommand } from './network-commands.js';
 import { queueCommand } from './queue-commands.js';
+import { refusedCommand } from './refused-commands.js';
 import { sendTestCommand } from './send-test-command.js';
 import { relayUserCommand } from './relay-user-commands.js';
 import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
@@ -136,10 +137,11 @@ async function serverCommand(store: Store, args: string[], print: Print): Promis
   }
 }
 
-/** The commands relay365 knows besides `start` and `help`; `backup` and `restore` run without a store (runBackupCommand). */
+/** The commands relay365 knows besides `start`, `init` and `help`; `backup` and `restore` run without a store (runBackupCommand). */
 export const COMMANDS: readonly string[] = [
   'server',
   'queue',
+  'refused',
   'relay-user',
   'network',
   'api-token',
@@ -164,6 +166,7 @@ export async function runCommand(
 ): Promise<void> {
   if (command === 'server') return serverCommand(store, args, print);
   if (command === 'queue') return queueCommand(store, args, print, note);
+  if (command === 'refused') return refusedCommand(store, args, print, note);
   if (command === 'api-token') return apiTokenCommand(store, args, print);
   if (command === 'send-test') return sendTestCommand(store, args, print);
   if (command === 'relay-user') return relayUserCommand(store, args, print);

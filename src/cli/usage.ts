@@ -3,6 +3,7 @@
  * them all, `relay365 help COMMAND` and `relay365 COMMAND --help` one, and a
  * mistyped option or subcommand is followed by its command's part.
  */
+import { REFUSAL_REASON_KEYS } from '../relay/refusals.js';
 import { serverOptionsUsage } from './server-options.js';
 
 const SERVER = `  relay365 server add --name N [options] add an email server
@@ -21,6 +22,23 @@ const QUEUE = `  relay365 queue list [--json] [--server NAME] [--status STATUS] 
   relay365 queue retry ID | --server NAME | --held
                                          make waiting mail due now: one message, a server's deferred and held mail, or all held mail
   relay365 queue delete ID               delete a message and its spooled bytes (not while it is being delivered)
+`;
+
+/** `text` in lines of at most `width` characters, each indented by `indent` spaces. */
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && `${lines[last]} ${word}`.length <= width) lines[last] = `${lines[last]} ${word}`;
+    else lines.push(word);
+  }
+  return lines.map((line) => `${' '.repeat(indent)}${line}`).join('\n');
+}
+
+const REFUSED = `  relay365 refused list [--client ADDR] [--reason REASON] [--limit N] [--json]
+                                         show refused clients, most recently seen first, with the fix for each (100 unless
+                                         --limit says more); --client matches the start of an address; REASON is one of
+${wrap(REFUSAL_REASON_KEYS.join(', '), 41, 80)}
 `;
 
 const SEND_TEST = `  relay365 send-test --server NAME --to ADDRESS [--subject TEXT] [--body TEXT]
@@ -45,8 +63,9 @@ relay-user options:
   --password-file FILE  a file holding the password (12 to 128 characters; a trailing newline is ignored)
 `;
 
-const NETWORK = `  relay365 network add --cidr CIDR --server SERVER
-                                         let a network (e.g. 192.168.10.0/24, 2001:db8::/48) relay without SMTP AUTH
+const NETWORK = `  relay365 network add --cidr CIDR --server SERVER [--force]
+                                         let a network (e.g. 192.168.10.0/24, 2001:db8::/48) relay without SMTP AUTH;
+                                         --force allows one wider than a /8 (IPv4) or /32 (IPv6)
   relay365 network list [--json]         show allowed networks, stored ones and those from RELAY365_RELAY_NETWORKS
   relay365 network remove --cidr CIDR
 `;
@@ -64,14 +83,21 @@ const DOCTOR = `  relay365 doctor [SERVER] [--json]      check the data folder, 
                                          sends no mail; exit code 0 only when every step passes
 `;
 
-const START = `  relay365 [start]                       run the relay and its admin panel (settings from RELAY365_* environment variables)
+const START = `  relay365 [start]                       run the relay and its admin panel (settings from RELAY365_* environment variables);
+                                         creates the data folder, its database and key on first start
+`;
+
+const INIT = `  relay365 init                          create the data folder (RELAY365_DATA_DIR), its database and, without
+                                         RELAY365_SECRET_KEY, its key; other commands refuse a folder without a database
 `;
 
 /** Each command's part of the usage, in the order `relay365 help` prints them. */
 export const COMMAND_USAGE: Readonly<Record<string, string>> = {
   start: START,
+  init: INIT,
   server: SERVER,
   queue: QUEUE,
+  refused: REFUSED,
   'relay-user': RELAY_USER,
   network: NETWORK,
   'send-test': SEND_TEST,
@@ -82,6 +108,7 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = {
 };
 
 const HELP = `  relay365 help [COMMAND]                this text, or one command's part of it (also: relay365 COMMAND --help)
+  relay365 COMMAND --verbose             first say which data folder the command uses (always so on a terminal)
 `;
 
 /** Everything `relay365 help` prints. */

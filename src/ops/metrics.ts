@@ -60,6 +60,8 @@ export interface Metrics {
   authFailure(reason: AuthFailureReason): void;
   /** A client address was locked out of SMTP AUTH. */
   authLockout(): void;
+  /** An SMTP session or transaction was refused; `reason` is one of src/relay/refusals.ts's reasons. */
+  refused(reason: string): void;
   /** Sets the scrape-time gauges from `sample` and renders every metric in the text format. */
   render(sample: StoreSample): Promise<string>;
 }
@@ -118,6 +120,12 @@ export function createMetrics(build: BuildInfo): Metrics {
   const lockouts = new Counter({
     name: 'relay365_smtp_auth_lockouts_total',
     help: 'Client addresses locked out of SMTP AUTH after repeated failures.',
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'relay365_refused_total',
+    help: 'SMTP sessions and transactions refused (relaying denied, too big, TLS failed, too many connections, ...), by reason.',
+    labelNames: ['reason'],
     registers,
   });
   const queue = new Gauge({
@@ -182,6 +190,7 @@ export function createMetrics(build: BuildInfo): Metrics {
     smtpSessionClosed: () => activeSessions.dec(),
     authFailure: (reason) => authFailures.inc({ reason }),
     authLockout: () => lockouts.inc(),
+    refused: (reason) => refusals.inc({ reason }),
     async render(sample) {
       update(sample);
       return registry.metrics();

@@ -11,6 +11,7 @@ import { createDashboardRepo, type DashboardRepo } from './dashboard.js';
 import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
+import { createRefusalRepo, type RefusalRepo } from './refusals.js';
 import { createRelayUserRepo, type RelayUserRepo } from './relay-users.js';
 import { createRetentionRepo, type RetentionRepo } from './retention.js';
 import { createServerRemoval, type RemoveServer } from './server-removal.js';
@@ -52,6 +53,8 @@ export interface Store {
   dashboard: DashboardRepo;
   /** Tokens that authorize /api/v1. */
   apiTokens: ApiTokenRepo;
+  /** Refused SMTP sessions and transactions, coalesced and bounded. */
+  refusals: RefusalRepo;
   close(): void;
 }
 
@@ -82,6 +85,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     alerts: createAlertRepo(db, box),
     dashboard: createDashboardRepo(db),
     apiTokens: createApiTokenRepo(db, now),
+    refusals: createRefusalRepo(db),
     close: () => db.close(),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Keeps the database bounded: delivered and failed messages older than the
  * retention are deleted with their recipients and events, and so are old
- * events that belong to no message (a deleted message's `deleted` event).
+ * events that belong to no message (a deleted message's `deleted` event),
+ * and refusals last seen before the retention (see refusals.ts).
  * Work is done in small batches, one short transaction each, so the SMTP
  * listener's commits never wait long behind it. Mail still waiting is never
  * touched, however old. Also reports the database's size for the panel.
@@ -25,8 +26,8 @@ export interface DatabaseStats {
 export interface RetentionRepo {
   /**
    * Deletes up to `limit` finished messages received before `cutoff` (with their recipients and
-   * events) or, once none is left, up to `limit` events before `cutoff` whose message is gone;
-   * one transaction.
+   * events) or, once none is left, up to `limit` events before `cutoff` whose message is gone
+   * and every refusal last seen before `cutoff`; one transaction.
    */
   pruneBatch(cutoff: number, limit: number): PruneResult;
   /** Copies the write-ahead log into the database where no reader needs it (never waits for locks). */
@@ -58,6 +59,8 @@ export function createRetentionRepo(db: Db): RetentionRepo {
        WHERE e.at < ? AND (e.message_id IS NULL OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = e.message_id))
        LIMIT ?)`,
   );
+  // In one statement: refusals.ts caps the table at REFUSAL_ROW_CAP rows (20,000 take ~70 ms at worst).
+  const deleteOldRefusals = db.prepare<[number]>('DELETE FROM refusals WHERE last_at < ?');
   const countMessages = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM messages');
 
   return {
@@ -69,7 +72,10 @@ export function createRetentionRepo(db: Db): RetentionRepo {
         deleteMessage.run(id);
       }
       // Only once old messages are gone: until then every one of their events would be looked at here.
-      if (ids.length < limit) events += deleteOrphanEvents.run(cutoff, limit).changes;
+      if (ids.length < limit) {
+        events += deleteOrphanEvents.run(cutoff, limit).changes;
+        deleteOldRefusals.run(cutoff);
+      }
       return { messages: ids.length, events };
     }),
     checkpoint: () => {

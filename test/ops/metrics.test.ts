@@ -29,6 +29,7 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   relay365_smtp_sessions_active: { type: 'gauge', labels: [] },
   relay365_smtp_auth_failures_total: { type: 'counter', labels: ['reason'] },
   relay365_smtp_auth_lockouts_total: { type: 'counter', labels: [] },
+  relay365_refused_total: { type: 'counter', labels: ['reason'] },
   relay365_queue_messages: { type: 'gauge', labels: ['server', 'status'] },
   relay365_queue_oldest_message_age_seconds: { type: 'gauge', labels: [] },
   relay365_spool_bytes: { type: 'gauge', labels: [] },
@@ -63,6 +64,9 @@ async function renderEverything(): Promise<string> {
   metrics.smtpSessionOpened();
   metrics.authFailure('wrong_password');
   metrics.authLockout();
+  metrics.refused('too_big');
+  metrics.refused('too_big');
+  metrics.refused('tls_failed');
   return metrics.render(SAMPLE);
 }
 
@@ -113,6 +117,8 @@ describe('metric names and labels', () => {
     expect(valueOf(families, 'relay365_build_info', { version: '1.2.3', node_version: 'v20.0.0' })).toBe(1);
     expect(valueOf(families, 'relay365_upstream_replies_total', { class: '5xx', enhanced_code: '5.7.139' })).toBe(1);
     expect(valueOf(families, 'relay365_token_requests_total', { result: 'error', code: 'AADSTS7000222' })).toBe(1);
+    expect(valueOf(families, 'relay365_refused_total', { reason: 'too_big' })).toBe(2);
+    expect(valueOf(families, 'relay365_refused_total', { reason: 'tls_failed' })).toBe(1);
   });
 
   it('forgets a queue series once its messages are gone', async () => {

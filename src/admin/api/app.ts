@@ -6,10 +6,12 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { PasswordsBusyError } from '../../auth/passwords.js';
 import { ApiError } from './errors.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { operationsApi } from './routes/operations.js';
 import { queueApi } from './routes/queue.js';
+import { refusedApi } from './routes/refused.js';
 import { relayAccessApi } from './routes/relay-access.js';
 import { serverApi } from './routes/servers.js';
 import { tokenAuth } from './token-auth.js';
@@ -44,13 +46,19 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
     info: {
       title: 'relay365 API',
       version: '1',
-      description: 'Email servers, relay access, the queue and operations of one relay365. Every route needs an API token.',
+      description:
+        'Email servers, relay access, the queue, refused clients and operations of one relay365. Every route needs an API token.',
     },
     servers: [{ url: API_BASE }],
     security: [{ apiToken: [] }],
   });
 
-  const authenticate = tokenAuth({ tokens: deps.store.apiTokens, log: deps.log, now: deps.now });
+  const authenticate = tokenAuth({
+    tokens: deps.store.apiTokens,
+    log: deps.log,
+    now: deps.now,
+    trustedProxies: deps.config.trustedProxies,
+  });
   app.use('*', async (c, next) => {
     // The document describes the API; it holds nothing secret and is read by tools before they have a token.
     if (c.req.path === `${API_BASE}${OPENAPI_PATH}`) return next();
@@ -69,11 +77,18 @@ export function createApi(deps: ApiDeps): OpenAPIHono<ApiEnv> {
   app.route('/', serverApi(deps));
   app.route('/', relayAccessApi(deps));
   app.route('/', queueApi(deps));
+  app.route('/', refusedApi(deps));
   app.route('/', operationsApi(deps));
 
   app.notFound((c) => c.json(new ApiError('not_found', `There is no ${c.req.method} ${c.req.path} in the API.`).body(), 404));
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body(), err.status, err.headers);
+    // Hashing a relay user's password waits its turn behind sign-ins; a full queue is worth a retry.
+    if (err instanceof PasswordsBusyError) {
+      return c.json(new ApiError('busy', 'Too many passwords are being checked; try again in a few seconds.').body(), 503, {
+        'Retry-After': '5',
+      });
+    }
     // A body that is not JSON at all never reaches the schema.
     if (err instanceof SyntaxError || (err as { status?: number }).status === 400) {
       return c.json(new ApiError('invalid', 'The body must be JSON (Content-Type: application/json).').body(), 400);

@@ -66,6 +66,12 @@ ol.tail:empty { display: none; }
 .table-scroll > table { min-width: 34rem; }
 .table-scroll > table.log { min-width: 60rem; }
 td.client .route { display: block; color: var(--muted); font-size: .85em; }
+/* The Refused page: long details and fixes wrap in their cells; on a phone each row becomes a labelled block. */
+table.refused td.reply { max-width: none; min-width: 14rem; }
+table.refused td.when { min-width: 7rem; }
+table.refused td.client { overflow-wrap: anywhere; min-width: 9rem; }
+table.refused td.fix { min-width: 12rem; }
+table.refused .below { display: block; color: var(--muted); font-size: .85em; }
 .warning, .notice { background: #fff; border: 1px solid var(--line); border-left: 4px solid var(--accent); padding: .5rem .8rem; margin: .6rem 0; }
 .warning { background: #fff4d6; border-color: #e8c66a; border-left-color: var(--warn); }
 .warning ul { margin: .3rem 0; }
@@ -122,5 +128,11 @@ ul.legend { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: .6rem 0 .
   /* The chart is drawn at about 0.7 of its size on a phone: larger type keeps the hours readable. */
   figure.chart { padding: .5rem; }
   svg.hourly-chart text { font-size: 15px; }
+  .table-scroll > table.refused { min-width: 0; }
+  table.refused thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.refused tr, table.refused td { display: block; }
+  table.refused tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.refused td { border: 0; padding: .1rem .6rem; min-width: 0; max-width: none; overflow-wrap: anywhere; }
+  table.refused td::before { content: attr(data-label) ": "; font: 600 .85rem system-ui, sans-serif; color: var(--muted); }
 }
 `;

@@ -38,12 +38,15 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
               <a href="/">Dashboard</a>
               <a href="/servers">Email servers</a>
               <a href="/log">Relay log</a>
+              <a href="/refused">Refused</a>
               <a href="/relay-users">Relay users</a>
               <a href="/networks">Networks</a>
               <a href="/alerts">Alerts</a>
               {can(user, 'superAdmin') ? <a href="/users">Users</a> : null}
               {can(user, 'superAdmin') ? <a href="/api-tokens">API tokens</a> : null}
-              <span class="who">{user.email}</span>
+              <a class="who" href="/account" title="Your account and password">
+                {user.email}
+              </a>
               <form method="post" action="/logout" class="inline">
                 <CsrfField token={csrfToken} />
                 <button type="submit" class="link">

@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/log.js';
+import { createRetentionTimer } from '../../src/relay/retention-timer.js';
+import { REFUSAL_ROW_CAP, refusalListQuery, type RefusalEntry, type RefusalFilter } from '../../src/store/refusals.js';
+import { createFixture, type Fixture } from '../helpers/fixture.js';
+
+const DAY = 24 * 60 * 60_000;
+const NOW = Date.parse('2030-06-01T12:00:00Z');
+
+let fx: Fixture;
+afterEach(() => fx?.cleanup());
+
+const silent: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silent,
+};
+
+/** One refusal at `at`, as the recorder hands it over. */
+function refusal(client: string, reason: string, at: number, detail = '550 5.7.1 Relaying denied'): RefusalEntry {
+  return { client, reason, detail, hint: null, username: null, count: 1, firstAt: at, lastAt: at };
+}
+
+describe('stored refusals', () => {
+  it('counts the same client and reason within a minute of the last on one row, keeping the latest detail', () => {
+    fx = createFixture();
+    const { refusals } = fx.store;
+    refusals.record([refusal('192.0.2.7', 'too_big', NOW, '552 5.3.4 (41943040 bytes sent)')]);
+    refusals.record([refusal('192.0.2.7', 'too_big', NOW + 50_000, '552 5.3.4 (50000000 bytes sent)')]);
+    // Less than a minute after the last one, though more than a minute after the first.
+    refusals.record([{ ...refusal('192.0.2.7', 'too_big', NOW + 100_000, '552 5.3.4 (60000000 bytes sent)'), count: 3 }]);
+    expect(refusals.list()).toEqual([
+      expect.objectContaining({
+        client: '192.0.2.7',
+        reason: 'too_big',
+        detail: '552 5.3.4 (60000000 bytes sent)',
+        count: 5,
+        firstAt: NOW,
+        lastAt: NOW + 100_000,
+      }),
+    ]);
+  });
+
+  it('starts a new row after a quiet minute, and for another reason or another client', () => {
+    fx = createFixture();
+    const { refusals } = fx.store;
+    refusals.record([refusal('192.0.2.7', 'relay_denied', NOW)]);
+    refusals.record([refusal('192.0.2.7', 'relay_denied', NOW + 60_001)]);
+    refusals.record([refusal('192.0.2.7', 'too_big', NOW + 60_002), refusal('192.0.2.8', 'relay_denied', NOW + 60_003)]);
+    expect(refusals.list().map((r) => [r.client, r.reason, r.count, r.lastAt])).toEqual([
+      ['192.0.2.8', 'relay_denied', 1, NOW + 60_003],
+      ['192.0.2.7', 'too_big', 1, NOW + 60_002],
+      ['192.0.2.7', 'relay_denied', 1, NOW + 60_001],
+      ['192.0.2.7', 'relay_denied', 1, NOW],
+    ]);
+  });
+
+  it('lists the most recently seen first, filtered by the start of the client address and by reason', () => {
+    fx = createFixture();
+    const { refusals } = fx.store;
+    refusals.record([
+      refusal('192.168.10.7', 'tls_failed', NOW),
+      refusal('192.168.10.70', 'relay_denied', NOW + 1),
+      refusal('192.168.11.7', 'tls_failed', NOW + 2),
+      refusal('2001:db8::7', 'tls_failed', NOW + 3),
+    ]);
+    // The first row is seen again: it moves to the top.
+    refusals.record([refusal('192.168.10.7', 'tls_failed', NOW + 4)]);
+    const clients = (filter: RefusalFilter): string[] => refusals.list(filter).map((r) => r.client);
+    expect(clients({})).toEqual(['192.168.10.7', '2001:db8::7', '192.168.11.7', '192.168.10.70']);
+    expect(clients({ client: '192.168.10.' })).toEqual(['192.168.10.7', '192.168.10.70']);
+    expect(clients({ client: '192.168.10.7' })).toEqual(['192.168.10.7', '192.168.10.70']);
+    expect(clients({ reason: 'tls_failed' })).toEqual(['192.168.10.7', '2001:db8::7', '192.168.11.7']);
+    expect(clients({ client: '192.168.1', reason: 'relay_denied' })).toEqual(['192.168.10.70']);
+    expect(clients({ client: '10.' })).toEqual([]);
+  });
+
+  it('pages by cursor without gaps or repeats', () => {
+    fx = createFixture();
+    const { refusals } = fx.store;
+    // Ten rows, pairs of them seen at the same millisecond.
+    refusals.record(Array.from({ length: 10 }, (_, i) => refusal(`198.51.100.${i}`, 'relay_denied', NOW + Math.floor(i / 2))));
+    const seen: string[] = [];
+    let after: RefusalFilter['after'];
+    for (let page = 0; page < 10; page++) {
+      const rows = refusals.list({ after, limit: 3 });
+      seen.push(...rows.map((r) => r.client));
+      const last = rows.at(-1);
+      if (rows.length < 3 || !last) break;
+      after = { lastAt: last.lastAt, id: last.id };
+    }
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `198.51.100.${9 - i}`));
+  });
+
+  it('keeps at most REFUSAL_ROW_CAP rows, dropping the least recently seen', () => {
+    fx = createFixture();
+    const { refusals } = fx.store;
+    const total = REFUSAL_ROW_CAP + 500;
+    // The first client is seen again at the end: it stays although its row is the oldest.
+    refusals.record(
+      Array.from({ length: total }, (_, i) => refusal(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 'relay_denied', NOW + i)),
+    );
+    refusals.record([refusal('10.0.0.0', 'relay_denied', NOW + total + 30_000)]);
+    refusals.record(Array.from({ length: 200 }, (_, i) => refusal(`172.16.0.${i}`, 'too_big', NOW + total + 40_000 + i)));
+    const rows = refusals.list({ limit: total });
+    expect(rows.length).toBeLessThanOrEqual(REFUSAL_ROW_CAP + 100);
+    expect(rows.length).toBeGreaterThanOrEqual(REFUSAL_ROW_CAP);
+    expect(rows.some((r) => r.client === '10.0.0.0')).toBe(true);
+    expect(rows.some((r) => r.client === '10.0.0.1')).toBe(false);
+    expect(rows[0]?.client).toBe('172.16.0.199');
+  });
+
+  it('is pruned by the retention timer once last seen before the retention', async () => {
+    fx = createFixture();
+    const { refusals } = fx.store;
+    refusals.record([
+      refusal('192.0.2.1', 'relay_denied', NOW - 40 * DAY),
+      refusal('192.0.2.2', 'too_big', NOW - 31 * DAY),
+      refusal('192.0.2.3', 'tls_failed', NOW - 29 * DAY),
+    ]);
+    const timer = createRetentionTimer({ retention: fx.store.retention, log: silent, retentionDays: 30, now: () => NOW });
+    await timer.runOnce();
+    expect(refusals.list().map((r) => r.client)).toEqual(['192.0.2.3']);
+  });
+
+  it('serves the list, its filters and the coalescing look-up from indexes', () => {
+    fx = createFixture();
+    const plan = (sql: string, params: unknown[]): string =>
+      (fx.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('; ');
+    const list = (filter: RefusalFilter): string => {
+      const { sql, params } = refusalListQuery(filter);
+      return plan(sql, params);
+    };
+    expect(list({})).toMatch(/USING INDEX refusals_last/);
+    expect(list({})).not.toMatch(/TEMP B-TREE/);
+    expect(list({ reason: 'too_big', after: { lastAt: NOW, id: 5 } })).toMatch(/USING INDEX refusals_reason/);
+    expect(list({ reason: 'too_big' })).not.toMatch(/TEMP B-TREE/);
+    expect(list({ client: '192.168.' })).toMatch(/USING (COVERING )?INDEX refusals_client \(client>\? AND client<\?\)/);
+    expect(
+      plan('SELECT id FROM refusals WHERE client = ? AND reason = ? AND last_at >= ? ORDER BY last_at DESC LIMIT 1', ['a', 'b', 1]),
+    ).toMatch(/USING (COVERING )?INDEX refusals_client \(client=\? AND reason=\? AND last_at>\?\)/);
+  });
+});
