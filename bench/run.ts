@@ -24,8 +24,6 @@ function env(dir: string): NodeJS.ProcessEnv {
     RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
     RELAY365_LOG_LEVEL: 'error',
     RELAY365_MAX_MESSAGE_SIZE: '64MB',
-    // Load generators open every connection from one address.
-    RELAY365_MAX_CONNECTIONS_PER_CLIENT: '10000',
   };
 }
 
@@ -70,6 +68,8 @@ async function compareWithPostfix(relayPort: number, total: number): Promise<voi
 async function acceptance(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'relay365-bench-'));
   try {
+    const created = await runCli(['init'], env(dir));
+    if (created.code !== 0) throw new Error(created.stderr);
     // An upstream nobody listens on, limited to one attempt a minute: the figures are about accepting.
     const added = await runCli(
       [

@@ -30,9 +30,9 @@ class Session {
     });
   }
 
-  /** Connects from `localAddress`: each simulated app has an address of its own, as on a LAN. */
-  static async open(port: number, localAddress: string): Promise<Session> {
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+  /** Connects from 127.0.0.1, the one address every client of the bench shares, as an app server's threads do. */
+  static async open(port: number): Promise<Session> {
+    const socket = net.connect({ port, host: '127.0.0.1' });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
@@ -105,20 +105,19 @@ export async function runLoad(port: number, opts: LoadOptions): Promise<LoadResu
   let next = 0;
   const latencies: number[] = [];
   const start = performance.now();
-  const worker = async (index: number): Promise<void> => {
-    const localAddress = `127.0.1.${index + 1}`;
-    const session: Session | null = opts.reuse ? await Session.open(port, localAddress) : null;
+  const worker = async (): Promise<void> => {
+    const session: Session | null = opts.reuse ? await Session.open(port) : null;
     while (next < opts.total) {
       const due = opts.rate === undefined ? 0 : start + (next * 1000) / opts.rate - performance.now();
       next++;
       if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
-      const s = session ?? (await Session.open(port, localAddress));
+      const s = session ?? (await Session.open(port));
       latencies.push(await s.message(opts.body));
       if (!opts.reuse) await s.quit();
     }
     await session?.quit();
   };
-  await Promise.all(Array.from({ length: opts.clients }, (_, i) => worker(i)));
+  await Promise.all(Array.from({ length: opts.clients }, () => worker()));
   return { messages: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
 }
 

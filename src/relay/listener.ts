@@ -1,11 +1,14 @@
 /**
  * The SMTP listener legacy apps talk to. smtp-server owns the protocol; this
- * module implements its hooks: connection limits, relay users' AUTH, who may
- * relay and where to (src/relay/access.ts), the sender policy, address checks,
- * the free-space guard, and DATA, which streams into the spool and answers 250
- * only once the message is durable.
+ * module implements its hooks: relay users' AUTH, who may relay and where to
+ * (src/relay/access.ts), the sender policy, address checks, the free-space
+ * guard, and DATA, which streams into the spool and answers 250 only once the
+ * message is durable. Connections reach smtp-server through smtp-front.ts
+ * (PROXY header, implicit TLS, connection limits). Every refusal is recorded
+ * (refusals.ts) with the client's address.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { hostname as osHostname } from 'node:os';
 import type {
   SMTPServerAddress,
@@ -19,17 +22,21 @@ import type { Config, ListenAddress } from '../config.js';
 import { listenRefusal } from '../listen-refusal.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
-import { fromAllowed } from '../store/access-schemas.js';
+import { fromAllowed, networkMatcher } from '../store/access-schemas.js';
 import type { EmailServer, ServerRepo } from '../store/servers.js';
 import { RULES_CACHE_MS, type Access, type Route, type SessionUser } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
+import { createConnectionGate } from './connection-gate.js';
 import { createFreeSpaceGuard, type FreeSpaceProbe } from './free-space.js';
-import type { RelayAuth } from './relay-auth.js';
+import type { RefusalReason, Refusals } from './refusals.js';
+import { LoginRefused, type RelayAuth } from './relay-auth.js';
 import { headerFromAddresses, maySendAs, senderRefusal } from './sender-policy.js';
-import { REPLIES } from './smtp-error.js';
+import { REPLIES, SmtpError } from './smtp-error.js';
+import { createSmtpFront, listenerTlsOptions } from './smtp-front.js';
 import { RelaySmtpServer } from './smtp-server.js';
 import { MessageTooBigError, queueRecord, type Spool, type SpoolEnvelope } from './spool.js';
+import { describeTlsFailure } from './tls-failure.js';
 import type { TlsIdentity } from './tls-identity.js';
 import { newQueueId, receivedHeader } from './trace.js';
 
@@ -37,7 +44,10 @@ import { newQueueId, receivedHeader } from './trace.js';
 export const MAX_RECIPIENTS = 500;
 /** An idle client is disconnected after this long (Postfix waits 300 s; legacy apps send at once or not at all). */
 const SOCKET_TIMEOUT_MS = 60_000;
-const MAX_CLIENTS = 200;
+/** Outside a mail transaction a session ends sooner: a connection held open without mail only takes a slot. */
+const SESSION_IDLE_MS = 30_000;
+/** NOOP, RSET, VRFY and the like allowed between messages; Postfix's smtpd_junk_command_limit. */
+const JUNK_COMMAND_LIMIT = 100;
 
 /** What MAIL FROM decided for a transaction: who routes it where (null: the default server, and there is none). */
 interface Transaction {
@@ -63,6 +73,10 @@ export interface ListenerDeps {
   now?: () => number;
   /** Idle time before a client is disconnected; default 60 s. */
   socketTimeoutMs?: number;
+  /** Idle time before a session outside a mail transaction ends; default 30 s. */
+  sessionIdleMs?: number;
+  /** Where refused sessions and transactions are recorded. */
+  refusals: Refusals;
   /** Free bytes in the data folder; statfs unless a test injects one. */
   freeSpace?: FreeSpaceProbe;
   /** Counts sessions and accepted messages when given. */
@@ -109,8 +123,10 @@ export function createListener({
   log,
   now = Date.now,
   socketTimeoutMs = SOCKET_TIMEOUT_MS,
+  sessionIdleMs = SESSION_IDLE_MS,
   freeSpace,
   metrics,
+  refusals,
 }: ListenerDeps): Listener {
   const name = osHostname();
   const disk = createFreeSpaceGuard({ dir: config.dataDir, minFree: config.minFreeSpace, probe: freeSpace, now, log });
@@ -130,48 +146,69 @@ export function createListener({
     serverCache.set(id, { server, at: t });
     return server;
   };
-  // Open sessions per client address, for RELAY365_MAX_CONNECTIONS_PER_CLIENT.
-  const perClient = new Map<string, Set<string>>();
+  const gate = createConnectionGate(
+    { perClient: config.maxConnectionsPerClient, total: config.maxConnections },
+    (address) => access.route(address, null) !== null,
+  );
   const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
+  /** Records a refusal and hands back the reply to throw. */
+  const refuse = (reason: RefusalReason, session: SMTPServerSession, reply: SmtpError, more: { detail?: string } = {}): SmtpError => {
+    const username = sessionUser(session)?.name ?? null;
+    refusals.record({ reason, client: session.remoteAddress, detail: more.detail ?? `${reply.responseCode} ${reply.message}`, username });
+    return reply;
+  };
 
-  const onConnect = async (session: SMTPServerSession): Promise<void> => {
-    const open = perClient.get(session.remoteAddress) ?? new Set<string>();
-    perClient.set(session.remoteAddress, open);
-    open.add(session.id);
+  const onConnect = async (_session: SMTPServerSession): Promise<void> => {
     metrics?.smtpSessionOpened();
-    if (open.size > config.maxConnectionsPerClient) {
-      log.warn('too many connections from one client', { client: session.remoteAddress, limit: config.maxConnectionsPerClient });
-      throw REPLIES.tooManyConnections(config.maxConnectionsPerClient);
-    }
   };
 
   const onClose = (session: SMTPServerSession): void => {
-    const open = perClient.get(session.remoteAddress);
-    if (!open?.delete(session.id)) return;
+    gate.release(session.id);
     metrics?.smtpSessionClosed();
-    if (open.size === 0) perClient.delete(session.remoteAddress);
+  };
+
+  /** After STARTTLS the session runs on a new socket: its end frees the gate's slot too. */
+  const onSecure = async (socket: TLSSocket, session: SMTPServerSession): Promise<void> => {
+    for (const event of ['end', 'finish', 'close']) socket.once(event, () => gate.release(session.id));
   };
 
   const onAuth = async (login: SMTPServerAuthentication, session: SMTPServerSession): Promise<SMTPServerAuthenticationResponse> => {
-    const user = await auth.login(session.remoteAddress, login.username ?? '', login.password ?? '');
-    return { user };
+    try {
+      const user = await auth.login(session.remoteAddress, login.username ?? '', login.password ?? '');
+      gate.trust(session.id);
+      return { user };
+    } catch (err) {
+      if (!(err instanceof LoginRefused)) throw err;
+      const { reply, reason, detail } = err;
+      refusals.record({
+        reason,
+        client: session.remoteAddress,
+        detail: `${reply.responseCode} ${reply.message} (${detail})`,
+        username: login.username ?? null,
+      });
+      throw reply;
+    }
   };
 
   const onMailFrom = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
     routes.delete(session);
     if (address.address !== '' && !ADDRESS.test(address.address)) throw REPLIES.badSender();
-    if (!(await disk.hasRoom())) throw REPLIES.insufficientStorage();
+    if (!(await disk.hasRoom())) throw refuse('insufficient_storage', session, REPLIES.insufficientStorage());
     const route = access.route(session.remoteAddress, sessionUser(session));
-    if (!route) {
-      log.info('relaying refused: not logged in and no allowed network', { client: session.remoteAddress });
-      throw REPLIES.authRequired();
-    }
+    if (!route)
+      throw refuse('relay_denied', session, REPLIES.authRequired(), {
+        detail: `530 at MAIL FROM:<${address.address}>: not logged in and not in an allowed network`,
+      });
     const server = route.serverId === null ? null : serverOf(route.serverId);
     if (route.relayUser && !fromAllowed(route.relayUser.allowFrom, address.address)) {
-      throw REPLIES.senderNotAllowed(`Sender <${address.address}> is not allowed for relay user ${route.relayUser.name}`);
+      throw refuse(
+        'sender_refused',
+        session,
+        REPLIES.senderNotAllowed(`Sender <${address.address}> is not allowed for relay user ${route.relayUser.name}`),
+      );
     }
     if (server?.fromHandling === 'reject' && !maySendAs(server, address.address)) {
-      throw REPLIES.senderNotAllowed(senderRefusal(server, address.address));
+      throw refuse('sender_refused', session, REPLIES.senderNotAllowed(senderRefusal(server, address.address)));
     }
     routes.set(session, { route, server });
   };
@@ -181,16 +218,23 @@ export function createListener({
     if (!ADDRESS.test(address.address)) throw REPLIES.badRecipient();
   };
 
-  /** Every address in the From header must pass the same checks as MAIL FROM; null when they do. */
-  const headerRefusal = ({ route, server }: Transaction, from: string | null): string | null => {
-    const addresses = from === null ? [] : headerFromAddresses(from);
+  /**
+   * Every address in the From header must pass the same checks as MAIL FROM; null when they do. A
+   * second From header would let a sender show a name the check never saw: refused where one applies.
+   */
+  const headerRefusal = ({ route, server }: Transaction, froms: string[]): string | null => {
     const user = route.relayUser;
-    if (user && user.allowFrom.length > 0) {
+    const checksUser = user !== null && user.allowFrom.length > 0;
+    const checksServer = server?.fromHandling === 'reject';
+    if (!checksUser && !checksServer) return null;
+    if (froms.length > 1) return `The message has ${froms.length} From headers; only one is allowed`;
+    const addresses = froms.length === 1 ? headerFromAddresses(froms[0] as string) : [];
+    if (user && checksUser) {
       const bad = addresses.find((a) => !fromAllowed(user.allowFrom, a));
       if (bad !== undefined || addresses.length === 0)
         return `From header ${bad ? `<${bad}> ` : ''}is not allowed for relay user ${user.name}`;
     }
-    if (server?.fromHandling === 'reject') {
+    if (server && checksServer) {
       const bad = addresses.find((a) => !maySendAs(server, a));
       if (bad !== undefined || addresses.length === 0) return senderRefusal(server, bad ?? '');
     }
@@ -203,9 +247,11 @@ export function createListener({
     const queueId = newQueueId(receivedAt);
     const recipients = session.envelope.rcptTo.map((r) => r.address);
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    // What the client declared at MAIL FROM goes upstream with the message (smtp-server upper-cases the keys).
+    const declared = (session.envelope.mailFrom && (session.envelope.mailFrom.args as Record<string, string | boolean>)) || {};
     if (!transaction?.server) {
       stream.resume();
-      throw transaction ? REPLIES.noServer() : REPLIES.relayDenied();
+      throw transaction ? refuse('no_server', session, REPLIES.noServer()) : REPLIES.relayDenied();
     }
     const { route, server } = transaction;
     const prefix = receivedHeader({
@@ -230,6 +276,8 @@ export function createListener({
       relayUser: route.relayUser?.name ?? null,
       receivedAt,
       expiresAt: receivedAt + MAX_QUEUE_LIFETIME_MS,
+      body8bit: String(declared.BODY ?? '').toUpperCase() === '8BITMIME',
+      smtputf8: declared.SMTPUTF8 === true,
     };
     let file;
     try {
@@ -239,11 +287,13 @@ export function createListener({
         if (reason) throw new SenderRefusal(reason);
       });
     } catch (err) {
-      if (err instanceof MessageTooBigError) throw REPLIES.tooBig(config.maxMessageSize);
-      if (err instanceof SenderRefusal) {
-        log.info('message refused by sender policy', { queueId, client: session.remoteAddress, route: route.label, reason: err.message });
-        throw REPLIES.senderNotAllowed(err.message);
+      if (err instanceof MessageTooBigError) {
+        const reply = REPLIES.tooBig(config.maxMessageSize);
+        throw refuse('too_big', session, reply, {
+          detail: `${reply.responseCode} ${reply.message}: the client sent ${stream.byteLength} bytes from <${mailFrom}>`,
+        });
       }
+      if (err instanceof SenderRefusal) throw refuse('sender_refused', session, REPLIES.senderNotAllowed(err.message));
       // The client went away mid-DATA (nothing to answer) or the disk failed.
       log.warn('message not stored', { queueId, client: session.remoteAddress, error: (err as Error).message });
       throw REPLIES.storageFailed();
@@ -271,14 +321,9 @@ export function createListener({
     name,
     banner: 'relay365 ESMTP ready',
     secure,
-    cert: tls.cert,
-    key: tls.key,
-    minVersion: config.tlsMinVersion,
-    // OpenSSL 3 refuses TLS 1.0/1.1 at its default security level; an admin who asks for them means it.
-    ...(config.tlsMinVersion === 'TLSv1' || config.tlsMinVersion === 'TLSv1.1' ? { ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
+    ...listenerTlsOptions(tls, config.tlsMinVersion),
     size: config.maxMessageSize,
     maxRecipients: MAX_RECIPIENTS,
-    maxClients: MAX_CLIENTS,
     socketTimeout: socketTimeoutMs,
     closeTimeout: 5_000,
     authOptional: true,
@@ -291,6 +336,7 @@ export function createListener({
     disableReverseLookup: true,
     logger: false,
     onConnect: hook(onConnect),
+    onSecure: hook(onSecure),
     onClose,
     onAuth: hook(onAuth),
     onMailFrom: hook(onMailFrom),
@@ -298,24 +344,66 @@ export function createListener({
     onData: hook(onData),
   });
 
-  const running: RelaySmtpServer[] = [];
+  /** smtp-server's errors: a failed STARTTLS handshake is a refusal, anything else a log line. */
+  const onServerError = (err: Error & { remoteAddress?: string; meta?: { tlsProtocol?: unknown }; report?: boolean }): void => {
+    if (err.meta && 'tlsProtocol' in err.meta && err.report !== false) {
+      const failure = describeTlsFailure(err, config.tlsMinVersion);
+      refusals.record({
+        reason: 'tls_failed',
+        client: err.remoteAddress ?? 'unknown',
+        detail: `STARTTLS: ${failure.detail}`,
+        hint: failure.hint,
+      });
+      return;
+    }
+    log.warn('smtp session error', { client: err.remoteAddress, error: err.message });
+  };
+  const proxies = config.smtpProxyProtocol ? config.trustedProxies.map(networkMatcher) : null;
+  const running: { smtp: RelaySmtpServer; front: Server }[] = [];
   let draining = false;
   /** Binds one listener; a refusal is a ConfigError naming the variable and the address, for one line at start-up. */
   const listen = (secure: boolean, variable: string, at: ListenAddress): Promise<AddressInfo> =>
     new Promise((resolve, reject) => {
-      const server = new RelaySmtpServer(options(secure));
-      server.on('error', (err: Error) => log.warn('smtp listener error', { error: err.message }));
-      const refuse = (err: NodeJS.ErrnoException): void => reject(listenRefusal(variable, at, err.code ?? err.message));
-      server.server.once('error', refuse);
-      server.listen(at.port, at.host, () => {
-        server.server.off('error', refuse);
-        running.push(server);
-        resolve(server.server.address() as AddressInfo);
+      const smtp = new RelaySmtpServer(options(secure), {
+        idleMs: sessionIdleMs,
+        junkLimit: JUNK_COMMAND_LIMIT,
+        onJunk: (session) =>
+          refusals.record({
+            reason: 'junk_commands',
+            client: session.remoteAddress,
+            detail: `421 after ${JUNK_COMMAND_LIMIT} commands (NOOP, RSET, VRFY, …) without a message`,
+          }),
+      });
+      smtp.on('error', onServerError);
+      const front = createSmtpFront({
+        smtp,
+        gate,
+        refusals,
+        tls: secure ? { identity: tls, minVersion: config.tlsMinVersion } : null,
+        proxies,
+        maxPending: config.maxConnections,
+      });
+      const refuseListen = (err: NodeJS.ErrnoException): void => reject(listenRefusal(variable, at, err.code ?? err.message));
+      front.once('error', refuseListen);
+      front.listen(at.port, at.host, () => {
+        front.off('error', refuseListen);
+        front.on('error', (err: Error) => log.warn('smtp listener error', { error: err.message }));
+        running.push({ smtp, front });
+        resolve(front.address() as AddressInfo);
       });
     });
+  /** Stops listening; open sessions get smtp-server's grace period, then 421. Resolves once every connection is gone. */
   const close = async (): Promise<void> => {
     const servers = running.splice(0);
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await Promise.all(
+      servers.map(
+        ({ smtp, front }) =>
+          new Promise<void>((resolve) => {
+            front.close(() => resolve());
+            smtp.close();
+          }),
+      ),
+    );
   };
 
   return {
@@ -332,11 +420,11 @@ export function createListener({
     },
     async drain() {
       draining = true;
-      await Promise.all(running.map((s) => s.drain()));
+      await Promise.all(running.map((s) => s.smtp.drain()));
     },
-    abort: () => running.reduce((cut, s) => cut + s.abort(), 0),
-    sessions: () => running.reduce((open, s) => open + s.sessions, 0),
-    listening: () => !draining && running.length > 0 && running.every((s) => s.server.listening),
+    abort: () => running.reduce((cut, s) => cut + s.smtp.abort(), 0),
+    sessions: () => running.reduce((open, s) => open + s.smtp.sessions, 0),
+    listening: () => !draining && running.length > 0 && running.every((s) => s.front.listening),
     close,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * smtp-server, adapted in four places for a relay that serves known legacy apps:
+ * smtp-server, adapted in five places for a relay that serves known legacy apps:
  *
  * - A reply text that starts with its own enhanced status code
  *   (`5.7.1 Relaying denied`) is sent as is. smtp-server otherwise derives the
@@ -15,13 +15,21 @@
  *   finishes it first: its message gets the 250 once it is durable, then the
  *   421. smtp-server's own `close()` stops listening, so clients would see a
  *   refused connection instead of a reason, and it cuts transactions short.
+ * - Sessions that hold a connection without sending mail end: outside a mail
+ *   transaction after `idleMs` without a command, and after `junkLimit`
+ *   commands that move no mail (NOOP, RSET, VRFY, EXPN, HELP, ETRN; Postfix's
+ *   smtpd_junk_command_limit) since the last message. smtp-server's own idle
+ *   timeout still bounds a transaction.
+ *
+ * Connection limits are not smtp-server's `maxClients`: the listener's gate
+ * (connection-gate.ts) counts sessions before they reach `connect`.
  *
  * `connect` mirrors smtp-server 3.21's own (`SMTPServer.connect` and
  * `SMTPConnection.init`); the dependency is pinned to that version.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { SmtpError } from './smtp-error.js';
 
@@ -29,11 +37,27 @@ const LEADING_ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
 const AUTH_FEATURE = /^AUTH /;
 /** RFC 3463 4.3.2 "system not accepting network messages". */
 const SHUTTING_DOWN = new SmtpError(421, '4.3.2', 'Service shutting down; try again later');
+const IDLE = new SmtpError(421, '4.4.2', 'Idle too long; closing the connection');
+const JUNK = new SmtpError(421, '4.7.0', 'Too many commands without mail; closing the connection');
+/** Commands that keep a session alive without moving mail. */
+const JUNK_COMMANDS = new Set(['NOOP', 'RSET', 'VRFY', 'EXPN', 'HELP', 'ETRN']);
+
+/** How sessions that send no mail are ended. */
+export interface SessionLimits {
+  /** A session outside a mail transaction ends after this long without a command. */
+  idleMs: number;
+  /** Junk commands a session may send between messages. */
+  junkLimit: number;
+  /** Told before a session is ended for junk commands. */
+  onJunk(session: SMTPServerSession): void;
+}
 
 type SocketOptions = Parameters<SMTPServer['connect']>[1];
 
-/** Tells the client the relay is stopping and ends the session (smtp-server closes after any 421). */
-const shutDown = (connection: SMTPConnection): void => connection.send(SHUTTING_DOWN.responseCode, SHUTTING_DOWN.message);
+/** Answers `reply` and ends the session (smtp-server closes after any 421). */
+const endWith = (connection: SMTPConnection, reply: SmtpError): void => connection.send(reply.responseCode, reply.message);
+/** Tells the client the relay is stopping and ends the session. */
+const shutDown = (connection: SMTPConnection): void => endWith(connection, SHUTTING_DOWN);
 
 /** True while the session owes the relay nothing: no transaction open, no command being answered. */
 const idle = (connection: SMTPConnection): boolean =>
@@ -46,7 +70,10 @@ export class RelaySmtpServer extends SMTPServer {
   private drained: (() => void)[] = [];
 
   /** `allowInsecureAuth` also decides whether EHLO offers AUTH before STARTTLS. */
-  constructor(options: SMTPServerOptions) {
+  constructor(
+    options: SMTPServerOptions,
+    private readonly limits: SessionLimits,
+  ) {
     super(options);
     this.authBeforeTls = options.allowInsecureAuth === true;
   }
@@ -70,19 +97,37 @@ export class RelaySmtpServer extends SMTPServer {
       close();
       this.settle();
     };
+    let idleTimer: NodeJS.Timeout | null = null;
+    const watchIdle = (): void => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        if (connection._closing || connection._closed) return;
+        if (idle(connection)) endWith(connection, IDLE);
+        else watchIdle();
+      }, this.limits.idleMs);
+      idleTimer.unref();
+    };
+    let junk = 0;
+    let junkSince = 0;
     const onCommand = connection._onCommand.bind(connection);
     connection._onCommand = (command, callback) => {
       // While draining only a transaction in progress goes on.
       if (this.draining && !connection._upgrading && !connection.session.envelope?.mailFrom) return shutDown(connection);
+      watchIdle();
+      const name = command.toString('latin1', 0, 5).split(' ')[0]?.toUpperCase() ?? '';
+      if (!connection._upgrading && JUNK_COMMANDS.has(name)) {
+        // session.transaction moves on once a message was answered: the count starts again.
+        if (connection.session.transaction !== junkSince) [junk, junkSince] = [0, connection.session.transaction];
+        if (++junk > this.limits.junkLimit) {
+          this.limits.onJunk(connection.session);
+          return endWith(connection, JUNK);
+        }
+      }
       onCommand(command, callback);
     };
     connection._setListeners(() => {
       if (this.draining) return shutDown(connection);
-      const { maxClients } = this.options;
-      if (maxClients && this.connections.size > maxClients) {
-        connection.send(421, `${connection.name} Too many connected clients, try again in a moment`, false);
-        return;
-      }
+      watchIdle();
       connection.connectionReady();
     });
     // A client that leaves on its own is noticed once smtp-server has let go of its session.

@@ -11,19 +11,7 @@
  * cannot be kept (over the size limit, or a write failed) is deleted at once,
  * not at the end of DATA.
  */
-import {
-  closeSync,
-  fdatasync,
-  fstatSync,
-  fsync,
-  mkdirSync,
-  open,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, fdatasync, fstatSync, fsync, mkdirSync, open, openSync, readdirSync, readSync, renameSync, writevSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -35,7 +23,8 @@ const HEADER_SNIFF_LIMIT = 64 * 1024;
 export interface MessageHeaders {
   subject: string | null;
   messageId: string | null;
-  from: string | null;
+  /** Every From field's value, in order: a message may (wrongly) carry several. */
+  from: string[];
 }
 
 export interface SpooledFile {
@@ -172,14 +161,13 @@ export interface Spool {
   removeUnfinished(): Promise<number>;
 }
 
-/** Unfolds a header block and picks Subject, Message-ID and From. */
+/** Unfolds a header block and picks Subject, Message-ID and every From (also spelt `From :`, RFC 5322 obs-syntax). */
 export function parseHeaders(block: string): MessageHeaders {
   const unfolded = block.replace(/\r?\n[ \t]+/g, ' ');
-  const pick = (name: string): string | null => {
-    const match = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(unfolded);
-    return match?.[1]?.trim() || null;
-  };
-  return { subject: pick('Subject'), messageId: pick('Message-ID'), from: pick('From') };
+  const all = (name: string): string[] =>
+    [...unfolded.matchAll(new RegExp(`^${name}[ \\t]*:[ \\t]*(.*)$`, 'gim'))].map((match) => (match[1] ?? '').trim());
+  const first = (name: string): string | null => all(name)[0] || null;
+  return { subject: first('Subject'), messageId: first('Message-ID'), from: all('From') };
 }
 
 /** Collects the start of a message until its header block ends (or the sniff limit). */
@@ -248,7 +236,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
       };
       let size = 0;
       let head: Buffer | null = Buffer.alloc(0);
-      let headers: MessageHeaders = { subject: null, messageId: null, from: null };
+      let headers: MessageHeaders = { subject: null, messageId: null, from: [] };
       // Set once the message cannot be kept; the body is still read to its end.
       let refusal: Error | null = null;
       let batch: Buffer[] = [encodeEnvelope(envelope, prefix.length), prefix];

@@ -37,7 +37,9 @@ export const LISTENER_INFO: ListenerInfo = {
   allowPlaintextAuth: false,
   tlsMinVersion: 'TLSv1.2',
   relayNetworks: ['127.0.0.0/8', '::1/128'],
-  maxConnectionsPerClient: 20,
+  maxConnectionsPerClient: 50,
+  maxConnections: 1000,
+  proxyProtocol: false,
 };
 
 export function fakeRelay(result?: TestSendResult): FakeRelay {

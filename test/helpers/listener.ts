@@ -8,6 +8,7 @@ import { createAccess } from '../../src/relay/access.js';
 import { createCommitter } from '../../src/relay/committer.js';
 import type { FreeSpaceProbe } from '../../src/relay/free-space.js';
 import { createListener, type Listener } from '../../src/relay/listener.js';
+import { createRefusals } from '../../src/relay/refusals.js';
 import { createRelayAuth } from '../../src/relay/relay-auth.js';
 import { createSpool, type OpenSpoolFile, type Spool } from '../../src/relay/spool.js';
 import { loadTlsIdentity } from '../../src/relay/tls-identity.js';
@@ -23,6 +24,8 @@ export interface TestListener {
 
 export interface TestListenerOptions {
   socketTimeoutMs?: number;
+  /** Idle time outside a mail transaction. */
+  sessionIdleMs?: number;
   /** Drives lockout times and the free-space cache. */
   now?: () => number;
   /** Free bytes in the data folder (a full disk without filling one). */
@@ -36,6 +39,7 @@ export async function startTestListener(fx: Fixture, options: TestListenerOption
   const now = options.now ?? Date.now;
   const spool = createSpool(path.join(fx.dir, 'spool'), { open: options.openSpoolFile });
   const committer = createCommitter(spool, fx.store.queue, () => undefined);
+  const refusals = createRefusals({ store: fx.store, log: silentLogger, now });
   const listener = createListener({
     config: fx.config,
     servers: fx.store.servers,
@@ -47,8 +51,19 @@ export async function startTestListener(fx: Fixture, options: TestListenerOption
     log: silentLogger,
     now,
     socketTimeoutMs: options.socketTimeoutMs,
+    sessionIdleMs: options.sessionIdleMs,
     freeSpace: options.freeSpace,
+    refusals,
   });
   const addresses = await listener.start();
-  return { listener, spool, port: addresses.smtp.port, smtpsPort: addresses.smtps?.port ?? 0, close: () => listener.close() };
+  return {
+    listener,
+    spool,
+    port: addresses.smtp.port,
+    smtpsPort: addresses.smtps?.port ?? 0,
+    close: async () => {
+      await listener.close();
+      refusals.flush();
+    },
+  };
 }

@@ -59,6 +59,8 @@ export interface HarnessOptions {
   metrics?: Metrics;
   /** How deliveries yield to arriving mail (default: the relay's own). */
   pace?: DeliveryPace;
+  /** Settings from the environment (RELAY365_…) besides the fixture's. */
+  env?: Record<string, string>;
 }
 
 /** A message from the seeded mailbox. */
@@ -80,11 +82,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...(tick === undefined ? {} : { now: sharedNow }),
     ...options.emulator,
   });
-  const fx = createFixture();
+  const fx = createFixture(options.env);
   const { id } = fx.store.servers.add(emulatorServer(emu, options.server));
   const logLines: string[] = [];
   const log = options.captureLog ? createLogger('debug', (line) => logLines.push(line)) : silentLogger;
-  const newRelay = () => createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50, metrics: options.metrics, pace: options.pace });
+  const newRelay = () =>
+    createRelay({ config: fx.config, store: fx.store, log, now: () => clock, pollMs: 50, metrics: options.metrics, pace: options.pace });
   let relay = newRelay();
   let smtpPort = (await relay.start()).smtp.port;
   let client = nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, ignoreTLS: true });

@@ -22,9 +22,18 @@ export interface RawClient {
 
 const REPLY_TIMEOUT_MS = 10_000;
 
-/** Connects (from `localAddress` when given, another loopback address) and reads the greeting. */
-export async function connectRaw(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
+/**
+ * Connects (from `localAddress` when given, another loopback address), sends `preamble` (a PROXY
+ * protocol header) when given, and reads the greeting.
+ */
+export async function connectRaw(
+  port: number,
+  host = '127.0.0.1',
+  localAddress?: string,
+  preamble?: string | Uint8Array,
+): Promise<RawClient> {
   const socket = net.connect({ port, host, localAddress });
+  if (preamble !== undefined) socket.write(preamble);
   let buffer = '';
   const waiters: ((reply: string) => void)[] = [];
   const complete = (): void => {

@@ -160,6 +160,20 @@ describe('who may relay', () => {
         raw: 'From: CEO <ceo@fabrikam.test>\r\nSubject: x\r\n\r\nx\r\n',
       }),
     ).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('From header <ceo@fabrikam.test> is not allowed') });
+    for (const second of ['From: CEO <ceo@fabrikam.test>', 'From : CEO <ceo@fabrikam.test>', 'FROM:ceo@fabrikam.test']) {
+      await expect(
+        plain().sendMail({
+          envelope: { from: 'erp@contoso.test', to: ['a@example.test'] },
+          raw: `From: ERP <erp@contoso.test>\r\n${second}\r\nSubject: x\r\n\r\nx\r\n`,
+        }),
+      ).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('The message has 2 From headers') });
+    }
+    await expect(
+      plain().sendMail({
+        envelope: { from: 'erp@contoso.test', to: ['a@example.test'] },
+        raw: 'From : CEO <ceo@fabrikam.test>\r\nSubject: x\r\n\r\nx\r\n',
+      }),
+    ).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('From header <ceo@fabrikam.test> is not allowed') });
     const ok = await plain().sendMail({
       envelope: { from: 'erp@contoso.test', to: ['a@example.test'] },
       raw: 'From: ERP <erp@contoso.test>\r\nSubject: x\r\n\r\nx\r\n',
@@ -184,6 +198,12 @@ describe('From Address Handling: reject', () => {
         raw: 'From: Billing <billing@contoso.test>, CEO <ceo@fabrikam.test>\r\nSubject: x\r\n\r\nx\r\n',
       }),
     ).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('Sender <ceo@fabrikam.test> is not allowed') });
+    await expect(
+      local.sendMail({
+        envelope: { from: 'billing@contoso.test', to: ['a@example.test'] },
+        raw: 'From: Billing <billing@contoso.test>\r\nFrom: CEO <ceo@fabrikam.test>\r\nSubject: x\r\n\r\nx\r\n',
+      }),
+    ).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('The message has 2 From headers') });
     expect(fx.store.queue.list()).toHaveLength(0);
     const ok = await local.sendMail({
       envelope: { from: 'Billing@contoso.test', to: ['a@example.test'] },

@@ -56,7 +56,11 @@ export function ListenerSection({ info }: { info: ListenerInfo | null }) {
             <dt>Login before STARTTLS</dt>
             <dd>{info.allowPlaintextAuth ? 'allowed' : 'refused'}</dd>
             <dt>Connections per client</dt>
-            <dd>at most {info.maxConnectionsPerClient} at a time</dd>
+            <dd>at most {info.maxConnectionsPerClient} at a time (an IPv6 client counts per /64)</dd>
+            <dt>Connections in all</dt>
+            <dd>at most {info.maxConnections}; clients outside the allowed networks that have not logged in share four fifths of them</dd>
+            <dt>PROXY protocol</dt>
+            <dd>{info.proxyProtocol ? 'expected from RELAY365_TRUSTED_PROXIES' : 'off'}</dd>
           </dl>
           <Warnings info={info} />
         </>
