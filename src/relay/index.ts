@@ -16,11 +16,14 @@ import { syncWalPeriodically } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { NewMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
+import { NOTICE_ROUTE } from './bounce.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
 import { createCommitter } from './committer.js';
 import { connectServer, type Connection } from './connect.js';
 import { createAccess } from './access.js';
 import { createListener, type Listener } from './listener.js';
+import { createNotices, type NoticeMail } from './notices.js';
+import { createRefusals } from './refusals.js';
 import { createRelayAuth } from './relay-auth.js';
 import { recover } from './recovery.js';
 import { createRetentionTimer } from './retention-timer.js';
@@ -66,6 +69,9 @@ export interface ListenerInfo {
   /** CIDRs from RELAY365_RELAY_NETWORKS, routed to the default server. */
   relayNetworks: string[];
   maxConnectionsPerClient: number;
+  maxConnections: number;
+  /** The listeners expect a PROXY protocol header (RELAY365_SMTP_PROXY_PROTOCOL). */
+  proxyProtocol: boolean;
 }
 
 /** An alert email as the alerts engine words it. */
@@ -113,11 +119,13 @@ export interface Relay {
 export function createRelay({ config, store, log, now = Date.now, pollMs, metrics, pace }: RelayOptions): Relay {
   const spool = createSpool(path.join(config.dataDir, 'spool'));
   const connect = (server: EmailServer): Connection => connectServer(server, store, log, now, metrics);
-  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics, pace });
+  const notices = createNotices({ store, spool, log, now, enqueue: (mail) => enqueueNotice(mail) });
+  const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics, pace, notices });
   const committer = createCommitter(spool, store.queue, () => scheduler.arrived());
   const access = createAccess({ config, store });
   const auth = createRelayAuth({ store, log, now, metrics });
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
+  const refusals = createRefusals({ store, log, metrics, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;
   let stopWalSync = (): void => undefined;
@@ -148,6 +156,14 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     };
     const file = await spool.write(envelope, Buffer.alloc(0), Readable.from([raw]));
     await committer.commit({ ...queueRecord(envelope, file), status });
+  };
+  /** Queues a delivery status notification under the queue ID reserved for it when it became owed. */
+  const enqueueNotice = async ({ id, serverId, to, raw, regarding }: NoticeMail): Promise<void> => {
+    await queueOwnMail({ ...ownMail(serverId), id }, raw, [to], {
+      clientAddress: 'relay365',
+      clientHelo: `notice for ${regarding}`,
+      route: NOTICE_ROUTE,
+    });
   };
   const enqueueAlert = async (serverId: number, alert: AlertMail): Promise<string> => {
     const mail = ownMail(serverId);
@@ -229,10 +245,11 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
       stopWalSync = syncWalPeriodically(store.db);
       const tls = await loadTlsIdentity(config);
-      listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics });
+      listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics, refusals });
       const addresses = await listener.start();
       scheduler.start();
       retention.start();
+      void notices.flush();
       const text = (a: AddressInfo): string => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
       info = {
         smtp: text(addresses.smtp),
@@ -242,6 +259,8 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
         tlsMinVersion: config.tlsMinVersion,
         relayNetworks: config.relayNetworks.map((c) => c.text),
         maxConnectionsPerClient: config.maxConnectionsPerClient,
+        maxConnections: config.maxConnections,
+        proxyProtocol: config.smtpProxyProtocol,
       };
       log.info('relay365 listening', {
         smtp: info.smtp,
@@ -253,15 +272,18 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     },
     async drain() {
       const sessions = (listener?.drain() ?? Promise.resolve()).then(() => committer.drain());
-      await Promise.all([sessions, scheduler.stop(), retention.stop()]);
+      await Promise.all([sessions, scheduler.stop().then(() => notices.stop()), retention.stop()]);
       await listener?.close();
+      refusals.flush();
       stopWalSync();
     },
     abandon: () => ({ sessionsCut: listener?.abort() ?? 0, deliveriesAbandoned: scheduler.inFlight() }),
     async stop() {
       await listener?.close();
+      refusals.flush();
       await committer.drain();
       await scheduler.stop();
+      await notices.stop();
       await retention.stop();
       stopWalSync();
     },

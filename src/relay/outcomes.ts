@@ -1,18 +1,20 @@
 /**
  * What happens after a delivery attempt: recipient and message states in the
- * queue, and the server's status. An authorization problem holds the
- * server's mail and marks the server; the first delivery that works again
- * releases everything.
+ * queue, the delivery status notification an outcome makes owed (notices.ts),
+ * and the server's status. An authorization problem holds the server's mail
+ * and marks the server; the first delivery that works again releases
+ * everything.
  */
 import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../store/index.js';
-import type { MessageStatus, QueuedMessage } from '../store/queue.js';
+import type { AttemptResult, MessageStatus, QueuedMessage } from '../store/queue.js';
 import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
 import type { DeliveryError, RecipientReply } from './delivery.js';
 import { connectionLimit, type Member } from './lane.js';
+import type { Notices } from './notices.js';
 import type { Spool } from './spool.js';
 
 /** How often a held server is probed with one message. */
@@ -43,6 +45,8 @@ export interface OutcomeDeps {
   isCurrent: (attempt: Attempt) => boolean;
   /** Counts outcomes, delivery latency and upstream replies when given. */
   metrics?: Metrics;
+  /** Records the delivery status notifications outcomes make owed, and queues them. */
+  notices: Notices;
 }
 
 export interface Outcomes {
@@ -70,7 +74,7 @@ export function hintForFailure(failure: Failure): Hint | null {
 }
 
 /** Creates the outcome recorder. */
-export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: OutcomeDeps): Outcomes {
+export function createOutcomes({ store, spool, log, now, isCurrent, metrics, notices }: OutcomeDeps): Outcomes {
   const { queue, servers } = store;
   /** Counts what an attempt left the message as; `sending` and `queued` are not an outcome. */
   const count = (member: Member, status: MessageStatus): void => {
@@ -78,6 +82,9 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: O
       metrics?.messageSettled(member.server.name, status);
     }
   };
+  /** Records an outcome that may fail recipients for good or defer for long, with the notice it makes owed. */
+  const record = (member: Member, message: QueuedMessage, result: AttemptResult, t: number): MessageStatus =>
+    notices.record(member.server, message, t, () => queue.recordAttempt(message.id, result, t));
   // A file that cannot be removed is logged; start-up recovery removes the files of finished messages.
   const discard = (id: string): void => {
     spool.remove(id).catch((err: unknown) => log.error('cannot remove a spool file', { queueId: id, error: (err as Error).message }));
@@ -128,8 +135,9 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: O
     const nextAttemptAt = t + retryDelay(message.attempts);
     if (deferred.length > 0 && nextAttemptAt > message.expiresAt) failed.push(...deferred.splice(0));
     const delivered = accepted.map(({ address, reply }) => ({ address, reply }));
-    const status = queue.recordAttempt(
-      message.id,
+    const status = record(
+      member,
+      message,
       deferred.length > 0
         ? { kind: 'defer', nextAttemptAt, reply: (deferred[0] as RecipientReply).reply, delivered, failed }
         : { kind: 'done', delivered, failed },
@@ -205,7 +213,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: O
       }
       case 'pause':
         mailbox.pausedUntil = Math.max(mailbox.pausedUntil, t + decision.forMs);
-        count(member, queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
+        count(member, record(member, message, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
         log.warn('email server paused by a Microsoft limit', {
           server: member.server.name,
           alert: true,
@@ -222,19 +230,16 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics }: O
         }
         const nextAttemptAt = t + retryDelay(message.attempts);
         if (nextAttemptAt > message.expiresAt) {
-          count(
-            member,
-            queue.recordAttempt(message.id, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t),
-          );
+          count(member, record(member, message, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t));
           discard(message.id);
         } else {
-          count(member, queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt, reply }, t));
+          count(member, record(member, message, { kind: 'defer', nextAttemptAt, reply }, t));
         }
         return;
       }
       case 'fail': {
         const failed = queue.pendingRecipients(message.id).map((address) => ({ address, reply }));
-        count(member, queue.recordAttempt(message.id, { kind: 'done', delivered: [], failed }, t));
+        count(member, record(member, message, { kind: 'done', delivered: [], failed }, t));
         discard(message.id);
         return;
       }

@@ -23,6 +23,7 @@ import { createDeliveryPace, type DeliveryPace } from './delivery-pace.js';
 import { laneLimits, laneSlots, laneSnapshot, connectionLimit } from './lane.js';
 import type { Lane, LaneState, Link, Member, TestTurn } from './lane.js';
 import { createLaneRegistry } from './lane-registry.js';
+import type { Notices } from './notices.js';
 import { createOutcomes, PROBE_INTERVAL_MS, type Attempt, type AttemptSummary } from './outcomes.js';
 import { applySenderPolicy } from './sender-policy.js';
 import type { Spool } from './spool.js';
@@ -54,6 +55,8 @@ export interface SchedulerDeps {
   metrics?: Metrics;
   /** Spaces attempt starts while mail arrives (delivery-pace.ts). */
   pace?: DeliveryPace;
+  /** Delivery status notifications that outcomes make owed (notices.ts). */
+  notices: Notices;
 }
 
 export interface Scheduler {
@@ -87,6 +90,7 @@ export function createScheduler({
   pollMs = 2_000,
   metrics,
   pace = createDeliveryPace(),
+  notices,
 }: SchedulerDeps): Scheduler {
   const { queue, laneState } = store;
   /** The lane state last stored, per lane. */
@@ -102,7 +106,7 @@ export function createScheduler({
   const registry = createLaneRegistry({ store, log, now, connect, onSettings: (member) => checks.recheck(member) });
   const { lanes, members, ensureLink, activate, closeLink, dropIfUnused, syncLanes } = registry;
   const isCurrent = (a: Attempt): boolean => members.get(a.member.server.id) === a.member && a.member.generation === a.generation;
-  const outcomes = createOutcomes({ store, spool, log, now, isCurrent, metrics });
+  const outcomes = createOutcomes({ store, spool, log, now, isCurrent, metrics, notices });
   const { settleRecipients, settleFailure, markWorking } = outcomes;
   const checks = createTokenChecks({ log, members, ensureLink, outcomes });
 
@@ -141,7 +145,13 @@ export function createScheduler({
         if (!link) throw member.connError as TokenError;
         // From Address Handling `rewrite` changes the envelope sender and the bytes on the way out; the spool keeps them as received.
         const { from, raw } = applySenderPolicy(member.server, message.mailFrom, (): Readable => spool.read(message.id));
-        const envelope = { from, to: queue.pendingRecipients(message.id), queueId: message.id };
+        const envelope = {
+          from,
+          to: queue.pendingRecipients(message.id),
+          queueId: message.id,
+          body8bit: message.body8bit,
+          size: message.size,
+        };
         result = transcript
           ? await link.conn.upstream.sendWithTranscript(envelope, raw, transcript)
           : await link.conn.upstream.send(envelope, raw);

@@ -281,4 +281,43 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS messages_due;
   CREATE INDEX IF NOT EXISTS messages_due_order ON messages(server_id, status, next_attempt_at, received_at);
   `,
+  // Refused SMTP sessions and transactions (src/store/refusals.ts), one row per run of like refusals.
+  `
+  CREATE TABLE IF NOT EXISTS refusals (
+    id INTEGER PRIMARY KEY,
+    client TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    hint TEXT,
+    username TEXT,
+    count INTEGER NOT NULL DEFAULT 1,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS refusals_last ON refusals(last_at);
+  CREATE INDEX IF NOT EXISTS refusals_client ON refusals(client, reason, last_at);
+  CREATE INDEX IF NOT EXISTS refusals_reason ON refusals(reason, last_at);
+  `,
+  // Delivery status notifications: Bounce Notices and Delay Notices per server; the notices each message owes (one per kind).
+  `
+  ALTER TABLE servers ADD COLUMN bounce_notices TEXT NOT NULL DEFAULT 'on';
+  ALTER TABLE servers ADD COLUMN delay_notices TEXT NOT NULL DEFAULT 'off';
+  CREATE TABLE IF NOT EXISTS notices (
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('failed', 'delayed')),
+    notice_id TEXT NOT NULL,
+    headers BLOB,
+    owed_at INTEGER NOT NULL,
+    done_at INTEGER,
+    PRIMARY KEY (message_id, kind)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS notices_owed ON notices(owed_at) WHERE done_at IS NULL;
+  `,
+  // Facts about the database itself; `key_check` is sealed with its first key (src/store/key-check.ts).
+  `CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);`,
+  // What the client declared at MAIL FROM and the upstream MAIL FROM repeats: BODY=8BITMIME, SMTPUTF8.
+  `
+  ALTER TABLE messages ADD COLUMN body_8bit INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -7,7 +7,9 @@
 /** queued: waiting for its first or next attempt; sending: in flight; held: its server cannot authenticate. */
 export type MessageStatus = 'queued' | 'deferred' | 'sending' | 'held' | 'delivered' | 'failed';
 export type RecipientStatus = 'pending' | 'delivered' | 'failed';
-export type EventKind = 'received' | 'attempt' | 'delivered' | 'deferred' | 'held' | 'released' | 'failed' | 'requeued' | 'deleted';
+/** notice: a delivery status notification to the envelope sender was queued (or given up). */
+export type EventKind =
+  'received' | 'attempt' | 'delivered' | 'deferred' | 'held' | 'released' | 'failed' | 'requeued' | 'deleted' | 'notice';
 
 export interface NewMessage {
   id: string;
@@ -25,6 +27,10 @@ export interface NewMessage {
   relayUser: string | null;
   receivedAt: number;
   expiresAt: number;
+  /** The client declared `BODY=8BITMIME` (default false): the upstream MAIL FROM says so too. */
+  body8bit?: boolean;
+  /** The client declared `SMTPUTF8` (default false). */
+  smtputf8?: boolean;
   /** 'sending' when the caller delivers it itself right away (a test email); default 'queued'. */
   status?: 'queued' | 'sending';
 }
@@ -45,6 +51,10 @@ export interface QueuedMessage {
   receivedAt: number;
   expiresAt: number;
   lastReply: string | null;
+  /** The client declared `BODY=8BITMIME`. */
+  body8bit: boolean;
+  /** The client declared `SMTPUTF8`. */
+  smtputf8: boolean;
 }
 
 export interface Recipient {
@@ -103,6 +113,8 @@ export interface MessageRow {
   received_at: number;
   expires_at: number;
   last_reply: string | null;
+  body_8bit: number;
+  smtputf8: number;
 }
 
 export interface EventRow {
@@ -135,5 +147,7 @@ export function toMessage(row: MessageRow): QueuedMessage {
     receivedAt: row.received_at,
     expiresAt: row.expires_at,
     lastReply: row.last_reply,
+    body8bit: row.body_8bit === 1,
+    smtputf8: row.smtputf8 === 1,
   };
 }

@@ -4,6 +4,7 @@
  * where the store says.
  */
 import type { Db } from './db.js';
+import { createNoticeRepo, type NoticeRepo } from './notices.js';
 import {
   toEvent,
   toMessage,
@@ -49,6 +50,10 @@ export interface QueueRepo {
   pendingRecipients(id: string): string[];
   /** Applies an attempt's outcome: recipient states, message state, events. */
   recordAttempt(id: string, result: AttemptResult, now: number): MessageStatus;
+  /** True when any recipient of the message failed for good. */
+  anyFailed(id: string): boolean;
+  /** Delivery status notifications the messages owe their senders. */
+  notices: NoticeRepo;
   /** Puts all waiting mail of a server on hold (its authorization failed). */
   holdServer(serverId: number, reply: string, now: number): number;
   /** Makes a server's held mail due now; returns how many were released. */
@@ -90,6 +95,7 @@ export const DELIVERY_PATH_SQL = {
   due: 'SELECT * FROM messages WHERE server_id = ? AND status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, received_at LIMIT ?',
   pendingRecipients: `SELECT address FROM recipients WHERE message_id = ? AND +status = 'pending'`,
   anyDelivered: `SELECT 1 FROM recipients WHERE message_id = ? AND +status = 'delivered' LIMIT 1`,
+  anyFailed: `SELECT 1 FROM recipients WHERE message_id = ? AND +status = 'failed' LIMIT 1`,
   nextDueAt: `SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`,
 } as const;
 
@@ -131,9 +137,9 @@ export function listQuery(filter: ListFilter): { sql: string; params: unknown[] 
 export function createQueueRepo(db: Db): QueueRepo {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
-       route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at)
+       route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at, body_8bit, smtputf8)
      VALUES (@id, @serverId, @mailFrom, @size, @subject, @headerMessageId, @clientAddress, @clientHelo,
-       @route, @relayUser, @status, @attempts, @receivedAt, @receivedAt, @expiresAt, @receivedAt)`,
+       @route, @relayUser, @status, @attempts, @receivedAt, @receivedAt, @expiresAt, @receivedAt, @body8bit, @smtputf8)`,
   );
   const insertRecipient = db.prepare<[string, string]>(`INSERT OR IGNORE INTO recipients (message_id, address) VALUES (?, ?)`);
   const insertEvent = db.prepare<[string | null, number | null, number, EventKind, string | null]>(
@@ -155,6 +161,7 @@ export function createQueueRepo(db: Db): QueueRepo {
   const selectNextDue = db.prepare<[number], { t: number | null }>(DELIVERY_PATH_SQL.nextDueAt);
   const selectWaitingIds = db.prepare<[number], { id: string }>(`SELECT id FROM messages WHERE server_id = ? AND ${WAITING}`);
   const selectAnyDelivered = db.prepare<[string]>(DELIVERY_PATH_SQL.anyDelivered);
+  const selectAnyFailed = db.prepare<[string]>(DELIVERY_PATH_SQL.anyFailed);
   const markQueued = db.prepare<[number, number, string]>(
     `UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`,
   );
@@ -178,7 +185,13 @@ export function createQueueRepo(db: Db): QueueRepo {
     insert: db.transaction((messages: NewMessage[]) => {
       for (const m of messages) {
         const status = m.status ?? 'queued';
-        insertMessage.run({ ...m, status, attempts: status === 'sending' ? 1 : 0 });
+        insertMessage.run({
+          ...m,
+          status,
+          attempts: status === 'sending' ? 1 : 0,
+          body8bit: m.body8bit ? 1 : 0,
+          smtputf8: m.smtputf8 ? 1 : 0,
+        });
         for (const rcpt of m.recipients) insertRecipient.run(m.id, rcpt);
         insertEvent.run(
           m.id,
@@ -240,6 +253,8 @@ export function createQueueRepo(db: Db): QueueRepo {
       setMessage.run(status, now, lastReply, now, id);
       return status;
     }),
+    anyFailed: (id) => selectAnyFailed.get(id) !== undefined,
+    notices: createNoticeRepo(db),
     holdServer: db.transaction((serverId: number, reply: string, now: number) => {
       const ids = selectWaitingIds.all(serverId);
       for (const { id } of ids) {

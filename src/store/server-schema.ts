@@ -13,6 +13,8 @@ export const SIGN_IN_MODES = ['authorize', 'application'] as const;
 export const SECURE_MODES = ['tls', 'ssl', 'none'] as const;
 export const CLOUDS = ['global', 'usgov', 'usdod', 'china', 'custom'] as const;
 export const FROM_HANDLINGS = ['keep', 'rewrite', 'reject'] as const;
+/** Bounce Notices and Delay Notices. */
+export const NOTICE_SWITCHES = ['on', 'off'] as const;
 
 /**
  * How a setting is typed and stored. `list`: several values in one input, one
@@ -344,6 +346,32 @@ export const SETTINGS = {
       slug: 'send-as',
       placeholder: 'sales@contoso.com, billing@contoso.com',
       help: 'Other addresses Mailbox has Send As permission on in Exchange, separated by commas or new lines. With reject, mail from these addresses is accepted too; with rewrite, their From is left as it is.',
+    },
+  }),
+  bounceNotices: setting({
+    schema: choice(NOTICE_SWITCHES),
+    default: 'on',
+    label: 'Bounce Notices',
+    kind: 'choice',
+    appliesTo: 'all',
+    column: 'bounce_notices',
+    flag: 'bounce-notices',
+    panel: {
+      slug: 'bounce-notices',
+      help: 'on sends the envelope sender one delivery status notification (RFC 3464) when a message, or some of its recipients, fails for good after relay365 accepted it, with the reply and what to do. Never for an empty sender or automatic mail.',
+    },
+  }),
+  delayNotices: setting({
+    schema: choice(NOTICE_SWITCHES),
+    default: 'off',
+    label: 'Delay Notices',
+    kind: 'choice',
+    appliesTo: 'all',
+    column: 'delay_notices',
+    flag: 'delay-notices',
+    panel: {
+      slug: 'delay-notices',
+      help: 'on also tells the envelope sender, once, when a message has waited more than 4 hours; relay365 keeps trying until the message expires.',
     },
   }),
 } as const;

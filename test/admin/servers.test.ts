@@ -123,6 +123,7 @@ describe('email servers', () => {
     ],
     ['max-connections', { maxConnections: '0' }, 'maxConnections', 'Enter a whole number from 1 to 50.'],
     ['from-handling', { fromHandling: 'drop' }, 'fromHandling', 'Choose one of keep, rewrite, reject.'],
+    ['bounce-notices', { bounceNotices: 'maybe' }, 'bounceNotices', 'Choose one of on, off.'],
     ['send-as', { sendAs: 'sales@contoso.com, not-an-address' }, 'sendAs', '&quot;not-an-address&quot; is not an email address'],
   ])('re-renders the %s form with the message next to the field for %j', async (slug, fields, field, message) => {
     panel = createPanel();
@@ -148,6 +149,18 @@ describe('email servers', () => {
     );
     await agent.post(`/servers/${id}/edit/send-as`, { sendAs: '' });
     expect(panel.fx.store.servers.get(id)?.sendAs).toEqual([]);
+  });
+
+  it('switches Bounce Notices off and Delay Notices on, and shows both on the server page', async () => {
+    panel = createPanel();
+    const { agent, id } = await office365(panel);
+    expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain('Bounce Notices on');
+    expect((await agent.post(`/servers/${id}/edit/bounce-notices`, { bounceNotices: 'off' })).status).toBe(303);
+    expect((await agent.post(`/servers/${id}/edit/delay-notices`, { delayNotices: 'on' })).status).toBe(303);
+    expect(panel.fx.store.servers.get(id)).toMatchObject({ bounceNotices: 'off', delayNotices: 'on' });
+    const page = visibleText((await agent.get(`/servers/${id}`)).text);
+    expect(page).toContain('Bounce Notices off');
+    expect(page).toContain('Delay Notices on');
   });
 
   it('refuses a second server with the same name', async () => {

@@ -51,6 +51,8 @@ export interface ReceivedMessage {
   /** The Message-ID Exchange reported in its 250 reply. */
   id: string;
   mailFrom: string;
+  /** The MAIL FROM parameters the client gave (`BODY`, `SIZE`, `SMTPUTF8`), keys upper-cased. */
+  mailFromArgs: Record<string, string | boolean>;
   rcptTo: string[];
   /** XOAUTH2 `user=`. */
   user: string;

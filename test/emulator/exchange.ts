@@ -139,6 +139,7 @@ export async function startExchange(options: ExchangeOptions): Promise<ExchangeE
       messages.push({
         id,
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        mailFromArgs: (session.envelope.mailFrom && (session.envelope.mailFrom.args as Record<string, string | boolean>)) || {},
         rcptTo,
         user: principal.user,
         mailbox: principal.mailbox,

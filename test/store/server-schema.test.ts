@@ -39,6 +39,10 @@ describe('the email server settings, described once', () => {
     expect(serverSettingsSchema.safeParse(newServerSettings({ name: 'office365' })).success).toBe(true);
   });
 
+  it('sends bounce notices and no delay notices unless told otherwise', () => {
+    expect(newServerSettings({ name: 'office365' })).toMatchObject({ bounceNotices: 'on', delayNotices: 'off' });
+  });
+
   it('keeps secrets write-only: a stored server has no secret values', () => {
     const secrets = SETTING_KEYS.filter((k) => settingSpec(k).kind === 'secret');
     expect(secrets.sort()).toEqual(['clientSecret', 'password']);

@@ -1,0 +1,224 @@
+/**
+ * Delivery status notifications on the relay's side. An attempt's outcome
+ * that makes a notice owed (recipients failed for good once the message is
+ * finished, or a message deferred for hours) records it in the same
+ * transaction, with the original header block read from the spool before
+ * the spool file goes. Owed notices are then built (bounce.ts) and queued in
+ * the background through the same email server, under the queue ID reserved
+ * for them, so queueing one again after a crash finds it instead of sending
+ * it twice. Never for a null sender, relay365's own mail or automatic mail.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { hintForSmtpReply } from '../auth/hints.js';
+import type { Logger } from '../log.js';
+import { ALERT_ROUTE } from '../store/alerts.js';
+import type { Store } from '../store/index.js';
+import type { NoticeKind, OwedNotice } from '../store/notices.js';
+import type { MessageStatus, QueuedMessage } from '../store/queue.js';
+import type { EmailServer } from '../store/servers.js';
+import { buildNotice, DELAY_NOTICE_AFTER_MS, isAutomatic, NOTICE_ROUTE, type NoticeRecipient } from './bounce.js';
+import { messageBytes, type Spool } from './spool.js';
+import { ownSender } from './test-message.js';
+import { newQueueId } from './trace.js';
+
+/** Routes of relay365's own mail, which never gets a notice: alerts, Send Test Email (index.ts) and notices. */
+const OWN_ROUTES: ReadonlySet<string> = new Set([ALERT_ROUTE, 'admin panel', NOTICE_ROUTE]);
+/** Read from the start of a spool file for the header block: the envelope (hundreds of recipients) and the headers. */
+const SPOOL_HEAD_BYTES = 256 * 1024;
+/** The most of a header block a notice carries (what the spool's own header sniffer looks at). */
+const HEADER_LIMIT_BYTES = 64 * 1024;
+/** Owed notices read at a time. */
+const BATCH = 50;
+
+/** A built notice, to be queued like relay365's own mail. */
+export interface NoticeMail {
+  /** Its reserved queue ID. */
+  id: string;
+  serverId: number;
+  to: string;
+  raw: Buffer;
+  /** The queue ID of the message it is about. */
+  regarding: string;
+}
+
+export interface NoticeDeps {
+  store: Pick<Store, 'db' | 'queue' | 'servers'>;
+  spool: Pick<Spool, 'path'>;
+  log: Logger;
+  now: () => number;
+  /** Queues a notice as durably as accepted mail (index.ts). */
+  enqueue: (mail: NoticeMail) => Promise<void>;
+}
+
+export interface Notices {
+  /**
+   * Runs `apply` (which records an attempt's outcome at `t`) and records the notice that outcome
+   * makes owed in the same transaction, so a crash keeps both or neither; the notice is queued in
+   * the background. A notice that cannot be recorded is logged and never undoes the outcome.
+   */
+  record(server: EmailServer, message: QueuedMessage, t: number, apply: () => MessageStatus): MessageStatus;
+  /** Queues the notices still owed (at start-up: those a stop or a crash left); never rejects. */
+  flush(): Promise<void>;
+  /** Lets the notices being queued finish and queues no more. */
+  stop(): Promise<void>;
+}
+
+/** The header block at the start of `bytes` (a message), with its last line end, at most HEADER_LIMIT_BYTES. */
+function headerBlock(bytes: Buffer): Buffer {
+  const head = bytes.subarray(0, HEADER_LIMIT_BYTES).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const cut = end >= 0 ? head.indexOf('\n', end) + 1 : head.lastIndexOf('\n') + 1;
+  return bytes.subarray(0, cut > 0 ? cut : head.length);
+}
+
+/** Creates the notices of one relay. */
+export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): Notices {
+  const { queue, servers } = store;
+  let running: Promise<void> | null = null;
+  /** A notice became owed while a flush ran: flush again after it. */
+  let again = false;
+  let stopped = false;
+
+  /** The original message's header block as relay365 forwarded it, read synchronously from its spool file. */
+  const readHeaders = (id: string): Buffer => {
+    const fd = openSync(spool.path(id), 'r');
+    try {
+      const head = Buffer.alloc(SPOOL_HEAD_BYTES);
+      return headerBlock(messageBytes(head.subarray(0, readSync(fd, head, 0, head.length, 0))));
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  /** The notice `status` makes owed, if any: failed once the message is finished, delayed after hours of deferral. */
+  const dueKind = (server: EmailServer, message: QueuedMessage, status: MessageStatus, t: number): NoticeKind | null => {
+    if ((status === 'delivered' || status === 'failed') && server.bounceNotices === 'on' && queue.anyFailed(message.id)) return 'failed';
+    if (status === 'deferred' && server.delayNotices === 'on' && t - message.receivedAt >= DELAY_NOTICE_AFTER_MS) return 'delayed';
+    return null;
+  };
+
+  /** Records the notice owed for `message`; true when it newly became owed. */
+  const owe = (kind: NoticeKind, message: QueuedMessage, t: number): boolean => {
+    if (queue.notices.has(message.id, kind)) return false;
+    let headers: Buffer;
+    try {
+      headers = readHeaders(message.id);
+    } catch (err) {
+      // Without its headers relay365 cannot tell automatic mail: no notice rather than a loop.
+      log.warn('no delivery status notification: the message cannot be read', { queueId: message.id, error: (err as Error).message });
+      return false;
+    }
+    if (isAutomatic(headers)) return false;
+    return queue.notices.owe({ messageId: message.id, kind, noticeId: newQueueId(t), headers, owedAt: t });
+  };
+
+  /** The recipients a notice names: the failed ones with their replies, or those still waiting with the last reply. */
+  const recipientsOf = (owed: OwedNotice, message: QueuedMessage): NoticeRecipient[] =>
+    queue
+      .recipients(message.id)
+      .filter((r) => r.status === (owed.kind === 'failed' ? 'failed' : 'pending'))
+      .map((r) => {
+        const reply = (owed.kind === 'failed' ? r.reply : message.lastReply) ?? '';
+        return { address: r.address, reply, hint: hintForSmtpReply(reply) };
+      });
+
+  /** Builds and queues one owed notice (unless a crash left it queued already); true when it is done. */
+  const send = async (owed: OwedNotice): Promise<boolean> => {
+    const what = owed.kind === 'failed' ? 'delivery status notification' : 'delay notice';
+    try {
+      const message = queue.get(owed.messageId);
+      const server = message?.serverId === null || message === undefined ? undefined : servers.get(message.serverId);
+      if (!message || !server) {
+        queue.notices.done(owed.messageId, owed.kind, `no ${what}: the email server was removed`, now());
+        return true;
+      }
+      const recipients = recipientsOf(owed, message);
+      if (recipients.length === 0) {
+        queue.notices.done(message.id, owed.kind, `no ${what}: no recipient is left waiting`, now());
+        return true;
+      }
+      if (!queue.get(owed.noticeId)) {
+        const raw = await buildNotice({
+          kind: owed.kind,
+          from: ownSender(server),
+          to: message.mailFrom,
+          original: {
+            queueId: message.id,
+            subject: message.subject,
+            messageId: message.headerMessageId,
+            receivedAt: message.receivedAt,
+            expiresAt: message.expiresAt,
+            headers: owed.headers,
+          },
+          recipients,
+          reportingMta: hostname(),
+          remoteMta: server.host,
+          date: now(),
+        });
+        await enqueue({ id: owed.noticeId, serverId: server.id, to: message.mailFrom, raw, regarding: message.id });
+      }
+      queue.notices.done(message.id, owed.kind, `${what} ${owed.noticeId} to ${message.mailFrom}`, now());
+      log.info(`${what} queued`, { queueId: message.id, notice: owed.noticeId, to: message.mailFrom, recipients: recipients.length });
+      return true;
+    } catch (err) {
+      // It stays owed: the next notice, or the next start, tries again.
+      log.error(`cannot queue a ${what}`, { alert: true, queueId: owed.messageId, notice: owed.noticeId, error: (err as Error).message });
+      return false;
+    }
+  };
+
+  /** Sends what is owed, a batch at a time while batches go out; what keeps failing waits for the next flush. */
+  const drain = async (): Promise<void> => {
+    for (let more = true; more && !stopped;) {
+      const batch = queue.notices.owed(BATCH);
+      let done = 0;
+      for (const owed of batch) if (!stopped && (await send(owed))) done++;
+      more = done > 0 && batch.length === BATCH;
+    }
+  };
+
+  const flush = (): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (running) {
+      again = true;
+      return running;
+    }
+    again = false;
+    running = drain()
+      .catch((err: unknown) => log.error('cannot queue delivery status notifications', { alert: true, error: (err as Error).message }))
+      .finally(() => {
+        running = null;
+        if (again) void flush();
+      });
+    return running;
+  };
+
+  /** Runs `work` in one transaction. */
+  const atomically = store.db.transaction((work: () => MessageStatus): MessageStatus => work());
+
+  return {
+    record(server, message, t, apply) {
+      const mayNotify = message.mailFrom !== '' && !OWN_ROUTES.has(message.route ?? '');
+      if (!mayNotify || (server.bounceNotices !== 'on' && server.delayNotices !== 'on')) return apply();
+      let owed = false;
+      const status = atomically(() => {
+        const recorded = apply();
+        try {
+          const kind = dueKind(server, message, recorded, t);
+          owed = kind !== null && owe(kind, message, t);
+        } catch (err) {
+          log.error('cannot record a delivery status notification', { alert: true, queueId: message.id, error: (err as Error).message });
+        }
+        return recorded;
+      });
+      if (owed) void flush();
+      return status;
+    },
+    flush,
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
