@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import tls from 'node:tls';
 import type { EmailServer } from '../store/servers.js';
 import { failed, passed, type Check, type DoctorStep } from './report.js';
-import { NotSmtpError, openSmtpSession, type SmtpReply, type SmtpSession } from './smtp-session.js';
+import { openSmtpSession, readGreeting, type SmtpSession } from './smtp-session.js';
 
 export interface NetworkOutcome {
   step: DoctorStep;
@@ -132,17 +132,9 @@ export async function networkStep(server: EmailServer, now: () => number, timeou
   try {
     const remote = `${session.socket.remoteAddress ?? host}:${port}`;
     checks.push({ name: 'TCP', saw: `connected to ${remote} in ${Date.now() - startedAt} ms`, ok: true });
-    let greeting: SmtpReply;
-    try {
-      greeting = await session.read();
-    } catch (err) {
-      if (!(err instanceof NotSmtpError)) throw err;
-      return fail(
-        { name: 'greeting', saw: err.expected('an SMTP greeting'), want: '220', ok: false },
-        `${host}:${port} is not an SMTP server`,
-        FIX.greeting,
-      );
-    }
+    const opened = await readGreeting(session);
+    if ('notSmtp' in opened) return fail(opened.notSmtp, `${host}:${port} is not an SMTP server`, FIX.greeting);
+    const { greeting } = opened;
     if (greeting.code !== 220) {
       return fail(
         { name: 'greeting', saw: short(greeting.text), want: '220', ok: false },

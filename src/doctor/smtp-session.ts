@@ -9,6 +9,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Check } from './report.js';
 
 export interface SmtpReply {
   code: number;
@@ -30,6 +31,19 @@ export class NotSmtpError extends Error {
   /** The message with what was expected named: `an SMTP greeting`. */
   expected(what: string): string {
     return notSmtp(this.bytes, what);
+  }
+}
+
+/**
+ * The session's greeting, or the failed check saying the server sent something that is no SMTP
+ * greeting (its size only). Other errors (a reset, a timeout) are thrown.
+ */
+export async function readGreeting(session: SmtpSession): Promise<{ greeting: SmtpReply } | { notSmtp: Check }> {
+  try {
+    return { greeting: await session.read() };
+  } catch (err) {
+    if (!(err instanceof NotSmtpError)) throw err;
+    return { notSmtp: { name: 'greeting', saw: err.expected('an SMTP greeting'), want: '220', ok: false } };
   }
 }
 

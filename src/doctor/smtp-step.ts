@@ -12,7 +12,7 @@ import type { AccessToken } from '../auth/token-provider.js';
 import type { Store } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { failed, passed, type Check, type DoctorStep } from './report.js';
-import { NotSmtpError, openSmtpSession, type SmtpReply, type SmtpSession } from './smtp-session.js';
+import { openSmtpSession, readGreeting, type SmtpReply, type SmtpSession } from './smtp-session.js';
 
 const short = (text: string): string => (text.length > 160 ? `${text.slice(0, 157)}...` : text);
 
@@ -84,17 +84,15 @@ export async function smtpStep(server: EmailServer, token: AccessToken | null, s
     );
   }
   try {
-    let greeting: SmtpReply;
-    try {
-      greeting = await session.read();
-    } catch (err) {
-      if (!(err instanceof NotSmtpError)) throw err;
+    const opened = await readGreeting(session);
+    if ('notSmtp' in opened) {
       return fail(
-        { name: 'greeting', saw: err.expected('an SMTP greeting'), want: '220', ok: false },
+        opened.notSmtp,
         `${host}:${port} is not an SMTP server`,
         'Check Server Host, Server Port and Use Secure Connection (Microsoft 365: smtp.office365.com, 587, tls).',
       );
     }
+    const { greeting } = opened;
     if (greeting.code !== 220) return refused('greeting', greeting);
     let ehlo = await session.command(`EHLO ${hostname()}`);
     if (ehlo.code !== 250) return refused('EHLO', ehlo);

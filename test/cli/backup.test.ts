@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { createGzip, gzipSync } from 'node:zlib';
 import { create as createTar, extract as extractTar, Header, list as listTar } from 'tar';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +13,7 @@ import { createRelay } from '../../src/relay/index.js';
 import { createStore } from '../../src/store/index.js';
 import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
 import { startHarness, testMessage } from '../helpers/relay-harness.js';
-import { endedPid, runCli, type CliResult } from '../helpers/relay-process.js';
+import { endedPid, runCli } from '../helpers/relay-process.js';
 import { MANIFEST_FORMAT } from '../../src/backup/manifest.js';
 import { waitFor } from '../helpers/wait.js';
 import { messageBytes } from '../../src/relay/spool.js';
@@ -85,33 +83,6 @@ function craftArchive(file: string, list: { path: string; body?: Buffer; type?: 
   }
   blocks.push(Buffer.alloc(1024));
   writeFileSync(file, gzipSync(Buffer.concat(blocks)));
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Runs `relay365 <args>` like runCli, but with RLIMIT_FSIZE set: no file the
- * command writes can grow past `maxFileBytes` (Node then gets EFBIG), so
- * a test sees whether a restore ever tried to write more than that.
- */
-function runCliWithFileLimit(args: string[], env: NodeJS.ProcessEnv, maxFileBytes: number): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const limitKb = Math.floor(maxFileBytes / 1024);
-    const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args];
-    const child = spawn('bash', ['-c', `ulimit -f ${limitKb} && exec "$@"`, 'relay365', ...command], { env, cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`relay365 ${args.join(' ')} did not finish within 60 s`));
-    }, 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 /** A tar header block for a plain file of `size` bytes. */
@@ -354,7 +325,7 @@ describe('relay365 backup and restore', () => {
 
     const target = path.join(root, 'target');
     // A restore that wrote the entry would hit this limit and fail with EFBIG instead of the refusal.
-    const refused = await runCliWithFileLimit(['restore', '--from', crafted], cliEnv(target), 1024 * 1024);
+    const refused = await runCli(['restore', '--from', crafted], cliEnv(target), { maxFileBytes: 1024 * 1024, timeoutMs: 60_000 });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(
       /was refused: spool\/grown\.eml is 4194304 bytes in the archive but 1024 in its manifest: the archive was changed or damaged\n$/,
@@ -378,7 +349,7 @@ describe('relay365 backup and restore', () => {
     expect(statSync(bomb).size).toBeLessThan(inflated / 900);
 
     const target = path.join(root, 'target');
-    const refused = await runCliWithFileLimit(['restore', '--from', bomb], cliEnv(target), 64 * 1024 * 1024);
+    const refused = await runCli(['restore', '--from', bomb], cliEnv(target), { maxFileBytes: 64 * 1024 * 1024, timeoutMs: 60_000 });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/was refused: it unpacks to more than a thousand times its size, which no relay365 backup does/);
     expect(refused.stderr).not.toMatch(/EFBIG/);
@@ -390,7 +361,7 @@ describe('relay365 backup and restore', () => {
     const root = newScratch();
     const target = path.join(root, 'target');
     // The database is larger than 16 KB: the limit stands in for a full disk.
-    const refused = await runCliWithFileLimit(['restore', '--from', source.archive], cliEnv(target), 16 * 1024);
+    const refused = await runCli(['restore', '--from', source.archive], cliEnv(target), { maxFileBytes: 16 * 1024, timeoutMs: 60_000 });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/was refused: relay365\.db cannot be written \(EFBIG\)\n$/);
     expect(readdirSync(target)).toEqual([]);

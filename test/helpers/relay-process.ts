@@ -27,10 +27,21 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  /** Default 30 s. */
+  timeoutMs?: number;
+  /** RLIMIT_FSIZE: no file the command writes grows past this (Node then gets EFBIG). */
+  maxFileBytes?: number;
+}
+
 /** Runs `relay365 <args>` to completion (CLI commands), bounded by `timeoutMs`. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, { timeoutMs = 30_000, maxFileBytes }: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], { env, cwd: ROOT });
+    const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args];
+    const child =
+      maxFileBytes === undefined
+        ? spawn(command[0] as string, command.slice(1), { env, cwd: ROOT })
+        : spawn('bash', ['-c', `ulimit -f ${Math.floor(maxFileBytes / 1024)} && exec "$@"`, 'relay365', ...command], { env, cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -51,6 +62,23 @@ export async function endedPid(): Promise<number> {
   const child = spawn(process.execPath, ['-e', '']);
   await once(child, 'exit');
   return child.pid as number;
+}
+
+/** Waits until something listens on `port` (loopback), polling every 100 ms; `exited` says the process gave up. */
+export async function waitForPort(port: number, exited: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  for (let waited = 0; ; waited += 100) {
+    if (exited()) throw new Error(`${what} exited during start-up`);
+    if (waited > timeoutMs) throw new Error(`${what} did not start within ${timeoutMs / 1000} s`);
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A loopback port that was free a moment ago. */
@@ -80,19 +108,7 @@ export async function startRelay(env: NodeJS.ProcessEnv, { built = false, nodeAr
   });
   let exited = false;
   child.once('exit', () => (exited = true));
-  for (let i = 0; ; i++) {
-    if (exited) throw new Error('relay exited during start-up');
-    if (i > 300) throw new Error('relay did not start within 30 s');
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(smtpPort, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForPort(smtpPort, () => exited, 'relay');
   const signal = (name: NodeJS.Signals): Promise<void> =>
     new Promise((resolve) => {
       if (exited) return resolve();

@@ -9,7 +9,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +18,7 @@ import { createStore } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { SEED, startEmulator, type Emulator } from '../emulator/index.js';
 import { emulatorServer } from '../helpers/office365.js';
-import { freePort } from '../helpers/relay-process.js';
+import { freePort, waitForPort } from '../helpers/relay-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const KEY = 'ef'.repeat(32);
@@ -164,19 +163,7 @@ async function startTraced(traceFile: string): Promise<TracedRelay> {
   );
   tracer = child;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`relay365 under strace exited during start-up (${child.exitCode})`);
-    if (attempt > 600) throw new Error('relay365 under strace did not start within 60 s');
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(smtpPort, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForPort(smtpPort, () => child.exitCode !== null, 'relay365 under strace', 60_000);
   return {
     smtpPort,
     async stop() {
