@@ -344,8 +344,12 @@ export function createListener({
     onData: hook(onData),
   });
 
+  /** smtp-server reports a failed STARTTLS handshake twice (the TLS socket's error, then the raw socket's). */
+  const reported = new WeakSet<Error>();
   /** smtp-server's errors: a failed STARTTLS handshake is a refusal, anything else a log line. */
   const onServerError = (err: Error & { remoteAddress?: string; meta?: { tlsProtocol?: unknown }; report?: boolean }): void => {
+    if (reported.has(err)) return;
+    reported.add(err);
     if (err.meta && 'tlsProtocol' in err.meta && err.report !== false) {
       const failure = describeTlsFailure(err, config.tlsMinVersion);
       refusals.record({
