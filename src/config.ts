@@ -4,8 +4,10 @@
  * the variable, the value and what is allowed.
  */
 import { readFileSync } from 'node:fs';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { parseCidr, type Cidr } from './store/access-schemas.js';
+import { HOST } from './store/setting-checks.js';
 
 export interface ListenAddress {
   host: string;
@@ -23,7 +25,14 @@ export interface Config {
   tlsCertFile: string | null;
   tlsKeyFile: string | null;
   adminListen: ListenAddress;
+  /** How browsers reach the panel; by default `http://localhost:` and the admin listener's port. */
   publicUrl: string;
+  /** The host name or address devices enter to reach the SMTP listeners, or null: this machine's own addresses. */
+  smtpPublicHost: string | null;
+  /** The ports devices use for the STARTTLS listener where they differ from its own (published or forwarded), best first. */
+  smtpPublicPorts: readonly number[] | null;
+  /** The same for the implicit-TLS listener; null while that listener is off. */
+  smtpsPublicPorts: readonly number[] | null;
   /** Raw key material from RELAY365_SECRET_KEY, or null to use the generated key file. */
   secretKey: string | null;
   adminEmail: string | null;
@@ -100,6 +109,45 @@ export function parseListen(name: string, value: string, allowOff: boolean): Lis
     throw new ConfigError(name, value, `host:port such as 127.0.0.1:2525 or [::1]:2525 (port 0-65535)${allowOff ? ', or off' : ''}`);
   }
   return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/**
+ * Who can reach a listen address: `every` address of this machine (`0.0.0.0`, `::`), only this machine
+ * (`loopback`: 127.0.0.0/8, `::1`, `localhost`), or `one` address or name of it.
+ */
+export function listenScope({ host }: ListenAddress): 'every' | 'loopback' | 'one' {
+  const lower = host.toLowerCase();
+  if (lower === '0.0.0.0' || (isIPv6(lower) && /^[0:]+$/.test(lower))) return 'every';
+  const v4 = lower.replace(/^::ffff:/, '');
+  if (lower === 'localhost' || lower === '::1' || (isIPv4(v4) && v4.startsWith('127.'))) return 'loopback';
+  return 'one';
+}
+
+/** Port 0 (any free port) is known only once bound, after the configuration: the usual panel port stands in. */
+const DEFAULT_ADMIN_PORT = 8025;
+
+/** Where a browser on this machine finds a panel listening on `at`: localhost unless it listens on one other address. */
+function defaultPublicUrl(at: ListenAddress): string {
+  const host = listenScope(at) === 'one' ? (at.host.includes(':') ? `[${at.host}]` : at.host) : 'localhost';
+  return `http://${host}:${at.port === 0 ? DEFAULT_ADMIN_PORT : at.port}`;
+}
+
+/** Parses a host name or an IP address (an IPv6 address with or without brackets). */
+function parseHost(name: string, value: string): string {
+  const host = value.trim().replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) === 0 && !HOST.test(host)) {
+    throw new ConfigError(name, value, 'a host name such as relay.contoso.com or an address such as 192.0.2.10');
+  }
+  return host;
+}
+
+/** Parses a comma-separated list of ports, best first. */
+function parsePorts(name: string, value: string): number[] {
+  const ports = value.split(',').map((part) => (/^\s*\d{1,5}\s*$/.test(part) ? Number(part) : NaN));
+  if (!ports.every((port) => port >= 1 && port <= 65535)) {
+    throw new ConfigError(name, value, 'comma-separated ports from 1 to 65535 such as 587,25, the one devices should prefer first');
+  }
+  return [...new Set(ports)];
 }
 
 /** Parses `35MB`, `10MiB`, `1048576`; `range` bounds the result (a message size by default). */
@@ -195,6 +243,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(missing, '', 'set both RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE, or neither');
   }
   const smtpsListen = parseListen('RELAY365_SMTPS_LISTEN', get('RELAY365_SMTPS_LISTEN', 'off'), true);
+  const adminListen = parseListen('RELAY365_ADMIN_LISTEN', get('RELAY365_ADMIN_LISTEN', '127.0.0.1:8025'), false) as ListenAddress;
+  const optional = <T>(name: string, parse: (name: string, value: string) => T): T | null => {
+    const value = readSetting(env, name, false);
+    return value === undefined ? null : parse(name, value);
+  };
+  const smtpsPublicPorts = optional('RELAY365_SMTPS_PUBLIC_PORTS', parsePorts);
   const tlsMinVersion = get('RELAY365_TLS_MIN_VERSION', 'TLSv1.2');
   if (!TLS_VERSIONS.includes(tlsMinVersion as TlsVersion)) {
     throw new ConfigError('RELAY365_TLS_MIN_VERSION', tlsMinVersion, `one of ${TLS_VERSIONS.join(', ')}`);
@@ -232,8 +286,12 @@ export function loadConfig(env: Env = process.env): Config {
     smtpsListen,
     tlsCertFile,
     tlsKeyFile,
-    adminListen: parseListen('RELAY365_ADMIN_LISTEN', get('RELAY365_ADMIN_LISTEN', '127.0.0.1:8025'), false) as ListenAddress,
-    publicUrl: parseUrl('RELAY365_PUBLIC_URL', get('RELAY365_PUBLIC_URL', 'http://localhost:8025')),
+    adminListen,
+    publicUrl: parseUrl('RELAY365_PUBLIC_URL', get('RELAY365_PUBLIC_URL', defaultPublicUrl(adminListen))),
+    smtpPublicHost: optional('RELAY365_SMTP_PUBLIC_HOST', parseHost),
+    smtpPublicPorts: optional('RELAY365_SMTP_PUBLIC_PORTS', parsePorts),
+    // The image sets the published SMTPS port; it stays harmless when a deployment turns that listener off.
+    smtpsPublicPorts: smtpsListen === null ? null : smtpsPublicPorts,
     secretKey,
     adminEmail: readSetting(env, 'RELAY365_ADMIN_EMAIL', false) ?? null,
     adminPassword: readSetting(env, 'RELAY365_ADMIN_PASSWORD', true) ?? null,

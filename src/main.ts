@@ -7,7 +7,8 @@
  * `COMMAND --help` explains them. On a terminal, or with `--verbose`, a command
  * first says which data folder it uses. A bad setting or flag, a data folder
  * without a database or key, a wrong key, or a listen address that cannot be
- * bound is one line on stderr and exit code 2. Once running, errors no edge
+ * bound (tried before the data folder is touched) is one line on stderr and
+ * exit code 2. Once running, errors no edge
  * caught are logged with `"alert":true` by the process guard and the relay
  * keeps serving.
  */
@@ -19,6 +20,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { installProcessGuard } from './process-guard.js';
 import { createShutdown } from './shutdown.js';
+import { probeListenAddresses } from './listen-refusal.js';
 import { startAdmin, type AdminServer } from './admin/server.js';
 import { createAlerts } from './alerts/engine.js';
 import { BACKUP_COMMANDS, runBackupCommand } from './cli/backup-commands.js';
@@ -125,6 +127,8 @@ export async function main(argv: string[]): Promise<number | null> {
       const [extra] = args;
       if (extra !== undefined) throw new UnknownArgumentError(`relay365 ${command} takes no arguments, not ${JSON.stringify(extra)}`);
       const config = loadConfig();
+      // A busy address is refused before anything else is said or created: no data folder, database or key.
+      if (command === 'start') await probeListenAddresses(config);
       announce(config);
       if (command === 'init') {
         write(`${initDataFolder(config)}\n`);

@@ -81,6 +81,33 @@ describe('loadConfig', () => {
     expect(loadConfig({ RELAY365_SHUTDOWN_TIMEOUT: '10' }).shutdownTimeoutMs).toBe(10_000);
   });
 
+  it('points RELAY365_PUBLIC_URL at the admin listener when only the listener moved', () => {
+    expect(loadConfig({ RELAY365_ADMIN_LISTEN: '127.0.0.1:9025' }).publicUrl).toBe('http://localhost:9025');
+    expect(loadConfig({ RELAY365_ADMIN_LISTEN: '0.0.0.0:9025' }).publicUrl).toBe('http://localhost:9025');
+    expect(loadConfig({ RELAY365_ADMIN_LISTEN: '[::1]:9025' }).publicUrl).toBe('http://localhost:9025');
+    // On one other address, localhost would not reach the panel at all.
+    expect(loadConfig({ RELAY365_ADMIN_LISTEN: '192.0.2.10:9025' }).publicUrl).toBe('http://192.0.2.10:9025');
+    expect(loadConfig({ RELAY365_ADMIN_LISTEN: '[2001:db8::10]:9025' }).publicUrl).toBe('http://[2001:db8::10]:9025');
+    expect(loadConfig({ RELAY365_ADMIN_LISTEN: '0.0.0.0:9025', RELAY365_PUBLIC_URL: 'https://relay.contoso.test/' }).publicUrl).toBe(
+      'https://relay.contoso.test',
+    );
+  });
+
+  it('reads the address and ports devices use; SMTPS ports only while that listener is on', () => {
+    expect(loadConfig({})).toMatchObject({ smtpPublicHost: null, smtpPublicPorts: null, smtpsPublicPorts: null });
+    const config = loadConfig({
+      RELAY365_SMTPS_LISTEN: '0.0.0.0:4465',
+      RELAY365_SMTP_PUBLIC_HOST: 'Relay.Contoso.test',
+      RELAY365_SMTP_PUBLIC_PORTS: ' 587, 25,587',
+      RELAY365_SMTPS_PUBLIC_PORTS: '465',
+    });
+    expect(config).toMatchObject({ smtpPublicHost: 'Relay.Contoso.test', smtpPublicPorts: [587, 25], smtpsPublicPorts: [465] });
+    expect(loadConfig({ RELAY365_SMTP_PUBLIC_HOST: '[2001:db8::25]' }).smtpPublicHost).toBe('2001:db8::25');
+    expect(loadConfig({ RELAY365_SMTP_PUBLIC_HOST: '192.0.2.25' }).smtpPublicHost).toBe('192.0.2.25');
+    // The image names the published SMTPS port; a deployment that turns the listener off keeps starting.
+    expect(loadConfig({ RELAY365_SMTPS_PUBLIC_PORTS: '465' }).smtpsPublicPorts).toBeNull();
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'relay365-config-'));
     writeFileSync(path.join(dir, 'key'), `${'ab'.repeat(32)}\n`);
@@ -119,6 +146,14 @@ describe('loadConfig', () => {
     [{ RELAY365_SHUTDOWN_TIMEOUT: 'soon' }, 'RELAY365_SHUTDOWN_TIMEOUT="soon" is not valid: a duration such as 30s'],
     [{ RELAY365_SHUTDOWN_TIMEOUT: '2h' }, 'RELAY365_SHUTDOWN_TIMEOUT="2h" is not valid: a duration from 0s to 1h'],
     [{ RELAY365_ADMIN_PASSWORD_FILE: '/nonexistent/pw' }, 'RELAY365_ADMIN_PASSWORD_FILE="/nonexistent/pw" is not valid: a readable file'],
+    [{ RELAY365_SMTP_PUBLIC_HOST: 'relay contoso' }, 'RELAY365_SMTP_PUBLIC_HOST="relay contoso" is not valid: a host name such as'],
+    [{ RELAY365_SMTP_PUBLIC_HOST: 'relay.contoso.test:25' }, 'RELAY365_SMTP_PUBLIC_HOST="relay.contoso.test:25" is not valid'],
+    [
+      { RELAY365_SMTP_PUBLIC_PORTS: '587,smtp' },
+      'RELAY365_SMTP_PUBLIC_PORTS="587,smtp" is not valid: comma-separated ports from 1 to 65535',
+    ],
+    [{ RELAY365_SMTP_PUBLIC_PORTS: '0' }, 'RELAY365_SMTP_PUBLIC_PORTS="0" is not valid'],
+    [{ RELAY365_SMTPS_PUBLIC_PORTS: '70000' }, 'RELAY365_SMTPS_PUBLIC_PORTS="70000" is not valid'],
   ])('refuses %o with one clear line', (env, message) => {
     let error: unknown;
     try {

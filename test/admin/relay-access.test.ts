@@ -2,7 +2,6 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/passwords.js';
-import { deviceAddress } from '../../src/admin/views/device-settings.js';
 import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
 import { plainServer } from '../helpers/fixture.js';
 import { apiClient, newToken } from './api/api-client.js';
@@ -44,7 +43,7 @@ describe('relay users page', () => {
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(result.text.split(password!).length - 1).toBe(1);
     expect(visibleText(result.text)).toContain('Shown only this once.');
-    expect(visibleText(result.text)).toContain('SMTP server localhost Port 2525 Security Use STARTTLS.');
+    expect(visibleText(result.text)).toContain('SMTP server localhost Port 2525 Security STARTTLS Authentication on (PLAIN or LOGIN)');
     expect(visibleText(result.text)).toContain('Username scanner');
 
     const reload = await agent.get(added.location!);
@@ -166,11 +165,32 @@ describe('relay users page', () => {
     expect(after).toContain('No client address is locked out.');
   });
 
-  it('shows the SMTP settings a device needs, with the host it can reach', () => {
-    expect(deviceAddress('127.0.0.1:2525', 'http://relay.contoso.test:8025')).toEqual({ host: 'localhost', port: '2525' });
-    expect(deviceAddress('0.0.0.0:25', 'https://relay.contoso.test')).toEqual({ host: 'relay.contoso.test', port: '25' });
-    expect(deviceAddress('[::]:587', 'https://relay.contoso.test')).toEqual({ host: 'relay.contoso.test', port: '587' });
-    expect(deviceAddress('192.0.2.10:2525', 'https://relay.contoso.test')).toEqual({ host: '192.0.2.10', port: '2525' });
+  it('shows the device settings of the deployment: the public host, the published ports and the security each needs', async () => {
+    const agent = await editorPanel({
+      RELAY365_SMTP_LISTEN: '0.0.0.0:2525',
+      RELAY365_SMTPS_LISTEN: '0.0.0.0:4465',
+      RELAY365_SMTP_PUBLIC_HOST: 'relay.contoso.test',
+      RELAY365_SMTP_PUBLIC_PORTS: '587,25',
+      RELAY365_SMTPS_PUBLIC_PORTS: '465',
+      RELAY365_ALLOW_PLAINTEXT_AUTH: 'true',
+    });
+    await agent.post('/relay-users', { name: 'printer1', serverId: '1', password: CHOSEN_PASSWORD, allowFrom: '' });
+    const page = visibleText((await agent.get('/relay-users/1')).text);
+    expect(page).toContain(
+      'Device settings SMTP server relay.contoso.test Port 587 or 25 Security STARTTLS ' +
+        'Or port 465 with security SSL/TLS (implicit TLS) ' +
+        'Or port 587 or 25 with security none: the password then crosses the network in clear text ' +
+        "Authentication on (PLAIN or LOGIN) Username printer1 Password the relay user's password",
+    );
+    expect(page).not.toContain('localhost');
+  });
+
+  it('says that only this machine can reach a loopback listener', async () => {
+    const agent = await editorPanel();
+    await agent.post('/relay-users', { name: 'printer1', serverId: '1', password: CHOSEN_PASSWORD, allowFrom: '' });
+    expect(visibleText((await agent.get('/relay-users/1')).text)).toContain(
+      'Only this machine can reach relay365: RELAY365_SMTP_LISTEN (127.0.0.1) listens on loopback.',
+    );
   });
 });
 
@@ -276,12 +296,20 @@ describe('networks page', () => {
     expect(visibleText((await viewer.get('/networks')).text)).toContain('172.16.0.0/12 is wider than a /16');
   });
 
+  it('shows a device in an allowed network the settings without authentication', async () => {
+    const agent = await editorPanel({ RELAY365_SMTP_LISTEN: '0.0.0.0:2525', RELAY365_SMTP_PUBLIC_HOST: 'relay.contoso.test' });
+    expect(visibleText((await agent.get('/networks')).text)).toContain(
+      'Device settings SMTP server relay.contoso.test Port 2525 Security STARTTLS Or port 2525 with security none ' +
+        'Authentication off: devices whose address is in an allowed network send without logging in SMTP listener',
+    );
+  });
+
   it('shows the listener certificate and warns when plain-text login or old TLS is allowed', async () => {
     const agent = await editorPanel();
     const normal = visibleText((await agent.get('/networks')).text);
     expect(normal).toContain(`SHA-256 fingerprint ${LISTENER_INFO.certificate.fingerprint256}`);
     expect(normal).toContain('Certificate CN=relay.contoso.test');
-    expect(normal).toContain('Valid until Jan 1 00:00:00 2035 GMT');
+    expect(normal).toContain('Valid until 2035-01-01 00:00:00 UTC');
     expect(normal).toContain('relay365 generated this self-signed certificate itself');
     expect(normal).toContain('RELAY365_TLS_CERT_FILE and RELAY365_TLS_KEY_FILE');
     expect(normal).not.toContain('Plain-text login allowed.');
@@ -451,8 +479,8 @@ describe('route in the relay log', () => {
     ]);
     const agent = await signedIn(panel, 'viewer@example.com');
     const list = visibleText((await agent.get('/log')).text);
-    expect(list).toContain('Last upstream reply Client and route');
-    expect(list).toContain('Scan 10 B queued 192.0.2.7 relay user scanner');
+    expect(list).toContain('Last upstream reply Server and client');
+    expect(list).toContain('queued scanner@contoso.com to alice@fabrikam.com Scan 10 B o365 from 192.0.2.7 relay user scanner');
     const message = visibleText((await agent.get('/log/MSG1')).text);
     expect(message).toMatch(/Received \d{4}-\d\d-\d\d [\d:]+ UTC from 192\.0\.2\.7 Route relay user scanner/);
   });

@@ -97,16 +97,64 @@ describe('relay365 relay-user', () => {
       ],
       env,
     );
-    expect(added).toMatchObject({
-      code: 0,
-      stdout: 'added relay user erp for email server backup, from erp@contoso.test, @fabrikam.test\n',
-    });
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(
+      /^added relay user erp for email server backup, from erp@contoso.test, @fabrikam.test\ndevice settings:\n/,
+    );
+    expect(added.stdout).not.toContain(FILE_PASSWORD);
+    expect(added.stdout).not.toContain('only this once');
     expect(user('erp')).toMatchObject({
       serverId: fx.store.servers.findByName('backup')!.id,
       allowFrom: ['erp@contoso.test', '@fabrikam.test'],
     });
     expect(await verifyPassword(FILE_PASSWORD, hashOf('erp'))).toBe(true);
     expect(databaseBytes().includes(Buffer.from(FILE_PASSWORD))).toBe(false);
+  });
+
+  it('prints the settings the device enters, from the listener settings, before the password on the last line', async () => {
+    const added = await runCli(['relay-user', 'add', '--name', 'printer1', '--server', 'office365'], {
+      ...env,
+      RELAY365_SMTP_LISTEN: '0.0.0.0:2525',
+      RELAY365_SMTPS_LISTEN: '0.0.0.0:4465',
+      RELAY365_SMTP_PUBLIC_HOST: 'relay.contoso.test',
+      RELAY365_SMTP_PUBLIC_PORTS: '587,25',
+      RELAY365_SMTPS_PUBLIC_PORTS: '465',
+    });
+    expect(added.code).toBe(0);
+    const lines = added.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, -1)).toEqual([
+      'added relay user printer1 for email server office365, any sender',
+      'device settings:',
+      '  SMTP server: relay.contoso.test',
+      '  Port: 587 or 25',
+      '  Security: STARTTLS',
+      '  Or: port 465 with security SSL/TLS (implicit TLS)',
+      '  Authentication: on (PLAIN or LOGIN)',
+      '  Username: printer1',
+      "  Password: the relay user's password",
+      'its password is shown only this once, on the next line; enter it in the device now:',
+    ]);
+    expect(await verifyPassword(lines.at(-1)!, hashOf('printer1'))).toBe(true);
+  });
+
+  it('says in the device settings when only this machine can reach the listener', async () => {
+    const lines: string[] = [];
+    const args = ['add', '--name', 'local', '--server', 'office365', '--password-file', passwordFile(FILE_PASSWORD)];
+    await runCommand(fx.store, 'relay-user', args, (line) => lines.push(line), {
+      ...fx.config,
+      smtpListen: { host: '127.0.0.1', port: 2525 },
+    });
+    expect(lines).toEqual([
+      'added relay user local for email server office365, any sender',
+      'device settings:',
+      '  SMTP server: localhost',
+      '  Port: 2525',
+      '  Security: STARTTLS',
+      '  Authentication: on (PLAIN or LOGIN)',
+      '  Username: local',
+      "  Password: the relay user's password",
+      '  note: Only this machine can reach relay365: RELAY365_SMTP_LISTEN (127.0.0.1) listens on loopback. For devices on the network, set it to 0.0.0.0:2525 or to an address of this machine.',
+    ]);
   });
 
   it('changes server, allowed From, disabled and password in one set', async () => {
@@ -155,7 +203,7 @@ describe('relay365 relay-user', () => {
   it('lists the last login time and the user is gone after remove', async () => {
     await run('relay-user', 'add', '--name', 'scanner', '--server', 'office365');
     fx.store.relayUsers.touch(user('scanner').id, Date.parse('2025-03-04T05:06:07Z'));
-    expect(await run('relay-user', 'list')).toEqual(['scanner: server office365, any sender, last used 2025-03-04T05:06:07.000Z']);
+    expect(await run('relay-user', 'list')).toEqual(['scanner: server office365, any sender, last used 2025-03-04 05:06:07 UTC']);
     const removed = await runCli(['relay-user', 'remove', 'scanner'], env);
     expect(removed).toMatchObject({ code: 0, stdout: 'removed relay user scanner\n' });
     expect(fx.store.relayUsers.list()).toEqual([]);
@@ -316,7 +364,7 @@ describe('relay365 network', () => {
 
   it('says where to add a network when there is none', async () => {
     const lines: string[] = [];
-    await runCommand(fx.store, 'network', ['list'], (line) => lines.push(line), { relayNetworks: [] });
+    await runCommand(fx.store, 'network', ['list'], (line) => lines.push(line), { ...fx.config, relayNetworks: [] });
     expect(lines).toEqual([
       'no allowed networks (RELAY365_RELAY_NETWORKS is empty); add one with relay365 network add --cidr CIDR --server NAME',
     ]);

@@ -1,9 +1,10 @@
 /**
  * Start-up through the real entry point as a process: a listen address that
- * cannot be bound stops it with one line and exit code 2, before any setup
- * link is printed, and leaves no listener behind.
+ * cannot be bound stops it with one line and exit code 2, before anything
+ * else is printed or any data folder, database or key is created, and leaves
+ * no listener behind.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +54,9 @@ async function startWith(overrides: NodeJS.ProcessEnv) {
   return { result: await runCli(['start'], env), smtpPort };
 }
 
+/** True when start-up left the data folder uncreated: no database, no key, no spool. */
+const noDataFolder = (): boolean => !existsSync(path.join(dir, 'data'));
+
 describe('relay365 start with a listen address in use', () => {
   it('stops with exit code 2 and one line naming RELAY365_ADMIN_LISTEN when the admin port is busy, before any setup link', async () => {
     const { result, smtpPort } = await startWith({ RELAY365_ADMIN_LISTEN: `127.0.0.1:${busyPort}` });
@@ -60,7 +64,8 @@ describe('relay365 start with a listen address in use', () => {
     expect(result.stderr).toBe(
       `relay365: RELAY365_ADMIN_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
     );
-    expect(result.stdout).not.toContain('/setup/');
+    expect(result.stdout).toBe('');
+    expect(noDataFolder()).toBe(true);
     expect(await isFree(smtpPort)).toBe(true);
   });
 
@@ -70,7 +75,8 @@ describe('relay365 start with a listen address in use', () => {
     expect(result.stderr).toBe(
       `relay365: RELAY365_SMTPS_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
     );
-    expect(result.stdout).not.toContain('/setup/');
+    expect(result.stdout).toBe('');
+    expect(noDataFolder()).toBe(true);
     expect(await isFree(smtpPort)).toBe(true);
   });
 
@@ -80,5 +86,18 @@ describe('relay365 start with a listen address in use', () => {
     expect(result.stderr).toBe(
       `relay365: RELAY365_SMTP_LISTEN="127.0.0.1:${busyPort}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
     );
+    expect(result.stdout).toBe('');
+    expect(noDataFolder()).toBe(true);
+  });
+
+  it('stops with one line naming the second variable when two listeners are given the same address, creating nothing', async () => {
+    const port = await freePort();
+    const { result } = await startWith({ RELAY365_SMTP_LISTEN: `127.0.0.1:${port}`, RELAY365_ADMIN_LISTEN: `127.0.0.1:${port}` });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `relay365: RELAY365_ADMIN_LISTEN="127.0.0.1:${port}" is not valid: a free address (another program listens there) (EADDRINUSE)\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(noDataFolder()).toBe(true);
   });
 });

@@ -8,6 +8,7 @@
 import { Hono, type Context } from 'hono';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
+import { deviceSettings, type DeviceListen } from '../../relay/device-settings.js';
 import { parseCidr, tooWideToAllow, wideNetworkWarning } from '../../store/access-schemas.js';
 import type { Store } from '../../store/index.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
@@ -19,7 +20,7 @@ import { NetworksPage, type NetworkForm } from '../views/networks.js';
 import { cidrField, parseNetworkRule } from './relay-access-forms.js';
 
 export interface NetworkRouteOptions {
-  config: Pick<Config, 'relayNetworks'>;
+  config: Pick<Config, 'relayNetworks'> & DeviceListen;
   store: Store;
   relay: AdminRelay;
   log: Logger;
@@ -52,6 +53,7 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
         defaultServer={store.servers.getDefault()}
         servers={store.servers.list()}
         listener={relay.listenerInfo()}
+        device={deviceSettings({ listen: config, bound: relay.listenerInfo(), login: null })}
         canEdit={can(c.var.user, 'updateSettings')}
         csrf={c.var.csrfToken}
         form={form}

@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import { addRelayUser } from '../../relay/add-relay-user.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import type { Logger } from '../../log.js';
+import { deviceSettings, type DeviceListen } from '../../relay/device-settings.js';
 import type { Store } from '../../store/index.js';
 import type { RelayUser } from '../../store/relay-users.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
@@ -25,12 +26,13 @@ export interface RelayUserRouteOptions {
   store: Store;
   relay: AdminRelay;
   log: Logger;
-  publicUrl: string;
+  /** The listener settings a user's device settings come from. */
+  config: DeviceListen;
   now: () => number;
 }
 
 /** Routes under /relay-users. */
-export function relayUserRoutes({ store, relay, log, publicUrl, now }: RelayUserRouteOptions): Hono<AdminEnv> {
+export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
   const passwords = createOneTimePasswords(now);
@@ -68,8 +70,7 @@ export function relayUserRoutes({ store, relay, log, publicUrl, now }: RelayUser
         serverName={serverName(user.serverId)}
         servers={store.servers.list()}
         password={password}
-        listener={relay.listenerInfo()}
-        publicUrl={publicUrl}
+        device={deviceSettings({ listen: config, bound: relay.listenerInfo(), login: user.name })}
         canEdit={can(c.var.user, 'updateSettings')}
         csrf={c.var.csrfToken}
         form={form}

@@ -1,13 +1,15 @@
 /**
  * The Networks page: the allowed networks whose clients relay without a
  * password (stored rules with Remove, the add form, and the rules from
- * RELAY365_RELAY_NETWORKS read-only), a warning for any that is wide, then
- * the SMTP listener.
+ * RELAY365_RELAY_NETWORKS read-only), a warning for any that is wide, the
+ * settings a device in such a network enters, then the SMTP listener.
  */
+import type { DeviceSettings as Settings } from '../../relay/device-settings.js';
 import type { NetworkRule } from '../../store/networks.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { ListenerInfo } from '../env.js';
 import { CsrfField, FieldError, Time } from './components.js';
+import { DeviceSettings } from './device-settings.js';
 import { ListenerSection } from './listener-info.js';
 import { NoServerYet, ServerSelect } from './relay-access-fields.js';
 
@@ -31,6 +33,8 @@ export interface NetworksPageProps {
   defaultServer: EmailServer | undefined;
   servers: EmailServer[];
   listener: ListenerInfo | null;
+  /** What a device in an allowed network enters. */
+  device: Settings;
   canEdit: boolean;
   csrf: string;
   form: NetworkForm;
@@ -60,7 +64,7 @@ function RuleTable({
   defaultServer,
   canEdit,
   csrf,
-}: Omit<NetworksPageProps, 'servers' | 'listener' | 'form' | 'wideWarnings'>) {
+}: Omit<NetworksPageProps, 'servers' | 'listener' | 'device' | 'form' | 'wideWarnings'>) {
   if (rows.length === 0 && environment.length === 0) {
     return <p>No network may relay without a password: every client needs a relay user.</p>;
   }
@@ -153,7 +157,7 @@ function AddForm({ servers, csrf, form }: Pick<NetworksPageProps, 'servers' | 'c
 }
 
 export function NetworksPage(props: NetworksPageProps) {
-  const { servers, listener, canEdit, csrf, form, wideWarnings } = props;
+  const { servers, listener, device, canEdit, csrf, form, wideWarnings } = props;
   return (
     <>
       <p class="lead">
@@ -169,6 +173,10 @@ export function NetworksPage(props: NetworksPageProps) {
           {servers.length === 0 ? <NoServerYet canEdit /> : <AddForm servers={servers} csrf={csrf} form={form} />}
         </section>
       ) : null}
+      <section aria-labelledby="device-heading">
+        <h2 id="device-heading">Device settings</h2>
+        <DeviceSettings settings={device} />
+      </section>
       <ListenerSection info={listener} />
     </>
   );

@@ -4,9 +4,9 @@
  * forms to change its email server and allowed From, reset its password,
  * disable or enable it, and remove it.
  */
+import type { DeviceSettings as Settings } from '../../relay/device-settings.js';
 import type { RelayUser } from '../../store/relay-users.js';
 import type { EmailServer } from '../../store/servers.js';
-import type { ListenerInfo } from '../env.js';
 import { CsrfField, Time } from './components.js';
 import { DeviceSettings } from './device-settings.js';
 import { AllowFromField, describeAllowFrom, ServerSelect } from './relay-access-fields.js';
@@ -23,8 +23,8 @@ export interface RelayUserPageProps {
   servers: EmailServer[];
   /** The password made by the request before this page, or null (never on a reload). */
   password: string | null;
-  listener: ListenerInfo | null;
-  publicUrl: string;
+  /** What a device enters to log in as this user. */
+  device: Settings;
   canEdit: boolean;
   csrf: string;
   form: RelayUserSettingsForm;
@@ -120,14 +120,14 @@ function EditForms({ user, servers, csrf, form }: Pick<RelayUserPageProps, 'user
 }
 
 export function RelayUserPage(props: RelayUserPageProps) {
-  const { user, serverName, password, listener, publicUrl, canEdit } = props;
+  const { user, serverName, password, device, canEdit } = props;
   return (
     <>
       {password !== null ? <OneTimePassword user={user} password={password} /> : null}
       <Facts user={user} serverName={serverName} />
       <section aria-labelledby="device-heading">
         <h2 id="device-heading">Device settings</h2>
-        <DeviceSettings info={listener} publicUrl={publicUrl} username={user.name} />
+        <DeviceSettings settings={device} />
       </section>
       {canEdit ? <EditForms {...props} /> : null}
       <p>
