@@ -21,7 +21,7 @@ import { sessionMiddleware } from './middleware/session.js';
 import { accountRoutes } from './routes/account.js';
 import { alertRoutes } from './routes/alerts.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
-import { assetRoutes } from './routes/assets.js';
+import { assetRoutes, favicon } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
 import { checkConfigRoutes } from './routes/check-config.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -44,7 +44,7 @@ export interface AdminAppOptions {
 }
 
 /** Paths reachable without signing in. */
-export const PUBLIC_PATHS = ['/login', '/setup', CALLBACK_PATH, '/assets'] as const;
+export const PUBLIC_PATHS = ['/login', '/setup', CALLBACK_PATH, '/assets', '/favicon.ico'] as const;
 
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -92,6 +92,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.use('*', requireLogin({ publicPaths: PUBLIC_PATHS }));
 
   app.route('/assets', assetRoutes());
+  app.get('/favicon.ico', favicon);
   app.route('/', authRoutes({ store, cookies, throttle, clientAddress, log }));
   app.route('/account', accountRoutes({ store, throttle, clientAddress, log }));
   // Alerts as recorded by the engine (the store keeps them, so the dashboard shows them after a restart too).
@@ -106,7 +107,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/oauth/office365', callbackRoutes({ store, flow }));
   app.route('/log', logRoutes({ store, relay, log, tailPollMs: options.tailPollMs, retentionDays: config.retentionDays }));
   app.route('/refused', refusedRoutes({ store, retentionDays: config.retentionDays }));
-  app.route('/relay-users', relayUserRoutes(serverOptions));
+  app.route('/relay-users', relayUserRoutes({ ...serverOptions, config }));
   app.route('/relay-users/lockouts', lockoutRoutes({ store, log }));
   app.route('/networks', networkRoutes({ config, store, relay, log }));
   app.route('/users', userRoutes({ store, log }));

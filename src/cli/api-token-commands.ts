@@ -5,6 +5,7 @@
  */
 import { newApiTokenSchema, type ApiToken } from '../store/api-tokens.js';
 import type { Store } from '../store/index.js';
+import { formatTime, formatTimeOrNever } from '../time-format.js';
 import { flagValue, noPositionals, onePositional, parseFlags, requireFlag, unknownSubcommand, type Print } from './flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -40,7 +41,9 @@ function list(store: Store, args: string[], print: Print): void {
     return;
   }
   if (tokens.length === 0) print('no API tokens; add one with relay365 api-token add --name NAME --scope read|write');
-  for (const t of tokens.map(row)) print(`${t.name}: ${t.scope}, ${t.hint}, created ${t.createdAt}, last used ${t.lastUsedAt ?? 'never'}`);
+  for (const t of tokens) {
+    print(`${t.name}: ${t.scope}, ${t.hint}, created ${formatTime(t.createdAt)}, last used ${formatTimeOrNever(t.lastUsedAt)}`);
+  }
 }
 
 function revoke(store: Store, args: string[], print: Print): void {

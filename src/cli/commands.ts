@@ -5,11 +5,13 @@
  * (`relay-user …`, `network …`) to their modules.
  */
 import { CLOUD_LABELS } from '../auth/clouds.js';
-import type { Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
+import type { DeviceListen } from '../relay/device-settings.js';
 import { removeServerAndSpool } from '../relay/remove-server.js';
 import type { Store } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
+import { formatTime } from '../time-format.js';
 import { BACKUP_COMMANDS } from './backup-commands.js';
 import { doctorCommand } from './doctor-command.js';
 import { apiTokenCommand } from './api-token-commands.js';
@@ -38,7 +40,7 @@ function findServer(store: Store, name: string | undefined): EmailServer {
 export function describeServer(s: EmailServer, counts: Record<MessageStatus, number>): string[] {
   const status =
     s.status === 'authorized'
-      ? `Authorized${s.authorizedAccount ? ` as ${s.authorizedAccount}` : ''}${s.tokenRefreshedAt ? `, token refreshed ${new Date(s.tokenRefreshedAt).toISOString()}` : ''}`
+      ? `Authorized${s.authorizedAccount ? ` as ${s.authorizedAccount}` : ''}${s.tokenRefreshedAt ? `, token refreshed ${formatTime(s.tokenRefreshedAt)}` : ''}`
       : STATUS_LABELS[s.status];
   const lines = [`${s.name}${s.isDefault ? ' (default)' : ''}: ${s.method} ${s.secure} ${s.host}:${s.port} — ${status}`];
   if (s.method === 'office365') {
@@ -153,7 +155,8 @@ export const COMMANDS: readonly string[] = [
 /**
  * Runs `server …`, `queue …`, `relay-user …`, `network …` or `doctor`; rejects with UsageError on bad input
  * (and `doctor` with DoctorFoundProblems when a check failed, after printing its report).
- * `config.relayNetworks` (RELAY365_RELAY_NETWORKS) is listed by `network list`; none when omitted.
+ * `config.relayNetworks` (RELAY365_RELAY_NETWORKS) is listed by `network list`, and `relay-user add` prints the
+ * device settings from the listener settings; when omitted, the built-in defaults without networks.
  * `note` takes remarks about the output (a list cut at its limit); relay365 writes them to stderr.
  */
 export async function runCommand(
@@ -161,7 +164,9 @@ export async function runCommand(
   command: string,
   args: string[],
   print: Print,
-  config: Pick<Config, 'relayNetworks'> & Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>> = { relayNetworks: [] },
+  config: Pick<Config, 'relayNetworks'> & DeviceListen & Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>> = loadConfig({
+    RELAY365_RELAY_NETWORKS: '',
+  }),
   note: Print = print,
 ): Promise<void> {
   if (command === 'server') return serverCommand(store, args, print);
@@ -169,7 +174,7 @@ export async function runCommand(
   if (command === 'refused') return refusedCommand(store, args, print, note);
   if (command === 'api-token') return apiTokenCommand(store, args, print);
   if (command === 'send-test') return sendTestCommand(store, args, print);
-  if (command === 'relay-user') return relayUserCommand(store, args, print);
+  if (command === 'relay-user') return relayUserCommand(store, args, print, config);
   if (command === 'network') return networkCommand(store, config.relayNetworks, args, print);
   if (command === 'doctor') return doctorCommand(store, config, args, print);
   throw new UsageError(`unknown command "${command}"`);

@@ -9,6 +9,7 @@ import { hintForSmtpReply } from '../auth/hints.js';
 import { createSpool } from '../relay/spool.js';
 import type { Store } from '../store/index.js';
 import type { MessageStatus, QueuedMessage } from '../store/queue.js';
+import { formatTime } from '../time-format.js';
 import { noPositionals, onePositional, parseFlags, serverFlag, unknownSubcommand, type Print } from './flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -17,8 +18,6 @@ const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sendi
 export const MAX_QUEUE_LIST = 100_000;
 const DEFAULT_QUEUE_LIST = 100;
 const BY = 'the command line';
-
-const iso = (at: number): string => new Date(at).toISOString();
 
 /** `--limit N`: a positive whole number; above MAX_QUEUE_LIST it is capped, with a note. */
 function listLimit(value: string | undefined, note: Print): number {
@@ -64,7 +63,7 @@ function list(store: Store, args: string[], print: Print, note: Print): void {
     for (const m of messages) {
       const rcpts = store.queue.recipients(m.id).map((r) => r.address);
       print(
-        `${m.id} ${iso(m.receivedAt)} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
+        `${m.id} ${formatTime(m.receivedAt)} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
       );
     }
   }
@@ -78,7 +77,7 @@ function list(store: Store, args: string[], print: Print, note: Print): void {
 
 function show(store: Store, args: string[], print: Print): void {
   const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
-  const message = findMessage(store, onePositional(positionals, 'relay365 queue show 0H4K2ZQ1A7'));
+  const message = findMessage(store, onePositional(positionals, 'relay365 queue show MXC4B99K09DB1DFEC812'));
   const recipients = store.queue.recipients(message.id);
   const events = store.queue.events(message.id);
   const hint = message.lastReply ? hintForSmtpReply(message.lastReply) : null;
@@ -89,16 +88,16 @@ function show(store: Store, args: string[], print: Print): void {
   }
   print(`${message.id}: ${message.status}, ${message.attempts} attempt(s), ${message.size} bytes, email server ${server ?? '-'}`);
   print(
-    `  received ${iso(message.receivedAt)} from ${message.clientAddress ?? '-'} (${message.route ?? '-'}${message.relayUser ? `, relay user ${message.relayUser}` : ''})`,
+    `  received ${formatTime(message.receivedAt)} from ${message.clientAddress ?? '-'} (${message.route ?? '-'}${message.relayUser ? `, relay user ${message.relayUser}` : ''})`,
   );
   print(`  from ${message.mailFrom || '<>'}${message.subject ? `, subject ${JSON.stringify(message.subject)}` : ''}`);
   for (const r of recipients) print(`  to ${r.address}: ${r.status}${r.reply ? ` | ${r.reply}` : ''}`);
   if (message.status === 'queued' || message.status === 'deferred')
-    print(`  next attempt ${iso(message.nextAttemptAt)}, gives up ${iso(message.expiresAt)}`);
+    print(`  next attempt ${formatTime(message.nextAttemptAt)}, gives up ${formatTime(message.expiresAt)}`);
   if (message.lastReply) print(`  last reply: ${message.lastReply}`);
   if (hint) print(`  meaning: ${hint.meaning}\n  fix: ${hint.fix}`);
   print('  events:');
-  for (const e of events) print(`    ${iso(e.at)} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
+  for (const e of events) print(`    ${formatTime(e.at)} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
 }
 
 function retry(store: Store, args: string[], print: Print): void {
@@ -127,7 +126,7 @@ function retry(store: Store, args: string[], print: Print): void {
 
 async function remove(store: Store, args: string[], print: Print): Promise<void> {
   const { positionals } = parseFlags(args, {});
-  const message = findMessage(store, onePositional(positionals, 'relay365 queue delete 0H4K2ZQ1A7'));
+  const message = findMessage(store, onePositional(positionals, 'relay365 queue delete MXC4B99K09DB1DFEC812'));
   if (!store.queue.remove(message.id, Date.now())) {
     throw new UsageError(`message ${message.id} is being delivered right now; try again in a moment`);
   }

@@ -6,6 +6,7 @@
 import { REFUSAL_REASON_KEYS, refusalLabel, refusalOut, type RefusalReason } from '../relay/refusals.js';
 import type { Store } from '../store/index.js';
 import { REFUSAL_ROW_CAP } from '../store/refusals.js';
+import { formatTime } from '../time-format.js';
 import { noPositionals, parseFlags, unknownSubcommand, type Print } from './flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -55,9 +56,9 @@ function list(store: Store, args: string[], print: Print, note: Print): void {
   } else {
     if (shown.length === 0) print(filter.client || filter.reason ? 'no refusals match' : 'nothing has been refused');
     for (const r of shown) {
-      const times = r.count > 1 ? ` (${r.count} times since ${new Date(r.firstAt).toISOString()})` : '';
+      const times = r.count > 1 ? ` (${r.count} times since ${formatTime(r.firstAt)})` : '';
       const user = r.username ? ` | username ${r.username}` : '';
-      print(`${new Date(r.lastAt).toISOString()} ${r.client} ${refusalLabel(r.reason)}${times}: ${r.detail}${user}`);
+      print(`${formatTime(r.lastAt)} ${r.client} ${refusalLabel(r.reason)}${times}: ${r.detail}${user}`);
       if (r.hint) print(`  fix: ${r.hint}`);
     }
   }

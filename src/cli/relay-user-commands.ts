@@ -1,14 +1,16 @@
 /**
  * `relay365 relay-user add|list|set|remove`: the SMTP AUTH accounts legacy
- * apps log in with. A password is either read from a file or generated and
- * shown once; only its scrypt hash is stored, and no command prints either
- * again.
+ * apps log in with. `add` prints the settings the device enters; a password
+ * is either read from a file or generated and shown once; only its scrypt
+ * hash is stored, and no command prints either again.
  */
 import { hashPassword } from '../auth/passwords.js';
 import { addRelayUser } from '../relay/add-relay-user.js';
+import { deviceSettingLines, deviceSettings, type DeviceListen } from '../relay/device-settings.js';
 import { allowFromList, relayPassword, relayUserName } from '../store/access-schemas.js';
 import type { Store } from '../store/index.js';
 import type { RelayUser, RelayUserChanges } from '../store/relay-users.js';
+import { formatTimeOrNever } from '../time-format.js';
 import {
   booleanFlag,
   flagValue,
@@ -49,7 +51,7 @@ function passwordFromFile(file: string): string {
   return flagValue('password-file', readFlagFile('password-file', file), relayPassword, JSON.stringify(file));
 }
 
-async function add(store: Store, args: string[], print: Print): Promise<void> {
+async function add(store: Store, args: string[], print: Print, listen: DeviceListen): Promise<void> {
   const { values, positionals } = parseFlags(args, ADD_FLAGS);
   noPositionals(positionals);
   const example = 'relay365 relay-user add --name scanner --server office365';
@@ -61,6 +63,10 @@ async function add(store: Store, args: string[], print: Print): Promise<void> {
   if (!added) throw new UsageError(`a relay user named ${JSON.stringify(name)} exists already`);
   const { user, generated } = added;
   print(`added relay user ${user.name} for email server ${server.name}, ${senders(user.allowFrom)}`);
+  const device = deviceSettings({ listen, login: user.name });
+  print('device settings:');
+  for (const { label, value } of deviceSettingLines(device)) print(`  ${label}: ${value}`);
+  for (const note of device.notes) print(`  note: ${note}`);
   if (generated === null) return;
   print('its password is shown only this once, on the next line; enter it in the device now:');
   print(generated);
@@ -86,7 +92,7 @@ function list(store: Store, args: string[], print: Print): void {
   if (users.length === 0) print('no relay users; add one with relay365 relay-user add --name NAME --server SERVER');
   for (const u of users) {
     print(
-      `${u.name}${u.disabled ? ' (disabled)' : ''}: server ${servers.get(u.serverId) ?? '?'}, ${senders(u.allowFrom)}, last used ${isoOrNull(u.lastUsedAt) ?? 'never'}`,
+      `${u.name}${u.disabled ? ' (disabled)' : ''}: server ${servers.get(u.serverId) ?? '?'}, ${senders(u.allowFrom)}, last used ${formatTimeOrNever(u.lastUsedAt)}`,
     );
   }
 }
@@ -128,11 +134,11 @@ function remove(store: Store, args: string[], print: Print): void {
 }
 
 /** Runs `relay-user add|list|set|remove`; throws UsageError on bad input. */
-export async function relayUserCommand(store: Store, args: string[], print: Print): Promise<void> {
+export async function relayUserCommand(store: Store, args: string[], print: Print, listen: DeviceListen): Promise<void> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'add':
-      return add(store, rest, print);
+      return add(store, rest, print, listen);
     case 'list':
       return list(store, rest, print);
     case 'set':

@@ -24,7 +24,9 @@ describe('API tokens page', () => {
 
     const again = await admin.get('/api-tokens');
     expect(again.text).not.toContain(token);
-    expect(visibleText(again.text)).toMatch(/provisioning ?, write r365_.{4}… last used \d{4}-\d\d-\d\d/);
+    expect(visibleText(again.text)).toMatch(
+      /provisioning ?, write r365_.{4}… last used \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC created \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+    );
 
     const id = panel.fx.store.apiTokens.findByName('provisioning')!.id;
     expect((await admin.post(`/api-tokens/${id}/revoke`)).status).toBe(303);

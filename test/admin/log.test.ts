@@ -10,6 +10,9 @@ let panel: Panel;
 afterEach(() => panel?.cleanup());
 
 const T0 = Date.parse('2030-05-01T10:00:00Z');
+/** Exchange Online's answer for a From the mailbox may not send as, with its unbreakable diagnostics. */
+const SEND_AS_DENIED =
+  '554 5.2.252 SendAsDenied; relay@contoso.com not allowed to send as erp@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData] [Hostname=AM0PR01MB1234.eurprd01.prod.exchangelabs.com]';
 
 function message(id: string, serverId: number, minutes: number, from: string, to: string[], subject: string): NewMessage {
   return {
@@ -51,17 +54,39 @@ function seed(p: Panel): void {
 }
 
 describe('relay log', () => {
-  it('lists messages newest first with time, server, sender, recipients, subject, size, status and last reply', async () => {
+  it('lists messages newest first with time, status, sender, recipients, subject, size, last reply, server and client', async () => {
     panel = createPanel();
     seed(panel);
     const agent = await signedIn(panel, 'viewer@example.com');
     const text = visibleText((await agent.get('/log')).text);
-    expect(text).toContain('Time Server Sender Recipients Subject Size Status Last upstream reply');
+    expect(text).toContain('Time Status Sender and recipients Subject Last upstream reply Server and client');
     expect(text.indexOf('Invoice 2')).toBeLessThan(text.indexOf('Scan'));
     expect(text.indexOf('Scan')).toBeLessThan(text.indexOf('Invoice 1'));
-    expect(text).toContain('2030-05-01 10:02:00 UTC o365 erp@contoso.com dave@fabrikam.com Invoice 2 2.0 KB held 535 5.7.139');
-    expect(text).toContain('smarthost printer@contoso.com bob@fabrikam.com, carol@fabrikam.com Scan 2.0 KB queued');
-    expect(text).toContain('delivered 250 2.0.0 OK');
+    expect(text).toContain('2030-05-01 10:02:00 UTC held erp@contoso.com to dave@fabrikam.com Invoice 2 2.0 KB 535 5.7.139');
+    expect(text).toContain('queued printer@contoso.com to bob@fabrikam.com, carol@fabrikam.com Scan 2.0 KB smarthost from 10.0.0.5');
+    expect(text).toContain('delivered erp@contoso.com to alice@fabrikam.com Invoice 1 2.0 KB 250 2.0.0 OK <x> [Hostname=EXCH] o365');
+  });
+
+  it('cuts a long reply short in the list with the whole text one click away, and names at most three recipients', async () => {
+    panel = createPanel();
+    seed(panel);
+    const many = Array.from({ length: 5 }, (_, i) => `person${i}@fabrikam.com`);
+    panel.fx.store.queue.insert([message('LONG4', 1, 3, 'erp@contoso.com', many, 'Invoice 4')]);
+    panel.fx.store.queue.recordAttempt(
+      'LONG4',
+      { kind: 'done', delivered: [], failed: many.map((address) => ({ address, reply: SEND_AS_DENIED })) },
+      T0,
+    );
+    const agent = await signedIn(panel, 'viewer@example.com');
+    const html = (await agent.get('/log')).text;
+    const details = /<details class="whole-reply"><summary><span class="preview">([^<]*)<\/span>.*?<\/summary>([^<]*)<\/details>/.exec(
+      html,
+    );
+    expect(details?.[1]).toBe('554 5.2.252 SendAsDenied; relay@contoso.com not allowed to send as erp@contoso.com;…');
+    expect(details?.[2]).toBe(SEND_AS_DENIED);
+    expect(visibleText(html)).toContain(
+      'erp@contoso.com to person0@fabrikam.com, person1@fabrikam.com, person2@fabrikam.com and 2 more Invoice 4',
+    );
   });
 
   it.each([
@@ -93,6 +118,25 @@ describe('relay log', () => {
       `Database ${(bytes / 1024 / 1024).toFixed(1)} MB, 3 messages kept; delivered and failed mail is deleted after 30 days (RELAY365_RETENTION_DAYS).`,
     );
     expect(text).toContain('Sender and recipient match addresses that start with the text given, in any case.');
+  });
+
+  it('shows the fix for a reply once, however many recipients got it', async () => {
+    panel = createPanel();
+    seed(panel);
+    const to = ['alice@fabrikam.com', 'bob@fabrikam.com'];
+    panel.fx.store.queue.insert([message('DENY5', 1, 4, 'erp@contoso.com', to, 'Invoice 5')]);
+    panel.fx.store.queue.recordAttempt(
+      'DENY5',
+      { kind: 'done', delivered: [], failed: to.map((address) => ({ address, reply: SEND_AS_DENIED })) },
+      T0,
+    );
+    const agent = await signedIn(panel, 'viewer@example.com');
+    const text = visibleText((await agent.get('/log/DENY5')).text);
+    expect(text.split('Set From Address Handling to rewrite')).toHaveLength(2);
+    expect(text).toContain(`Last upstream reply ${SEND_AS_DENIED} What to do The mailbox may not send as this From address. Fix: Set From`);
+    expect(text).toContain(
+      'alice@fabrikam.com failed the last upstream reply, above bob@fabrikam.com failed the last upstream reply, above',
+    );
   });
 
   it('shows a message with its events, replies and the fix for Microsoft replies', async () => {

@@ -1,28 +1,37 @@
-// Every signed-in page of the panel on a 390 px phone screen in Debian's Chromium: the page never
-// scrolls sideways (wide tables scroll inside their wrapper instead). The store is filled with long
-// names, addresses and replies, the way a real install looks.
+// Every signed-in page of the panel in Debian's Chromium on a 390 px phone screen, where the page never
+// scrolls sideways (wide tables scroll inside their wrapper instead), and on a 1366 px laptop screen,
+// where no table is wider than its box. The store is filled with long names, addresses and replies,
+// the way a real install looks, and a SendAsDenied failure that went through the relay and the
+// Microsoft 365 emulator. Screenshots of each page at both widths go to test-artifacts/.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import nodemailer from 'nodemailer';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser } from '../../src/admin/accounts.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { cidr } from '../../src/store/access-schemas.js';
-import { assertEmulatorTrusted, SEED } from '../emulator/index.js';
-import { plainServer } from '../helpers/fixture.js';
+import { assertEmulatorTrusted } from '../emulator/index.js';
+import { emulatorServer } from '../helpers/office365.js';
+import { waitFor } from '../helpers/wait.js';
 import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/phone/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const ADMIN = { adminEmail: 'admin@contoso.test', adminPassword: 'a long admin password' };
 const PHONE = { width: 390, height: 844 };
+const LAPTOP = { width: 1366, height: 768 };
 const LONG_REPLY =
   '550 5.7.60 SMTP; Client does not have permissions to send as this sender. [BN8NAM11FT012.eop-nam11.prod.protection.outlook.com 2024-01-01T00:00:00.000Z 08DC0123456789AB]';
 
 const haveChromium = chromiumAvailable();
 
-describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
+/** A file name for a page's screenshot; the failed message's page has a fixed one (its queue ID is new each run). */
+const shot = (width: number, p: string): string =>
+  path.join(ARTIFACTS, String(width), `${p.replace(/^\/log\/[0-9A-Z]{20}$/, '/log/sendasdenied').replace(/\W+/g, '_')}.png`);
+
+describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop', () => {
   let stack: Stack;
   let browser: Chromium;
   let page: Page;
@@ -30,27 +39,20 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
 
   beforeAll(async () => {
     assertEmulatorTrusted();
-    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const { width } of [PHONE, LAPTOP]) mkdirSync(path.join(ARTIFACTS, String(width)), { recursive: true });
     stack = await startStack(ADMIN);
     const { store } = stack.fx;
     const expires = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+    // Pointed at the emulator (the relay tries to deliver the message queued below): never a Microsoft host.
     const server = store.servers.add(
-      {
-        ...plainServer({
-          name: 'office365-headquarters-printers',
-          method: 'office365',
-          signInMode: 'authorize',
-          secure: 'tls',
-          host: 'smtp.office365.com',
-          port: 587,
-          tenantId: SEED.tenantId,
-          clientId: SEED.clientId,
-          clientSecret: 'Rly8Q~app.Secret.Value.0123456789',
-          clientSecretExpires: expires,
-          mailbox: 'multifunction-printers.headquarters@contoso-international-holdings.onmicrosoft.com',
-          sendAs: ['accounts-payable.notifications@contoso-international-holdings.com'],
-        }),
-      },
+      emulatorServer(stack.emu, {
+        name: 'office365-headquarters-printers',
+        signInMode: 'authorize',
+        clientSecret: 'Rly8Q~app.Secret.Value.0123456789',
+        clientSecretExpires: expires,
+        mailbox: 'multifunction-printers.headquarters@contoso-international-holdings.onmicrosoft.com',
+        sendAs: ['accounts-payable.notifications@contoso-international-holdings.com'],
+      }),
       true,
     );
     store.servers.setStatus(server.id, {
@@ -105,6 +107,27 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
       },
       received,
     );
+    // Mail from an address the mailbox may not send as: Exchange Online answers 554 5.2.252 SendAsDenied
+    // with its unbreakable STOREDRV… diagnostics, and the message fails for both recipients.
+    const upstream = store.servers.add(emulatorServer(stack.emu, { name: 'office365-contoso-international-holdings-erp' }));
+    store.networks.add(cidr.parse('127.0.0.2/32'), upstream.id);
+    stack.relay.settingsChanged();
+    const erp = nodemailer.createTransport({ host: '127.0.0.1', port: stack.smtpPort, ignoreTLS: true, localAddress: '127.0.0.2' });
+    await erp.sendMail({
+      from: 'accounts-payable.notifications@contoso-international-holdings.com',
+      to: [
+        'accounts-payable.invoices.incoming@contoso-international-holdings.com',
+        'controller@subsidiary.contoso-international-holdings.com',
+      ],
+      subject: 'Invoice INV-2024-000123 from the ERP system of Contoso International Holdings (payment due 2024-02-01)',
+      text: 'Invoice attached.',
+    });
+    erp.close();
+    const failed = await waitFor(
+      () => store.queue.list({ status: 'failed', serverId: upstream.id }).find((m) => /SendAsDenied/.test(m.lastReply ?? '')),
+      'the SendAsDenied failure',
+      20_000,
+    );
     paths.push(
       '/',
       '/servers',
@@ -117,6 +140,9 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
       `/servers/${server.id}/authorize`,
       '/log',
       '/log/PHONE0000001',
+      `/log/${failed.id}`,
+      '/refused',
+      '/account',
       '/relay-users',
       `/relay-users/${user.id}`,
       '/networks',
@@ -140,14 +166,15 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
     await stack?.close();
   });
 
-  it('scrolls no signed-in page sideways', async () => {
+  it('scrolls no signed-in page sideways on a phone', async () => {
+    await page.setViewportSize(PHONE);
     const overflowing: string[] = [];
     for (const p of paths) {
       const response = await page.goto(`${stack.baseUrl}${p}`);
       expect(response?.status(), p).toBe(200);
       expect(page.url(), p).toBe(`${stack.baseUrl}${p}`);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
-      await page.screenshot({ path: path.join(ARTIFACTS, `${p.replace(/\W+/g, '_')}.png`), fullPage: true });
+      await page.screenshot({ path: shot(PHONE.width, p), fullPage: true });
       if (width > PHONE.width) {
         // Name the widest elements, to say what to fix.
         const culprits = await page.evaluate((limit) => {
@@ -164,4 +191,50 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone', () => {
     }
     expect(overflowing).toEqual([]);
   });
+
+  it('keeps every table of every signed-in page inside its box on a laptop', async () => {
+    await page.setViewportSize(LAPTOP);
+    const tooWide: string[] = [];
+    for (const p of paths) {
+      const response = await page.goto(`${stack.baseUrl}${p}`);
+      expect(response?.status(), p).toBe(200);
+      await page.screenshot({ path: shot(LAPTOP.width, p), fullPage: true });
+      // A table wider than the room its box gives it is clipped behind a scrollbar (or sticks out).
+      const tables = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('table:not(.visually-hidden table)')).flatMap((table) => {
+          const box = table.parentElement as HTMLElement;
+          const style = getComputedStyle(box);
+          const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const width = Math.max(table.getBoundingClientRect().width, table.scrollWidth);
+          return width > room + 1 ? [`table.${table.className} ${Math.round(width)}px in ${Math.round(room)}px`] : [];
+        }),
+      );
+      const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+      if (pageWidth > LAPTOP.width) tables.push(`the page is ${pageWidth}px wide`);
+      if (tables.length > 0) tooWide.push(`${p}: ${tables.join('; ')}`);
+    }
+    expect(tooWide).toEqual([]);
+  });
+
+  it.each([LAPTOP, PHONE])(
+    'opens the whole SendAsDenied reply in the relay log with one click at $width px, still fitting',
+    async (screen) => {
+      await page.setViewportSize(screen);
+      await page.goto(`${stack.baseUrl}/log?status=failed`);
+      const reply = page.locator('table.log tbody tr', { hasText: 'Invoice INV-2024-000123' }).locator('details.whole-reply');
+      await expect(reply.innerText()).resolves.not.toContain('[EndDiagnosticData]');
+      await reply.locator('summary').click();
+      await expect(reply.innerText()).resolves.toContain(
+        'MapiExceptionSendAsDenied; Failed to process message due to a permanent exception',
+      );
+      await page.screenshot({ path: shot(screen.width, '/log/whole-reply'), fullPage: true });
+      const widths = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        table: document.querySelector('table.log')!.getBoundingClientRect().width,
+        box: document.querySelector('.table-scroll')!.clientWidth,
+      }));
+      expect(widths.page).toBeLessThanOrEqual(screen.width);
+      expect(widths.table).toBeLessThanOrEqual(widths.box + 1);
+    },
+  );
 });

@@ -68,7 +68,7 @@ describe.skipIf(!haveChromium)('relay access in Chromium', () => {
     await page.getByRole('button', { name: 'Copy' }).click();
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(password);
     const settings = await page.locator('dl.device-settings').innerText();
-    expect(settings).toMatch(/SMTP server\s+localhost\s+Port\s+(\d+)\s+Security\s+Use STARTTLS\./);
+    expect(settings).toMatch(/SMTP server\s+localhost\s+Port\s+(\d+)\s+Security\s+STARTTLS\s+Authentication\s+on \(PLAIN or LOGIN\)/);
     expect(settings).toContain(String(s.smtpPort));
     await page.screenshot({ path: path.join(ARTIFACTS, 'relay-user-password.png'), fullPage: true });
     // Shown once: a reload no longer has it.
@@ -104,10 +104,10 @@ describe.skipIf(!haveChromium)('relay access in Chromium', () => {
 
     await page.getByRole('link', { name: 'Relay log', exact: true }).click();
     const row = page.locator('table.log tbody tr', { hasText: 'Scan from the MFP' });
-    await expect
-      .poll(() => row.innerText())
-      .toMatch(/Office 365\s+relay@contoso\.test\s+alice@fabrikam\.test\s+Scan from the MFP.*delivered/s);
-    await expect(row.locator('td.client').innerText()).resolves.toMatch(/127\.0\.0\.1\s+relay user scanner/);
+    await expect.poll(() => row.innerText()).toMatch(/delivered\s+relay@contoso\.test\s+to alice@fabrikam\.test\s+Scan from the MFP/);
+    await expect(row.locator('td[data-label="Server and client"]').innerText()).resolves.toMatch(
+      /^Office 365\s+from 127\.0\.0\.1\s+relay user scanner$/,
+    );
     await row.getByRole('link', { name: 'Scan from the MFP' }).click();
     await expect(page.locator('dl.facts').innerText()).resolves.toMatch(/Route\s+relay user scanner/);
 

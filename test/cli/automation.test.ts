@@ -70,7 +70,9 @@ describe('relay365 api-token', () => {
     expect(token).toMatch(/^r365_[A-Za-z0-9_-]{43}$/);
     expect(fx.store.apiTokens.authenticate(token, Date.now())).toMatchObject({ name: 'provisioning', scope: 'write' });
     const listed = (await run('api-token', 'list')).join('\n');
-    expect(listed).toMatch(/^provisioning: write, r365_.{4}…, created \S+, last used \S+$/);
+    expect(listed).toMatch(
+      /^provisioning: write, r365_.{4}…, created \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, last used \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+    );
     const json = JSON.parse((await run('api-token', 'list', '--json')).join('\n')) as unknown[];
     expect(json).toEqual([expect.objectContaining({ name: 'provisioning', scope: 'write' })]);
     expect(listed + JSON.stringify(json)).not.toContain(token);

@@ -51,11 +51,11 @@ describe('relay365 refused list', () => {
   it('prints each refusal, most recently seen first, with its count and fix', async () => {
     record(SEED);
     expect((await run('refused', 'list')).lines).toEqual([
-      `2030-05-01T10:01:30.000Z 192.168.11.9 Login failed: 535 5.7.8 Authentication failed | username scanner-7`,
+      `2030-05-01 10:01:30 UTC 192.168.11.9 Login failed: 535 5.7.8 Authentication failed | username scanner-7`,
       `  fix: ${REFUSAL_HINTS.auth_failed}`,
-      `2030-05-01T10:01:00.000Z 203.0.113.50 Relaying denied (2 times since 2030-05-01T10:00:30.000Z): 550 5.7.1 Relaying denied`,
+      `2030-05-01 10:01:00 UTC 203.0.113.50 Relaying denied (2 times since 2030-05-01 10:00:30 UTC): 550 5.7.1 Relaying denied`,
       `  fix: ${REFUSAL_HINTS.relay_denied}`,
-      `2030-05-01T10:00:00.000Z 192.168.10.7 TLS handshake failed: TLS handshake failed: offered TLSv1, required TLSv1.2`,
+      `2030-05-01 10:00:00 UTC 192.168.10.7 TLS handshake failed: TLS handshake failed: offered TLSv1, required TLSv1.2`,
       '  fix: Lower it.',
     ]);
   });

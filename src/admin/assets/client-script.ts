@@ -32,7 +32,8 @@ if (tail && window.EventSource) {
     var item = document.createElement('li');
     var time = document.createElement('time');
     time.dateTime = new Date(e.at).toISOString();
-    time.textContent = time.dateTime.slice(11, 19) + ' UTC';
+    // The format of formatTime (src/time-format.ts), which this script cannot import.
+    time.textContent = time.dateTime.slice(0, 10) + ' ' + time.dateTime.slice(11, 19) + ' UTC';
     item.appendChild(time);
     item.appendChild(document.createTextNode(' ' + e.server + ' '));
     var kind = document.createElement('strong');

@@ -53,19 +53,31 @@ a.danger { background: none; color: var(--err); }
 .action-box { background: #fff; border: 1px solid var(--line); padding: .8rem 1rem; margin-bottom: 1rem; }
 .test-result { margin-top: .8rem; padding: .6rem .9rem; border: 1px solid; }
 pre.transcript { background: #11151c; color: #e6e9ef; padding: .6rem; overflow: auto; font-size: .85em; }
-.badge { padding: 0 .4rem; border-radius: 3px; background: var(--line); }
+.badge { padding: 0 .4rem; border-radius: 3px; background: var(--line); white-space: nowrap; }
 .badge-delivered { background: #d4eedc; } .badge-failed { background: #f7d6d3; } .badge-held { background: #fbe7b5; } .badge-deferred { background: #fbe7b5; }
 .hint { color: var(--warn); margin: .2rem 0 0; }
-dl.facts { display: grid; grid-template-columns: 12rem 1fr; gap: .3rem 1rem; background: #fff; padding: 1rem; border: 1px solid var(--line); }
+dl.facts { display: grid; grid-template-columns: 12rem minmax(0, 1fr); gap: .3rem 1rem; background: #fff; padding: 1rem; border: 1px solid var(--line); }
 dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
-ol.tail, ol.events { background: #fff; border: 1px solid var(--line); padding: .5rem 2rem; font-size: .9em; }
+/* Microsoft's replies carry unbreakable tokens (STOREDRV.Submission.Exception:…): they wrap anywhere rather than widen the page. */
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+ol.tail, ol.events { background: #fff; border: 1px solid var(--line); padding: .5rem 2rem; font-size: .9em; overflow-wrap: anywhere; }
 ol.tail:empty { display: none; }
 .buttons { display: flex; flex-wrap: wrap; gap: .6rem; align-items: center; margin: .5rem 0; }
 .table-scroll { overflow-x: auto; margin-bottom: .5rem; }
 .table-scroll > table { min-width: 34rem; }
-.table-scroll > table.log { min-width: 60rem; }
-td.client .route { display: block; color: var(--muted); font-size: .85em; }
+.table-scroll > table.log { min-width: 48rem; }
+/* The relay log: fixed columns share the box, and long addresses and replies wrap inside their cells. */
+table.log { table-layout: fixed; }
+table.log th.when { width: 8rem; }
+table.log th.status { width: 7rem; }
+table.log th.reply { width: 27%; }
+table.log th.server { width: 16%; }
+table.log td { overflow-wrap: anywhere; }
+table.log .below { display: block; color: var(--muted); font-size: .85em; }
+details.whole-reply summary { cursor: pointer; }
+details.whole-reply .opened, details.whole-reply[open] .preview { display: none; }
+details.whole-reply[open] .opened { display: inline; font-family: system-ui, sans-serif; color: var(--muted); }
+table.recipients td { overflow-wrap: anywhere; }
 /* The Refused page: long details and fixes wrap in their cells; on a phone each row becomes a labelled block. */
 table.refused td.reply { max-width: none; min-width: 14rem; }
 table.refused td.when { min-width: 7rem; }
@@ -128,11 +140,12 @@ ul.legend { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: .6rem 0 .
   /* The chart is drawn at about 0.7 of its size on a phone: larger type keeps the hours readable. */
   figure.chart { padding: .5rem; }
   svg.hourly-chart text { font-size: 15px; }
-  .table-scroll > table.refused { min-width: 0; }
-  table.refused thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-  table.refused tr, table.refused td { display: block; }
-  table.refused tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
-  table.refused td { border: 0; padding: .1rem .6rem; min-width: 0; max-width: none; overflow-wrap: anywhere; }
-  table.refused td::before { content: attr(data-label) ": "; font: 600 .85rem system-ui, sans-serif; color: var(--muted); }
+  /* Tables marked stacked (the relay log, a message's recipients) and the Refused page: each row becomes a labelled block. */
+  .table-scroll > table.refused, .table-scroll > table.stacked { min-width: 0; }
+  table.refused thead, table.stacked thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.refused tr, table.refused td, table.stacked tr, table.stacked td { display: block; }
+  table.refused tr, table.stacked tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.refused td, table.stacked td { border: 0; padding: .1rem .6rem; min-width: 0; max-width: none; overflow-wrap: anywhere; }
+  table.refused td::before, table.stacked td::before { content: attr(data-label) ": "; font: 600 .85rem system-ui, sans-serif; color: var(--muted); }
 }
 `;

@@ -4,7 +4,7 @@
  * and Revoke. A new token is shown once, after creating it.
  */
 import type { ApiToken } from '../../store/api-tokens.js';
-import { CsrfField, FieldError } from './components.js';
+import { CsrfField, FieldError, Time } from './components.js';
 
 export interface NewApiTokenForm {
   values: { name: string; scope: string };
@@ -19,8 +19,6 @@ export interface ApiTokensPageProps {
   form: NewApiTokenForm;
   publicUrl: string;
 }
-
-const when = (at: number | null): string => (at === null ? 'never' : new Date(at).toISOString().replace('T', ' ').slice(0, 16) + ' UTC');
 
 function Created({ name, token }: { name: string; token: string }) {
   return (
@@ -69,9 +67,11 @@ export function ApiTokensPage({ tokens, created, csrf, form, publicUrl }: ApiTok
                   <code>{t.hint}</code>
                 </td>
                 <td>
-                  last used {when(t.lastUsedAt)}
+                  last used <Time at={t.lastUsedAt} />
                   <br />
-                  <span class="muted">created {when(t.createdAt)}</span>
+                  <span class="muted">
+                    created <Time at={t.createdAt} />
+                  </span>
                 </td>
                 <td>
                   <form method="post" action={`/api-tokens/${t.id}/revoke`} class="inline-form">

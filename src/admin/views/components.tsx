@@ -4,6 +4,7 @@
  */
 import type { Child } from 'hono/jsx';
 import type { EmailServer } from '../../store/servers.js';
+import { formatTime } from '../../time-format.js';
 import type { Flash } from '../flash.js';
 import { CSRF_FIELD } from '../middleware/csrf.js';
 
@@ -22,11 +23,10 @@ export function FieldError({ id, message }: { id: string; message: string | unde
   );
 }
 
-/** `2025-01-31 14:05 UTC`, in a <time> element. */
+/** `2025-01-31 14:05:06 UTC` (as the command line shows times), in a <time> element. */
 export function Time({ at }: { at: number | null }) {
   if (at === null) return <span>never</span>;
-  const iso = new Date(at).toISOString();
-  return <time datetime={iso}>{`${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`}</time>;
+  return <time datetime={new Date(at).toISOString()}>{formatTime(at)}</time>;
 }
 
 /** The edit icon of one setting: a link whose accessible name is "Edit <label>". */

@@ -25,6 +25,7 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · relay365`}</title>
+        <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/assets/style.css" />
         <script src="/assets/app.js" defer></script>
       </head>

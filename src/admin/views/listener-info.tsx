@@ -4,6 +4,13 @@
  * warnings for settings that weaken it for the sake of old devices.
  */
 import type { ListenerInfo } from '../env.js';
+import { Time } from './components.js';
+
+/** The certificate's end as the other times (OpenSSL's `Jan  1 00:00:00 2035 GMT` as given when it cannot be read). */
+function ValidUntil({ validTo }: { validTo: string }) {
+  const at = Date.parse(validTo);
+  return Number.isNaN(at) ? <>{validTo}</> : <Time at={at} />;
+}
 
 /** TLS versions older than this are accepted only for old devices (RELAY365_TLS_MIN_VERSION). */
 const OLD_TLS = new Set(['TLSv1', 'TLSv1.1']);
@@ -50,7 +57,9 @@ export function ListenerSection({ info }: { info: ListenerInfo | null }) {
             <dt>SHA-256 fingerprint</dt>
             <dd class="fingerprint">{info.certificate.fingerprint256}</dd>
             <dt>Valid until</dt>
-            <dd>{info.certificate.validTo}</dd>
+            <dd>
+              <ValidUntil validTo={info.certificate.validTo} />
+            </dd>
             <dt>Lowest TLS version</dt>
             <dd>{info.tlsMinVersion}</dd>
             <dt>Login before STARTTLS</dt>

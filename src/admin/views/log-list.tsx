@@ -2,7 +2,9 @@
  * The relay log: messages newest first with a filter form (each with the
  * client that handed it in and how it was let in), the live tail of queue
  * events (filled by server-sent events when JavaScript runs), and the
- * database's size with how long finished mail is kept.
+ * database's size with how long finished mail is kept. The table fits its
+ * box: long replies are cut short with the whole text one click away, and on
+ * a phone each message becomes a labelled block.
  */
 import type { MessageStatus, QueuedMessage } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
@@ -36,6 +38,19 @@ export interface LogPageProps {
   filter: LogFilter;
   latestEventId: number;
   database: DatabaseInfo;
+}
+
+/** Characters of a long upstream reply shown before "…": enough for its codes and first words. */
+const REPLY_PREVIEW = 90;
+/** Recipients named in a row; the message's page lists them all. */
+const RECIPIENTS_SHOWN = 3;
+
+/** `text` cut at a word boundary before `max` characters, with "…"; the text itself when short enough. */
+function preview(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${space > max / 2 ? cut.slice(0, space) : cut}…`;
 }
 
 function size(bytes: number): string {
@@ -89,6 +104,32 @@ function DatabaseLine({ bytes, messages, retentionDays }: DatabaseInfo) {
   );
 }
 
+/** The last upstream reply: whole when short, else its start with the whole text behind a click. */
+function Reply({ text }: { text: string | null }) {
+  if (text === null) return null;
+  const short = preview(text, REPLY_PREVIEW);
+  if (short === text) return <>{text}</>;
+  return (
+    <details class="whole-reply">
+      <summary>
+        <span class="preview">{short}</span>
+        <span class="opened">the whole reply</span>
+      </summary>
+      {text}
+    </details>
+  );
+}
+
+function Recipients({ addresses }: { addresses: string[] }) {
+  const more = addresses.length - RECIPIENTS_SHOWN;
+  return (
+    <span class="below">
+      to {addresses.slice(0, RECIPIENTS_SHOWN).join(', ')}
+      {more > 0 ? ` and ${more} more` : ''}
+    </span>
+  );
+}
+
 export function LogPage({ rows, servers, filter, latestEventId, database }: LogPageProps) {
   return (
     <>
@@ -98,42 +139,51 @@ export function LogPage({ rows, servers, filter, latestEventId, database }: LogP
         <p>No messages match.</p>
       ) : (
         <div class="table-scroll">
-          <table class="list log">
+          <table class="list log stacked">
             <thead>
               <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Server</th>
-                <th scope="col">Sender</th>
-                <th scope="col">Recipients</th>
+                <th scope="col" class="when">
+                  Time
+                </th>
+                <th scope="col" class="status">
+                  Status
+                </th>
+                <th scope="col">Sender and recipients</th>
                 <th scope="col">Subject</th>
-                <th scope="col">Size</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last upstream reply</th>
-                <th scope="col">Client and route</th>
+                <th scope="col" class="reply">
+                  Last upstream reply
+                </th>
+                <th scope="col" class="server">
+                  Server and client
+                </th>
               </tr>
             </thead>
             <tbody>
               {rows.map(({ message, serverName, recipients }) => (
                 <tr>
-                  <td>
+                  <td class="when" data-label="Time">
                     <a href={`/log/${message.id}`}>
                       <Time at={message.receivedAt} />
                     </a>
                   </td>
-                  <td>{serverName}</td>
-                  <td>{message.mailFrom || '<>'}</td>
-                  <td>{recipients.join(', ')}</td>
-                  <td>
-                    <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
-                  </td>
-                  <td>{size(message.size)}</td>
-                  <td>
+                  <td data-label="Status">
                     <span class={`badge badge-${message.status}`}>{message.status}</span>
                   </td>
-                  <td class="reply">{message.lastReply ?? ''}</td>
-                  <td class="client">
-                    {message.clientAddress ?? 'unknown'}
-                    {message.route && message.route !== message.clientAddress ? <span class="route">{message.route}</span> : null}
+                  <td data-label="Sender and recipients">
+                    {message.mailFrom || '<>'}
+                    <Recipients addresses={recipients} />
+                  </td>
+                  <td data-label="Subject">
+                    <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
+                    <span class="below">{size(message.size)}</span>
+                  </td>
+                  <td class="reply" data-label="Last upstream reply">
+                    <Reply text={message.lastReply} />
+                  </td>
+                  <td data-label="Server and client">
+                    {serverName}
+                    <span class="below">from {message.clientAddress ?? 'unknown'}</span>
+                    {message.route && message.route !== message.clientAddress ? <span class="below">{message.route}</span> : null}
                   </td>
                 </tr>
               ))}

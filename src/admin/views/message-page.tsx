@@ -1,10 +1,11 @@
 /**
  * One message of the relay log: envelope, the client and the route it came in
- * by (relay user, network, admin panel), recipients with their replies, the
- * event history with hints for Microsoft's replies, and Retry now / Delete
+ * by (relay user, network, admin panel), Microsoft's last reply with what it
+ * means and the fix (each fix once, however many recipients got that reply),
+ * recipients with their replies, the event history, and Retry now / Delete
  * while it waits.
  */
-import { hintForSmtpReply } from '../../auth/hints.js';
+import { hintForSmtpReply, type Hint } from '../../auth/hints.js';
 import type { MessageEvent, QueuedMessage, Recipient } from '../../store/queue.js';
 import { CsrfField, Time } from './components.js';
 
@@ -18,18 +19,19 @@ export interface MessagePageProps {
   csrf: string;
 }
 
-function Hint({ text }: { text: string | null }) {
-  const hint = text ? hintForSmtpReply(text) : null;
-  if (!hint) return null;
-  return (
-    <p class="hint">
-      {hint.meaning}. Fix: {hint.fix}
-    </p>
-  );
+/** What the message's current replies (its last one, its recipients') mean and how to fix them, each fix once. */
+function hintsFor(replies: (string | null)[]): Hint[] {
+  const byFix = new Map<string, Hint>();
+  for (const reply of replies) {
+    const hint = reply ? hintForSmtpReply(reply) : null;
+    if (hint && !byFix.has(hint.fix)) byFix.set(hint.fix, hint);
+  }
+  return [...byFix.values()];
 }
 
 export function MessagePage({ message, serverName, serverId, recipients, events, canEdit, csrf }: MessagePageProps) {
   const waiting = message.status === 'held' || message.status === 'deferred';
+  const hints = hintsFor([message.lastReply, ...recipients.map((r) => r.reply)]);
   return (
     <>
       <dl class="facts">
@@ -60,10 +62,19 @@ export function MessagePage({ message, serverName, serverId, recipients, events,
         <dt>Attempts</dt>
         <dd>{message.attempts}</dd>
         <dt>Last upstream reply</dt>
-        <dd>
-          {message.lastReply ?? 'none yet'}
-          <Hint text={message.lastReply} />
-        </dd>
+        <dd>{message.lastReply ?? 'none yet'}</dd>
+        {hints.length > 0 ? (
+          <>
+            <dt>What to do</dt>
+            <dd>
+              {hints.map((hint) => (
+                <p class="hint">
+                  {hint.meaning}. Fix: {hint.fix}
+                </p>
+              ))}
+            </dd>
+          </>
+        ) : null}
       </dl>
       {waiting && canEdit ? (
         <div class="buttons">
@@ -85,7 +96,7 @@ export function MessagePage({ message, serverName, serverId, recipients, events,
         </div>
       ) : null}
       <h2>Recipients</h2>
-      <table class="list">
+      <table class="list recipients stacked">
         <thead>
           <tr>
             <th scope="col">Address</th>
@@ -96,11 +107,14 @@ export function MessagePage({ message, serverName, serverId, recipients, events,
         <tbody>
           {recipients.map((r) => (
             <tr>
-              <td>{r.address}</td>
-              <td>{r.status}</td>
-              <td>
-                {r.reply ?? ''}
-                <Hint text={r.reply} />
+              <td data-label="Address">{r.address}</td>
+              <td data-label="Status">{r.status}</td>
+              <td data-label="Reply">
+                {r.reply !== null && r.reply === message.lastReply ? (
+                  <span class="muted">the last upstream reply, above</span>
+                ) : (
+                  (r.reply ?? '')
+                )}
               </td>
             </tr>
           ))}
@@ -111,7 +125,6 @@ export function MessagePage({ message, serverName, serverId, recipients, events,
         {events.map((e) => (
           <li>
             <Time at={e.at} /> <strong>{e.kind}</strong> {e.detail ?? ''}
-            <Hint text={e.detail} />
           </li>
         ))}
       </ol>
