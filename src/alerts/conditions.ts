@@ -11,10 +11,21 @@ import type { AlertContent } from '../store/alerts.js';
 import type { ServerStatus } from '../store/servers.js';
 
 /** A condition that holds now; the engine fires, repeats and resolves alerts from these. */
-export type ActiveCondition = AlertContent;
+export interface ActiveCondition extends AlertContent {
+  /** Keys of alerts about the same problem that this one takes the place of: they end without a resolved notice. */
+  replaces?: readonly string[];
+}
 
-/** Client secret expiry thresholds in days: each is its own alert, said once. */
-export const SECRET_EXPIRY_DAYS = [30, 7, 1] as const;
+/**
+ * Client secret expiry thresholds, widest first, with their severity as in
+ * deploy/prometheus/relay365-rules.yml (30 days a warning, 7 days critical).
+ * A server has one expiry alert, at the nearest threshold reached.
+ */
+export const SECRET_EXPIRY_STAGES = [
+  { days: 30, severity: 'warning' },
+  { days: 7, severity: 'critical' },
+  { days: 1, severity: 'critical' },
+] as const;
 
 export interface ServerFacts {
   id: number;
@@ -89,23 +100,28 @@ function serverCondition(server: ServerFacts): ActiveCondition | null {
   };
 }
 
-function secretConditions(server: ServerFacts, now: number): ActiveCondition[] {
+const secretExpiryKey = (server: ServerFacts, days: number): string => `server:${server.id}:secret-expiry:${days}`;
+
+function secretCondition(server: ServerFacts, now: number): ActiveCondition | null {
   // Counted as the panel's banner counts it.
   const daysLeft = secretDaysLeft(server, now);
-  if (daysLeft === null) return [];
+  if (daysLeft === null) return null;
+  const stage = SECRET_EXPIRY_STAGES.filter(({ days }) => daysLeft <= days).at(-1);
+  if (!stage) return null;
   const when =
     daysLeft > 1 ? `expires in ${daysLeft} days` : daysLeft === 1 ? 'expires tomorrow' : daysLeft === 0 ? 'expires today' : 'has expired';
   const hint = AADSTS_HINTS['7000222'] as Hint;
-  return SECRET_EXPIRY_DAYS.filter((days) => daysLeft <= days).map((days) => ({
-    key: `server:${server.id}:secret-expiry:${days}`,
-    severity: days === 1 ? 'critical' : 'warning',
+  return {
+    key: secretExpiryKey(server, stage.days),
+    severity: stage.severity,
     title: `The client secret of ${server.name} ${when} (${server.clientSecretExpires})`,
     server: server.name,
     code: daysLeft < 0 ? 'AADSTS7000222' : null,
     fix: `${hint.fix} Mail stops when it expires.`,
-    detail: `Office 365 Client Secret Expires is ${server.clientSecretExpires}; this is the ${days}-day warning.`,
+    detail: `Office 365 Client Secret Expires is ${server.clientSecretExpires}, within the ${stage.days}-day threshold (${stage.severity}).`,
     repeats: false,
-  }));
+    replaces: SECRET_EXPIRY_STAGES.filter(({ days }) => days !== stage.days).map(({ days }) => secretExpiryKey(server, days)),
+  };
 }
 
 function minutesText(ms: number): string {
@@ -123,7 +139,7 @@ function queueCondition(oldest: AlertSnapshot['oldestWaiting'], settings: Condit
     server: oldest.serverName,
     code: codeInReply(oldest.lastReply),
     fix: hint?.fix ?? 'Open the relay log, look at the oldest waiting message and its last reply, and fix what it names.',
-    detail: `The oldest waiting message is ${oldest.id} (${oldest.status}), received ${new Date(oldest.receivedAt).toISOString()}${
+    detail: `The oldest waiting message is ${oldest.id} (${oldest.status}${oldest.serverName ? `, for ${oldest.serverName}` : ''}), received ${new Date(oldest.receivedAt).toISOString()}${
       oldest.lastReply ? `; last reply: ${oldest.lastReply}` : ''
     }. Alert threshold: ${plural(settings.oldestMinutes, 'minute')}.`,
     repeats: true,
@@ -141,8 +157,8 @@ function failureCondition(failures: AlertSnapshot['failuresLastHour'], settings:
     code: codeInReply(failures.lastReply),
     fix: hint?.fix ?? 'Open the relay log filtered by status failed and fix what the replies name.',
     detail: `Alert threshold: ${plural(settings.failuresPerHour, 'failed message')} an hour.${
-      failures.lastReply ? ` The last reply: ${failures.lastReply}` : ''
-    }`,
+      failures.serverName ? ` The newest failed through ${failures.serverName}.` : ''
+    }${failures.lastReply ? ` The last reply: ${failures.lastReply}` : ''}`,
     repeats: true,
   };
 }
@@ -166,7 +182,7 @@ function lockoutCondition(lockout: AlertSnapshot['lockouts'][number]): ActiveCon
 export function evaluate(snapshot: AlertSnapshot, settings: ConditionSettings, now: number): ActiveCondition[] {
   const conditions: (ActiveCondition | null)[] = [];
   for (const server of snapshot.servers) {
-    conditions.push(serverCondition(server), ...secretConditions(server, now));
+    conditions.push(serverCondition(server), secretCondition(server, now));
   }
   conditions.push(queueCondition(snapshot.oldestWaiting, settings, now), failureCondition(snapshot.failuresLastHour, settings));
   conditions.push(...snapshot.lockouts.filter((l) => l.lockedUntil > now).map(lockoutCondition));

@@ -3,13 +3,15 @@
  * computes the conditions that hold, and keeps one alert per condition key in
  * SQLite. A new condition fires once; while it lasts it is repeated every
  * `repeatMinutes` (secret expiry warnings only once); when it ends a resolved
- * notice goes out once. Each channel (webhook, email) keeps its own record of
- * what it was told, so a channel that failed is retried at the next
- * evaluation and a restart neither repeats nor forgets a notice.
+ * notice goes out once, unless a condition about the same problem took its
+ * place (the 7-day secret expiry alert replaces the 30-day one). Each channel
+ * (webhook, email) keeps its own record of what it was told, so a channel
+ * that failed is retried at the next evaluation and a restart neither repeats
+ * nor forgets a notice.
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { AlertChannel, AlertContent, AlertRecord } from '../store/alerts.js';
+import { ALERT_CHANNELS, type AlertChannel, type AlertContent, type AlertRecord } from '../store/alerts.js';
 import type { Store } from '../store/index.js';
 import { alertChannels, configuredChannels, type AlertChannels } from './channels.js';
 import { evaluate } from './conditions.js';
@@ -149,6 +151,7 @@ export function createAlerts({
     const t = now();
     const settings = store.alerts.settings();
     const conditions = evaluate(readSnapshot(store, t), settings, t);
+    const replaced = new Set(conditions.flatMap((c) => c.replaces ?? []));
     const open = new Map<string, AlertRecord>(store.alerts.open().map((a) => [a.key, a]));
     for (const condition of conditions) {
       const existing = open.get(condition.key);
@@ -169,6 +172,12 @@ export function createAlerts({
     }
     for (const ended of open.values()) {
       store.alerts.resolve(ended.id, t);
+      if (replaced.has(ended.key)) {
+        // The problem lasts under another alert (a nearer secret expiry threshold): saying it resolved would be wrong.
+        for (const channel of ALERT_CHANNELS) store.alerts.markResolvedNotified(ended.id, channel, t);
+        log.info(`alert replaced: ${ended.title}`, { alertKey: ended.key, server: ended.server ?? undefined });
+        continue;
+      }
       log.info(`alert resolved: ${ended.title}`, { alertKey: ended.key, server: ended.server ?? undefined });
     }
     store.alerts.prune(t);
@@ -240,7 +249,14 @@ export function createAlerts({
         }
       }
     }
-    log.info('test alert sent', Object.fromEntries(results.filter((r) => r.configured).map((r) => [r.channel, r.ok ? 'ok' : r.message])));
+    const outcome = Object.fromEntries(results.filter((r) => r.configured).map((r) => [r.channel, r.ok ? 'ok' : r.message]));
+    if (results.every((r) => !r.configured)) {
+      log.warn('test alert not sent: no alert channel is set (set a webhook URL or admin email addresses on the Alerts page)');
+    } else if (results.some((r) => r.ok)) {
+      log.info('test alert sent', outcome);
+    } else {
+      log.warn('test alert not delivered on any channel', outcome);
+    }
     return results;
   };
 

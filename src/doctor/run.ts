@@ -3,7 +3,8 @@
  * collects the report. A step that cannot run because an earlier one failed
  * is skipped (blocked), so that each broken thing fails exactly its own step;
  * a step that does not apply (no token for a password server) is skipped too,
- * without counting against the result.
+ * without counting against the result. An authorization error the token step
+ * finds shows in the server's status at once, as a failed delivery would show it.
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -16,7 +17,7 @@ import { wideNetworkChecks } from './network-rules.js';
 import { networkStep } from './network-step.js';
 import { failed, skipped, type DoctorReport, type DoctorStep, type ServerDiagnosis, type StepId } from './report.js';
 import { smtpStep } from './smtp-step.js';
-import { tokenStep } from './token-step.js';
+import { tokenStep, type TokenOutcome } from './token-step.js';
 
 /** How long any one network wait (DNS, connect, a reply, an HTTP answer) may take. */
 export const DEFAULT_STEP_TIMEOUT_MS = 15_000;
@@ -48,6 +49,31 @@ async function guarded<T extends { step: DoctorStep }>(id: StepId, run: () => Pr
       'Correct the setting named in the message, then check again.',
     );
     return { ...unusable, step } as T;
+  }
+}
+
+/**
+ * Puts what the token step learnt into the server's status at once, as a failed delivery does
+ * (src/relay/outcomes.ts): a refusal only an admin can fix reads Not Authorized (Authorize Account)
+ * or as an error, with its fix; a token for a server that showed a token error reads Authorized again.
+ */
+function showTokenStatus(server: EmailServer, outcome: TokenOutcome, store: Store, log: Logger): void {
+  const error = outcome.refusal;
+  try {
+    if (error) {
+      // Microsoft's answers only: not the network, nor relay365's own codes for a server not set up yet.
+      if (error.aadsts === null || error.action !== 'hold') return;
+      const status = server.signInMode === 'authorize' ? 'not_authorized' : 'error';
+      const hint = error.hint ? `${error.hint.meaning}. ${error.hint.fix}` : null;
+      store.servers.setStatus(server.id, { status, code: error.code, message: error.message, hint });
+      log.warn('the check found an authorization error; the email server shows it', { server: server.name, code: error.code });
+    } else if (outcome.token && /^AADSTS\d+$/.test(server.statusCode ?? '')) {
+      store.servers.setStatus(server.id, { status: 'authorized' });
+      log.info('the check got a token; the email server reads Authorized again', { server: server.name });
+    }
+  } catch (err) {
+    // The report still says what the check found; step 1 names a database that takes no writes.
+    log.warn('cannot record the checked status of the email server', { server: server.name, error: (err as Error).message });
   }
 }
 
@@ -87,6 +113,7 @@ async function diagnose(
     const outcome = await guarded('token', () => tokenStep(server, store, log, now), { token: null });
     token = outcome.step;
     accessToken = outcome.token;
+    showTokenStatus(server, outcome, store, log);
   }
 
   let smtp: DoctorStep;

@@ -8,7 +8,7 @@
  */
 import { hintForClaim } from '../auth/hints.js';
 import { createMsalClient } from '../auth/msal-client.js';
-import { toTokenError } from '../auth/token-error.js';
+import { toTokenError, type TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type AccessToken } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
@@ -19,6 +19,8 @@ import { failed, passed, type DoctorStep } from './report.js';
 export interface TokenOutcome {
   step: DoctorStep;
   token: AccessToken | null;
+  /** Why the token request failed, when it did. */
+  refusal?: TokenError;
 }
 
 const GENERIC_FIX = 'Check Office 365 Tenant ID, Client ID, Client Secret and the Office 365 Cloud setting against the app registration.';
@@ -33,6 +35,7 @@ export async function tokenStep(server: EmailServer, store: Store, log: Logger, 
     const error = toTokenError(err);
     return {
       token: null,
+      refusal: error,
       step: failed(
         'token',
         `Microsoft refused the token request: ${error.code}${error.message.includes(error.code) ? '' : ` ${error.message}`}`,

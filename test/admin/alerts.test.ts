@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminApp } from '../../src/admin/app.js';
 import { createAlerts } from '../../src/alerts/engine.js';
 import { createRelay } from '../../src/relay/index.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { ALERT_ROUTE } from '../../src/store/alerts.js';
 import { plainServer } from '../helpers/fixture.js';
 import { Agent, createPanel, createUser, visibleText, type Panel } from './panel.js';
@@ -41,11 +41,10 @@ async function startReceiver(status = 200): Promise<NonNullable<typeof receiver>
 }
 
 /** The panel with a real alerts engine over a relay that is built but not started (alert mail is queued, not sent). */
-function alertsPanel(env: Record<string, string> = {}) {
+function alertsPanel(env: Record<string, string> = {}, log: Logger = silentLogger) {
   panel = createPanel({ env });
   const { fx, clock, relay } = panel;
   fx.store.servers.add(plainServer({ name: 'upstream' }));
-  const log = silentLogger;
   const alerts = createAlerts({
     config: fx.config,
     store: fx.store,
@@ -184,6 +183,21 @@ describe('the Alerts page', () => {
     expect(failed).not.toContain('very-secret-token');
   });
 
+  it('says that no channel is set when Send test alert has nowhere to send, on the page and in the log', async () => {
+    const lines: string[] = [];
+    const { app } = alertsPanel(
+      {},
+      createLogger('debug', (line) => lines.push(line)),
+    );
+    const agent = await agentFor(app, 'admin@contoso.test', { superAdmin: true });
+    const sent = await agent.post('/alerts/test');
+    const page = visibleText((await agent.get(sent.location as string)).text);
+    expect(page).toContain('No test alert was sent: no alert channel is set. Enter a webhook URL or admin email addresses');
+    const log = lines.join('');
+    expect(log).toContain('test alert not sent: no alert channel is set');
+    expect(log).not.toContain('"msg":"test alert sent"');
+  });
+
   it('lists the alerts that fire now and the recent ones', async () => {
     const { app, alerts } = alertsPanel();
     const server = panel.fx.store.servers.list()[0]!;
@@ -198,6 +212,6 @@ describe('the Alerts page', () => {
     expect(page).toContain('Email server upstream cannot authenticate');
     expect(page).toContain('Microsoft code: 5.7.3');
     expect(page).toMatch(/How to fix it: Check that Mailbox is the signed-in account/);
-    expect(page).toMatch(/Recent alerts .*Email server upstream cannot authenticate \(5\.7\.3\) · upstream fired .* firing/);
+    expect(page).toMatch(/Recent alerts .*Email server upstream cannot authenticate \(5\.7\.3\) fired .* firing/);
   });
 });

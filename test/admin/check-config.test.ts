@@ -1,7 +1,8 @@
 /**
  * Check Configuration on an email server's page: the same steps as
  * `relay365 doctor`, run against the Microsoft 365 emulator, shown with their
- * marks and fixes; only for users who may update settings, and only with the
+ * marks and fixes, an authorization error it finds shown in the server's
+ * status at once; only for users who may update settings, and only with the
  * form's CSRF token. The page never shows the secret or a token.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,36 @@ describe('Check Configuration', () => {
       /How to fix it: In the app registration add the application permission Office 365 Exchange Online → SMTP\.SendAsApp/,
     );
     expect(text).toContain('– SMTP session (skipped): not run: there is no usable token (step 4)');
+  });
+
+  it('turns the server status into the authorization error it found, with its fix', async () => {
+    const { agent, emu } = await start();
+    // Working until now, as a delivery left it; then the secret is replaced in the app registration.
+    panel?.fx.store.servers.setStatus(1, { status: 'authorized', account: SEED.mailbox });
+    const [secret] = emu.directory.getApp(SEED.tenantId, SEED.clientId).secrets;
+    if (secret) secret.value = 'Xyz8Q~a-new-secret-the-relay-does-not-have';
+    expect(visibleText((await agent.get('/servers/1')).text)).toContain(`Authorized as ${SEED.mailbox}`);
+
+    const checked = visibleText((await agent.post('/servers/1/check')).text);
+    expect(checked).toContain('✗ Token (failed): Microsoft refused the token request: AADSTS7000215');
+    const shown = visibleText((await agent.get('/servers/1')).text);
+    expect(shown).toMatch(/Error: AADSTS7000215 .*Fix: Invalid client secret\. Paste the client secret Value \(not the Secret ID\)/);
+    expect(shown).not.toContain(`Authorized as ${SEED.mailbox}`);
+    expect(checked).toContain('Error: AADSTS7000215');
+  });
+
+  it('shows the server as Authorized again once a check gets a token after a token error', async () => {
+    const { agent } = await start();
+    panel?.fx.store.servers.setStatus(1, {
+      status: 'error',
+      code: 'AADSTS7000215',
+      message: 'AADSTS7000215: Invalid client secret provided.',
+      hint: 'Invalid client secret. Paste the client secret Value.',
+    });
+    const checked = visibleText((await agent.post('/servers/1/check')).text);
+    expect(checked).toContain('All checks passed.');
+    expect(checked).not.toContain('AADSTS7000215');
+    expect(panel?.fx.store.servers.get(1)).toMatchObject({ status: 'authorized', statusCode: null });
   });
 
   it('is refused to users without Settings: Update Settings, who do not see the button', async () => {

@@ -56,12 +56,12 @@ const cases: { name: string; snap: AlertSnapshot; keys: string[] }[] = [
   {
     name: 'a secret expiring in 6 days',
     snap: snapshot({ servers: [server({ clientSecretExpires: '2030-03-16' })] }),
-    keys: ['server:3:secret-expiry:30', 'server:3:secret-expiry:7'],
+    keys: ['server:3:secret-expiry:7'],
   },
   {
     name: 'a secret expiring tomorrow',
     snap: snapshot({ servers: [server({ clientSecretExpires: '2030-03-11' })] }),
-    keys: ['server:3:secret-expiry:30', 'server:3:secret-expiry:7', 'server:3:secret-expiry:1'],
+    keys: ['server:3:secret-expiry:1'],
   },
   {
     name: 'a secret of a password server (no secret to expire)',
@@ -136,8 +136,32 @@ describe('alert conditions', () => {
   it('says a secret expiry warning once (no repeats) and counts days as the panel does', () => {
     const alerts = evaluate(snapshot({ servers: [server({ clientSecretExpires: '2030-03-16' })] }), SETTINGS, NOW);
     expect(alerts.every((a) => !a.repeats)).toBe(true);
-    expect(alerts[1]).toMatchObject({ title: 'The client secret of o365 expires in 6 days (2030-03-16)', code: null });
-    expect(alerts[1]?.fix).toMatch(/Create a new client secret/);
+    expect(alerts[0]).toMatchObject({ title: 'The client secret of o365 expires in 6 days (2030-03-16)', code: null });
+    expect(alerts[0]?.fix).toMatch(/Create a new client secret/);
+  });
+
+  const DAY = 24 * 60 * MIN;
+  /** The secret works through 2030-04-01 (UTC): its end is the midnight after. */
+  const SECRET_END = Date.parse('2030-04-02T00:00:00Z');
+  it.each([
+    { before: 20, key: 'secret-expiry:30', severity: 'warning', when: 'expires in 20 days' },
+    { before: 5, key: 'secret-expiry:7', severity: 'critical', when: 'expires in 5 days' },
+    { before: 0.5, key: 'secret-expiry:1', severity: 'critical', when: 'expires today' },
+  ])('gives one $severity alert $before days before the secret expires', ({ before, key, severity, when }) => {
+    const alerts = evaluate(snapshot({ servers: [server({ clientSecretExpires: '2030-04-01' })] }), SETTINGS, SECRET_END - before * DAY);
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        key: `server:3:${key}`,
+        severity,
+        title: `The client secret of o365 ${when} (2030-04-01)`,
+        server: 'o365',
+      }),
+    ]);
+  });
+
+  it('lets the nearer secret expiry threshold replace the others', () => {
+    const [alert] = evaluate(snapshot({ servers: [server({ clientSecretExpires: '2030-03-15' })] }), SETTINGS, NOW);
+    expect(alert).toMatchObject({ key: 'server:3:secret-expiry:7', replaces: ['server:3:secret-expiry:30', 'server:3:secret-expiry:1'] });
   });
 
   it('gives the expired secret its Microsoft code', () => {

@@ -4,7 +4,8 @@
  * loopback, and an email that reaches the emulator's mailbox through a
  * second, working email server), repeats after the set interval and resolves
  * once the account is authorized again; a client secret about to expire
- * warns once per threshold; a restart does not repeat a notice.
+ * warns once per threshold, the nearer threshold replacing the wider one; a
+ * restart does not repeat a notice; a test alert without a channel says so.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -145,32 +146,39 @@ describe('alerts', () => {
     expect(h.fx.store.alerts.recent(10)).toMatchObject([{ key, resolvedAt: expect.any(Number) }]);
   });
 
-  it('warns once about a client secret that expires in 6 days, per threshold', async () => {
+  it('warns once per threshold about an expiring client secret, the nearer threshold replacing the wider one', async () => {
     receiver = await startReceiver();
     h = await startHarness({ signingKey });
-    const inSixDays = new Date(h.now() + 6 * 24 * 60 * MIN).toISOString().slice(0, 10);
-    h.fx.store.servers.update(h.serverId(), { clientSecretExpires: inSixDays });
+    const DAY = 24 * 60 * MIN;
+    const inEightDays = new Date(h.now() + 8 * DAY).toISOString().slice(0, 10);
+    h.fx.store.servers.update(h.serverId(), { clientSecretExpires: inEightDays });
     h.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60 }, h.now());
     const alerts = newAlerts();
     await alerts.evaluateNow();
-    expect(receiver.posts.map((p) => [p['key'], p['status']])).toEqual([
-      [`server:${h.serverId()}:secret-expiry:30`, 'firing'],
-      [`server:${h.serverId()}:secret-expiry:7`, 'firing'],
-    ]);
-    expect(receiver.posts[1]?.['title']).toBe(`The client secret of o365 expires in 6 days (${inSixDays})`);
-    await waitFor(() => alertMails().length === 2, 'the two warnings by email');
+    const posted = (from: number) => receiver.posts.slice(from).map((p) => [p['key'], p['status'], p['severity']]);
+    expect(posted(0)).toEqual([[`server:${h.serverId()}:secret-expiry:30`, 'firing', 'warning']]);
+    await waitFor(() => alertMails().length === 1, 'the warning by email');
+    // The subject is folded after the first line.
+    expect(alertMails()).toEqual(['[relay365] ALERT: The client secret of o365 expires in 8 days']);
+
+    // Within 7 days: the critical alert takes the warning's place, and the warning does not read as resolved.
+    h.advance(2 * DAY);
+    await alerts.evaluateNow();
+    expect(posted(1)).toEqual([[`server:${h.serverId()}:secret-expiry:7`, 'firing', 'critical']]);
+    expect(receiver.posts[1]?.['title']).toBe(`The client secret of o365 expires in 6 days (${inEightDays})`);
+    expect(alerts.active()).toMatchObject([{ key: `server:${h.serverId()}:secret-expiry:7` }]);
 
     for (let i = 0; i < 3; i++) {
       h.advance(2 * 60 * MIN);
       await alerts.evaluateNow();
     }
     expect(receiver.posts).toHaveLength(2);
-    expect(alertMails()).toHaveLength(2);
 
-    // A new secret ends both warnings with one resolved notice each.
+    // A new secret ends it with one resolved notice.
     h.fx.store.servers.update(h.serverId(), { clientSecretExpires: '2099-01-01' });
     await alerts.evaluateNow();
-    expect(receiver.posts.slice(2).map((p) => p['status'])).toEqual(['resolved', 'resolved']);
+    expect(posted(2)).toEqual([[`server:${h.serverId()}:secret-expiry:7`, 'resolved', 'critical']]);
+    expect(alerts.active()).toEqual([]);
   });
 
   it('retries a webhook that failed at the next evaluation, without the URL in the log', async () => {

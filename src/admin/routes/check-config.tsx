@@ -1,8 +1,10 @@
 /**
  * Check Configuration: POST /servers/:id/check runs the `relay365 doctor`
- * steps for that email server and answers with its page showing the result.
- * The check sends no mail and changes nothing, so answering the POST with the
- * page (instead of a redirect) is safe: a reload only checks again.
+ * steps for that email server and answers with its page showing the result,
+ * the server's status included: an authorization error the check found shows
+ * there at once. The check sends no mail and changes no setting, so answering
+ * the POST with the page (instead of a redirect) is safe: a reload only
+ * checks again.
  */
 import { Hono } from 'hono';
 import type { Config } from '../../config.js';

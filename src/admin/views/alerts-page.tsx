@@ -49,6 +49,16 @@ function ActiveList({ active }: { active: ActiveAlert[] }) {
 }
 
 function TestResults({ results }: { results: ChannelResult[] }) {
+  if (results.every((r) => !r.configured)) {
+    return (
+      <div class="test-result flash flash-error" role="alert">
+        <p>
+          <strong>No test alert was sent: no alert channel is set.</strong> Enter a webhook URL or admin email addresses under Settings,
+          save them, then send a test alert.
+        </p>
+      </div>
+    );
+  }
   return (
     <div class="test-result" role="status">
       <p>
@@ -231,7 +241,6 @@ function History({ history }: { history: AlertRecord[] }) {
             <td>
               {a.title}
               {a.code ? ` (${a.code})` : ''}
-              {a.server ? <span class="muted"> · {a.server}</span> : null}
             </td>
             <td>
               fired <Time at={a.firedAt} />

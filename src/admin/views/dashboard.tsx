@@ -77,8 +77,8 @@ function Alerts({ alerts }: { alerts: DashboardAlert[] }) {
         <ul class="alerts">
           {alerts.map((a) => (
             <li class="alert">
-              <strong>{a.title}</strong>
-              {a.server ? <> on {a.server}</> : null}, since <Time at={a.since} />
+              {/* Alert titles name their server already. */}
+              <strong>{a.title}</strong>, since <Time at={a.since} />
               {a.fix ? <span class="status-fix">Fix: {a.fix}</span> : null}
             </li>
           ))}
