@@ -11,8 +11,16 @@
 # results: no compiler, no dev dependencies, no npm cache, no native build leftovers.
 # package.json and package-lock.json are copied before the source, so a change to src/ reuses
 # the dependency layers.
+#
+# The base of all three stages: Node 24, the newest long-term support line that every dependency
+# supports (better-sqlite3 12 builds for Node 20 to 25; Node 20 reached its end of life on
+# 2026-04-30). An exact release, so that a rebuild gets the same Node; move it up for each Node
+# security release (or pass `--build-arg NODE_IMAGE=…`). No digest is pinned, as none could be
+# looked up when this line was written: to pin the exact bytes as well, append the one that
+# `docker buildx imagetools inspect node:24.22.3-bookworm-slim` prints (`…-bookworm-slim@sha256:…`).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would run tsc before src/ is here, and tsc needs no native module.
@@ -21,7 +29,7 @@ COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-bookworm-slim AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -38,12 +46,14 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf deps src binding.gyp \
  && npm cache clean --force
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production \
     RELAY365_DATA_DIR=/data \
     RELAY365_SMTP_LISTEN=0.0.0.0:2525 \
     RELAY365_SMTPS_LISTEN=0.0.0.0:4465 \
+    RELAY365_SMTP_PUBLIC_PORTS=587,25 \
+    RELAY365_SMTPS_PUBLIC_PORTS=465 \
     RELAY365_ADMIN_LISTEN=0.0.0.0:8025
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
@@ -58,8 +68,16 @@ EXPOSE 2525 4465 8025
 # stop_grace_period more than that.
 STOPSIGNAL SIGTERM
 # Ready means: the database takes writes, the SMTP listener accepts, the data folder has space.
-# Node itself asks (slim images have no curl), on the admin listener's port.
+# Node itself asks (slim images have no curl) at RELAY365_ADMIN_LISTEN as the container runs with
+# it: its host, or 127.0.0.1 when it listens on every address (0.0.0.0, ::).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const port = (process.env.RELAY365_ADMIN_LISTEN || '').split(':').pop() || '8025'; fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "\
+const listen = process.env.RELAY365_ADMIN_LISTEN || '0.0.0.0:8025'; \
+const cut = listen.lastIndexOf(':'); \
+const host = listen.slice(0, cut).replace('[', '').replace(']', ''); \
+const every = host === '0.0.0.0' || host.split(':').every((part) => /^0*$/.test(part)); \
+const name = every ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host; \
+fetch(`http://${name}:${listen.slice(cut + 1)}/readyz`, { signal: AbortSignal.timeout(4000) }) \
+  .then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));"]
 ENTRYPOINT ["node", "/app/dist/main.js"]
 CMD ["start"]

@@ -5,11 +5,14 @@
  * than RELAY365_MIN_FREE_SPACE (the same threshold, and the same statfs probe,
  * as the listener's 452 4.3.1). Each failed check says why in words an
  * operator can act on; no secret, path of a secret or stack trace is in it.
+ * GET /api/v1/health answers the same body with the same status.
  */
 import { statfsProbe, type FreeSpaceProbe } from '../relay/free-space.js';
 import type { Db } from '../store/db.js';
 
-export type CheckName = 'database' | 'smtp' | 'disk';
+/** The checks, in the order they are answered. */
+export const CHECK_NAMES = ['database', 'smtp', 'disk'] as const;
+export type CheckName = (typeof CHECK_NAMES)[number];
 
 export interface CheckResult {
   ok: boolean;
@@ -17,8 +20,11 @@ export interface CheckResult {
   detail: string;
 }
 
+/** The one answer of GET /readyz and GET /api/v1/health (503 unless `status` is `ready`). */
 export interface Readiness {
-  ready: boolean;
+  status: 'ready' | 'not ready';
+  /** The checks that failed, in the order of `checks`. */
+  failed: CheckName[];
   checks: Record<CheckName, CheckResult>;
 }
 
@@ -37,6 +43,9 @@ export interface Health {
   /** Runs every check (one small write to the database). */
   ready(): Promise<Readiness>;
 }
+
+/** The HTTP status that goes with a readiness answer: 200 when ready, else 503. */
+export const readinessStatus = ({ status }: Readiness): 200 | 503 => (status === 'ready' ? 200 : 503);
 
 const MB = 1_000_000;
 const megabytes = (bytes: number): string => `${Math.floor(bytes / MB)} MB`;
@@ -77,7 +86,8 @@ export function createHealth({ db, dataDir, minFreeSpace, listening, freeSpace =
         smtp: listening() ? { ok: true, detail: 'accepting connections' } : { ok: false, detail: 'not accepting connections' },
         disk: await disk(),
       };
-      return { ready: Object.values(checks).every((c) => c.ok), checks };
+      const failed = CHECK_NAMES.filter((name) => !checks[name].ok);
+      return { status: failed.length === 0 ? 'ready' : 'not ready', failed, checks };
     },
   };
 }

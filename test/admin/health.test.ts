@@ -1,7 +1,8 @@
 /**
  * GET /healthz and GET /readyz on the admin app, over a real relay and store:
  * readiness follows the database, the SMTP listener and the free space, and
- * neither endpoint needs (or sets) a session.
+ * neither endpoint needs (or sets) a session. GET /api/v1/health answers as
+ * /readyz, behind an API token.
  */
 import type { Hono } from 'hono';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -112,5 +113,36 @@ describe('GET /readyz', () => {
     expect(full.body.checks.disk?.detail).toBe('50 MB free, 100 MB needed');
     freeBytes = 150e6;
     expect((await readyz()).status).toBe(200);
+  });
+});
+
+describe('GET /api/v1/health', () => {
+  async function health(token: string | null): Promise<{ status: number; body: unknown }> {
+    const res = await app.request('/api/v1/health', { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: await res.json() };
+  }
+
+  it('answers the body and status of /readyz, ready or not', async () => {
+    await setup();
+    const token = h.fx.store.apiTokens.add({ name: 'monitor', scope: 'read' }).token;
+    const sameAsReadyz = async (): Promise<{ status: number; body: unknown }> => {
+      const { status, body } = await readyz();
+      const answer = await health(token);
+      expect(answer).toEqual({ status, body });
+      return answer;
+    };
+
+    expect(await sameAsReadyz()).toMatchObject({ status: 200, body: { status: 'ready', failed: [] } });
+    h.fx.store.db.pragma('query_only = ON');
+    expect(await sameAsReadyz()).toMatchObject({ status: 503, body: { status: 'not ready', failed: ['database'] } });
+    h.fx.store.db.pragma('query_only = OFF');
+    await h.relay.stop();
+    freeBytes = 50e6;
+    expect(await sameAsReadyz()).toMatchObject({ status: 503, body: { failed: ['smtp', 'disk'] } });
+  });
+
+  it('answers 401 without an API token', async () => {
+    await setup();
+    expect(await health(null)).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
   });
 });

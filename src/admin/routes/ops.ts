@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
+import { readinessStatus } from '../../ops/health.js';
 import type { Operations } from '../../ops/index.js';
 import type { AdminEnv } from '../env.js';
 
@@ -36,11 +37,8 @@ export function opsRoutes({ ops, metricsToken }: OpsRoutesOptions): Hono<AdminEn
   if (!ops) return app;
 
   app.get('/readyz', async (c) => {
-    const { ready, checks } = await ops.health.ready();
-    const failed = Object.entries(checks)
-      .filter(([, check]) => !check.ok)
-      .map(([name]) => name);
-    return c.json({ status: ready ? 'ready' : 'not ready', failed, checks }, ready ? 200 : 503, live);
+    const readiness = await ops.health.ready();
+    return c.json(readiness, readinessStatus(readiness), live);
   });
 
   app.get('/metrics', async (c) => {

@@ -2,6 +2,8 @@ import nodemailer from 'nodemailer';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAdmin, type AdminServer } from '../../../src/admin/server.js';
 import { silentLogger } from '../../../src/log.js';
+import { createOperations } from '../../../src/ops/index.js';
+import { createMetrics } from '../../../src/ops/metrics.js';
 import { createRelay, type Relay } from '../../../src/relay/index.js';
 import { createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from '../../emulator/index.js';
 import { createFixture, type Fixture } from '../../helpers/fixture.js';
@@ -33,7 +35,10 @@ describe('provisioning over HTTP with an API token only', () => {
     fx = createFixture({ RELAY365_RELAY_NETWORKS: '' });
     relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger, pollMs: 50 });
     const smtpPort = (await relay.start()).smtp.port;
-    admin = await startAdmin({ config: fx.config, store: fx.store, relay, log: silentLogger });
+    // Wired as main.ts does, so that GET /health answers too.
+    const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version });
+    const ops = createOperations({ config: fx.config, store: fx.store, relay, metrics, freeSpace: async () => 10e9 });
+    admin = await startAdmin({ config: fx.config, store: fx.store, relay, log: silentLogger, ops });
     const base = `http://127.0.0.1:${admin.address.port}/api/v1`;
     const token = newToken(fx.store, 'write', 'provisioning');
     const call = async (method: string, path: string, body?: unknown) => {

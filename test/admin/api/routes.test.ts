@@ -247,7 +247,7 @@ describe('API: queue, test email, alerts, health', () => {
     expect(bad.body.error).toMatchObject({ code: 'invalid', field: 'to' });
   });
 
-  it('lists alerts and readiness', async () => {
+  it('lists the alerts that fire and the recent ones', async () => {
     panel.fx.store.alerts.fire(
       {
         key: 'queue:oldest',
@@ -265,7 +265,6 @@ describe('API: queue, test email, alerts, health', () => {
     expect(alerts.body.active).toEqual([
       expect.objectContaining({ key: 'queue:oldest', title: 'Mail has been waiting', resolvedAt: null }),
     ]);
-    expect((await api('GET', '/health')).body).toMatchObject({ ready: true });
   });
 });
 

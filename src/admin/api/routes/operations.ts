@@ -1,9 +1,10 @@
 /**
  * /api/v1 operations: send a test email through an email server (answered
  * with the SMTP conversation, AUTH redacted), the alerts that fire and the
- * recent ones, and the relay's readiness (as /readyz).
+ * recent ones, and the relay's readiness (the body and status of /readyz).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { CHECK_NAMES, readinessStatus } from '../../../ops/health.js';
 import { testEmailSchema } from '../../../relay/test-message.js';
 import type { AlertRecord } from '../../../store/alerts.js';
 import type { ApiDeps, ApiEnv } from '../env.js';
@@ -76,15 +77,29 @@ const alerts = createRoute({
   },
 });
 
-const checkSchema = z.object({ ok: z.boolean(), detail: z.string() });
+const checkName = z.enum(CHECK_NAMES);
+const readinessSchema = z
+  .object({
+    status: z.enum(['ready', 'not ready']),
+    failed: z.array(checkName).meta({ description: 'The checks that failed.' }),
+    checks: z.record(
+      checkName,
+      z.object({
+        ok: z.boolean(),
+        detail: z.string().meta({ description: 'What was found, e.g. `takes writes` or `12 MB free, 100 MB needed`.' }),
+      }),
+    ),
+  })
+  .openapi('Readiness');
 const health = createRoute({
   method: 'get',
   path: '/health',
   tags: ['Operations'],
-  summary: 'Readiness: the database takes writes, the SMTP listener accepts, the data folder has room',
+  summary: 'Readiness, as GET /readyz: the database takes writes, the SMTP listener accepts, the data folder has room',
   responses: {
-    200: json(z.object({ ready: z.boolean(), checks: z.record(z.string(), checkSchema) }).openapi('Readiness'), 'Ready or not'),
-    ...errorResponses('unauthorized'),
+    200: json(readinessSchema, 'Ready: every check passed'),
+    503: json(readinessSchema, 'Not ready: `failed` names the checks that did not pass'),
+    ...errorResponses('unauthorized', 'not_found'),
   },
 });
 
@@ -109,9 +124,10 @@ export function operationsApi({ store, relay, log, ops }: ApiDeps): OpenAPIHono<
   );
 
   app.openapi(health, async (c) => {
-    // Without the operations wiring (tests of the API alone) only the process is known to be alive.
-    const readiness = ops ? await ops.health.ready() : { ready: true, checks: {} };
-    return c.json(readiness, 200);
+    // Without the operations wiring (an API built without a relay, in tests) /readyz is not served either.
+    if (!ops) throw notFound('readiness check without the relay');
+    const readiness = await ops.health.ready();
+    return c.json(readiness, readinessStatus(readiness), { 'Cache-Control': 'no-store' });
   });
 
   return app;
