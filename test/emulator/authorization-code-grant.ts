@@ -1,6 +1,6 @@
 /**
  * The authorization_code grant of the token endpoint: redeems a code from the
- * authorize pages the way Entra ID v2.0 does. Checks, in order: client secret,
+ * authorize pages the way Entra ID v2.0 does. Checks, in order: client secret or assertion,
  * the code (known, same tenant and app, not redeemed, younger than ten minutes),
  * `redirect_uri` equal to the authorize request's, the PKCE `code_verifier`
  * against the stored challenge; then issues delegated tokens and a refresh token.
@@ -24,7 +24,7 @@ export function redeemAuthorizationCode(
   authorization: string | undefined,
   ctx: TokenEndpointContext,
 ): TokenOutcome {
-  let client: ClientCheck | undefined = pathTenant ? authenticateClient(pathTenant, form, authorization, ctx.now) : undefined;
+  let client: ClientCheck | undefined = pathTenant ? authenticateClient(pathTenant, form, authorization, ctx) : undefined;
   if (client && !client.ok) return client;
   const value = form.get('code');
   if (!value) return fail(900144, { name: 'code' });
@@ -33,7 +33,7 @@ export function redeemAuthorizationCode(
   if (pathTenant && pathTenant.id !== code.tenantId) return fail(700005);
   const tenant = pathTenant ?? ctx.directory.findTenant(code.tenantId);
   if (!tenant) return fail(700005);
-  client ??= authenticateClient(tenant, form, authorization, ctx.now);
+  client ??= authenticateClient(tenant, form, authorization, ctx);
   if (!client.ok) return client;
   if (client.app.clientId !== code.clientId) {
     return fail(70000, { detail: "The provided value for the 'code' parameter is not valid." });

@@ -10,7 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuthorizationCodeStore } from './authorization-codes.js';
 import { consentPage, errorPage, formPostPage, pickAccountPage, type AuthorizePageName } from './authorize-pages.js';
 import { checkAuthorizeRequest, type RedirectTarget, type ValidAuthorizeRequest } from './authorize-request.js';
-import { grantConsent, hasDelegatedConsent, permissionLines } from './consent.js';
+import { grantConsent, hasDelegatedConsent, permissionLines, requestedGraphPermissions } from './consent.js';
 import type { Directory, Mailbox } from './directory.js';
 import { entraError, type ErrorParams } from './entra-errors.js';
 import { clientInfo, parseScopes } from './tokens.js';
@@ -63,6 +63,8 @@ export interface AuthorizeFlowOptions {
   records: AuthorizeRequestRecord[];
   now: () => number;
   authorityHost: () => string;
+  /** The emulator's own Graph URLs (see `isGraphResource`). */
+  graphResources: readonly string[];
 }
 
 interface Pending {
@@ -87,7 +89,7 @@ export class AuthorizeFlow {
   /** `GET /{segment}/oauth2/v2.0/authorize`; `fault` answers a valid request with that error instead. */
   start(segment: string, query: URLSearchParams, correlationId?: string, fault?: { aadsts: number; params?: ErrorParams }): HttpAnswer {
     const record = this.record(segment, query);
-    const check = checkAuthorizeRequest(segment, query, this.options.directory);
+    const check = checkAuthorizeRequest(segment, query, this.options.directory, this.options.graphResources);
     if (check.kind === 'page') return this.errorPage(record, check.aadsts, check.params, correlationId);
     if (check.kind === 'redirect') return this.errorRedirect(record, check.target, check.aadsts, check.params, correlationId);
     const { request } = check;
@@ -130,9 +132,14 @@ export class AuthorizeFlow {
     }
     // The checkbox only exists for admins; a forged one from anyone else is ignored.
     const forOrganization = form.get('ConsentForOrganization') === 'true' && user.isAdmin;
-    grantConsent(request.app, user.address, forOrganization);
+    grantConsent(request.app, user.address, forOrganization, this.graphPermissions(request));
     record.consent = forOrganization ? 'organization' : 'user';
     return this.issueCode(pending, user);
+  }
+
+  /** The Graph permissions the request asks for, or undefined for Exchange's. */
+  private graphPermissions(request: ValidAuthorizeRequest): string[] | undefined {
+    return requestedGraphPermissions(parseScopes(request.scopes.join(' ')), this.options.graphResources);
   }
 
   /** Forgets pages nobody finished in time. */
@@ -194,7 +201,7 @@ export class AuthorizeFlow {
     const { request, record } = pending;
     pending.user = user;
     record.user = user.address;
-    if (request.prompt === 'consent' || !hasDelegatedConsent(request.app, user.address)) {
+    if (request.prompt === 'consent' || !hasDelegatedConsent(request.app, user.address, this.graphPermissions(request))) {
       record.pages.push('consent');
       return html(
         200,
@@ -203,7 +210,7 @@ export class AuthorizeFlow {
           flowToken,
           user: user.address,
           appName: request.app.displayName,
-          permissions: permissionLines(parseScopes(request.scopes.join(' '))),
+          permissions: permissionLines(parseScopes(request.scopes.join(' ')), this.options.graphResources),
           canConsentForOrganization: user.isAdmin,
         }),
       );

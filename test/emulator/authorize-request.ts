@@ -43,8 +43,16 @@ const RESPONSE_MODES = new Set(['query', 'fragment', 'form_post']);
 /** RFC 7636 §4.1: 43 to 128 characters of [A-Z a-z 0-9 - . _ ~]; an S256 challenge is exactly 43. */
 const CHALLENGE = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-/** Checks an authorize request as Entra does; `segment` is the tenant path segment. */
-export function checkAuthorizeRequest(segment: string, query: URLSearchParams, directory: Directory): AuthorizeCheck {
+/**
+ * Checks an authorize request as Entra does; `segment` is the tenant path segment,
+ * `graphResources` the emulator's own Graph URLs (see `isGraphResource`).
+ */
+export function checkAuthorizeRequest(
+  segment: string,
+  query: URLSearchParams,
+  directory: Directory,
+  graphResources: readonly string[] = [],
+): AuthorizeCheck {
   const page = (aadsts: number, params: ErrorParams = {}): AuthorizeCheck => ({ kind: 'page', aadsts, params });
   const multi = MULTI_TENANT.has(segment.toLowerCase());
   const pathTenant = multi ? undefined : directory.findTenant(segment);
@@ -79,8 +87,10 @@ export function checkAuthorizeRequest(segment: string, query: URLSearchParams, d
   const parsed = parseScopes(scope);
   if (parsed.resources.size > 1) return back(700022, { scope });
   const resource = [...parsed.resources.keys()][0];
-  if (resource !== undefined && !isKnownResource(resource)) return back(500011, { resource, tenantName: tenant.displayName });
-  const unknown = unknownPermission(parsed);
+  if (resource !== undefined && !isKnownResource(resource, graphResources)) {
+    return back(500011, { resource, tenantName: tenant.displayName });
+  }
+  const unknown = unknownPermission(parsed, graphResources);
   if (unknown) return back(650053, { appName: app.displayName, scope: unknown.permission, resource: unknown.resource });
 
   const challenge = query.get('code_challenge') ?? undefined;

@@ -3,10 +3,19 @@
  * Exchange SMTP server: tenants, app registrations, mailboxes, and the switches
  * an admin flips in Entra ID and Exchange Online (admin consent,
  * `New-ServicePrincipal`, `Add-MailboxPermission`, `Add-RecipientPermission`,
- * `Set-CASMailbox`/`Set-TransportConfig -SmtpClientAuthenticationDisabled`).
+ * `Set-CASMailbox`/`Set-TransportConfig -SmtpClientAuthenticationDisabled`), the
+ * Microsoft Graph permissions of apps, their certificates and Exchange RBAC for
+ * Applications (`New-ManagementScope`, `New-ManagementRoleAssignment`).
  * Plain mutable objects: tests change a switch and the next request sees it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { certificateCredential, type CertificateCredential, type CertificateDates } from './certificates.js';
+import {
+  testServicePrincipalAuthorization,
+  type AppRoleAssignment,
+  type ManagementScope,
+  type ServicePrincipalAuthorization,
+} from './exchange-rbac.js';
 
 /** A client secret of an app registration ("Certificates & secrets"). */
 export interface ClientSecret {
@@ -42,6 +51,16 @@ export interface AppRegistration {
   servicePrincipalRegistered: boolean;
   /** The `-ObjectId` given to New-ServicePrincipal; must equal `servicePrincipalId` to work. */
   registeredObjectId: string;
+  /** Microsoft Graph application permissions with admin consent (the `roles` of Graph app tokens), e.g. `Mail.Send`. */
+  graphApplicationPermissions: string[];
+  /** Microsoft Graph delegated permissions consented for the whole organization, e.g. `Mail.Send`. */
+  graphDelegatedConsented: string[];
+  /** Graph delegated permissions users consented to for themselves only: address (lower case) → permissions. */
+  graphUserConsents: Record<string, string[]>;
+  /** Certificates uploaded to the app (certificate credentials). */
+  certificates: CertificateCredential[];
+  /** Exchange RBAC for Applications assignments of the app's service principal. */
+  roleAssignments: AppRoleAssignment[];
 }
 
 /** A mailbox (user or shared) in Exchange Online, with its Entra user when it can sign in. */
@@ -62,6 +81,8 @@ export interface Mailbox {
   fullAccess: string[];
   /** Principals that may send with a From header of this address. */
   sendAs: string[];
+  /** False for a mailbox Graph cannot reach (inactive, soft-deleted, on-premises): MailboxNotEnabledForRESTAPI. */
+  restApiEnabled: boolean;
 }
 
 /** An Entra tenant with its Exchange Online organization. */
@@ -75,6 +96,8 @@ export interface Tenant {
   smtpAuthEnabled: boolean;
   apps: Map<string, AppRegistration>;
   mailboxes: Map<string, Mailbox>;
+  /** Exchange management scopes by name (lower case). */
+  managementScopes: Map<string, ManagementScope>;
 }
 
 /** Input of {@link Directory.addTenant}. */
@@ -98,6 +121,8 @@ export interface AppInput {
   userConsents?: string[];
   servicePrincipalRegistered?: boolean;
   registeredObjectId?: string;
+  graphApplicationPermissions?: string[];
+  graphDelegatedConsented?: string[];
 }
 
 /** Input of {@link Directory.addUser}. */
@@ -111,6 +136,7 @@ export interface MailboxInput {
   smtpAuthEnabled?: boolean;
   fullAccess?: string[];
   sendAs?: string[];
+  restApiEnabled?: boolean;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -135,6 +161,7 @@ export class Directory {
       smtpAuthEnabled: input.smtpAuthEnabled ?? true,
       apps: new Map(),
       mailboxes: new Map(),
+      managementScopes: new Map(),
     };
     if (this.findTenant(tenant.id) || tenant.domains.some((d) => this.findTenant(d))) {
       throw new Error(`tenant ${tenant.id} or one of its domains already exists`);
@@ -159,6 +186,11 @@ export class Directory {
       userConsents: (input.userConsents ?? []).map((u) => u.toLowerCase()),
       servicePrincipalRegistered: input.servicePrincipalRegistered ?? false,
       registeredObjectId: (input.registeredObjectId ?? servicePrincipalId).toLowerCase(),
+      graphApplicationPermissions: [...(input.graphApplicationPermissions ?? [])],
+      graphDelegatedConsented: [...(input.graphDelegatedConsented ?? [])],
+      graphUserConsents: {},
+      certificates: [],
+      roleAssignments: [],
     };
     tenant.apps.set(app.clientId, app);
     for (const secret of input.secrets ?? []) this.addSecret(tenant.id, app.clientId, secret);
@@ -189,6 +221,7 @@ export class Directory {
       smtpAuthEnabled: input.smtpAuthEnabled ?? true,
       fullAccess: [...(input.fullAccess ?? [])],
       sendAs: [...(input.sendAs ?? [])],
+      restApiEnabled: input.restApiEnabled ?? true,
     };
     tenant.mailboxes.set(mailbox.address, mailbox);
     return mailbox;
@@ -202,6 +235,34 @@ export class Directory {
   /** `Add-RecipientPermission -AccessRights SendAs`: lets `principal` send with this From. */
   grantSendAs(address: string, principal: string): void {
     this.getMailbox(address).sendAs.push(principal.toLowerCase());
+  }
+
+  /** Uploads a certificate (PEM) to an app; its validity is registered unless `dates` override it. */
+  addCertificate(tenantRef: string, clientId: string, pem: string, dates: CertificateDates = {}): CertificateCredential {
+    const credential = certificateCredential(pem, dates);
+    this.getApp(tenantRef, clientId).certificates.push(credential);
+    return credential;
+  }
+
+  /** `New-ManagementScope -Name <name> -RecipientRestrictionFilter …`, kept as the addresses it matches. */
+  addManagementScope(tenantRef: string, name: string, mailboxes: string[]): ManagementScope {
+    const scope: ManagementScope = { name, mailboxes: mailboxes.map((m) => m.toLowerCase()) };
+    this.getTenant(tenantRef).managementScopes.set(name.toLowerCase(), scope);
+    return scope;
+  }
+
+  /** `New-ManagementRoleAssignment -App <sp> -Role <role> [-CustomResourceScope <scope>]`. */
+  assignAppRole(tenantRef: string, clientId: string, role: string, scope?: string): AppRoleAssignment {
+    const assignment: AppRoleAssignment = scope === undefined ? { role } : { role, scope };
+    this.getApp(tenantRef, clientId).roleAssignments.push(assignment);
+    return assignment;
+  }
+
+  /** `Test-ServicePrincipalAuthorization -Identity <sp> -Resource <mailbox>`. */
+  testServicePrincipalAuthorization(tenantRef: string, clientId: string, mailbox: string): ServicePrincipalAuthorization[] {
+    const tenant = this.getTenant(tenantRef);
+    const app = this.getApp(tenant.id, clientId);
+    return testServicePrincipalAuthorization({ managementScopes: tenant.managementScopes, roleAssignments: app.roleAssignments }, mailbox);
   }
 
   /** Finds a tenant by id or by one of its domains (case-insensitive). */

@@ -20,6 +20,8 @@ interface CatalogueEntry {
   text: (p: ErrorParams) => string;
 }
 
+const CERTIFICATE_CREDENTIALS_DOC = 'https://learn.microsoft.com/entra/identity-platform/certificate-credentials';
+
 /** Known AADSTS codes. Texts follow Entra's wording; `{x}` parts come from params. */
 const CATALOGUE: Record<number, CatalogueEntry> = {
   50011: {
@@ -27,6 +29,11 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     status: 400,
     text: (p) =>
       `The redirect URI '${p['redirectUri'] ?? ''}' specified in the request does not match the redirect URIs configured for the application '${p['clientId'] ?? ''}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.`,
+  },
+  50027: {
+    error: 'invalid_request',
+    status: 400,
+    text: (p) => `Invalid JWT token. ${p['detail'] ?? 'Token format not valid.'}`,
   },
   50034: {
     error: 'invalid_grant',
@@ -181,11 +188,45 @@ const CATALOGUE: Record<number, CatalogueEntry> = {
     text: (p) =>
       `Application with identifier '${p['clientId'] ?? ''}' was not found in the directory '${p['tenantName'] ?? ''}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
   },
+  700021: {
+    error: 'invalid_client',
+    status: 401,
+    text: () =>
+      `Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at ${CERTIFICATE_CREDENTIALS_DOC} .`,
+  },
   700022: {
     error: 'invalid_scope',
     status: 400,
     text: (p) =>
       `The provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${p['scope'] ?? ''} is not valid.`,
+  },
+  700023: {
+    error: 'invalid_client',
+    status: 401,
+    text: () => `Client assertion audience claim does not match Realm issuer. Review the documentation at ${CERTIFICATE_CREDENTIALS_DOC} .`,
+  },
+  700024: {
+    error: 'invalid_client',
+    status: 401,
+    text: (p) =>
+      `Client assertion is not within its valid time range. Current time: ${p['now'] ?? ''}, assertion valid from ${p['validFrom'] ?? ''}, expiry time of assertion ${p['expiresAt'] ?? ''}. Review the documentation at ${CERTIFICATE_CREDENTIALS_DOC} .`,
+  },
+  700027: {
+    error: 'invalid_client',
+    status: 401,
+    // Worded like Entra's answers for an unregistered key, a bad signature and an expired key.
+    text: (p) => {
+      const clientId = p['clientId'] ?? '';
+      const found = p['foundKey'] ? `, Found key '${p['foundKey']}'` : '';
+      return (
+        `${p['headline'] ?? 'Client assertion failed signature validation.'} [Reason - ${p['reason'] ?? ''}, ` +
+        `Thumbprint of key used by client: '${p['thumbprint'] ?? ''}'${found}, Please visit the Azure Portal, Graph Explorer or ` +
+        `directly use MS Graph to see configured keys for app Id '${clientId}'. Review the documentation at ` +
+        'https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and ' +
+        'https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, ' +
+        `such as 'https://graph.microsoft.com/beta/applications/${clientId}'].`
+      );
+    },
   },
   700054: {
     error: 'unsupported_response_type',

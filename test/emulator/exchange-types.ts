@@ -5,6 +5,7 @@
 import type { IdentityEmulator } from './identity.js';
 import type { Directory } from './directory.js';
 import type { SendAsDeniedVariant } from './exchange-replies.js';
+import type { MailboxLimits } from './mailbox-limits.js';
 
 /** Limits and behaviour switches; change them at any time. */
 export interface ExchangeSettings {
@@ -34,6 +35,8 @@ export interface ExchangeOptions {
   /** Name in `[Hostname=...]`; default EMULATOR.prod.outlook.com. */
   hostname?: string;
   settings?: Partial<ExchangeSettings>;
+  /** Sessions and daily recipients per mailbox, shared with the Graph emulator; default a new one. */
+  mailboxLimits?: MailboxLimits;
 }
 
 /** Where a fault strikes: before the greeting, or as the reply to AUTH, MAIL, RCPT or the end of DATA. */

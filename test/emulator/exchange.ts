@@ -70,7 +70,7 @@ export async function startExchange(options: ExchangeOptions): Promise<ExchangeE
   const hostname = options.hostname ?? 'EMULATOR.prod.outlook.com';
   const source: ReplySource = { bannerName: hostname.replace('.prod.outlook.com', '.outlook.office365.com'), hostname, now };
   const states = new Map<string, ConnectionState>();
-  const limits = new MailboxLimits(now);
+  const limits = options.mailboxLimits ?? new MailboxLimits(now);
   const faults = new FaultQueue<SmtpFault>();
   const rejections = new Map<string, SmtpReply>();
   const messages: ReceivedMessage[] = [];

@@ -52,6 +52,8 @@ export interface TokenRequestRecord {
   /** The tenant path segment as sent. */
   tenant: string;
   scope: string;
+  /** How the client authenticated: a secret (body or Basic header), a client assertion, or not at all. */
+  clientAuth: 'secret' | 'assertion' | 'none';
   ok: boolean;
   status: number;
   /** The AADSTS number of a failure. */
@@ -84,6 +86,11 @@ export interface IdentityEmulator {
   /** Authorize requests, updated as the user goes through the pages. */
   readonly authorizeRequests: AuthorizeRequestRecord[];
   readonly requests: HttpRequestRecord[];
+  /**
+   * URLs accepted as Microsoft Graph's resource besides https://graph.microsoft.com: the
+   * Graph emulator adds its own URL, the Graph endpoint of the Custom cloud.
+   */
+  readonly graphResources: string[];
   /** The delegated consent grants now in the directory (computed on each read). */
   readonly consents: ConsentGrant[];
   /** The emulator's clock (epoch ms). */
@@ -94,10 +101,13 @@ export interface IdentityEmulator {
   verifyAccessToken(token: string): TokenVerification;
   /** Signs arbitrary claims with the emulator's key (for crafting bad tokens). */
   signToken(claims: JwtClaims): string;
-  /** An app-only access token as client credentials would issue it (no secret check). */
+  /** An app-only access token as client credentials would issue it (no secret check); default resource Exchange. */
   issueAppToken(input: { tenant: string; clientId: string; resource?: string }): string;
-  /** A delegated SMTP.Send access token for `user` (no consent check). */
-  issueDelegatedToken(input: { tenant: string; clientId: string; user: string; resource?: string }): string;
+  /**
+   * A delegated access token for `user` (no consent check): default resource Exchange with
+   * `scp` SMTP.Send; a Graph resource gets `scp` Mail.Send unless `scopes` says otherwise.
+   */
+  issueDelegatedToken(input: { tenant: string; clientId: string; user: string; resource?: string; scopes?: string[] }): string;
   /** A refresh token as if `user` had signed in to `clientId`, without going through the pages. */
   createRefreshToken(input: { tenant: string; clientId: string; user: string; scopes?: string[] }): string;
   /** Revokes the refresh tokens of one user, or of everyone; returns how many (AADSTS50173 next). */

@@ -31,7 +31,14 @@ import type {
 import { createSigningKey, signJwt, toPublishedJwk, type JwtClaims } from './jwt.js';
 import { listenOnLoopback, localhostTls } from './loopback.js';
 import { answerTokenRequest, type IdentitySettings } from './token-endpoint.js';
-import { appTokenClaims, delegatedTokenClaims, EXCHANGE_APP_RESOURCE, EXCHANGE_DELEGATED_RESOURCE, verifyAccessToken } from './tokens.js';
+import {
+  appTokenClaims,
+  delegatedTokenClaims,
+  EXCHANGE_APP_RESOURCE,
+  EXCHANGE_DELEGATED_RESOURCE,
+  isGraphResource,
+  verifyAccessToken,
+} from './tokens.js';
 
 export type { IdentitySettings } from './token-endpoint.js';
 export type { AccessTokenClaims, TokenVerification } from './tokens.js';
@@ -42,6 +49,7 @@ const DEFAULT_SETTINGS: IdentitySettings = {
   tokenLifetimeSeconds: 3599,
   refreshTokenMaxInactiveSeconds: 90 * 24 * 60 * 60,
   authorizationCodeLifetimeSeconds: 600,
+  clientAssertionClockSkewSeconds: 300,
 };
 const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_DELEGATED_SCOPES = [`${EXCHANGE_DELEGATED_RESOURCE}/SMTP.Send`, 'openid', 'profile', 'offline_access'];
@@ -60,10 +68,18 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
   const tokenRequests: TokenRequestRecord[] = [];
   const authorizeRequests: AuthorizeRequestRecord[] = [];
   const requests: HttpRequestRecord[] = [];
+  const graphResources: string[] = [];
   const tls = localhostTls();
   let authorityHost = '';
   let closing: Promise<void> | undefined;
-  const flow = new AuthorizeFlow({ directory, codes, records: authorizeRequests, now, authorityHost: () => authorityHost });
+  const flow = new AuthorizeFlow({
+    directory,
+    codes,
+    records: authorizeRequests,
+    now,
+    authorityHost: () => authorityHost,
+    graphResources,
+  });
 
   const sign = (claims: JwtClaims): string => signJwt(signingKey, claims);
 
@@ -113,6 +129,7 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
         clientId: form?.get('client_id') ?? '',
         tenant: tenantSegment,
         scope: form?.get('scope') ?? '',
+        clientAuth: clientAuthOf(form, headerValue(req, 'authorization')),
         ok: status === 200,
         status,
         ...(aadsts !== undefined ? { aadsts } : {}),
@@ -150,7 +167,7 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
         record(400, 900561);
         return;
       }
-      const ctx = { directory, grants, codes, settings, now: now(), authorityHost, sign };
+      const ctx = { directory, grants, codes, settings, now: now(), authorityHost, sign, graphResources };
       const outcome = answerTokenRequest(tenantSegment, form, headerValue(req, 'authorization'), ctx);
       if (outcome.ok) {
         send(200, outcome.body);
@@ -196,6 +213,7 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
     tokenRequests,
     authorizeRequests,
     requests,
+    graphResources,
     get consents() {
       return listConsents(directory);
     },
@@ -206,16 +224,17 @@ export async function startIdentity(options: IdentityOptions): Promise<IdentityE
     issueAppToken({ tenant, clientId, resource = EXCHANGE_APP_RESOURCE }) {
       const t = findTenantOrThrow(tenant);
       const app = directory.getApp(t.id, clientId);
-      return sign(appTokenClaims({ tenant: t, app, resource, now: now(), lifetimeSeconds: settings.tokenLifetimeSeconds }));
+      const lifetimeSeconds = settings.tokenLifetimeSeconds;
+      return sign(appTokenClaims({ tenant: t, app, resource, graphResources, now: now(), lifetimeSeconds }));
     },
-    issueDelegatedToken({ tenant, clientId, user, resource = EXCHANGE_DELEGATED_RESOURCE }) {
+    issueDelegatedToken({ tenant, clientId, user, resource = EXCHANGE_DELEGATED_RESOURCE, scopes }) {
       const t = findTenantOrThrow(tenant);
       const claims = delegatedTokenClaims({
         tenant: t,
         app: directory.getApp(t.id, clientId),
         user: directory.getMailbox(user, t.id),
         resource,
-        scopes: ['SMTP.Send'],
+        scopes: scopes ?? (isGraphResource(resource, graphResources) ? ['Mail.Send'] : ['SMTP.Send']),
         now: now(),
         lifetimeSeconds: settings.tokenLifetimeSeconds,
       });
@@ -274,6 +293,12 @@ function buildAuthorizeUrl(authorityHost: string, input: AuthorizeUrlInput): str
   ];
   for (const [name, value] of optional) if (value !== undefined) query.set(name, value);
   return `${authorityHost}/${encodeURIComponent(input.tenant)}/oauth2/v2.0/authorize?${query.toString()}`;
+}
+
+/** How a token request authenticated its client (never the secret itself). */
+function clientAuthOf(form: URLSearchParams | undefined, authorization: string | undefined): TokenRequestRecord['clientAuth'] {
+  if (form?.has('client_assertion')) return 'assertion';
+  return form?.has('client_secret') || /^Basic\s/i.test(authorization ?? '') ? 'secret' : 'none';
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

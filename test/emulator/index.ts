@@ -1,15 +1,19 @@
 /**
  * The Microsoft 365 emulator in one call: a directory (seeded with the default
- * tenant unless one is given), the identity platform on https://localhost:PORT
- * and Exchange Online SMTP submission on localhost:PORT, all on loopback.
+ * tenant unless one is given), the identity platform on https://localhost:PORT,
+ * Exchange Online SMTP submission on localhost:PORT and Microsoft Graph's mail
+ * API on https://localhost:PORT, all on loopback. Exchange and Graph count each
+ * mailbox's daily recipients together.
  * Clients must trust `certs/ca.pem` (NODE_EXTRA_CA_CERTS) and use `localhost`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createDirectory, type Directory } from './directory.js';
 import { startExchange, type ExchangeEmulator, type ExchangeSettings } from './exchange.js';
+import { startGraph, type GraphEmulator, type GraphSettings } from './graph.js';
 import { startIdentity, type IdentityEmulator, type IdentitySettings } from './identity.js';
 import type { SigningKey } from './jwt.js';
+import { MailboxLimits } from './mailbox-limits.js';
 import { seedDefault } from './seed.js';
 
 export { createDirectory, Directory, generateSecretValue } from './directory.js';
@@ -33,7 +37,24 @@ export type { AuthorizationCode } from './authorization-codes.js';
 export { startExchange } from './exchange.js';
 export type { ExchangeEmulator, ExchangeOptions, ExchangeSettings, ReceivedMessage, SmtpFault } from './exchange.js';
 export { exchangeReplies, parseReply } from './exchange-replies.js';
-export { EXCHANGE_APP_RESOURCE, EXCHANGE_DELEGATED_RESOURCE } from './tokens.js';
+export { EXCHANGE_APP_RESOURCE, EXCHANGE_DELEGATED_RESOURCE, GRAPH_APP_ID, GRAPH_RESOURCE } from './tokens.js';
+export { startGraph } from './graph.js';
+export type {
+  GraphAttachment,
+  GraphDraft,
+  GraphEmulator,
+  GraphFault,
+  GraphMessage,
+  GraphOptions,
+  GraphRequestRecord,
+  GraphRoute,
+  GraphSettings,
+  GraphUploadSession,
+} from './graph.js';
+export { JWT_BEARER_ASSERTION } from './client-assertion.js';
+export { createTestCertificate } from './certificates.js';
+export type { CertificateCredential, TestCertificate, TestCertificateOptions } from './certificates.js';
+export type { AppRoleAssignment, ManagementScope, ServicePrincipalAuthorization } from './exchange-rbac.js';
 export { msalAuthorityMetadata } from './discovery.js';
 export { createSigningKey } from './jwt.js';
 export type { SigningKey } from './jwt.js';
@@ -63,12 +84,14 @@ export function assertEmulatorTrusted(): void {
 export interface EmulatorOptions {
   /** State to serve; default a new directory with {@link seedDefault} applied. */
   directory?: Directory;
-  /** Clock (epoch ms) shared by both servers; default Date.now. */
+  /** Clock (epoch ms) shared by the servers; default Date.now. */
   now?: () => number;
   identityPort?: number;
   smtpPort?: number;
+  graphPort?: number;
   identity?: Partial<IdentitySettings>;
   exchange?: Partial<ExchangeSettings>;
+  graph?: Partial<GraphSettings>;
   /** Identity signing key to reuse (see {@link createSigningKey}); default a new one. */
   signingKey?: SigningKey;
 }
@@ -78,17 +101,23 @@ export interface Emulator {
   directory: Directory;
   identity: IdentityEmulator;
   exchange: ExchangeEmulator;
+  graph: GraphEmulator;
+  /**
+   * `https://localhost:PORT`: the `Graph Endpoint` of the Custom cloud; `${graphUrl}/.default`
+   * and `${graphUrl}/Mail.Send` are scopes the identity emulator accepts for Graph.
+   */
+  graphUrl: string;
   /** `https://localhost:PORT`: the `Authority Host` of the Custom cloud. */
   authorityHost: string;
   /** `localhost:PORT`, for MSAL's `knownAuthorities`. */
   knownAuthority: string;
   smtpHost: 'localhost';
   smtpPort: number;
-  /** Stops both servers, ending every open connection. */
+  /** Stops the servers, ending every open connection. */
   close(): Promise<void>;
 }
 
-/** Starts directory, identity platform and Exchange together; the fixture tests use. */
+/** Starts directory, identity platform, Exchange and Graph together; the fixture tests use. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const now = options.now ?? ((): number => Date.now());
   const directory = options.directory ?? createDirectory();
@@ -100,23 +129,33 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     settings: options.identity,
     signingKey: options.signingKey,
   });
+  const mailboxLimits = new MailboxLimits(now);
   let exchange: ExchangeEmulator;
+  let graph: GraphEmulator;
   try {
-    exchange = await startExchange({ directory, identity, port: options.smtpPort, settings: options.exchange });
+    exchange = await startExchange({ directory, identity, port: options.smtpPort, settings: options.exchange, mailboxLimits });
   } catch (err) {
     await identity.close();
+    throw err;
+  }
+  try {
+    graph = await startGraph({ directory, identity, mailboxLimits, port: options.graphPort, settings: options.graph });
+  } catch (err) {
+    await Promise.all([exchange.close(), identity.close()]);
     throw err;
   }
   return {
     directory,
     identity,
     exchange,
+    graph,
+    graphUrl: graph.graphUrl,
     authorityHost: identity.authorityHost,
     knownAuthority: identity.knownAuthority,
     smtpHost: 'localhost',
     smtpPort: exchange.port,
     close: async () => {
-      await Promise.all([exchange.close(), identity.close()]);
+      await Promise.all([graph.close(), exchange.close(), identity.close()]);
     },
   };
 }

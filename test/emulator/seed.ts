@@ -2,8 +2,9 @@
  * The emulator's default tenant: what an admin has after following the setup
  * guide to the end. One tenant, one app registration with a known secret,
  * SMTP.SendAsApp and SMTP.Send consented and its service principal registered in
- * Exchange, and the mailbox relay@contoso.test (whose user is an admin) that
- * the app has FullAccess and SendAs on. The ids are fixed so tests and fixtures can refer to them.
+ * Exchange, Microsoft Graph's Mail.Send and Mail.ReadWrite application permissions
+ * and Mail.Send and User.Read delegated consented, and the mailbox relay@contoso.test
+ * (whose user is an admin) that the app has FullAccess and SendAs on. The ids are fixed so tests and fixtures can refer to them.
  */
 import type { AppRegistration, Directory, Mailbox, Tenant } from './directory.js';
 
@@ -60,6 +61,8 @@ export function seedDefault(directory: Directory, options: SeedOptions = {}): Se
     smtpSendAsAppConsented: true,
     smtpSendConsented: true,
     servicePrincipalRegistered: true,
+    graphApplicationPermissions: ['Mail.Send', 'Mail.ReadWrite'],
+    graphDelegatedConsented: ['Mail.Send', 'User.Read'],
   });
   const mailbox = directory.addUser(tenant.id, {
     address: SEED.mailbox,

@@ -46,7 +46,7 @@ function clientCredentials(
   authorization: string | undefined,
   ctx: TokenEndpointContext,
 ): TokenOutcome {
-  const client = authenticateClient(tenant, form, authorization, ctx.now);
+  const client = authenticateClient(tenant, form, authorization, ctx);
   if (!client.ok) return client;
   const scope = form.get('scope');
   if (!scope) return fail(900144, { name: 'scope' });
@@ -56,9 +56,16 @@ function clientCredentials(
   const resources = [...parseScopes(scope).resources.keys()];
   if (resources.length !== 1 || items.length !== 1) return fail(700022, { scope });
   const resource = resources[0] ?? '';
-  if (!isKnownResource(resource)) return fail(500011, { resource, tenantName: tenant.displayName });
+  if (!isKnownResource(resource, ctx.graphResources)) return fail(500011, { resource, tenantName: tenant.displayName });
   const lifetimeSeconds = ctx.settings.tokenLifetimeSeconds;
-  const claims = appTokenClaims({ tenant, app: client.app, resource, now: ctx.now, lifetimeSeconds });
+  const claims = appTokenClaims({
+    tenant,
+    app: client.app,
+    resource,
+    graphResources: ctx.graphResources,
+    now: ctx.now,
+    lifetimeSeconds,
+  });
   return {
     ok: true,
     // Entra's v2.0 client credentials answer carries no `scope`.
@@ -73,7 +80,7 @@ function refreshToken(
   ctx: TokenEndpointContext,
 ): TokenOutcome {
   // The client is authenticated first; under common/organizations only the grant names the tenant.
-  let client = pathTenant ? authenticateClient(pathTenant, form, authorization, ctx.now) : undefined;
+  let client = pathTenant ? authenticateClient(pathTenant, form, authorization, ctx) : undefined;
   if (client && !client.ok) return client;
   const token = form.get('refresh_token');
   if (!token) return fail(900144, { name: 'refresh_token' });
@@ -82,7 +89,7 @@ function refreshToken(
   if (pathTenant && pathTenant.id !== grant.tenantId) return fail(7000012);
   const tenant = pathTenant ?? ctx.directory.findTenant(grant.tenantId);
   if (!tenant) return fail(9002313);
-  client ??= authenticateClient(tenant, form, authorization, ctx.now);
+  client ??= authenticateClient(tenant, form, authorization, ctx);
   if (!client.ok) return client;
   if (client.app.clientId !== grant.clientId) return fail(70000);
   const problem = ctx.grants.check(grant, ctx.now, ctx.settings.refreshTokenMaxInactiveSeconds);

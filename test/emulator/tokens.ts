@@ -1,7 +1,7 @@
 /**
  * What the identity emulator puts in its tokens: scope parsing, the claims of
- * app-only and delegated access tokens for Exchange Online (v1.0 tokens, as the
- * Office 365 Exchange Online resource gets them), ID tokens (v2.0) and the
+ * app-only and delegated access tokens for Exchange Online and Microsoft Graph
+ * (v1.0 tokens, as both resources get them), ID tokens (v2.0) and the
  * `client_info` MSAL builds accounts from; and the check Exchange makes on an
  * access token before looking at its audience and permissions.
  */
@@ -13,10 +13,12 @@ import { verifyJwt, type JwtClaims, type SigningKey } from './jwt.js';
 export const EXCHANGE_APP_RESOURCE = 'https://outlook.office365.com';
 /** Exchange Online as the resource of delegated tokens. */
 export const EXCHANGE_DELEGATED_RESOURCE = 'https://outlook.office.com';
-/** Microsoft Graph: tokens are issued for it, and Exchange SMTP rejects them. */
+/** Microsoft Graph in the global cloud: tokens are issued for it, and Exchange SMTP rejects them. */
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
 /** Application id of Office 365 Exchange Online. */
 export const EXCHANGE_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
+/** Application id of Microsoft Graph. */
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
 const KNOWN_RESOURCES = [EXCHANGE_APP_RESOURCE, EXCHANGE_DELEGATED_RESOURCE, GRAPH_RESOURCE];
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email']);
@@ -26,9 +28,26 @@ export function isExchangeResource(resource: string): boolean {
   return resource === EXCHANGE_APP_RESOURCE || resource === EXCHANGE_DELEGATED_RESOURCE;
 }
 
+/**
+ * True for Microsoft Graph: its global URI, or one of `graphResources`, the URLs
+ * under which the emulator's Graph servers stand in for a national cloud's Graph host.
+ */
+export function isGraphResource(resource: string, graphResources: readonly string[] = []): boolean {
+  return resource === GRAPH_RESOURCE || graphResources.includes(resource);
+}
+
 /** True when the emulated cloud has a resource principal for `resource`. */
-export function isKnownResource(resource: string): boolean {
-  return KNOWN_RESOURCES.includes(resource);
+export function isKnownResource(resource: string, graphResources: readonly string[] = []): boolean {
+  return KNOWN_RESOURCES.includes(resource) || graphResources.includes(resource);
+}
+
+/** The application permissions (`roles`) an app-only token for `resource` carries, if any. */
+export function applicationRoles(app: AppRegistration, resource: string, graphResources: readonly string[] = []): string[] | undefined {
+  if (isExchangeResource(resource)) return app.smtpSendAsAppConsented ? ['SMTP.SendAsApp'] : undefined;
+  if (isGraphResource(resource, graphResources) && app.graphApplicationPermissions.length > 0) {
+    return [...app.graphApplicationPermissions];
+  }
+  return undefined;
 }
 
 /** A `scope` parameter split into OpenID Connect scopes and per-resource permissions. */
@@ -80,10 +99,12 @@ function uniqueTokenId(): string {
   return randomBytes(16).toString('base64url').slice(0, 22);
 }
 
-/** Claims of an app-only access token (client credentials). */
-export function appTokenClaims(input: { tenant: Tenant; app: AppRegistration; resource: string } & TokenTimes): JwtClaims {
+/** Claims of an app-only access token (client credentials); `graphResources` as for {@link isGraphResource}. */
+export function appTokenClaims(
+  input: { tenant: Tenant; app: AppRegistration; resource: string; graphResources?: readonly string[] } & TokenTimes,
+): JwtClaims {
   const { tenant, app, resource } = input;
-  const roles = isExchangeResource(resource) && app.smtpSendAsAppConsented ? ['SMTP.SendAsApp'] : undefined;
+  const roles = applicationRoles(app, resource, input.graphResources);
   return {
     aud: resource,
     iss: accessTokenIssuer(tenant.id),
