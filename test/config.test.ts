@@ -143,6 +143,11 @@ describe('loadConfig', () => {
       { RELAY365_ALERT_EMAIL: 'ops@contoso.com,ops' },
       'RELAY365_ALERT_EMAIL="ops@contoso.com,ops" is not valid: comma-separated email addresses',
     ],
+    // The one address grammar: a host name has no underscore.
+    [
+      { RELAY365_ALERT_EMAIL: 'ops@contoso_it.com' },
+      'RELAY365_ALERT_EMAIL="ops@contoso_it.com" is not valid: comma-separated email addresses such as admin@contoso.com (not "ops@contoso_it.com")',
+    ],
     [{ RELAY365_SHUTDOWN_TIMEOUT: 'soon' }, 'RELAY365_SHUTDOWN_TIMEOUT="soon" is not valid: a duration such as 30s'],
     [{ RELAY365_SHUTDOWN_TIMEOUT: '2h' }, 'RELAY365_SHUTDOWN_TIMEOUT="2h" is not valid: a duration from 0s to 1h'],
     [{ RELAY365_ADMIN_PASSWORD_FILE: '/nonexistent/pw' }, 'RELAY365_ADMIN_PASSWORD_FILE="/nonexistent/pw" is not valid: a readable file'],

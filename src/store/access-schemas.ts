@@ -4,8 +4,9 @@
  * validate with these schemas, so a value is accepted or refused the same way
  * everywhere, with the same message.
  */
-import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
+import { isAddress, isDomainEntry } from '../address.js';
+import { parseCidr, type Cidr } from '../cidr.js';
 
 /** Shortest password accepted for a relay user (the generated ones are longer). */
 export const MIN_RELAY_PASSWORD_LENGTH = 12;
@@ -27,9 +28,6 @@ export const relayPassword = z
   // Devices send the password in AUTH PLAIN or LOGIN; control characters never survive their forms.
   .regex(/^[^\u0000-\u001f\u007f]+$/u, 'A relay password cannot contain control characters.');
 
-const ADDRESS = /^[^\s@<>()[\]\\,;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/u;
-const DOMAIN = /^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/u;
-
 /**
  * An allowed From list as typed: addresses and `@domain`s separated by commas,
  * spaces or new lines. Empty means any sender. Entries are lower-cased.
@@ -45,7 +43,7 @@ export const allowFromList = z
   .pipe(
     z
       .array(
-        z.string().refine((entry) => ADDRESS.test(entry) || DOMAIN.test(entry), {
+        z.string().refine((entry) => isAddress(entry) || isDomainEntry(entry), {
           error: (i) => `${JSON.stringify(i.input)} is neither an address nor an @domain.`,
         }),
       )
@@ -60,39 +58,6 @@ export function fromAllowed(list: readonly string[], address: string): boolean {
   const at = lower.lastIndexOf('@');
   const domain = at >= 0 ? lower.slice(at) : null;
   return list.some((entry) => (entry.startsWith('@') ? entry === domain : entry === lower));
-}
-
-export interface Cidr {
-  /** As written back to the admin: `10.1.0.0/16`, `2001:db8::/32`. */
-  text: string;
-  address: string;
-  prefix: number;
-  family: 'ipv4' | 'ipv6';
-}
-
-/** Parses `10.1.0.0/16`, `2001:db8::/32`, or a single address (a /32 or /128). */
-export function parseCidr(input: string): Cidr | string {
-  const [address = '', prefixText, extra] = input.trim().toLowerCase().split('/');
-  const version = isIP(address);
-  if (version === 0 || extra !== undefined)
-    return `${JSON.stringify(input)} is not a network: use a CIDR such as 192.168.10.0/24 or 2001:db8::/48.`;
-  const max = version === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-  if (!(prefix >= 0 && prefix <= max)) return `${JSON.stringify(input)} has a bad prefix length: use /0 to /${max}.`;
-  const network = version === 4 ? maskIpv4(address, prefix) : canonicalIpv6(address);
-  return { text: `${network}/${prefix}`, address: network, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
-}
-
-/** `10.1.2.3/16` is the network `10.1.0.0/16`: one rule, one spelling. */
-function maskIpv4(address: string, prefix: number): string {
-  const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  const masked = prefix === 0 ? 0 : value - (value % 2 ** (32 - prefix));
-  return [24, 16, 8, 0].map((shift) => Math.floor(masked / 2 ** shift) % 256).join('.');
-}
-
-/** The WHATWG URL parser writes IPv6 addresses in their canonical compressed form (RFC 5952). */
-function canonicalIpv6(address: string): string {
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
 
 export const cidr = z
@@ -138,34 +103,6 @@ export function wideNetworkWarning(rule: Cidr): string | null {
   if (rule.prefix >= WIDE_NETWORK_PREFIX[rule.family]) return null;
   if (rule.family === 'ipv4' && rule.prefix >= 8 && rule.address.startsWith('127.')) return null;
   return `${rule.text} is wider than a /${WIDE_NETWORK_PREFIX[rule.family]}: anyone among its ${addressCount(rule)} addresses can send mail as your tenant without a password`;
-}
-
-/** A compiled network rule: matches a client address, most specific first. */
-export interface NetworkMatcher {
-  cidr: Cidr;
-  matches(address: string): boolean;
-}
-
-/** IPv4-mapped IPv6 peers (`::ffff:10.0.0.5`) are the IPv4 address they carry. */
-export function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } | null {
-  const lower = address.toLowerCase();
-  const mapped = lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 ? lower.slice(7) : lower;
-  const version = isIP(mapped);
-  if (version === 0) return null;
-  return { address: mapped, family: version === 4 ? 'ipv4' : 'ipv6' };
-}
-
-/** Compiles a CIDR into a matcher over Node's BlockList. */
-export function networkMatcher(rule: Cidr): NetworkMatcher {
-  const list = new BlockList();
-  list.addSubnet(rule.address, rule.prefix, rule.family);
-  return {
-    cidr: rule,
-    matches(address) {
-      const peer = plainAddress(address);
-      return peer !== null && peer.family === rule.family && list.check(peer.address, peer.family);
-    },
-  };
 }
 
 /** Renders a schema failure as one line: the first problem, in the words above. */

@@ -4,8 +4,6 @@
  * in the environment read-only, read-only users refused, Send test alert
  * reporting per channel, and the alerts that fire now.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAdminApp } from '../../src/admin/app.js';
 import { createAlerts } from '../../src/alerts/engine.js';
@@ -13,32 +11,19 @@ import { createRelay } from '../../src/relay/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
 import { ALERT_ROUTE } from '../../src/store/alerts.js';
 import { plainServer } from '../helpers/fixture.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { Agent, createPanel, createUser, visibleText, type Panel } from './panel.js';
 
 const SECRET_PATH = '/hooks/T000/B000/very-secret-token';
 
 let panel: Panel;
-let receiver: { server: Server; url: string; posts: Record<string, unknown>[] } | null = null;
+let receiver: WebhookReceiver | null = null;
 
 afterEach(async () => {
-  if (receiver) await new Promise((resolve) => receiver?.server.close(resolve));
+  await receiver?.close();
   receiver = null;
   panel.cleanup();
 });
-
-async function startReceiver(status = 200): Promise<NonNullable<typeof receiver>> {
-  const posts: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${SECRET_PATH}`, posts };
-}
 
 /** The panel with a real alerts engine over a relay that is built but not started (alert mail is queued, not sent). */
 function alertsPanel(env: Record<string, string> = {}, log: Logger = silentLogger) {
@@ -160,7 +145,7 @@ describe('the Alerts page', () => {
 
   it('sends a test alert on every channel and reports each one', async () => {
     const { app } = alertsPanel();
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver(SECRET_PATH);
     panel.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: ['ops@contoso.test'] }, panel.clock.now);
     const agent = await agentFor(app, 'admin@contoso.test', { superAdmin: true });
     const sent = await agent.post('/alerts/test');
@@ -173,8 +158,8 @@ describe('the Alerts page', () => {
     expect(queued).toMatchObject([{ subject: '[relay365] TEST: Test alert from relay365', status: 'queued' }]);
 
     // A failing webhook is reported with its reason, never its URL.
-    await new Promise((resolve) => receiver?.server.close(resolve));
-    receiver = await startReceiver(500);
+    await receiver.close();
+    receiver = await startWebhookReceiver(SECRET_PATH, 500);
     panel.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [] }, panel.clock.now);
     const again = await agent.post('/alerts/test');
     const failed = visibleText((await agent.get(again.location as string)).text);

@@ -8,10 +8,18 @@
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { toActiveAlert, type ChannelResult } from '../../alerts/engine.js';
-import { parseAlertSettings, type AlertSettingsForm } from '../../alerts/settings-schema.js';
+import {
+  ALERT_SETTING_KEYS,
+  alertLocks,
+  parseAlertSettings,
+  storedAlertForm,
+  type AlertSettingKey,
+  type AlertSettingsForm,
+  type AlertSettingsInput,
+} from '../../alerts/settings-schema.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { AdminDeps, AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../form-text.js';
@@ -21,7 +29,7 @@ import { AlertsPage } from '../views/alerts-page.js';
 
 export interface AlertRouteOptions {
   config: Pick<Config, 'alertWebhookUrl' | 'alertEmails'>;
-  store: Store;
+  store: StoreSlice<{ alerts: 'open' | 'recent' | 'saveSettings' | 'settings'; servers: 'list'; sessions: 'setFlash' }>;
   alerts: AdminDeps['alerts'];
   log: Logger;
   now: () => number;
@@ -36,30 +44,17 @@ const MAX_TEST_RESULTS = 50;
 export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
-  const env = { webhook: config.alertWebhookUrl !== null, emails: config.alertEmails };
+  const locks = alertLocks(config);
   /** Results of Send test alert by run id, for the page after the redirect (this session only). */
   const testRuns = new Map<string, { session: string; at: number; results: ChannelResult[] }>();
 
-  const storedForm = (): AlertSettingsForm => {
-    const s = store.alerts.settings();
-    return {
-      values: {
-        emails: s.emails.join(', '),
-        emailServerId: s.emailServerId === null ? '' : String(s.emailServerId),
-        oldestMinutes: String(s.oldestMinutes),
-        failuresPerHour: String(s.failuresPerHour),
-        repeatMinutes: String(s.repeatMinutes),
-      },
-      errors: {},
-    };
-  };
   const page = (c: Context<AdminEnv>, form: AlertSettingsForm, testResults: ChannelResult[] | null, status: 200 | 422 = 200) =>
     c.render(
       <AlertsPage
         active={store.alerts.open().map(toActiveAlert)}
         history={store.alerts.recent(HISTORY_ROWS)}
         settings={store.alerts.settings()}
-        env={env}
+        locks={locks}
         servers={store.servers.list()}
         testResults={testResults}
         canTest={alerts !== undefined}
@@ -73,23 +68,19 @@ export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptio
   app.get('/', (c) => {
     const run = testRuns.get(c.req.query('test') ?? '');
     const mine = run && run.session === c.var.session?.idHash && now() - run.at < TEST_RESULT_MS ? run.results : null;
-    return page(c, storedForm(), mine);
+    return page(c, storedAlertForm(store.alerts.settings()), mine);
   });
 
   app.post('/', edit, async (c) => {
     const body = await c.req.parseBody();
+    const input: AlertSettingsInput = {
+      ...(Object.fromEntries(ALERT_SETTING_KEYS.map((key) => [key, formText(body, key)])) as Record<AlertSettingKey, string>),
+      clearWebhook: body['clearWebhook'] !== undefined,
+    };
     const { change, form } = parseAlertSettings(
-      {
-        webhookUrl: formText(body, 'webhookUrl'),
-        clearWebhook: body['clearWebhook'] !== undefined,
-        emails: formText(body, 'emails'),
-        emailServerId: formText(body, 'emailServerId'),
-        oldestMinutes: formText(body, 'oldestMinutes'),
-        failuresPerHour: formText(body, 'failuresPerHour'),
-        repeatMinutes: formText(body, 'repeatMinutes'),
-      },
+      input,
       store.servers.list().map((s) => s.id),
-      { webhook: env.webhook, emails: env.emails.length > 0 },
+      locks,
     );
     if (!change) return page(c, form, null, 422);
     store.alerts.saveSettings(change, now());

@@ -5,17 +5,19 @@
  * history.
  */
 import type { ActiveAlert, ChannelResult } from '../../alerts/engine.js';
-import type { AlertSettingsForm } from '../../alerts/settings-schema.js';
+import type { AlertLocks, AlertSettingsForm } from '../../alerts/settings-schema.js';
 import type { AlertRecord, AlertSettings } from '../../store/alerts.js';
 import type { EmailServer } from '../../store/servers.js';
-import { CsrfField, FieldError, Time } from './components.js';
+import { AlertSettingsEditor } from './alert-settings-form.js';
+import { CsrfField, Time } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export interface AlertsPageProps {
   active: ActiveAlert[];
   history: AlertRecord[];
   settings: AlertSettings;
-  /** Channels set in the environment: the webhook (never its URL) and the addresses. */
-  env: { webhook: boolean; emails: readonly string[] };
+  /** Settings the environment sets instead of the panel (a secret without its value). */
+  locks: AlertLocks;
   servers: EmailServer[];
   testResults: ChannelResult[] | null;
   /** Whether Send test alert can run (the alerts engine is running). */
@@ -76,189 +78,33 @@ function TestResults({ results }: { results: ChannelResult[] }) {
   );
 }
 
-function NumberField({
-  id,
-  name,
-  label,
-  value,
-  error,
-  help,
-}: {
-  id: string;
-  name: string;
-  label: string;
-  value: string;
-  error?: string;
-  help: string;
-}) {
-  return (
-    <>
-      <label for={id}>{label}</label>
-      <input
-        id={id}
-        name={name}
-        inputmode="numeric"
-        required
-        value={value}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={`${id}-error ${id}-help`}
-      />
-      <p class="help" id={`${id}-help`}>
-        {help}
-      </p>
-      <FieldError id={id} message={error} />
-    </>
-  );
-}
-
-function SettingsForm({
-  settings,
-  env,
-  servers,
-  csrf,
-  form,
-  canEdit,
-}: Omit<AlertsPageProps, 'active' | 'history' | 'testResults' | 'canTest'>) {
-  const { values, errors } = form;
-  const webhookSet = env.webhook || settings.hasWebhook;
-  return (
-    <form method="post" action="/alerts" class="narrow">
-      <CsrfField token={csrf} />
-      <fieldset disabled={!canEdit}>
-        <legend>Channels</legend>
-        <label for="alert-webhook">Webhook URL</label>
-        {env.webhook ? (
-          <p id="alert-webhook">Set by RELAY365_ALERT_WEBHOOK_URL.</p>
+const HISTORY_COLUMNS: readonly Column<AlertRecord>[] = [
+  {
+    header: 'Alert',
+    cell: (a) => (
+      <>
+        {a.title}
+        {a.code ? ` (${a.code})` : ''}
+      </>
+    ),
+  },
+  {
+    header: 'When',
+    cell: (a) => (
+      <>
+        fired <Time at={a.firedAt} />
+        <br />
+        {a.resolvedAt === null ? (
+          <strong>firing</strong>
         ) : (
           <>
-            <input
-              id="alert-webhook"
-              name="webhookUrl"
-              type="password"
-              autocomplete="off"
-              placeholder={settings.hasWebhook ? 'set (enter a new URL to replace it)' : 'not set'}
-              aria-invalid={errors.webhookUrl ? 'true' : undefined}
-              aria-describedby="alert-webhook-error alert-webhook-help"
-            />
-            <p class="help" id="alert-webhook-help">
-              {webhookSet ? 'Set. ' : 'Not set. '}A Microsoft Teams or Slack incoming-webhook URL works; it gets a JSON POST per notice. It
-              is stored encrypted and never shown again.
-            </p>
-            <FieldError id="alert-webhook" message={errors.webhookUrl} />
-            {settings.hasWebhook ? (
-              <label class="check">
-                <input type="checkbox" name="clearWebhook" value="1" /> Remove the webhook URL
-              </label>
-            ) : null}
+            resolved <Time at={a.resolvedAt} />
           </>
         )}
-        <label for="alert-emails">Admin email addresses</label>
-        {env.emails.length > 0 ? (
-          <p id="alert-emails">Set by RELAY365_ALERT_EMAIL: {env.emails.join(', ')}</p>
-        ) : (
-          <>
-            <textarea
-              id="alert-emails"
-              name="emails"
-              rows={2}
-              aria-invalid={errors.emails ? 'true' : undefined}
-              aria-describedby="alert-emails-error alert-emails-help"
-            >
-              {values.emails}
-            </textarea>
-            <p class="help" id="alert-emails-help">
-              Separated by commas or new lines; empty: no alert emails.
-            </p>
-            <FieldError id="alert-emails" message={errors.emails} />
-          </>
-        )}
-        <label for="alert-server">Send alert email through</label>
-        <select
-          id="alert-server"
-          name="emailServerId"
-          aria-invalid={errors.emailServerId ? 'true' : undefined}
-          aria-describedby="alert-server-error alert-server-help"
-        >
-          <option value="" selected={values.emailServerId === ''}>
-            the default email server
-          </option>
-          {servers.map((s) => (
-            <option value={String(s.id)} selected={values.emailServerId === String(s.id)}>
-              {s.name}
-            </option>
-          ))}
-        </select>
-        <p class="help" id="alert-server-help">
-          When this server is the one that is broken, alert email goes through another authorized server.
-        </p>
-        <FieldError id="alert-server" message={errors.emailServerId} />
-      </fieldset>
-      <fieldset disabled={!canEdit}>
-        <legend>When to alert</legend>
-        <NumberField
-          id="alert-oldest"
-          name="oldestMinutes"
-          label="Oldest waiting message (minutes)"
-          value={values.oldestMinutes}
-          error={errors.oldestMinutes}
-          help="Alert when a message has waited longer than this."
-        />
-        <NumberField
-          id="alert-failures"
-          name="failuresPerHour"
-          label="Failed messages per hour"
-          value={values.failuresPerHour}
-          error={errors.failuresPerHour}
-          help="Alert when this many messages failed within the last hour."
-        />
-        <NumberField
-          id="alert-repeat"
-          name="repeatMinutes"
-          label="Repeat interval (minutes)"
-          value={values.repeatMinutes}
-          error={errors.repeatMinutes}
-          help="An alert that lasts is sent again this often; client secret expiry warnings are sent once."
-        />
-      </fieldset>
-      {canEdit ? <button type="submit">Save alert settings</button> : null}
-    </form>
-  );
-}
-
-function History({ history }: { history: AlertRecord[] }) {
-  if (history.length === 0) return <p>No alerts yet.</p>;
-  return (
-    <table class="list alert-history">
-      <thead>
-        <tr>
-          <th scope="col">Alert</th>
-          <th scope="col">When</th>
-        </tr>
-      </thead>
-      <tbody>
-        {history.map((a) => (
-          <tr>
-            <td>
-              {a.title}
-              {a.code ? ` (${a.code})` : ''}
-            </td>
-            <td>
-              fired <Time at={a.firedAt} />
-              <br />
-              {a.resolvedAt === null ? (
-                <strong>firing</strong>
-              ) : (
-                <>
-                  resolved <Time at={a.resolvedAt} />
-                </>
-              )}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+      </>
+    ),
+  },
+];
 
 export function AlertsPage(props: AlertsPageProps) {
   const { active, history, testResults, canTest, canEdit, csrf } = props;
@@ -288,11 +134,18 @@ export function AlertsPage(props: AlertsPageProps) {
       ) : null}
       <section aria-labelledby="settings-heading">
         <h2 id="settings-heading">Settings</h2>
-        <SettingsForm {...props} />
+        <AlertSettingsEditor
+          settings={props.settings}
+          locks={props.locks}
+          servers={props.servers}
+          csrf={csrf}
+          form={props.form}
+          canEdit={canEdit}
+        />
       </section>
       <section aria-labelledby="history-heading">
         <h2 id="history-heading">Recent alerts</h2>
-        <History history={history} />
+        <ListTable class="alert-history" columns={HISTORY_COLUMNS} rows={history} empty={<p>No alerts yet.</p>} />
       </section>
     </>
   );

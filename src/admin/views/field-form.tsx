@@ -31,8 +31,10 @@ function Choices({ spec, value, error }: { spec: FieldSpec; value: string; error
   );
 }
 
-function TextInput({
+/** A labelled input with its error; its help is `{id}-help`. A password input never shows its value. */
+export function TextInput({
   name,
+  id = name,
   label,
   value,
   type,
@@ -40,6 +42,8 @@ function TextInput({
   placeholder,
 }: {
   name: string;
+  /** The element id, when it is not the name. */
+  id?: string;
   label: string;
   value: string;
   type: string;
@@ -48,18 +52,18 @@ function TextInput({
 }) {
   return (
     <>
-      <label for={name}>{label}</label>
+      <label for={id}>{label}</label>
       <input
-        id={name}
+        id={id}
         name={name}
         type={type}
         value={type === 'password' ? undefined : value}
         placeholder={placeholder}
         autocomplete={type === 'password' ? 'new-password' : 'off'}
         aria-invalid={error ? 'true' : undefined}
-        aria-describedby={`${name}-error ${name}-help`}
+        aria-describedby={`${id}-error ${id}-help`}
       />
-      <FieldError id={name} message={error} />
+      <FieldError id={id} message={error} />
     </>
   );
 }
