@@ -2,19 +2,18 @@
  * Creating panel accounts: the checks shared by the setup page, the Users
  * page and the start-up bootstrap, and the first Super Admin.
  */
+import { isAddress } from '../address.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { User } from '../store/users.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
-
-const EMAIL = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]{1,255}$/;
 
 /** The setup link is valid this long after it was printed. */
 export const SETUP_TOKEN_TTL_MS = 24 * 60 * 60_000;
 
 /** A message for a bad email address, or undefined. */
 export function checkEmail(email: string): string | undefined {
-  return EMAIL.test(email) ? undefined : 'Enter an email address such as admin@contoso.com.';
+  return isAddress(email) ? undefined : 'Enter an email address such as admin@contoso.com.';
 }
 
 /** A message for a password too short or too long, or undefined. */
@@ -26,7 +25,7 @@ export function checkPassword(password: string): string | undefined {
 
 /** Adds a user with a freshly hashed password. */
 export async function addUser(
-  store: Store,
+  store: StoreSlice<{ users: 'add' }>,
   input: { email: string; password: string; isSuperAdmin: boolean; canUpdateSettings: boolean },
 ): Promise<User> {
   return store.users.add({
@@ -38,7 +37,7 @@ export async function addUser(
 }
 
 export interface BootstrapOptions {
-  store: Store;
+  store: StoreSlice<{ users: 'add' | 'count' | 'createSetupToken' }>;
   publicUrl: string;
   adminEmail: string | null;
   adminPassword: string | null;

@@ -10,6 +10,7 @@ import { foldLines } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 import type { Hint } from '../auth/hints.js';
 import type { NoticeKind } from '../store/notices.js';
+import { headerFields } from './header-block.js';
 import { rfc5322Date } from './trace.js';
 
 /** The route of notices in the relay log. */
@@ -166,24 +167,15 @@ export async function buildNotice(notice: Notice): Promise<Buffer> {
   return root.build();
 }
 
-/** The fields of a header block, unfolded (RFC 5322 §2.2.3), names lower case; `Name :` counts too. */
-function headerFields(block: Buffer): { name: string; value: string }[] {
-  const unfolded = block.toString('latin1').replace(/\r?\n(?=[ \t])/g, '');
-  return unfolded.split(/\r?\n/).flatMap((line) => {
-    const match = /^([^\s:]+)[ \t]*:(.*)$/.exec(line);
-    return match ? [{ name: (match[1] as string).toLowerCase(), value: (match[2] as string).trim() }] : [];
-  });
-}
-
 /**
  * True for mail that must never get a notice: automatic mail (`Auto-Submitted` other than `no`,
  * RFC 3834 §2) and reports (`multipart/report`: notices, read receipts), so that two mail
  * systems never answer each other's notices.
  */
 export function isAutomatic(headers: Buffer): boolean {
-  return headerFields(headers).some(
-    ({ name, value }) =>
-      (name === 'auto-submitted' && (/^[^;(\s]*/.exec(value)?.[0] ?? '').toLowerCase() !== 'no') ||
-      (name === 'content-type' && /^multipart\/report\b/i.test(value)),
+  const fields = headerFields(headers);
+  return (
+    fields.all('auto-submitted').some((value) => (/^[^;(\s]*/.exec(value)?.[0] ?? '').toLowerCase() !== 'no') ||
+    fields.all('content-type').some((value) => /^multipart\/report\b/i.test(value))
   );
 }

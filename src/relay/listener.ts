@@ -18,11 +18,13 @@ import type {
   SMTPServerOptions,
   SMTPServerSession,
 } from 'smtp-server';
+import { isAddress, isEnvelopeSender } from '../address.js';
+import { networkMatcher } from '../cidr.js';
 import type { Config, ListenAddress } from '../config.js';
 import { listenRefusal } from '../listen-refusal.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../ops/metrics.js';
-import { fromAllowed, networkMatcher } from '../store/access-schemas.js';
+import type { Metrics } from '../metrics.js';
+import { fromAllowed } from '../store/access-schemas.js';
 import type { EmailServer, ServerRepo } from '../store/servers.js';
 import { RULES_CACHE_MS, type Access, type Route, type SessionUser } from './access.js';
 import type { Committer } from './committer.js';
@@ -57,9 +59,6 @@ interface Transaction {
 
 /** The From header breaks the sender policy; the message is refused before it is made durable. */
 class SenderRefusal extends Error {}
-
-/** Address syntax we accept: local@domain, no spaces or brackets. Empty is the null sender. */
-const ADDRESS = /^[^\s@<>()[\]\\,;:"]+(?:\.[^\s@<>()[\]\\,;:"]+)*@[^\s@<>()[\]\\,;:"]+$/u;
 
 export interface ListenerDeps {
   config: Config;
@@ -192,7 +191,8 @@ export function createListener({
 
   const onMailFrom = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
     routes.delete(session);
-    if (address.address !== '' && !ADDRESS.test(address.address)) throw REPLIES.badSender();
+    // <> is the null sender of bounces (RFC 5321 §4.5.5), not an address.
+    if (address.address !== '' && !isEnvelopeSender(address.address)) throw REPLIES.badSender();
     if (!(await disk.hasRoom())) throw refuse('insufficient_storage', session, REPLIES.insufficientStorage());
     const route = access.route(session.remoteAddress, sessionUser(session));
     if (!route)
@@ -215,7 +215,7 @@ export function createListener({
 
   const onRcptTo = async (address: SMTPServerAddress, session: SMTPServerSession): Promise<void> => {
     if (!routes.has(session)) throw REPLIES.relayDenied();
-    if (!ADDRESS.test(address.address)) throw REPLIES.badRecipient();
+    if (!isAddress(address.address)) throw REPLIES.badRecipient();
   };
 
   /**

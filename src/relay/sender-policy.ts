@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { EmailServer } from '../store/servers.js';
+import { headerEndFinder } from './header-block.js';
 
 /** What `rewrite` needs: the mailbox to send as, and the senders that stay as they are. */
 export interface SenderRewrite {
@@ -30,8 +31,6 @@ type SenderSettings = Pick<EmailServer, 'mailbox' | 'authorizedAccount' | 'sendA
  * (as the spool's header sniffer); a longer header block goes out unchanged.
  */
 const HEADER_BLOCK_LIMIT = 64 * 1024;
-const LF = 0x0a;
-const CR = 0x0d;
 
 /** The mailbox plus the server's Send As Addresses, lower-cased, without duplicates. */
 export function allowedSenders(server: SenderSettings): string[] {
@@ -115,7 +114,18 @@ interface HeaderField {
   raw: string;
 }
 
+/**
+ * The fields of a header block cut along their bytes, continuation lines (RFC 5322 §2.2.3) with
+ * their field. The rewrite splices these bytes itself: mailsplit's Headers, which reads header
+ * blocks everywhere else (header-block.ts), rebuilds every line with one line ending once a field
+ * changes, and the bytes of every other field must go out as received.
+ */
 function splitFields(block: string): HeaderField[] {
+  // Named as mailsplit names them, so the rewrite replaces exactly the From fields the listener checked.
+  const fieldName = (line: string): string => {
+    const colon = line.indexOf(':');
+    return colon < 0 ? '' : line.slice(0, colon).trim().toLowerCase();
+  };
   const fields: HeaderField[] = [];
   for (let i = 0; i < block.length;) {
     const nl = block.indexOf('\n', i);
@@ -123,7 +133,7 @@ function splitFields(block: string): HeaderField[] {
     const line = block.slice(i, end);
     const last = fields[fields.length - 1];
     if (last && /^[ \t]/.test(line)) last.raw += line;
-    else fields.push({ name: /^([^:\s]+)[ \t]*:/.exec(line)?.[1]?.toLowerCase() ?? '', raw: line });
+    else fields.push({ name: fieldName(line), raw: line });
     i = end;
   }
   return fields;
@@ -177,30 +187,6 @@ export function rewriteHeaderBlock(block: Buffer, rewrite: SenderRewrite): Buffe
     out.push(newFrom);
   }
   return Buffer.from(out.join(''), 'latin1');
-}
-
-/** Finds where a message's header block ends (the start of its empty line), across chunks. */
-function headerEndFinder(): (chunk: Buffer) => number {
-  let offset = 0;
-  let atLineStart = true;
-  let crAt = -1;
-  return (chunk) => {
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i];
-      if (byte === LF) {
-        if (atLineStart) return offset + i;
-        if (crAt >= 0) return crAt;
-        atLineStart = true;
-      } else if (byte === CR && atLineStart) {
-        atLineStart = false;
-        crAt = offset + i;
-        continue;
-      } else atLineStart = false;
-      crAt = -1;
-    }
-    offset += chunk.length;
-    return -1;
-  };
 }
 
 async function* rewriteChunks(source: AsyncIterable<Buffer>, rewrite: SenderRewrite): AsyncGenerator<Buffer> {

@@ -16,6 +16,7 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { NewMessage } from '../store/queue.js';
+import { headerEndFinder, headerFields } from './header-block.js';
 
 /** Headers we keep for the log; the sniffer looks at most this far into a message. */
 const HEADER_SNIFF_LIMIT = 64 * 1024;
@@ -161,26 +162,38 @@ export interface Spool {
   removeUnfinished(): Promise<number>;
 }
 
-/** Unfolds a header block and picks Subject, Message-ID and every From (also spelt `From :`, RFC 5322 obs-syntax). */
-export function parseHeaders(block: string): MessageHeaders {
-  const unfolded = block.replace(/\r?\n[ \t]+/g, ' ');
-  const all = (name: string): string[] =>
-    [...unfolded.matchAll(new RegExp(`^${name}[ \\t]*:[ \\t]*(.*)$`, 'gim'))].map((match) => (match[1] ?? '').trim());
-  const first = (name: string): string | null => all(name)[0] || null;
-  return { subject: first('Subject'), messageId: first('Message-ID'), from: all('From') };
+/** What the log keeps of a header block: Subject, Message-ID and every From (also spelt `From :`, RFC 5322 obs-syntax). */
+function messageHeaders(block: Buffer): MessageHeaders {
+  const fields = headerFields(block);
+  return { subject: fields.all('subject')[0] || null, messageId: fields.all('message-id')[0] || null, from: fields.all('from') };
 }
 
-/** Collects the start of a message until its header block ends (or the sniff limit). */
-function headerBlock(head: Buffer): string | null {
-  const text = head.toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  if (end >= 0) return text.slice(0, end);
-  return head.length >= HEADER_SNIFF_LIMIT ? text : null;
+/** The headers in `head`, the start of a message: its header block, or all of it when no empty line ends one there. */
+function headersIn(head: Buffer): MessageHeaders {
+  const end = headerEndFinder()(head);
+  return messageHeaders(end >= 0 ? head.subarray(0, end) : head);
 }
 
-/** The headers in `head`, the start of a message: its header block, or all of it when the message ends without one. */
-function headersOf(head: Buffer, block: string | null = headerBlock(head)): MessageHeaders {
-  return parseHeaders(block === null ? head.toString('utf8') : Buffer.from(block, 'latin1').toString('utf8'));
+/**
+ * Holds the start of a message as it arrives until its header block is complete (or the sniff
+ * limit is reached), then reads it; the common message arrives with its headers in one chunk.
+ */
+function headerSniffer(): { push(chunk: Buffer): MessageHeaders | null; end(): MessageHeaders } {
+  const findEnd = headerEndFinder();
+  const held: Buffer[] = [];
+  let heldBytes = 0;
+  const head = (): Buffer => (held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes));
+  return {
+    push(chunk) {
+      const end = findEnd(chunk);
+      held.push(chunk);
+      heldBytes += chunk.length;
+      if (end >= 0) return messageHeaders(head().subarray(0, end));
+      return heldBytes >= HEADER_SNIFF_LIMIT ? messageHeaders(head()) : null;
+    },
+    // The message ended inside its header block: all of it is headers.
+    end: () => messageHeaders(head()),
+  };
 }
 
 /** Bytes gathered before one write call: few syscalls for small messages, bounded memory for large ones. */
@@ -235,7 +248,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
         await removeFile(unfinished);
       };
       let size = 0;
-      let head: Buffer | null = Buffer.alloc(0);
+      let sniffer: ReturnType<typeof headerSniffer> | null = headerSniffer();
       let headers: MessageHeaders = { subject: null, messageId: null, from: [] };
       // Set once the message cannot be kept; the body is still read to its end.
       let refusal: Error | null = null;
@@ -247,12 +260,11 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
           if (refusal !== null) continue;
           try {
             if (size > maxBytes) throw new MessageTooBigError(maxBytes);
-            if (head !== null) {
-              head = Buffer.concat([head, chunk]);
-              const block = headerBlock(head);
-              if (block !== null) {
-                headers = headersOf(head, block);
-                head = null;
+            if (sniffer !== null) {
+              const sniffed = sniffer.push(chunk);
+              if (sniffed !== null) {
+                headers = sniffed;
+                sniffer = null;
               }
             }
             batch.push(chunk);
@@ -269,7 +281,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
           }
         }
         if (refusal === null) {
-          if (head !== null) headers = headersOf(head);
+          if (sniffer !== null) headers = sniffer.end();
           vet(headers);
           if (batch.length > 0) await file.writev(batch);
           await file.datasync();
@@ -314,7 +326,7 @@ export function createSpool(dir: string, { open: openMessage = openSpoolFile }: 
         const size = fstatSync(fd).size - start - prefixBytes;
         const head = Buffer.alloc(Math.min(HEADER_SNIFF_LIMIT, size));
         readSync(fd, head, 0, head.length, start + prefixBytes);
-        return queueRecord(fields, { id, size, headers: headersOf(head) });
+        return queueRecord(fields, { id, size, headers: headersIn(head) });
       } finally {
         closeSync(fd);
       }

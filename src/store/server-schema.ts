@@ -6,7 +6,9 @@
  * so a new setting is one edit here (plus its database column).
  */
 import { z } from 'zod';
-import { DOMAIN, GUID, HOST, httpsUrl, IPV4, MAILBOX, MAX_SEND_AS, NAME, validDate } from './setting-checks.js';
+import { isAddress } from '../address.js';
+import { isHostName } from '../host-name.js';
+import { DOMAIN, GUID, httpsUrl, IPV4, MAX_SEND_AS, NAME, validDate } from './setting-checks.js';
 
 export const AUTH_METHODS = ['office365', 'password', 'none'] as const;
 export const SIGN_IN_MODES = ['authorize', 'application'] as const;
@@ -58,7 +60,7 @@ const sendAsList = z
       ctx.addIssue({ code: 'custom', message: `Enter at most ${MAX_SEND_AS} addresses.` });
       return;
     }
-    const bad = list.find((entry) => typeof entry !== 'string' || !MAILBOX.test(entry));
+    const bad = list.find((entry) => typeof entry !== 'string' || !isAddress(entry));
     if (bad !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -139,7 +141,7 @@ export const SETTINGS = {
   host: setting({
     schema: z
       .string({ error: 'Enter a host name such as smtp.office365.com.' })
-      .refine((s) => HOST.test(s) || IPV4.test(s), 'Enter a host name such as smtp.office365.com.'),
+      .refine((s) => isHostName(s) || IPV4.test(s), 'Enter a host name such as smtp.office365.com.'),
     // The cloud's SMTP host for Office 365 (newServerSettings); none for other servers.
     default: '',
     label: 'Server Host',
@@ -247,7 +249,7 @@ export const SETTINGS = {
     flagArg: 'URL',
   }),
   mailbox: setting({
-    schema: optionalText((s) => MAILBOX.test(s), 'Enter an email address such as relay@contoso.com.'),
+    schema: optionalText(isAddress, 'Enter an email address such as relay@contoso.com.'),
     default: null,
     label: 'Mailbox',
     kind: 'text',
