@@ -8,18 +8,26 @@ import { missingOffice365Settings } from '../auth/server-settings.js';
 import { TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type TokenProvider } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../metrics.js';
+import type { Store, StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
-import type { Store } from '../store/index.js';
-import { createUpstream, type Upstream } from './delivery.js';
+import { createUpstream } from './delivery.js';
+import type { Upstream } from './upstream.js';
 
+/** What delivery needs for one server: its upstream (the transport) and, for Office 365, its token provider. */
 export interface Connection {
   upstream: Upstream;
   tokens: TokenProvider | null;
 }
 
 /** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
-export function connectServer(server: EmailServer, store: Store, log: Logger, now: () => number = Date.now, metrics?: Metrics): Connection {
+export function connectServer(
+  server: EmailServer,
+  store: StoreSlice<{ servers: 'password' | 'clientSecret' }> & Pick<Store, 'tokenCaches'>,
+  log: Logger,
+  now: () => number = Date.now,
+  metrics?: Metrics,
+): Connection {
   if (server.method !== 'office365') {
     const password = server.method === 'password' ? store.servers.password(server.id) : null;
     return { upstream: createUpstream({ server, password, log }), tokens: null };

@@ -1,8 +1,8 @@
 /**
- * Delivery to one email server: a nodemailer pooled transport per mailbox,
- * XOAUTH2 tokens from the server's token provider, the spooled bytes forwarded
- * unchanged with the stored envelope. Failures come back normalised as a
- * `Failure` for the classifier.
+ * The SMTP transport (upstream.ts): a nodemailer pooled transport per
+ * mailbox, XOAUTH2 tokens from the server's token provider, the spooled bytes
+ * forwarded unchanged with the stored envelope. Failures come back normalised
+ * as a `DeliveryError` for the classifier.
  *
  * XOAUTH2 is our own nodemailer auth handler, so that a refused token is
  * retried in one place only (`sendRetryingAuth`: once, with a fresh token)
@@ -19,55 +19,7 @@ import type { Logger } from '../log.js';
 import type { AccessToken, TokenProvider } from '../auth/token-provider.js';
 import { TokenError } from '../auth/token-error.js';
 import type { EmailServer } from '../store/servers.js';
-import type { Failure } from './classify.js';
-
-export interface RecipientReply {
-  address: string;
-  code: number;
-  reply: string;
-}
-
-export interface SendResult {
-  accepted: RecipientReply[];
-  /** Recipients the upstream refused at RCPT TO, each with its own reply. */
-  rejected: RecipientReply[];
-  response: string;
-}
-
-export interface Envelope {
-  from: string;
-  to: string[];
-  /** The message's queue ID, for log lines (never sent upstream). */
-  queueId?: string;
-  /** `BODY=8BITMIME`, as the client declared it. */
-  body8bit?: boolean;
-  /** `SIZE=`: the message's size as received (RFC 1870 asks for an estimate). */
-  size?: number;
-}
-
-/** A delivery attempt failed as a whole; `failure` says how. */
-export class DeliveryError extends Error {
-  readonly failure: Failure;
-  /** Per-recipient replies when every recipient was refused. */
-  readonly rejected: RecipientReply[];
-
-  constructor(failure: Failure, rejected: RecipientReply[] = []) {
-    super(failure.kind === 'smtp' ? failure.reply : failure.message);
-    this.name = 'DeliveryError';
-    this.failure = failure;
-    this.rejected = rejected;
-  }
-}
-
-export interface Upstream {
-  /** Sends one message; `raw` opens the bytes to forward (it may be called twice for the auth retry). */
-  send(envelope: Envelope, raw: () => Readable): Promise<SendResult>;
-  /** Sends one message on a connection of its own, recording the SMTP conversation (AUTH redacted). */
-  sendWithTranscript(envelope: Envelope, raw: () => Readable, transcript: string[]): Promise<SendResult>;
-  /** Changes how many connections the pool may keep open (lowered after a 432 4.3.2). */
-  setConnectionLimit(limit: number): void;
-  close(): void;
-}
+import { DeliveryError, toDeliveryError, type Envelope, type RecipientReply, type SendResult, type Upstream } from './upstream.js';
 
 export interface UpstreamOptions {
   server: EmailServer;
@@ -90,24 +42,16 @@ function replyOf(err: NodemailerFailure): RecipientReply {
   return { address: err.recipient ?? '', code: err.responseCode ?? 0, reply: err.response ?? err.message };
 }
 
-/** Turns whatever nodemailer or the token provider threw into a DeliveryError. */
-export function toDeliveryError(err: unknown): DeliveryError {
-  if (err instanceof DeliveryError) return err;
-  if (err instanceof TokenError) {
-    return new DeliveryError({ kind: 'token', code: err.code, transient: err.transient, message: err.message });
-  }
+/** Turns what nodemailer threw into a DeliveryError, with the SMTP reply and the refused recipients when there were some. */
+function fromNodemailer(err: unknown): DeliveryError {
   const e = err as NodemailerFailure;
-  // nodemailer wraps a provisioning failure; the TokenError travels as the cause or the error itself.
-  const cause = (e as { cause?: unknown }).cause;
-  if (cause instanceof TokenError) return toDeliveryError(cause);
-  const rejected = (e.rejectedErrors ?? []).map(replyOf);
-  if (e.responseCode && e.response) {
-    return new DeliveryError({ kind: 'smtp', code: e.responseCode, reply: e.response }, rejected);
-  }
+  if (err instanceof DeliveryError || err instanceof TokenError || e?.cause instanceof TokenError || !e?.response)
+    return toDeliveryError(err);
+  if (e.responseCode)
+    return new DeliveryError({ kind: 'smtp', code: e.responseCode, reply: e.response }, (e.rejectedErrors ?? []).map(replyOf));
   // An answer that is no SMTP reply (a web server, a database) is not repeated: the server's host and
   // port are the admin's to choose, and the relay must not become a way to read other services.
-  if (e.response) return new DeliveryError({ kind: 'network', code: e.code ?? 'EPROTOCOL', message: notSmtp(e.response) });
-  return new DeliveryError({ kind: 'network', code: e.code ?? 'ERROR', message: e.message ?? String(err) });
+  return new DeliveryError({ kind: 'network', code: e.code ?? 'EPROTOCOL', message: notSmtp(e.response) });
 }
 
 /** What the relay says of an answer that is no SMTP reply: how long it was, never what it said. */
@@ -235,7 +179,7 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
         rejectedErrors?: NodemailerFailure[];
       };
     } catch (err) {
-      throw toDeliveryError(err);
+      throw fromNodemailer(err);
     }
     const rejectedErrors = (info.rejectedErrors ?? []).map(replyOf);
     const rejectedSet = new Set(rejectedErrors.map((r) => r.address.toLowerCase()));
@@ -252,7 +196,7 @@ export function createUpstream({ server, tokens, password, log }: UpstreamOption
     try {
       return await attempt(transport, envelope, raw);
     } catch (err) {
-      const failure = toDeliveryError(err);
+      const failure = fromNodemailer(err);
       if (!tokens || !isAuthRejection(failure)) throw failure;
       // Microsoft refused the token: retry once with a fresh one (PRODUCT.md, Tokens).
       log.info('upstream refused the token; retrying once with a new one', { queueId: envelope.queueId, server: server.name });

@@ -6,13 +6,13 @@
  */
 import { TokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Connection } from './connect.js';
 import { connectionLimit, laneKey, newLane, newMember, type Lane, type Link, type Member } from './lane.js';
 
 export interface LaneRegistryDeps {
-  store: Store;
+  store: StoreSlice<{ queue: 'releaseHeld'; servers: 'revisions' | 'get'; laneState: 'load' }>;
   log: Logger;
   now: () => number;
   connect: (server: EmailServer) => Connection;
@@ -50,7 +50,7 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
   const ensureLink = (member: Member): Link | null => {
     if (member.link) return member.link;
     try {
-      member.link = { conn: connect(member.server), inFlight: 0, closed: false };
+      member.link = { conn: connect(member.server), leases: new Set(), closed: false };
       member.connError = null;
     } catch (err) {
       member.connError =
@@ -63,7 +63,7 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
 
   const activate = (lane: Lane, link: Link | null, t: number): boolean => {
     if (lane.active === link) return true;
-    if (lane.active && lane.active.inFlight > 0) return false;
+    if (lane.active && lane.active.leases.size > 0) return false;
     if (lane.active) closeLink(lane.active);
     lane.active = link;
     link?.conn.upstream.setConnectionLimit(connectionLimit(lane, t));
@@ -80,7 +80,7 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
   };
 
   const dropIfUnused = (lane: Lane): void => {
-    if (lane.members.size > 0 || lane.inFlight > 0) return;
+    if (lane.members.size > 0 || lane.leases.size > 0) return;
     if (lane.active) closeLink(lane.active);
     for (const test of lane.tests.splice(0)) test.cancel(new Error('the email server was changed or removed'));
     if (lanes.get(lane.key) === lane) lanes.delete(lane.key);

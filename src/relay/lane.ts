@@ -1,5 +1,5 @@
 /**
- * Lanes: the scheduler's state per mailbox, and the arithmetic of its limits.
+ * Lanes: the scheduler's state per mailbox, and the leases of the attempts on it.
  * Exchange Online counts connections, messages per minute and recipients per
  * day per mailbox, so every email server that sends as one mailbox (and Send
  * Test Email) shares one lane. Each server is a member of its lane with its
@@ -9,15 +9,18 @@
  */
 import type { TokenError } from '../auth/token-error.js';
 import type { LaneSnapshot } from '../store/lane-state.js';
+import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Connection } from './connect.js';
+import type { AttemptSummary } from './outcomes.js';
+import { connectionLimit as limitAt, type LaneView } from './planner.js';
 
 const MINUTE = 60_000;
 
 /** One server's connection (token provider and pool) and the attempts running on it. */
 export interface Link {
   conn: Connection;
-  inFlight: number;
+  leases: Set<Lease>;
   /** Set once its pool was closed; a new link is made when the server needs one again. */
   closed: boolean;
 }
@@ -32,30 +35,48 @@ export interface Member {
   connError: TokenError | null;
   /** Bumped by every settings change: an attempt started before it reports to an older generation. */
   generation: number;
-  inFlight: number;
+  leases: Set<Lease>;
   held: boolean;
   nextProbeAt: number;
   reportedRefresh: number | null;
   keepAliveRunning: boolean;
 }
 
-/** A Send Test Email waiting for its turn in the lane. */
+/**
+ * One attempt's hold on its lane, its server and its link: taken when the attempt starts, it
+ * counts the attempt in all three at once, and given back once when the attempt ends.
+ */
+export interface Lease {
+  readonly lane: Lane;
+  readonly member: Member;
+  readonly link: Link | null;
+  /** Gives the lease back; only the first call counts. */
+  release(): void;
+}
+
+/**
+ * A Send Test Email waiting for its turn: work the planner lets go before the lane's mail, on a
+ * connection of its own. Its message was recorded as sending when it was queued.
+ */
 export interface TestTurn {
   member: Member;
-  messageId: string;
-  /** Called with the reservation's id once the lane lets the test go. */
-  go: (reservationId: number) => void;
-  /** Called when the relay stops before the test could go. */
-  cancel: (error: Error) => void;
+  message: QueuedMessage;
+  /** The conversation with the upstream, recorded as the attempt runs. */
+  transcript: string[];
   /** Told once why and until when the test waits. */
   onWait: (reason: string, until: number | null) => void;
   waitReported: boolean;
+  /** Called with what the attempt came to. */
+  done: (summary: AttemptSummary) => void;
+  /** Called when the test cannot go (the relay stops, the server was changed or removed). */
+  cancel: (error: Error) => void;
 }
 
 export interface Lane {
   key: string;
   members: Map<number, Member>;
-  inFlight: number;
+  /** The attempts in flight. */
+  leases: Set<Lease>;
   /** Max Connections lowered after a 432 4.3.2, until `throttledUntil`. */
   throttleLimit: number | null;
   throttledUntil: number;
@@ -67,8 +88,8 @@ export interface Lane {
   quotaUntil: number;
   /** The one link that may hold sockets at the mailbox. */
   active: Link | null;
-  /** A test email owns the lane while it runs (it uses a connection of its own). */
-  exclusive: boolean;
+  /** The test email that owns the lane while it runs (it uses a connection of its own). */
+  exclusive: Lease | null;
   tests: TestTurn[];
 }
 
@@ -99,14 +120,14 @@ export function newLane(key: string, stored: LaneSnapshot | null): Lane {
   return {
     key,
     members: new Map(),
-    inFlight: 0,
+    leases: new Set(),
     throttleLimit: stored?.throttleLimit ?? null,
     throttledUntil: stored?.throttledUntil ?? 0,
     ends: [],
     pausedUntil: stored?.pausedUntil ?? 0,
     quotaUntil: 0,
     active: null,
-    exclusive: false,
+    exclusive: null,
     tests: [],
   };
 }
@@ -119,7 +140,7 @@ export function newMember(server: EmailServer, lane: Lane): Member {
     link: null,
     connError: null,
     generation: 0,
-    inFlight: 0,
+    leases: new Set(),
     held: false,
     nextProbeAt: 0,
     reportedRefresh: null,
@@ -138,25 +159,56 @@ export function laneLimits(lane: Lane): { maxConnections: number; messagesPerMin
   };
 }
 
-/** Concurrent attempts the lane allows now (Max Connections, lowered while throttled). */
-export function connectionLimit(lane: Lane, t: number): number {
-  if (lane.throttleLimit !== null && t >= lane.throttledUntil) lane.throttleLimit = null;
-  return Math.min(laneLimits(lane).maxConnections, lane.throttleLimit ?? Infinity);
+/** The lane as the planner sees it (planner.ts). */
+export function laneView(lane: Lane): LaneView {
+  const { maxConnections, messagesPerMinute } = laneLimits(lane);
+  return {
+    inFlight: lane.leases.size,
+    exclusive: lane.exclusive !== null,
+    testWaiting: lane.tests.length > 0,
+    maxConnections,
+    messagesPerMinute,
+    throttleLimit: lane.throttleLimit,
+    throttledUntil: lane.throttledUntil,
+    ends: lane.ends,
+    pausedUntil: lane.pausedUntil,
+  };
 }
 
-/**
- * How many attempts a lane may start at `t` under its connection and rate
- * limits, and when to look again if none (Infinity: when an attempt ends).
- * An attempt in flight counts against the minute until a minute after it
- * ended, so no 60 seconds at the receiving side hold more than the limit.
- */
-export function laneSlots(lane: Lane, t: number): { slots: number; wakeAt: number } {
-  const limit = connectionLimit(lane, t);
+/** Concurrent attempts the lane allows at `t` (Max Connections, lowered while throttled). */
+export function connectionLimit(lane: Lane, t: number): number {
+  return limitAt(
+    { maxConnections: laneLimits(lane).maxConnections, throttleLimit: lane.throttleLimit, throttledUntil: lane.throttledUntil },
+    t,
+  );
+}
+
+/** Forgets what no longer counts at `t`: attempt ends older than a minute, a throttle that ran out. */
+export function tidyLane(lane: Lane, t: number): void {
   while (lane.ends.length > 0 && (lane.ends[0] as number) <= t - MINUTE) lane.ends.shift();
-  const byRate = laneLimits(lane).messagesPerMinute - lane.ends.length - lane.inFlight;
-  const slots = Math.min(limit - lane.inFlight, byRate);
-  if (slots > 0) return { slots, wakeAt: Infinity };
-  return { slots: 0, wakeAt: byRate <= 0 && lane.ends.length > 0 ? (lane.ends[0] as number) + MINUTE : Infinity };
+  if (lane.throttleLimit !== null && t >= lane.throttledUntil) lane.throttleLimit = null;
+}
+
+/** Takes the lease of an attempt of `member` on `link`; an `exclusive` one (a test email) owns the lane. */
+export function takeLease(member: Member, link: Link | null, exclusive: boolean): Lease {
+  const lane = member.lane;
+  const lease: Lease = {
+    lane,
+    member,
+    link,
+    // Deleting from a set twice changes nothing: a second release counts for nothing.
+    release() {
+      lane.leases.delete(lease);
+      member.leases.delete(lease);
+      link?.leases.delete(lease);
+      if (lane.exclusive === lease) lane.exclusive = null;
+    },
+  };
+  lane.leases.add(lease);
+  member.leases.add(lease);
+  link?.leases.add(lease);
+  if (exclusive) lane.exclusive = lease;
+  return lease;
 }
 
 /** The durable part of a lane, for the store. */

@@ -2,22 +2,24 @@
  * Delivery status notifications on the relay's side. An attempt's outcome
  * that makes a notice owed (recipients failed for good once the message is
  * finished, or a message deferred for hours) records it in the same
- * transaction, with the original header block read from the spool before
- * the spool file goes. Owed notices are then built (bounce.ts) and queued in
- * the background through the same email server, under the queue ID reserved
- * for them, so queueing one again after a crash finds it instead of sending
- * it twice. Never for a null sender, relay365's own mail or automatic mail.
+ * transaction (`queue.recordOutcome`), with the original header block read
+ * from the spool before the spool file goes. Owed notices are then built
+ * (bounce.ts) and queued in the background through the same email server,
+ * under the queue ID reserved for them, so queueing one again after a crash
+ * finds it instead of sending it twice. Never for a null sender, relay365's
+ * own mail or automatic mail.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { hintForSmtpReply } from '../auth/hints.js';
 import type { Logger } from '../log.js';
 import { ALERT_ROUTE } from '../store/alerts.js';
-import type { Store } from '../store/index.js';
-import type { NoticeKind, OwedNotice } from '../store/notices.js';
-import type { MessageStatus, QueuedMessage } from '../store/queue.js';
+import type { StoreSlice } from '../store/index.js';
+import type { OwedNotice } from '../store/notices.js';
+import type { AttemptResult, MessageStatus, NoticeCandidate, QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import { buildNotice, DELAY_NOTICE_AFTER_MS, isAutomatic, NOTICE_ROUTE, type NoticeRecipient } from './bounce.js';
+import { leadingHeaderBlock } from './header-block.js';
 import { messageBytes, type Spool } from './spool.js';
 import { ownSender } from './test-message.js';
 import { newQueueId } from './trace.js';
@@ -43,7 +45,10 @@ export interface NoticeMail {
 }
 
 export interface NoticeDeps {
-  store: Pick<Store, 'db' | 'queue' | 'servers'>;
+  store: StoreSlice<{
+    queue: 'recordAttempt' | 'recordOutcome' | 'anyFailed' | 'notices' | 'get' | 'recipients';
+    servers: 'get';
+  }>;
   spool: Pick<Spool, 'path'>;
   log: Logger;
   now: () => number;
@@ -53,23 +58,15 @@ export interface NoticeDeps {
 
 export interface Notices {
   /**
-   * Runs `apply` (which records an attempt's outcome at `t`) and records the notice that outcome
-   * makes owed in the same transaction, so a crash keeps both or neither; the notice is queued in
-   * the background. A notice that cannot be recorded is logged and never undoes the outcome.
+   * Records an attempt's outcome at `t` and the notice it makes owed in the same transaction, so a
+   * crash keeps both or neither; the notice is queued in the background. A notice that cannot be
+   * recorded is logged and never undoes the outcome.
    */
-  record(server: EmailServer, message: QueuedMessage, t: number, apply: () => MessageStatus): MessageStatus;
+  record(server: EmailServer, message: QueuedMessage, result: AttemptResult, t: number): MessageStatus;
   /** Queues the notices still owed (at start-up: those a stop or a crash left); never rejects. */
   flush(): Promise<void>;
   /** Lets the notices being queued finish and queues no more. */
   stop(): Promise<void>;
-}
-
-/** The header block at the start of `bytes` (a message), with its last line end, at most HEADER_LIMIT_BYTES. */
-function headerBlock(bytes: Buffer): Buffer {
-  const head = bytes.subarray(0, HEADER_LIMIT_BYTES).toString('latin1');
-  const end = head.search(/\r?\n\r?\n/);
-  const cut = end >= 0 ? head.indexOf('\n', end) + 1 : head.lastIndexOf('\n') + 1;
-  return bytes.subarray(0, cut > 0 ? cut : head.length);
 }
 
 /** Creates the notices of one relay. */
@@ -85,32 +82,37 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
     const fd = openSync(spool.path(id), 'r');
     try {
       const head = Buffer.alloc(SPOOL_HEAD_BYTES);
-      return headerBlock(messageBytes(head.subarray(0, readSync(fd, head, 0, head.length, 0))));
+      const message = messageBytes(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+      return leadingHeaderBlock(message.subarray(0, HEADER_LIMIT_BYTES));
     } finally {
       closeSync(fd);
     }
   };
 
-  /** The notice `status` makes owed, if any: failed once the message is finished, delayed after hours of deferral. */
-  const dueKind = (server: EmailServer, message: QueuedMessage, status: MessageStatus, t: number): NoticeKind | null => {
-    if ((status === 'delivered' || status === 'failed') && server.bounceNotices === 'on' && queue.anyFailed(message.id)) return 'failed';
-    if (status === 'deferred' && server.delayNotices === 'on' && t - message.receivedAt >= DELAY_NOTICE_AFTER_MS) return 'delayed';
-    return null;
-  };
-
-  /** Records the notice owed for `message`; true when it newly became owed. */
-  const owe = (kind: NoticeKind, message: QueuedMessage, t: number): boolean => {
-    if (queue.notices.has(message.id, kind)) return false;
+  /**
+   * The notice request for an outcome, or null when it can make none owed: failed when the message
+   * may finish with a recipient failed for good, delayed when it is deferred after hours (the store
+   * decides from the state it records). The original headers come from the spool.
+   */
+  const candidate = (server: EmailServer, message: QueuedMessage, result: AttemptResult, t: number): NoticeCandidate | null => {
+    if (message.mailFrom === '' || OWN_ROUTES.has(message.route ?? '') || result.kind === 'hold') return null;
+    const failsSome = (): boolean => result.kind === 'expire' || (result.failed?.length ?? 0) > 0 || queue.anyFailed(message.id);
+    const failed = server.bounceNotices === 'on' && failsSome() && !queue.notices.has(message.id, 'failed');
+    const delayed =
+      server.delayNotices === 'on' &&
+      result.kind === 'defer' &&
+      t - message.receivedAt >= DELAY_NOTICE_AFTER_MS &&
+      !queue.notices.has(message.id, 'delayed');
+    if (!failed && !delayed) return null;
     let headers: Buffer;
     try {
       headers = readHeaders(message.id);
     } catch (err) {
       // Without its headers relay365 cannot tell automatic mail: no notice rather than a loop.
       log.warn('no delivery status notification: the message cannot be read', { queueId: message.id, error: (err as Error).message });
-      return false;
+      return null;
     }
-    if (isAutomatic(headers)) return false;
-    return queue.notices.owe({ messageId: message.id, kind, noticeId: newQueueId(t), headers, owedAt: t });
+    return isAutomatic(headers) ? null : { failed, delayed, noticeId: newQueueId(t), headers };
   };
 
   /** The recipients a notice names: the failed ones with their replies, or those still waiting with the last reply. */
@@ -194,26 +196,21 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
     return running;
   };
 
-  /** Runs `work` in one transaction. */
-  const atomically = store.db.transaction((work: () => MessageStatus): MessageStatus => work());
-
   return {
-    record(server, message, t, apply) {
-      const mayNotify = message.mailFrom !== '' && !OWN_ROUTES.has(message.route ?? '');
-      if (!mayNotify || (server.bounceNotices !== 'on' && server.delayNotices !== 'on')) return apply();
-      let owed = false;
-      const status = atomically(() => {
-        const recorded = apply();
-        try {
-          const kind = dueKind(server, message, recorded, t);
-          owed = kind !== null && owe(kind, message, t);
-        } catch (err) {
-          log.error('cannot record a delivery status notification', { alert: true, queueId: message.id, error: (err as Error).message });
-        }
-        return recorded;
-      });
-      if (owed) void flush();
-      return status;
+    record(server, message, result, t) {
+      const unrecorded = (error: string): void =>
+        log.error('cannot record a delivery status notification', { alert: true, queueId: message.id, error });
+      let notice: NoticeCandidate | null = null;
+      try {
+        notice = candidate(server, message, result, t);
+      } catch (err) {
+        unrecorded((err as Error).message);
+      }
+      if (!notice) return queue.recordAttempt(message.id, result, t);
+      const recorded = queue.recordOutcome(message.id, result, t, notice);
+      if (recorded.noticeError !== null) unrecorded(recorded.noticeError);
+      if (recorded.owed) void flush();
+      return recorded.status;
     },
     flush,
     async stop() {

@@ -7,15 +7,15 @@
  */
 import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { Store } from '../store/index.js';
+import type { Metrics } from '../metrics.js';
+import type { StoreSlice } from '../store/index.js';
 import type { AttemptResult, MessageStatus, QueuedMessage } from '../store/queue.js';
 import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
-import type { DeliveryError, RecipientReply } from './delivery.js';
 import { connectionLimit, type Member } from './lane.js';
 import type { Notices } from './notices.js';
 import type { Spool } from './spool.js';
+import type { DeliveryError, RecipientReply } from './upstream.js';
 
 /** How often a held server is probed with one message. */
 export const PROBE_INTERVAL_MS = 5 * 60_000;
@@ -37,16 +37,19 @@ export interface AttemptSummary {
 }
 
 export interface OutcomeDeps {
-  store: Store;
-  spool: Spool;
+  store: StoreSlice<{
+    queue: 'recordAttempt' | 'forgetAttempt' | 'holdServer' | 'releaseHeld' | 'pendingRecipients';
+    servers: 'setStatus';
+  }>;
+  spool: Pick<Spool, 'remove'>;
   log: Logger;
   now: () => number;
   /** False once the attempt's server changed its settings (or was removed) while it ran. */
   isCurrent: (attempt: Attempt) => boolean;
   /** Counts outcomes, delivery latency and upstream replies when given. */
   metrics?: Metrics;
-  /** Records the delivery status notifications outcomes make owed, and queues them. */
-  notices: Notices;
+  /** Records outcomes with the delivery status notifications they make owed, and queues those. */
+  notices: Pick<Notices, 'record'>;
 }
 
 export interface Outcomes {
@@ -84,7 +87,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
   };
   /** Records an outcome that may fail recipients for good or defer for long, with the notice it makes owed. */
   const record = (member: Member, message: QueuedMessage, result: AttemptResult, t: number): MessageStatus =>
-    notices.record(member.server, message, t, () => queue.recordAttempt(message.id, result, t));
+    notices.record(member.server, message, result, t);
   // A file that cannot be removed is logged; start-up recovery removes the files of finished messages.
   const discard = (id: string): void => {
     spool.remove(id).catch((err: unknown) => log.error('cannot remove a spool file', { queueId: id, error: (err as Error).message }));

@@ -1,32 +1,31 @@
 /**
- * The delivery scheduler. One lane per mailbox (lane.ts) keeps every server
- * that sends as it, and Send Test Email, under the mailbox's limits: Max
- * Connections, Messages per Minute counted where Microsoft counts them, and
- * Recipients per Day reserved when a message is claimed. It claims due
- * messages oldest first, delivers them and records what happened; while mail
- * is arriving, attempts are spaced out (delivery-pace.ts) and the lanes take
- * turns. An authorization problem holds a server's mail; the scheduler probes
- * every few minutes and releases everything once a delivery works again or
- * the server's settings change. Settings changes keep the lane and its
- * counters.
+ * The delivery scheduler, in three parts: the planner says what each
+ * mailbox's lane may start now (planner.ts, over lane.ts and
+ * lane-registry.ts), the scheduler claims that work, and the runner carries
+ * each attempt from claim to outcome under one lease (runner.ts). Due
+ * messages are claimed oldest first, their recipients reserved against the
+ * daily quota in the same store call; a Send Test Email is work in its lane
+ * that goes before the lane's mail, on a connection of its own. While mail is
+ * arriving, attempts are spaced out (delivery-pace.ts) and the lanes take
+ * turns. An authorization problem holds a server's mail; the scheduler
+ * probes every few minutes and releases everything once a delivery works
+ * again or the server's settings change. Settings changes keep the lane and
+ * its counters.
  */
-import type { Readable } from 'node:stream';
-import type { TokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { Store } from '../store/index.js';
+import type { Metrics } from '../metrics.js';
+import type { StoreSlice } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Connection } from './connect.js';
-import { toDeliveryError, type DeliveryError, type SendResult } from './delivery.js';
 import { createDeliveryPace, type DeliveryPace } from './delivery-pace.js';
-import { laneLimits, laneSlots, laneSnapshot, connectionLimit } from './lane.js';
-import type { Lane, LaneState, Link, Member, TestTurn } from './lane.js';
-import { createLaneRegistry } from './lane-registry.js';
+import { connectionLimit, laneLimits, laneSnapshot, laneView, tidyLane } from './lane.js';
+import type { Lane, LaneState, Member, TestTurn } from './lane.js';
+import { createLaneRegistry, type LaneRegistryDeps } from './lane-registry.js';
 import type { Notices } from './notices.js';
-import { createOutcomes, PROBE_INTERVAL_MS, type Attempt, type AttemptSummary } from './outcomes.js';
-import { applySenderPolicy } from './sender-policy.js';
-import type { Spool } from './spool.js';
+import { createOutcomes, PROBE_INTERVAL_MS, type Attempt, type AttemptSummary, type OutcomeDeps } from './outcomes.js';
+import { planLane, planQuota, WAIT, type Wait } from './planner.js';
+import { createRunner, type RunnerDeps } from './runner.js';
 import { createTokenChecks } from './token-checks.js';
 
 export type { AttemptSummary } from './outcomes.js';
@@ -37,15 +36,15 @@ const MINUTE = 60_000;
 /** Most attempts one look at a lane starts (a bound; the next look starts more). */
 const MAX_STARTS_PER_LOOK = 1_000;
 
-/** Recipients reserved against the daily quota for one attempt. */
-interface Reservation {
-  id: number;
-  recipients: number;
-}
-
 export interface SchedulerDeps {
-  store: Store;
-  spool: Spool;
+  store: StoreSlice<{
+    queue: 'get' | 'peekDue' | 'claimAndReserve' | 'pendingRecipients' | 'releaseHeld' | 'holdServer' | 'nextDueAt';
+    laneState: 'save' | 'reserve' | 'fitsAt';
+  }> &
+    LaneRegistryDeps['store'] &
+    OutcomeDeps['store'] &
+    RunnerDeps['store'];
+  spool: OutcomeDeps['spool'] & RunnerDeps['spool'];
   log: Logger;
   connect: (server: EmailServer) => Connection;
   now?: () => number;
@@ -55,17 +54,18 @@ export interface SchedulerDeps {
   metrics?: Metrics;
   /** Spaces attempt starts while mail arrives (delivery-pace.ts). */
   pace?: DeliveryPace;
-  /** Delivery status notifications that outcomes make owed (notices.ts). */
-  notices: Notices;
+  /** Records outcomes with the delivery status notifications they make owed (notices.ts). */
+  notices: Pick<Notices, 'record'>;
 }
 
 export interface Scheduler {
   start(): void;
   /**
-   * Delivers a message the caller recorded as 'sending' (a test email) through its server's
-   * lane, recording the SMTP conversation; `onWait` is told when it has to wait for a limit.
+   * Queues a Send Test Email the caller recorded as 'sending' as work in its server's lane: it goes
+   * before the lane's mail, on a connection of its own that records the conversation in
+   * `transcript`, once the lane's limits let it; `onWait` is told once when it has to wait.
    */
-  deliverNow(messageId: string, transcript: string[], onWait?: (reason: string, until: number | null) => void): Promise<AttemptSummary>;
+  queueTest(messageId: string, transcript: string[], onWait?: (reason: string, until: number | null) => void): Promise<AttemptSummary>;
   /** Looks at the queue now (mail made due, a test advancing its clock). */
   poke(): void;
   /** New mail was recorded: looks at the queue, and yields to the clients sending it while they do. */
@@ -107,7 +107,6 @@ export function createScheduler({
   const { lanes, members, ensureLink, activate, closeLink, dropIfUnused, syncLanes } = registry;
   const isCurrent = (a: Attempt): boolean => members.get(a.member.server.id) === a.member && a.member.generation === a.generation;
   const outcomes = createOutcomes({ store, spool, log, now, isCurrent, metrics, notices });
-  const { settleRecipients, settleFailure, markWorking } = outcomes;
   const checks = createTokenChecks({ log, members, ensureLink, outcomes });
 
   /** Runs `work`, logging (as an alert) instead of throwing: nothing here may end the process. */
@@ -119,7 +118,7 @@ export function createScheduler({
     }
   };
 
-  const inFlightTotal = (): number => [...lanes.values()].reduce((sum, lane) => sum + lane.inFlight, 0);
+  const inFlightTotal = (): number => [...lanes.values()].reduce((sum, lane) => sum + lane.leases.size, 0);
 
   /** Stores the lane's pause and throttle when they changed (most attempts change neither). */
   const saveLane = (lane: Lane): void => {
@@ -130,121 +129,60 @@ export function createScheduler({
     saved.set(lane.key, text);
   };
 
-  /** One attempt on `link` (null: the server cannot be connected); never rejects. */
-  const run = async (member: Member, link: Link | null, message: QueuedMessage, reservation: Reservation, transcript?: string[]) => {
-    const lane = member.lane;
-    const attempt: Attempt = { member, conn: link?.conn ?? null, generation: member.generation };
-    lane.inFlight++;
-    member.inFlight++;
-    if (link) link.inFlight++;
-    let summary: AttemptSummary = { ok: false, reply: 'the relay could not record this attempt', hint: null };
-    try {
-      let result: SendResult | null = null;
-      let error: DeliveryError | null = null;
-      try {
-        if (!link) throw member.connError as TokenError;
-        // From Address Handling `rewrite` changes the envelope sender and the bytes on the way out; the spool keeps them as received.
-        const { from, raw } = applySenderPolicy(member.server, message.mailFrom, (): Readable => spool.read(message.id));
-        const envelope = {
-          from,
-          to: queue.pendingRecipients(message.id),
-          queueId: message.id,
-          body8bit: message.body8bit,
-          size: message.size,
-        };
-        result = transcript
-          ? await link.conn.upstream.sendWithTranscript(envelope, raw, transcript)
-          : await link.conn.upstream.send(envelope, raw);
-      } catch (err) {
-        error = toDeliveryError(err);
-      }
-      laneState.settle(reservation.id, reservation.recipients, result?.accepted.length ?? 0);
-      if (result) {
-        if (isCurrent(attempt)) markWorking(member, attempt.conn);
-        summary = settleRecipients(attempt, message, result.accepted, result.rejected);
-      } else {
-        summary = settleFailure(attempt, message, error as DeliveryError);
-      }
-    } catch (err) {
-      log.error('cannot record a delivery attempt', {
-        alert: true,
-        queueId: message.id,
-        server: member.server.name,
-        error: (err as Error).message,
-      });
-    } finally {
-      // Microsoft counts a message when it arrives, which is before this moment.
-      lane.ends.push(now());
-      lane.inFlight--;
-      member.inFlight--;
-      if (link) link.inFlight--;
-      if (transcript) lane.exclusive = false;
-      safely('cannot store lane state', () => saveLane(lane));
-      dropIfUnused(lane);
-      if (inFlightTotal() === 0) {
-        const waiters = idleWaiters;
-        idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
-      pump();
+  /** An attempt gave its lease back: the lane's state is kept, an unused lane goes, and the queue gets a look. */
+  const ended = (lane: Lane): void => {
+    safely('cannot store lane state', () => saveLane(lane));
+    dropIfUnused(lane);
+    if (inFlightTotal() === 0) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
     }
-    return summary;
+    pump();
   };
+  const runner = createRunner({ store, spool, log, now, outcomes, isCurrent, ended });
 
   /** A held server's next probe message, released from hold now when a probe is due. */
   const probe = (lane: Lane, t: number): QueuedMessage | undefined => {
     for (const member of lane.members.values()) {
-      if (!member.held || t < member.nextProbeAt || member.inFlight > 0) continue;
+      if (!member.held || t < member.nextProbeAt || member.leases.size > 0) continue;
       member.nextProbeAt = t + PROBE_INTERVAL_MS;
       if (queue.releaseHeld(member.server.id, t, 1) > 0) return queue.peekDue([member.server.id], t, 1)[0];
     }
     return undefined;
   };
 
-  /** Claims a message and reserves its recipients in one transaction; undefined when it is no longer waiting. */
-  const claimReserving = store.db.transaction((lane: Lane, message: QueuedMessage, recipients: number, t: number) => {
-    const claimed = queue.claim(message.id, t);
-    return claimed ? { claimed, reservation: laneState.reserve(lane.key, message.id, recipients, t) } : undefined;
-  });
-
-  /** Waits for the daily recipient budget: returns when `recipients` fit (t when they fit now). */
-  const quotaWait = (lane: Lane, recipients: number, t: number): number => {
-    const at = laneState.fitsAt(lane.key, recipients, laneLimits(lane).recipientsPerDay, t);
-    if (at > t && lane.quotaUntil <= t) {
-      log.warn('Recipients per Day reached; waiting', { mailbox: lane.key, alert: true, until: new Date(at).toISOString() });
+  /** The wait for the daily recipient budget, or null when `recipients` fit now. */
+  const quotaWait = (lane: Lane, recipients: number, t: number): Wait | null => {
+    const wait = planQuota(laneState.fitsAt(lane.key, recipients, laneLimits(lane).recipientsPerDay, t), t);
+    if (wait && lane.quotaUntil <= t) {
+      log.warn('Recipients per Day reached; waiting', { mailbox: lane.key, alert: true, until: new Date(wait.until).toISOString() });
     }
-    lane.quotaUntil = at > t ? at : 0;
-    return at;
+    lane.quotaUntil = wait ? wait.until : 0;
+    return wait;
   };
 
-  /** Lets a waiting test email go when the lane can; returns when to look again. */
-  const serveTest = (lane: Lane, test: TestTurn, t: number): number => {
-    const tell = (reason: string, until: number | null): void => {
-      if (test.waitReported) return;
-      test.waitReported = true;
-      test.onWait(reason, until);
-    };
-    if (lane.pausedUntil > t) return (tell('Microsoft paused this mailbox (daily quota)', lane.pausedUntil), lane.pausedUntil);
-    const { slots, wakeAt } = laneSlots(lane, t);
-    if (slots <= 0) {
-      tell(
-        wakeAt === Infinity ? 'Max Connections: other mail is being delivered' : 'Messages per Minute',
-        wakeAt === Infinity ? null : wakeAt,
-      );
-      return wakeAt;
-    }
-    // The test opens a connection of its own: the lane's pool closes first.
-    if (lane.inFlight > 0 || !activate(lane, null, t)) return (tell('Max Connections: other mail is being delivered', null), Infinity);
-    const fitsAt = quotaWait(lane, 1, t);
-    if (fitsAt > t) return (tell('Recipients per Day', fitsAt), fitsAt);
+  /** Tells a waiting test email, once, why and until when it waits. */
+  const tell = (test: TestTurn, wait: Wait): void => {
+    if (test.waitReported || wait.reason === null) return;
+    test.waitReported = true;
+    test.onWait(wait.reason, wait.until === Infinity ? null : wait.until);
+  };
+
+  /** Starts the lane's waiting test email on a connection of its own (the lane's pool closes first), or says why it waits. */
+  const startTest = (lane: Lane, test: TestTurn, t: number): Wait | null => {
+    if (!activate(lane, null, t)) return { start: null, until: Infinity, reason: WAIT.connections };
+    const wait = quotaWait(lane, 1, t);
+    if (wait) return wait;
     lane.tests.shift();
-    lane.exclusive = true;
-    test.go(laneState.reserve(lane.key, test.messageId, 1, t));
-    return Infinity;
+    const { member, message, transcript } = test;
+    const reservation = { id: laneState.reserve(lane.key, message.id, 1, t), recipients: 1 };
+    void runner.run({ member, link: ensureLink(member), message, reservation, transcript }).then(test.done);
+    return null;
   };
 
   /** Starts what a lane may start now; returns when it next needs a look (or Infinity). */
-  const fillLane = (lane: Lane, t: number): number => {
+  const serveLane = (lane: Lane, t: number): number => {
     let wakeAt = Infinity;
     for (const member of lane.members.values()) {
       checks.keepAlive(member, t);
@@ -252,17 +190,20 @@ export function createScheduler({
       queue.holdServer(member.server.id, 'waiting for the email server to work again', t);
       wakeAt = Math.min(wakeAt, member.nextProbeAt);
     }
-    const test = lane.tests[0];
-    if (test && !lane.exclusive) return Math.min(wakeAt, serveTest(lane, test, t));
-    if (lane.exclusive) return wakeAt;
-    if (lane.pausedUntil > t) return Math.min(wakeAt, lane.pausedUntil);
+    tidyLane(lane, t);
     const ready = [...lane.members.values()].filter((m) => !m.held).map((m) => m.server.id);
     for (let started = 0; started < MAX_STARTS_PER_LOOK; started++) {
-      const { slots, wakeAt: rateWake } = laneSlots(lane, t);
-      if (slots <= 0) return Math.min(wakeAt, rateWake);
-      // Clients sending mail go first (delivery-pace.ts).
-      const delay = pace.delay();
-      if (delay > 0) return Math.min(wakeAt, t + delay);
+      const test = lane.tests[0];
+      const plan = planLane(laneView(lane), t, pace.delay());
+      if (plan.start === null) {
+        if (test) tell(test, plan);
+        return Math.min(wakeAt, plan.until);
+      }
+      if (test && plan.start === 'test') {
+        const wait = startTest(lane, test, t);
+        if (wait) tell(test, wait);
+        return Math.min(wakeAt, wait?.until ?? Infinity);
+      }
       const next = probe(lane, t) ?? queue.peekDue(ready, t, 1)[0];
       if (!next) break;
       const member = members.get(next.serverId as number) as Member;
@@ -270,13 +211,13 @@ export function createScheduler({
       // Another link of this mailbox still delivers: its sockets close first.
       if (link && !activate(lane, link, t)) return wakeAt;
       const recipients = queue.pendingRecipients(next.id).length;
-      const fitsAt = quotaWait(lane, recipients, t);
-      if (fitsAt > t) return Math.min(wakeAt, fitsAt);
-      const claim = claimReserving(lane, next, recipients, t);
+      const wait = quotaWait(lane, recipients, t);
+      if (wait) return Math.min(wakeAt, wait.until);
+      const claim = queue.claimAndReserve(next.id, lane.key, recipients, t);
       if (!claim) continue;
       pace.started();
       lastStarted = lane;
-      void run(member, link, claim.claimed, { id: claim.reservation, recipients });
+      void runner.run({ member, link, message: claim.message, reservation: { id: claim.reservationId, recipients } });
     }
     for (const id of ready) wakeAt = Math.min(wakeAt, queue.nextDueAt(id) ?? Infinity);
     return wakeAt;
@@ -294,7 +235,7 @@ export function createScheduler({
     const first = lastStarted ? order.indexOf(lastStarted) + 1 : 0;
     for (const lane of [...order.slice(first), ...order.slice(0, first)]) {
       try {
-        wakeAt = Math.min(wakeAt, fillLane(lane, t));
+        wakeAt = Math.min(wakeAt, serveLane(lane, t));
       } catch (err) {
         log.error('scheduler error', { mailbox: lane.key, alert: true, error: (err as Error).message });
         wakeAt = Math.min(wakeAt, t + MINUTE);
@@ -327,16 +268,15 @@ export function createScheduler({
       look();
     },
     reload: () => look(true),
-    async deliverNow(messageId, transcript, onWait = () => undefined) {
+    async queueTest(messageId, transcript, onWait = () => undefined) {
       syncLanes();
       const message = queue.get(messageId);
       const member = message?.serverId !== null && message?.serverId !== undefined ? members.get(message.serverId) : undefined;
       if (!message || message.status !== 'sending' || !member || stopped) throw new Error(`message ${messageId} cannot be sent now`);
-      const reservation = await new Promise<number>((go, cancel) => {
-        member.lane.tests.push({ member, messageId, go, cancel, onWait, waitReported: false });
+      return new Promise<AttemptSummary>((done, cancel) => {
+        member.lane.tests.push({ member, message, transcript, onWait, waitReported: false, done, cancel });
         pump();
       });
-      return run(member, ensureLink(member), message, { id: reservation, recipients: 1 }, transcript);
     },
     idle() {
       if (inFlightTotal() === 0) return Promise.resolve();
@@ -347,7 +287,7 @@ export function createScheduler({
       [...members.values()].map((m) => ({
         serverId: m.server.id,
         key: m.lane.key,
-        inFlight: m.lane.inFlight,
+        inFlight: m.lane.leases.size,
         limit: connectionLimit(m.lane, now()),
         held: m.held,
         pausedUntil: m.lane.pausedUntil,

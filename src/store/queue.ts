@@ -4,7 +4,8 @@
  * where the store says.
  */
 import type { Db } from './db.js';
-import { createNoticeRepo, type NoticeRepo } from './notices.js';
+import type { LaneStateRepo } from './lane-state.js';
+import { createNoticeRepo, type NoticeKind, type NoticeRepo } from './notices.js';
 import {
   toEvent,
   toMessage,
@@ -33,16 +34,39 @@ export type {
   AttemptResult,
 } from './queue-types.js';
 
+/** A delivery status notification an attempt's outcome may make owed (the relay reads the headers and reserves its ID). */
+export interface NoticeCandidate {
+  /** Owed when the outcome finishes the message with a recipient failed for good. */
+  failed: boolean;
+  /** Owed when the outcome defers the message. */
+  delayed: boolean;
+  /** The notice's own queue ID. */
+  noticeId: string;
+  /** The original message's header block. */
+  headers: Buffer;
+}
+
+/** What `recordOutcome` did: the message's state, the notice it made owed, and why a notice could not be recorded. */
+export interface RecordedOutcome {
+  status: MessageStatus;
+  owed: NoticeKind | null;
+  noticeError: string | null;
+}
+
 export interface QueueRepo {
   /** Records a batch of accepted messages in one transaction (one commit, one fsync). */
   insert(messages: NewMessage[]): void;
-  /** Marks up to `limit` due messages of a server as sending and returns them. */
   /** Earliest next attempt among a server's waiting messages, or null. */
   nextDueAt(serverId: number): number | null;
   /** Due waiting messages of any of `serverIds` (a mailbox's lane), oldest due first, without claiming them. */
   peekDue(serverIds: number[], now: number, limit: number): QueuedMessage[];
   /** Marks one waiting message as sending and counts the attempt; undefined when it is no longer waiting. */
   claim(id: string, now: number): QueuedMessage | undefined;
+  /**
+   * Claims a message and reserves its `recipients` against the lane's daily quota in one
+   * transaction; undefined (and nothing reserved) when it is no longer waiting.
+   */
+  claimAndReserve(id: string, lane: string, recipients: number, now: number): { message: QueuedMessage; reservationId: number } | undefined;
   /** Takes back the attempt counted for a claim that turned out to be a held-mail probe. */
   forgetAttempt(id: string): void;
   get(id: string): QueuedMessage | undefined;
@@ -50,6 +74,12 @@ export interface QueueRepo {
   pendingRecipients(id: string): string[];
   /** Applies an attempt's outcome: recipient states, message state, events. */
   recordAttempt(id: string, result: AttemptResult, now: number): MessageStatus;
+  /**
+   * Applies an attempt's outcome as `recordAttempt` does and, in the same transaction, records the
+   * notice it makes owed, so a crash keeps both or neither. A notice that cannot be recorded never
+   * undoes the outcome: `noticeError` says why.
+   */
+  recordOutcome(id: string, result: AttemptResult, now: number, notice: NoticeCandidate): RecordedOutcome;
   /** True when any recipient of the message failed for good. */
   anyFailed(id: string): boolean;
   /** Delivery status notifications the messages owe their senders. */
@@ -133,8 +163,8 @@ export function listQuery(filter: ListFilter): { sql: string; params: unknown[] 
   return { sql, params };
 }
 
-/** Creates the queue repository over an open database. */
-export function createQueueRepo(db: Db): QueueRepo {
+/** Creates the queue repository over an open database; claims reserve through `laneState`. */
+export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'>): QueueRepo {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
        route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at, body_8bit, smtputf8)
@@ -181,6 +211,38 @@ export function createQueueRepo(db: Db): QueueRepo {
     for (const r of list ?? []) setRecipient.run(status, r.reply, now, id, r.address);
   };
 
+  /** An attempt's outcome: recipient states, message state, events (inside the caller's transaction). */
+  const applyAttempt = (id: string, result: AttemptResult, now: number): MessageStatus => {
+    const serverId = serverOf(id);
+    if (result.kind === 'hold') {
+      setMessage.run('held', now, result.reply, now, id);
+      insertEvent.run(id, serverId, now, 'held', result.reply);
+      return 'held';
+    }
+    if (result.kind === 'expire') {
+      for (const address of selectPending.all(id).map((r) => r.address)) setRecipient.run('failed', result.reply, now, id, address);
+      setMessage.run('failed', now, result.reply, now, id);
+      insertEvent.run(id, serverId, now, 'failed', result.reply);
+      return 'failed';
+    }
+    applyRecipients(id, result.delivered, 'delivered', now);
+    applyRecipients(id, result.failed, 'failed', now);
+    for (const r of result.delivered ?? []) insertEvent.run(id, serverId, now, 'delivered', `${r.address}: ${r.reply}`);
+    for (const r of result.failed ?? []) insertEvent.run(id, serverId, now, 'failed', `${r.address}: ${r.reply}`);
+    const pending = selectPending.all(id).length;
+    if (result.kind === 'defer' && pending > 0) {
+      setMessage.run('deferred', result.nextAttemptAt, result.reply, now, id);
+      insertEvent.run(id, serverId, now, 'deferred', `${result.reply} (next attempt ${new Date(result.nextAttemptAt).toISOString()})`);
+      return 'deferred';
+    }
+    const anyDelivered = selectAnyDelivered.get(id) !== undefined;
+    const status: MessageStatus = anyDelivered ? 'delivered' : 'failed';
+    const lastReply = result.kind === 'done' ? (result.delivered[0]?.reply ?? result.failed[0]?.reply ?? '') : result.reply;
+    setMessage.run(status, now, lastReply, now, id);
+    return status;
+  };
+  const notices = createNoticeRepo(db);
+
   return {
     insert: db.transaction((messages: NewMessage[]) => {
       for (const m of messages) {
@@ -215,6 +277,10 @@ export function createQueueRepo(db: Db): QueueRepo {
       const row = claimOne.get(now, id);
       return row ? toMessage(row) : undefined;
     },
+    claimAndReserve: db.transaction((id: string, lane: string, recipients: number, now: number) => {
+      const row = claimOne.get(now, id);
+      return row ? { message: toMessage(row), reservationId: laneState.reserve(lane, id, recipients, now) } : undefined;
+    }),
     forgetAttempt: (id) => {
       db.prepare('UPDATE messages SET attempts = MAX(attempts - 1, 0) WHERE id = ?').run(id);
     },
@@ -224,37 +290,27 @@ export function createQueueRepo(db: Db): QueueRepo {
     },
     recipients: (id) => selectRecipients.all(id),
     pendingRecipients: (id) => selectPending.all(id).map((r) => r.address),
-    recordAttempt: db.transaction((id: string, result: AttemptResult, now: number): MessageStatus => {
-      const serverId = serverOf(id);
-      if (result.kind === 'hold') {
-        setMessage.run('held', now, result.reply, now, id);
-        insertEvent.run(id, serverId, now, 'held', result.reply);
-        return 'held';
+    recordAttempt: db.transaction(applyAttempt),
+    recordOutcome: db.transaction((id: string, result: AttemptResult, now: number, notice: NoticeCandidate): RecordedOutcome => {
+      const status = applyAttempt(id, result, now);
+      const finished = status === 'delivered' || status === 'failed';
+      const kind: NoticeKind | null =
+        notice.failed && finished && selectAnyFailed.get(id) !== undefined
+          ? 'failed'
+          : notice.delayed && status === 'deferred'
+            ? 'delayed'
+            : null;
+      if (kind === null) return { status, owed: null, noticeError: null };
+      try {
+        const owed = notices.owe({ messageId: id, kind, noticeId: notice.noticeId, headers: notice.headers, owedAt: now });
+        return { status, owed: owed ? kind : null, noticeError: null };
+      } catch (err) {
+        // SQLite undoes the failed statement alone: the outcome stays recorded.
+        return { status, owed: null, noticeError: (err as Error).message };
       }
-      if (result.kind === 'expire') {
-        for (const address of selectPending.all(id).map((r) => r.address)) setRecipient.run('failed', result.reply, now, id, address);
-        setMessage.run('failed', now, result.reply, now, id);
-        insertEvent.run(id, serverId, now, 'failed', result.reply);
-        return 'failed';
-      }
-      applyRecipients(id, result.delivered, 'delivered', now);
-      applyRecipients(id, result.failed, 'failed', now);
-      for (const r of result.delivered ?? []) insertEvent.run(id, serverId, now, 'delivered', `${r.address}: ${r.reply}`);
-      for (const r of result.failed ?? []) insertEvent.run(id, serverId, now, 'failed', `${r.address}: ${r.reply}`);
-      const pending = selectPending.all(id).length;
-      if (result.kind === 'defer' && pending > 0) {
-        setMessage.run('deferred', result.nextAttemptAt, result.reply, now, id);
-        insertEvent.run(id, serverId, now, 'deferred', `${result.reply} (next attempt ${new Date(result.nextAttemptAt).toISOString()})`);
-        return 'deferred';
-      }
-      const anyDelivered = selectAnyDelivered.get(id) !== undefined;
-      const status: MessageStatus = anyDelivered ? 'delivered' : 'failed';
-      const lastReply = result.kind === 'done' ? (result.delivered[0]?.reply ?? result.failed[0]?.reply ?? '') : result.reply;
-      setMessage.run(status, now, lastReply, now, id);
-      return status;
     }),
     anyFailed: (id) => selectAnyFailed.get(id) !== undefined,
-    notices: createNoticeRepo(db),
+    notices,
     holdServer: db.transaction((serverId: number, reply: string, now: number) => {
       const ids = selectWaitingIds.all(serverId);
       for (const { id } of ids) {
