@@ -4,16 +4,24 @@
  * its SHA-256 is stored, so it can be revoked but never shown again.
  */
 import { newApiTokenSchema, type ApiToken } from '../store/api-tokens.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import { formatTime, formatTimeOrNever } from '../time-format.js';
-import { flagValue, noPositionals, onePositional, parseFlags, requireFlag, unknownSubcommand, type Print } from './flags.js';
+import { flagValue, noPositionals, onePositional, requireFlag, type Print } from './flags.js';
+import { JSON_FLAG, NO_FLAGS, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
+
+/** What every `api-token` sub-command works with. */
+export interface ApiTokenContext {
+  store: StoreSlice<{ apiTokens: 'add' | 'findByName' | 'list' | 'revoke' }>;
+  print: Print;
+}
+
+const ADD_FLAGS = { name: { type: 'string' }, scope: { type: 'string' } } as const;
 
 const isoOrNull = (at: number | null): string | null => (at === null ? null : new Date(at).toISOString());
 
-function add(store: Store, args: string[], print: Print): void {
+function add({ store, print }: ApiTokenContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): void {
   const example = 'relay365 api-token add --name provisioning --scope write';
-  const { values, positionals } = parseFlags(args, { name: { type: 'string' }, scope: { type: 'string' } });
   noPositionals(positionals);
   const name = flagValue('name', requireFlag('name', values.name, example), newApiTokenSchema.shape.name);
   const scope = flagValue('scope', requireFlag('scope', values.scope, example), newApiTokenSchema.shape.scope);
@@ -32,8 +40,7 @@ const row = (t: ApiToken) => ({
   lastUsedAt: isoOrNull(t.lastUsedAt),
 });
 
-function list(store: Store, args: string[], print: Print): void {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+function list({ store, print }: ApiTokenContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
   noPositionals(positionals);
   const tokens = store.apiTokens.list();
   if (values.json) {
@@ -46,8 +53,7 @@ function list(store: Store, args: string[], print: Print): void {
   }
 }
 
-function revoke(store: Store, args: string[], print: Print): void {
-  const { positionals } = parseFlags(args, {});
+function revoke({ store, print }: ApiTokenContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): void {
   const name = onePositional(positionals, 'relay365 api-token revoke provisioning');
   const token = store.apiTokens.findByName(name);
   if (!token) throw new UsageError(`no API token named ${JSON.stringify(name)} (see relay365 api-token list)`);
@@ -55,17 +61,9 @@ function revoke(store: Store, args: string[], print: Print): void {
   print(`revoked API token ${token.name}; requests with it now get 401`);
 }
 
-/** Runs `api-token add|list|revoke`; throws UsageError on bad input. */
-export function apiTokenCommand(store: Store, args: string[], print: Print): void {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'add':
-      return add(store, rest, print);
-    case 'list':
-      return list(store, rest, print);
-    case 'revoke':
-      return revoke(store, rest, print);
-    default:
-      throw unknownSubcommand('api-token', sub, ['add', 'list', 'revoke']);
-  }
-}
+/** `api-token add|list|revoke`; a handler throws UsageError on bad input. */
+export const API_TOKEN_COMMAND = subcommandGroup<ApiTokenContext>('api-token', {
+  add: subcommand(ADD_FLAGS, add),
+  list: subcommand(JSON_FLAG, list),
+  revoke: subcommand(NO_FLAGS, revoke),
+});

@@ -9,13 +9,21 @@ import type { Config } from '../config.js';
 import { BackupError } from '../backup/backup-error.js';
 import { createBackup, type BackupSummary } from '../backup/create-backup.js';
 import { restoreBackup } from '../backup/restore-backup.js';
-import { noPositionals, parseFlags, requireFlag, type Print } from './flags.js';
+import { noPositionals, requireFlag, type Print } from './flags.js';
+import { command, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
-/** The commands this module runs; they take the configuration instead of an open store. */
-export const BACKUP_COMMANDS: readonly string[] = ['backup', 'restore'];
-
 type BackupConfig = Pick<Config, 'dataDir' | 'secretKey'>;
+
+/** What `backup` and `restore` work with: the configuration instead of an open store; `note` takes warnings. */
+interface BackupContext {
+  config: BackupConfig;
+  print: Print;
+  note: Print;
+}
+
+const BACKUP_FLAGS = { to: { type: 'string' }, 'without-key': { type: 'boolean' } } as const;
+const RESTORE_FLAGS = { from: { type: 'string' } } as const;
 
 function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
@@ -33,8 +41,7 @@ function keyLine(summary: BackupSummary, withoutKey: boolean, keyFromEnvironment
   return 'the data folder has no secret.key, so the archive has no encryption key';
 }
 
-async function backup(config: BackupConfig, args: string[], print: Print): Promise<void> {
-  const { values, positionals } = parseFlags(args, { to: { type: 'string' }, 'without-key': { type: 'boolean' } });
+async function backup({ config, print }: BackupContext, { values, positionals }: ParsedFlags<typeof BACKUP_FLAGS>): Promise<void> {
   noPositionals(positionals);
   const to = requireFlag('to', values.to, 'relay365 backup --to /backups/relay365-2026-05-01.tar.gz');
   const withoutKey = values['without-key'] === true;
@@ -51,8 +58,7 @@ async function backup(config: BackupConfig, args: string[], print: Print): Promi
   print(keyLine(summary, withoutKey, keyFromEnvironment));
 }
 
-async function restore(config: BackupConfig, args: string[], print: Print, note: Print): Promise<void> {
-  const { values, positionals } = parseFlags(args, { from: { type: 'string' } });
+async function restore({ config, print, note }: BackupContext, { values, positionals }: ParsedFlags<typeof RESTORE_FLAGS>): Promise<void> {
   noPositionals(positionals);
   const from = requireFlag('from', values.from, 'relay365 restore --from /backups/relay365-2026-05-01.tar.gz');
   const summary = await restoreBackup({ dataDir: config.dataDir, from, keyFromEnvironment: config.secretKey !== null });
@@ -63,17 +69,23 @@ async function restore(config: BackupConfig, args: string[], print: Print, note:
   print('start relay365 to resume the queue');
 }
 
+/** `backup` and `restore`, each with its flags. */
+export const BACKUP_TABLE = [command('backup', BACKUP_FLAGS, backup), command('restore', RESTORE_FLAGS, restore)];
+
+/** The commands this module runs; they take the configuration instead of an open store. */
+export const BACKUP_COMMANDS: readonly string[] = BACKUP_TABLE.map((c) => c.name);
+
 /**
  * Runs `backup …` or `restore …` against `config.dataDir`; rejects with UsageError on bad input or a refused
  * archive or folder. `note` takes warnings (relay365 writes them to stderr).
  */
 export async function runBackupCommand(config: BackupConfig, command: string, args: string[], print: Print, note: Print): Promise<void> {
+  const found = BACKUP_TABLE.find((c) => c.name === command);
+  if (found === undefined) throw new UsageError(`unknown command "${command}"`);
   try {
-    if (command === 'backup') return await backup(config, args, print);
-    if (command === 'restore') return await restore(config, args, print, note);
+    await found.run({ config, print, note }, args);
   } catch (err) {
     if (err instanceof BackupError) throw new UsageError(err.message);
     throw err;
   }
-  throw new UsageError(`unknown command "${command}"`);
 }

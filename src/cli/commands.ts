@@ -1,35 +1,58 @@
 /**
- * `relay365 server …` and `relay365 queue …`: manage email servers and look
- * at the queue in the same store the running relay uses. Secrets are read from
- * files and never printed. Also dispatches the relay access commands
- * (`relay-user …`, `network …`) to their modules.
+ * `relay365 server …`: manage email servers in the same store the running
+ * relay uses; secrets are read from files and never printed. Also the table
+ * of every command that works on the store (`queue …`, `relay-user …`,
+ * `network …`, `doctor`, …), each from its module.
  */
 import { CLOUD_LABELS } from '../auth/clouds.js';
 import { loadConfig, type Config } from '../config.js';
 import type { DeviceListen } from '../relay/device-settings.js';
 import { removeServerAndSpool } from '../relay/remove-server.js';
-import type { Store } from '../store/index.js';
+import type { Store, StoreSlice } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import { formatTime } from '../time-format.js';
 import { BACKUP_COMMANDS } from './backup-commands.js';
-import { doctorCommand } from './doctor-command.js';
-import { apiTokenCommand } from './api-token-commands.js';
-import { parseFlags, unknownSubcommand, type Print } from './flags.js';
-import { networkCommand } from './network-commands.js';
-import { queueCommand } from './queue-commands.js';
-import { refusedCommand } from './refused-commands.js';
-import { sendTestCommand } from './send-test-command.js';
-import { relayUserCommand } from './relay-user-commands.js';
+import { DOCTOR_COMMAND } from './doctor-command.js';
+import { API_TOKEN_COMMAND } from './api-token-commands.js';
+import type { Print } from './flags.js';
+import { NETWORK_COMMAND } from './network-commands.js';
+import { QUEUE_COMMAND } from './queue-commands.js';
+import { REFUSED_COMMAND } from './refused-commands.js';
+import { SEND_TEST_COMMAND } from './send-test-command.js';
+import { RELAY_USER_COMMAND } from './relay-user-commands.js';
 import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
+import { JSON_FLAG, subcommand, subcommandGroup, type Command, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
 const STATUS_LABELS = { not_authorized: 'Not Authorized', authorized: 'Authorized', error: 'Error' } as const;
 
-const serverFlagSpec = (): Record<string, { type: 'string' | 'boolean' }> =>
-  Object.fromEntries([...SERVER_FLAGS.map((f) => [f, { type: 'string' as const }]), ['default', { type: 'boolean' as const }]]);
+/** What the configuration tells the commands: RELAY365_RELAY_NETWORKS, the listener settings, the key and the disk floor. */
+type CommandConfig = Pick<Config, 'relayNetworks'> & DeviceListen & Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>>;
 
-function findServer(store: Store, name: string | undefined): EmailServer {
+/** What a command works with: each command's module takes the part it uses. */
+interface CommandContext {
+  store: Store;
+  print: Print;
+  note: Print;
+  config: CommandConfig;
+}
+
+/** What every `server` sub-command works with. */
+interface ServerContext {
+  /** The servers it manages, their queue counts, and the removal (with its spool files). */
+  store: StoreSlice<{ servers: 'add' | 'findByName' | 'list' | 'update'; queue: 'countsByStatus' }> &
+    Pick<Store, 'removeServer' | 'dataDir'>;
+  print: Print;
+}
+
+const SERVER_FLAG_SPEC: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries([
+  ...SERVER_FLAGS.map((f) => [f, { type: 'string' as const }]),
+  ['default', { type: 'boolean' as const }],
+]);
+const REMOVE_FLAGS = { 'drop-queued': { type: 'boolean' } } as const;
+
+function findServer(store: StoreSlice<{ servers: 'findByName' }>, name: string | undefined): EmailServer {
   if (!name) throw new UsageError('name the email server, e.g. relay365 server set office365 --port 587');
   const server = store.servers.findByName(name);
   if (!server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
@@ -59,101 +82,97 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
   return lines;
 }
 
-async function serverCommand(store: Store, args: string[], print: Print): Promise<void> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'add': {
-      const { values } = parseFlags(rest, serverFlagSpec());
-      const settings = withDefaults(flagsToSettings(values));
-      if (store.servers.findByName(settings.name))
-        throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
-      const server = store.servers.add(settings, values.default === true);
-      print(`added email server ${server.name}${server.isDefault ? ' (default)' : ''}`);
-      return;
-    }
-    case 'set': {
-      const { values, positionals } = parseFlags(rest, serverFlagSpec());
-      const server = findServer(store, positionals[0]);
-      const changes = flagsToSettings(values);
-      if (Object.keys(changes).length === 0 && values.default !== true)
-        throw new UsageError('nothing to change: give at least one --option value');
-      if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
-        throw new UsageError(`an email server named ${JSON.stringify(changes.name)} exists already`);
-      }
-      store.servers.update(server.id, changes, values.default === true);
-      print(`updated email server ${changes.name ?? server.name}`);
-      return;
-    }
-    case 'list': {
-      const { values } = parseFlags(rest, { json: { type: 'boolean' } });
-      const list = store.servers.list();
-      if (values.json) {
-        print(
-          JSON.stringify(
-            list.map((s) => ({ ...s, queue: store.queue.countsByStatus(s.id) })),
-            null,
-            2,
-          ),
-        );
-        return;
-      }
-      if (list.length === 0) print('no email servers; add one with relay365 server add --name NAME ...');
-      for (const s of list) for (const line of describeServer(s, store.queue.countsByStatus(s.id))) print(line);
-      return;
-    }
-    case 'remove': {
-      const { positionals, values } = parseFlags(rest, { 'drop-queued': { type: 'boolean' } });
-      const server = findServer(store, positionals[0]);
-      // Relay users and network rules reference the server; SQLite would refuse the delete.
-      const users = store.relayUsers.namesForServer(server.id);
-      const networks = store.networks.cidrsForServer(server.id);
-      if (users.length > 0 || networks.length > 0) {
-        const using = [
-          ...(users.length ? [`relay user(s) ${users.join(', ')}`] : []),
-          ...(networks.length ? [`network(s) ${networks.join(', ')}`] : []),
-        ];
-        throw new UsageError(
-          `${server.name} is used by ${using.join(' and ')}; move them to another server (relay-user set NAME --server OTHER) or remove them first`,
-        );
-      }
-      // Waiting mail is failed (with an event naming the removal) in the removal's own transaction.
-      const outcome = await removeServerAndSpool(store, server.id, {
-        dropQueued: values['drop-queued'] === true,
-        by: 'the command line',
-        now: Date.now(),
-      });
-      if (outcome.kind === 'in-flight') {
-        throw new UsageError(`${server.name} is delivering ${outcome.sending} message(s) right now; try again in a moment`);
-      }
-      if (outcome.kind === 'waiting') {
-        throw new UsageError(
-          `${server.name} still has ${outcome.waiting} message(s) waiting; deliver them first or add --drop-queued to fail them`,
-        );
-      }
-      const dropped = outcome.failed.length;
-      print(`removed email server ${server.name}${dropped ? ` and failed ${dropped} waiting message(s)` : ''}`);
-      return;
-    }
-    default:
-      throw unknownSubcommand('server', sub, ['add', 'list', 'set', 'remove']);
-  }
+function add({ store, print }: ServerContext, { values }: ParsedFlags<typeof SERVER_FLAG_SPEC>): void {
+  const settings = withDefaults(flagsToSettings(values));
+  if (store.servers.findByName(settings.name))
+    throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
+  const server = store.servers.add(settings, values.default === true);
+  print(`added email server ${server.name}${server.isDefault ? ' (default)' : ''}`);
 }
 
-/** The commands relay365 knows besides `start`, `init` and `help`; `backup` and `restore` run without a store (runBackupCommand). */
-export const COMMANDS: readonly string[] = [
-  'server',
-  'queue',
-  'refused',
-  'relay-user',
-  'network',
-  'api-token',
-  'send-test',
-  'doctor',
-  ...BACKUP_COMMANDS,
+function set({ store, print }: ServerContext, { values, positionals }: ParsedFlags<typeof SERVER_FLAG_SPEC>): void {
+  const server = findServer(store, positionals[0]);
+  const changes = flagsToSettings(values);
+  if (Object.keys(changes).length === 0 && values.default !== true)
+    throw new UsageError('nothing to change: give at least one --option value');
+  if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
+    throw new UsageError(`an email server named ${JSON.stringify(changes.name)} exists already`);
+  }
+  store.servers.update(server.id, changes, values.default === true);
+  print(`updated email server ${changes.name ?? server.name}`);
+}
+
+function list({ store, print }: ServerContext, { values }: ParsedFlags<typeof JSON_FLAG>): void {
+  const servers = store.servers.list();
+  if (values.json) {
+    print(
+      JSON.stringify(
+        servers.map((s) => ({ ...s, queue: store.queue.countsByStatus(s.id) })),
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  if (servers.length === 0) print('no email servers; add one with relay365 server add --name NAME ...');
+  for (const s of servers) for (const line of describeServer(s, store.queue.countsByStatus(s.id))) print(line);
+}
+
+async function remove({ store, print }: ServerContext, { positionals, values }: ParsedFlags<typeof REMOVE_FLAGS>): Promise<void> {
+  const server = findServer(store, positionals[0]);
+  // The removal's own transaction decides every refusal and fails waiting mail (with an event naming it).
+  const outcome = await removeServerAndSpool(store, server.id, {
+    dropQueued: values['drop-queued'] === true,
+    by: 'the command line',
+    now: Date.now(),
+  });
+  if (outcome.kind === 'in-use') {
+    const { relayUsers, networks } = outcome;
+    const using = [
+      ...(relayUsers.length ? [`relay user(s) ${relayUsers.join(', ')}`] : []),
+      ...(networks.length ? [`network(s) ${networks.join(', ')}`] : []),
+    ];
+    throw new UsageError(
+      `${server.name} is used by ${using.join(' and ')}; move them to another server (relay-user set NAME --server OTHER) or remove them first`,
+    );
+  }
+  if (outcome.kind === 'in-flight') {
+    throw new UsageError(`${server.name} is delivering ${outcome.sending} message(s) right now; try again in a moment`);
+  }
+  if (outcome.kind === 'waiting') {
+    throw new UsageError(
+      `${server.name} still has ${outcome.waiting} message(s) waiting; deliver them first or add --drop-queued to fail them`,
+    );
+  }
+  const dropped = outcome.failed.length;
+  print(`removed email server ${server.name}${dropped ? ` and failed ${dropped} waiting message(s)` : ''}`);
+}
+
+/** `server add|list|set|remove`; a handler throws UsageError on bad input. */
+export const SERVER_COMMAND = subcommandGroup<ServerContext>('server', {
+  add: subcommand(SERVER_FLAG_SPEC, add),
+  list: subcommand(JSON_FLAG, list),
+  set: subcommand(SERVER_FLAG_SPEC, set),
+  remove: subcommand(REMOVE_FLAGS, remove),
+});
+
+/** The commands that work on the store, in the order `relay365 help` lists them. */
+export const STORE_COMMANDS: readonly Command<CommandContext>[] = [
+  SERVER_COMMAND,
+  QUEUE_COMMAND,
+  REFUSED_COMMAND,
+  RELAY_USER_COMMAND,
+  NETWORK_COMMAND,
+  SEND_TEST_COMMAND,
+  API_TOKEN_COMMAND,
+  DOCTOR_COMMAND,
 ];
 
+/** The commands relay365 knows besides `start`, `init` and `help`; `backup` and `restore` run without a store (runBackupCommand). */
+export const COMMANDS: readonly string[] = [...STORE_COMMANDS.map((c) => c.name), ...BACKUP_COMMANDS];
+
 /**
- * Runs `server …`, `queue …`, `relay-user …`, `network …` or `doctor`; rejects with UsageError on bad input
+ * Runs one of STORE_COMMANDS; rejects with UsageError on bad input
  * (and `doctor` with DoctorFoundProblems when a check failed, after printing its report).
  * `config.relayNetworks` (RELAY365_RELAY_NETWORKS) is listed by `network list`, and `relay-user add` prints the
  * device settings from the listener settings; when omitted, the built-in defaults without networks.
@@ -164,18 +183,10 @@ export async function runCommand(
   command: string,
   args: string[],
   print: Print,
-  config: Pick<Config, 'relayNetworks'> & DeviceListen & Partial<Pick<Config, 'secretKey' | 'minFreeSpace'>> = loadConfig({
-    RELAY365_RELAY_NETWORKS: '',
-  }),
+  config: CommandConfig = loadConfig({ RELAY365_RELAY_NETWORKS: '' }),
   note: Print = print,
 ): Promise<void> {
-  if (command === 'server') return serverCommand(store, args, print);
-  if (command === 'queue') return queueCommand(store, args, print, note);
-  if (command === 'refused') return refusedCommand(store, args, print, note);
-  if (command === 'api-token') return apiTokenCommand(store, args, print);
-  if (command === 'send-test') return sendTestCommand(store, args, print);
-  if (command === 'relay-user') return relayUserCommand(store, args, print, config);
-  if (command === 'network') return networkCommand(store, config.relayNetworks, args, print);
-  if (command === 'doctor') return doctorCommand(store, config, args, print);
-  throw new UsageError(`unknown command "${command}"`);
+  const found = STORE_COMMANDS.find((c) => c.name === command);
+  if (found === undefined) throw new UsageError(`unknown command "${command}"`);
+  await found.run({ store, print, note, config }, args);
 }

@@ -8,11 +8,11 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DB_FILE } from '../backup/layout.js';
 import type { Config } from '../config.js';
 import { createStore, type Store } from '../store/index.js';
-import { holdsSealedValues, recordKeyCheck, testSecretKey, testSecretKeyOf } from '../store/key-check.js';
-import { createSecretBox, loadSecretKey, readSecretKey, SECRET_KEY_FILE, type SecretBox } from '../store/secret-box.js';
+import { holdsSealedValues, testSecretKeyOf } from '../store/key-check.js';
+import { DB_FILE, SECRET_KEY_FILE } from '../data-folder.js';
+import { createSecretBox, loadSecretKey, readSecretKey } from '../store/secret-box.js';
 
 /** The data folder or its key cannot serve the command: one line on stderr, exit code 2. */
 export class DataFolderError extends Error {
@@ -63,10 +63,9 @@ export interface OpenedFolder {
 }
 
 /** Opens the store of an existing folder with its key, and tests the key. */
-function openExisting(config: FolderConfig): { store: Store; box: SecretBox; wrong: boolean } {
-  const box = createSecretBox(existingKey(config));
-  const store = createStore(config.dataDir, box);
-  return { store, box, wrong: testSecretKey(store.db, box) === 'wrong' };
+function openExisting(config: FolderConfig): { store: Store; wrong: boolean } {
+  const store = createStore(config.dataDir, createSecretBox(existingKey(config)));
+  return { store, wrong: store.keyCheck.verdict() === 'wrong' };
 }
 
 /**
@@ -105,13 +104,12 @@ export function openForStart(config: FolderConfig): Store {
   if (existsSync(databaseOf(config)) && readSecretKey(config.dataDir, config.secretKey) === null && holdsSealedValues(databaseOf(config))) {
     throw noKey(config);
   }
-  const box = createSecretBox(loadSecretKey(config.dataDir, config.secretKey));
-  const store = createStore(config.dataDir, box);
-  if (testSecretKey(store.db, box) === 'wrong') {
+  const store = createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
+  if (store.keyCheck.verdict() === 'wrong') {
     store.close();
     throw wrongKey(config);
   }
-  recordKeyCheck(store.db, box);
+  store.keyCheck.record();
   return store;
 }
 
@@ -122,10 +120,10 @@ export function openForStart(config: FolderConfig): Store {
  */
 export function initDataFolder(config: FolderConfig): string {
   if (existsSync(databaseOf(config))) {
-    const { store, box, wrong } = openExisting(config);
+    const { store, wrong } = openExisting(config);
     try {
       if (wrong) throw wrongKey(config);
-      recordKeyCheck(store.db, box);
+      store.keyCheck.record();
     } finally {
       store.close();
     }
@@ -134,10 +132,9 @@ export function initDataFolder(config: FolderConfig): string {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const keyFile = path.join(config.dataDir, SECRET_KEY_FILE);
   const keyFileExisted = existsSync(keyFile);
-  const box = createSecretBox(loadSecretKey(config.dataDir, config.secretKey));
-  const store = createStore(config.dataDir, box);
+  const store = createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
   try {
-    recordKeyCheck(store.db, box);
+    store.keyCheck.record();
   } finally {
     store.close();
   }

@@ -6,10 +6,11 @@
  */
 import type { Config } from '../config.js';
 import { formatReport } from '../doctor/format.js';
-import { runDoctor } from '../doctor/run.js';
+import { runDoctor, type DoctorStore } from '../doctor/run.js';
 import { silentLogger } from '../log.js';
-import type { Store } from '../store/index.js';
-import { parseFlags, type Print } from './flags.js';
+import type { Store, StoreSlice } from '../store/index.js';
+import type { Print } from './flags.js';
+import { command, JSON_FLAG, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
 /** The doctor ran and found a problem: relay365 exits with code 1 after printing the report. */
@@ -18,9 +19,16 @@ export class DoctorFoundProblems extends Error {}
 /** What the doctor reads besides the store (the data folder is the store's). */
 export type DoctorCommandConfig = Partial<Pick<Config, 'secretKey' | 'minFreeSpace' | 'relayNetworks'>>;
 
+/** What `doctor` works with. */
+export interface DoctorContext {
+  /** What the doctor reads (and a server's status it sets), the server by name, and the data folder. */
+  store: DoctorStore & StoreSlice<{ servers: 'findByName' }> & Pick<Store, 'dataDir'>;
+  print: Print;
+  config: DoctorCommandConfig;
+}
+
 /** Runs the checks and prints the report; rejects with DoctorFoundProblems when a step failed. */
-export async function doctorCommand(store: Store, config: DoctorCommandConfig, args: string[], print: Print): Promise<void> {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+async function doctor({ store, print, config }: DoctorContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
   if (positionals.length > 1) throw new UsageError(`doctor checks one email server or all of them, not ${positionals.join(' and ')}`);
   const [name] = positionals;
   const server = name === undefined ? undefined : store.servers.findByName(name);
@@ -45,3 +53,6 @@ export async function doctorCommand(store: Store, config: DoctorCommandConfig, a
       : `doctor: ${failures} step${failures === 1 ? '' : 's'} failed (see above)`,
   );
 }
+
+/** `relay365 doctor [SERVER] [--json]`. */
+export const DOCTOR_COMMAND = command('doctor', JSON_FLAG, doctor);

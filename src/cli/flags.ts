@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { z } from 'zod';
 import { firstIssue } from '../store/access-schemas.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { UsageError } from './usage-error.js';
 
@@ -24,10 +24,11 @@ export function unknownSubcommand(command: string, sub: string | undefined, know
   return new UnknownArgumentError(`unknown command "${command}${sub ? ` ${sub}` : ''}": use ${command} ${choices}`);
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** The flags a command takes, as parseArgs describes them. */
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses `args` against `options` (unknown flags refused, listing the known ones); positionals are kept for the caller. */
-export function parseFlags<T extends Options>(args: string[], options: T) {
+export function parseFlags<T extends FlagSpec>(args: string[], options: T) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -101,7 +102,7 @@ export function readFlagFile(flag: string, file: string): string {
 }
 
 /** The email server a `--server` flag names. */
-export function serverFlag(store: Store, name: string): EmailServer {
+export function serverFlag(store: StoreSlice<{ servers: 'findByName' }>, name: string): EmailServer {
   const server = store.servers.findByName(name);
   if (!server)
     throw new UsageError(`--server ${JSON.stringify(name)} is not valid: no email server has that name (see relay365 server list)`);

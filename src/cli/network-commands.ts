@@ -5,12 +5,25 @@
  * listed beside them (they are in force too) but change only with the
  * variable.
  */
-import { cidr as cidrSchema, tooWideToAllow, wideNetworkWarning, type Cidr } from '../store/access-schemas.js';
-import type { Store } from '../store/index.js';
-import { flagValue, noPositionals, parseFlags, requireFlag, serverFlag, unknownSubcommand, type Print } from './flags.js';
+import type { Cidr } from '../cidr.js';
+import { cidr as cidrSchema, tooWideToAllow, wideNetworkWarning } from '../store/access-schemas.js';
+import type { StoreSlice } from '../store/index.js';
+import type { Config } from '../config.js';
+import { flagValue, noPositionals, requireFlag, serverFlag, type Print } from './flags.js';
+import { JSON_FLAG, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
 const ENV = 'RELAY365_RELAY_NETWORKS';
+
+/** What every `network` sub-command works with; `config.relayNetworks` is RELAY365_RELAY_NETWORKS as parsed. */
+export interface NetworkContext {
+  store: StoreSlice<{ networks: 'add' | 'findByCidr' | 'list' | 'remove'; servers: 'findByName' | 'get' | 'getDefault' | 'list' }>;
+  print: Print;
+  config: Pick<Config, 'relayNetworks'>;
+}
+
+const ADD_FLAGS = { cidr: { type: 'string' }, server: { type: 'string' }, force: { type: 'boolean' } } as const;
+const REMOVE_FLAGS = { cidr: { type: 'string' } } as const;
 
 /** One entry of `network list --json`. */
 interface NetworkRow {
@@ -24,9 +37,8 @@ interface NetworkRow {
 
 const cidrFlag = (value: string | undefined, example: string): Cidr => flagValue('cidr', requireFlag('cidr', value, example), cidrSchema);
 
-function add(store: Store, environment: readonly Cidr[], args: string[], print: Print): void {
+function add({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): void {
   const example = 'relay365 network add --cidr 192.168.10.0/24 --server office365';
-  const { values, positionals } = parseFlags(args, { cidr: { type: 'string' }, server: { type: 'string' }, force: { type: 'boolean' } });
   noPositionals(positionals);
   const cidr = cidrFlag(values.cidr, example);
   const server = serverFlag(store, requireFlag('server', values.server, example));
@@ -42,10 +54,10 @@ function add(store: Store, environment: readonly Cidr[], args: string[], print: 
   const wide = wideNetworkWarning(cidr);
   if (wide !== null) print(`warning: ${wide}`);
   // The relay prefers a stored rule over the environment's for the same network.
-  if (environment.some((c) => c.text === cidr.text)) print(`note: ${ENV} has ${cidr.text} too; this stored rule takes precedence`);
+  if (config.relayNetworks.some((c) => c.text === cidr.text)) print(`note: ${ENV} has ${cidr.text} too; this stored rule takes precedence`);
 }
 
-function rows(store: Store, environment: readonly Cidr[]): NetworkRow[] {
+function rows(store: StoreSlice<{ networks: 'list'; servers: 'getDefault' | 'list' }>, environment: readonly Cidr[]): NetworkRow[] {
   const servers = new Map(store.servers.list().map((s) => [s.id, s.name]));
   const stored = store.networks.list().map((rule): NetworkRow => ({
     cidr: rule.cidr,
@@ -58,10 +70,9 @@ function rows(store: Store, environment: readonly Cidr[]): NetworkRow[] {
   return [...stored, ...fromEnv];
 }
 
-function list(store: Store, environment: readonly Cidr[], args: string[], print: Print): void {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+function list({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
   noPositionals(positionals);
-  const all = rows(store, environment);
+  const all = rows(store, config.relayNetworks);
   if (values.json) {
     print(JSON.stringify(all, null, 2));
     return;
@@ -76,11 +87,10 @@ function list(store: Store, environment: readonly Cidr[], args: string[], print:
   }
 }
 
-function remove(store: Store, environment: readonly Cidr[], args: string[], print: Print): void {
-  const { values, positionals } = parseFlags(args, { cidr: { type: 'string' } });
+function remove({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof REMOVE_FLAGS>): void {
   noPositionals(positionals);
   const cidr = cidrFlag(values.cidr, 'relay365 network remove --cidr 192.168.10.0/24');
-  const inEnvironment = environment.some((c) => c.text === cidr.text);
+  const inEnvironment = config.relayNetworks.some((c) => c.text === cidr.text);
   if (store.networks.remove(cidr)) {
     print(`removed network ${cidr.text}`);
     if (inEnvironment) print(`note: ${ENV} still allows ${cidr.text}, routed to the default server`);
@@ -90,17 +100,9 @@ function remove(store: Store, environment: readonly Cidr[], args: string[], prin
   throw new UsageError(`no stored network ${cidr.text} (see relay365 network list)`);
 }
 
-/** Runs `network add|list|remove`; `environment` is RELAY365_RELAY_NETWORKS as parsed. Throws UsageError on bad input. */
-export function networkCommand(store: Store, environment: readonly Cidr[], args: string[], print: Print): void {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'add':
-      return add(store, environment, rest, print);
-    case 'list':
-      return list(store, environment, rest, print);
-    case 'remove':
-      return remove(store, environment, rest, print);
-    default:
-      throw unknownSubcommand('network', sub, ['add', 'list', 'remove']);
-  }
-}
+/** `network add|list|remove`; a handler throws UsageError on bad input. */
+export const NETWORK_COMMAND = subcommandGroup<NetworkContext>('network', {
+  add: subcommand(ADD_FLAGS, add),
+  list: subcommand(JSON_FLAG, list),
+  remove: subcommand(REMOVE_FLAGS, remove),
+});

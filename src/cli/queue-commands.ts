@@ -4,13 +4,14 @@
  * mail due now (the relay picks it up within seconds); a delete removes the
  * record and its spool file, as the panel's Delete does.
  */
-import path from 'node:path';
+import { dataFolder } from '../data-folder.js';
 import { hintForSmtpReply } from '../auth/hints.js';
 import { createSpool } from '../relay/spool.js';
-import type { Store } from '../store/index.js';
+import type { Store, StoreSlice } from '../store/index.js';
 import type { MessageStatus, QueuedMessage } from '../store/queue.js';
 import { formatTime } from '../time-format.js';
-import { noPositionals, onePositional, parseFlags, serverFlag, unknownSubcommand, type Print } from './flags.js';
+import { noPositionals, onePositional, serverFlag, type Print } from './flags.js';
+import { JSON_FLAG, NO_FLAGS, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
 const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
@@ -18,6 +19,25 @@ const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sendi
 export const MAX_QUEUE_LIST = 100_000;
 const DEFAULT_QUEUE_LIST = 100;
 const BY = 'the command line';
+
+/** What every `queue` sub-command works with; `note` takes remarks about the output (relay365 writes them to stderr). */
+export interface QueueContext {
+  store: StoreSlice<{
+    queue: 'addEvent' | 'countsByStatus' | 'events' | 'get' | 'list' | 'recipients' | 'remove' | 'retryNow' | 'retryWaiting';
+    servers: 'findByName' | 'get';
+  }> &
+    Pick<Store, 'dataDir'>;
+  print: Print;
+  note: Print;
+}
+
+const LIST_FLAGS = {
+  json: { type: 'boolean' },
+  server: { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+const RETRY_FLAGS = { server: { type: 'string' }, held: { type: 'boolean' } } as const;
 
 /** `--limit N`: a positive whole number; above MAX_QUEUE_LIST it is capped, with a note. */
 function listLimit(value: string | undefined, note: Print): number {
@@ -29,19 +49,13 @@ function listLimit(value: string | undefined, note: Print): number {
   return MAX_QUEUE_LIST;
 }
 
-function findMessage(store: Store, id: string): QueuedMessage {
+function findMessage(store: StoreSlice<{ queue: 'get' }>, id: string): QueuedMessage {
   const message = store.queue.get(id);
   if (!message) throw new UsageError(`no message with queue ID ${JSON.stringify(id)} (see relay365 queue list)`);
   return message;
 }
 
-function list(store: Store, args: string[], print: Print, note: Print): void {
-  const { values, positionals } = parseFlags(args, {
-    json: { type: 'boolean' },
-    server: { type: 'string' },
-    status: { type: 'string' },
-    limit: { type: 'string' },
-  });
+function list({ store, print, note }: QueueContext, { values, positionals }: ParsedFlags<typeof LIST_FLAGS>): void {
   noPositionals(positionals);
   const { server: serverName, status } = values;
   const server = serverName ? serverFlag(store, serverName) : undefined;
@@ -75,8 +89,7 @@ function list(store: Store, args: string[], print: Print, note: Print): void {
   }
 }
 
-function show(store: Store, args: string[], print: Print): void {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+function show({ store, print }: QueueContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
   const message = findMessage(store, onePositional(positionals, 'relay365 queue show MXC4B99K09DB1DFEC812'));
   const recipients = store.queue.recipients(message.id);
   const events = store.queue.events(message.id);
@@ -100,8 +113,7 @@ function show(store: Store, args: string[], print: Print): void {
   for (const e of events) print(`    ${formatTime(e.at)} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
 }
 
-function retry(store: Store, args: string[], print: Print): void {
-  const { values, positionals } = parseFlags(args, { server: { type: 'string' }, held: { type: 'boolean' } });
+function retry({ store, print }: QueueContext, { values, positionals }: ParsedFlags<typeof RETRY_FLAGS>): void {
   const [id] = positionals;
   const now = Date.now();
   if (id !== undefined) {
@@ -124,30 +136,20 @@ function retry(store: Store, args: string[], print: Print): void {
   print(count === 0 ? `no ${which} to retry` : `${count} ${which} due now; the running relay sends them within a few seconds`);
 }
 
-async function remove(store: Store, args: string[], print: Print): Promise<void> {
-  const { positionals } = parseFlags(args, {});
+async function remove({ store, print }: QueueContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): Promise<void> {
   const message = findMessage(store, onePositional(positionals, 'relay365 queue delete MXC4B99K09DB1DFEC812'));
   if (!store.queue.remove(message.id, Date.now())) {
     throw new UsageError(`message ${message.id} is being delivered right now; try again in a moment`);
   }
   // The same folder the relay spools to (createRelay: `{dataDir}/spool`).
-  await createSpool(path.join(store.dataDir, 'spool')).remove(message.id);
+  await createSpool(dataFolder(store.dataDir).spool).remove(message.id);
   print(`deleted message ${message.id} (it was ${message.status})`);
 }
 
-/** Runs `queue list|show|retry|delete`; throws UsageError on bad input. `note` takes remarks about the output. */
-export async function queueCommand(store: Store, args: string[], print: Print, note: Print): Promise<void> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'list':
-      return list(store, rest, print, note);
-    case 'show':
-      return show(store, rest, print);
-    case 'retry':
-      return retry(store, rest, print);
-    case 'delete':
-      return remove(store, rest, print);
-    default:
-      throw unknownSubcommand('queue', sub, ['list', 'show', 'retry', 'delete']);
-  }
-}
+/** `queue list|show|retry|delete`; a handler throws UsageError on bad input. */
+export const QUEUE_COMMAND = subcommandGroup<QueueContext>('queue', {
+  list: subcommand(LIST_FLAGS, list),
+  show: subcommand(JSON_FLAG, show),
+  retry: subcommand(RETRY_FLAGS, retry),
+  delete: subcommand(NO_FLAGS, remove),
+});

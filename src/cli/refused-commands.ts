@@ -4,13 +4,28 @@
  * them to: client, reason, what it was told, how often, and what to do.
  */
 import { REFUSAL_REASON_KEYS, refusalLabel, refusalOut, type RefusalReason } from '../relay/refusals.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import { REFUSAL_ROW_CAP } from '../store/refusals.js';
 import { formatTime } from '../time-format.js';
-import { noPositionals, parseFlags, unknownSubcommand, type Print } from './flags.js';
+import { noPositionals, type Print } from './flags.js';
+import { subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
 const DEFAULT_LIMIT = 100;
+
+/** What `refused list` works with; `note` takes remarks about the output (relay365 writes them to stderr). */
+export interface RefusedContext {
+  store: StoreSlice<{ refusals: 'list' }>;
+  print: Print;
+  note: Print;
+}
+
+const LIST_FLAGS = {
+  client: { type: 'string' },
+  reason: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 /** `--limit N`: a whole number from 1; more than the store keeps is capped there. */
 function limitFlag(value: string | undefined): number {
@@ -38,13 +53,7 @@ function clientFlag(value: string | undefined): string | undefined {
   return client;
 }
 
-function list(store: Store, args: string[], print: Print, note: Print): void {
-  const { values, positionals } = parseFlags(args, {
-    client: { type: 'string' },
-    reason: { type: 'string' },
-    limit: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+function list({ store, print, note }: RefusedContext, { values, positionals }: ParsedFlags<typeof LIST_FLAGS>): void {
   noPositionals(positionals);
   const filter = { client: clientFlag(values.client), reason: reasonFlag(values.reason) };
   const limit = limitFlag(values.limit);
@@ -65,9 +74,5 @@ function list(store: Store, args: string[], print: Print, note: Print): void {
   if (rows.length > limit) note(`showing the ${limit} most recent; use --limit to see more`);
 }
 
-/** Runs `refused list`; throws UsageError on bad input. `note` takes remarks about the output. */
-export function refusedCommand(store: Store, args: string[], print: Print, note: Print): void {
-  const [sub, ...rest] = args;
-  if (sub === 'list') return list(store, rest, print, note);
-  throw unknownSubcommand('refused', sub, ['list']);
-}
+/** `refused list`; its handler throws UsageError on bad input. */
+export const REFUSED_COMMAND = subcommandGroup<RefusedContext>('refused', { list: subcommand(LIST_FLAGS, list) });

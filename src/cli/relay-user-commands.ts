@@ -8,22 +8,19 @@ import { hashPassword } from '../auth/passwords.js';
 import { addRelayUser } from '../relay/add-relay-user.js';
 import { deviceSettingLines, deviceSettings, type DeviceListen } from '../relay/device-settings.js';
 import { allowFromList, relayPassword, relayUserName } from '../store/access-schemas.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { RelayUser, RelayUserChanges } from '../store/relay-users.js';
 import { formatTimeOrNever } from '../time-format.js';
-import {
-  booleanFlag,
-  flagValue,
-  noPositionals,
-  onePositional,
-  parseFlags,
-  readFlagFile,
-  requireFlag,
-  serverFlag,
-  unknownSubcommand,
-  type Print,
-} from './flags.js';
+import { booleanFlag, flagValue, noPositionals, onePositional, readFlagFile, requireFlag, serverFlag, type Print } from './flags.js';
+import { JSON_FLAG, NO_FLAGS, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
+
+/** What every `relay-user` sub-command works with; `config` says where devices connect (printed by `add`). */
+export interface RelayUserContext {
+  store: StoreSlice<{ relayUsers: 'add' | 'findByName' | 'list' | 'remove' | 'update'; servers: 'findByName' | 'list' }>;
+  print: Print;
+  config: DeviceListen;
+}
 
 const ADD_FLAGS = {
   name: { type: 'string' },
@@ -41,7 +38,7 @@ const SET_FLAGS = {
 const senders = (allowFrom: readonly string[]): string => (allowFrom.length ? `from ${allowFrom.join(', ')}` : 'any sender');
 const isoOrNull = (at: number | null): string | null => (at === null ? null : new Date(at).toISOString());
 
-function findRelayUser(store: Store, name: string): RelayUser {
+function findRelayUser(store: StoreSlice<{ relayUsers: 'findByName' }>, name: string): RelayUser {
   const user = store.relayUsers.findByName(name);
   if (!user) throw new UsageError(`no relay user named ${JSON.stringify(name)} (see relay365 relay-user list)`);
   return user;
@@ -51,8 +48,7 @@ function passwordFromFile(file: string): string {
   return flagValue('password-file', readFlagFile('password-file', file), relayPassword, JSON.stringify(file));
 }
 
-async function add(store: Store, args: string[], print: Print, listen: DeviceListen): Promise<void> {
-  const { values, positionals } = parseFlags(args, ADD_FLAGS);
+async function add({ store, print, config }: RelayUserContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): Promise<void> {
   noPositionals(positionals);
   const example = 'relay365 relay-user add --name scanner --server office365';
   const name = flagValue('name', requireFlag('name', values.name, example), relayUserName);
@@ -63,7 +59,7 @@ async function add(store: Store, args: string[], print: Print, listen: DeviceLis
   if (!added) throw new UsageError(`a relay user named ${JSON.stringify(name)} exists already`);
   const { user, generated } = added;
   print(`added relay user ${user.name} for email server ${server.name}, ${senders(user.allowFrom)}`);
-  const device = deviceSettings({ listen, login: user.name });
+  const device = deviceSettings({ listen: config, login: user.name });
   print('device settings:');
   for (const { label, value } of deviceSettingLines(device)) print(`  ${label}: ${value}`);
   for (const note of device.notes) print(`  note: ${note}`);
@@ -72,8 +68,7 @@ async function add(store: Store, args: string[], print: Print, listen: DeviceLis
   print(generated);
 }
 
-function list(store: Store, args: string[], print: Print): void {
-  const { values, positionals } = parseFlags(args, { json: { type: 'boolean' } });
+function list({ store, print }: RelayUserContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
   noPositionals(positionals);
   const servers = new Map(store.servers.list().map((s) => [s.id, s.name]));
   const users = store.relayUsers.list();
@@ -97,8 +92,7 @@ function list(store: Store, args: string[], print: Print): void {
   }
 }
 
-async function set(store: Store, args: string[], print: Print): Promise<void> {
-  const { values, positionals } = parseFlags(args, SET_FLAGS);
+async function set({ store, print }: RelayUserContext, { values, positionals }: ParsedFlags<typeof SET_FLAGS>): Promise<void> {
   const name = onePositional(positionals, 'relay365 relay-user set scanner --disabled true');
   const user = findRelayUser(store, name);
   const changes: RelayUserChanges = {};
@@ -126,26 +120,16 @@ async function set(store: Store, args: string[], print: Print): Promise<void> {
   print(`updated relay user ${user.name}: ${done.join(', ')}`);
 }
 
-function remove(store: Store, args: string[], print: Print): void {
-  const { positionals } = parseFlags(args, {});
+function remove({ store, print }: RelayUserContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): void {
   const user = findRelayUser(store, onePositional(positionals, 'relay365 relay-user remove scanner'));
   store.relayUsers.remove(user.id);
   print(`removed relay user ${user.name}`);
 }
 
-/** Runs `relay-user add|list|set|remove`; throws UsageError on bad input. */
-export async function relayUserCommand(store: Store, args: string[], print: Print, listen: DeviceListen): Promise<void> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'add':
-      return add(store, rest, print, listen);
-    case 'list':
-      return list(store, rest, print);
-    case 'set':
-      return set(store, rest, print);
-    case 'remove':
-      return remove(store, rest, print);
-    default:
-      throw unknownSubcommand('relay-user', sub, ['add', 'list', 'set', 'remove']);
-  }
-}
+/** `relay-user add|list|set|remove`; a handler throws UsageError on bad input. */
+export const RELAY_USER_COMMAND = subcommandGroup<RelayUserContext>('relay-user', {
+  add: subcommand(ADD_FLAGS, add),
+  list: subcommand(JSON_FLAG, list),
+  set: subcommand(SET_FLAGS, set),
+  remove: subcommand(NO_FLAGS, remove),
+});

@@ -9,11 +9,12 @@ import { Readable } from 'node:stream';
 import { silentLogger } from '../log.js';
 import { connectServer, type Connection } from '../relay/connect.js';
 import type { Failure } from '../relay/classify.js';
-import { toDeliveryError } from '../relay/delivery.js';
+import { toDeliveryError } from '../relay/upstream.js';
 import { hintForFailure } from '../relay/outcomes.js';
 import { buildTestMessage, ownSender, testEmailSchema } from '../relay/test-message.js';
-import type { Store } from '../store/index.js';
-import { noPositionals, parseFlags, requireFlag, serverFlag, type Print } from './flags.js';
+import type { StoreSlice } from '../store/index.js';
+import { noPositionals, requireFlag, serverFlag, type Print } from './flags.js';
+import { command, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
 /** The test email was sent but not accepted: the report is printed, the exit code is 1. */
@@ -24,15 +25,23 @@ export class TestEmailRefused extends Error {
   }
 }
 
-/** Runs `send-test`; throws UsageError on bad input and TestEmailRefused when the upstream refused. */
-export async function sendTestCommand(store: Store, args: string[], print: Print): Promise<void> {
+/** What `send-test` works with. */
+export interface SendTestContext {
+  /** The server by name, and what connecting to it reads (secrets, the token cache). */
+  store: StoreSlice<{ servers: 'findByName' | 'password' | 'clientSecret'; tokenCaches: 'load' | 'save' }>;
+  print: Print;
+}
+
+const FLAGS = {
+  server: { type: 'string' },
+  to: { type: 'string' },
+  subject: { type: 'string' },
+  body: { type: 'string' },
+} as const;
+
+/** Sends the test email; throws UsageError on bad input and TestEmailRefused when the upstream refused. */
+async function sendTest({ store, print }: SendTestContext, { values, positionals }: ParsedFlags<typeof FLAGS>): Promise<void> {
   const example = 'relay365 send-test --server office365 --to admin@contoso.com';
-  const { values, positionals } = parseFlags(args, {
-    server: { type: 'string' },
-    to: { type: 'string' },
-    subject: { type: 'string' },
-    body: { type: 'string' },
-  });
   noPositionals(positionals);
   const server = serverFlag(store, requireFlag('server', values.server, example));
   const checked = testEmailSchema.safeParse({ to: requireFlag('to', values.to, example), subject: values.subject, body: values.body });
@@ -42,7 +51,7 @@ export async function sendTestCommand(store: Store, args: string[], print: Print
   }
   const mail = checked.data;
   const from = ownSender(server);
-  const raw = buildTestMessage({
+  const raw = await buildTestMessage({
     from,
     to: mail.to,
     subject: mail.subject || `relay365 test email via ${server.name}`,
@@ -74,3 +83,6 @@ export async function sendTestCommand(store: Store, args: string[], print: Print
   if (hint) print(`meaning: ${hint.meaning}\nfix: ${hint.fix}`);
   throw new TestEmailRefused();
 }
+
+/** `relay365 send-test`. */
+export const SEND_TEST_COMMAND = command('send-test', FLAGS, sendTest);

@@ -7,8 +7,6 @@
  * warns once per threshold, the nearer threshold replacing the wider one; a
  * restart does not repeat a notice; a test alert without a channel says so.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAlerts, type Alerts } from '../../src/alerts/engine.js';
 import { createLogger, silentLogger } from '../../src/log.js';
@@ -17,37 +15,22 @@ import { ALERT_ROUTE } from '../../src/store/alerts.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { startHarness, testMessage, type Harness } from '../helpers/relay-harness.js';
 import { waitFor } from '../helpers/wait.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const ADMIN = 'admin@contoso.test';
 const MIN = 60_000;
 
 let signingKey: SigningKey;
 let h: Harness;
-let receiver: { server: Server; url: string; posts: Record<string, unknown>[] };
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   signingKey = await createSigningKey();
 });
 afterEach(async () => {
-  await new Promise((resolve) => receiver.server.close(resolve));
+  await receiver.close();
   await h.close();
 });
-
-/** A webhook receiver on loopback that keeps every JSON body it is sent. */
-async function startReceiver(): Promise<typeof receiver> {
-  const posts: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('1');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/hooks/T000/B000/secret-token`, posts };
-}
 
 const newAlerts = (): Alerts =>
   createAlerts({
@@ -68,7 +51,7 @@ const alertMailsWaiting = (): number =>
 
 describe('alerts', () => {
   it('fires once on each channel when the authorization is revoked, repeats after the interval and resolves after authorizing again', async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver('/hooks/T000/B000/secret-token');
     h = await startHarness({
       signingKey,
       server: { signInMode: 'authorize', smtpResource: 'https://outlook.office.com', mailbox: SEED.mailbox },
@@ -147,7 +130,7 @@ describe('alerts', () => {
   });
 
   it('warns once per threshold about an expiring client secret, the nearer threshold replacing the wider one', async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver('/hooks/T000/B000/secret-token');
     h = await startHarness({ signingKey });
     const DAY = 24 * 60 * MIN;
     const inEightDays = new Date(h.now() + 8 * DAY).toISOString().slice(0, 10);
@@ -182,7 +165,7 @@ describe('alerts', () => {
   });
 
   it('retries a webhook that failed at the next evaluation, without the URL in the log', async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver('/hooks/T000/B000/secret-token');
     h = await startHarness({ signingKey, captureLog: true });
     const down = 'http://127.0.0.1:9/hooks/secret-path-token';
     h.fx.store.alerts.saveSettings({ webhookUrl: down }, h.now());

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertEmulatorTrusted, createSigningKey, SEED, type SigningKey } from '../emulator/index.js';
 import { waitFor } from '../helpers/wait.js';
-import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { chromiumAvailable, launchChromium, signIn, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -40,16 +40,15 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
     browser = await launchChromium();
     const { context } = browser;
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.baseUrl });
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = await browser.page();
     return { page, stack };
   }
 
-  async function signIn(page: Page, s: Stack): Promise<void> {
+  /** Opens the server list, which asks to sign in first, and signs in. */
+  async function openSignedIn(page: Page, s: Stack): Promise<void> {
     await page.goto(`${s.baseUrl}/servers`);
     await expect.poll(() => page.url()).toContain('/login');
-    await page.getByLabel('Email').fill(ADMIN.adminEmail);
-    await page.getByLabel('Password').fill(ADMIN.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN.adminEmail, ADMIN.adminPassword);
     await page.waitForURL(`${s.baseUrl}/servers`);
   }
 
@@ -110,7 +109,7 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
   it('authorizes an Office 365 server at Microsoft, sends a test email as that account and shows it in the relay log', async () => {
     const { page, stack: s } = await open();
     s.emu.identity.revokeConsent();
-    await signIn(page, s);
+    await openSignedIn(page, s);
     const id = await createServer(page, s);
 
     const redirect = page.getByLabel('Office 365 Redirect URI');
@@ -152,7 +151,7 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
     const { page, stack: s } = await open();
     // Short-lived access tokens: every delivery needs the refresh token.
     s.emu.identity.settings.tokenLifetimeSeconds = 120;
-    await signIn(page, s);
+    await openSignedIn(page, s);
     const id = await createServer(page, s);
     await authorize(page, s, false);
 

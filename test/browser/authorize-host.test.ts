@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertEmulatorTrusted, createSigningKey, SEED } from '../emulator/index.js';
 import { emulatorServer } from '../helpers/office365.js';
-import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { chromiumAvailable, launchChromium, signIn, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
 const ADMIN = { adminEmail: 'admin@contoso.test', adminPassword: 'a long admin password' };
@@ -20,18 +20,12 @@ describe.skipIf(!haveChromium)('Authorize Account opened by another host name', 
     assertEmulatorTrusted();
     stack = await startStack({ ...ADMIN, signingKey: await createSigningKey() });
     browser = await launchChromium();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page = await browser.page();
   });
   afterAll(async () => {
     await browser?.close();
     await stack?.close();
   });
-
-  async function signIn(): Promise<void> {
-    await page.getByLabel('Email').fill(ADMIN.adminEmail);
-    await page.getByLabel('Password').fill(ADMIN.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  }
 
   it('moves to PUBLIC_URL before signing in at Microsoft, and the sign-in then completes', async () => {
     const { emu, fx, baseUrl } = stack;
@@ -48,12 +42,12 @@ describe.skipIf(!haveChromium)('Authorize Account opened by another host name', 
     emu.identity.revokeConsent();
     const other = baseUrl.replace('//localhost:', '//127.0.0.1:');
     await page.goto(`${other}/login`);
-    await signIn();
+    await signIn(page, ADMIN.adminEmail, ADMIN.adminPassword);
     await page.goto(`${other}/servers/${server.id}`);
     await page.getByRole('button', { name: 'Authorize Account' }).click();
     // Signed in at 127.0.0.1 only: the public URL asks to sign in, then comes back to Authorize Account.
     await page.waitForURL(`${baseUrl}/login?next=${encodeURIComponent(`/servers/${server.id}/authorize`)}`);
-    await signIn();
+    await signIn(page, ADMIN.adminEmail, ADMIN.adminPassword);
     await page.waitForURL(`${baseUrl}/servers/${server.id}/authorize`);
     await expect(page.locator('main').innerText()).resolves.toContain(`Authorize Account runs at ${baseUrl}`);
     await page.getByRole('button', { name: 'Authorize Account' }).click();

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -31,6 +31,8 @@ export function chromiumAvailable(): boolean {
 
 export interface Chromium {
   context: BrowserContext;
+  /** The window's page: the one Chromium opens with, else a new one. */
+  page(): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -46,9 +48,17 @@ export async function launchChromium(): Promise<Chromium> {
   context.setDefaultTimeout(10_000);
   return {
     context,
+    page: async () => context.pages()[0] ?? (await context.newPage()),
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Fills in the panel's sign-in form on the page shown now and submits it. */
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.js';
+import type { SqliteStore } from '../../src/store/index.js';
 import type { AttemptResult, NewMessage } from '../../src/store/queue.js';
 import { assertEmulatorTrusted, SEED } from '../emulator/index.js';
-import { plainServer } from '../helpers/fixture.js';
-import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
+import { chromiumAvailable, launchChromium, signIn, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -57,23 +57,17 @@ function seedServers(stack: Stack): { ok: number; broken: number } {
 }
 
 /** A day of traffic: busy office hours, a few deferrals and failures, and the broken server's mail held. */
-function seedTraffic(store: Store, { ok, broken }: { ok: number; broken: number }): void {
+function seedTraffic(store: SqliteStore, { ok, broken }: { ok: number; broken: number }): void {
   const now = Date.now();
-  const message = (id: string, serverId: number, receivedAt: number): NewMessage => ({
-    id,
-    serverId,
-    mailFrom: 'erp@contoso.test',
-    recipients: ['alice@fabrikam.test'],
-    size: 2048,
-    subject: `Invoice ${id}`,
-    headerMessageId: null,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
-    receivedAt,
-    expiresAt: receivedAt + 5 * 24 * HOUR,
-  });
+  const message = (id: string, serverId: number, receivedAt: number): NewMessage =>
+    queuedMessage(id, serverId, {
+      mailFrom: 'erp@contoso.test',
+      recipients: ['alice@fabrikam.test'],
+      size: 2048,
+      subject: `Invoice ${id}`,
+      receivedAt,
+      expiresAt: receivedAt + 5 * 24 * HOUR,
+    });
   const delivered: AttemptResult = { kind: 'done', delivered: [{ address: 'alice@fabrikam.test', reply: '250 2.0.0 OK' }], failed: [] };
   const failed: AttemptResult = {
     kind: 'done',
@@ -110,11 +104,9 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     stack = await startStack(ADMIN);
     seedTraffic(stack.fx.store, seedServers(stack));
     browser = await launchChromium();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page = await browser.page();
     await page.goto(`${stack.baseUrl}/`);
-    await page.getByLabel('Email').fill(ADMIN.adminEmail);
-    await page.getByLabel('Password').fill(ADMIN.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN.adminEmail, ADMIN.adminPassword);
     await page.waitForURL(`${stack.baseUrl}/`);
   });
 

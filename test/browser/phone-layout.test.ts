@@ -13,9 +13,10 @@ import { addUser } from '../../src/admin/accounts.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { cidr } from '../../src/store/access-schemas.js';
 import { assertEmulatorTrusted } from '../emulator/index.js';
+import { queuedMessage } from '../helpers/fixture.js';
 import { emulatorServer } from '../helpers/office365.js';
 import { waitFor } from '../helpers/wait.js';
-import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { chromiumAvailable, launchChromium, signIn, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -76,9 +77,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
     });
     const received = Date.now();
     store.queue.insert([
-      {
-        id: 'PHONE0000001',
-        serverId: server.id,
+      queuedMessage('PHONE0000001', server.id, {
         mailFrom: 'scan-to-email.building7@contoso-international-holdings.com',
         recipients: ['accounts-payable.invoices.incoming@contoso-international-holdings.com'],
         size: 48_213,
@@ -90,7 +89,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
         relayUser: user.name,
         receivedAt: received,
         expiresAt: received + 86_400_000,
-      },
+      }),
     ]);
     store.queue.addEvent('PHONE0000001', server.id, 'deferred', LONG_REPLY, received);
     store.apiTokens.add({ name: 'provisioning script for the building 7 printers', scope: 'write' });
@@ -151,12 +150,10 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
       '/api-tokens',
     );
     browser = await launchChromium();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page = await browser.page();
     await page.setViewportSize(PHONE);
     await page.goto(`${stack.baseUrl}/login`);
-    await page.getByLabel('Email').fill(ADMIN.adminEmail);
-    await page.getByLabel('Password').fill(ADMIN.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN.adminEmail, ADMIN.adminPassword);
     // Signing in lands on the dashboard.
     await page.waitForURL(`${stack.baseUrl}/`);
   });

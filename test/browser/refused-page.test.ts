@@ -9,7 +9,7 @@ import { createRefusals } from '../../src/relay/refusals.js';
 import { fakeRelay } from '../admin/panel.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
 import { freePort } from '../helpers/relay-process.js';
-import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { chromiumAvailable, launchChromium, signIn, type Chromium } from './chromium.js';
 
 const ADMIN = { email: 'admin@contoso.test', password: 'a long admin password' };
 const LONG_TLS =
@@ -40,11 +40,9 @@ describe.skipIf(!haveChromium)('the Refused page in a browser', () => {
     refusals.flush();
     admin = await startAdmin({ config: fx.config, store: fx.store, relay: fakeRelay(), log: silentLogger });
     browser = await launchChromium();
-    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    page = await browser.page();
     await page.goto(`${baseUrl}/login`);
-    await page.getByLabel('Email').fill(ADMIN.email);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN.email, ADMIN.password);
     await page.waitForURL(`${baseUrl}/`);
   });
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertEmulatorTrusted, SEED } from '../emulator/index.js';
 import { emulatorServer } from '../helpers/office365.js';
 import { waitFor } from '../helpers/wait.js';
-import { chromiumAvailable, launchChromium, type Chromium } from './chromium.js';
+import { chromiumAvailable, launchChromium, signIn, type Chromium } from './chromium.js';
 import { startStack, type Stack } from './stack.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -47,12 +47,10 @@ describe.skipIf(!haveChromium)('relay access in Chromium', () => {
     s.relay.settingsChanged();
     browser = await launchChromium();
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.baseUrl });
-    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    const page = await browser.page();
 
     await page.goto(`${s.baseUrl}/servers`);
-    await page.getByLabel('Email').fill(ADMIN.adminEmail);
-    await page.getByLabel('Password').fill(ADMIN.adminPassword);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, ADMIN.adminEmail, ADMIN.adminPassword);
     await page.waitForURL(`${s.baseUrl}/servers`);
 
     // Relay users: add one with a generated password.

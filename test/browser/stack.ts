@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { startAdmin, type AdminServer } from '../../src/admin/server.js';
 import { createAlerts } from '../../src/alerts/engine.js';
 import { createOperations } from '../../src/ops/index.js';
-import { createMetrics } from '../../src/ops/metrics.js';
+import { createMetrics } from '../../src/metrics.js';
 import { relay365Version } from '../../src/version.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
 import { SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';

@@ -7,6 +7,7 @@ import { commandUsage } from '../../src/cli/usage.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { runCli } from '../helpers/relay-process.js';
+import { relayUserArrivesBeforeRemoval } from '../helpers/removal-race.js';
 
 const ENV_NETWORKS = '127.0.0.0/8,::1/128';
 const FILE_PASSWORD = 'Printer-Pass-2024!';
@@ -409,6 +410,16 @@ describe('relay365 server remove', () => {
     await run('relay-user', 'set', 'scanner', '--server', 'office365');
     await run('network', 'remove', '--cidr', '10.1.0.0/16');
     expect(await run('server', 'remove', 'backup')).toEqual(['removed email server backup']);
+  });
+
+  it('refuses in one line (exit 2) a relay user added just before the removal runs, not with a database error', async () => {
+    relayUserArrivesBeforeRemoval(fx.store, 'late-scanner');
+    await expect(run('server', 'remove', 'backup')).rejects.toEqual(
+      new UsageError(
+        'backup is used by relay user(s) late-scanner; move them to another server (relay-user set NAME --server OTHER) or remove them first',
+      ),
+    );
+    expect(fx.store.servers.findByName('backup')).toBeDefined();
   });
 });
 

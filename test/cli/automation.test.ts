@@ -5,9 +5,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/commands.js';
 import { TestEmailRefused } from '../../src/cli/send-test-command.js';
 import { UsageError } from '../../src/cli/usage-error.js';
-import { createSpool, queueRecord, type SpoolEnvelope } from '../../src/relay/spool.js';
+import { createSpool, queueRecord } from '../../src/relay/spool.js';
 import { createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
 import { emulatorServer } from '../helpers/office365.js';
 
 let fx: Fixture;
@@ -33,18 +33,12 @@ const run = async (command: string, ...args: string[]): Promise<string[]> => {
 
 /** A waiting message with its spool file, as the listener leaves it after its 250. */
 async function waiting(id: string, serverId: number, status: 'deferred' | 'held' = 'deferred'): Promise<void> {
-  const envelope: SpoolEnvelope = {
-    id,
-    serverId,
+  const envelope = spoolEnvelope(id, serverId, {
     mailFrom: 'erp@contoso.test',
     recipients: ['alice@fabrikam.test'],
-    clientAddress: '127.0.0.1',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
     receivedAt: Date.now() - 60_000,
     expiresAt: Date.now() + 86_400_000,
-  };
+  });
   const file = await createSpool(path.join(fx.dir, 'spool')).write(
     envelope,
     Buffer.alloc(0),

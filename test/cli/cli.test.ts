@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
 import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
+import { queuedMessage } from '../helpers/fixture.js';
 import { runCli } from '../helpers/relay-process.js';
 
 const SECRET = 'Zq8~very.secret.client.value.0123456789';
@@ -116,21 +117,13 @@ describe('relay365 command line', () => {
     const spoolFile = path.join(dir, 'spool', 'WAITING1.eml');
     writeFileSync(spoolFile, 'Subject: waiting\r\n\r\nbody\r\n');
     store.queue.insert([
-      {
-        id: 'WAITING1',
-        serverId: server.id,
+      queuedMessage('WAITING1', server.id, {
         mailFrom: 'a@example.test',
         recipients: ['b@example.test'],
         size: 1,
-        subject: null,
-        headerMessageId: null,
-        clientAddress: '127.0.0.1',
-        clientHelo: 'x',
-        route: 'network 127.0.0.0/8',
-        relayUser: null,
         receivedAt: 1,
         expiresAt: 2,
-      },
+      }),
     ]);
     store.close();
     const refused = await runCli(['server', 'remove', 'office365'], env);

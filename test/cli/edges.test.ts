@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandUsage } from '../../src/cli/usage.js';
 import { createStore } from '../../src/store/index.js';
 import { createSecretBox, loadSecretKey } from '../../src/store/secret-box.js';
-import { plainServer } from '../helpers/fixture.js';
-import { runCli } from '../helpers/relay-process.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
+import { collectOutput, runCli } from '../helpers/relay-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MESSAGES = 1500;
@@ -27,21 +27,15 @@ beforeAll(() => {
   const server = store.servers.add(plainServer({ name: 'office365' }), true);
   // Enough lines (about 150 kB) that the output outlasts a pipe's buffer.
   store.queue.insert(
-    Array.from({ length: MESSAGES }, (_, i) => ({
-      id: `MSG${String(i).padStart(5, '0')}`,
-      serverId: server.id,
-      mailFrom: 'scanner@contoso.test',
-      recipients: ['someone@contoso.test'],
-      size: 1234,
-      subject: null,
-      headerMessageId: null,
-      clientAddress: '127.0.0.1',
-      clientHelo: 'scanner',
-      route: 'network 127.0.0.0/8',
-      relayUser: null,
-      receivedAt: 1_700_000_000_000 + i,
-      expiresAt: 1_800_000_000_000,
-    })),
+    Array.from({ length: MESSAGES }, (_, i) =>
+      queuedMessage(`MSG${String(i).padStart(5, '0')}`, server.id, {
+        mailFrom: 'scanner@contoso.test',
+        recipients: ['someone@contoso.test'],
+        size: 1234,
+        receivedAt: 1_700_000_000_000 + i,
+        expiresAt: 1_800_000_000_000,
+      }),
+    ),
   );
   store.close();
 });
@@ -145,21 +139,7 @@ describe('relay365 queue list', () => {
     const main = path.join(ROOT, 'src/main.ts');
     // bash reports the relay365 side of the pipe in PIPESTATUS.
     const script = `"${process.execPath}" --import tsx "${main}" queue list --limit ${MESSAGES} | head -1; echo "relay365 exit $\{PIPESTATUS[0]}" >&2`;
-    const result = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn('bash', ['-c', script], { env, cwd: ROOT });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error('queue list | head -1 did not finish within 30 s'));
-      }, 30_000);
-      child.on('exit', () => {
-        clearTimeout(timer);
-        resolve({ stdout, stderr });
-      });
-    });
+    const result = await collectOutput(spawn('bash', ['-c', script], { env, cwd: ROOT }), 30_000, 'queue list | head -1');
     expect(lines(result.stdout)).toHaveLength(1);
     expect(result.stdout).toMatch(/^MSG01499 /);
     expect(result.stderr).toBe('relay365 exit 0\n');

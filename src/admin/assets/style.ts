@@ -140,12 +140,12 @@ ul.legend { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; margin: .6rem 0 .
   /* The chart is drawn at about 0.7 of its size on a phone: larger type keeps the hours readable. */
   figure.chart { padding: .5rem; }
   svg.hourly-chart text { font-size: 15px; }
-  /* Tables marked stacked (the relay log, a message's recipients) and the Refused page: each row becomes a labelled block. */
-  .table-scroll > table.refused, .table-scroll > table.stacked { min-width: 0; }
-  table.refused thead, table.stacked thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-  table.refused tr, table.refused td, table.stacked tr, table.stacked td { display: block; }
-  table.refused tr, table.stacked tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
-  table.refused td, table.stacked td { border: 0; padding: .1rem .6rem; min-width: 0; max-width: none; overflow-wrap: anywhere; }
-  table.refused td::before, table.stacked td::before { content: attr(data-label) ": "; font: 600 .85rem system-ui, sans-serif; color: var(--muted); }
+  /* Tables marked stacked (the relay log, the Refused page, a message's recipients): each row becomes a labelled block. */
+  .table-scroll > table.stacked { min-width: 0; }
+  table.stacked thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.stacked tr, table.stacked td { display: block; }
+  table.stacked tr { border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.stacked td { border: 0; padding: .1rem .6rem; min-width: 0; max-width: none; overflow-wrap: anywhere; }
+  table.stacked td::before { content: attr(data-label) ": "; font: 600 .85rem system-ui, sans-serif; color: var(--muted); }
 }
 `;

@@ -5,6 +5,7 @@
  */
 import type { ApiToken } from '../../store/api-tokens.js';
 import { CsrfField, FieldError, Time } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export interface NewApiTokenForm {
   values: { name: string; scope: string };
@@ -38,6 +39,44 @@ function Created({ name, token }: { name: string; token: string }) {
   );
 }
 
+function tokenColumns(csrf: string): Column<ApiToken>[] {
+  return [
+    {
+      header: 'Token',
+      cell: (t) => (
+        <>
+          <strong>{t.name}</strong>, {t.scope}
+          <br />
+          <code>{t.hint}</code>
+        </>
+      ),
+    },
+    {
+      header: 'Used',
+      cell: (t) => (
+        <>
+          last used <Time at={t.lastUsedAt} />
+          <br />
+          <span class="muted">
+            created <Time at={t.createdAt} />
+          </span>
+        </>
+      ),
+    },
+    {
+      header: 'Revoke',
+      cell: (t) => (
+        <form method="post" action={`/api-tokens/${t.id}/revoke`} class="inline-form">
+          <CsrfField token={csrf} />
+          <button type="submit" class="danger" aria-label={`Revoke ${t.name}`}>
+            Revoke
+          </button>
+        </form>
+      ),
+    },
+  ];
+}
+
 export function ApiTokensPage({ tokens, created, csrf, form, publicUrl }: ApiTokensPageProps) {
   return (
     <>
@@ -47,45 +86,7 @@ export function ApiTokensPage({ tokens, created, csrf, form, publicUrl }: ApiTok
         read token may only read; a write token may change email servers, relay access and the queue. The API's description is at{' '}
         <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.
       </p>
-      {tokens.length === 0 ? (
-        <p class="muted">No API tokens yet.</p>
-      ) : (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">Token</th>
-              <th scope="col">Used</th>
-              <th scope="col">Revoke</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => (
-              <tr>
-                <td>
-                  <strong>{t.name}</strong>, {t.scope}
-                  <br />
-                  <code>{t.hint}</code>
-                </td>
-                <td>
-                  last used <Time at={t.lastUsedAt} />
-                  <br />
-                  <span class="muted">
-                    created <Time at={t.createdAt} />
-                  </span>
-                </td>
-                <td>
-                  <form method="post" action={`/api-tokens/${t.id}/revoke`} class="inline-form">
-                    <CsrfField token={csrf} />
-                    <button type="submit" class="danger" aria-label={`Revoke ${t.name}`}>
-                      Revoke
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListTable columns={tokenColumns(csrf)} rows={tokens} empty={<p class="muted">No API tokens yet.</p>} />
       <h2>Create an API token</h2>
       <form method="post" action="/api-tokens" class="narrow">
         <CsrfField token={csrf} />

@@ -9,6 +9,7 @@
 import type { MessageStatus, QueuedMessage } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
 import { Time } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export const MESSAGE_STATUSES: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held', 'delivered', 'failed'];
 
@@ -130,67 +131,56 @@ function Recipients({ addresses }: { addresses: string[] }) {
   );
 }
 
+/** The relay log's six columns; the classes give the fixed layout its widths. */
+const COLUMNS: readonly Column<LogRow>[] = [
+  {
+    header: 'Time',
+    class: 'when',
+    cell: ({ message }) => (
+      <a href={`/log/${message.id}`}>
+        <Time at={message.receivedAt} />
+      </a>
+    ),
+  },
+  { header: 'Status', class: 'status', cell: ({ message }) => <span class={`badge badge-${message.status}`}>{message.status}</span> },
+  {
+    header: 'Sender and recipients',
+    cell: ({ message, recipients }) => (
+      <>
+        {message.mailFrom || '<>'}
+        <Recipients addresses={recipients} />
+      </>
+    ),
+  },
+  {
+    header: 'Subject',
+    cell: ({ message }) => (
+      <>
+        <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
+        <span class="below">{size(message.size)}</span>
+      </>
+    ),
+  },
+  { header: 'Last upstream reply', class: 'reply', cell: ({ message }) => <Reply text={message.lastReply} /> },
+  {
+    header: 'Server and client',
+    class: 'server',
+    cell: ({ message, serverName }) => (
+      <>
+        {serverName}
+        <span class="below">from {message.clientAddress ?? 'unknown'}</span>
+        {message.route && message.route !== message.clientAddress ? <span class="below">{message.route}</span> : null}
+      </>
+    ),
+  },
+];
+
 export function LogPage({ rows, servers, filter, latestEventId, database }: LogPageProps) {
   return (
     <>
       <FilterForm servers={servers} filter={filter} />
       <p class="muted">Sender and recipient match addresses that start with the text given, in any case.</p>
-      {rows.length === 0 ? (
-        <p>No messages match.</p>
-      ) : (
-        <div class="table-scroll">
-          <table class="list log stacked">
-            <thead>
-              <tr>
-                <th scope="col" class="when">
-                  Time
-                </th>
-                <th scope="col" class="status">
-                  Status
-                </th>
-                <th scope="col">Sender and recipients</th>
-                <th scope="col">Subject</th>
-                <th scope="col" class="reply">
-                  Last upstream reply
-                </th>
-                <th scope="col" class="server">
-                  Server and client
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map(({ message, serverName, recipients }) => (
-                <tr>
-                  <td class="when" data-label="Time">
-                    <a href={`/log/${message.id}`}>
-                      <Time at={message.receivedAt} />
-                    </a>
-                  </td>
-                  <td data-label="Status">
-                    <span class={`badge badge-${message.status}`}>{message.status}</span>
-                  </td>
-                  <td data-label="Sender and recipients">
-                    {message.mailFrom || '<>'}
-                    <Recipients addresses={recipients} />
-                  </td>
-                  <td data-label="Subject">
-                    <a href={`/log/${message.id}`}>{message.subject ?? '(no subject)'}</a>
-                    <span class="below">{size(message.size)}</span>
-                  </td>
-                  <td class="reply" data-label="Last upstream reply">
-                    <Reply text={message.lastReply} />
-                  </td>
-                  <td data-label="Server and client">
-                    {serverName}
-                    <span class="below">from {message.clientAddress ?? 'unknown'}</span>
-                    {message.route && message.route !== message.clientAddress ? <span class="below">{message.route}</span> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable class="log" columns={COLUMNS} rows={rows} empty={<p>No messages match.</p>} scroll stacked />
       <section aria-labelledby="tail-heading">
         <h2 id="tail-heading">Live events</h2>
         <p class="muted" id="live-tail-state">

@@ -8,6 +8,7 @@
 import { hintForSmtpReply, type Hint } from '../../auth/hints.js';
 import type { MessageEvent, QueuedMessage, Recipient } from '../../store/queue.js';
 import { CsrfField, Time } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export interface MessagePageProps {
   message: QueuedMessage;
@@ -27,6 +28,19 @@ function hintsFor(replies: (string | null)[]): Hint[] {
     if (hint && !byFix.has(hint.fix)) byFix.set(hint.fix, hint);
   }
   return [...byFix.values()];
+}
+
+/** A recipient's reply is shown in its row unless it is the last upstream reply, which the facts above show already. */
+function recipientColumns(lastReply: string | null): Column<Recipient>[] {
+  return [
+    { header: 'Address', cell: (r) => r.address },
+    { header: 'Status', cell: (r) => r.status },
+    {
+      header: 'Reply',
+      cell: (r) =>
+        r.reply !== null && r.reply === lastReply ? <span class="muted">the last upstream reply, above</span> : (r.reply ?? ''),
+    },
+  ];
 }
 
 export function MessagePage({ message, serverName, serverId, recipients, events, canEdit, csrf }: MessagePageProps) {
@@ -96,30 +110,7 @@ export function MessagePage({ message, serverName, serverId, recipients, events,
         </div>
       ) : null}
       <h2>Recipients</h2>
-      <table class="list recipients stacked">
-        <thead>
-          <tr>
-            <th scope="col">Address</th>
-            <th scope="col">Status</th>
-            <th scope="col">Reply</th>
-          </tr>
-        </thead>
-        <tbody>
-          {recipients.map((r) => (
-            <tr>
-              <td data-label="Address">{r.address}</td>
-              <td data-label="Status">{r.status}</td>
-              <td data-label="Reply">
-                {r.reply !== null && r.reply === message.lastReply ? (
-                  <span class="muted">the last upstream reply, above</span>
-                ) : (
-                  (r.reply ?? '')
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ListTable class="recipients" columns={recipientColumns(message.lastReply)} rows={recipients} stacked />
       <h2>Events</h2>
       <ol class="events">
         {events.map((e) => (

@@ -10,6 +10,7 @@ import type { EmailServer } from '../../store/servers.js';
 import type { ListenerInfo } from '../env.js';
 import { CsrfField, FieldError, Time } from './components.js';
 import { DeviceSettings } from './device-settings.js';
+import { ListTable, type Column } from './list-table.js';
 import { ListenerSection } from './listener-info.js';
 import { NoServerYet, ServerSelect } from './relay-access-fields.js';
 
@@ -58,6 +59,46 @@ function WideWarnings({ warnings }: { warnings: readonly string[] }) {
   );
 }
 
+/** A row of the rule table: a stored rule, or a network from RELAY365_RELAY_NETWORKS. */
+type RuleRow = NetworkRow | { environment: string };
+
+/** The rule table's columns; `defaultName` is where the environment's networks go, Remove only for editors. */
+function ruleColumns(defaultName: string, canEdit: boolean, csrf: string): (Column<RuleRow> | false)[] {
+  return [
+    { header: 'Network', cell: (row) => ('environment' in row ? row.environment : row.rule.cidr) },
+    {
+      header: 'Email server',
+      cell: (row) => ('environment' in row ? defaultName : <a href={`/servers/${row.rule.serverId}`}>{row.serverName}</a>),
+    },
+    {
+      header: 'Source',
+      cell: (row) =>
+        'environment' in row ? (
+          'environment (RELAY365_RELAY_NETWORKS)'
+        ) : (
+          <>
+            added <Time at={row.rule.createdAt} />
+          </>
+        ),
+    },
+    canEdit && {
+      header: 'Remove',
+      cell: (row) =>
+        'environment' in row ? (
+          <span class="muted">change the variable and restart</span>
+        ) : (
+          <form method="post" action="/networks/remove" class="inline" data-confirm={`Remove ${row.rule.cidr}?`}>
+            <CsrfField token={csrf} />
+            <input type="hidden" name="cidr" value={row.rule.cidr} />
+            <button type="submit" class="danger" aria-label={`Remove ${row.rule.cidr}`}>
+              Remove
+            </button>
+          </form>
+        ),
+    },
+  ];
+}
+
 function RuleTable({
   rows,
   environment,
@@ -71,50 +112,13 @@ function RuleTable({
   const defaultName = defaultServer ? `the default server (${defaultServer.name})` : 'the default server (none yet)';
   return (
     <>
-      <div class="table-scroll">
-        <table class="list networks">
-          <thead>
-            <tr>
-              <th scope="col">Network</th>
-              <th scope="col">Email server</th>
-              <th scope="col">Source</th>
-              {canEdit ? <th scope="col">Remove</th> : null}
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ rule, serverName }) => (
-              <tr>
-                <td>{rule.cidr}</td>
-                <td>
-                  <a href={`/servers/${rule.serverId}`}>{serverName}</a>
-                </td>
-                <td>
-                  added <Time at={rule.createdAt} />
-                </td>
-                {canEdit ? (
-                  <td>
-                    <form method="post" action="/networks/remove" class="inline" data-confirm={`Remove ${rule.cidr}?`}>
-                      <CsrfField token={csrf} />
-                      <input type="hidden" name="cidr" value={rule.cidr} />
-                      <button type="submit" class="danger" aria-label={`Remove ${rule.cidr}`}>
-                        Remove
-                      </button>
-                    </form>
-                  </td>
-                ) : null}
-              </tr>
-            ))}
-            {environment.map((cidr) => (
-              <tr class="from-environment">
-                <td>{cidr}</td>
-                <td>{defaultName}</td>
-                <td>environment (RELAY365_RELAY_NETWORKS)</td>
-                {canEdit ? <td class="muted">change the variable and restart</td> : null}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ListTable
+        class="networks"
+        columns={ruleColumns(defaultName, canEdit, csrf)}
+        rows={[...rows, ...environment.map((cidr) => ({ environment: cidr }))]}
+        rowClass={(row) => ('environment' in row ? 'from-environment' : undefined)}
+        scroll
+      />
       {environment.length > 0 ? (
         <p class="help">
           The networks marked environment come from the RELAY365_RELAY_NETWORKS variable and always go to the default email server. They

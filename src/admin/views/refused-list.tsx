@@ -7,6 +7,7 @@
 import { REFUSAL_REASON_KEYS, REFUSAL_REASONS, refusalLabel } from '../../relay/refusals.js';
 import { REFUSAL_ROW_CAP, type StoredRefusal } from '../../store/refusals.js';
 import { Time } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export interface RefusedFilter {
   client: string;
@@ -47,50 +48,37 @@ function FilterForm({ filter }: { filter: RefusedFilter }) {
   );
 }
 
-function RefusedTable({ rows }: { rows: StoredRefusal[] }) {
-  return (
-    <div class="table-scroll">
-      <table class="list refused">
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Client</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Detail</th>
-            <th scope="col">Count</th>
-            <th scope="col">What to do</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr>
-              <td class="when" data-label="Time">
-                <Time at={r.lastAt} />
-                {r.count > 1 ? (
-                  <span class="below">
-                    since <Time at={r.firstAt} />
-                  </span>
-                ) : null}
-              </td>
-              <td class="client" data-label="Client">
-                <a href={`/refused?client=${encodeURIComponent(r.client)}`}>{r.client}</a>
-              </td>
-              <td data-label="Reason">{refusalLabel(r.reason)}</td>
-              <td class="reply" data-label="Detail">
-                {r.detail}
-                {r.username ? <span class="below">username {r.username}</span> : null}
-              </td>
-              <td data-label="Count">{r.count.toLocaleString('en-US')}</td>
-              <td class="fix" data-label="What to do">
-                {r.hint ?? ''}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
+/** On a phone each refusal becomes a block of labelled cells; the classes let long details and fixes wrap. */
+const COLUMNS: readonly Column<StoredRefusal>[] = [
+  {
+    header: 'Time',
+    class: 'when',
+    cell: (r) => (
+      <>
+        <Time at={r.lastAt} />
+        {r.count > 1 ? (
+          <span class="below">
+            since <Time at={r.firstAt} />
+          </span>
+        ) : null}
+      </>
+    ),
+  },
+  { header: 'Client', class: 'client', cell: (r) => <a href={`/refused?client=${encodeURIComponent(r.client)}`}>{r.client}</a> },
+  { header: 'Reason', cell: (r) => refusalLabel(r.reason) },
+  {
+    header: 'Detail',
+    class: 'reply',
+    cell: (r) => (
+      <>
+        {r.detail}
+        {r.username ? <span class="below">username {r.username}</span> : null}
+      </>
+    ),
+  },
+  { header: 'Count', cell: (r) => r.count.toLocaleString('en-US') },
+  { header: 'What to do', class: 'fix', cell: (r) => r.hint ?? '' },
+];
 
 /** The page: what is recorded, the filter, one page of rows with Newest/Older links, and how long rows are kept. */
 export function RefusedPage({ rows, filter, olderHref, paged, badCursor, retentionDays }: RefusedPageProps) {
@@ -103,7 +91,14 @@ export function RefusedPage({ rows, filter, olderHref, paged, badCursor, retenti
       </p>
       <FilterForm filter={filter} />
       {badCursor ? <p class="form-error">This page link is not valid any more; the newest refusals are shown.</p> : null}
-      {rows.length === 0 ? <p>{filtered || paged ? 'No refusals match.' : 'Nothing has been refused.'}</p> : <RefusedTable rows={rows} />}
+      <ListTable
+        class="refused"
+        columns={COLUMNS}
+        rows={rows}
+        empty={<p>{filtered || paged ? 'No refusals match.' : 'Nothing has been refused.'}</p>}
+        scroll
+        stacked
+      />
       {olderHref || paged ? (
         <p class="buttons">
           {paged ? <a href={refusedHref(filter)}>Newest</a> : null}

@@ -7,6 +7,7 @@ import { LOCKOUT_POLICY, type Lockout } from '../../store/auth-lockouts.js';
 import type { RelayUser } from '../../store/relay-users.js';
 import type { EmailServer } from '../../store/servers.js';
 import { CsrfField, FieldError, Time } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 import { AllowFromField, describeAllowFrom, NoServerYet, ServerSelect } from './relay-access-fields.js';
 
 export type RelayUserField = 'name' | 'serverId' | 'password' | 'allowFrom';
@@ -31,45 +32,18 @@ export interface RelayUsersPageProps {
   form: NewRelayUserForm;
 }
 
-function UserTable({ rows }: { rows: RelayUserRow[] }) {
-  if (rows.length === 0) return <p>No relay users yet. Devices on an allowed network relay without one.</p>;
-  return (
-    <div class="table-scroll">
-      <table class="list relay-users">
-        <thead>
-          <tr>
-            <th scope="col">Username</th>
-            <th scope="col">Email server</th>
-            <th scope="col">Allowed From</th>
-            <th scope="col">State</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ user, serverName }) => (
-            <tr>
-              <td>
-                <a href={`/relay-users/${user.id}`}>{user.name}</a>
-              </td>
-              <td>{serverName}</td>
-              <td>{describeAllowFrom(user.allowFrom)}</td>
-              <td>
-                {user.disabled ? <span class="badge badge-failed">disabled</span> : <span class="badge badge-delivered">enabled</span>}
-              </td>
-              <td>
-                <Time at={user.lastUsedAt} />
-              </td>
-              <td>
-                <Time at={user.createdAt} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
+const USER_COLUMNS: readonly Column<RelayUserRow>[] = [
+  { header: 'Username', cell: ({ user }) => <a href={`/relay-users/${user.id}`}>{user.name}</a> },
+  { header: 'Email server', cell: ({ serverName }) => serverName },
+  { header: 'Allowed From', cell: ({ user }) => describeAllowFrom(user.allowFrom) },
+  {
+    header: 'State',
+    cell: ({ user }) =>
+      user.disabled ? <span class="badge badge-failed">disabled</span> : <span class="badge badge-delivered">enabled</span>,
+  },
+  { header: 'Last used', cell: ({ user }) => <Time at={user.lastUsedAt} /> },
+  { header: 'Created', cell: ({ user }) => <Time at={user.createdAt} /> },
+];
 
 function AddForm({ servers, csrf, form }: { servers: EmailServer[]; csrf: string; form: NewRelayUserForm }) {
   const { values, errors } = form;
@@ -107,6 +81,27 @@ function AddForm({ servers, csrf, form }: { servers: EmailServer[]; csrf: string
   );
 }
 
+/** The lockout table's columns; Unlock only for those who may change settings. */
+function lockoutColumns(canEdit: boolean, csrf: string): (Column<Lockout> | false)[] {
+  return [
+    { header: 'Client address', cell: (l) => l.address },
+    { header: 'Locked since', cell: (l) => <Time at={l.lockedAt} /> },
+    { header: 'Until', cell: (l) => <Time at={l.lockedUntil} /> },
+    { header: 'Strikes', cell: (l) => l.strikes },
+    { header: 'Last username tried', cell: (l) => l.lastUsername ?? '' },
+    canEdit && {
+      header: 'Unlock',
+      cell: (l) => (
+        <form method="post" action="/relay-users/lockouts/unlock" class="inline" aria-label={`Unlock ${l.address}`}>
+          <CsrfField token={csrf} />
+          <input type="hidden" name="address" value={l.address} />
+          <button type="submit">Unlock</button>
+        </form>
+      ),
+    },
+  ];
+}
+
 function Lockouts({ lockouts, canEdit, csrf }: { lockouts: Lockout[]; canEdit: boolean; csrf: string }) {
   return (
     <section aria-labelledby="lockouts-heading">
@@ -116,48 +111,13 @@ function Lockouts({ lockouts, canEdit, csrf }: { lockouts: Lockout[]; canEdit: b
         may not try SMTP AUTH for {LOCKOUT_POLICY.firstLockMs / 60_000} minutes; each new lockout within a day lasts twice as long. Unlock
         an address once its device has the right password.
       </p>
-      {lockouts.length === 0 ? (
-        <p>No client address is locked out.</p>
-      ) : (
-        <div class="table-scroll">
-          <table class="list lockouts">
-            <thead>
-              <tr>
-                <th scope="col">Client address</th>
-                <th scope="col">Locked since</th>
-                <th scope="col">Until</th>
-                <th scope="col">Strikes</th>
-                <th scope="col">Last username tried</th>
-                {canEdit ? <th scope="col">Unlock</th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {lockouts.map((l) => (
-                <tr>
-                  <td>{l.address}</td>
-                  <td>
-                    <Time at={l.lockedAt} />
-                  </td>
-                  <td>
-                    <Time at={l.lockedUntil} />
-                  </td>
-                  <td>{l.strikes}</td>
-                  <td>{l.lastUsername ?? ''}</td>
-                  {canEdit ? (
-                    <td>
-                      <form method="post" action="/relay-users/lockouts/unlock" class="inline" aria-label={`Unlock ${l.address}`}>
-                        <CsrfField token={csrf} />
-                        <input type="hidden" name="address" value={l.address} />
-                        <button type="submit">Unlock</button>
-                      </form>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        class="lockouts"
+        columns={lockoutColumns(canEdit, csrf)}
+        rows={lockouts}
+        empty={<p>No client address is locked out.</p>}
+        scroll
+      />
     </section>
   );
 }
@@ -169,7 +129,13 @@ export function RelayUsersPage({ rows, servers, lockouts, canEdit, csrf, form }:
         Legacy apps and devices log in with a relay user (SMTP AUTH PLAIN or LOGIN) to hand mail to relay365; each user's mail goes to its
         email server.
       </p>
-      <UserTable rows={rows} />
+      <ListTable
+        class="relay-users"
+        columns={USER_COLUMNS}
+        rows={rows}
+        empty={<p>No relay users yet. Devices on an allowed network relay without one.</p>}
+        scroll
+      />
       {canEdit ? (
         <section aria-labelledby="add-heading">
           <h2 id="add-heading">Add a relay user</h2>

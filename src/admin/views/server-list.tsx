@@ -6,12 +6,36 @@ import type { MessageStatus } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
 import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
 import { StatusLabel } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export interface ServerListRow {
   server: EmailServer;
   counts: Record<MessageStatus, number>;
   warning: SecretWarning | null;
 }
+
+const COLUMNS: readonly Column<ServerListRow>[] = [
+  {
+    header: 'Name',
+    cell: ({ server, warning }) => (
+      <>
+        <a href={`/servers/${server.id}`}>{server.name}</a>
+        {server.isDefault ? <span class="muted"> (default)</span> : null}
+        {warning ? (
+          <span class="mark-warn" title={`Client secret ${describeExpiry(warning)}`}>
+            {' '}
+            ⚠ secret {describeExpiry(warning)}
+          </span>
+        ) : null}
+      </>
+    ),
+  },
+  { header: 'Host', cell: ({ server }) => `${server.host}:${server.port}` },
+  { header: 'Method', cell: ({ server }) => server.method },
+  { header: 'Status', cell: ({ server }) => <StatusLabel server={server} /> },
+  { header: 'Queued', cell: ({ counts }) => counts.queued + counts.deferred + counts.sending },
+  { header: 'Held', cell: ({ counts }) => counts.held },
+];
 
 export function ServerList({ rows, canEdit }: { rows: ServerListRow[]; canEdit: boolean }) {
   return (
@@ -23,45 +47,7 @@ export function ServerList({ rows, canEdit }: { rows: ServerListRow[]; canEdit: 
           </a>
         </p>
       ) : null}
-      {rows.length === 0 ? (
-        <p>No email server yet.{canEdit ? ' Create one to start relaying mail.' : ''}</p>
-      ) : (
-        <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Host</th>
-              <th scope="col">Method</th>
-              <th scope="col">Status</th>
-              <th scope="col">Queued</th>
-              <th scope="col">Held</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(({ server, counts, warning }) => (
-              <tr>
-                <td>
-                  <a href={`/servers/${server.id}`}>{server.name}</a>
-                  {server.isDefault ? <span class="muted"> (default)</span> : null}
-                  {warning ? (
-                    <span class="mark-warn" title={`Client secret ${describeExpiry(warning)}`}>
-                      {' '}
-                      ⚠ secret {describeExpiry(warning)}
-                    </span>
-                  ) : null}
-                </td>
-                <td>{`${server.host}:${server.port}`}</td>
-                <td>{server.method}</td>
-                <td>
-                  <StatusLabel server={server} />
-                </td>
-                <td>{counts.queued + counts.deferred + counts.sending}</td>
-                <td>{counts.held}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <ListTable columns={COLUMNS} rows={rows} empty={<p>No email server yet.{canEdit ? ' Create one to start relaying mail.' : ''}</p>} />
     </>
   );
 }

@@ -5,6 +5,7 @@
 import type { User } from '../../store/users.js';
 import { PERMISSION_LABELS } from '../permissions.js';
 import { CsrfField, FieldError } from './components.js';
+import { ListTable, type Column } from './list-table.js';
 
 export interface NewUserForm {
   values: { email: string; updateSettings: boolean; superAdmin: boolean };
@@ -32,51 +33,48 @@ function PermissionBoxes({ prefix, updateSettings, superAdmin }: { prefix: strin
   );
 }
 
+/** Each user's permissions (and a new password) are saved by the row's own form; nobody removes themself. */
+function userColumns(me: User, csrf: string): Column<User>[] {
+  return [
+    { header: 'Email', cell: (u) => u.email },
+    {
+      header: 'Permissions',
+      cell: (u) => (
+        <form method="post" action={`/users/${u.id}`} class="inline-form" aria-label={`Permissions of ${u.email}`}>
+          <CsrfField token={csrf} />
+          <PermissionBoxes prefix={`user-${u.id}`} updateSettings={u.canUpdateSettings} superAdmin={u.isSuperAdmin} />
+          {u.id === me.id ? (
+            <a href="/account">Change your password</a>
+          ) : (
+            <label class="choice">
+              New password <input type="password" name="password" autocomplete="new-password" />
+            </label>
+          )}
+          <button type="submit">Save</button>
+        </form>
+      ),
+    },
+    {
+      header: 'Remove',
+      cell: (u) =>
+        u.id === me.id ? (
+          <span class="muted">you</span>
+        ) : (
+          <form method="post" action={`/users/${u.id}/delete`} class="inline" data-confirm={`Remove ${u.email}?`}>
+            <CsrfField token={csrf} />
+            <button type="submit" class="danger">
+              Remove
+            </button>
+          </form>
+        ),
+    },
+  ];
+}
+
 export function UsersPage({ users, me, csrf, form }: UsersPageProps) {
   return (
     <>
-      <table class="list">
-        <thead>
-          <tr>
-            <th scope="col">Email</th>
-            <th scope="col">Permissions</th>
-            <th scope="col">Remove</th>
-          </tr>
-        </thead>
-        <tbody>
-          {users.map((u) => (
-            <tr>
-              <td>{u.email}</td>
-              <td>
-                <form method="post" action={`/users/${u.id}`} class="inline-form" aria-label={`Permissions of ${u.email}`}>
-                  <CsrfField token={csrf} />
-                  <PermissionBoxes prefix={`user-${u.id}`} updateSettings={u.canUpdateSettings} superAdmin={u.isSuperAdmin} />
-                  {u.id === me.id ? (
-                    <a href="/account">Change your password</a>
-                  ) : (
-                    <label class="choice">
-                      New password <input type="password" name="password" autocomplete="new-password" />
-                    </label>
-                  )}
-                  <button type="submit">Save</button>
-                </form>
-              </td>
-              <td>
-                {u.id === me.id ? (
-                  <span class="muted">you</span>
-                ) : (
-                  <form method="post" action={`/users/${u.id}/delete`} class="inline" data-confirm={`Remove ${u.email}?`}>
-                    <CsrfField token={csrf} />
-                    <button type="submit" class="danger">
-                      Remove
-                    </button>
-                  </form>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ListTable columns={userColumns(me, csrf)} rows={users} />
       <h2>Add a user</h2>
       <form method="post" action="/users" class="narrow">
         <CsrfField token={csrf} />
