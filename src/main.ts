@@ -23,6 +23,7 @@ import { createShutdown } from './shutdown.js';
 import { probeListenAddresses } from './listen-refusal.js';
 import { startAdmin, type AdminServer } from './admin/server.js';
 import { createAlerts } from './alerts/engine.js';
+import { removeAbandonedStaging } from './backup/staging.js';
 import { BACKUP_COMMANDS, runBackupCommand } from './cli/backup-commands.js';
 import { COMMANDS, runCommand } from './cli/commands.js';
 import { checkBackupFolder, DataFolderError, initDataFolder, openDataFolder, openForStart, requireRightKey } from './cli/data-folder.js';
@@ -30,7 +31,7 @@ import { UnknownArgumentError } from './cli/flags.js';
 import { commandUsage, USAGE } from './cli/usage.js';
 import { UsageError } from './cli/usage-error.js';
 import { createOperations } from './ops/index.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics } from './metrics.js';
 import { createRelay } from './relay/index.js';
 import { relay365Version } from './version.js';
 
@@ -63,6 +64,8 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
   const log = createLogger(config.logLevel, write, { format: config.logFormat });
   installProcessGuard({ log, exit: (code) => process.exit(code) });
   const store = openForStart(config);
+  const abandoned = removeAbandonedStaging(config.dataDir);
+  if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
   const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
   const relay = createRelay({ config, store, log, metrics });
   const ops = createOperations({ config, store, relay, metrics });

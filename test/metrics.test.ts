@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { codeClass, createMetrics, enhancedCode, type StoreSample } from '../../src/ops/metrics.js';
-import { parseExposition, valueOf } from './exposition.js';
+import { codeClass, createMetrics, enhancedCode, type StoreSample } from '../src/metrics.js';
+import { parseExposition, valueOf } from './ops/exposition.js';
 
 const SAMPLE: StoreSample = {
   queue: [

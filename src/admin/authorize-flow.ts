@@ -10,7 +10,7 @@ import { createMsalClient } from '../auth/msal-client.js';
 import { missingOffice365Settings } from '../auth/server-settings.js';
 import { TokenError, toTokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Session, StateProblem } from '../store/sessions.js';
 import type { AdminRelay } from './env.js';
@@ -68,7 +68,11 @@ export interface AuthorizeFlow {
 }
 
 export interface AuthorizeFlowOptions {
-  store: Store;
+  store: StoreSlice<{
+    servers: 'clientSecret' | 'get' | 'update' | 'setStatus';
+    sessions: 'createState' | 'consumeState';
+    tokenCaches: 'load' | 'save';
+  }>;
   relay: AdminRelay;
   log: Logger;
   publicUrl: string;

@@ -9,7 +9,7 @@
 import { BlockList } from 'node:net';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import { plainAddress, type Cidr } from '../store/access-schemas.js';
+import { plainAddress, type Cidr } from '../cidr.js';
 
 /** Reads the client address of a panel or API request. */
 export type ClientAddressOf = <E extends { Bindings: Partial<HttpBindings> }>(c: Context<E>) => string;

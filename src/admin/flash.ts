@@ -3,7 +3,7 @@
  * saved settings, the result of Authorize Account. Stored with the session.
  */
 import type { Context } from 'hono';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { AdminEnv } from './env.js';
 
 export interface Flash {
@@ -16,12 +16,12 @@ export interface Flash {
 }
 
 /** Keeps `flash` for the next page of this session. */
-export function setFlash(c: Context<AdminEnv>, store: Store, flash: Flash): void {
+export function setFlash(c: Context<AdminEnv>, store: StoreSlice<{ sessions: 'setFlash' }>, flash: Flash): void {
   if (c.var.session) store.sessions.setFlash(c.var.session.idHash, JSON.stringify(flash));
 }
 
 /** Returns and forgets the session's flash message. */
-export function takeFlash(c: Context<AdminEnv>, store: Store): Flash | null {
+export function takeFlash(c: Context<AdminEnv>, store: StoreSlice<{ sessions: 'takeFlash' }>): Flash | null {
   if (!c.var.session) return null;
   const text = store.sessions.takeFlash(c.var.session.idHash);
   if (!text) return null;

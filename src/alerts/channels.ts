@@ -16,7 +16,10 @@ export interface AlertChannels {
 }
 
 /** The channels in force now. */
-export function alertChannels(config: Pick<Config, 'alertWebhookUrl' | 'alertEmails'>, alerts: AlertRepo): AlertChannels {
+export function alertChannels(
+  config: Pick<Config, 'alertWebhookUrl' | 'alertEmails'>,
+  alerts: Pick<AlertRepo, 'webhookUrl' | 'settings'>,
+): AlertChannels {
   const webhookFromEnv = config.alertWebhookUrl !== null;
   const emailsFromEnv = config.alertEmails.length > 0;
   return {

@@ -12,12 +12,12 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ALERT_CHANNELS, type AlertChannel, type AlertContent, type AlertRecord } from '../store/alerts.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import { alertChannels, configuredChannels, type AlertChannels } from './channels.js';
 import { evaluate } from './conditions.js';
 import { chooseAlertServer, sendAlertEmail, type AlertMailer } from './email.js';
 import type { Notice } from './notice.js';
-import { readSnapshot } from './snapshot.js';
+import { readSnapshot, type SnapshotStore } from './snapshot.js';
 import { postWebhook, WEBHOOK_TIMEOUT_MS } from './webhook.js';
 
 /** How often the conditions are evaluated. */
@@ -27,7 +27,22 @@ const RESOLVED_RETRY_MS = 24 * 60 * 60_000;
 
 export interface AlertsOptions {
   config: Config;
-  store: Store;
+  /** The alerts it records and notifies, and what their conditions read. */
+  store: StoreSlice<{
+    servers: 'list';
+    alerts:
+      | 'fire'
+      | 'refresh'
+      | 'resolve'
+      | 'prune'
+      | 'open'
+      | 'resolvedPending'
+      | 'markNotified'
+      | 'markResolvedNotified'
+      | 'settings'
+      | 'webhookUrl';
+  }> &
+    SnapshotStore;
   relay: AlertMailer;
   log: Logger;
   now?: () => number;

@@ -3,13 +3,20 @@
  * each email server with its status and held mail, the oldest waiting
  * message, the last hour's failures and the AUTH lockouts in force.
  */
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { AlertSnapshot } from './conditions.js';
 
 const HOUR_MS = 60 * 60_000;
 
+/** What a snapshot reads. */
+export type SnapshotStore = StoreSlice<{
+  servers: 'list';
+  alerts: 'heldByServer' | 'oldestWaiting' | 'failuresSince';
+  lockouts: 'list';
+}>;
+
 /** The snapshot `evaluate` runs over. */
-export function readSnapshot(store: Store, now: number): AlertSnapshot {
+export function readSnapshot(store: SnapshotStore, now: number): AlertSnapshot {
   const servers = store.servers.list();
   const nameOf = (id: number | null): string | null => servers.find((s) => s.id === id)?.name ?? null;
   const held = store.alerts.heldByServer();

@@ -10,7 +10,7 @@
  * `acquireTokenSilent` (MSAL persists the rotated refresh token via the cache plugin).
  */
 import type { AccountInfo, AuthenticationResult, ConfidentialClientApplication } from '@azure/msal-node';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { EmailServer } from '../store/servers.js';
 import { applicationScopes, delegatedScopes } from './clouds.js';
 import { isMicrosoftAnswer, TokenError, toTokenError } from './token-error.js';

@@ -4,22 +4,13 @@
  * `FILE.partial` (mode 0600) and renamed to FILE only once complete, so a
  * half-written archive never carries the final name.
  */
-import {
-  closeSync,
-  createWriteStream,
-  existsSync,
-  fsyncSync,
-  openSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { create as createTar, type WriteEntry } from 'tar';
 import { BackupError } from './backup-error.js';
-import { DB_FILE, MANIFEST_FILE } from './layout.js';
+import { DB_FILE } from '../data-folder.js';
+import { MANIFEST_FILE } from './layout.js';
 import { relay365Version } from '../version.js';
 import { describeFile, MANIFEST_FORMAT, type Manifest, type ManifestFile } from './manifest.js';
 import { stageSnapshot } from './snapshot.js';

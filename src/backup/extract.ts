@@ -14,7 +14,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { BackupError } from './backup-error.js';
-import { isDataFileName, MANIFEST_FILE, SPOOL_DIR } from './layout.js';
+import { SPOOL_DIR } from '../data-folder.js';
+import { isDataFileName, MANIFEST_FILE } from './layout.js';
 import { parseManifest, type Manifest, type ManifestFile } from './manifest.js';
 
 /** A manifest larger than this is not one relay365 wrote (it lists about 150 bytes per waiting message). */

@@ -4,15 +4,7 @@
  * accepts exactly these names and nothing else, which is what keeps an archive
  * from writing outside the data folder.
  */
-import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../relay/tls-identity.js';
-
-/** The database file (store/index.ts), and the files SQLite keeps beside it. */
-export const DB_FILE = 'relay365.db';
-export const DB_SIDE_FILES = [`${DB_FILE}-wal`, `${DB_FILE}-shm`, `${DB_FILE}-journal`] as const;
-/** The generated encryption key (store/secret-box.ts); absent when RELAY365_SECRET_KEY is set. */
-export const KEY_FILE = 'secret.key';
-/** The spool folder (relay/index.ts); its files are `{queue id}.eml` (relay/spool.ts). */
-export const SPOOL_DIR = 'spool';
+import { DB_FILE, GENERATED_CERT_FILE, GENERATED_KEY_FILE, SECRET_KEY_FILE, SPOOL_DIR } from '../data-folder.js';
 /** The archive's first entry: what it holds, with sizes and checksums. */
 export const MANIFEST_FILE = 'manifest.json';
 /** Files copied as they are when present. */
@@ -25,5 +17,5 @@ export const spoolEntry = (id: string): string => `${SPOOL_DIR}/${id}.eml`;
 
 /** True for a name a backup may contain besides the manifest; relative, without `..`, one level of folder at most. */
 export function isDataFileName(name: string): boolean {
-  return name === DB_FILE || name === KEY_FILE || (LISTENER_FILES as readonly string[]).includes(name) || SPOOL_ENTRY.test(name);
+  return name === DB_FILE || name === SECRET_KEY_FILE || (LISTENER_FILES as readonly string[]).includes(name) || SPOOL_ENTRY.test(name);
 }

@@ -6,23 +6,13 @@
  * next `relay365 start` resumes the queue: recovery queues again what was
  * being delivered when the backup was made.
  */
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CURRENT_SCHEMA_VERSION, integrityProblem, openExistingDatabase, schemaVersion, waitingMessageIds } from '../store/backup.js';
+import { checkDatabaseFile, CURRENT_SCHEMA_VERSION } from '../store/backup.js';
 import { BackupError } from './backup-error.js';
 import { extractArchive } from './extract.js';
-import { DB_FILE, DB_SIDE_FILES, KEY_FILE, SPOOL_DIR, spoolEntry } from './layout.js';
+import { DB_FILE, DB_SIDE_FILES, SECRET_KEY_FILE, SPOOL_DIR } from '../data-folder.js';
+import { spoolEntry } from './layout.js';
 import { createStaging } from './staging.js';
 
 export interface RestoreOptions {
@@ -67,24 +57,14 @@ function syncFolder(dir: string): void {
 
 /** Checks the staged database; returns its schema version and waiting message IDs. */
 function checkDatabase(file: string): { version: number; waiting: string[] } {
-  let db;
-  try {
-    db = openExistingDatabase(file);
-  } catch (err) {
-    throw new BackupError(`the database in the archive cannot be opened (${(err as Error).message})`);
-  }
-  try {
-    const problem = integrityProblem(db);
-    if (problem !== null) throw new BackupError(`the database in the archive fails SQLite's integrity check (${problem})`);
-    const version = schemaVersion(db);
-    if (version > CURRENT_SCHEMA_VERSION)
-      throw new BackupError(
-        `the backup was made by a newer relay365 (schema ${version}, this one knows ${CURRENT_SCHEMA_VERSION}); upgrade relay365 first`,
-      );
-    return { version, waiting: waitingMessageIds(db) };
-  } finally {
-    db.close();
-  }
+  const check = checkDatabaseFile(file);
+  if (check.kind === 'unopenable') throw new BackupError(`the database in the archive cannot be opened (${check.reason})`);
+  if (check.kind === 'damaged') throw new BackupError(`the database in the archive fails SQLite's integrity check (${check.problem})`);
+  if (check.kind === 'newer')
+    throw new BackupError(
+      `the backup was made by a newer relay365 (schema ${check.version}, this one knows ${CURRENT_SCHEMA_VERSION}); upgrade relay365 first`,
+    );
+  return { version: check.version, waiting: check.waiting };
 }
 
 /** Restores `from` into the (empty or missing) data folder; throws BackupError when refused. */
@@ -104,10 +84,12 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
     if (unspooled > 0) warnings.push(`${unspooled} waiting message(s) have no spool file in the archive; relay365 will report them lost`);
     if (!manifest.keyIncluded && !options.keyFromEnvironment)
       warnings.push(
-        `the archive has no encryption key and RELAY365_SECRET_KEY is not set: put the original ${KEY_FILE} into the data folder (or set RELAY365_SECRET_KEY) before starting, or the stored client secrets and tokens cannot be read`,
+        `the archive has no encryption key and RELAY365_SECRET_KEY is not set: put the original ${SECRET_KEY_FILE} into the data folder (or set RELAY365_SECRET_KEY) before starting, or the stored client secrets and tokens cannot be read`,
       );
     if (manifest.keyIncluded && options.keyFromEnvironment)
-      warnings.push(`RELAY365_SECRET_KEY is set, so the restored ${KEY_FILE} is not used: it must be the key this data was sealed with`);
+      warnings.push(
+        `RELAY365_SECRET_KEY is set, so the restored ${SECRET_KEY_FILE} is not used: it must be the key this data was sealed with`,
+      );
 
     // Checked again right before the move: another restore or a start may have begun meanwhile.
     requireEmpty(dataDir);

@@ -14,8 +14,9 @@
  */
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { copyDatabase, openExistingDatabase, schemaVersion, settleFinished, waitingMessageIds } from '../store/backup.js';
-import { DB_FILE, KEY_FILE, LISTENER_FILES, SPOOL_DIR, spoolEntry } from './layout.js';
+import { snapshotDatabase } from '../store/backup.js';
+import { DB_FILE, SECRET_KEY_FILE, SPOOL_DIR } from '../data-folder.js';
+import { LISTENER_FILES, spoolEntry } from './layout.js';
 
 export interface Snapshot {
   /** Archive names of the staged files, the database first. */
@@ -69,43 +70,24 @@ export async function stageSnapshot(dataDir: string, staging: string, includeKey
     : [];
   for (const id of spoolIds) if (stage(id)) staged.add(id);
 
-  const live = openExistingDatabase(path.join(dataDir, DB_FILE));
-  const copyFile = path.join(staging, DB_FILE);
-  let waiting: string[];
-  let version: number;
-  let finishedMeanwhile = 0;
-  try {
-    await copyDatabase(live, copyFile);
-    chmodSync(copyFile, 0o600);
-    const copy = openExistingDatabase(copyFile);
-    try {
-      copy.pragma('foreign_keys = ON');
-      version = schemaVersion(copy);
-      const gone: string[] = [];
-      for (const id of waitingMessageIds(copy)) {
-        if (staged.has(id)) continue;
-        if (stage(id)) staged.add(id);
-        else gone.push(id);
-      }
-      if (gone.length > 0) {
-        const { settled, removed } = settleFinished(copy, live, gone);
-        finishedMeanwhile = settled + removed;
-      }
-      waiting = waitingMessageIds(copy);
-    } finally {
-      copy.close();
-    }
-  } finally {
-    live.close();
-  }
+  // A message waiting in the copy keeps its file: staged before the snapshot, or now.
+  const keep = (id: string): boolean => {
+    if (!staged.has(id) && stage(id)) staged.add(id);
+    return staged.has(id);
+  };
+  const { schemaVersion, waiting, finishedMeanwhile } = await snapshotDatabase(
+    path.join(dataDir, DB_FILE),
+    path.join(staging, DB_FILE),
+    keep,
+  );
   // Files of messages the snapshot has finished (or never recorded) would only be deleted by a restored relay.
-  const keep = new Set(waiting.filter((id) => staged.has(id)));
-  for (const id of staged) if (!keep.has(id)) unlinkSync(path.join(staging, spoolEntry(id)));
+  const kept = new Set(waiting.filter((id) => staged.has(id)));
+  for (const id of staged) if (!kept.has(id)) unlinkSync(path.join(staging, spoolEntry(id)));
 
   const files = [DB_FILE];
   for (const name of LISTENER_FILES) if (copyPrivate(path.join(dataDir, name), path.join(staging, name))) files.push(name);
-  const keyIncluded = includeKey && copyPrivate(path.join(dataDir, KEY_FILE), path.join(staging, KEY_FILE));
-  if (keyIncluded) files.push(KEY_FILE);
-  files.push(...[...keep].sort().map(spoolEntry));
-  return { files, schemaVersion: version, waiting: keep.size, keyIncluded, finishedMeanwhile };
+  const keyIncluded = includeKey && copyPrivate(path.join(dataDir, SECRET_KEY_FILE), path.join(staging, SECRET_KEY_FILE));
+  if (keyIncluded) files.push(SECRET_KEY_FILE);
+  files.push(...[...kept].sort().map(spoolEntry));
+  return { files, schemaVersion, waiting: kept.size, keyIncluded, finishedMeanwhile };
 }

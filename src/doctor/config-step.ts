@@ -7,17 +7,19 @@
  * Office 365 sign-in must have every setting it needs.
  */
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { missingOffice365Settings } from '../auth/server-settings.js';
 import type { Config } from '../config.js';
 import { statfsProbe, type FreeSpaceProbe } from '../relay/free-space.js';
-import type { Store } from '../store/index.js';
-import { testSecretKey } from '../store/key-check.js';
-import { createSecretBox, readSecretKey, SECRET_KEY_FILE } from '../store/secret-box.js';
+import type { StoreSlice } from '../store/index.js';
+import { dataFolder, SECRET_KEY_FILE } from '../data-folder.js';
+import { createSecretBox, readSecretKey } from '../store/secret-box.js';
 import type { EmailServer } from '../store/servers.js';
 import { fromChecks, type Check, type DoctorStep } from './report.js';
 
 export type FolderConfig = Pick<Config, 'dataDir' | 'secretKey' | 'minFreeSpace'>;
+
+/** What the folder's checks ask the store: whether a key opens its secrets, and its integrity. */
+export type FolderStore = StoreSlice<{ keyCheck: 'verdict'; database: 'integrity' }>;
 
 /** The data folder's checks, each with the fix that goes with it when it fails. */
 export interface FolderFindings {
@@ -67,7 +69,7 @@ async function privacyCheck(name: string, file: string, allowed: number, chmod: 
 }
 
 /** Whether the key relay365 is given opens the database's sealed secrets: with another key no client secret can be read. */
-function keyCheck(config: FolderConfig, store: Store): Check & { fix?: string } {
+function keyCheck(config: FolderConfig, store: FolderStore): Check & { fix?: string } {
   const name = 'encryption key';
   const key = readSecretKey(config.dataDir, config.secretKey);
   if (key === null) {
@@ -79,7 +81,7 @@ function keyCheck(config: FolderConfig, store: Store): Check & { fix?: string } 
     };
   }
   const source = config.secretKey !== null ? 'RELAY365_SECRET_KEY' : SECRET_KEY_FILE;
-  const verdict = testSecretKey(store.db, createSecretBox(key));
+  const verdict = store.keyCheck.verdict(createSecretBox(key));
   if (verdict === 'wrong') {
     return {
       name,
@@ -96,13 +98,18 @@ function keyCheck(config: FolderConfig, store: Store): Check & { fix?: string } 
 }
 
 /** Checks the data folder once; every server's first step shares the findings. */
-export async function inspectDataFolder(config: FolderConfig, store: Store, probe: FreeSpaceProbe = statfsProbe): Promise<FolderFindings> {
+export async function inspectDataFolder(
+  config: FolderConfig,
+  store: FolderStore,
+  probe: FreeSpaceProbe = statfsProbe,
+): Promise<FolderFindings> {
   const dir = config.dataDir;
-  const db = path.join(dir, 'relay365.db');
+  const files = dataFolder(dir);
+  const db = files.database;
   const checks: Array<Check & { fix?: string }> = [];
   const privacy = await Promise.all([
     privacyCheck('data folder', dir, 0o700, '700'),
-    config.secretKey === null ? privacyCheck('secret.key', path.join(dir, 'secret.key'), 0o600, '600') : null,
+    config.secretKey === null ? privacyCheck(SECRET_KEY_FILE, files.secretKey, 0o600, '600') : null,
     privacyCheck('database', db, 0o600, '600'),
     privacyCheck('database journal (-wal)', `${db}-wal`, 0o600, '600'),
     privacyCheck('database shared memory (-shm)', `${db}-shm`, 0o600, '600'),
@@ -130,16 +137,16 @@ export async function inspectDataFolder(config: FolderConfig, store: Store, prob
     checks.push({ name: 'free space', saw: `unknown (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, ok: true });
   }
 
-  let integrity: string[];
+  let problem: string | null;
   try {
-    integrity = (store.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((row) => row.integrity_check);
+    problem = store.database.integrity();
   } catch (err) {
-    integrity = [(err as Error).message];
+    problem = (err as Error).message;
   }
-  const intact = integrity.length === 1 && integrity[0] === 'ok';
+  const intact = problem === null;
   checks.push({
     name: 'database integrity',
-    saw: intact ? 'ok' : (integrity[0] ?? 'no answer'),
+    saw: problem ?? 'ok',
     want: 'ok',
     ok: intact,
     ...(intact

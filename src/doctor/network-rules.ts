@@ -4,7 +4,8 @@
  * or a /48 (IPv6). Such a rule is in force and the relay works, so it warns
  * without failing the step.
  */
-import { parseCidr, wideNetworkWarning, type Cidr } from '../store/access-schemas.js';
+import { parseCidr, type Cidr } from '../cidr.js';
+import { wideNetworkWarning } from '../store/access-schemas.js';
 import type { NetworkRule } from '../store/networks.js';
 import type { Check } from './report.js';
 

@@ -9,23 +9,27 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { FreeSpaceProbe } from '../relay/free-space.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { clockStep } from './clock-step.js';
-import { configStep, inspectDataFolder, missingSettings, type FolderConfig } from './config-step.js';
+import { configStep, inspectDataFolder, missingSettings, type FolderConfig, type FolderStore } from './config-step.js';
 import { wideNetworkChecks } from './network-rules.js';
 import { networkStep } from './network-step.js';
 import { failed, skipped, type DoctorReport, type DoctorStep, type ServerDiagnosis, type StepId } from './report.js';
-import { smtpStep } from './smtp-step.js';
-import { tokenStep, type TokenOutcome } from './token-step.js';
+import { smtpStep, type SmtpStepStore } from './smtp-step.js';
+import { tokenStep, type TokenOutcome, type TokenStepStore } from './token-step.js';
 
 /** How long any one network wait (DNS, connect, a reply, an HTTP answer) may take. */
 export const DEFAULT_STEP_TIMEOUT_MS = 15_000;
 
+/** What the doctor reads from the store (and the one thing it writes: a server's status). */
+export type DoctorStore = StoreSlice<{ servers: 'list' | 'setStatus'; networks: 'list' }> & FolderStore & TokenStepStore & SmtpStepStore;
+
 export interface DoctorOptions {
   /** The data folder's settings, and RELAY365_RELAY_NETWORKS (step 1 warns about wide allowed networks). */
   config: FolderConfig & Pick<Config, 'relayNetworks'>;
-  store: Store;
+  /** The servers and networks it checks, and what each step reads; the servers' status it sets. */
+  store: DoctorStore;
   /** One server to check; all email servers when omitted. */
   server?: EmailServer;
   /** The local clock the clock step compares (injectable to test a skew). */
@@ -57,7 +61,7 @@ async function guarded<T extends { step: DoctorStep }>(id: StepId, run: () => Pr
  * (src/relay/outcomes.ts): a refusal only an admin can fix reads Not Authorized (Authorize Account)
  * or as an error, with its fix; a token for a server that showed a token error reads Authorized again.
  */
-function showTokenStatus(server: EmailServer, outcome: TokenOutcome, store: Store, log: Logger): void {
+function showTokenStatus(server: EmailServer, outcome: TokenOutcome, store: StoreSlice<{ servers: 'setStatus' }>, log: Logger): void {
   const error = outcome.refusal;
   try {
     if (error) {

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import { hintForSmtpReply } from '../auth/hints.js';
 import type { AccessToken } from '../auth/token-provider.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { failed, passed, type Check, type DoctorStep } from './report.js';
 import { openSmtpSession, readGreeting, type SmtpReply, type SmtpSession } from './smtp-session.js';
@@ -19,13 +19,16 @@ const short = (text: string): string => (text.length > 160 ? `${text.slice(0, 15
 const GENERIC_FIX =
   "Compare the reply with Microsoft's SMTP AUTH documentation; check Mailbox, the sign-in settings and the mailbox's permissions.";
 
+/** What the SMTP step reads from the store: a password server's password. */
+export type SmtpStepStore = StoreSlice<{ servers: 'password' }>;
+
 /** The AUTH exchange for the server's method; resolves with the final reply, or null when there is no AUTH. */
 async function authenticate(
   session: SmtpSession,
   server: EmailServer,
   user: string,
   token: AccessToken | null,
-  store: Store,
+  store: SmtpStepStore,
   mechanism: string,
 ): Promise<SmtpReply | null> {
   if (server.method === 'office365' && token) {
@@ -46,7 +49,12 @@ async function authenticate(
 }
 
 /** Opens the session, authenticates and quits. */
-export async function smtpStep(server: EmailServer, token: AccessToken | null, store: Store, timeoutMs: number): Promise<DoctorStep> {
+export async function smtpStep(
+  server: EmailServer,
+  token: AccessToken | null,
+  store: SmtpStepStore,
+  timeoutMs: number,
+): Promise<DoctorStep> {
   const { host, port, secure } = server;
   const user = server.method === 'office365' ? (server.mailbox ?? server.authorizedAccount ?? '') : (server.username ?? '');
   const checks: Check[] = [];

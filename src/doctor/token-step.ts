@@ -11,7 +11,7 @@ import { createMsalClient } from '../auth/msal-client.js';
 import { toTokenError, type TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type AccessToken } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { compareClaims, decodeClaims } from './claims.js';
 import { failed, passed, type DoctorStep } from './report.js';
@@ -23,10 +23,13 @@ export interface TokenOutcome {
   refusal?: TokenError;
 }
 
+/** What the token step reads from the store: the client secret, and the token cache MSAL keeps. */
+export type TokenStepStore = StoreSlice<{ servers: 'clientSecret'; tokenCaches: 'load' | 'save' }>;
+
 const GENERIC_FIX = 'Check Office 365 Tenant ID, Client ID, Client Secret and the Office 365 Cloud setting against the app registration.';
 
 /** Requests a token for `server` and compares its claims. */
-export async function tokenStep(server: EmailServer, store: Store, log: Logger, now: () => number): Promise<TokenOutcome> {
+export async function tokenStep(server: EmailServer, store: TokenStepStore, log: Logger, now: () => number): Promise<TokenOutcome> {
   let token: AccessToken;
   try {
     const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) ?? '', cache: store.tokenCaches, log });

@@ -8,7 +8,7 @@
  * GET /api/v1/health answers the same body with the same status.
  */
 import { statfsProbe, type FreeSpaceProbe } from '../relay/free-space.js';
-import type { Db } from '../store/db.js';
+import type { StoreSlice } from '../store/index.js';
 
 /** The checks, in the order they are answered. */
 export const CHECK_NAMES = ['database', 'smtp', 'disk'] as const;
@@ -29,7 +29,7 @@ export interface Readiness {
 }
 
 export interface HealthOptions {
-  db: Db;
+  store: StoreSlice<{ database: 'probeWrite' }>;
   dataDir: string;
   /** Free bytes the data folder needs (RELAY365_MIN_FREE_SPACE); 0 turns the check off. */
   minFreeSpace: number;
@@ -51,19 +51,12 @@ const MB = 1_000_000;
 const megabytes = (bytes: number): string => `${Math.floor(bytes / MB)} MB`;
 
 /** Creates the readiness checks. */
-export function createHealth({ db, dataDir, minFreeSpace, listening, freeSpace = statfsProbe, now = Date.now }: HealthOptions): Health {
-  let probe: ReturnType<Db['prepare']> | null = null;
-
+export function createHealth({ store, dataDir, minFreeSpace, listening, freeSpace = statfsProbe, now = Date.now }: HealthOptions): Health {
   const database = (): CheckResult => {
-    try {
-      probe ??= db.prepare('UPDATE health_probe SET checked_at = ? WHERE id = 1');
-      const changes = probe.run(now()).changes;
-      return changes === 1 ? { ok: true, detail: 'takes writes' } : { ok: false, detail: 'the health_probe row is missing' };
-    } catch (err) {
-      // SQLite's codes (SQLITE_READONLY, SQLITE_FULL, SQLITE_BUSY…) name the problem without any data.
-      const code = (err as { code?: unknown }).code;
-      return { ok: false, detail: `does not take writes (${typeof code === 'string' ? code : 'database not open'})` };
-    }
+    const probe = store.database.probeWrite(now());
+    if (probe.kind === 'written') return { ok: true, detail: 'takes writes' };
+    if (probe.kind === 'no-probe-row') return { ok: false, detail: 'the health_probe row is missing' };
+    return { ok: false, detail: `does not take writes (${probe.code})` };
   };
 
   const disk = async (): Promise<CheckResult> => {

@@ -6,10 +6,9 @@
 import type { Config } from '../config.js';
 import type { FreeSpaceProbe } from '../relay/free-space.js';
 import type { Relay } from '../relay/index.js';
-import type { Store } from '../store/index.js';
-import { createHealth, type Health } from './health.js';
-import type { Metrics } from './metrics.js';
-import { createStoreSampler, type StoreSampler } from './store-sample.js';
+import { createHealth, type Health, type HealthOptions } from './health.js';
+import type { Metrics } from '../metrics.js';
+import { createStoreSampler, type StoreSampler, type StoreSamplerOptions } from './store-sample.js';
 
 export interface Operations {
   health: Health;
@@ -19,7 +18,8 @@ export interface Operations {
 
 export interface OperationsOptions {
   config: Pick<Config, 'dataDir' | 'minFreeSpace'>;
-  store: Store;
+  /** What readiness and the metrics sampler read. */
+  store: HealthOptions['store'] & StoreSamplerOptions['store'];
   relay: Pick<Relay, 'listening'>;
   metrics: Metrics;
   now?: () => number;
@@ -31,7 +31,7 @@ export interface OperationsOptions {
 export function createOperations({ config, store, relay, metrics, now = Date.now, freeSpace }: OperationsOptions): Operations {
   return {
     health: createHealth({
-      db: store.db,
+      store,
       dataDir: config.dataDir,
       minFreeSpace: config.minFreeSpace,
       listening: () => relay.listening(),

@@ -6,9 +6,9 @@
  * contains its address: the stored rules, and RELAY365_RELAY_NETWORKS routed
  * to the default server. A client that matches nothing may not relay.
  */
+import { networkMatcher, parseCidr, type NetworkMatcher } from '../cidr.js';
 import type { Config } from '../config.js';
-import { networkMatcher, parseCidr, type NetworkMatcher } from '../store/access-schemas.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 
 /** The relay user a session logged in as (smtp-server keeps it as `session.user`). */
 export interface SessionUser {
@@ -40,7 +40,13 @@ interface Rule {
 }
 
 /** Creates the access check over the store's relay users and networks. */
-export function createAccess({ config, store }: { config: Pick<Config, 'relayNetworks'>; store: Store }): Access {
+export function createAccess({
+  config,
+  store,
+}: {
+  config: Pick<Config, 'relayNetworks'>;
+  store: StoreSlice<{ networks: 'list'; relayUsers: 'get'; servers: 'getDefault' }>;
+}): Access {
   const fromEnvironment: Rule[] = config.relayNetworks.map((cidr) => ({
     matcher: networkMatcher(cidr),
     serverId: null,

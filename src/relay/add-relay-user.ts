@@ -4,7 +4,7 @@
  * is stored.
  */
 import { generatePassword, hashPassword } from '../auth/passwords.js';
-import type { Store } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { RelayUser } from '../store/relay-users.js';
 
 export interface RelayUserToAdd {
@@ -16,7 +16,10 @@ export interface RelayUserToAdd {
 }
 
 /** Adds the user; resolves with it and the generated password (null when one was given), or null when the name is taken. */
-export async function addRelayUser(store: Store, input: RelayUserToAdd): Promise<{ user: RelayUser; generated: string | null } | null> {
+export async function addRelayUser(
+  store: StoreSlice<{ relayUsers: 'add' | 'findByName' }>,
+  input: RelayUserToAdd,
+): Promise<{ user: RelayUser; generated: string | null } | null> {
   const generated = input.password === null ? generatePassword() : null;
   const passwordHash = await hashPassword(input.password ?? (generated as string));
   // Checked after hashing, so that nothing else takes the name between the check and the insert.

@@ -25,7 +25,7 @@ export interface Committer {
 }
 
 /** Creates a committer; `onCommitted` runs after each batch (to wake the scheduler). */
-export function createCommitter(spool: Spool, queue: QueueRepo, onCommitted: (messages: NewMessage[]) => void): Committer {
+export function createCommitter(spool: Spool, queue: Pick<QueueRepo, 'insert'>, onCommitted: (messages: NewMessage[]) => void): Committer {
   let waiting: Pending[] = [];
   let running: Promise<void> | null = null;
 

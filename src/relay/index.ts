@@ -3,16 +3,14 @@
  * one store. `createRelay` builds it; nothing starts until `start()`.
  */
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
+import { dataFolder } from '../data-folder.js';
 import { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Hint } from '../auth/hints.js';
-import { removeAbandonedStaging } from '../backup/staging.js';
 import type { Config, TlsVersion } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../metrics.js';
 import { ALERT_ROUTE } from '../store/alerts.js';
-import { syncWalPeriodically } from '../store/db.js';
 import type { Store } from '../store/index.js';
 import type { NewMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
@@ -117,7 +115,7 @@ export interface Relay {
 
 /** Builds the relay; `start()` recovers the queue, then listens and delivers. */
 export function createRelay({ config, store, log, now = Date.now, pollMs, metrics, pace }: RelayOptions): Relay {
-  const spool = createSpool(path.join(config.dataDir, 'spool'));
+  const spool = createSpool(dataFolder(config.dataDir).spool);
   const connect = (server: EmailServer): Connection => connectServer(server, store, log, now, metrics);
   const notices = createNotices({ store, spool, log, now, enqueue: (mail) => enqueueNotice(mail) });
   const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics, pace, notices });
@@ -190,7 +188,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   ): Promise<TestSendResult> => {
     const own = ownMail(serverId);
     const { server, id } = own;
-    const raw = buildTestMessage({ from: own.from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(own.receivedAt));
+    const raw = await buildTestMessage({ from: own.from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(own.receivedAt));
     await queueOwnMail(own, raw, [mail.to], {
       clientAddress: 'admin panel',
       clientHelo: 'Send Test Email',
@@ -208,7 +206,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     };
     let summary;
     try {
-      summary = await scheduler.deliverNow(id, transcript, (reason, until) => {
+      summary = await scheduler.queueTest(id, transcript, (reason, until) => {
         waited = `Waited for ${reason}${until === null ? '' : ` until ${new Date(until).toISOString()}`}.`;
         log.info('test email waits for the mailbox limits', { queueId: id, server: server.name, reason });
         onWait?.(waited.replace(/^Waited/, 'Waiting'));
@@ -241,9 +239,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     listening: () => listener?.listening() ?? false,
     async start() {
       await recover(store.queue, spool, log, now());
-      const abandoned = removeAbandonedStaging(config.dataDir);
-      if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
-      stopWalSync = syncWalPeriodically(store.db);
+      stopWalSync = store.database.startWalSync();
       const tls = await loadTlsIdentity(config);
       listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics, refusals });
       const addresses = await listener.start();

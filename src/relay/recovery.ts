@@ -12,6 +12,9 @@ import type { Logger } from '../log.js';
 import type { QueueRepo } from '../store/queue.js';
 import type { Spool } from './spool.js';
 
+/** What recovery reads and writes of the queue. */
+export type RecoveryQueue = Pick<QueueRepo, 'get' | 'insert' | 'liveIds' | 'markLost' | 'requeueInFlight'>;
+
 export interface RecoveryReport {
   requeued: number;
   /** Messages recorded again from their spool files. */
@@ -22,7 +25,7 @@ export interface RecoveryReport {
 }
 
 /** Reconciles queue and spool; call before the listener and scheduler start. */
-export async function recover(queue: QueueRepo, spool: Spool, log: Logger, now: number = Date.now()): Promise<RecoveryReport> {
+export async function recover(queue: RecoveryQueue, spool: Spool, log: Logger, now: number = Date.now()): Promise<RecoveryReport> {
   const requeued = queue.requeueInFlight(now);
   const unfinishedRemoved = await spool.removeUnfinished();
   const live = queue.liveIds();
@@ -53,7 +56,7 @@ export async function recover(queue: QueueRepo, spool: Spool, log: Logger, now: 
 }
 
 /** Records a complete spool file's message again from its envelope; false when it cannot be. */
-async function rebuild(queue: QueueRepo, spool: Spool, log: Logger, id: string): Promise<boolean> {
+async function rebuild(queue: Pick<QueueRepo, 'insert'>, spool: Spool, log: Logger, id: string): Promise<boolean> {
   try {
     const record = await spool.record(id);
     if (!record) return false;

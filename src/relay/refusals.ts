@@ -6,8 +6,8 @@
  * hint for each are data here; the listener says which one applies.
  */
 import type { Logger } from '../log.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { Store } from '../store/index.js';
+import type { Metrics } from '../metrics.js';
+import type { StoreSlice } from '../store/index.js';
 import type { RefusalEntry, StoredRefusal } from '../store/refusals.js';
 
 /** Why a client was refused, with the short label the panel and the CLI show. */
@@ -92,7 +92,7 @@ export interface Refusals {
 }
 
 export interface RefusalsDeps {
-  store: Pick<Store, 'refusals'>;
+  store: StoreSlice<{ refusals: 'record' }>;
   log: Logger;
   metrics?: Metrics;
   now?: () => number;

@@ -14,8 +14,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createDummyHash, PasswordsBusyError, verifyPassword } from '../auth/passwords.js';
 import type { Logger } from '../log.js';
-import type { AuthFailureReason, Metrics } from '../ops/metrics.js';
-import type { Store } from '../store/index.js';
+import type { AuthFailureReason, Metrics } from '../metrics.js';
+import type { StoreSlice } from '../store/index.js';
 import type { SessionUser } from './access.js';
 import { REPLIES, type SmtpError } from './smtp-error.js';
 
@@ -57,7 +57,10 @@ export function createRelayAuth({
   now,
   metrics,
 }: {
-  store: Store;
+  store: StoreSlice<{
+    relayUsers: 'findByName' | 'passwordHash' | 'touch';
+    lockouts: 'abandonAttempt' | 'active' | 'attemptFailed' | 'beginAttempt' | 'clearFailures';
+  }>;
   log: Logger;
   now: () => number;
   metrics?: Metrics;

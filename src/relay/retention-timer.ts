@@ -14,7 +14,7 @@ import type { PruneResult, RetentionRepo } from '../store/retention.js';
 const DAY_MS = 24 * 60 * 60_000;
 
 export interface RetentionTimerOptions {
-  retention: RetentionRepo;
+  retention: Pick<RetentionRepo, 'pruneBatch' | 'checkpoint'>;
   log: Logger;
   retentionDays: number;
   now: () => number;

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { TlsVersion } from '../config.js';
-import type { NetworkMatcher } from '../store/access-schemas.js';
+import type { NetworkMatcher } from '../cidr.js';
 import type { ConnectionGate } from './connection-gate.js';
 import { readProxyHeader } from './proxy-header.js';
 import type { Refusals } from './refusals.js';

@@ -8,8 +8,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import type { Config } from '../config.js';
+import { dataFolder } from '../data-folder.js';
 
 export interface TlsIdentity {
   cert: Buffer;
@@ -22,8 +22,6 @@ export interface TlsIdentity {
   validTo: string;
 }
 
-export const GENERATED_CERT_FILE = 'listener-cert.pem';
-export const GENERATED_KEY_FILE = 'listener-key.pem';
 const VALID_YEARS = 10;
 
 function describe(cert: Buffer, key: Buffer, generated: boolean): TlsIdentity {
@@ -36,8 +34,7 @@ export async function loadTlsIdentity(config: Pick<Config, 'dataDir' | 'tlsCertF
   if (config.tlsCertFile && config.tlsKeyFile) {
     return describe(readFileSync(config.tlsCertFile), readFileSync(config.tlsKeyFile), false);
   }
-  const certFile = path.join(config.dataDir, GENERATED_CERT_FILE);
-  const keyFile = path.join(config.dataDir, GENERATED_KEY_FILE);
+  const { generatedCert: certFile, generatedKey: keyFile } = dataFolder(config.dataDir);
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     const name = hostname();
     const now = new Date();

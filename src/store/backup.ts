@@ -2,8 +2,10 @@
  * The database side of backup and restore: an online snapshot of the live
  * database (SQLite's backup API through better-sqlite3, safe while the relay
  * writes), the messages a snapshot still has waiting, and the checks a
- * restored copy must pass. The archive itself is src/backup's.
+ * restored copy must pass. The archive itself is src/backup's; it sees file
+ * names and message IDs, never a database handle.
  */
+import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import { MIGRATIONS } from './migrations.js';
@@ -77,6 +79,68 @@ export function settleFinished(copy: Db, live: Db, ids: readonly string[]): { se
     }
   })();
   return { settled, removed };
+}
+
+/** What a snapshot of the live database holds once its waiting mail agrees with the staged spool. */
+export interface DatabaseSnapshot {
+  schemaVersion: number;
+  /** IDs of the messages waiting in the copy, each with its spool file kept. */
+  waiting: string[];
+  /** Messages that finished (or were deleted) while the backup ran; the copy has their final state. */
+  finishedMeanwhile: number;
+}
+
+/**
+ * Copies the live database in `liveFile` to `copyFile` (a new file, owner-only) and brings the copy's
+ * waiting mail in line with the spool: `keep(id)` keeps a waiting message's spool file, false when the
+ * relay removed it meanwhile; such a message takes its state from the live database (settleFinished).
+ */
+export async function snapshotDatabase(liveFile: string, copyFile: string, keep: (id: string) => boolean): Promise<DatabaseSnapshot> {
+  const live = openExistingDatabase(liveFile);
+  try {
+    await copyDatabase(live, copyFile);
+    chmodSync(copyFile, 0o600);
+    const copy = openExistingDatabase(copyFile);
+    try {
+      copy.pragma('foreign_keys = ON');
+      const gone = waitingMessageIds(copy).filter((id) => !keep(id));
+      const { settled, removed } = gone.length > 0 ? settleFinished(copy, live, gone) : { settled: 0, removed: 0 };
+      return { schemaVersion: schemaVersion(copy), waiting: waitingMessageIds(copy), finishedMeanwhile: settled + removed };
+    } finally {
+      copy.close();
+    }
+  } finally {
+    live.close();
+  }
+}
+
+/** What a restore learns of the database file it was given, in the order it checks. */
+export type DatabaseFileCheck =
+  | { kind: 'unopenable'; reason: string }
+  | { kind: 'damaged'; problem: string }
+  | { kind: 'newer'; version: number }
+  | { kind: 'sound'; version: number; waiting: string[] };
+
+/**
+ * Checks the database file at `file` as it is (no migrations): it opens, passes SQLite's integrity
+ * check and is no newer than this relay365; then its schema version and waiting message IDs.
+ */
+export function checkDatabaseFile(file: string): DatabaseFileCheck {
+  let db: Db;
+  try {
+    db = openExistingDatabase(file);
+  } catch (err) {
+    return { kind: 'unopenable', reason: (err as Error).message };
+  }
+  try {
+    const problem = integrityProblem(db);
+    if (problem !== null) return { kind: 'damaged', problem };
+    const version = schemaVersion(db);
+    if (version > CURRENT_SCHEMA_VERSION) return { kind: 'newer', version };
+    return { kind: 'sound', version, waiting: waitingMessageIds(db) };
+  } finally {
+    db.close();
+  }
 }
 
 /** SQLite's own check of a database file; null when it is sound, else the first problem it names. */

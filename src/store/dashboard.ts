@@ -1,6 +1,7 @@
 /**
  * The admin panel's dashboard figures: the queue by status, messages per hour
- * over the last 24 hours by outcome, and the oldest message still waiting.
+ * over the last 24 hours by outcome, and the oldest message still waiting;
+ * and the waiting mail per server, status and size that /metrics reports.
  * Every query is answered from an index (see MIGRATIONS), so the dashboard
  * stays fast on a relay log of hundreds of thousands of messages.
  */
@@ -43,9 +44,19 @@ export interface OldestWaiting {
   receivedAt: number;
 }
 
+/** Waiting messages of one email server (null: its server was removed) in one status, and their bytes. */
+export interface WaitingGroup {
+  serverId: number | null;
+  status: WaitingStatus;
+  messages: number;
+  bytes: number;
+}
+
 export interface DashboardRepo {
   /** Waiting messages by status. */
   queueCounts(): QueueCounts;
+  /** Waiting messages per email server and status, with their size (what /metrics reports). */
+  waitingGroups(): WaitingGroup[];
   /** Waiting messages (any waiting status) per email server id. */
   waitingByServer(): Map<number, number>;
   /** The 24 clock hours ending with the one `now` is in, oldest first, each counted by outcome. */
@@ -67,6 +78,8 @@ export const DASHBOARD_SQL = {
   waiting: `SELECT status, COUNT(*) AS n FROM messages WHERE status IN (${WAITING_LIST}) GROUP BY status`,
   waitingByServer: `SELECT server_id, COUNT(*) AS n FROM messages
     WHERE status IN (${WAITING_LIST}) AND server_id IS NOT NULL GROUP BY server_id`,
+  waitingGroups: `SELECT server_id AS serverId, status, COUNT(*) AS messages, COALESCE(SUM(size), 0) AS bytes
+    FROM messages WHERE status IN (${WAITING_LIST}) GROUP BY server_id, status`,
   // One hour each: a GROUP BY over a computed hour would sort every row of the window, a range per hour
   // does not. A recipient's done_at is when its delivery or failure was recorded (recipients_done covers it).
   hourDone: `SELECT status AS outcome, COUNT(DISTINCT message_id) AS n FROM recipients
@@ -91,6 +104,7 @@ interface OutcomeRow {
 export function createDashboardRepo(db: Db): DashboardRepo {
   const selectWaiting = db.prepare<[], { status: WaitingStatus; n: number }>(DASHBOARD_SQL.waiting);
   const selectWaitingByServer = db.prepare<[], { server_id: number; n: number }>(DASHBOARD_SQL.waitingByServer);
+  const selectWaitingGroups = db.prepare<[], WaitingGroup>(DASHBOARD_SQL.waitingGroups);
   const selectDone = db.prepare<[number, number], OutcomeRow>(DASHBOARD_SQL.hourDone);
   const selectWaits = db.prepare<[number, number], OutcomeRow>(DASHBOARD_SQL.hourWaits);
   const selectOldest = db.prepare<
@@ -104,6 +118,7 @@ export function createDashboardRepo(db: Db): DashboardRepo {
       for (const row of selectWaiting.all()) counts[row.status] = row.n;
       return counts;
     },
+    waitingGroups: () => selectWaitingGroups.all(),
     waitingByServer: () => new Map(selectWaitingByServer.all().map((r) => [r.server_id, r.n])),
     hourly: (now) =>
       Array.from({ length: HOURS }, (_, i) => {

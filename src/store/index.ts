@@ -1,13 +1,19 @@
 /**
  * The store: one SQLite database in the data folder, with its repositories.
+ * `Store` is the seam the rest of relay365 sees: repositories of plain data in
+ * and out, each multi-step write one method. The database handle, its
+ * transactions and pragmas stay in this folder; each consumer takes the
+ * `StoreSlice` it uses rather than the whole store.
  */
-import path from 'node:path';
+import { dataFolder } from '../data-folder.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createDatabaseRepo, type DatabaseRepo } from './database.js';
 import { openDatabase, type Db } from './db.js';
 import { createApiTokenRepo, type ApiTokenRepo } from './api-tokens.js';
 import { createAlertRepo, type AlertRepo } from './alerts.js';
 import { createLockoutRepo, type LockoutRepo } from './auth-lockouts.js';
 import { createDashboardRepo, type DashboardRepo } from './dashboard.js';
+import { createKeyCheckRepo, type KeyCheckRepo } from './key-check.js';
 import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
@@ -25,7 +31,6 @@ import { createUserRepo, type UserRepo } from './users.js';
 const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_000 };
 
 export interface Store {
-  db: Db;
   /** The data folder the database lives in (the spool is beside it). */
   dataDir: string;
   servers: ServerRepo;
@@ -45,7 +50,7 @@ export interface Store {
   laneState: LaneStateRepo;
   /** Pruning of old finished mail, checkpoints and the database's size. */
   retention: RetentionRepo;
-  /** Removes an email server with its waiting mail in one transaction (see server-removal.ts). */
+  /** Removes an email server with its waiting mail in one transaction, or says why not (see server-removal.ts). */
   removeServer: RemoveServer;
   /** Alert settings, alerts from firing to resolved, and the queue figures alerts watch. */
   alerts: AlertRepo;
@@ -55,19 +60,43 @@ export interface Store {
   apiTokens: ApiTokenRepo;
   /** Refused SMTP sessions and transactions, coalesced and bounded. */
   refusals: RefusalRepo;
+  /** The database as a whole: integrity, the readiness write, the WAL sync, its size. */
+  database: DatabaseRepo;
+  /** Whether a key opens the sealed secrets, and the check value that tells. */
+  keyCheck: KeyCheckRepo;
   close(): void;
 }
 
+/** The store as the SQLite engine opens it: the seam and the handle the store's own tests look behind it with. */
+export interface SqliteStore extends Store {
+  db: Db;
+}
+
+/** The store's repositories by name (every member but the data folder, the removal and close). */
+export type StoreRepos = Omit<Store, 'dataDir' | 'removeServer' | 'close'>;
+
+/**
+ * The part of the store one consumer uses: for each repository it names, the methods it calls, as
+ * `StoreSlice<{ servers: 'get' | 'list'; queue: 'countsByStatus' }>`. The data folder and the removal
+ * are added with `Pick<Store, 'dataDir' | 'removeServer'>`.
+ */
+export type StoreSlice<Uses extends { [R in keyof StoreRepos]?: keyof StoreRepos[R] }> = {
+  [R in keyof Uses & keyof StoreRepos]: Pick<StoreRepos[R], Uses[R] & keyof StoreRepos[R]>;
+};
+
 /** Opens `{dataDir}/relay365.db`, migrating it, with secrets sealed by `box`. */
-export function createStore(dataDir: string, box: SecretBox, now: () => number = Date.now): Store {
+export function createStore(dataDir: string, box: SecretBox, now: () => number = Date.now): SqliteStore {
   // Only relay365's own user may read the queue and the sealed secrets.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = path.join(dataDir, 'relay365.db');
+  const file = dataFolder(dataDir).database;
   // SQLite gives its -wal and -shm files the database file's permissions.
   closeSync(openSync(file, 'a', 0o600));
   const db = openDatabase(file);
   const servers = createServerRepo(db, box, now);
-  const queue = createQueueRepo(db);
+  const laneState = createLaneStateRepo(db);
+  const queue = createQueueRepo(db, laneState);
+  const relayUsers = createRelayUserRepo(db, now);
+  const networks = createNetworkRepo(db, now);
   return {
     db,
     dataDir,
@@ -76,16 +105,18 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     tokenCaches: createTokenCacheRepo(db, box, now),
     users: createUserRepo(db, now),
     sessions: createSessionRepo(db, box, SESSION_TIMES, now),
-    relayUsers: createRelayUserRepo(db, now),
-    networks: createNetworkRepo(db, now),
+    relayUsers,
+    networks,
     lockouts: createLockoutRepo(db),
-    laneState: createLaneStateRepo(db),
+    laneState,
     retention: createRetentionRepo(db),
-    removeServer: createServerRemoval(db, servers, queue),
+    removeServer: createServerRemoval(db, { servers, queue, relayUsers, networks }),
     alerts: createAlertRepo(db, box),
     dashboard: createDashboardRepo(db),
     apiTokens: createApiTokenRepo(db, now),
     refusals: createRefusalRepo(db),
+    database: createDatabaseRepo(db),
+    keyCheck: createKeyCheckRepo(db, box),
     close: () => db.close(),
   };
 }

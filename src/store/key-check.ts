@@ -61,6 +61,22 @@ export function recordKeyCheck(db: Db, box: SecretBox): void {
   db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(CHECK_NAME, box.seal(CHECK_TEXT));
 }
 
+/** The key check of an open store. */
+export interface KeyCheckRepo {
+  /** Whether `box`'s key (by default the one the store was opened with) opens the database's sealed values. */
+  verdict(box?: SecretBox): KeyVerdict;
+  /** Seals the check value with the store's key unless the database has one; call only once the key is known to be right. */
+  record(): void;
+}
+
+/** Creates the key check over an open database whose secrets `box` seals. */
+export function createKeyCheckRepo(db: Db, box: SecretBox): KeyCheckRepo {
+  return {
+    verdict: (other = box) => testSecretKey(db, other),
+    record: () => recordKeyCheck(db, box),
+  };
+}
+
 /** Runs `look` on the database in `file` opened read-only and without migrating: the folder may be a running relay's. */
 function readOnly<T>(file: string, look: (db: Db) => T): T {
   const db = new Database(file, { readonly: true, fileMustExist: true });

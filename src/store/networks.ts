@@ -3,7 +3,7 @@
  * each routed to one email server. Rules from RELAY365_RELAY_NETWORKS live in
  * the configuration, not here.
  */
-import type { Cidr } from './access-schemas.js';
+import type { Cidr } from '../cidr.js';
 import type { Db } from './db.js';
 
 export interface NetworkRule {

@@ -7,7 +7,7 @@
  * listener's commits never wait long behind it. Mail still waiting is never
  * touched, however old. Also reports the database's size for the panel.
  */
-import { statSync } from 'node:fs';
+import { databaseBytes } from './database.js';
 import type { Db } from './db.js';
 
 /** Rows deleted by one pruning batch. */
@@ -34,14 +34,6 @@ export interface RetentionRepo {
   checkpoint(): void;
   stats(): DatabaseStats;
 }
-
-const fileSize = (file: string): number => {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-};
 
 /** Creates the retention repository over an open database. */
 export function createRetentionRepo(db: Db): RetentionRepo {
@@ -82,7 +74,7 @@ export function createRetentionRepo(db: Db): RetentionRepo {
       db.pragma('wal_checkpoint(PASSIVE)');
     },
     stats: () => ({
-      bytes: fileSize(db.name) + fileSize(`${db.name}-wal`),
+      bytes: databaseBytes(db),
       messages: countMessages.get()?.n ?? 0,
     }),
   };

@@ -6,7 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { dataFolder } from '../data-folder.js';
 
 const VERSION = 1;
 const NONCE_BYTES = 12;
@@ -25,20 +25,17 @@ function keyFromText(text: string): Buffer {
   return createHash('sha256').update(trimmed, 'utf8').digest();
 }
 
-/** The file in the data folder that holds the generated key. */
-export const SECRET_KEY_FILE = 'secret.key';
-
 /** Returns the configured key, or the one in `{dataDir}/secret.key`; null when there is neither. Never writes a key. */
 export function readSecretKey(dataDir: string, configured: string | null): Buffer | null {
   if (configured !== null) return keyFromText(configured);
-  const file = path.join(dataDir, SECRET_KEY_FILE);
+  const file = dataFolder(dataDir).secretKey;
   return existsSync(file) ? keyFromText(readFileSync(file, 'utf8')) : null;
 }
 
 /** Returns the configured key, or reads (creating it on first use) `{dataDir}/secret.key`. */
 export function loadSecretKey(dataDir: string, configured: string | null): Buffer {
   if (configured !== null) return keyFromText(configured);
-  const file = path.join(dataDir, SECRET_KEY_FILE);
+  const file = dataFolder(dataDir).secretKey;
   if (!existsSync(file)) {
     // 'wx' fails if another process created it meanwhile; then we read theirs.
     try {

@@ -1,13 +1,17 @@
 /**
  * Removing an email server, in one transaction with its waiting mail: the
- * removal is refused while mail is in flight, or while mail waits unless the
- * caller drops it; dropped mail is failed with an event naming the removal,
- * so no queue row is ever left pointing at no server. (A trigger in the
- * schema refuses any other delete of a server that still has mail waiting.)
+ * removal is refused while relay users or networks route to the server, while
+ * mail is in flight, or while mail waits unless the caller drops it; dropped
+ * mail is failed with an event naming the removal, so no queue row is ever
+ * left pointing at no server. (A trigger in the schema refuses any other
+ * delete of a server that still has mail waiting.) Every refusal is decided
+ * inside the transaction, so nothing added meanwhile turns it into an error.
  * The caller deletes the failed messages' spool files after the commit.
  */
 import type { Db } from './db.js';
+import type { NetworkRepo } from './networks.js';
 import type { QueueRepo } from './queue.js';
+import type { RelayUserRepo } from './relay-users.js';
 import type { ServerRepo } from './servers.js';
 
 export interface RemoveServerOptions {
@@ -18,9 +22,15 @@ export interface RemoveServerOptions {
   now: number;
 }
 
-/** What a removal did: removed (with the IDs of the mail it failed), or why it refused. */
+/**
+ * What a removal did: removed (with the IDs of the mail it failed), or why it refused: relay users
+ * or networks (by name and CIDR) still route to the server, mail is in flight, or mail waits.
+ */
 export type RemoveServerOutcome =
-  { kind: 'removed'; failed: string[] } | { kind: 'waiting'; waiting: number } | { kind: 'in-flight'; sending: number };
+  | { kind: 'removed'; failed: string[] }
+  | { kind: 'in-use'; relayUsers: string[]; networks: string[] }
+  | { kind: 'waiting'; waiting: number }
+  | { kind: 'in-flight'; sending: number };
 
 export type RemoveServer = (serverId: number, options: RemoveServerOptions) => RemoveServerOutcome;
 
@@ -29,11 +39,23 @@ export function removalReason(serverName: string, by: string): string {
   return `not delivered: its email server ${serverName} was removed by ${by}`;
 }
 
+/** The repositories a removal reads and writes. */
+export interface RemovalRepos {
+  servers: Pick<ServerRepo, 'get' | 'remove'>;
+  queue: Pick<QueueRepo, 'countsByStatus' | 'failWaiting'>;
+  relayUsers: Pick<RelayUserRepo, 'namesForServer'>;
+  networks: Pick<NetworkRepo, 'cidrsForServer'>;
+}
+
 /** Creates the removal over the store's database and repositories. */
-export function createServerRemoval(db: Db, servers: ServerRepo, queue: QueueRepo): RemoveServer {
+export function createServerRemoval(db: Db, { servers, queue, relayUsers, networks }: RemovalRepos): RemoveServer {
   const remove = db.transaction((serverId: number, { dropQueued, by, now }: RemoveServerOptions): RemoveServerOutcome => {
     const server = servers.get(serverId);
     if (!server) throw new Error(`no email server with id ${serverId}`);
+    // Relay users and network rules point at their server (foreign keys): they must go first.
+    const users = relayUsers.namesForServer(serverId);
+    const cidrs = networks.cidrsForServer(serverId);
+    if (users.length > 0 || cidrs.length > 0) return { kind: 'in-use', relayUsers: users, networks: cidrs };
     const counts = queue.countsByStatus(serverId);
     if (counts.sending > 0) return { kind: 'in-flight', sending: counts.sending };
     const waiting = counts.queued + counts.deferred + counts.held;
@@ -42,6 +64,7 @@ export function createServerRemoval(db: Db, servers: ServerRepo, queue: QueueRep
     servers.remove(serverId);
     return { kind: 'removed', failed };
   });
-  // IMMEDIATE: the write lock is taken before counting, so the relay cannot claim mail in between.
+  // IMMEDIATE: the write lock is taken before counting, so neither the relay nor another process
+  // (a relay user added from the command line) can change what was counted before the delete.
   return (serverId, options) => remove.immediate(serverId, options);
 }

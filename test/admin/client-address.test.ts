@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClientAddress } from '../../src/admin/client-address.js';
 import type { AdminEnv } from '../../src/admin/env.js';
-import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
+import { parseCidr, type Cidr } from '../../src/cidr.js';
 import { newToken } from './api/api-client.js';
 import { Agent, createPanel, createUser, type Panel } from './panel.js';
 import { peer, postFrom } from './peer.js';

@@ -4,7 +4,7 @@ import type { AttemptResult, NewMessage } from '../../src/store/queue.js';
 import { HOUR_MS, windowStart } from '../../src/store/dashboard.js';
 import { DashboardPage, type DashboardProps } from '../../src/admin/views/dashboard.js';
 import { chartScale, PLOT_HEIGHT } from '../../src/admin/views/hourly-chart.js';
-import { plainServer } from '../helpers/fixture.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
 import { createPanel, signedIn, visibleText, type Panel } from './panel.js';
 
 // The panel's clock stands still at 12:34:56 UTC; the chart's first hour is 13:00 the day before.
@@ -17,21 +17,14 @@ let panel: Panel;
 afterEach(() => panel?.cleanup());
 
 function message(id: string, serverId: number, receivedAt: number): NewMessage {
-  return {
-    id,
-    serverId,
+  return queuedMessage(id, serverId, {
     mailFrom: 'erp@contoso.com',
     recipients: ['alice@fabrikam.com'],
     size: 100,
     subject: `Invoice ${id}`,
-    headerMessageId: null,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
     receivedAt,
     expiresAt: receivedAt + 5 * DAY,
-  };
+  });
 }
 
 const date = (days: number): string => new Date(NOW + days * DAY).toISOString().slice(0, 10);

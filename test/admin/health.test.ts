@@ -10,7 +10,7 @@ import { createAdminApp } from '../../src/admin/app.js';
 import type { AdminEnv } from '../../src/admin/env.js';
 import { silentLogger } from '../../src/log.js';
 import { createOperations } from '../../src/ops/index.js';
-import { createMetrics } from '../../src/ops/metrics.js';
+import { createMetrics } from '../../src/metrics.js';
 import { createSigningKey, type SigningKey } from '../emulator/index.js';
 import { startHarness, type Harness } from '../helpers/relay-harness.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { latestEventId } from '../../src/admin/event-cursor.js';
 import type { NewMessage } from '../../src/store/queue.js';
-import { plainServer } from '../helpers/fixture.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
 import { createPanel, signedIn, visibleText, type Panel } from './panel.js';
 
 let panel: Panel;
@@ -15,21 +15,15 @@ const SEND_AS_DENIED =
   '554 5.2.252 SendAsDenied; relay@contoso.com not allowed to send as erp@contoso.com; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData] [Hostname=AM0PR01MB1234.eurprd01.prod.exchangelabs.com]';
 
 function message(id: string, serverId: number, minutes: number, from: string, to: string[], subject: string): NewMessage {
-  return {
-    id,
-    serverId,
+  return queuedMessage(id, serverId, {
     mailFrom: from,
     recipients: to,
     size: 2048,
     subject,
-    headerMessageId: null,
     clientAddress: '10.0.0.5',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
     receivedAt: T0 + minutes * 60_000,
     expiresAt: T0 + 1e9,
-  };
+  });
 }
 
 function seed(p: Panel): void {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { plainServer } from '../helpers/fixture.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
 import { createPanel, signedIn, visibleText, type Panel } from './panel.js';
 
 let panel: Panel;
@@ -16,22 +16,15 @@ function seed(p: Panel): void {
       clientSecret: 'the-secret-value',
     }),
   );
+  const now = Date.now();
   p.fx.store.queue.insert([
-    {
-      id: 'MSG1',
-      serverId: 1,
+    queuedMessage('MSG1', 1, {
       mailFrom: 'app@example.com',
       recipients: ['a@example.com'],
-      size: 10,
       subject: 'x',
-      headerMessageId: null,
-      clientAddress: '127.0.0.1',
-      clientHelo: 'app',
-      route: 'network 127.0.0.0/8',
-      relayUser: null,
-      receivedAt: Date.now(),
-      expiresAt: Date.now() + 1e9,
-    },
+      receivedAt: now,
+      expiresAt: now + 1e9,
+    }),
   ]);
   p.fx.store.queue.holdServer(1, '535 5.7.3 Authentication unsuccessful', Date.now());
 }

@@ -2,8 +2,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/passwords.js';
-import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
-import { plainServer } from '../helpers/fixture.js';
+import { parseCidr, type Cidr } from '../../src/cidr.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
+import { relayUserArrivesBeforeRemoval } from '../helpers/removal-race.js';
 import { apiClient, newToken } from './api/api-client.js';
 import { createPanel, LISTENER_INFO, signedIn, visibleText, type Agent, type Panel } from './panel.js';
 
@@ -453,6 +454,16 @@ describe('email server delete', () => {
     expect((await agent.post('/servers/1/delete')).status).toBe(303);
     expect(panel.fx.store.servers.get(1)).toBeUndefined();
   });
+
+  it('refuses, naming it, a relay user added just before the removal runs, instead of failing with an error page', async () => {
+    const agent = await editorPanel();
+    relayUserArrivesBeforeRemoval(panel.fx.store, 'late-scanner');
+    const refused = await agent.post('/servers/1/delete');
+    expect(refused.status).toBe(409);
+    expect(visibleText(refused.text)).toContain('o365 was not deleted: relay users or networks still route mail to it.');
+    expect(visibleText(refused.text)).toContain('relay user late-scanner');
+    expect(panel.fx.store.servers.get(1)).toBeDefined();
+  });
 });
 
 describe('route in the relay log', () => {
@@ -461,21 +472,16 @@ describe('route in the relay log', () => {
     panel.fx.store.servers.add(plainServer({ name: 'o365' }));
     const now = panel.clock.now;
     panel.fx.store.queue.insert([
-      {
-        id: 'MSG1',
-        serverId: 1,
+      queuedMessage('MSG1', 1, {
         mailFrom: 'scanner@contoso.com',
         recipients: ['alice@fabrikam.com'],
-        size: 10,
         subject: 'Scan',
-        headerMessageId: null,
         clientAddress: '192.0.2.7',
-        clientHelo: 'mfp',
         route: 'relay user scanner',
         relayUser: 'scanner',
         receivedAt: now,
         expiresAt: now + 1e9,
-      },
+      }),
     ]);
     const agent = await signedIn(panel, 'viewer@example.com');
     const list = visibleText((await agent.get('/log')).text);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { plainServer } from '../helpers/fixture.js';
+import { plainServer, queuedMessage } from '../helpers/fixture.js';
 import { createPanel, signedIn, visibleText, type Agent, type Panel } from './panel.js';
 
 let panel: Panel;
@@ -250,23 +250,7 @@ describe('email servers', () => {
     panel = createPanel();
     panel.fx.store.servers.add(plainServer({ name: 'smarthost', host: 'mx.example.com', port: 25 }));
     const now = Date.now();
-    panel.fx.store.queue.insert(
-      ['A', 'B', 'C'].map((id) => ({
-        id,
-        serverId: 1,
-        mailFrom: 'app@example.com',
-        recipients: ['x@example.com'],
-        size: 1,
-        subject: null,
-        headerMessageId: null,
-        clientAddress: '127.0.0.1',
-        clientHelo: 'h',
-        route: 'network 127.0.0.0/8',
-        relayUser: null,
-        receivedAt: now,
-        expiresAt: now + 1e9,
-      })),
-    );
+    panel.fx.store.queue.insert(['A', 'B', 'C'].map((id) => queuedMessage(id, 1, { receivedAt: now, expiresAt: now + 1e9 })));
     panel.fx.store.queue.recordAttempt('C', { kind: 'hold', reply: '535 5.7.3' }, now);
     const agent = await signedIn(panel, 'admin@example.com', { superAdmin: true });
     expect(visibleText((await agent.get('/servers')).text)).toContain('smarthost (default) mx.example.com:25 none Not used yet 2 1');
@@ -279,23 +263,7 @@ describe('email servers', () => {
     const spoolFile = path.join(panel.fx.dir, 'spool', 'WAIT1.eml');
     mkdirSync(path.dirname(spoolFile), { recursive: true });
     writeFileSync(spoolFile, 'Subject: waiting\r\n\r\nbody\r\n');
-    panel.fx.store.queue.insert([
-      {
-        id: 'WAIT1',
-        serverId: id,
-        mailFrom: 'app@example.com',
-        recipients: ['x@example.com'],
-        size: 1,
-        subject: null,
-        headerMessageId: null,
-        clientAddress: '127.0.0.1',
-        clientHelo: 'h',
-        route: 'network 127.0.0.0/8',
-        relayUser: null,
-        receivedAt: now,
-        expiresAt: now + 1e9,
-      },
-    ]);
+    panel.fx.store.queue.insert([queuedMessage('WAIT1', id, { receivedAt: now, expiresAt: now + 1e9 })]);
     const confirm = await agent.get(`/servers/${id}/delete`);
     expect(visibleText(confirm.text)).toContain('Give up on the 1 message still waiting for this server');
     const refused = await agent.post(`/servers/${id}/delete`);
@@ -320,22 +288,7 @@ describe('email servers', () => {
     const { agent, id } = await office365(panel);
     const now = Date.now();
     panel.fx.store.queue.insert([
-      {
-        id: 'SENDING1',
-        serverId: id,
-        mailFrom: 'app@example.com',
-        recipients: ['x@example.com'],
-        size: 1,
-        subject: null,
-        headerMessageId: null,
-        clientAddress: '127.0.0.1',
-        clientHelo: 'h',
-        route: 'admin panel',
-        relayUser: null,
-        receivedAt: now,
-        expiresAt: now + 1e9,
-        status: 'sending',
-      },
+      queuedMessage('SENDING1', id, { route: 'admin panel', receivedAt: now, expiresAt: now + 1e9, status: 'sending' }),
     ]);
     await agent.get(`/servers/${id}/delete`);
     const refused = await agent.post(`/servers/${id}/delete`, { drop: '1' });

@@ -26,6 +26,20 @@ afterEach(async () => {
 
 const ALL_PASS = { config: 'pass', clock: 'pass', network: 'pass', token: 'pass', smtp: 'pass' };
 
+/** Damages the database as a bad disk could: an index that no longer matches its table's rows. */
+function breakAnIndex({ fx }: DoctorContext): void {
+  const db = fx.store.db;
+  db.exec('CREATE TABLE probe_t (a); CREATE INDEX probe_i ON probe_t (a); INSERT INTO probe_t VALUES (1), (2);');
+  const version = db.pragma('schema_version', { simple: true }) as number;
+  // Only a test rewrites the schema behind SQLite's back; unsafe mode lets it.
+  db.unsafeMode(true);
+  db.pragma('writable_schema = ON');
+  db.prepare(`UPDATE sqlite_master SET sql = 'CREATE INDEX probe_i ON probe_t (a DESC)' WHERE name = 'probe_i'`).run();
+  db.pragma(`schema_version = ${version + 1}`);
+  db.pragma('writable_schema = OFF');
+  db.unsafeMode(false);
+}
+
 describe('relay365 doctor', () => {
   it('passes every step for a good application sign-in setup, comparing each claim', async () => {
     ctx = await startDoctorContext(key);
@@ -174,6 +188,18 @@ describe('relay365 doctor', () => {
     expect(first.fix).toMatch(/^Set RELAY365_SECRET_KEY to the key relay365 runs with/);
     expect(step(report, 'token')).toMatchObject({ status: 'skip', saw: expect.stringContaining('encryption key') });
     expect(step(report, 'smtp').status).toBe('skip');
+  });
+
+  it("fails only the first step on a database that fails SQLite's integrity check, naming the problem and the restore", async () => {
+    ctx = await startDoctorContext(key);
+    breakAnIndex(ctx);
+    const report = await ctx.run();
+    expect(statuses(report)).toEqual({ ...ALL_PASS, config: 'fail' });
+    expect(step(report, 'config').checks.find((c) => c.name === 'database integrity')).toMatchObject({
+      ok: false,
+      saw: expect.stringMatching(/^row \d+ missing from index probe_i$/),
+    });
+    expect(step(report, 'config').fix).toMatch(/restore the data folder from a backup \(relay365 restore\)/);
   });
 
   it('passes the first step with the key the secrets were sealed with', async () => {

@@ -5,10 +5,10 @@
  * Loopback rules (the default) and narrow rules bring no warning.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseCidr, type Cidr } from '../../src/cidr.js';
 import { formatReport } from '../../src/doctor/format.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import { silentLogger } from '../../src/log.js';
-import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
 import { createPanel, signedIn, visibleText, type Panel } from '../admin/panel.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { freePort, runCli } from '../helpers/relay-process.js';

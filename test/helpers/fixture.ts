@@ -5,19 +5,21 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createStore, type Store } from '../../src/store/index.js';
+import { createStore, type SqliteStore } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import type { NewMessage } from '../../src/store/queue.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { newServerSettings } from '../../src/auth/server-settings.js';
-import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../../src/relay/tls-identity.js';
+import type { SpoolEnvelope } from '../../src/relay/spool.js';
+import { GENERATED_CERT_FILE, GENERATED_KEY_FILE } from '../../src/data-folder.js';
 
 const CERTS = path.resolve('test/emulator/certs');
 
 export interface Fixture {
   dir: string;
   config: Config;
-  store: Store;
+  /** The store, with its database handle for tests that look behind the seam. */
+  store: SqliteStore;
   cleanup(): void;
 }
 
@@ -54,16 +56,13 @@ export function plainServer(overrides: Partial<ServerSettings> = {}): ServerSett
   return newServerSettings({ name: 'upstream', method: 'none', secure: 'none', host: '127.0.0.1', port: 25, ...overrides });
 }
 
-/** A queue record as the listener would make it for a one-recipient message from an allowed network. */
-export function queuedMessage(id: string, serverId: number, overrides: Partial<NewMessage> = {}): NewMessage {
+/** The envelope the listener spools for a one-recipient message from an allowed network. */
+export function spoolEnvelope(id: string, serverId: number, overrides: Partial<SpoolEnvelope> = {}): SpoolEnvelope {
   return {
     id,
     serverId,
     mailFrom: 'app@example.test',
     recipients: ['a@example.test'],
-    size: 10,
-    subject: null,
-    headerMessageId: null,
     clientAddress: '127.0.0.1',
     clientHelo: 'app',
     route: 'network 127.0.0.0/8',
@@ -72,4 +71,9 @@ export function queuedMessage(id: string, serverId: number, overrides: Partial<N
     expiresAt: 10_000_000,
     ...overrides,
   };
+}
+
+/** A queue record as the listener would make it for that message (spoolEnvelope's). */
+export function queuedMessage(id: string, serverId: number, overrides: Partial<NewMessage> = {}): NewMessage {
+  return { ...spoolEnvelope(id, serverId), size: 10, subject: null, headerMessageId: null, ...overrides };
 }

@@ -7,7 +7,7 @@ import nodemailer from 'nodemailer';
 import { authorizeUrl, createPkce, finishAuthorization } from '../../src/auth/authorize.js';
 import { createMsalClient } from '../../src/auth/msal-client.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import type { Metrics } from '../../src/ops/metrics.js';
+import type { Metrics } from '../../src/metrics.js';
 import { MAX_QUEUE_LIFETIME_MS } from '../../src/relay/classify.js';
 import type { DeliveryPace } from '../../src/relay/delivery-pace.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';

@@ -2,7 +2,7 @@
  * Runs relay365 as a child process on a fresh data folder, as a user would
  * run it, so tests can kill it and benchmarks can measure its memory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -36,19 +36,24 @@ export interface CliOptions {
 
 /** Runs `relay365 <args>` to completion (CLI commands), bounded by `timeoutMs`. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, { timeoutMs = 30_000, maxFileBytes }: CliOptions = {}): Promise<CliResult> {
+  const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args];
+  const child =
+    maxFileBytes === undefined
+      ? spawn(command[0] as string, command.slice(1), { env, cwd: ROOT })
+      : spawn('bash', ['-c', `ulimit -f ${Math.floor(maxFileBytes / 1024)} && exec "$@"`, 'relay365', ...command], { env, cwd: ROOT });
+  return collectOutput(child, timeoutMs, `relay365 ${args.join(' ')}`);
+}
+
+/** What `child` writes until it exits; after `timeoutMs` it is killed and `what` named in the rejection. */
+export function collectOutput(child: ChildProcessWithoutNullStreams, timeoutMs: number, what: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const command = [process.execPath, '--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args];
-    const child =
-      maxFileBytes === undefined
-        ? spawn(command[0] as string, command.slice(1), { env, cwd: ROOT })
-        : spawn('bash', ['-c', `ulimit -f ${Math.floor(maxFileBytes / 1024)} && exec "$@"`, 'relay365', ...command], { env, cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`relay365 ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);

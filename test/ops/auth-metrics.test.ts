@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { silentLogger } from '../../src/log.js';
-import { createMetrics, type StoreSample } from '../../src/ops/metrics.js';
+import { createMetrics, type StoreSample } from '../../src/metrics.js';
 import { createRelayAuth } from '../../src/relay/relay-auth.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { parseExposition, valueOf } from './exposition.js';

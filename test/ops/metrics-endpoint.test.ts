@@ -10,7 +10,7 @@ import type { AdminEnv } from '../../src/admin/env.js';
 import type { Config } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { createOperations } from '../../src/ops/index.js';
-import { createMetrics } from '../../src/ops/metrics.js';
+import { createMetrics } from '../../src/metrics.js';
 import { PROBE_INTERVAL_MS } from '../../src/relay/outcomes.js';
 import type { ServerSettings } from '../../src/store/servers.js';
 import { createSigningKey, SEED, type SigningKey } from '../emulator/index.js';

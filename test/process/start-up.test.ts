@@ -4,12 +4,12 @@
  * else is printed or any data folder, database or key is created, and leaves
  * no listener behind.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, runCli } from '../helpers/relay-process.js';
+import { endedPid, freePort, runCli, startRelay } from '../helpers/relay-process.js';
 
 let dir: string;
 let busy: net.Server;
@@ -99,5 +99,27 @@ describe('relay365 start with a listen address in use', () => {
     );
     expect(result.stdout).toBe('');
     expect(noDataFolder()).toBe(true);
+  });
+});
+
+describe('start-up housekeeping', () => {
+  it('removes the folders that killed backups left in the data folder', async () => {
+    const dataDir = path.join(dir, 'data');
+    mkdirSync(dataDir, { mode: 0o700 });
+    const left = path.join(dataDir, `.backup-${hostname()}-${await endedPid()}-Ab12Cd`);
+    mkdirSync(left);
+    writeFileSync(path.join(left, 'relay365.db'), 'half a copy');
+    const relay = await startRelay({
+      ...process.env,
+      RELAY365_DATA_DIR: dataDir,
+      RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
+      RELAY365_SECRET_KEY: 'ab'.repeat(32),
+      RELAY365_LOG_LEVEL: 'error',
+    });
+    try {
+      expect(existsSync(left)).toBe(false);
+    } finally {
+      await relay.stop();
+    }
   });
 });

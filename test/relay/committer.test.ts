@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommitter, type Committer } from '../../src/relay/committer.js';
 import { createSpool } from '../../src/relay/spool.js';
 import type { NewMessage } from '../../src/store/queue.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 let fx: Fixture;
 let committer: Committer;
@@ -23,22 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => fx.cleanup());
 
-const message = (id: string, overrides: Partial<NewMessage> = {}): NewMessage => ({
-  id,
-  serverId,
-  mailFrom: 'app@example.test',
-  recipients: ['b@example.test'],
-  size: 10,
-  subject: id,
-  headerMessageId: null,
-  clientAddress: '127.0.0.1',
-  clientHelo: 'client.test',
-  route: 'network 127.0.0.0/8',
-  relayUser: null,
-  receivedAt: 1_700_000_000_000,
-  expiresAt: 1_700_000_000_000 + 86_400_000,
-  ...overrides,
-});
+const message = (id: string, overrides: Partial<NewMessage> = {}): NewMessage => queuedMessage(id, serverId, overrides);
 
 /** Settles every commit and reports each one as `ok` or its error. */
 const settle = (ids: Promise<void>[]): Promise<string[]> =>

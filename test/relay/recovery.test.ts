@@ -1,20 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { createRelay } from '../../src/relay/index.js';
 import { recover } from '../../src/relay/recovery.js';
 import { Readable } from 'node:stream';
-import { createSpool, type Spool, type SpoolEnvelope } from '../../src/relay/spool.js';
-import type { NewMessage } from '../../src/store/queue.js';
-import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
-import { endedPid } from '../helpers/relay-process.js';
+import { createSpool, type Spool } from '../../src/relay/spool.js';
+import { createFixture, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
 
 let fx: Fixture;
 let spool: Spool;
-
-const record = (id: string, serverId: number): NewMessage => queuedMessage(id, serverId);
 
 beforeEach(() => {
   fx = createFixture();
@@ -23,22 +17,9 @@ beforeEach(() => {
 afterEach(() => fx.cleanup());
 
 describe('start-up recovery', () => {
-  it('removes at start-up the folders that killed backups left in the data folder', async () => {
-    const left = path.join(fx.dir, `.backup-${hostname()}-${await endedPid()}-Ab12Cd`);
-    mkdirSync(left);
-    writeFileSync(path.join(left, 'relay365.db'), 'half a copy');
-    const relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger });
-    await relay.start();
-    try {
-      expect(existsSync(left)).toBe(false);
-    } finally {
-      await relay.stop();
-    }
-  });
-
   it('requeues mail left in flight, deletes unrecorded files and fails records whose file is gone', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
-    fx.store.queue.insert([record('INFLIGHT', serverId), record('NOFILE', serverId)]);
+    fx.store.queue.insert([queuedMessage('INFLIGHT', serverId), queuedMessage('NOFILE', serverId)]);
     for (const id of ['INFLIGHT', 'NOFILE']) fx.store.queue.claim(id, 2_000);
     writeFileSync(spool.path('INFLIGHT'), 'Subject: x\r\n\r\nx\r\n');
     writeFileSync(spool.path('ORPHAN'), 'Subject: never acknowledged\r\n');
@@ -55,9 +36,7 @@ describe('start-up recovery', () => {
 
   it('records again, from its envelope, a message whose record a power cut undid, and delivers its bytes unchanged', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
-    const envelope: SpoolEnvelope = {
-      id: 'UNDONE',
-      serverId,
+    const envelope = spoolEnvelope('UNDONE', serverId, {
       mailFrom: 'erp@contoso.test',
       recipients: ['alice@fabrikam.test', 'bob@fabrikam.test'],
       clientAddress: '127.0.0.9',
@@ -66,7 +45,7 @@ describe('start-up recovery', () => {
       relayUser: 'erp',
       receivedAt: 5_000,
       expiresAt: 9_000_000,
-    };
+    });
     const prefix = Buffer.from('Received: from erp.contoso.test by relay365\r\n');
     const message = 'Subject: Invoice 7\r\nMessage-ID: <7@erp>\r\n\r\nAmount: 12\r\n';
     await spool.write(envelope, prefix, Readable.from([Buffer.from(message)]));
@@ -95,16 +74,12 @@ describe('start-up recovery', () => {
   it('removes unfinished writes, and files of messages already done or of a deleted server, without recording them', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
     const gone = fx.store.servers.add(plainServer({ name: 'gone' })).id;
-    const envelope = (id: string, server: number): SpoolEnvelope => {
-      const { size: _size, subject: _subject, headerMessageId: _messageId, ...rest } = record(id, server);
-      return rest;
-    };
     const body = (): Readable => Readable.from([Buffer.from('Subject: x\r\n\r\nx\r\n')]);
-    fx.store.queue.insert([record('DONE', serverId)]);
+    fx.store.queue.insert([queuedMessage('DONE', serverId)]);
     fx.store.queue.claim('DONE', 2_000);
     fx.store.queue.recordAttempt('DONE', { kind: 'done', delivered: [{ address: 'a@example.test', reply: '250 ok' }], failed: [] }, 2_500);
-    await spool.write(envelope('DONE', serverId), Buffer.alloc(0), body());
-    await spool.write(envelope('ORPHANED', gone), Buffer.alloc(0), body());
+    await spool.write(spoolEnvelope('DONE', serverId), Buffer.alloc(0), body());
+    await spool.write(spoolEnvelope('ORPHANED', gone), Buffer.alloc(0), body());
     fx.store.servers.remove(gone);
     writeFileSync(path.join(fx.dir, 'spool', 'PARTIAL.tmp'), 'R365ENV1');
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
-import { createMetrics, type StoreSample } from '../../src/ops/metrics.js';
+import { createMetrics, type StoreSample } from '../../src/metrics.js';
 import { createRefusals, REFUSAL_HINTS, REFUSAL_REASON_KEYS, type RefusalsDeps } from '../../src/relay/refusals.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
 import { parseExposition, valueOf } from '../ops/exposition.js';
@@ -137,7 +137,6 @@ describe('the refusal recorder', () => {
         record: () => {
           throw new Error('SQLITE_FULL: database or disk is full');
         },
-        list: () => [],
       },
     };
     const { refusals, lines, clock, refusedTotal } = setUp(failing);

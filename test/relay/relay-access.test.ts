@@ -5,9 +5,9 @@
 import nodemailer from 'nodemailer';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
+import { parseCidr, type Cidr } from '../../src/cidr.js';
 import { silentLogger } from '../../src/log.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
-import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
 import { createStore } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from '../emulator/index.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
 import { copyDatabase, integrityProblem, openExistingDatabase, settleFinished, waitingMessageIds } from '../../src/store/backup.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -20,21 +20,15 @@ afterEach(() => {
 function queue(...ids: string[]): void {
   const serverId = fx.store.servers.add(plainServer()).id;
   fx.store.queue.insert(
-    ids.map((id) => ({
-      id,
-      serverId,
-      mailFrom: 'erp@contoso.com',
-      recipients: ['alice@fabrikam.test', 'bob@fabrikam.test'],
-      size: 10,
-      subject: id,
-      headerMessageId: null,
-      clientAddress: '127.0.0.1',
-      clientHelo: 'erp',
-      route: 'network 127.0.0.0/8',
-      relayUser: null,
-      receivedAt: NOW,
-      expiresAt: NOW + 86_400_000,
-    })),
+    ids.map((id) =>
+      queuedMessage(id, serverId, {
+        mailFrom: 'erp@contoso.com',
+        recipients: ['alice@fabrikam.test', 'bob@fabrikam.test'],
+        subject: id,
+        receivedAt: NOW,
+        expiresAt: NOW + 86_400_000,
+      }),
+    ),
   );
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DASHBOARD_SQL, HOUR_MS, windowStart } from '../../src/store/dashboard.js';
 import type { AttemptResult, NewMessage } from '../../src/store/queue.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 // 12:34:56 UTC: the window runs from 13:00 the day before to the end of the 12:00 hour.
 const NOW = Date.parse('2030-06-01T12:34:56Z');
@@ -12,21 +12,14 @@ let fx: Fixture;
 afterEach(() => fx?.cleanup());
 
 function message(id: string, receivedAt: number, to = ['alice@fabrikam.com']): NewMessage {
-  return {
-    id,
-    serverId: 1,
+  return queuedMessage(id, 1, {
     mailFrom: 'erp@contoso.com',
     recipients: to,
     size: 100,
     subject: `subject ${id}`,
-    headerMessageId: null,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
     receivedAt,
     expiresAt: receivedAt + 5 * 24 * HOUR_MS,
-  };
+  });
 }
 
 const ok = (address: string) => ({ address, reply: '250 2.0.0 OK' });

@@ -3,7 +3,7 @@ import { JOURNAL_SIZE_LIMIT_BYTES } from '../../src/store/db.js';
 import { listQuery, type AttemptResult, type ListFilter, type NewMessage } from '../../src/store/queue.js';
 import { createRetentionTimer } from '../../src/relay/retention-timer.js';
 import type { Logger } from '../../src/log.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const DAY = 24 * 60 * 60_000;
 const NOW = Date.parse('2030-06-01T12:00:00Z');
@@ -24,21 +24,7 @@ const log: Logger = {
 };
 
 function message(id: string, receivedAt: number, from = 'erp@contoso.com', to = ['alice@fabrikam.com']): NewMessage {
-  return {
-    id,
-    serverId: 1,
-    mailFrom: from,
-    recipients: to,
-    size: 100,
-    subject: id,
-    headerMessageId: null,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
-    receivedAt,
-    expiresAt: receivedAt + 5 * DAY,
-  };
+  return queuedMessage(id, 1, { mailFrom: from, recipients: to, size: 100, subject: id, receivedAt, expiresAt: receivedAt + 5 * DAY });
 }
 
 /** Old and young mail in every state, and events that belong to no message. */

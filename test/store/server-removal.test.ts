@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCidr, type Cidr } from '../../src/store/access-schemas.js';
+import { parseCidr, type Cidr } from '../../src/cidr.js';
 import { createStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import type { MessageStatus, NewMessage } from '../../src/store/queue.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
-import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const NOW = Date.parse('2030-06-01T12:00:00Z');
 const WAITING: readonly MessageStatus[] = ['queued', 'deferred', 'sending', 'held'];
@@ -17,22 +17,15 @@ let fx: Fixture;
 afterEach(() => fx?.cleanup());
 
 function message(id: string, serverId: number, status?: 'sending'): NewMessage {
-  return {
-    id,
-    serverId,
+  return queuedMessage(id, serverId, {
     mailFrom: 'erp@contoso.com',
     recipients: ['alice@fabrikam.com', 'bob@fabrikam.com'],
     size: 100,
     subject: id,
-    headerMessageId: null,
-    clientAddress: '127.0.0.1',
-    clientHelo: 'erp',
-    route: 'network 127.0.0.0/8',
-    relayUser: null,
     receivedAt: NOW,
     expiresAt: NOW + 1e9,
     ...(status ? { status } : {}),
-  };
+  });
 }
 
 /** Messages that wait but point at no server: what must never exist. */
@@ -102,13 +95,19 @@ describe('removing an email server', () => {
     expect(store.servers.get(server.id)).toBeDefined();
   });
 
-  it('leaves the waiting mail as it was when the delete itself fails (a network still routes to the server)', () => {
+  it('refuses while relay users or networks route to the server, naming them, and leaves its waiting mail as it was', () => {
     fx = createFixture();
     const { store } = fx;
     const server = store.servers.add(plainServer());
     store.networks.add(parseCidr('10.0.0.0/8') as Cidr, server.id);
-    store.queue.insert([message('QUEUED', server.id)]);
-    expect(() => store.removeServer(server.id, { dropQueued: true, by: 'the command line', now: NOW })).toThrow(/FOREIGN KEY/);
+    store.relayUsers.add({ name: 'scanner', passwordHash: 'scrypt$unused', serverId: server.id, allowFrom: [] });
+    store.queue.insert([message('QUEUED', server.id), message('SENDING', server.id, 'sending')]);
+    expect(store.removeServer(server.id, { dropQueued: true, by: 'the command line', now: NOW })).toEqual({
+      kind: 'in-use',
+      relayUsers: ['scanner'],
+      networks: ['10.0.0.0/8'],
+    });
+    expect(store.servers.get(server.id)).toBeDefined();
     expect(store.queue.get('QUEUED')).toMatchObject({ status: 'queued', serverId: server.id });
     expect(store.queue.events('QUEUED').map((e) => e.kind)).toEqual(['received']);
   });

@@ -20,6 +20,9 @@ export interface ApiDeps {
   ops?: Operations;
 }
 
+/** The dependencies of one group of API routes: the API's, with the store narrowed to the slice the group uses. */
+export type ApiRouteDeps<S> = Omit<ApiDeps, 'store'> & { store: S };
+
 export interface ApiEnv {
   Bindings: Partial<HttpBindings>;
   Variables: {

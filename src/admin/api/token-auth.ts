@@ -8,8 +8,8 @@
  * checked again.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { Cidr } from '../../cidr.js';
 import type { Logger } from '../../log.js';
-import type { Cidr } from '../../store/access-schemas.js';
 import type { ApiTokenRepo } from '../../store/api-tokens.js';
 import { createClientAddress } from '../client-address.js';
 import { createLoginThrottle } from '../login-throttle.js';
@@ -21,7 +21,7 @@ const FAILURES_BEFORE_WAIT = 10;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
 export interface TokenAuthOptions {
-  tokens: ApiTokenRepo;
+  tokens: Pick<ApiTokenRepo, 'authenticate'>;
   log: Logger;
   now: () => number;
   /** Peers whose `X-Forwarded-For` names the client (RELAY365_TRUSTED_PROXIES). */

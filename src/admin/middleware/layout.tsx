@@ -5,14 +5,14 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { AdminEnv } from '../env.js';
 import { takeFlash } from '../flash.js';
 import { expiringSecrets } from '../secret-expiry.js';
 import { Layout } from '../views/layout.js';
 
 export interface LayoutOptions {
-  store: Store;
+  store: StoreSlice<{ sessions: 'takeFlash'; servers: 'list' }>;
   now: () => number;
 }
 

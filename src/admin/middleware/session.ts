@@ -3,12 +3,12 @@
  * `c.var.session` (both null when signed out or expired).
  */
 import type { MiddlewareHandler } from 'hono';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import { SESSION_COOKIE, type CookieJar } from '../cookies.js';
 import type { AdminEnv } from '../env.js';
 
 export interface SessionOptions {
-  store: Store;
+  store: StoreSlice<{ sessions: 'touch'; users: 'get' }>;
   cookies: CookieJar;
 }
 

@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import { createDummyHash, hashPassword, PasswordsBusyError, verifyPassword } from '../../auth/passwords.js';
 import { checkPassword } from '../accounts.js';
 import type { ClientAddressOf } from '../client-address.js';
@@ -17,7 +17,7 @@ import { waitText, type LoginThrottle } from '../login-throttle.js';
 import { AccountPage, type PasswordChangeErrors } from '../views/account.js';
 
 export interface AccountRouteOptions {
-  store: Store;
+  store: StoreSlice<{ users: 'passwordHash' | 'setPassword'; sessions: 'setFlash' }>;
   /** The sign-in throttle: a wrong current password counts as a failed sign-in. */
   throttle: LoginThrottle;
   clientAddress: ClientAddressOf;

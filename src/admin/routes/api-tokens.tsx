@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
 import { newApiTokenSchema } from '../../store/api-tokens.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../form-text.js';
@@ -16,7 +16,7 @@ import { ApiTokensPage, type NewApiTokenForm } from '../views/api-tokens.js';
 import { createOneTimePasswords } from './one-time-passwords.js';
 
 export interface ApiTokenRouteOptions {
-  store: Store;
+  store: StoreSlice<{ apiTokens: 'add' | 'findByName' | 'list' | 'revoke'; sessions: 'setFlash' }>;
   log: Logger;
   publicUrl: string;
   now: () => number;

@@ -4,7 +4,7 @@
  * counted before the password is checked (see login-throttle.ts).
  */
 import { Hono, type Context } from 'hono';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import { checkEmail, checkPassword } from '../accounts.js';
 import type { ClientAddressOf } from '../client-address.js';
 import { ANON_COOKIE, SESSION_COOKIE, type CookieJar } from '../cookies.js';
@@ -17,7 +17,10 @@ import { LoginPage, SetupPage } from '../views/login.js';
 import type { Logger } from '../../log.js';
 
 export interface AuthRouteOptions {
-  store: Store;
+  store: StoreSlice<{
+    sessions: 'create' | 'destroy';
+    users: 'add' | 'checkSetupToken' | 'count' | 'findByEmail' | 'passwordHash' | 'useSetupToken';
+  }>;
   cookies: CookieJar;
   throttle: LoginThrottle;
   clientAddress: ClientAddressOf;

@@ -8,13 +8,15 @@
  */
 import { Hono } from 'hono';
 import type { Config } from '../../config.js';
-import { runDoctor } from '../../doctor/run.js';
+import { runDoctor, type DoctorStore } from '../../doctor/run.js';
 import type { Logger } from '../../log.js';
 import type { AdminEnv } from '../env.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { renderServerPage, serverNotFound, serverParam, type ServerViewOptions } from './server-view.js';
 
 export interface CheckConfigRouteOptions extends ServerViewOptions {
+  /** The server page's reads and the doctor's. */
+  store: ServerViewOptions['store'] & DoctorStore;
   config: Pick<Config, 'dataDir' | 'secretKey' | 'minFreeSpace' | 'relayNetworks'>;
   log: Logger;
 }

@@ -4,13 +4,13 @@
  */
 import { Hono } from 'hono';
 import { secretDaysLeft } from '../../auth/secret-expiry.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { AdminEnv } from '../env.js';
 import { DashboardPage, type DashboardAlert, type SecretExpiry } from '../views/dashboard.js';
 
 export interface DashboardRouteOptions {
-  store: Store;
+  store: StoreSlice<{ servers: 'list'; dashboard: 'hourly' | 'oldestWaiting' | 'queueCounts' | 'waitingByServer' }>;
   now: () => number;
   /** The alerts firing now; without it the dashboard has no alerts section. */
   alerts?: () => DashboardAlert[];

@@ -5,14 +5,14 @@
 import { Hono } from 'hono';
 import { isIP } from 'node:net';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../form-text.js';
 import { requirePermission } from '../middleware/require-permission.js';
 
 export interface LockoutRouteOptions {
-  store: Store;
+  store: StoreSlice<{ lockouts: 'unlock'; sessions: 'setFlash' }>;
   log: Logger;
 }
 

@@ -7,7 +7,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { DEFAULT_RETENTION_DAYS } from '../../config.js';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { latestEventId } from '../event-cursor.js';
@@ -19,7 +19,12 @@ import { LogPage, MESSAGE_STATUSES, type LogFilter } from '../views/log-list.js'
 import { MessagePage } from '../views/message-page.js';
 
 export interface LogRouteOptions {
-  store: Store;
+  store: StoreSlice<{
+    servers: 'get' | 'list';
+    queue: 'events' | 'eventsSince' | 'get' | 'list' | 'recipients';
+    retention: 'stats';
+    sessions: 'setFlash';
+  }>;
   relay: AdminRelay;
   log: Logger;
   /** How often the live tail looks for new events; default 1 s. */

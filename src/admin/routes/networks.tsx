@@ -6,11 +6,12 @@
  * the box that forces it.
  */
 import { Hono, type Context } from 'hono';
+import { parseCidr } from '../../cidr.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { deviceSettings, type DeviceListen } from '../../relay/device-settings.js';
-import { parseCidr, tooWideToAllow, wideNetworkWarning } from '../../store/access-schemas.js';
-import type { Store } from '../../store/index.js';
+import { tooWideToAllow, wideNetworkWarning } from '../../store/access-schemas.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../form-text.js';
@@ -21,7 +22,11 @@ import { cidrField, parseNetworkRule } from './relay-access-forms.js';
 
 export interface NetworkRouteOptions {
   config: Pick<Config, 'relayNetworks'> & DeviceListen;
-  store: Store;
+  store: StoreSlice<{
+    networks: 'add' | 'findByCidr' | 'list' | 'remove';
+    servers: 'get' | 'getDefault' | 'list';
+    sessions: 'setFlash';
+  }>;
   relay: AdminRelay;
   log: Logger;
 }

@@ -9,7 +9,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { toTokenError } from '../../auth/token-error.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { StateProblem } from '../../store/sessions.js';
 import { offPublicUrl, type AuthorizeFlow } from '../authorize-flow.js';
@@ -21,7 +21,7 @@ import { ErrorPage } from '../views/error-page.js';
 import { serverNotFound, serverParam } from './server-view.js';
 
 export interface OAuthRouteOptions {
-  store: Store;
+  store: StoreSlice<{ servers: 'get'; sessions: 'setFlash' }>;
   flow: AuthorizeFlow;
 }
 

@@ -6,13 +6,13 @@
 import { Hono } from 'hono';
 import { DEFAULT_RETENTION_DAYS } from '../../config.js';
 import { REFUSAL_REASON_KEYS, type RefusalReason } from '../../relay/refusals.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { AdminEnv } from '../env.js';
 import { decodeRefusalCursor, encodeRefusalCursor } from '../refusal-cursor.js';
 import { RefusedPage, refusedHref, type RefusedFilter } from '../views/refused-list.js';
 
 export interface RefusedRouteOptions {
-  store: Pick<Store, 'refusals'>;
+  store: StoreSlice<{ refusals: 'list' }>;
   /** RELAY365_RETENTION_DAYS, said on the page; default 30. */
   retentionDays?: number;
   /** Rows per page; default 100. */

@@ -5,7 +5,8 @@
  * field that did not validate.
  */
 import type { z } from 'zod';
-import { allowFromList, cidr, firstIssue, relayPassword, relayUserName, type Cidr } from '../../store/access-schemas.js';
+import type { Cidr } from '../../cidr.js';
+import { allowFromList, cidr, firstIssue, relayPassword, relayUserName } from '../../store/access-schemas.js';
 import type { EmailServer } from '../../store/servers.js';
 import { formText } from '../form-text.js';
 import type { NetworkForm } from '../views/networks.js';

@@ -9,7 +9,7 @@ import { addRelayUser } from '../../relay/add-relay-user.js';
 import { generatePassword, hashPassword } from '../../auth/passwords.js';
 import type { Logger } from '../../log.js';
 import { deviceSettings, type DeviceListen } from '../../relay/device-settings.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { RelayUser } from '../../store/relay-users.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
@@ -23,7 +23,12 @@ import { createOneTimePasswords } from './one-time-passwords.js';
 import { parseNewRelayUser, parseRelayUserSettings } from './relay-access-forms.js';
 
 export interface RelayUserRouteOptions {
-  store: Store;
+  store: StoreSlice<{
+    relayUsers: 'add' | 'findByName' | 'get' | 'list' | 'remove' | 'update';
+    servers: 'get' | 'getDefault' | 'list';
+    lockouts: 'list';
+    sessions: 'setFlash';
+  }>;
   relay: AdminRelay;
   log: Logger;
   /** The listener settings a user's device settings come from. */

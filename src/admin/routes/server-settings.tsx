@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { FieldErrors } from '../../store/server-validation.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
@@ -17,7 +17,7 @@ import { FieldForm } from '../views/field-form.js';
 import { serverNotFound, serverParam } from './server-view.js';
 
 export interface SettingsRouteOptions {
-  store: Store;
+  store: StoreSlice<{ servers: 'findByName' | 'get' | 'update'; sessions: 'setFlash' }>;
   relay: AdminRelay;
   log: Logger;
 }

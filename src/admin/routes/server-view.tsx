@@ -5,7 +5,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ServerDiagnosis } from '../../doctor/report.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import type { EmailServer } from '../../store/servers.js';
 import { missingForAuthorize, redirectUriFor } from '../authorize-flow.js';
 import type { AdminEnv } from '../env.js';
@@ -15,7 +15,7 @@ import { ServerPage, type TestForm } from '../views/server-page.js';
 import { ErrorPage } from '../views/error-page.js';
 
 export interface ServerViewOptions {
-  store: Store;
+  store: StoreSlice<{ servers: 'get'; queue: 'countsByStatus' }>;
   publicUrl: string;
   now: () => number;
 }
@@ -71,7 +71,7 @@ export function serverNotFound(c: Context<AdminEnv>) {
 }
 
 /** Looks up `:id` of the route. */
-export function serverParam(c: Context<AdminEnv>, store: Store): EmailServer | undefined {
+export function serverParam(c: Context<AdminEnv>, store: StoreSlice<{ servers: 'get' }>): EmailServer | undefined {
   const id = Number(c.req.param('id'));
   return Number.isSafeInteger(id) ? store.servers.get(id) : undefined;
 }

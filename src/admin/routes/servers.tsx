@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
 import { removeServerAndSpool } from '../../relay/remove-server.js';
-import type { Store } from '../../store/index.js';
+import type { Store, StoreSlice } from '../../store/index.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
@@ -19,7 +19,15 @@ import { NewServerPage } from '../views/server-new.js';
 import { renderServerPage, serverNotFound, serverParam } from './server-view.js';
 
 export interface ServerRouteOptions {
-  store: Store;
+  /** The list, new servers and the delete page's reads; the removal (with its spool files). */
+  store: StoreSlice<{
+    servers: 'add' | 'findByName' | 'get' | 'list';
+    queue: 'countsByStatus';
+    relayUsers: 'namesForServer';
+    networks: 'cidrsForServer';
+    sessions: 'setFlash';
+  }> &
+    Pick<Store, 'removeServer' | 'dataDir'>;
   relay: AdminRelay;
   log: Logger;
   publicUrl: string;
@@ -92,12 +100,11 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
     const server = serverParam(c, store);
     if (!server) return serverNotFound(c);
     const drop = (await c.req.parseBody())['drop'] === '1';
-    const { relayUsers, networks } = usedBy(server.id);
-    if (relayUsers.length > 0 || networks.length > 0) {
+    // The removal's own transaction decides every refusal and fails waiting mail (with an event naming it).
+    const outcome = await removeServerAndSpool(store, server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
+    if (outcome.kind === 'in-use') {
       return deletePage(c, `${server.name} was not deleted: relay users or networks still route mail to it.`, 409);
     }
-    // Waiting mail is failed (with an event naming the removal) in the removal's own transaction.
-    const outcome = await removeServerAndSpool(store, server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
     if (outcome.kind === 'in-flight') {
       return deletePage(c, 'Mail is being delivered through this server right now. Try again in a moment.', 409);
     }

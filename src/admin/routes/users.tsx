@@ -7,7 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
-import type { Store } from '../../store/index.js';
+import type { StoreSlice } from '../../store/index.js';
 import { addUser, checkEmail, checkPassword } from '../accounts.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
@@ -18,7 +18,10 @@ import { ErrorPage } from '../views/error-page.js';
 import { UsersPage, type NewUserForm } from '../views/users.js';
 
 export interface UserRouteOptions {
-  store: Store;
+  store: StoreSlice<{
+    users: 'add' | 'countSuperAdmins' | 'findByEmail' | 'get' | 'list' | 'remove' | 'setPassword' | 'update';
+    sessions: 'setFlash';
+  }>;
   log: Logger;
 }
 

@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startAdmin, type AdminServer } from '../../../src/admin/server.js';
 import { silentLogger } from '../../../src/log.js';
 import { createOperations } from '../../../src/ops/index.js';
-import { createMetrics } from '../../../src/ops/metrics.js';
+import { createMetrics } from '../../../src/metrics.js';
 import { createRelay, type Relay } from '../../../src/relay/index.js';
 import { createSigningKey, SEED, startEmulator, type Emulator, type SigningKey } from '../../emulator/index.js';
 import { createFixture, type Fixture } from '../../helpers/fixture.js';

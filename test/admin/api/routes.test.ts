@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SEED } from '../../emulator/index.js';
-import { plainServer } from '../../helpers/fixture.js';
+import { plainServer, queuedMessage } from '../../helpers/fixture.js';
 import { fillPasswordQueue } from '../../helpers/password-queue.js';
+import { relayUserArrivesBeforeRemoval } from '../../helpers/removal-race.js';
 import { createPanel, signedIn, type Panel } from '../panel.js';
 import { apiClient, newToken } from './api-client.js';
 
@@ -104,6 +105,17 @@ describe('API: email servers', () => {
     expect((await api('DELETE', `/servers/${server.id}`)).status).toBe(204);
     expect(panel.fx.store.servers.list()).toEqual([]);
   });
+
+  it('answers 409 naming a relay user added just before the removal runs, not 500', async () => {
+    const { body: server } = await api('POST', '/servers', plainServer({ name: 'upstream' }));
+    relayUserArrivesBeforeRemoval(panel.fx.store, 'late-scanner');
+    const refused = await api('DELETE', `/servers/${server.id}`);
+    expect(refused).toMatchObject({
+      status: 409,
+      body: { error: { code: 'conflict', message: 'upstream is used by relay user late-scanner; move or remove them first.' } },
+    });
+    expect(panel.fx.store.servers.get(server.id)).toBeDefined();
+  });
 });
 
 describe('API: relay access', () => {
@@ -173,21 +185,14 @@ describe('API: queue, test email, alerts, health', () => {
     Array.from({ length: count }, (_, i) => {
       const id = `Q${String(i).padStart(4, '0')}`;
       panel.fx.store.queue.insert([
-        {
-          id,
-          serverId,
+        queuedMessage(id, serverId, {
           mailFrom: i % 2 ? 'erp@contoso.test' : 'scanner@contoso.test',
           recipients: [`user${i}@fabrikam.test`],
           size: 100,
           subject: `message ${i}`,
-          headerMessageId: null,
-          clientAddress: '127.0.0.1',
-          clientHelo: 'test',
-          route: 'network 127.0.0.0/8',
-          relayUser: null,
           receivedAt: 1_700_000_000_000 + Math.floor(i / 2) * 1000,
           expiresAt: 1_800_000_000_000,
-        },
+        }),
       ]);
       return id;
     });

@@ -7,7 +7,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { CHECK_NAMES, readinessStatus } from '../../../ops/health.js';
 import { testEmailSchema } from '../../../relay/test-message.js';
 import type { AlertRecord } from '../../../store/alerts.js';
-import type { ApiDeps, ApiEnv } from '../env.js';
+import type { StoreSlice } from '../../../store/index.js';
+import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { errorResponses, notFound } from '../errors.js';
 import { json } from '../openapi.js';
 import { hintSchema, idParams } from '../schemas.js';
@@ -104,7 +105,12 @@ const health = createRoute({
 });
 
 /** The test email, alert and health routes. */
-export function operationsApi({ store, relay, log, ops }: ApiDeps): OpenAPIHono<ApiEnv> {
+export function operationsApi({
+  store,
+  relay,
+  log,
+  ops,
+}: ApiRouteDeps<StoreSlice<{ servers: 'get'; alerts: 'open' | 'recent' }>>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
 
   app.openapi(testEmail, async (c) => {

@@ -7,7 +7,8 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { hintForSmtpReply } from '../../../auth/hints.js';
-import type { ApiDeps, ApiEnv } from '../env.js';
+import type { StoreSlice } from '../../../store/index.js';
+import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
 import { json } from '../openapi.js';
 import { eventOut, eventSchema, hintSchema, MESSAGE_STATUSES, messageOut, messageSchema } from '../schemas.js';
@@ -89,7 +90,11 @@ function decodeCursor(text: string): Cursor {
 }
 
 /** The queue routes. */
-export function queueApi({ store, relay, log }: ApiDeps): OpenAPIHono<ApiEnv> {
+export function queueApi({
+  store,
+  relay,
+  log,
+}: ApiRouteDeps<StoreSlice<{ queue: 'events' | 'get' | 'list' | 'recipients' }>>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const find = (id: string) => {
     const message = store.queue.get(id);

@@ -7,7 +7,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { REFUSAL_REASON_KEYS, refusalOut, type RefusalReason } from '../../../relay/refusals.js';
 import { decodeRefusalCursor, encodeRefusalCursor } from '../../refusal-cursor.js';
-import type { ApiDeps, ApiEnv } from '../env.js';
+import type { StoreSlice } from '../../../store/index.js';
+import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { ApiError, errorResponses } from '../errors.js';
 import { json } from '../openapi.js';
 
@@ -63,7 +64,7 @@ const list = createRoute({
 });
 
 /** The refused route. */
-export function refusedApi({ store }: ApiDeps): OpenAPIHono<ApiEnv> {
+export function refusedApi({ store }: ApiRouteDeps<StoreSlice<{ refusals: 'list' }>>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
 
   app.openapi(list, (c) => {

@@ -7,10 +7,12 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { hashPassword } from '../../../auth/passwords.js';
+import { parseCidr } from '../../../cidr.js';
 import { addRelayUser } from '../../../relay/add-relay-user.js';
-import { parseCidr, tooWideToAllow, wideNetworkWarning } from '../../../store/access-schemas.js';
+import { tooWideToAllow, wideNetworkWarning } from '../../../store/access-schemas.js';
 import type { EmailServer } from '../../../store/servers.js';
-import type { ApiDeps, ApiEnv } from '../env.js';
+import type { StoreSlice } from '../../../store/index.js';
+import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
 import { body, json } from '../openapi.js';
 import {
@@ -103,7 +105,17 @@ const removeNetwork = createRoute({
 });
 
 /** The relay user and network routes. */
-export function relayAccessApi({ config, store, log }: ApiDeps): OpenAPIHono<ApiEnv> {
+export function relayAccessApi({
+  config,
+  store,
+  log,
+}: ApiRouteDeps<
+  StoreSlice<{
+    servers: 'get' | 'getDefault';
+    relayUsers: 'add' | 'findByName' | 'get' | 'list' | 'remove' | 'update';
+    networks: 'add' | 'findByCidr' | 'list' | 'remove';
+  }>
+>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const serverName = (id: number): string | null => store.servers.get(id)?.name ?? null;
   const serverFor = (id: number): EmailServer => {

@@ -9,7 +9,8 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { newServerSettings } from '../../../auth/server-settings.js';
 import { removeServerAndSpool } from '../../../relay/remove-server.js';
 import type { ServerSettings } from '../../../store/servers.js';
-import type { ApiDeps, ApiEnv } from '../env.js';
+import type { Store, StoreSlice } from '../../../store/index.js';
+import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
 import { body, json } from '../openapi.js';
 import { idParams, newServerBody, serverChangesBody, serverOut, serverSchema } from '../schemas.js';
@@ -67,7 +68,15 @@ const remove = createRoute({
 });
 
 /** The email server routes. */
-export function serverApi({ store, relay, log, now }: ApiDeps): OpenAPIHono<ApiEnv> {
+export function serverApi({
+  store,
+  relay,
+  log,
+  now,
+}: ApiRouteDeps<
+  StoreSlice<{ servers: 'add' | 'findByName' | 'get' | 'list' | 'update'; queue: 'countsByStatus' }> &
+    Pick<Store, 'removeServer' | 'dataDir'>
+>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
   const find = (id: number) => {
     const server = store.servers.get(id);
@@ -109,19 +118,15 @@ export function serverApi({ store, relay, log, now }: ApiDeps): OpenAPIHono<ApiE
 
   app.openapi(remove, async (c) => {
     const server = find(c.req.valid('param').id);
-    const users = store.relayUsers.namesForServer(server.id);
-    const networks = store.networks.cidrsForServer(server.id);
-    if (users.length > 0 || networks.length > 0) {
-      throw new ApiError(
-        'conflict',
-        `${server.name} is used by ${[...users.map((u) => `relay user ${u}`), ...networks.map((n) => `network ${n}`)].join(', ')}; move or remove them first.`,
-      );
-    }
     const outcome = await removeServerAndSpool(store, server.id, {
       dropQueued: c.req.valid('query').dropQueued === 'true',
       by: `API token ${c.var.apiToken.name}`,
       now: now(),
     });
+    if (outcome.kind === 'in-use') {
+      const using = [...outcome.relayUsers.map((u) => `relay user ${u}`), ...outcome.networks.map((n) => `network ${n}`)];
+      throw new ApiError('conflict', `${server.name} is used by ${using.join(', ')}; move or remove them first.`);
+    }
     if (outcome.kind === 'in-flight') throw new ApiError('conflict', `${server.name} is delivering mail right now; try again in a moment.`);
     if (outcome.kind === 'waiting') {
       throw new ApiError(

@@ -1,0 +1,57 @@
+/**
+ * The database as a whole, for the relay's operations: SQLite's own integrity
+ * check, the one small write readiness makes, the periodic WAL sync of the
+ * running relay, and the bytes the database takes on disk. Engine settings
+ * and pragmas stay behind these methods.
+ */
+import { statSync } from 'node:fs';
+import { integrityProblem } from './backup.js';
+import { syncWalPeriodically, type Db } from './db.js';
+
+/** What the readiness write found: written, the probe row missing, or refused (with the engine's error code, no data). */
+export type WriteProbe = { kind: 'written' } | { kind: 'no-probe-row' } | { kind: 'refused'; code: string };
+
+export interface DatabaseRepo {
+  /** SQLite's integrity check: null when the database is sound, else the first problem it names; throws when it cannot run. */
+  integrity(): string | null;
+  /** Updates the one `health_probe` row to `at`: whether the database takes a write now. Never throws. */
+  probeWrite(at: number): WriteProbe;
+  /** The running relay's commits skip their fsync, with a checkpoint every `intervalMs` (see db.ts); returns the stop. */
+  startWalSync(intervalMs?: number): () => void;
+  /** The database file and its write-ahead log, in bytes. */
+  sizeBytes(): number;
+}
+
+const fileSize = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
+
+/** The bytes of `db`'s file and its write-ahead log. */
+export function databaseBytes(db: Db): number {
+  return fileSize(db.name) + fileSize(`${db.name}-wal`);
+}
+
+/** Creates the database's own operations over an open database. */
+export function createDatabaseRepo(db: Db): DatabaseRepo {
+  let probe: ReturnType<Db['prepare']> | null = null;
+  return {
+    integrity: () => integrityProblem(db),
+    probeWrite: (at) => {
+      try {
+        // Prepared on first use, inside the try: a closed database answers here like any other failure.
+        probe ??= db.prepare('UPDATE health_probe SET checked_at = ? WHERE id = 1');
+        return probe.run(at).changes === 1 ? { kind: 'written' } : { kind: 'no-probe-row' };
+      } catch (err) {
+        // SQLite's codes (SQLITE_READONLY, SQLITE_FULL, SQLITE_BUSY…) name the problem without any data.
+        const code = (err as { code?: unknown }).code;
+        return { kind: 'refused', code: typeof code === 'string' ? code : 'database not open' };
+      }
+    },
+    startWalSync: (intervalMs) => syncWalPeriodically(db, intervalMs),
+    sizeBytes: () => databaseBytes(db),
+  };
+}
