@@ -73,10 +73,11 @@ export const FIELDS: readonly FieldSpec[] = SETTING_KEYS.flatMap((key): FieldSpe
   ];
 });
 
-/** Labels of the Custom cloud's two extra settings, edited with the cloud form. */
+/** Labels of the Custom cloud's extra settings, edited with the cloud form. */
 export const CUSTOM_CLOUD_LABELS = {
   authorityHost: settingSpec('authorityHost').label,
   smtpResource: settingSpec('smtpResource').label,
+  graphEndpoint: settingSpec('graphEndpoint').label,
 } as const;
 
 export function fieldBySlug(slug: string): FieldSpec | undefined {

@@ -48,15 +48,18 @@ export function parseFieldForm(spec: FieldSpec, body: Record<string, unknown>): 
   }
 
   if (spec.kind === 'cloud') {
-    const authorityHost = formText(body, 'authorityHost');
-    const smtpResource = formText(body, 'smtpResource');
-    values['authorityHost'] = authorityHost;
-    values['smtpResource'] = smtpResource;
     const custom = raw === 'custom';
-    changes['authorityHost'] = custom && authorityHost !== '' ? authorityHost.replace(/\/+$/, '') : null;
-    changes['smtpResource'] = custom && smtpResource !== '' ? smtpResource.replace(/\/+$/, '') : null;
-    if (custom && !authorityHost) errors.authorityHost = 'The Custom cloud needs an Authority Host such as https://login.example:8443.';
-    if (custom && !smtpResource) errors.smtpResource = 'The Custom cloud needs an SMTP Resource such as https://outlook.office365.com.';
+    for (const extra of ['authorityHost', 'smtpResource', 'graphEndpoint'] as const) {
+      const text = formText(body, extra);
+      values[extra] = text;
+      changes[extra] = custom && text !== '' ? text.replace(/\/+$/, '') : null;
+    }
+    if (custom && !values['authorityHost'])
+      errors.authorityHost = 'The Custom cloud needs an Authority Host such as https://login.example:8443.';
+    // Sending via SMTP needs the SMTP Resource, via Graph the Graph Endpoint: one of them at least.
+    if (custom && !values['smtpResource'] && !values['graphEndpoint']) {
+      errors.smtpResource = 'The Custom cloud needs an SMTP Resource such as https://outlook.office365.com.';
+    }
   }
 
   const settings = changes as Partial<ServerSettings>;

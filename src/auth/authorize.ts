@@ -14,7 +14,7 @@ import { TokenError, toTokenError } from './token-error.js';
 /** The part of MSAL's confidential client this flow uses (tests give a fake). */
 export type AuthCodeClient = Pick<ConfidentialClientApplication, 'getAuthCodeUrl' | 'acquireTokenByCode'>;
 
-type ScopeSettings = Pick<EmailServer, 'cloud' | 'authorityHost' | 'smtpResource'>;
+type ScopeSettings = Pick<EmailServer, 'cloud' | 'authorityHost' | 'smtpResource' | 'graphEndpoint' | 'sendVia'>;
 
 /** SMTP.Send of the server's cloud plus offline_access, so a refresh token comes back. */
 export function authorizeScopes(server: ScopeSettings): string[] {

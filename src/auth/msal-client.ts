@@ -18,7 +18,9 @@ export interface MsalClientOptions {
 }
 
 /** The authority URL, `https://host/{tenant}/`. */
-export function authorityFor(server: Pick<EmailServer, 'cloud' | 'authorityHost' | 'smtpResource' | 'tenantId'>): string {
+export function authorityFor(
+  server: Pick<EmailServer, 'cloud' | 'authorityHost' | 'smtpResource' | 'graphEndpoint' | 'sendVia' | 'tenantId'>,
+): string {
   if (!server.tenantId) throw new Error('Office 365 Tenant ID is not set');
   return `${resolveCloud(server).authorityHost}/${encodeURIComponent(server.tenantId)}/`;
 }

@@ -32,7 +32,8 @@ export function missingOffice365Settings(server: EmailServer): string[] {
   if (!server.clientId) missing.push(label('clientId'));
   if (!server.hasClientSecret) missing.push(label('clientSecret'));
   if (server.cloud === 'custom' && !server.authorityHost) missing.push(label('authorityHost'));
-  if (server.cloud === 'custom' && !server.smtpResource) missing.push(label('smtpResource'));
+  if (server.cloud === 'custom' && server.sendVia === 'smtp' && !server.smtpResource) missing.push(label('smtpResource'));
+  if (server.cloud === 'custom' && server.sendVia === 'graph' && !server.graphEndpoint) missing.push(label('graphEndpoint'));
   if (!server.mailbox && server.signInMode === 'application') missing.push(label('mailbox'));
   return missing;
 }

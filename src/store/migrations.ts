@@ -320,4 +320,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN body_8bit INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE messages ADD COLUMN smtputf8 INTEGER NOT NULL DEFAULT 0;
   `,
+  // Office 365 Send Via (smtp or Microsoft Graph) and the Custom cloud's Graph Endpoint.
+  `
+  ALTER TABLE servers ADD COLUMN send_via TEXT NOT NULL DEFAULT 'smtp';
+  ALTER TABLE servers ADD COLUMN graph_endpoint TEXT;
+  `,
 ];

@@ -17,6 +17,8 @@ export const CLOUDS = ['global', 'usgov', 'usdod', 'china', 'custom'] as const;
 export const FROM_HANDLINGS = ['keep', 'rewrite', 'reject'] as const;
 /** Bounce Notices and Delay Notices. */
 export const NOTICE_SWITCHES = ['on', 'off'] as const;
+/** Office 365 Send Via: XOAUTH2 to the SMTP host, or Microsoft Graph's sendMail. */
+export const SEND_VIA = ['smtp', 'graph'] as const;
 
 /**
  * How a setting is typed and stored. `list`: several values in one input, one
@@ -247,6 +249,29 @@ export const SETTINGS = {
     column: 'smtp_resource',
     flag: 'smtp-resource',
     flagArg: 'URL',
+  }),
+  graphEndpoint: setting({
+    schema: optionalText(httpsUrl, 'Enter an https:// address without a path, such as https://graph.microsoft.com.'),
+    default: null,
+    label: 'Graph Endpoint',
+    kind: 'text',
+    appliesTo: 'office365',
+    column: 'graph_endpoint',
+    flag: 'graph-endpoint',
+    flagArg: 'URL',
+  }),
+  sendVia: setting({
+    schema: choice(SEND_VIA),
+    default: 'smtp',
+    label: 'Office 365 Send Via',
+    kind: 'choice',
+    appliesTo: 'office365',
+    column: 'send_via',
+    flag: 'send-via',
+    panel: {
+      slug: 'send-via',
+      help: 'smtp sends with XOAUTH2 to the Server Host (SMTP AUTH must be allowed for the mailbox); graph sends with Microsoft Graph sendMail, for tenants where SMTP AUTH is off (the app needs the Mail.Send permission, and Mail.ReadWrite for messages over 3 MB).',
+    },
   }),
   mailbox: setting({
     schema: optionalText(isAddress, 'Enter an email address such as relay@contoso.com.'),

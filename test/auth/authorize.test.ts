@@ -38,10 +38,21 @@ async function setup() {
 
 describe('Authorize Account (authorization code with PKCE)', () => {
   it('asks for SMTP.Send of the cloud plus offline_access', () => {
-    expect(authorizeScopes({ cloud: 'global', authorityHost: null, smtpResource: null })).toEqual([
+    expect(authorizeScopes({ cloud: 'global', authorityHost: null, smtpResource: null, graphEndpoint: null, sendVia: 'smtp' })).toEqual([
       'https://outlook.office.com/SMTP.Send',
       'offline_access',
     ]);
+  });
+
+  it("asks for Graph's Mail.Send of the cloud instead for a server that sends via Graph", () => {
+    const graph = { authorityHost: null, smtpResource: null, graphEndpoint: null, sendVia: 'graph' } as const;
+    expect(authorizeScopes({ ...graph, cloud: 'global' })).toEqual(['https://graph.microsoft.com/Mail.Send', 'offline_access']);
+    expect(authorizeScopes({ ...graph, cloud: 'usgov' })).toEqual(['https://graph.microsoft.us/Mail.Send', 'offline_access']);
+    expect(authorizeScopes({ ...graph, cloud: 'usdod' })).toEqual(['https://dod-graph.microsoft.us/Mail.Send', 'offline_access']);
+    expect(authorizeScopes({ ...graph, cloud: 'china' })).toEqual(['https://microsoftgraph.chinacloudapi.cn/Mail.Send', 'offline_access']);
+    expect(
+      authorizeScopes({ ...graph, cloud: 'custom', authorityHost: 'https://login.example', graphEndpoint: 'https://graph.example/' }),
+    ).toEqual(['https://graph.example/Mail.Send', 'offline_access']);
   });
 
   it('builds the authorize URL with an S256 challenge, the state, the redirect URI and prompt=select_account', async () => {

@@ -54,6 +54,7 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
       [spec.key]: inputValue(server, spec.key),
       authorityHost: inputValue(server, 'authorityHost'),
       smtpResource: inputValue(server, 'smtpResource'),
+      graphEndpoint: inputValue(server, 'graphEndpoint'),
     };
     return form(c, server, spec, values, {});
   });

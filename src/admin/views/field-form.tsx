@@ -140,6 +140,14 @@ export function FieldForm({ server, spec, csrf, values, errors }: FieldFormProps
             error={errors.smtpResource}
             placeholder="https://outlook.office365.com"
           />
+          <TextInput
+            name="graphEndpoint"
+            label={CUSTOM_CLOUD_LABELS.graphEndpoint}
+            value={values['graphEndpoint'] ?? ''}
+            type="url"
+            error={errors.graphEndpoint}
+            placeholder="https://graph.microsoft.com"
+          />
         </div>
       ) : null}
       <p class="help" id={`${spec.key}-help`}>

@@ -182,6 +182,7 @@ export function ServerPage({
           {row}
           <SettingRow label={CUSTOM_CLOUD_LABELS.authorityHost} value={server.authorityHost ?? 'Not set'} edit={editHref(f)} />
           <SettingRow label={CUSTOM_CLOUD_LABELS.smtpResource} value={server.smtpResource ?? 'Not set'} edit={editHref(f)} />
+          <SettingRow label={CUSTOM_CLOUD_LABELS.graphEndpoint} value={server.graphEndpoint ?? 'Not set'} edit={editHref(f)} />
         </>
       );
     }
