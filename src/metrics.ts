@@ -27,8 +27,10 @@ export interface StoreSample {
   databaseBytes: number;
   /** Each email server's status (`authorized`, `not_authorized`, `error`). */
   servers: { server: string; status: string }[];
-  /** When each Office 365 server's client secret stops working, in seconds since the epoch. */
+  /** When each Office 365 server's client secret stops working, in seconds since the epoch (servers that sign in with it). */
   secretExpiries: { server: string; expiresAt: number }[];
+  /** When each Office 365 server's client certificate stops working (its notAfter), in seconds since the epoch. */
+  certificateExpiries: { server: string; expiresAt: number }[];
 }
 
 /** The status values `relay365_server_status` always lists, so that a 0 is there to compare with. */
@@ -149,7 +151,13 @@ export function createMetrics(build: BuildInfo): Metrics {
   });
   const secretExpiry = new Gauge({
     name: 'relay365_client_secret_expiry_timestamp_seconds',
-    help: 'When the Office 365 client secret stops working (end of its expiry day, UTC), per email server.',
+    help: 'When the Office 365 client secret stops working (end of its expiry day, UTC), per email server that signs in with it.',
+    labelNames: ['server'],
+    registers,
+  });
+  const certificateExpiry = new Gauge({
+    name: 'relay365_client_certificate_expiry_timestamp_seconds',
+    help: 'When the Office 365 client certificate stops working (its notAfter), per email server that has one.',
     labelNames: ['server'],
     registers,
   });
@@ -174,6 +182,8 @@ export function createMetrics(build: BuildInfo): Metrics {
     }
     secretExpiry.reset();
     for (const { server, expiresAt } of sample.secretExpiries) secretExpiry.set({ server }, expiresAt);
+    certificateExpiry.reset();
+    for (const { server, expiresAt } of sample.certificateExpiries) certificateExpiry.set({ server }, expiresAt);
   };
 
   return {

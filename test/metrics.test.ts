@@ -13,6 +13,7 @@ const SAMPLE: StoreSample = {
   databaseBytes: 65_536,
   servers: [{ server: 'o365', status: 'not_authorized' }],
   secretExpiries: [{ server: 'o365', expiresAt: 1_900_000_000 }],
+  certificateExpiries: [{ server: 'hve', expiresAt: 1_950_000_000 }],
 };
 
 /** Every metric relay365 exposes, with its type and labels: the list the README documents. */
@@ -36,6 +37,7 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   relay365_database_bytes: { type: 'gauge', labels: [] },
   relay365_server_status: { type: 'gauge', labels: ['server', 'status'] },
   relay365_client_secret_expiry_timestamp_seconds: { type: 'gauge', labels: ['server'] },
+  relay365_client_certificate_expiry_timestamp_seconds: { type: 'gauge', labels: ['server'] },
   relay365_build_info: { type: 'gauge', labels: ['version', 'node_version'] },
 };
 
@@ -112,6 +114,7 @@ describe('metric names and labels', () => {
     expect(valueOf(families, 'relay365_spool_bytes')).toBe(12_345);
     expect(valueOf(families, 'relay365_database_bytes')).toBe(65_536);
     expect(valueOf(families, 'relay365_client_secret_expiry_timestamp_seconds', { server: 'o365' })).toBe(1_900_000_000);
+    expect(valueOf(families, 'relay365_client_certificate_expiry_timestamp_seconds', { server: 'hve' })).toBe(1_950_000_000);
     expect(valueOf(families, 'relay365_server_status', { server: 'o365', status: 'not_authorized' })).toBe(1);
     expect(valueOf(families, 'relay365_server_status', { server: 'o365', status: 'authorized' })).toBe(0);
     expect(valueOf(families, 'relay365_build_info', { version: '1.2.3', node_version: 'v20.0.0' })).toBe(1);

@@ -69,7 +69,7 @@ export interface AuthorizeFlow {
 
 export interface AuthorizeFlowOptions {
   store: StoreSlice<{
-    servers: 'clientSecret' | 'get' | 'update' | 'setStatus';
+    servers: 'clientSecret' | 'clientCertificate' | 'get' | 'update' | 'setStatus';
     sessions: 'createState' | 'consumeState';
     tokenCaches: 'load' | 'save';
   }>;
@@ -85,15 +85,18 @@ export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientF
   const redirectUri = redirectUriFor(publicUrl);
   const client = (server: EmailServer): AuthCodeClient => {
     const secret = store.servers.clientSecret(server.id);
-    if (!secret)
+    const certificate = store.servers.clientCertificate(server.id);
+    if (!secret && !certificate)
       throw new TokenError({
-        message: 'Office 365 Client Secret is not set',
+        message: 'Neither Office 365 Client Secret nor Office 365 Client Certificate is set',
         aadsts: null,
         oauthError: 'not_configured',
         transient: false,
       });
     try {
-      return clientFor ? clientFor(server, secret) : createMsalClient({ server, clientSecret: secret, cache: store.tokenCaches, log });
+      return clientFor
+        ? clientFor(server, secret ?? '')
+        : createMsalClient({ server, clientSecret: secret, clientCertificate: certificate, cache: store.tokenCaches, log });
     } catch (err) {
       throw err instanceof TokenError
         ? err

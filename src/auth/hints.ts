@@ -1,6 +1,7 @@
 /**
  * What an admin should do about a Microsoft error: AADSTS codes from the token
- * endpoint and SMTP replies from Exchange Online, as tables (MICROSOFT.md).
+ * endpoint, SMTP replies from Exchange Online and Microsoft Graph's error
+ * codes, as tables (MICROSOFT.md).
  */
 
 export interface Hint {
@@ -55,6 +56,10 @@ export const AADSTS_HINTS: Readonly<Record<string, Hint>> = {
     fix: 'Use the same tenant for the app registration, the sign-in and Office 365 Tenant ID.',
   },
   '700024': { meaning: 'Client assertion not valid', fix: 'Check the client credentials of the app registration.' },
+  '700027': {
+    meaning: 'Client certificate not accepted (not uploaded to the app, expired, or another key)',
+    fix: "Upload the certificate of Office 365 Client Certificate to the app registration's Certificates & secrets → Certificates, or save a certificate that is uploaded there, with its private key, as Office 365 Client Certificate.",
+  },
   '7000218': { meaning: 'No client secret sent', fix: 'Enter the client secret Value in Office 365 Client Secret.' },
   '1002012': { meaning: 'Invalid scope', fix: 'Check the Office 365 Cloud and SMTP Resource settings.' },
   '700022': { meaning: 'Invalid scope', fix: 'Check the Office 365 Cloud and SMTP Resource settings.' },
@@ -235,4 +240,132 @@ export function hintForTokenError(aadsts: string | null, oauthError: string | nu
 /** Hint for an upstream SMTP reply line. */
 export function hintForSmtpReply(reply: string): Hint | null {
   return SMTP_HINTS.find((entry) => entry.pattern.test(reply))?.hint ?? null;
+}
+
+const GRAPH_MAIL_SEND: Hint = {
+  meaning: 'The app may not send as this mailbox through Microsoft Graph',
+  fix: 'For Application sign-in, add the Microsoft Graph application permission Mail.Send to the app registration and grant admin consent; when Exchange RBAC for Applications scopes the app, put the mailbox in its scope and check with Test-ServicePrincipalAuthorization -Identity <Client ID> -Resource <mailbox>. For Authorize Account, add the delegated permission Mail.Send, grant consent, then click Authorize Account again.',
+};
+
+/**
+ * Microsoft Graph error codes → hint; `steps` limits an entry to the requests named (a draft's
+ * ErrorAccessDenied means another permission than sendMail's). First match wins.
+ */
+export const GRAPH_HINTS: ReadonlyArray<{ code: string; steps?: readonly string[]; hint: Hint }> = [
+  {
+    code: 'ErrorAccessDenied',
+    steps: ['createDraft', 'addAttachment', 'createUploadSession'],
+    hint: {
+      meaning: 'The app may not create drafts in the mailbox (Mail.ReadWrite missing)',
+      fix: 'Messages over 3 MB go through a draft, which needs Mail.ReadWrite besides Mail.Send: add the Microsoft Graph application permission Mail.ReadWrite (delegated for Authorize Account) and grant admin consent; with Exchange RBAC for Applications assign Application Mail.ReadWrite to the same scope and check with Test-ServicePrincipalAuthorization -Identity <Client ID> -Resource <mailbox>.',
+    },
+  },
+  { code: 'ErrorAccessDenied', hint: GRAPH_MAIL_SEND },
+  {
+    code: 'MailboxNotEnabledForRESTAPI',
+    hint: {
+      meaning: 'The mailbox cannot be used through Microsoft Graph',
+      fix: 'Mailbox must be a licensed Exchange Online mailbox (not on-premises, inactive or soft-deleted); for a mailbox that stays on-premises set Office 365 Send Via to smtp.',
+    },
+  },
+  {
+    code: 'ErrorInvalidUser',
+    hint: {
+      meaning: 'Mailbox not found',
+      fix: 'Check Mailbox: the address of an Exchange Online mailbox in the tenant of Office 365 Tenant ID.',
+    },
+  },
+  {
+    code: 'ResourceNotFound',
+    hint: {
+      meaning: 'Mailbox not found',
+      fix: 'Check Mailbox: the address of an Exchange Online mailbox in the tenant of Office 365 Tenant ID.',
+    },
+  },
+  {
+    code: 'InvalidAuthenticationToken',
+    hint: {
+      meaning: 'Microsoft Graph refused the access token (after one retry with a new one)',
+      fix: "Check the Office 365 Cloud (for Custom, the Graph Endpoint) and Office 365 Tenant ID, and this machine's clock.",
+    },
+  },
+  {
+    code: 'Authorization_RequestDenied',
+    hint: {
+      meaning: "The app may not read the mailbox's user",
+      fix: 'Add the Microsoft Graph application permission User.ReadBasic.All and grant admin consent (only the check of the mailbox needs it, not sending).',
+    },
+  },
+  {
+    code: 'ErrorSendAsDenied',
+    hint: {
+      meaning: 'The mailbox may not send as this From address',
+      fix: 'Set From Address Handling to rewrite: relay365 then sends as the mailbox and keeps the original sender in Reply-To. Or grant the mailbox Send As on that address in Exchange (Add-RecipientPermission -Identity <from address> -Trustee <mailbox> -AccessRights SendAs) and add the address to Send As Addresses.',
+    },
+  },
+  {
+    code: 'ErrorMessageSizeExceeded',
+    hint: {
+      meaning: 'The message is too large for Microsoft 365',
+      fix: "Microsoft 365 sends messages up to the mailbox's maximum send size (35 MB unless an admin changed it, attachments counted a third larger); the application must send a smaller message.",
+    },
+  },
+  {
+    code: 'RequestBodyTooLarge',
+    hint: {
+      meaning: "A request was over Microsoft Graph's 4 MB limit",
+      fix: 'relay365 sends larger messages through a draft; a message text (without attachments) over 4 MB cannot be sent via Graph. The application must send a shorter text, or set Office 365 Send Via to smtp.',
+    },
+  },
+  {
+    code: 'BodyTooLarge',
+    hint: {
+      meaning: "The message text is over Microsoft Graph's 4 MB request limit",
+      fix: 'Graph takes the text of a message (without attachments) in one request. The application must send a shorter text, or set Office 365 Send Via to smtp.',
+    },
+  },
+  {
+    code: 'HeaderBlockTooLarge',
+    hint: {
+      meaning: "The message's header fields are too long to check its recipients",
+      fix: 'relay365 reads at most 1 MB of header fields to match To, Cc and Bcc with the envelope. The application must send fewer header fields, or set Office 365 Send Via to smtp.',
+    },
+  },
+  {
+    code: 'MessageUnreadable',
+    hint: {
+      meaning: 'The message is not readable MIME',
+      fix: "Messages over 3 MB, and those with only Bcc recipients, are sent in Graph's own message format, which needs readable MIME. Fix the application's message, or set Office 365 Send Via to smtp.",
+    },
+  },
+  {
+    code: 'ErrorInvalidRecipients',
+    hint: {
+      meaning: 'A recipient is not valid',
+      fix: 'Check the addresses the application sends to: Microsoft refuses the whole message when one cannot be resolved.',
+    },
+  },
+  {
+    code: 'ErrorSubmissionQuotaExceeded',
+    hint: {
+      meaning: 'Daily recipient limit reached',
+      fix: 'Mail waits as long as Microsoft asks (Retry-After); lower Recipients per Day to stay under the limit.',
+    },
+  },
+  {
+    code: 'ApplicationThrottled',
+    hint: {
+      meaning: 'Microsoft Graph throttled the app',
+      fix: 'Mail waits as long as Microsoft asks (Retry-After) and goes again by itself. If this repeats, lower Graph Requests at Once and check that no other program uses the same app registration.',
+    },
+  },
+  {
+    code: 'ServiceUnavailable',
+    hint: { meaning: 'Microsoft Graph is temporarily unavailable', fix: 'Mail waits as long as Microsoft asks and is retried by itself.' },
+  },
+];
+
+/** Hint for a Microsoft Graph error code, given the request (`step`) that got it. */
+export function hintForGraphError(code: string, step: string): Hint | null {
+  return GRAPH_HINTS.find((entry) => entry.code === code && (!entry.steps || entry.steps.includes(step)))?.hint ?? null;
 }

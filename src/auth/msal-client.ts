@@ -1,9 +1,11 @@
 /**
  * Builds the MSAL confidential client for one email server: authority from its
- * cloud and tenant, the sealed SQLite cache plugin, and MSAL's own log routed
- * to ours without personal data.
+ * cloud and tenant, its credential (a client certificate, signed into a client
+ * assertion, or else the client secret), the sealed SQLite cache plugin, and
+ * MSAL's own log routed to ours without personal data.
  */
-import { ConfidentialClientApplication, LogLevel as MsalLogLevel } from '@azure/msal-node';
+import { ConfidentialClientApplication, LogLevel as MsalLogLevel, type NodeAuthOptions } from '@azure/msal-node';
+import { readClientCertificate } from '../client-certificate.js';
 import type { Logger } from '../log.js';
 import type { EmailServer } from '../store/servers.js';
 import type { TokenCacheRepo } from '../store/token-caches.js';
@@ -12,7 +14,10 @@ import { createCachePlugin } from './token-cache.js';
 
 export interface MsalClientOptions {
   server: EmailServer;
-  clientSecret: string;
+  /** The app's client secret; unused when a client certificate is given. */
+  clientSecret?: string | null;
+  /** The app's certificate and private key (PEM): when set, it signs in instead of the secret. */
+  clientCertificate?: string | null;
   cache: TokenCacheRepo;
   log: Logger;
 }
@@ -36,15 +41,30 @@ function customAuthorityMetadata(host: string): string {
   });
 }
 
+/** The credential MSAL signs in with: the certificate when there is one (Microsoft recommends it), else the secret. */
+function credential(clientSecret: string | null | undefined, clientCertificate: string | null | undefined): Partial<NodeAuthOptions> {
+  if (!clientCertificate) return { clientSecret: clientSecret ?? '' };
+  const reading = readClientCertificate(clientCertificate);
+  if (!reading.ok) throw new Error(`Office 365 Client Certificate cannot be used: ${reading.problem}`);
+  const { thumbprintSha256, privateKey, x5c } = reading.certificate;
+  return { clientCertificate: { thumbprintSha256, privateKey, x5c } };
+}
+
 /** Creates the MSAL client; throws a plain Error when a required setting is missing. */
-export function createMsalClient({ server, clientSecret, cache, log }: MsalClientOptions): ConfidentialClientApplication {
+export function createMsalClient({
+  server,
+  clientSecret,
+  clientCertificate,
+  cache,
+  log,
+}: MsalClientOptions): ConfidentialClientApplication {
   if (!server.clientId) throw new Error('Office 365 Client ID is not set');
   const authority = authorityFor(server);
   const custom = server.cloud === 'custom';
   return new ConfidentialClientApplication({
     auth: {
       clientId: server.clientId,
-      clientSecret,
+      ...credential(clientSecret, clientCertificate),
       authority,
       // A host outside Microsoft's clouds must be declared, or MSAL asks
       // login.microsoftonline.com for instance discovery (MICROSOFT.md).

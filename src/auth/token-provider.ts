@@ -2,8 +2,9 @@
  * Access tokens for one Office 365 email server, from MSAL. MSAL's cache is
  * the only token cache: it hands out a cached token until five minutes before
  * it expires (its default renewal offset, PRODUCT.md: refresh 5–10 minutes
- * early). Concurrent callers share one MSAL call, and a forced refresh is
- * available for the retry after an SMTP 535.
+ * early); for an endpoint that refuses tokens earlier (High Volume Email) a
+ * cached token that close to its end is replaced at once. Concurrent callers
+ * share one MSAL call, and a forced refresh is available for the retry after an SMTP 535.
  *
  * Application mode uses client credentials with `{resource}/.default`;
  * Authorize Account mode uses the signed-in account's refresh token through
@@ -13,6 +14,7 @@ import type { AccountInfo, AuthenticationResult, ConfidentialClientApplication }
 import type { Metrics } from '../metrics.js';
 import type { EmailServer } from '../store/servers.js';
 import { applicationScopes, delegatedScopes } from './clouds.js';
+import { earlyRefreshMs } from './server-presets.js';
 import { isMicrosoftAnswer, TokenError, toTokenError } from './token-error.js';
 
 export interface AccessToken {
@@ -64,16 +66,22 @@ export function createTokenProvider({ server, client, now = Date.now, metrics }:
   let inflightForced = false;
   let requests = 0;
   let refreshedAt: number | null = null;
+  const early = earlyRefreshMs(server);
+
+  const request = async (forceRefresh: boolean): Promise<AuthenticationResult | null> => {
+    if (server.signInMode === 'application') {
+      return client.acquireTokenByClientCredential({ scopes: applicationScopes(server), skipCache: forceRefresh });
+    }
+    const account = await findAccount(client, server.authorizedAccount);
+    return client.acquireTokenSilent({ account, scopes: delegatedScopes(server), forceRefresh });
+  };
 
   const acquire = async (forceRefresh: boolean): Promise<AccessToken> => {
     let result: AuthenticationResult | null;
     try {
-      if (server.signInMode === 'application') {
-        result = await client.acquireTokenByClientCredential({ scopes: applicationScopes(server), skipCache: forceRefresh });
-      } else {
-        const account = await findAccount(client, server.authorizedAccount);
-        result = await client.acquireTokenSilent({ account, scopes: delegatedScopes(server), forceRefresh });
-      }
+      result = await request(forceRefresh);
+      const expiresOn = result?.fromCache ? result.expiresOn : null;
+      if (early !== null && expiresOn && expiresOn.getTime() - now() < early) result = await request(true);
     } catch (err) {
       const error = toTokenError(err);
       if (reachedTokenEndpoint(err)) {

@@ -2,10 +2,10 @@
  * What /metrics reads from the store when it is scraped: waiting messages per
  * server and status (and their bytes in the spool), the oldest waiting
  * message, the database's size, each server's status and when its client
- * secret expires. Every query is served by an index (see store/dashboard.ts),
+ * secret or client certificate expires. Every query is served by an index (see store/dashboard.ts),
  * so a scrape stays cheap while thousands of messages wait.
  */
-import { secretExpiresAt } from '../auth/secret-expiry.js';
+import { credentialExpiry } from '../auth/secret-expiry.js';
 import type { StoreSlice } from '../store/index.js';
 import type { StoreSample } from '../metrics.js';
 
@@ -26,9 +26,14 @@ export function createStoreSampler({ store, now = Date.now }: StoreSamplerOption
     const names = new Map(servers.map((s) => [s.id, s.name]));
     const oldest = store.dashboard.oldestWaiting()?.receivedAt ?? null;
     const secretExpiries: StoreSample['secretExpiries'] = [];
+    const certificateExpiries: StoreSample['certificateExpiries'] = [];
     for (const s of servers) {
-      const expiresAt = secretExpiresAt(s);
-      if (expiresAt !== null) secretExpiries.push({ server: s.name, expiresAt: expiresAt / 1000 });
+      const expiry = credentialExpiry(s);
+      if (expiry)
+        (expiry.credential === 'secret' ? secretExpiries : certificateExpiries).push({
+          server: s.name,
+          expiresAt: expiry.expiresAt / 1000,
+        });
     }
     // Counted from the records, not by stat()ing every spool file: a scrape during an outage with
     // 100,000 held messages must not queue that many calls on the thread pool the spool's fsyncs use.
@@ -44,6 +49,7 @@ export function createStoreSampler({ store, now = Date.now }: StoreSamplerOption
       databaseBytes: store.database.sizeBytes(),
       servers: servers.map((s) => ({ server: s.name, status: s.status })),
       secretExpiries,
+      certificateExpiries,
     };
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Builds what delivery needs for one email server from its stored settings:
- * the token provider (Office 365) or password, and the pooled upstream. A
+ * the token provider (Office 365) or password, and the upstream: the pooled
+ * SMTP one, or Microsoft Graph when the server's Send Via is graph. A
  * missing setting becomes a hold with a hint, not a crash.
  */
 import { createMsalClient } from '../auth/msal-client.js';
@@ -12,6 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { Store, StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { createUpstream } from './delivery.js';
+import { createGraphUpstream } from './graph/graph-upstream.js';
 import type { Upstream } from './upstream.js';
 
 /** What delivery needs for one server: its upstream (the transport) and, for Office 365, its token provider. */
@@ -23,7 +25,7 @@ export interface Connection {
 /** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
 export function connectServer(
   server: EmailServer,
-  store: StoreSlice<{ servers: 'password' | 'clientSecret' }> & Pick<Store, 'tokenCaches'>,
+  store: StoreSlice<{ servers: 'password' | 'clientSecret' | 'clientCertificate' }> & Pick<Store, 'tokenCaches'>,
   log: Logger,
   now: () => number = Date.now,
   metrics?: Metrics,
@@ -41,7 +43,14 @@ export function connectServer(
       transient: false,
     });
   }
-  const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) as string, cache: store.tokenCaches, log });
+  const client = createMsalClient({
+    server,
+    clientSecret: store.servers.clientSecret(server.id),
+    clientCertificate: store.servers.clientCertificate(server.id),
+    cache: store.tokenCaches,
+    log,
+  });
   const tokens = createTokenProvider({ server, client, now, metrics });
-  return { upstream: createUpstream({ server, tokens, log }), tokens };
+  const upstream = server.sendVia === 'graph' ? createGraphUpstream({ server, tokens, log, now }) : createUpstream({ server, tokens, log });
+  return { upstream, tokens };
 }

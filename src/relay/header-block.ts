@@ -1,9 +1,11 @@
 /**
  * A message's header block (RFC 5322 §2.2): where it ends while the message
  * arrives in chunks, and its fields as mailsplit's `Headers` parses them, each
- * value unfolded by libmime. The spool's sniff, the sender policy's rewrite,
+ * value unfolded by libmime, and a message streamed with its header block
+ * rewritten. The spool's sniff, the sender policy's rewrite, Graph's recipients,
  * the notices and the bounce checks all find and read header blocks here.
  */
+import { Readable } from 'node:stream';
 import { Headers } from '@zone-eu/mailsplit';
 import libmime from 'libmime';
 
@@ -66,4 +68,47 @@ export function headerFields(block: Buffer): HeaderFields {
   headers.getList();
   if (headers.mbox !== false && /^From[ \t]*:/i.test(headers.mbox)) headers.addFormatted('from', headers.mbox, 0);
   return { all: (name) => headers.get(name).map((line) => libmime.decodeHeader(line).value) };
+}
+
+/** What rewriteHeaders does with a message: the new header block, and what goes instead of one over the limit. */
+export interface HeaderRewrite {
+  /** Most bytes buffered to find the header block's end. */
+  limit: number;
+  /** The header block (up to the empty line, or the whole message when it is all headers) to send instead. */
+  rewrite(block: Buffer): Buffer;
+  /** What to send instead of the first `limit` and more bytes when the header block does not end within them; may throw. */
+  tooLong(head: Buffer): Buffer;
+}
+
+async function* rewrittenChunks(source: AsyncIterable<Buffer>, { limit, rewrite, tooLong }: HeaderRewrite): AsyncGenerator<Buffer> {
+  const findEnd = headerEndFinder();
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let passing = false;
+  for await (const chunk of source) {
+    if (passing) {
+      yield chunk;
+      continue;
+    }
+    const end = findEnd(chunk);
+    held.push(chunk);
+    heldBytes += chunk.length;
+    if (end < 0 && heldBytes <= limit) continue;
+    const head = Buffer.concat(held);
+    held = [];
+    passing = true;
+    if (end < 0 || end > limit) {
+      yield tooLong(head);
+      continue;
+    }
+    yield rewrite(head.subarray(0, end));
+    if (end < head.length) yield head.subarray(end);
+  }
+  // A message that is all headers: no empty line, nothing after.
+  if (!passing && heldBytes > 0) yield rewrite(Buffer.concat(held));
+}
+
+/** `source` with its header block rewritten; only the header block is buffered, the rest streams through. */
+export function rewriteHeaders(source: Readable, how: HeaderRewrite): Readable {
+  return Readable.from(rewrittenChunks(source, how), { objectMode: false });
 }

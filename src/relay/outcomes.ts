@@ -5,7 +5,7 @@
  * and marks the server; the first delivery that works again releases
  * everything.
  */
-import { hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
+import { hintForGraphError, hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StoreSlice } from '../store/index.js';
@@ -69,9 +69,16 @@ function withCode(code: string, message: string): string {
   return shown && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
 
-/** The admin hint for a failed attempt: Microsoft's SMTP reply or token error, from the hint table. */
+/** What a Graph failure says in the relay log: the request, Microsoft's status, code and message. */
+function graphReply(failure: Extract<Failure, { kind: 'graph' }>): string {
+  if (failure.status === 0) return `not sent via Microsoft Graph (${failure.code}): ${failure.message}`;
+  return `Microsoft Graph ${failure.step}: ${failure.status} ${failure.code}: ${failure.message}`;
+}
+
+/** The admin hint for a failed attempt: Microsoft's SMTP reply, Graph error or token error, from the hint table. */
 export function hintForFailure(failure: Failure): Hint | null {
   if (failure.kind === 'smtp') return hintForSmtpReply(failure.reply);
+  if (failure.kind === 'graph') return hintForGraphError(failure.code, failure.step);
   if (failure.kind === 'token') return hintForTokenError(/^AADSTS(\d+)$/.exec(failure.code)?.[1] ?? null, failure.code);
   return null;
 }
@@ -174,10 +181,13 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
     }
     const failure = error.failure;
     if (failure.kind === 'smtp') metrics?.upstreamReply(member.server.name, failure.code, failure.reply);
-    const reply = failure.kind === 'smtp' ? failure.reply : withCode(failure.code, failure.message);
+    const reply =
+      failure.kind === 'smtp' ? failure.reply : failure.kind === 'graph' ? graphReply(failure) : withCode(failure.code, failure.message);
+    if (failure.kind === 'graph' && failure.status > 0) metrics?.upstreamReply(member.server.name, failure.status, reply);
     const decision: Decision = classify(failure);
-    // Any other SMTP reply to a held server's probe came after AUTH worked: its held mail may go again.
-    if (member.held && failure.kind === 'smtp' && decision.action !== 'hold' && isCurrent(attempt)) markWorking(member, attempt.conn);
+    // Any other reply to a held server's probe came after Microsoft took the token: its held mail may go again.
+    const answered = failure.kind === 'smtp' || (failure.kind === 'graph' && failure.status > 0);
+    if (member.held && answered && decision.action !== 'hold' && isCurrent(attempt)) markWorking(member, attempt.conn);
     log.warn('delivery attempt failed', { queueId: message.id, server: member.server.name, action: decision.action, reply });
     const hint = hintForFailure(failure);
     applyDecision(attempt, message, decision, failure, reply, hint);

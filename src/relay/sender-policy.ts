@@ -5,10 +5,10 @@
  * as received and only the outgoing stream changes. `reject` is applied by the
  * listener, with the helpers here saying who may send through a server.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import addressparser from 'nodemailer/lib/addressparser';
 import type { EmailServer } from '../store/servers.js';
-import { headerEndFinder } from './header-block.js';
+import { rewriteHeaders } from './header-block.js';
 
 /** What `rewrite` needs: the mailbox to send as, and the senders that stay as they are. */
 export interface SenderRewrite {
@@ -189,37 +189,14 @@ export function rewriteHeaderBlock(block: Buffer, rewrite: SenderRewrite): Buffe
   return Buffer.from(out.join(''), 'latin1');
 }
 
-async function* rewriteChunks(source: AsyncIterable<Buffer>, rewrite: SenderRewrite): AsyncGenerator<Buffer> {
-  const findEnd = headerEndFinder();
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  let passing = false;
-  for await (const chunk of source) {
-    if (passing) {
-      yield chunk;
-      continue;
-    }
-    const end = findEnd(chunk);
-    held.push(chunk);
-    heldBytes += chunk.length;
-    if (end < 0 && heldBytes <= HEADER_BLOCK_LIMIT) continue;
-    const head = Buffer.concat(held);
-    held = [];
-    passing = true;
-    if (end < 0 || end > HEADER_BLOCK_LIMIT) {
-      yield head;
-      continue;
-    }
-    yield rewriteHeaderBlock(head.subarray(0, end), rewrite);
-    if (end < head.length) yield head.subarray(end);
-  }
-  // A message that is all headers: no empty line, nothing after.
-  if (!passing && heldBytes > 0) yield rewriteHeaderBlock(Buffer.concat(held), rewrite);
-}
-
 /** Wraps a spooled message so its header block comes out rewritten; only the header block is buffered. */
 export function rewriteMessage(source: Readable, rewrite: SenderRewrite): Readable {
-  return Readable.from(rewriteChunks(source, rewrite), { objectMode: false });
+  // A header block too long to read goes as it is.
+  return rewriteHeaders(source, {
+    limit: HEADER_BLOCK_LIMIT,
+    rewrite: (block) => rewriteHeaderBlock(block, rewrite),
+    tooLong: (head) => head,
+  });
 }
 
 /**

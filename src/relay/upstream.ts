@@ -15,11 +15,23 @@ export interface RecipientReply {
   reply: string;
 }
 
+/**
+ * What an attempt used of Microsoft Graph's per-mailbox windows (10,000 requests per 10 minutes,
+ * 150 MB of uploads per 5 minutes); a Graph transport reports it, SMTP reports none.
+ */
+export interface UpstreamUsage {
+  /** HTTP requests made to Graph, upload PUTs and retries included. */
+  requests: number;
+  /** Bytes of request bodies sent (Microsoft counts POST and PUT bodies). */
+  uploadedBytes: number;
+}
+
 export interface SendResult {
   accepted: RecipientReply[];
   /** Recipients the upstream refused, each with its own reply. */
   rejected: RecipientReply[];
   response: string;
+  usage?: UpstreamUsage;
 }
 
 export interface Envelope {
@@ -38,12 +50,15 @@ export class DeliveryError extends Error {
   readonly failure: Failure;
   /** Per-recipient replies when every recipient was refused. */
   readonly rejected: RecipientReply[];
+  /** What the failed attempt used of Graph's windows, when the transport knows. */
+  readonly usage: UpstreamUsage | undefined;
 
-  constructor(failure: Failure, rejected: RecipientReply[] = []) {
+  constructor(failure: Failure, rejected: RecipientReply[] = [], usage?: UpstreamUsage) {
     super(failure.kind === 'smtp' ? failure.reply : failure.message);
     this.name = 'DeliveryError';
     this.failure = failure;
     this.rejected = rejected;
+    this.usage = usage;
   }
 }
 

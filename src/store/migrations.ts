@@ -325,4 +325,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE servers ADD COLUMN send_via TEXT NOT NULL DEFAULT 'smtp';
   ALTER TABLE servers ADD COLUMN graph_endpoint TEXT;
   `,
+  // Office 365 Client Certificate (sealed PEM certificate and key) and its public facts: SHA-256 thumbprint and expiry.
+  `
+  ALTER TABLE servers ADD COLUMN client_certificate_enc BLOB;
+  ALTER TABLE servers ADD COLUMN client_certificate_thumbprint TEXT;
+  ALTER TABLE servers ADD COLUMN client_certificate_expires_at INTEGER;
+  `,
+  // Graph Requests at Once: concurrent Microsoft Graph requests per app across its mailboxes.
+  `ALTER TABLE servers ADD COLUMN graph_requests_at_once INTEGER NOT NULL DEFAULT 4;`,
 ];

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { isAddress } from '../address.js';
+import { clientCertificateProblem } from '../client-certificate.js';
 import { isHostName } from '../host-name.js';
 import { DOMAIN, GUID, httpsUrl, IPV4, MAX_SEND_AS, NAME, validDate } from './setting-checks.js';
 
@@ -43,7 +44,14 @@ export interface SettingSpec<S extends z.ZodType = z.ZodType> {
   /** What the usage text shows after the flag, when not derived from the kind. */
   flagArg?: string;
   /** The panel's edit form (/servers/:id/edit/:slug); without one it is edited with the Cloud form. */
-  panel?: { slug: string; help: string; placeholder?: string; inputType?: 'text' | 'email' };
+  panel?: {
+    slug: string;
+    help: string;
+    placeholder?: string;
+    inputType?: 'text' | 'email';
+    /** A secret of several lines (PEM): pasted into a text area or uploaded as a file of these types. */
+    upload?: { accept: string };
+  };
 }
 
 const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
@@ -217,6 +225,26 @@ export const SETTINGS = {
       help: 'The expiry date shown next to the secret. From 30 days before, every page reminds you to create a new one.',
     },
   }),
+  clientCertificate: setting({
+    schema: z
+      .string({ error: 'Paste the certificate and its private key in PEM.' })
+      .superRefine((text, ctx) => {
+        const problem = clientCertificateProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .nullable(),
+    default: null,
+    label: 'Office 365 Client Certificate',
+    kind: 'secret',
+    appliesTo: 'office365',
+    column: 'client_certificate_enc',
+    flag: 'client-certificate-file',
+    panel: {
+      slug: 'client-certificate',
+      help: 'The certificate uploaded to the app registration (Certificates & secrets → Certificates) followed by its private key, both in PEM (an RSA key without a password). relay365 signs in with it instead of the client secret when both are set; Microsoft recommends certificates over secrets. It is kept encrypted; the panel shows only its SHA-256 thumbprint and expiry.',
+      upload: { accept: '.pem,.crt,.cer,.key,.txt' },
+    },
+  }),
   cloud: setting({
     schema: choice(CLOUDS),
     default: 'global',
@@ -344,6 +372,19 @@ export const SETTINGS = {
     panel: {
       slug: 'recipients-per-day',
       help: 'Microsoft 365 allows 10,000 recipients per mailbox in any 24 hours; mail beyond waits.',
+    },
+  }),
+  graphRequestsAtOnce: setting({
+    schema: wholeNumber(1, 50),
+    default: 4,
+    label: 'Graph Requests at Once',
+    kind: 'number',
+    appliesTo: 'office365',
+    column: 'graph_requests_at_once',
+    flag: 'graph-requests-at-once',
+    panel: {
+      slug: 'graph-requests-at-once',
+      help: "With Send Via graph: Microsoft Graph requests at the same time for this app (Client ID) across all its mailboxes; email servers of one app share the smallest value. Microsoft allows an app 4; raise it only if Microsoft counts your app's limit per mailbox.",
     },
   }),
   fromHandling: setting({

@@ -1,8 +1,10 @@
 /**
  * Email servers: the upstreams relay365 delivers to, with their Office 365
  * settings, limits and authorization status. Secrets are stored sealed and
- * are only ever opened for the token provider or the SMTP login.
+ * are only ever opened for the token provider or the SMTP login; of a client
+ * certificate, its public thumbprint and expiry are kept in the clear beside it.
  */
+import { readClientCertificate } from '../client-certificate.js';
 import type { Db } from './db.js';
 import type { SecretBox } from './secret-box.js';
 import {
@@ -32,6 +34,11 @@ export interface EmailServer extends Omit<ServerSettings, SecretKey> {
   isDefault: boolean;
   hasClientSecret: boolean;
   hasPassword: boolean;
+  hasClientCertificate: boolean;
+  /** The client certificate's SHA-256 thumbprint (upper-case hex, as Entra shows it), or null without one. */
+  clientCertificateThumbprint: string | null;
+  /** When the client certificate expires (its notAfter, ms), or null without one. */
+  clientCertificateExpiresAt: number | null;
   status: ServerStatus;
   statusCode: string | null;
   statusMessage: string | null;
@@ -41,6 +48,16 @@ export interface EmailServer extends Omit<ServerSettings, SecretKey> {
   tokenRefreshedAt: number | null;
   /** Bumped on every settings change, so a running relay notices CLI or panel edits. */
   revision: number;
+}
+
+/** Whether a server has a value for a secret setting; the value itself is never read for this. */
+export function hasSecret(server: EmailServer, key: SecretKey): boolean {
+  const set: Record<SecretKey, boolean> = {
+    clientSecret: server.hasClientSecret,
+    clientCertificate: server.hasClientCertificate,
+    password: server.hasPassword,
+  };
+  return set[key];
 }
 
 export interface StatusUpdate {
@@ -63,10 +80,15 @@ type ServerRow = Record<string, unknown> & {
   status_at: number | null;
   authorized_account: string | null;
   token_refreshed_at: number | null;
+  client_certificate_thumbprint: string | null;
+  client_certificate_expires_at: number | null;
   revision: number;
 };
 
-/** Settings whose change invalidates an authorized account (its tokens belong to the old app or cloud). */
+/**
+ * Settings whose change invalidates an authorized account (its tokens belong to the old app or cloud,
+ * or to Exchange when the server now sends via Microsoft Graph, and the other way round).
+ */
 export const IDENTITY_KEYS: readonly (keyof ServerSettings & keyof EmailServer)[] = [
   'tenantId',
   'clientId',
@@ -74,6 +96,8 @@ export const IDENTITY_KEYS: readonly (keyof ServerSettings & keyof EmailServer)[
   'authorityHost',
   'smtpResource',
   'signInMode',
+  'sendVia',
+  'graphEndpoint',
 ];
 
 function toServer(row: ServerRow): EmailServer {
@@ -91,6 +115,9 @@ function toServer(row: ServerRow): EmailServer {
     isDefault: row.is_default === 1,
     hasClientSecret: row[settingSpec('clientSecret').column] !== null,
     hasPassword: row[settingSpec('password').column] !== null,
+    hasClientCertificate: row[settingSpec('clientCertificate').column] !== null,
+    clientCertificateThumbprint: row.client_certificate_thumbprint,
+    clientCertificateExpiresAt: row.client_certificate_expires_at,
     status: row.status,
     statusCode: row.status_code,
     statusMessage: row.status_message,
@@ -115,6 +142,8 @@ export interface ServerRepo {
   remove(id: number): void;
   setStatus(id: number, update: StatusUpdate): void;
   clientSecret(id: number): string | null;
+  /** The client certificate and its private key (PEM), or null. */
+  clientCertificate(id: number): string | null;
   password(id: number): string | null;
   /** `id:revision` pairs, cheap enough to poll for changes made by another process. */
   revisions(): Map<number, number>;
@@ -130,9 +159,10 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
   const selectDefault = db.prepare<[], ServerRow>('SELECT * FROM servers ORDER BY is_default DESC, id LIMIT 1');
   const clearDefault = db.prepare('UPDATE servers SET is_default = 0 WHERE is_default = 1');
   const markDefault = db.prepare<[number]>('UPDATE servers SET is_default = 1 WHERE id = ?');
-  const selectSecret = db.prepare<[number], { client_secret_enc: Buffer | null; password_enc: Buffer | null }>(
-    'SELECT client_secret_enc, password_enc FROM servers WHERE id = ?',
-  );
+  const selectSecret = db.prepare<
+    [number],
+    { client_secret_enc: Buffer | null; password_enc: Buffer | null; client_certificate_enc: Buffer | null }
+  >('SELECT client_secret_enc, password_enc, client_certificate_enc FROM servers WHERE id = ?');
 
   const mustGet = (id: number): EmailServer => {
     const row = selectOne.get(id);
@@ -140,11 +170,24 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     return toServer(row);
   };
   const sealOrNull = (value: string | null | undefined): Buffer | null => (value ? box.seal(value) : null);
-  /** A setting's column and value as stored: secrets sealed, lists one entry a line (an empty list NULL). */
-  const toColumn = (key: keyof ServerSettings, value: unknown): [string, unknown] => {
+  /**
+   * A setting's columns and values as stored: secrets sealed, lists one entry a line (an empty list
+   * NULL); a client certificate also writes its thumbprint and expiry (the schema has checked it).
+   */
+  const toColumns = (key: keyof ServerSettings, value: unknown): [string, unknown][] => {
     const { kind, column } = settingSpec(key);
-    if (kind === 'secret') return [column, sealOrNull(value as string | null | undefined)];
-    return [column, Array.isArray(value) ? value.join('\n') || null : value];
+    if (key === 'clientCertificate') {
+      const reading = typeof value === 'string' && value ? readClientCertificate(value) : null;
+      if (reading && !reading.ok) throw new Error(`Office 365 Client Certificate: ${reading.problem}`);
+      const facts = reading?.certificate ?? null;
+      return [
+        [column, facts ? box.seal(value as string) : null],
+        ['client_certificate_thumbprint', facts?.thumbprintSha256 ?? null],
+        ['client_certificate_expires_at', facts?.expiresAt ?? null],
+      ];
+    }
+    if (kind === 'secret') return [[column, sealOrNull(value as string | null | undefined)]];
+    return [[column, Array.isArray(value) ? value.join('\n') || null : value]];
   };
 
   const setDefault = (id: number): void => {
@@ -168,7 +211,7 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     },
     add: (settings, makeDefault = false) =>
       db.transaction(() => {
-        const fields = SETTING_KEYS.map((key) => toColumn(key, settings[key]));
+        const fields = SETTING_KEYS.flatMap((key) => toColumns(key, settings[key]));
         const columns = [...fields.map(([c]) => c), 'created_at', 'updated_at'];
         const values = [...fields.map(([, v]) => v), now(), now()];
         const info = db.prepare(`INSERT INTO servers (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
@@ -184,9 +227,10 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
         const values: unknown[] = [];
         for (const key of SETTING_KEYS) {
           if (!(key in changes)) continue;
-          const [column, value] = toColumn(key, changes[key]);
-          sets.push(`${column} = ?`);
-          values.push(value);
+          for (const [column, value] of toColumns(key, changes[key])) {
+            sets.push(`${column} = ?`);
+            values.push(value);
+          }
         }
         sets.push('revision = revision + 1', 'updated_at = ?');
         values.push(now(), id);
@@ -229,6 +273,10 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     },
     clientSecret: (id) => {
       const sealed = selectSecret.get(id)?.client_secret_enc;
+      return sealed ? box.open(sealed) : null;
+    },
+    clientCertificate: (id) => {
+      const sealed = selectSecret.get(id)?.client_certificate_enc;
       return sealed ? box.open(sealed) : null;
     },
     password: (id) => {

@@ -212,11 +212,11 @@ describe('Authorize Account', () => {
     const { agent, id } = await setup({ clientSecret: null });
     const page = await agent.get(`/servers/${id}`);
     expect(page.text).toMatch(/<button type="submit" disabled="">\s*Authorize Account/);
-    expect(visibleText(page.text)).toContain('Set Office 365 Client Secret first');
+    expect(visibleText(page.text)).toContain('Set Office 365 Client Secret or Office 365 Client Certificate first');
     const res = await agent.post(`/servers/${id}/authorize`);
     expect(res.location).toBe(`/servers/${id}`);
     expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain(
-      'Authorize Account could not start: Set Office 365 Client Secret first',
+      'Authorize Account could not start: Set Office 365 Client Secret or Office 365 Client Certificate first',
     );
   });
 

@@ -1,6 +1,7 @@
 /**
  * An Office 365 email server pointed at the Microsoft 365 emulator through
- * the Custom cloud, as an admin would configure it for a sovereign cloud.
+ * the Custom cloud, as an admin would configure it for a sovereign cloud
+ * (SMTP by default; its Graph Endpoint is the emulator's Graph).
  */
 import type { Emulator } from '../emulator/index.js';
 import { SEED } from '../emulator/index.js';
@@ -22,6 +23,8 @@ export function emulatorServer(emu: Emulator, overrides: Partial<ServerSettings>
     cloud: 'custom',
     authorityHost: emu.authorityHost,
     smtpResource: 'https://outlook.office365.com',
+    // Used only when a test sets sendVia: 'graph'.
+    graphEndpoint: emu.graphUrl,
     mailbox: SEED.mailbox,
     messagesPerMinute: 100_000,
     ...overrides,

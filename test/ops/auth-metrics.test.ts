@@ -6,7 +6,7 @@ import { createRelayAuth } from '../../src/relay/relay-auth.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { parseExposition, valueOf } from './exposition.js';
 
-const EMPTY: StoreSample = { queue: [], oldestWaitingSeconds: 0, spoolBytes: 0, databaseBytes: 0, servers: [], secretExpiries: [] };
+const EMPTY: StoreSample = { queue: [], oldestWaitingSeconds: 0, spoolBytes: 0, databaseBytes: 0, servers: [], secretExpiries: [], certificateExpiries: [] };
 
 let fx: Fixture;
 afterEach(() => fx.cleanup());

@@ -29,6 +29,11 @@ describe('classify', () => {
     ['holds on a tenant block (5.7.705)', smtp('550 5.7.705 Access denied, tenant has exceeded threshold'), { action: 'hold' }],
     ['throttles on 432 4.3.2', smtp('432 4.3.2 Concurrent connections limit exceeded.'), { action: 'retry', throttle: true }],
     [
+      "retries High Volume Email's refusal of a token near its expiry (501 5.5.127)",
+      smtp('501 5.5.127 Authentication token expired'),
+      { action: 'retry', throttle: false },
+    ],
+    [
       'pauses on the daily quota',
       smtp('554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed'),
       { action: 'pause', forMs: QUOTA_PAUSE_MS },

@@ -13,6 +13,7 @@ const EMPTY_SAMPLE: StoreSample = {
   databaseBytes: 0,
   servers: [],
   secretExpiries: [],
+  certificateExpiries: [],
 };
 
 let fx: Fixture;

@@ -45,6 +45,6 @@ describe('the email server settings, described once', () => {
 
   it('keeps secrets write-only: a stored server has no secret values', () => {
     const secrets = SETTING_KEYS.filter((k) => settingSpec(k).kind === 'secret');
-    expect(secrets.sort()).toEqual(['clientSecret', 'password']);
+    expect(secrets.sort()).toEqual(['clientCertificate', 'clientSecret', 'password']);
   });
 });

@@ -18,13 +18,23 @@ function authorizedOffice365(): number {
 }
 
 describe('email server identity', () => {
-  it.each(['tenantId', 'clientId', 'cloud', 'signInMode'] as const)('changing %s clears the tokens and the authorization', (key) => {
-    const id = authorizedOffice365();
-    const value = { tenantId: 'fabrikam.onmicrosoft.com', clientId: 'c2', cloud: 'usgov', signInMode: 'authorize' }[key];
-    fx.store.servers.update(id, { [key]: value });
-    expect(fx.store.tokenCaches.load(id)).toBeNull();
-    expect(fx.store.servers.get(id)).toMatchObject({ status: 'not_authorized', authorizedAccount: null, tokenRefreshedAt: null });
-  });
+  it.each(['tenantId', 'clientId', 'cloud', 'signInMode', 'sendVia', 'graphEndpoint'] as const)(
+    'changing %s clears the tokens and the authorization',
+    (key) => {
+      const id = authorizedOffice365();
+      const value = {
+        tenantId: 'fabrikam.onmicrosoft.com',
+        clientId: 'c2',
+        cloud: 'usgov',
+        signInMode: 'authorize',
+        sendVia: 'graph',
+        graphEndpoint: 'https://graph.example',
+      }[key];
+      fx.store.servers.update(id, { [key]: value });
+      expect(fx.store.tokenCaches.load(id)).toBeNull();
+      expect(fx.store.servers.get(id)).toMatchObject({ status: 'not_authorized', authorizedAccount: null, tokenRefreshedAt: null });
+    },
+  );
 
   it('keeps the authorization when another setting changes, or the identity is saved unchanged', () => {
     const id = authorizedOffice365();
