@@ -2,14 +2,15 @@
  * The scheduler's lanes and their members, kept in step with the servers
  * table: a server joins the lane of its mailbox, a settings change keeps the
  * lane and its counters but gives the server a new connection, and only one
- * connection of a lane (its active link) may hold sockets at a time.
+ * connection of a lane (its active link) may hold sockets at a time. A server
+ * that sends via Graph also joins its app's budget, shared across mailboxes.
  */
 import { TokenError } from '../auth/token-error.js';
 import type { Logger } from '../log.js';
 import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Connection } from './connect.js';
-import { connectionLimit, laneKey, newLane, newMember, type Lane, type Link, type Member } from './lane.js';
+import { appKey, connectionLimit, laneKey, newLane, newMember, type AppBudget, type Lane, type Link, type Member } from './lane.js';
 
 export interface LaneRegistryDeps {
   store: StoreSlice<{ queue: 'releaseHeld'; servers: 'revisions' | 'get'; laneState: 'load' }>;
@@ -23,6 +24,11 @@ export interface LaneRegistryDeps {
 export interface LaneRegistry {
   lanes: Map<string, Lane>;
   members: Map<number, Member>;
+  /**
+   * The app budgets of Graph servers, by tenant and client ID. Kept while the relay runs (one per
+   * app ever configured), so attempts still in flight count when a server joins its app again.
+   */
+  apps: Map<string, AppBudget>;
   /** The server's link, made when first needed (no socket opens until a send); null when it cannot be connected. */
   ensureLink(member: Member): Link | null;
   /** Makes `link` the lane's one socket holder (null: none, for a test email); false while the current one still delivers. */
@@ -39,6 +45,7 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
   const { queue, servers, laneState } = store;
   const lanes = new Map<string, Lane>();
   const members = new Map<number, Member>();
+  const apps = new Map<string, AppBudget>();
 
   const closeLink = (link: Link): void => {
     if (link.closed) return;
@@ -88,7 +95,25 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
 
   const leaveLane = (member: Member): void => {
     member.lane.members.delete(member.server.id);
+    member.app?.members.delete(member);
+    member.app = null;
     dropIfUnused(member.lane);
+  };
+
+  /** Puts a server in the budget of the app its (new) settings send with, if it sends via Graph. */
+  const joinApp = (member: Member): void => {
+    const key = appKey(member.server);
+    if (member.app?.key === key) return;
+    member.app?.members.delete(member);
+    member.app = null;
+    if (key === null) return;
+    let app = apps.get(key);
+    if (!app) {
+      app = { key, members: new Set(), leases: new Set() };
+      apps.set(key, app);
+    }
+    app.members.add(member);
+    member.app = app;
   };
 
   /** Takes new settings for a server: same lane and counters, a new connection, held mail retried. */
@@ -103,6 +128,7 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
       members.set(server.id, member);
     }
     member.server = server;
+    joinApp(member);
     member.generation++;
     member.held = false;
     member.connError = null;
@@ -127,5 +153,5 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
     }
   };
 
-  return { lanes, members, ensureLink, activate, closeLink, dropIfUnused, syncLanes };
+  return { lanes, members, apps, ensureLink, activate, closeLink, dropIfUnused, syncLanes };
 }

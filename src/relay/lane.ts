@@ -5,7 +5,9 @@
  * Test Email) shares one lane. Each server is a member of its lane with its
  * own settings and connection; only one connection of a lane may hold
  * sockets at a time, so idle pooled sockets of one server never push another
- * over Microsoft's connection limit.
+ * over Microsoft's connection limit. Over Microsoft Graph, the servers of one
+ * app also share its requests at once across their mailboxes (an app budget),
+ * and each lane counts its Graph requests and uploaded bytes.
  */
 import type { TokenError } from '../auth/token-error.js';
 import type { LaneSnapshot } from '../store/lane-state.js';
@@ -13,9 +15,11 @@ import type { QueuedMessage } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import type { Connection } from './connect.js';
 import type { AttemptSummary } from './outcomes.js';
-import { connectionLimit as limitAt, type LaneView } from './planner.js';
+import { connectionLimit as limitAt, expectedGraphCost, GRAPH_LIMITS, type GraphCost, type GraphUse, type LaneView } from './planner.js';
 
 const MINUTE = 60_000;
+/** Ended Graph attempts count this long (the longer of Graph's two windows). */
+const GRAPH_WINDOW_MS = Math.max(GRAPH_LIMITS.requestWindowMs, GRAPH_LIMITS.uploadWindowMs);
 
 /** One server's connection (token provider and pool) and the attempts running on it. */
 export interface Link {
@@ -40,6 +44,20 @@ export interface Member {
   nextProbeAt: number;
   reportedRefresh: number | null;
   keepAliveRunning: boolean;
+  /** The budget of its app when the server sends via Graph; null otherwise. */
+  app: AppBudget | null;
+}
+
+/**
+ * The Graph servers of one app (tenant and client ID) and their attempts in flight. Microsoft
+ * allows an app 4 concurrent requests (its pages disagree whether per mailbox or across the app's
+ * mailboxes: relay365 keeps the stricter reading). A Graph attempt makes one request at a time, so
+ * its lease counts as one request.
+ */
+export interface AppBudget {
+  key: string;
+  members: Set<Member>;
+  leases: Set<Lease>;
 }
 
 /**
@@ -50,6 +68,10 @@ export interface Lease {
   readonly lane: Lane;
   readonly member: Member;
   readonly link: Link | null;
+  /** The app budget a Graph attempt counts in; null for other attempts. */
+  readonly app: AppBudget | null;
+  /** What a Graph attempt is expected to cost until it reports; null for other attempts. */
+  readonly cost: GraphCost | null;
   /** Gives the lease back; only the first call counts. */
   release(): void;
 }
@@ -82,8 +104,10 @@ export interface Lane {
   throttledUntil: number;
   /** When recent attempts ended (Messages per Minute counts from there: Microsoft counts arrivals). */
   ends: number[];
-  /** Microsoft's quota reply pauses the mailbox until then. */
+  /** Microsoft's quota reply (or Graph's Retry-After) pauses the mailbox until then. */
   pausedUntil: number;
+  /** What ended Graph attempts cost, oldest first, for Graph's request and upload windows. */
+  graphUsed: GraphUse[];
   /** Waiting for the rolling daily recipient budget until then (0: not waiting). */
   quotaUntil: number;
   /** The one link that may hold sockets at the mailbox. */
@@ -125,6 +149,7 @@ export function newLane(key: string, stored: LaneSnapshot | null): Lane {
     throttledUntil: stored?.throttledUntil ?? 0,
     ends: [],
     pausedUntil: stored?.pausedUntil ?? 0,
+    graphUsed: [],
     quotaUntil: 0,
     active: null,
     exclusive: null,
@@ -145,7 +170,19 @@ export function newMember(server: EmailServer, lane: Lane): Member {
     nextProbeAt: 0,
     reportedRefresh: null,
     keepAliveRunning: false,
+    app: null,
   };
+}
+
+/** The app a server's Graph requests count for (tenant and client ID), or null when it does not send via Graph. */
+export function appKey(server: EmailServer): string | null {
+  if (server.method !== 'office365' || server.sendVia !== 'graph' || !server.tenantId || !server.clientId) return null;
+  return `app:${server.tenantId.toLowerCase()}/${server.clientId.toLowerCase()}`;
+}
+
+/** Graph requests the app allows at once: the strictest of its servers' Graph Requests at Once. */
+export function appLimit(app: AppBudget): number {
+  return Math.min(...[...app.members].map((m) => m.server.graphRequestsAtOnce));
 }
 
 /** The lane's limits: the strictest of its members' settings (they all send as one mailbox). */
@@ -162,6 +199,13 @@ export function laneLimits(lane: Lane): { maxConnections: number; messagesPerMin
 /** The lane as the planner sees it (planner.ts). */
 export function laneView(lane: Lane): LaneView {
   const { maxConnections, messagesPerMinute } = laneLimits(lane);
+  // A lane whose servers use different apps (or SMTP besides Graph) waits for the fullest app.
+  const apps = new Set([...lane.members.values()].flatMap((m) => (m.app ? [m.app] : [])));
+  const graphInFlight = { requests: 0, uploadedBytes: 0 };
+  for (const { cost } of lane.leases) {
+    graphInFlight.requests += cost?.requests ?? 0;
+    graphInFlight.uploadedBytes += cost?.uploadedBytes ?? 0;
+  }
   return {
     inFlight: lane.leases.size,
     exclusive: lane.exclusive !== null,
@@ -172,6 +216,9 @@ export function laneView(lane: Lane): LaneView {
     throttledUntil: lane.throttledUntil,
     ends: lane.ends,
     pausedUntil: lane.pausedUntil,
+    appFree: Math.min(Infinity, ...[...apps].map((app) => appLimit(app) - app.leases.size)),
+    graphUsed: lane.graphUsed,
+    graphInFlight,
   };
 }
 
@@ -183,32 +230,53 @@ export function connectionLimit(lane: Lane, t: number): number {
   );
 }
 
-/** Forgets what no longer counts at `t`: attempt ends older than a minute, a throttle that ran out. */
+/** Forgets what no longer counts at `t`: attempt ends older than a minute, Graph use past its windows, a throttle that ran out. */
 export function tidyLane(lane: Lane, t: number): void {
   while (lane.ends.length > 0 && (lane.ends[0] as number) <= t - MINUTE) lane.ends.shift();
+  while (lane.graphUsed.length > 0 && (lane.graphUsed[0] as GraphUse).at <= t - GRAPH_WINDOW_MS) lane.graphUsed.shift();
   if (lane.throttleLimit !== null && t >= lane.throttledUntil) lane.throttleLimit = null;
 }
 
-/** Takes the lease of an attempt of `member` on `link`; an `exclusive` one (a test email) owns the lane. */
-export function takeLease(member: Member, link: Link | null, exclusive: boolean): Lease {
+/**
+ * Takes the lease of an attempt of `member` on `link` for a message of `size` bytes; an `exclusive`
+ * one (a test email) owns the lane. A Graph attempt also counts in its app's budget, and its
+ * expected cost in the lane's Graph windows until it ends.
+ */
+export function takeLease(member: Member, link: Link | null, exclusive: boolean, size = 0): Lease {
   const lane = member.lane;
+  // Without a link the attempt makes no request: it only reports why the server cannot be connected.
+  const app = link ? member.app : null;
   const lease: Lease = {
     lane,
     member,
     link,
+    app,
+    cost: app ? expectedGraphCost(size) : null,
     // Deleting from a set twice changes nothing: a second release counts for nothing.
     release() {
       lane.leases.delete(lease);
       member.leases.delete(lease);
       link?.leases.delete(lease);
+      app?.leases.delete(lease);
       if (lane.exclusive === lease) lane.exclusive = null;
     },
   };
   lane.leases.add(lease);
   member.leases.add(lease);
   link?.leases.add(lease);
+  app?.leases.add(lease);
   if (exclusive) lane.exclusive = lease;
   return lease;
+}
+
+/**
+ * Counts an ended Graph attempt in its lane's windows at `at`: what the transport reported it
+ * used, else what it was expected to cost. Other attempts count nothing here.
+ */
+export function countGraphUse(lease: Lease, at: number, used: GraphCost | undefined): void {
+  if (!lease.cost) return;
+  const { requests, uploadedBytes } = used ?? lease.cost;
+  lease.lane.graphUsed.push({ at, requests, uploadedBytes });
 }
 
 /** The durable part of a lane, for the store. */

@@ -3,19 +3,46 @@
  * lane's state and the time (Postfix's qmgr decides, its delivery agents
  * deliver). Exchange Online counts connections, messages per minute and
  * recipients per day per mailbox; Microsoft may pause a mailbox, and a
- * `432 4.3.2` lowers the connections for a while. A waiting Send Test Email
+ * `432 4.3.2` lowers the connections for a while. Over Microsoft Graph, an
+ * app's requests at once are limited across its mailboxes, and each mailbox's
+ * requests and uploaded bytes in rolling windows. A waiting Send Test Email
  * goes before the lane's mail, on a connection of its own; while mail is
  * arriving, mail attempts wait for the delivery pace (delivery-pace.ts).
  */
 
 const MINUTE = 60_000;
 
+/**
+ * Microsoft Graph's limits per app and mailbox (Outlook resources): 10,000 requests per 10
+ * minutes and 150 MB of uploads per 5 minutes. "MB" is read as 10^6 bytes, the stricter reading.
+ */
+export const GRAPH_LIMITS = {
+  requests: 10_000,
+  requestWindowMs: 10 * MINUTE,
+  uploadBytes: 150_000_000,
+  uploadWindowMs: 5 * MINUTE,
+} as const;
+
+/** What a Graph attempt costs against the windows: its requests and the bytes of their bodies. */
+export interface GraphCost {
+  requests: number;
+  uploadedBytes: number;
+}
+
+/** An ended Graph attempt's cost, counted from when it ended (Microsoft counted it before then). */
+export interface GraphUse extends GraphCost {
+  at: number;
+}
+
 /** Why a lane waits, in the words Send Test Email shows. */
 export const WAIT = {
-  paused: 'Microsoft paused this mailbox (daily quota)',
+  paused: 'Microsoft paused this mailbox (daily quota or Retry-After)',
   connections: 'Max Connections: other mail is being delivered',
   rate: 'Messages per Minute',
   quota: 'Recipients per Day',
+  app: 'Graph Requests at Once: other mail of this app is being delivered',
+  graphRequests: "Microsoft Graph's 10,000 requests per 10 minutes",
+  graphUploads: "Microsoft Graph's 150 MB of uploads per 5 minutes",
 } as const;
 
 export type WaitReason = (typeof WAIT)[keyof typeof WAIT];
@@ -36,8 +63,14 @@ export interface LaneView {
   throttledUntil: number;
   /** When recent attempts ended, oldest first (Microsoft counts a message when it arrives). */
   ends: readonly number[];
-  /** Microsoft's quota reply pauses the mailbox until then. */
+  /** Microsoft's quota reply (or Graph's Retry-After) pauses the mailbox until then. */
   pausedUntil: number;
+  /** Attempts the lane's Graph apps still allow (Graph Requests at Once); Infinity when none sends via Graph. */
+  appFree: number;
+  /** Ended Graph attempts within the longer window, oldest first. */
+  graphUsed: readonly GraphUse[];
+  /** What the Graph attempts in flight are expected to cost until they report what they did. */
+  graphInFlight: GraphCost;
 }
 
 /**
@@ -87,6 +120,8 @@ export function planLane(lane: LaneView, t: number, paceDelay: number): Plan {
   if (lane.pausedUntil > t) return wait(lane.pausedUntil, WAIT.paused);
   const { slots, wakeAt } = laneSlots(lane, t);
   if (slots <= 0) return wait(wakeAt, wakeAt === Infinity ? WAIT.connections : WAIT.rate);
+  // The app's requests at once are shared with its other mailboxes: one of their attempts ending frees one.
+  if (lane.appFree <= 0) return wait(Infinity, WAIT.app);
   if (lane.testWaiting) return lane.inFlight > 0 ? wait(Infinity, WAIT.connections) : { start: 'test' };
   // Clients sending mail go first.
   if (paceDelay > 0) return wait(t + paceDelay, null);
@@ -99,4 +134,58 @@ export function planLane(lane: LaneView, t: number, paceDelay: number): Plan {
  */
 export function planQuota(fitsAt: number, t: number): Wait | null {
   return fitsAt > t ? wait(fitsAt, WAIT.quota) : null;
+}
+
+/**
+ * What a Graph attempt for a message of `size` bytes is expected to cost until it reports what it
+ * did: at most its MIME in base64 uploaded, and a request per 3 MiB of that (the most a request
+ * under Graph's 4 MB limit carries) plus two (a draft and its send, or a retry with a fresh token).
+ */
+export function expectedGraphCost(size: number): GraphCost {
+  const uploadedBytes = Math.ceil(size / 3) * 4;
+  return { requests: 2 + Math.ceil(uploadedBytes / (3 * 1024 * 1024)), uploadedBytes };
+}
+
+/** One of Graph's rolling windows: what it counts, over how long, up to how much, and what a wait for it is called. */
+interface GraphWindow {
+  count: (cost: GraphCost) => number;
+  ms: number;
+  limit: number;
+  reason: WaitReason;
+}
+
+const GRAPH_WINDOWS: readonly GraphWindow[] = [
+  { count: (c) => c.uploadedBytes, ms: GRAPH_LIMITS.uploadWindowMs, limit: GRAPH_LIMITS.uploadBytes, reason: WAIT.graphUploads },
+  { count: (c) => c.requests, ms: GRAPH_LIMITS.requestWindowMs, limit: GRAPH_LIMITS.requests, reason: WAIT.graphRequests },
+];
+
+/**
+ * When `cost` fits in `window` at `t` besides the ended use and the attempts in flight: `t` when it
+ * does, when enough ended use leaves the window, or Infinity when only the attempts in flight stand
+ * in the way (look again when one ends). A cost over the whole budget goes once nothing else
+ * counts (lane-state.ts does the same for the daily quota).
+ */
+function windowFitsAt(window: GraphWindow, lane: Pick<LaneView, 'graphUsed' | 'graphInFlight'>, cost: GraphCost, t: number): number {
+  const need = Math.min(window.count(cost), window.limit);
+  const recent = lane.graphUsed.filter((use) => use.at > t - window.ms);
+  let total = recent.reduce((sum, use) => sum + window.count(use), window.count(lane.graphInFlight));
+  if (total + need <= window.limit) return t;
+  for (const use of recent) {
+    total -= window.count(use);
+    if (total + need <= window.limit) return use.at + window.ms;
+  }
+  return Infinity;
+}
+
+/**
+ * The wait for Graph's request and upload windows before a Graph attempt expected to cost `cost`,
+ * or null when it fits at `t`: the later of the two waits, with its reason.
+ */
+export function planGraph(lane: Pick<LaneView, 'graphUsed' | 'graphInFlight'>, cost: GraphCost, t: number): Wait | null {
+  let later: Wait | null = null;
+  for (const window of GRAPH_WINDOWS) {
+    const until = windowFitsAt(window, lane, cost, t);
+    if (until > t && (later === null || until > later.until)) later = wait(until, window.reason);
+  }
+  return later;
 }

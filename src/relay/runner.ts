@@ -9,11 +9,11 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import type { StoreSlice } from '../store/index.js';
 import type { QueuedMessage } from '../store/queue.js';
-import { takeLease, type Lane, type Link, type Member } from './lane.js';
+import { countGraphUse, takeLease, type Lane, type Link, type Member } from './lane.js';
 import type { Attempt, AttemptSummary, Outcomes } from './outcomes.js';
 import { applySenderPolicy } from './sender-policy.js';
 import type { Spool } from './spool.js';
-import { toDeliveryError, type DeliveryError, type SendResult } from './upstream.js';
+import { toDeliveryError, type DeliveryError, type SendResult, type UpstreamUsage } from './upstream.js';
 
 /** One attempt to run: a claimed message, the recipients reserved for it, and where it goes. */
 export interface Work {
@@ -60,9 +60,10 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
 
   const run = async (work: Work): Promise<AttemptSummary> => {
     const { member, link, message, reservation } = work;
-    const lease = takeLease(member, link, work.transcript !== undefined);
+    const lease = takeLease(member, link, work.transcript !== undefined, message.size);
     const attempt: Attempt = { member, conn: link?.conn ?? null, generation: member.generation };
     let summary: AttemptSummary = { ok: false, reply: 'the relay could not record this attempt', hint: null };
+    let usage: UpstreamUsage | undefined;
     try {
       let result: SendResult | null = null;
       let error: DeliveryError | null = null;
@@ -71,6 +72,7 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
       } catch (err) {
         error = toDeliveryError(err);
       }
+      usage = result?.usage ?? error?.usage;
       laneState.settle(reservation.id, reservation.recipients, result?.accepted.length ?? 0);
       if (result) {
         if (isCurrent(attempt)) outcomes.markWorking(member, attempt.conn);
@@ -87,7 +89,9 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
       });
     } finally {
       // Microsoft counts a message when it arrives, which is before this moment.
-      lease.lane.ends.push(now());
+      const end = now();
+      lease.lane.ends.push(end);
+      countGraphUse(lease, end, usage);
       lease.release();
       ended(lease.lane);
     }

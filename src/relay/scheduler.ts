@@ -10,7 +10,8 @@
  * turns. An authorization problem holds a server's mail; the scheduler
  * probes every few minutes and releases everything once a delivery works
  * again or the server's settings change. Settings changes keep the lane and
- * its counters.
+ * its counters. Over Microsoft Graph, a message also waits for its app's
+ * requests at once and its mailbox's request and upload windows.
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -24,7 +25,7 @@ import type { Lane, LaneState, Member, TestTurn } from './lane.js';
 import { createLaneRegistry, type LaneRegistryDeps } from './lane-registry.js';
 import type { Notices } from './notices.js';
 import { createOutcomes, PROBE_INTERVAL_MS, type Attempt, type AttemptSummary, type OutcomeDeps } from './outcomes.js';
-import { planLane, planQuota, WAIT, type Wait } from './planner.js';
+import { expectedGraphCost, planGraph, planLane, planQuota, WAIT, type Wait } from './planner.js';
 import { createRunner, type RunnerDeps } from './runner.js';
 import { createTokenChecks } from './token-checks.js';
 
@@ -104,7 +105,7 @@ export function createScheduler({
 
   // A server whose settings were applied gets its token checked again (after `checks` exists: no sync runs before start()).
   const registry = createLaneRegistry({ store, log, now, connect, onSettings: (member) => checks.recheck(member) });
-  const { lanes, members, ensureLink, activate, closeLink, dropIfUnused, syncLanes } = registry;
+  const { lanes, members, apps, ensureLink, activate, closeLink, dropIfUnused, syncLanes } = registry;
   const isCurrent = (a: Attempt): boolean => members.get(a.member.server.id) === a.member && a.member.generation === a.generation;
   const outcomes = createOutcomes({ store, spool, log, now, isCurrent, metrics, notices });
   const checks = createTokenChecks({ log, members, ensureLink, outcomes });
@@ -162,6 +163,10 @@ export function createScheduler({
     return wait;
   };
 
+  /** The wait for Graph's request and upload windows before `member` sends `message`, or null (also for servers not on Graph). */
+  const graphWait = (lane: Lane, member: Member, message: QueuedMessage, t: number): Wait | null =>
+    member.app ? planGraph(laneView(lane), expectedGraphCost(message.size), t) : null;
+
   /** Tells a waiting test email, once, why and until when it waits. */
   const tell = (test: TestTurn, wait: Wait): void => {
     if (test.waitReported || wait.reason === null) return;
@@ -172,10 +177,10 @@ export function createScheduler({
   /** Starts the lane's waiting test email on a connection of its own (the lane's pool closes first), or says why it waits. */
   const startTest = (lane: Lane, test: TestTurn, t: number): Wait | null => {
     if (!activate(lane, null, t)) return { start: null, until: Infinity, reason: WAIT.connections };
-    const wait = quotaWait(lane, 1, t);
+    const { member, message, transcript } = test;
+    const wait = quotaWait(lane, 1, t) ?? graphWait(lane, member, message, t);
     if (wait) return wait;
     lane.tests.shift();
-    const { member, message, transcript } = test;
     const reservation = { id: laneState.reserve(lane.key, message.id, 1, t), recipients: 1 };
     void runner.run({ member, link: ensureLink(member), message, reservation, transcript }).then(test.done);
     return null;
@@ -207,6 +212,9 @@ export function createScheduler({
       const next = probe(lane, t) ?? queue.peekDue(ready, t, 1)[0];
       if (!next) break;
       const member = members.get(next.serverId as number) as Member;
+      // A message that would overrun Graph's windows waits, and the mail after it with it (oldest first).
+      const windows = graphWait(lane, member, next, t);
+      if (windows) return Math.min(wakeAt, windows.until);
       const link = ensureLink(member);
       // Another link of this mailbox still delivers: its sockets close first.
       if (link && !activate(lane, link, t)) return wakeAt;
@@ -303,6 +311,7 @@ export function createScheduler({
       lanes.clear();
       lastStarted = null;
       members.clear();
+      apps.clear();
     },
   };
 }

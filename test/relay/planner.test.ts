@@ -3,12 +3,26 @@
  * how long to wait, and what a waiting test email is told) out. No I/O.
  */
 import { describe, expect, it } from 'vitest';
-import { connectionLimit, laneSlots, planLane, planQuota, WAIT, type LaneView, type Plan } from '../../src/relay/planner.js';
+import {
+  connectionLimit,
+  expectedGraphCost,
+  GRAPH_LIMITS,
+  laneSlots,
+  planGraph,
+  planLane,
+  planQuota,
+  WAIT,
+  type GraphCost,
+  type GraphUse,
+  type LaneView,
+  type Plan,
+} from '../../src/relay/planner.js';
 
 const T = 1_700_000_000_000;
 const MINUTE = 60_000;
+const MB = 1_000_000;
 
-/** An idle lane: 3 connections, 30 messages a minute, nothing waiting. */
+/** An idle lane: 3 connections, 30 messages a minute, nothing waiting, no Graph. */
 const lane = (state: Partial<LaneView> = {}): LaneView => ({
   inFlight: 0,
   exclusive: false,
@@ -19,6 +33,9 @@ const lane = (state: Partial<LaneView> = {}): LaneView => ({
   throttledUntil: 0,
   ends: [],
   pausedUntil: 0,
+  appFree: Infinity,
+  graphUsed: [],
+  graphInFlight: { requests: 0, uploadedBytes: 0 },
   ...state,
 });
 
@@ -85,6 +102,33 @@ describe('planLane', () => {
     expect(planLane(lane(state), T, paceDelay)).toEqual(plan);
   });
 
+  it.each<[string, Partial<LaneView>, Plan]>([
+    ['starts Graph mail while its app has a request free', { inFlight: 2, appFree: 1 }, { start: 'mail' }],
+    [
+      "waits for an attempt of the app to end when Graph Requests at Once is used up (by other mailboxes' attempts too)",
+      { appFree: 0 },
+      { start: null, until: Infinity, reason: WAIT.app },
+    ],
+    [
+      'keeps to Max Connections of the mailbox before the app budget',
+      { inFlight: 3, appFree: 1 },
+      { start: null, until: Infinity, reason: WAIT.connections },
+    ],
+    [
+      "tells a waiting test email about its app's requests at once",
+      { testWaiting: true, appFree: 0 },
+      { start: null, until: Infinity, reason: WAIT.app },
+    ],
+    [
+      "blocks a waiting test email until a Graph Retry-After's pause elapses",
+      { testWaiting: true, appFree: 4, pausedUntil: T + 30_000 },
+      { start: null, until: T + 30_000, reason: WAIT.paused },
+    ],
+    ['starts a waiting test email the moment the pause elapses', { testWaiting: true, appFree: 4, pausedUntil: T }, { start: 'test' }],
+  ])('%s', (_what, state, plan) => {
+    expect(planLane(lane(state), T, 0)).toEqual(plan);
+  });
+
   it('leaves the lane it looks at as it was', () => {
     const view = lane({ messagesPerMinute: 2, ends: [T - 2 * MINUTE, T - 1_000], throttleLimit: 1, throttledUntil: T - 1 });
     const before = structuredClone(view);
@@ -116,5 +160,62 @@ describe('planQuota', () => {
     ['waits until they fit under Recipients per Day', T + 3_600_000, { start: null, until: T + 3_600_000, reason: WAIT.quota }],
   ])('%s', (_what, fitsAt, plan) => {
     expect(planQuota(fitsAt, T)).toEqual(plan);
+  });
+});
+
+describe('planGraph', () => {
+  const use = (ago: number, requests: number, uploadedBytes: number): GraphUse => ({ at: T - ago, requests, uploadedBytes });
+  const small: GraphCost = { requests: 3, uploadedBytes: 4_000 };
+  it.each<[string, readonly GraphUse[], GraphCost, GraphCost, Plan | null]>([
+    ['lets a Graph attempt go on a mailbox with nothing used', [], { requests: 0, uploadedBytes: 0 }, small, null],
+    [
+      'waits until enough requests leave the 10-minute window',
+      [use(9 * MINUTE, 5_000, 0), use(4 * MINUTE, 4_999, 0)],
+      { requests: 0, uploadedBytes: 0 },
+      small,
+      { start: null, until: T + MINUTE, reason: WAIT.graphRequests },
+    ],
+    [
+      'waits until enough uploaded bytes leave the 5-minute window, oldest first',
+      [use(4 * MINUTE, 0, 100 * MB), use(MINUTE, 0, 40 * MB)],
+      { requests: 0, uploadedBytes: 0 },
+      { requests: 3, uploadedBytes: 20 * MB },
+      { start: null, until: T + MINUTE, reason: WAIT.graphUploads },
+    ],
+    [
+      'does not start a large message that would overrun the upload window with the attempts in flight: looks again when one ends',
+      [],
+      { requests: 6, uploadedBytes: 140 * MB },
+      { requests: 7, uploadedBytes: 14 * MB },
+      { start: null, until: Infinity, reason: WAIT.graphUploads },
+    ],
+    [
+      'no longer counts uploads five minutes old',
+      [use(5 * MINUTE, 1, GRAPH_LIMITS.uploadBytes)],
+      { requests: 0, uploadedBytes: 0 },
+      small,
+      null,
+    ],
+    [
+      'waits for the later of the two windows',
+      [use(6 * MINUTE, 9_999, 0), use(2 * MINUTE, 0, 149 * MB)],
+      { requests: 0, uploadedBytes: 0 },
+      { requests: 3, uploadedBytes: 2 * MB },
+      { start: null, until: T + 4 * MINUTE, reason: WAIT.graphRequests },
+    ],
+    [
+      'lets a cost over the whole budget go once nothing else counts',
+      [],
+      { requests: 0, uploadedBytes: 0 },
+      { requests: 3, uploadedBytes: 200 * MB },
+      null,
+    ],
+  ])('%s', (_what, graphUsed, graphInFlight, cost, plan) => {
+    expect(planGraph({ graphUsed, graphInFlight }, cost, T)).toEqual(plan);
+  });
+
+  it("expects a message's MIME in base64 and a request per 3 MiB of it, plus two", () => {
+    expect(expectedGraphCost(3)).toEqual({ requests: 3, uploadedBytes: 4 });
+    expect(expectedGraphCost(10 * MB)).toEqual({ requests: 7, uploadedBytes: 13_333_336 });
   });
 });
