@@ -5,8 +5,8 @@
  * Forms are parsed in server-forms.ts.
  */
 import { CLOUD_LABELS } from '../auth/clouds.js';
-import { SETTING_KEYS, settingSpec, type AppliesTo, type FieldKind } from '../store/server-schema.js';
-import type { EmailServer, ServerSettings } from '../store/servers.js';
+import { SETTING_KEYS, settingSpec, type AppliesTo, type FieldKind, type SecretKey } from '../store/server-schema.js';
+import { hasSecret, type EmailServer, type ServerSettings } from '../store/servers.js';
 
 export type { FieldKind };
 
@@ -27,17 +27,21 @@ export interface FieldSpec {
   optional?: boolean;
   inputType?: 'text' | 'email';
   placeholder?: string;
+  /** A secret of several lines (PEM), pasted or uploaded as a file of these types; it may also be removed. */
+  upload?: { accept: string };
   help: string;
   /** Whether this server shows the setting at all. */
   shows(server: Pick<EmailServer, 'method' | 'signInMode'>): boolean;
 }
 
 export const SIGN_IN_MODE_LABELS = { authorize: 'Authorize Account', application: 'Application' } as const;
+export const SEND_VIA_LABELS = { smtp: 'SMTP (XOAUTH2 to Server Host)', graph: 'Microsoft Graph' } as const;
 
 /** How the panel names a choice where it differs from the stored value. */
 const CHOICE_LABELS: Partial<Record<keyof ServerSettings, Readonly<Record<string, string>>>> = {
   signInMode: SIGN_IN_MODE_LABELS,
   cloud: CLOUD_LABELS,
+  sendVia: SEND_VIA_LABELS,
 };
 
 const showsFor =
@@ -54,7 +58,7 @@ function choicesOf(key: keyof ServerSettings): Choice[] | undefined {
 export const FIELDS: readonly FieldSpec[] = SETTING_KEYS.flatMap((key): FieldSpec[] => {
   const spec = settingSpec(key);
   if (!spec.panel) return [];
-  const { slug, help, placeholder, inputType } = spec.panel;
+  const { slug, help, placeholder, inputType, upload } = spec.panel;
   const choices = choicesOf(key);
   const optional = spec.kind !== 'secret' && spec.schema.safeParse(null).success;
   return [
@@ -67,6 +71,7 @@ export const FIELDS: readonly FieldSpec[] = SETTING_KEYS.flatMap((key): FieldSpe
       ...(optional ? { optional } : {}),
       ...(inputType ? { inputType } : {}),
       ...(placeholder ? { placeholder } : {}),
+      ...(upload ? { upload } : {}),
       help,
       shows: showsFor(spec.appliesTo),
     },
@@ -87,8 +92,7 @@ export function fieldBySlug(slug: string): FieldSpec | undefined {
 /** Plain text of a setting's current value; secrets only say whether they are set. */
 export function displayValue(spec: FieldSpec, server: EmailServer): string {
   if (spec.kind === 'secret') {
-    const isSet = spec.key === 'clientSecret' ? server.hasClientSecret : server.hasPassword;
-    return isSet ? 'Set (hidden)' : 'Not set';
+    return hasSecret(server, spec.key as SecretKey) ? 'Set (hidden)' : 'Not set';
   }
   const value = server[spec.key as keyof EmailServer];
   if (Array.isArray(value)) return value.length > 0 ? value.join(', ') : 'Not set';

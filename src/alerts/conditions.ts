@@ -6,7 +6,7 @@
  * the same hint table the relay shows (src/auth/hints.ts).
  */
 import { AADSTS_HINTS, hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
-import { secretDaysLeft } from '../auth/secret-expiry.js';
+import { credentialExpiry, daysLeft, type CredentialExpiry } from '../auth/secret-expiry.js';
 import type { AlertContent } from '../store/alerts.js';
 import type { ServerStatus } from '../store/servers.js';
 
@@ -17,7 +17,7 @@ export interface ActiveCondition extends AlertContent {
 }
 
 /**
- * Client secret expiry thresholds, widest first, with their severity as in
+ * Client secret (or certificate) expiry thresholds, widest first, with their severity as in
  * deploy/prometheus/relay365-rules.yml (30 days a warning, 7 days critical).
  * A server has one expiry alert, at the nearest threshold reached.
  */
@@ -38,6 +38,8 @@ export interface ServerFacts {
   statusHint: string | null;
   /** `Office 365 Client Secret Expires`, YYYY-MM-DD. */
   clientSecretExpires: string | null;
+  /** When the Office 365 Client Certificate expires (ms); null without one. It signs in instead of the secret. */
+  clientCertificateExpiresAt: number | null;
   /** Messages held for this server. */
   held: number;
 }
@@ -100,27 +102,44 @@ function serverCondition(server: ServerFacts): ActiveCondition | null {
   };
 }
 
-const secretExpiryKey = (server: ServerFacts, days: number): string => `server:${server.id}:secret-expiry:${days}`;
+const expiryKey = (server: ServerFacts, expiry: CredentialExpiry, days: number): string =>
+  `server:${server.id}:${expiry.credential}-expiry:${days}`;
+
+/** What an expiry alert says about each credential: its name, Microsoft's code once expired, the fix and the setting. */
+const EXPIRY_TEXTS = {
+  secret: {
+    title: 'client secret',
+    code: 'AADSTS7000222',
+    fix: (AADSTS_HINTS['7000222'] as Hint).fix,
+    detail: (expires: string) => `Office 365 Client Secret Expires is ${expires}`,
+  },
+  certificate: {
+    title: 'client certificate',
+    code: 'AADSTS700027',
+    fix: 'Create a new certificate, upload it to the app registration (Certificates & secrets → Certificates), then save it with its private key as Office 365 Client Certificate.',
+    detail: (expires: string) => `Office 365 Client Certificate is valid until ${expires}`,
+  },
+} as const;
 
 function secretCondition(server: ServerFacts, now: number): ActiveCondition | null {
   // Counted as the panel's banner counts it.
-  const daysLeft = secretDaysLeft(server, now);
-  if (daysLeft === null) return null;
-  const stage = SECRET_EXPIRY_STAGES.filter(({ days }) => daysLeft <= days).at(-1);
+  const expiry = credentialExpiry(server);
+  if (!expiry) return null;
+  const left = daysLeft(expiry, now);
+  const stage = SECRET_EXPIRY_STAGES.filter(({ days }) => left <= days).at(-1);
   if (!stage) return null;
-  const when =
-    daysLeft > 1 ? `expires in ${daysLeft} days` : daysLeft === 1 ? 'expires tomorrow' : daysLeft === 0 ? 'expires today' : 'has expired';
-  const hint = AADSTS_HINTS['7000222'] as Hint;
+  const when = left > 1 ? `expires in ${left} days` : left === 1 ? 'expires tomorrow' : left === 0 ? 'expires today' : 'has expired';
+  const texts = EXPIRY_TEXTS[expiry.credential];
   return {
-    key: secretExpiryKey(server, stage.days),
+    key: expiryKey(server, expiry, stage.days),
     severity: stage.severity,
-    title: `The client secret of ${server.name} ${when} (${server.clientSecretExpires})`,
+    title: `The ${texts.title} of ${server.name} ${when} (${expiry.expires})`,
     server: server.name,
-    code: daysLeft < 0 ? 'AADSTS7000222' : null,
-    fix: `${hint.fix} Mail stops when it expires.`,
-    detail: `Office 365 Client Secret Expires is ${server.clientSecretExpires}, within the ${stage.days}-day threshold (${stage.severity}).`,
+    code: left < 0 ? texts.code : null,
+    fix: `${texts.fix} Mail stops when it expires.`,
+    detail: `${texts.detail(expiry.expires)}, within the ${stage.days}-day threshold (${stage.severity}).`,
     repeats: false,
-    replaces: SECRET_EXPIRY_STAGES.filter(({ days }) => days !== stage.days).map(({ days }) => secretExpiryKey(server, days)),
+    replaces: SECRET_EXPIRY_STAGES.filter(({ days }) => days !== stage.days).map(({ days }) => expiryKey(server, expiry, days)),
   };
 }
 

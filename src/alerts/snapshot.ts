@@ -32,6 +32,7 @@ export function readSnapshot(store: SnapshotStore, now: number): AlertSnapshot {
       statusMessage: s.statusMessage,
       statusHint: s.statusHint,
       clientSecretExpires: s.clientSecretExpires ?? null,
+      clientCertificateExpiresAt: s.clientCertificateExpiresAt,
       held: held.get(s.id) ?? 0,
     })),
     oldestWaiting: oldest ? { ...oldest, serverName: nameOf(oldest.serverId) } : null,

@@ -21,7 +21,7 @@ import { QUEUE_COMMAND } from './queue-commands.js';
 import { REFUSED_COMMAND } from './refused-commands.js';
 import { SEND_TEST_COMMAND } from './send-test-command.js';
 import { RELAY_USER_COMMAND } from './relay-user-commands.js';
-import { flagsToSettings, SERVER_FLAGS, withDefaults } from './server-options.js';
+import { flagsToSettings, presetFlag, SERVER_FLAGS, withDefaults } from './server-options.js';
 import { JSON_FLAG, subcommand, subcommandGroup, type Command, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
 
@@ -50,6 +50,8 @@ const SERVER_FLAG_SPEC: Record<string, { type: 'string' | 'boolean' }> = Object.
   ...SERVER_FLAGS.map((f) => [f, { type: 'string' as const }]),
   ['default', { type: 'boolean' as const }],
 ]);
+/** `server add` also takes a preset for the Microsoft endpoint (server-presets.ts). */
+const ADD_FLAG_SPEC: Record<string, { type: 'string' | 'boolean' }> = { ...SERVER_FLAG_SPEC, preset: { type: 'string' } };
 const REMOVE_FLAGS = { 'drop-queued': { type: 'boolean' } } as const;
 
 function findServer(store: StoreSlice<{ servers: 'findByName' }>, name: string | undefined): EmailServer {
@@ -57,6 +59,13 @@ function findServer(store: StoreSlice<{ servers: 'findByName' }>, name: string |
   const server = store.servers.findByName(name);
   if (!server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
   return server;
+}
+
+/** The client certificate's public facts for `server list`; it signs in instead of the secret. */
+function certificateFacts(s: EmailServer): string {
+  if (!s.hasClientCertificate) return '';
+  const expires = s.clientCertificateExpiresAt === null ? '' : `, expires ${formatTime(s.clientCertificateExpiresAt)}`;
+  return `, certificate SHA-256 ${s.clientCertificateThumbprint ?? '-'}${expires} (signs in instead of the secret)`;
 }
 
 /** One line per fact, for `server list`; never a secret, only whether it is set. */
@@ -68,7 +77,7 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
   const lines = [`${s.name}${s.isDefault ? ' (default)' : ''}: ${s.method} ${s.secure} ${s.host}:${s.port} — ${status}`];
   if (s.method === 'office365') {
     lines.push(
-      `  sign-in ${s.signInMode === 'authorize' ? 'Authorize Account' : 'Application'}, cloud ${CLOUD_LABELS[s.cloud]}, tenant ${s.tenantId ?? '-'}, client ${s.clientId ?? '-'}, secret ${s.hasClientSecret ? 'set' : 'not set'}${s.clientSecretExpires ? ` (expires ${s.clientSecretExpires})` : ''}, mailbox ${s.mailbox ?? '-'}`,
+      `  sign-in ${s.signInMode === 'authorize' ? 'Authorize Account' : 'Application'}, cloud ${CLOUD_LABELS[s.cloud]}, tenant ${s.tenantId ?? '-'}, client ${s.clientId ?? '-'}, secret ${s.hasClientSecret ? 'set' : 'not set'}${s.clientSecretExpires ? ` (expires ${s.clientSecretExpires})` : ''}${certificateFacts(s)}, mailbox ${s.mailbox ?? '-'}`,
     );
   }
   lines.push(
@@ -82,8 +91,9 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
   return lines;
 }
 
-function add({ store, print }: ServerContext, { values }: ParsedFlags<typeof SERVER_FLAG_SPEC>): void {
-  const settings = withDefaults(flagsToSettings(values));
+function add({ store, print }: ServerContext, { values }: ParsedFlags<typeof ADD_FLAG_SPEC>): void {
+  const preset = typeof values.preset === 'string' ? presetFlag(values.preset) : undefined;
+  const settings = withDefaults(flagsToSettings(values), preset);
   if (store.servers.findByName(settings.name))
     throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
   const server = store.servers.add(settings, values.default === true);
@@ -150,7 +160,7 @@ async function remove({ store, print }: ServerContext, { positionals, values }: 
 
 /** `server add|list|set|remove`; a handler throws UsageError on bad input. */
 export const SERVER_COMMAND = subcommandGroup<ServerContext>('server', {
-  add: subcommand(SERVER_FLAG_SPEC, add),
+  add: subcommand(ADD_FLAG_SPEC, add),
   list: subcommand(JSON_FLAG, list),
   set: subcommand(SERVER_FLAG_SPEC, set),
   remove: subcommand(REMOVE_FLAGS, remove),

@@ -28,7 +28,7 @@ export class TestEmailRefused extends Error {
 /** What `send-test` works with. */
 export interface SendTestContext {
   /** The server by name, and what connecting to it reads (secrets, the token cache). */
-  store: StoreSlice<{ servers: 'findByName' | 'password' | 'clientSecret'; tokenCaches: 'load' | 'save' }>;
+  store: StoreSlice<{ servers: 'findByName' | 'password' | 'clientSecret' | 'clientCertificate'; tokenCaches: 'load' | 'save' }>;
   print: Print;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Maps `relay365 server` flags to email server settings, with defaults for a
- * new server and validation with one clear message per bad value.
+ * Maps `relay365 server` flags to email server settings, with defaults (or a
+ * preset's values) for a new server and validation with one clear message per bad value.
  */
+import { isPresetName, presetConflict, PRESET_NAMES, type PresetName } from '../auth/server-presets.js';
 import { newServerSettings } from '../auth/server-settings.js';
 import { SETTING_KEYS, settingSpec, type SettingKey } from '../store/server-schema.js';
 import { parseAddressList, validateServerFields } from '../store/server-validation.js';
@@ -72,10 +73,22 @@ export function flagsToSettings(flags: Record<string, string | boolean | undefin
   return settings;
 }
 
-/** Completes a new server's settings with defaults (office365: tls, 587, the cloud's SMTP host). */
-export function withDefaults(changes: Partial<ServerSettings>): ServerSettings {
+/** The preset `--preset` names; UsageError for another name. */
+export function presetFlag(value: string): PresetName {
+  if (!isPresetName(value))
+    throw new UsageError(`--preset ${JSON.stringify(value)} is not valid: choose one of ${PRESET_NAMES.join(', ')}`);
+  return value;
+}
+
+/**
+ * Completes a new server's settings with the preset's values, if any, then defaults (office365: tls,
+ * 587, the cloud's SMTP host); flags given win over both.
+ */
+export function withDefaults(changes: Partial<ServerSettings>, preset?: PresetName): ServerSettings {
   if (!changes.name) throw new UsageError('--name is required');
-  const settings = newServerSettings({ ...changes, name: changes.name });
+  const settings = newServerSettings({ ...changes, name: changes.name }, preset);
+  const conflict = preset ? presetConflict(preset, settings) : null;
+  if (conflict) throw new UsageError(`--preset ${preset} with --send-via ${settings.sendVia}: ${conflict}`);
   if (!settings.host) {
     throw new UsageError(
       `--host is required for method ${settings.method}${settings.method === 'office365' ? ' with --cloud custom' : ''}`,

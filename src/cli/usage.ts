@@ -6,7 +6,9 @@
 import { REFUSAL_REASON_KEYS } from '../relay/refusals.js';
 import { serverOptionsUsage } from './server-options.js';
 
-const SERVER = `  relay365 server add --name N [options] add an email server
+const SERVER = `  relay365 server add --name N [--preset office365|hve|acs] [options]
+                                         add an email server; a preset fills method, host, port, security and limits
+                                         for Microsoft 365, High Volume Email or Azure Communication Services
   relay365 server set NAME [options]     change settings of an email server
   relay365 server list [--json]          show email servers, their status and the fix for any problem
   relay365 server remove NAME [--drop-queued]

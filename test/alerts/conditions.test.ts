@@ -18,6 +18,7 @@ const server = (overrides: Partial<ServerFacts> = {}): ServerFacts => ({
   statusMessage: null,
   statusHint: null,
   clientSecretExpires: '2031-01-01',
+  clientCertificateExpiresAt: null,
   held: 0,
   ...overrides,
 });

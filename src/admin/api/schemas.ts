@@ -5,6 +5,7 @@
  * CLI refuses is refused here with the same message. Times are ISO 8601.
  */
 import { z } from '@hono/zod-openapi';
+import { PRESET_NAMES } from '../../auth/server-presets.js';
 import { allowFromList, cidr, relayPassword, relayUserName } from '../../store/access-schemas.js';
 import type { QueuedMessage, Recipient, MessageEvent, MessageStatus } from '../../store/queue.js';
 import { serverSettingsSchema } from '../../store/server-schema.js';
@@ -30,11 +31,20 @@ export const idParams = z.object({ id: idParam.meta({ param: { name: 'id', in: '
 /** `isDefault` puts the relay's default server (RELAY365_RELAY_NETWORKS) on this one. */
 const isDefault = z.boolean().optional().meta({ description: 'Make this the default email server.' });
 
-/** A new email server: Name and any other settings; the rest take their defaults (as with `server add`). */
+/** A preset fills method, host, port, security and limits for one of Microsoft's endpoints; settings given win. */
+const preset = z
+  .enum(PRESET_NAMES, { error: `Choose one of ${PRESET_NAMES.join(', ')}.` })
+  .optional()
+  .meta({
+    description:
+      'office365: Exchange Online SMTP AUTH (smtp.office365.com); hve: High Volume Email (smtp-hve.office365.com, application sign-in); acs: Azure Communication Services SMTP (smtp.azurecomm.net, method password).',
+  });
+
+/** A new email server: Name and any other settings; the rest take a preset's values or their defaults (as with `server add`). */
 export const newServerBody = serverSettingsSchema
   .partial()
   .required({ name: true })
-  .extend({ isDefault })
+  .extend({ isDefault, preset })
   .strict()
   .openapi('NewEmailServer');
 /** Settings to change; secrets are write-only and never answered. */
@@ -43,7 +53,7 @@ export const serverChangesBody = serverSettingsSchema.partial().extend({ isDefau
 const queueCounts = z.object(Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, z.number().int()])) as Record<MessageStatus, z.ZodNumber>);
 
 export const serverSchema = serverSettingsSchema
-  .omit({ clientSecret: true, password: true })
+  .omit({ clientSecret: true, password: true, clientCertificate: true })
   .extend({
     // The setting's schema takes any list and checks each entry; what comes back is always addresses.
     sendAs: z.array(z.string()).meta({ description: 'Send As Addresses' }),
@@ -51,6 +61,12 @@ export const serverSchema = serverSettingsSchema
     isDefault: z.boolean(),
     hasClientSecret: z.boolean(),
     hasPassword: z.boolean(),
+    hasClientCertificate: z.boolean(),
+    clientCertificateThumbprint: z
+      .string()
+      .nullable()
+      .meta({ description: "The client certificate's SHA-256 thumbprint, upper-case hex as Entra shows it." }),
+    clientCertificateExpiresAt: time.nullable().meta({ description: 'When the client certificate expires (its notAfter).' }),
     status: z.enum(['not_authorized', 'authorized', 'error']),
     statusCode: z.string().nullable().meta({ description: 'The Microsoft code behind a problem (AADSTS… or an SMTP reply code).' }),
     statusMessage: z.string().nullable(),
@@ -66,7 +82,13 @@ export const serverSchema = serverSettingsSchema
 export function serverOut(server: EmailServer, queue: Record<MessageStatus, number>): z.input<typeof serverSchema> {
   // `revision` is the relay's own change counter, not a setting.
   const { revision, ...shown } = server;
-  return { ...shown, statusAt: iso(server.statusAt), tokenRefreshedAt: iso(server.tokenRefreshedAt), queue };
+  return {
+    ...shown,
+    statusAt: iso(server.statusAt),
+    tokenRefreshedAt: iso(server.tokenRefreshedAt),
+    clientCertificateExpiresAt: iso(server.clientCertificateExpiresAt),
+    queue,
+  };
 }
 
 /** An allowed From list as a JSON array, checked by the same rules as the panel's text field. */

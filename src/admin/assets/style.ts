@@ -91,6 +91,7 @@ table.refused .below { display: block; color: var(--muted); font-size: .85em; }
 .copy-row { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 .copy-row input.copy-source { flex: 1 1 16rem; min-width: 0; }
 dd.fingerprint { font-family: ui-monospace, monospace; font-size: .85em; overflow-wrap: anywhere; }
+code.thumbprint { font-size: .85em; overflow-wrap: anywhere; }
 li.alert.alert-warning { border-left-color: var(--warn); }
 li.alert p { margin: .2rem 0; overflow-wrap: anywhere; }
 label.check { display: flex; gap: .4rem; align-items: center; font-weight: normal; }

@@ -3,7 +3,7 @@
  * each visit (every figure is an indexed query, see store/dashboard.ts).
  */
 import { Hono } from 'hono';
-import { secretDaysLeft } from '../../auth/secret-expiry.js';
+import { credentialExpiry, daysLeft } from '../../auth/secret-expiry.js';
 import type { StoreSlice } from '../../store/index.js';
 import type { EmailServer } from '../../store/servers.js';
 import type { AdminEnv } from '../env.js';
@@ -16,14 +16,15 @@ export interface DashboardRouteOptions {
   alerts?: () => DashboardAlert[];
 }
 
-/** The Office 365 client secret that expires first, counted in days the way the expiry banner counts them. */
+/** The Office 365 client secret or certificate that expires first, counted in days the way the expiry banner counts them. */
 export function nextSecretExpiry(servers: EmailServer[], now: number): SecretExpiry | null {
   let next: SecretExpiry | null = null;
   for (const server of servers) {
-    const daysLeft = secretDaysLeft(server, now);
-    if (daysLeft === null || !server.clientSecretExpires) continue;
-    if (!next || daysLeft < next.daysLeft) {
-      next = { serverId: server.id, serverName: server.name, expires: server.clientSecretExpires, daysLeft };
+    const expiry = credentialExpiry(server);
+    if (!expiry) continue;
+    const left = daysLeft(expiry, now);
+    if (!next || left < next.daysLeft) {
+      next = { serverId: server.id, serverName: server.name, credential: expiry.credential, expires: expiry.expires, daysLeft: left };
     }
   }
   return next;

@@ -1,7 +1,8 @@
 /**
  * The edit form behind each setting's edit icon: GET shows it, POST validates
  * and saves (messages next to the field on failure; secrets never echoed).
- * Changing the app or cloud ends the authorization: its tokens belong to the old one.
+ * Changing the app, the cloud or the way to send ends the authorization: its
+ * tokens belong to the old one, and the saved message says what to do next.
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
@@ -12,7 +13,7 @@ import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { fieldBySlug, inputValue, type FieldSpec } from '../server-fields.js';
-import { parseFieldForm, type FormValues } from '../server-forms.js';
+import { parseFieldForm, withUpload, type FormValues } from '../server-forms.js';
 import { FieldForm } from '../views/field-form.js';
 import { serverNotFound, serverParam } from './server-view.js';
 
@@ -20,6 +21,19 @@ export interface SettingsRouteOptions {
   store: StoreSlice<{ servers: 'findByName' | 'get' | 'update'; sessions: 'setFlash' }>;
   relay: AdminRelay;
   log: Logger;
+}
+
+const SENT_THROUGH = { smtp: 'Exchange SMTP', graph: 'Microsoft Graph' } as const;
+
+/** What a change of Office 365 Send Via means for the server's tokens; empty for any other change. */
+function sendViaNote(before: EmailServer, after: EmailServer): string {
+  if (after.method !== 'office365' || before.sendVia === after.sendVia) return '';
+  if (after.signInMode === 'authorize') {
+    return ` The account's authorization was for ${SENT_THROUGH[before.sendVia]} and does not serve ${SENT_THROUGH[after.sendVia]}: click Authorize Account and sign in again.`;
+  }
+  const needs =
+    after.sendVia === 'graph' ? "Microsoft Graph's Mail.Send (and Mail.ReadWrite for messages over 3 MB)" : "Exchange's SMTP.SendAsApp";
+  return ` relay365 now asks for ${SENT_THROUGH[after.sendVia]} tokens; the app needs ${needs}: Check Configuration shows whether it has it.`;
 }
 
 /** Routes /servers/:id/edit/:field. */
@@ -63,17 +77,17 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
     const found = lookup(c);
     if (!found) return serverNotFound(c);
     const { server, spec } = found;
-    const { changes, errors, values } = parseFieldForm(spec, await c.req.parseBody());
+    const { changes, errors, values } = parseFieldForm(spec, await withUpload(spec, await c.req.parseBody()));
     if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
       errors.name = 'An email server with this name exists already.';
     }
     if (Object.keys(errors).length > 0) return form(c, server, spec, values, errors, 422);
 
-    // Changing the app, tenant, cloud or sign-in mode clears the tokens (the store does it on every path).
-    store.servers.update(server.id, changes);
+    // Changing the app, tenant, cloud, sign-in mode or way to send clears the tokens (the store does it on every path).
+    const saved = store.servers.update(server.id, changes);
     relay.settingsChanged();
     log.info('email server setting changed', { server: server.name, setting: spec.label, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.` });
+    setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.${sendViaNote(server, saved)}` });
     return c.redirect(`/servers/${server.id}`, 303);
   });
 

@@ -52,7 +52,9 @@ export function CheckConfigSection({ server, csrf, diagnosis }: { server: EmailS
         <button type="submit">Check Configuration</button>
       </form>
       <p class="muted">
-        Checks the data folder, the clock, the connection and certificate, a token and an SMTP sign-in as the mailbox, without sending mail.
+        {server.method === 'office365' && server.sendVia === 'graph'
+          ? "Checks the data folder, the clock, the connection to Microsoft Graph and its certificate, a token, and Graph's answer for the mailbox, without sending mail."
+          : 'Checks the data folder, the clock, the connection and certificate, a token and an SMTP sign-in as the mailbox, without sending mail.'}
       </p>
       {diagnosis ? (
         <div

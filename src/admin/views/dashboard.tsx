@@ -1,8 +1,9 @@
 /**
  * The panel's home page: active alerts, each email server's status, the
- * queue by status, the oldest waiting message, the next client secret expiry
+ * queue by status, the oldest waiting message, the next client secret or certificate expiry
  * and messages per hour over the last 24 hours.
  */
+import { CREDENTIAL_NAMES, type Credential } from '../../auth/secret-expiry.js';
 import type { HourlyBucket, OldestWaiting, QueueCounts, WaitingStatus } from '../../store/dashboard.js';
 import type { EmailServer } from '../../store/servers.js';
 import { describeExpiry } from '../secret-expiry.js';
@@ -25,11 +26,12 @@ export interface DashboardServer {
   waiting: number;
 }
 
-/** The client secret that expires first. */
+/** The client secret or certificate that expires first. */
 export interface SecretExpiry {
   serverId: number;
   serverName: string;
-  /** YYYY-MM-DD, as entered. */
+  credential: Credential;
+  /** YYYY-MM-DD (UTC): as entered for a secret, the certificate's last day for a certificate. */
   expires: string;
   /** Whole days left; 0 on the day itself, negative once expired. */
   daysLeft: number;
@@ -161,7 +163,7 @@ function Oldest({ oldest, now }: { oldest: DashboardProps['oldest']; now: number
 function Expiry({ expiry }: { expiry: SecretExpiry | null }) {
   return (
     <section class="tile" aria-labelledby="expiry-heading">
-      <h2 id="expiry-heading">Next client secret expiry</h2>
+      <h2 id="expiry-heading">Next {CREDENTIAL_NAMES[expiry?.credential ?? 'secret']} expiry</h2>
       {expiry ? (
         <p id="next-expiry" class={expiry.daysLeft <= EXPIRY_URGENT_DAYS ? 'expiry-urgent' : undefined}>
           <strong class="big">{expiry.daysLeft < 0 ? 'expired' : `${expiry.daysLeft} day${expiry.daysLeft === 1 ? '' : 's'} left`}</strong>

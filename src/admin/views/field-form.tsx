@@ -1,12 +1,14 @@
 /**
  * The small form behind an edit icon: one setting (the cloud form also holds
  * Authority Host and SMTP Resource), its help text and Save. Secrets are
- * write-only inputs that never come back filled in.
+ * write-only inputs that never come back filled in; a PEM secret is pasted
+ * into a text area or uploaded as a file.
  */
+import type { SecretKey } from '../../store/server-schema.js';
 import type { FieldErrors } from '../../store/server-validation.js';
-import type { EmailServer } from '../../store/servers.js';
+import { hasSecret, type EmailServer } from '../../store/servers.js';
 import { CUSTOM_CLOUD_LABELS, type FieldSpec } from '../server-fields.js';
-import type { FormValues } from '../server-forms.js';
+import { uploadField, type FormValues } from '../server-forms.js';
 import { CsrfField, FieldError } from './components.js';
 
 export interface FieldFormProps {
@@ -100,26 +102,57 @@ function ListInput({
   );
 }
 
+/** A secret of several lines (a PEM): pasted, or uploaded as a file; never shown again, and removable once set. */
+function UploadInput({ server, spec, accept, error }: { server: EmailServer; spec: FieldSpec; accept: string; error: string | undefined }) {
+  const file = uploadField(spec);
+  return (
+    <>
+      <label for={spec.key}>{spec.label}</label>
+      <textarea
+        id={spec.key}
+        name={spec.key}
+        rows={8}
+        spellcheck={false}
+        autocomplete="off"
+        placeholder={'-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----'}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={`${spec.key}-error ${spec.key}-help`}
+      ></textarea>
+      <label for={file}>or a file with both</label>
+      <input id={file} name={file} type="file" accept={accept} />
+      <FieldError id={spec.key} message={error} />
+      {hasSecret(server, spec.key as SecretKey) ? (
+        <label class="choice">
+          <input type="checkbox" name="remove" value="1" /> Remove it (sign in with the client secret again)
+        </label>
+      ) : null}
+    </>
+  );
+}
+
 export function FieldForm({ server, spec, csrf, values, errors }: FieldFormProps) {
   const value = values[spec.key] ?? '';
   const type =
     spec.kind === 'secret' ? 'password' : spec.kind === 'number' ? 'number' : spec.kind === 'date' ? 'date' : (spec.inputType ?? 'text');
   return (
-    <form method="post" action={`/servers/${server.id}/edit/${spec.slug}`} class="narrow">
+    <form
+      method="post"
+      action={`/servers/${server.id}/edit/${spec.slug}`}
+      class="narrow"
+      enctype={spec.upload ? 'multipart/form-data' : undefined}
+    >
       <CsrfField token={csrf} />
       {spec.kind === 'choice' || spec.kind === 'cloud' ? (
         <Choices spec={spec} value={value} error={errors[spec.key]} />
+      ) : spec.upload ? (
+        <UploadInput server={server} spec={spec} accept={spec.upload.accept} error={errors[spec.key]} />
       ) : spec.kind === 'list' ? (
         <ListInput name={spec.key} label={spec.label} value={value} error={errors[spec.key]} placeholder={spec.placeholder} />
       ) : (
         <TextInput name={spec.key} label={spec.label} value={value} type={type} error={errors[spec.key]} placeholder={spec.placeholder} />
       )}
       {spec.kind === 'secret' ? (
-        <p class="muted">
-          {(spec.key === 'clientSecret' ? server.hasClientSecret : server.hasPassword)
-            ? 'A value is set. Saving replaces it.'
-            : 'No value is set yet.'}
-        </p>
+        <p class="muted">{hasSecret(server, spec.key as SecretKey) ? 'A value is set. Saving replaces it.' : 'No value is set yet.'}</p>
       ) : null}
       {spec.kind === 'cloud' ? (
         <div class="custom-cloud">

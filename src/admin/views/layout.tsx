@@ -1,12 +1,13 @@
 /**
  * The one page frame: navigation, the signed-in user with Sign out, the
- * client secret expiry banner, the flash message, then the page.
+ * client secret or certificate expiry banner, the flash message, then the page.
  */
 import type { Child } from 'hono/jsx';
+import { CREDENTIAL_NAMES } from '../../auth/secret-expiry.js';
 import type { User } from '../../store/users.js';
 import type { Flash } from '../flash.js';
 import { can } from '../permissions.js';
-import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
+import { describeExpiry, RENEWAL, type SecretWarning } from '../secret-expiry.js';
 import { CsrfField, FlashMessage } from './components.js';
 
 export interface LayoutProps {
@@ -61,8 +62,8 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
           <div class="banner" role="alert">
             {warnings.map((w) => (
               <p>
-                The client secret of <a href={`/servers/${w.serverId}`}>{w.serverName}</a> {describeExpiry(w)} ({w.expires}). Create a new
-                secret in the app registration and save it as Office 365 Client Secret before mail stops.
+                The {CREDENTIAL_NAMES[w.credential]} of <a href={`/servers/${w.serverId}`}>{w.serverName}</a> {describeExpiry(w)} (
+                {w.expires}). {RENEWAL[w.credential]}
               </p>
             ))}
           </div>

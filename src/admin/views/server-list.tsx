@@ -1,7 +1,8 @@
 /**
  * The email servers: name, host, method, status label and queue counts, with
- * a mark on servers whose client secret expires soon.
+ * a mark on servers whose client secret or certificate expires soon.
  */
+import { CREDENTIAL_NAMES } from '../../auth/secret-expiry.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
 import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
@@ -22,9 +23,9 @@ const COLUMNS: readonly Column<ServerListRow>[] = [
         <a href={`/servers/${server.id}`}>{server.name}</a>
         {server.isDefault ? <span class="muted"> (default)</span> : null}
         {warning ? (
-          <span class="mark-warn" title={`Client secret ${describeExpiry(warning)}`}>
+          <span class="mark-warn" title={`The ${CREDENTIAL_NAMES[warning.credential]} ${describeExpiry(warning)}`}>
             {' '}
-            ⚠ secret {describeExpiry(warning)}
+            ⚠ {warning.credential} {describeExpiry(warning)}
           </span>
         ) : null}
       </>

@@ -1,20 +1,58 @@
 /**
- * The New email server form: a name and the SMTP Authentication Method;
- * office365 fills in tls, 587 and smtp.office365.com by itself.
+ * The New email server form: a name, a preset for one of Microsoft's
+ * endpoints or the SMTP Authentication Method and, for office365, the Office
+ * 365 Send Via; office365 fills in tls, 587 and smtp.office365.com by itself,
+ * a preset its host, port, security and limits.
  */
-import type { FieldErrors } from '../../store/server-validation.js';
+import { PRESET_NAMES, PRESETS } from '../../auth/server-presets.js';
 import { AUTH_METHODS, SECURE_MODES } from '../../store/servers.js';
-import type { FormValues } from '../server-forms.js';
+import { fieldBySlug, type FieldSpec } from '../server-fields.js';
+import type { FormValues, NewServerErrors } from '../server-forms.js';
 import { CsrfField, FieldError } from './components.js';
 
-export function NewServerPage({ csrf, values, errors }: { csrf: string; values: FormValues; errors: FieldErrors }) {
+const sendViaField = fieldBySlug('send-via') as FieldSpec;
+
+/** The preset choice: none (the method below decides), or one of Microsoft's endpoints with what it is for. */
+function PresetChoice({ value, error }: { value: string; error: string | undefined }) {
+  return (
+    <fieldset aria-describedby="preset-help preset-error">
+      <legend>Preset</legend>
+      <label class="choice">
+        <input type="radio" name="preset" value="" checked={!value} /> None: choose the method below
+      </label>
+      {PRESET_NAMES.map((name) => (
+        <label class="choice">
+          <input type="radio" name="preset" value={name} checked={name === value} /> {PRESETS[name].label}
+        </label>
+      ))}
+      <div class="muted" id="preset-help">
+        <p>
+          A preset fills in the method, Server Host, Server Port, Use Secure Connection and the sending limits; a host, port or security
+          entered below wins.
+        </p>
+        <ul>
+          {PRESET_NAMES.map((name) => (
+            <li>
+              {PRESETS[name].label}: {PRESETS[name].summary}
+            </li>
+          ))}
+        </ul>
+      </div>
+      <FieldError id="preset" message={error} />
+    </fieldset>
+  );
+}
+
+export function NewServerPage({ csrf, values, errors }: { csrf: string; values: FormValues; errors: NewServerErrors }) {
   const method = values['method'] || 'office365';
+  const sendVia = values['sendVia'] || 'smtp';
   return (
     <form method="post" action="/servers" class="narrow">
       <CsrfField token={csrf} />
       <label for="name">Name</label>
       <input id="name" name="name" required value={values['name'] ?? ''} aria-describedby="name-error" />
       <FieldError id="name" message={errors.name} />
+      <PresetChoice value={values['preset'] ?? ''} error={errors.preset} />
       <fieldset>
         <legend>SMTP Authentication Method</legend>
         {AUTH_METHODS.map((m) => (
@@ -23,6 +61,18 @@ export function NewServerPage({ csrf, values, errors }: { csrf: string; values: 
           </label>
         ))}
         <FieldError id="method" message={errors.method} />
+      </fieldset>
+      <fieldset aria-describedby="sendVia-help sendVia-error">
+        <legend>{sendViaField.label}</legend>
+        {(sendViaField.choices ?? []).map((choice) => (
+          <label class="choice">
+            <input type="radio" name="sendVia" value={choice.value} checked={choice.value === sendVia} /> {choice.label}
+          </label>
+        ))}
+        <p class="muted" id="sendVia-help">
+          For office365 only: {sendViaField.help}
+        </p>
+        <FieldError id="sendVia" message={errors.sendVia} />
       </fieldset>
       <details open={method !== 'office365' || Boolean(errors.host ?? errors.port ?? errors.secure)}>
         <summary>Server Host, Server Port and Use Secure Connection</summary>

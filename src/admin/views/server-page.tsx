@@ -1,9 +1,12 @@
 /**
  * One email server: Authorize Account, Send Test Email and Check Configuration
  * at the top, then every setting with its label, value and edit icon (edit
- * icons only for users who may change settings), and the queue for this server.
+ * icons only for users who may change settings; the SMTP connection settings
+ * marked unused while the server sends via Microsoft Graph), and the queue for
+ * this server.
  */
 import type { Child } from 'hono/jsx';
+import { resolveCloud } from '../../auth/clouds.js';
 import type { ServerDiagnosis } from '../../doctor/report.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { EmailServer } from '../../store/servers.js';
@@ -11,7 +14,7 @@ import type { TestSendResult } from '../env.js';
 import { describeExpiry, type SecretWarning } from '../secret-expiry.js';
 import { CUSTOM_CLOUD_LABELS, displayValue, FIELDS, type FieldSpec } from '../server-fields.js';
 import { CheckConfigSection } from './check-config.js';
-import { CsrfField, EditLink, FieldError, StatusLabel } from './components.js';
+import { CsrfField, EditLink, FieldError, StatusLabel, Time } from './components.js';
 
 export interface TestForm {
   values: { to: string; subject: string; body: string };
@@ -35,6 +38,11 @@ export interface ServerPageProps {
   /** The result of Check Configuration, just run. */
   diagnosis?: ServerDiagnosis | null;
 }
+
+/** The SMTP connection settings, which a server that sends via Microsoft Graph does not use. */
+const UNUSED_VIA_GRAPH: ReadonlySet<string> = new Set(['host', 'port', 'secure']);
+
+const viaGraph = (server: EmailServer): boolean => server.method === 'office365' && server.sendVia === 'graph';
 
 function SettingRow({ label, value, edit, children }: { label: string; value?: string; edit: string | null; children?: Child }) {
   return (
@@ -61,6 +69,12 @@ function AuthorizeSection({ server, canEdit, csrf, missing }: { server: EmailSer
       {ready && canEdit ? (
         <p class="muted">
           Opens Microsoft's sign-in. Pick the sending account, tick consent on behalf of your organization if asked, and accept.
+        </p>
+      ) : null}
+      {server.sendVia === 'graph' && server.status !== 'authorized' ? (
+        <p class="muted">
+          This server sends via Microsoft Graph: the sign-in asks for Graph's Mail.Send permission. An authorization for SMTP does not serve
+          Graph (nor the other way round), so a change of Office 365 Send Via needs Authorize Account again.
         </p>
       ) : null}
       {!canEdit ? <p class="muted">Only users with the Settings: Update Settings permission can authorize.</p> : null}
@@ -124,12 +138,24 @@ function TestSection({ server, csrf, canEdit, test }: { server: EmailServer; csr
             </p>
           ) : null}
           <details open={!result.ok}>
-            <summary>SMTP conversation</summary>
+            <summary>{viaGraph(server) ? 'Microsoft Graph requests' : 'SMTP conversation'}</summary>
             <pre class="transcript">{result.transcript.join('\n')}</pre>
           </details>
         </div>
       ) : null}
     </section>
+  );
+}
+
+/** The client certificate's public facts, as the app registration shows them: SHA-256 thumbprint and expiry. */
+function CertificateFacts({ server, warning }: { server: EmailServer; warning: SecretWarning | null }) {
+  return (
+    <>
+      Set (hidden). SHA-256 thumbprint <code class="thumbprint">{server.clientCertificateThumbprint}</code>, expires{' '}
+      <Time at={server.clientCertificateExpiresAt} />
+      {warning ? <span class="mark-warn"> {describeExpiry(warning)}</span> : null}
+      {server.hasClientSecret ? <p class="muted">It signs in instead of the client secret.</p> : null}
+    </>
   );
 }
 
@@ -154,14 +180,39 @@ export function ServerPage({
         </SettingRow>
       );
     }
-    if (f.key === 'clientSecretExpires' && warning) {
+    if (f.key === 'clientSecretExpires' && warning?.credential === 'secret') {
       return (
         <SettingRow label={f.label} edit={editHref(f)}>
           {displayValue(f, server)} <span class="mark-warn">{describeExpiry(warning)}</span>
         </SettingRow>
       );
     }
-    const row = <SettingRow label={f.label} value={displayValue(f, server)} edit={editHref(f)} />;
+    if (f.key === 'clientCertificate' && server.hasClientCertificate) {
+      return (
+        <SettingRow label={f.label} edit={editHref(f)}>
+          <CertificateFacts server={server} warning={warning?.credential === 'certificate' ? warning : null} />
+        </SettingRow>
+      );
+    }
+    if (f.key === 'clientSecret' && server.hasClientSecret && server.hasClientCertificate) {
+      return (
+        <SettingRow label={f.label} edit={editHref(f)}>
+          {displayValue(f, server)} <span class="muted">(not used: the client certificate signs in)</span>
+        </SettingRow>
+      );
+    }
+    const row =
+      UNUSED_VIA_GRAPH.has(f.key) && viaGraph(server) ? (
+        <SettingRow label={f.label} edit={editHref(f)}>
+          {displayValue(f, server)} <span class="muted">(not used: this server sends via Microsoft Graph)</span>
+        </SettingRow>
+      ) : f.key === 'sendVia' && viaGraph(server) && server.cloud !== 'custom' ? (
+        <SettingRow label={f.label} edit={editHref(f)}>
+          {displayValue(f, server)} <span class="muted">at {resolveCloud(server).graphEndpoint}</span>
+        </SettingRow>
+      ) : (
+        <SettingRow label={f.label} value={displayValue(f, server)} edit={editHref(f)} />
+      );
     if (f.key === 'host' && server.method === 'office365') {
       return (
         <>

@@ -34,7 +34,7 @@ const create = createRoute({
   method: 'post',
   path: '/servers',
   tags: ['Email servers'],
-  summary: 'Create an email server (defaults as for `relay365 server add`)',
+  summary: 'Create an email server (defaults or a preset as for `relay365 server add`)',
   request: body(newServerBody),
   responses: {
     201: json(serverSchema, 'The new email server'),
@@ -95,9 +95,9 @@ export function serverApi({
   app.openapi(get, (c) => c.json(out(c.req.valid('param').id), 200));
 
   app.openapi(create, (c) => {
-    const { isDefault, ...given } = c.req.valid('json');
+    const { isDefault, preset, ...given } = c.req.valid('json');
     nameFree(given.name);
-    const settings: ServerSettings = newServerSettings(given);
+    const settings: ServerSettings = newServerSettings(given, preset);
     if (!settings.host) throw new ApiError('invalid', `Give host: method ${settings.method} has no default host.`, 'host');
     const server = store.servers.add(settings, isDefault === true);
     log.info('email server created', { server: server.name, method: server.method, by: `API token ${c.var.apiToken.name}` });
