@@ -2,12 +2,14 @@
  * The claims of an access token, compared with what Exchange Online needs for
  * this email server: audience (the SMTP resource), `roles` with SMTP.SendAsApp
  * (Application) or `scp` with SMTP.Send (Authorize Account), the tenant, the
- * application and the expiry. Only the payload is decoded; the token itself
- * and its signature are never shown or kept.
+ * application and the expiry; for a server that sends via Graph, Graph's
+ * audience and permissions instead (graph-claims.ts). Only the payload is
+ * decoded; the token itself and its signature are never shown or kept.
  */
 import { resolveCloud } from '../auth/clouds.js';
 import type { ClaimProblem } from '../auth/hints.js';
 import type { EmailServer } from '../store/servers.js';
+import { compareGraphClaims } from './graph-claims.js';
 import type { Check } from './report.js';
 
 /** Application ID of Office 365 Exchange Online: some tokens carry it as `aud` instead of the URL. */
@@ -37,6 +39,12 @@ const sameText = (a: unknown, b: string): boolean => typeof a === 'string' && a.
 
 /** Each needed claim compared, in a fixed order. */
 export function compareClaims(claims: Claims, server: EmailServer, now: number): ClaimCheck[] {
+  const checks = server.sendVia === 'graph' ? compareGraphClaims(claims, server) : compareExchangeClaims(claims, server);
+  return [...checks, ...identityChecks(claims, server, now)];
+}
+
+/** The audience and the permission Exchange's SMTP AUTH needs. */
+function compareExchangeClaims(claims: Claims, server: EmailServer): ClaimCheck[] {
   const cloud = resolveCloud(server);
   const application = server.signInMode === 'application';
   const resource = application ? cloud.appResource : cloud.delegatedResource;
@@ -68,6 +76,12 @@ export function compareClaims(claims: Claims, server: EmailServer, now: number):
       ok: scopes.includes('SMTP.Send'),
     });
   }
+  return checks;
+}
+
+/** The tenant, the application and the expiry: the same whichever way the server sends. */
+function identityChecks(claims: Claims, server: EmailServer, now: number): ClaimCheck[] {
+  const checks: ClaimCheck[] = [];
   const tenant = server.tenantId ?? '';
   checks.push(
     GUID.test(tenant)

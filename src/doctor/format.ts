@@ -34,7 +34,11 @@ export function formatReport(report: DoctorReport): string[] {
   const lines: string[] = [];
   for (const { server, steps, ok } of report.servers) {
     if (lines.length > 0) lines.push('');
-    lines.push(`Email server ${server.name} (${server.method}, ${server.host}:${server.port}, ${server.secure})`);
+    const via =
+      server.sendVia === 'graph' && server.method === 'office365'
+        ? `via Microsoft Graph, ${server.graphEndpoint ?? 'no Graph Endpoint'}`
+        : `${server.host}:${server.port}, ${server.secure}`;
+    lines.push(`Email server ${server.name} (${server.method}, ${via})`);
     steps.forEach((step, i) => lines.push(...stepLines(step, i)));
     const failures = steps.filter((s) => s.status === 'fail').length;
     lines.push(ok ? '  All checks passed.' : `  ${failures} step${failures === 1 ? '' : 's'} failed.`);

@@ -37,10 +37,18 @@ const FIX = {
 } as const;
 
 const short = (text: string): string => (text.length > 120 ? `${text.slice(0, 117)}...` : text);
-const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+export const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
-/** What the certificate says, each fact as a check. */
-function certificateChecks(socket: tls.TLSSocket, host: string, now: number): Array<Check & { fix: string }> {
+/** The fixes that go with a failed certificate check, in the words of the service checked. */
+export type CertificateFixes = Record<'handshake' | 'trust' | 'name' | 'expired', string>;
+
+/** What the certificate says, each fact as a check with the fix for when it fails. */
+export function certificateChecks(
+  socket: tls.TLSSocket,
+  host: string,
+  now: number,
+  fixes: CertificateFixes = FIX,
+): Array<Check & { fix: string }> {
   const cert = socket.getPeerCertificate();
   const protocol = socket.getProtocol() ?? 'unknown';
   const subject = cert.subject?.CN ?? 'no common name';
@@ -54,30 +62,51 @@ function certificateChecks(socket: tls.TLSSocket, host: string, now: number): Ar
       saw: protocol,
       want: 'TLSv1.2 or later',
       ok: protocol === 'TLSv1.2' || protocol === 'TLSv1.3',
-      fix: FIX.handshake,
+      fix: fixes.handshake,
     },
     {
       name: 'certificate trusted',
       saw: trusted ? `yes (issued by ${issuer})` : `no: ${String(socket.authorizationError)} (issued by ${issuer})`,
       want: 'signed by a trusted certificate authority',
       ok: trusted,
-      fix: FIX.trust,
+      fix: fixes.trust,
     },
     {
       name: 'certificate name',
       saw: nameProblem ? `CN=${subject}: ${nameProblem.message}` : `CN=${subject}, matches ${host}`,
       want: host,
       ok: nameProblem === undefined,
-      fix: FIX.name,
+      fix: fixes.name,
     },
     {
       name: 'certificate valid until',
       saw: Number.isNaN(validTo.getTime()) ? cert.valid_to : validTo.toISOString(),
       want: 'a date to come',
       ok: validTo.getTime() > now,
-      fix: FIX.expired,
+      fix: fixes.expired,
     },
   ];
+}
+
+/** The host's addresses; rejects with the resolver's code, or ETIMEOUT after `timeoutMs`. */
+async function lookupHost(host: string, timeoutMs: number): Promise<string[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const found = await Promise.race([
+    lookup(host, { all: true }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return found.map((a) => a.address);
+}
+
+/** The DNS check each network step begins with: the host's addresses, or why it has none. */
+export async function dnsCheck(host: string, timeoutMs: number): Promise<Check> {
+  try {
+    return { name: 'DNS', saw: `${host} → ${(await lookupHost(host, timeoutMs)).join(', ')}`, ok: true };
+  } catch (err) {
+    return { name: 'DNS', saw: `${host} not found (${codeOf(err)})`, want: 'an address', ok: false };
+  }
 }
 
 /** Runs the checks in order; the first failure ends the step. */
@@ -89,24 +118,9 @@ export async function networkStep(server: EmailServer, now: () => number, timeou
     return { ready: false, step: failed('network', `${check.name}: ${check.saw}`, checks, problem, fix) };
   };
 
-  let addresses: string[];
-  try {
-    let timer: NodeJS.Timeout | undefined;
-    const found = await Promise.race([
-      lookup(host, { all: true }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })), timeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    addresses = found.map((a) => a.address);
-  } catch (err) {
-    return fail(
-      { name: 'DNS', saw: `${host} not found (${codeOf(err)})`, want: 'an address', ok: false },
-      `${host} cannot be resolved`,
-      FIX.dns,
-    );
-  }
-  checks.push({ name: 'DNS', saw: `${host} → ${addresses.join(', ')}`, ok: true });
+  const dns = await dnsCheck(host, timeoutMs);
+  if (!dns.ok) return fail(dns, `${host} cannot be resolved`, FIX.dns);
+  checks.push(dns);
 
   const startedAt = Date.now();
   let session: SmtpSession;

@@ -2,11 +2,12 @@
  * The shape of a `relay365 doctor` diagnosis, shared by the CLI (text and
  * `--json`) and the panel's Check Configuration: per email server five steps
  * in a fixed order, each passed, failed or skipped, with what it saw, the
- * facts it compared and, on failure, the problem and its fix.
+ * facts it compared and, on failure, the problem and its fix. The fifth step
+ * is an SMTP session, or Microsoft Graph for a server that sends via Graph.
  */
 
-/** The five steps, in the order they run. */
-export type StepId = 'config' | 'clock' | 'network' | 'token' | 'smtp';
+/** The steps, in the order they run: five per server, the last `smtp` or `graph`. */
+export type StepId = 'config' | 'clock' | 'network' | 'token' | 'smtp' | 'graph';
 
 export type StepStatus = 'pass' | 'fail' | 'skip';
 
@@ -16,6 +17,7 @@ export const STEP_TITLES: Readonly<Record<StepId, string>> = {
   network: 'Network and TLS',
   token: 'Token',
   smtp: 'SMTP session',
+  graph: 'Microsoft Graph',
 };
 
 /** One compared fact: what the step saw and, where there is one, what it needs. */
@@ -44,7 +46,17 @@ export interface DoctorStep {
 }
 
 export interface ServerDiagnosis {
-  server: { id: number; name: string; method: string; host: string; port: number; secure: string };
+  server: {
+    id: number;
+    name: string;
+    method: string;
+    host: string;
+    port: number;
+    secure: string;
+    /** How an office365 server sends: `smtp`, or `graph` (then `graphEndpoint` is where). */
+    sendVia: string;
+    graphEndpoint: string | null;
+  };
   /** True when no step failed. */
   ok: boolean;
   steps: DoctorStep[];

@@ -1,11 +1,14 @@
 /**
  * `relay365 doctor`: runs the five steps for each email server in order and
- * collects the report. A step that cannot run because an earlier one failed
+ * collects the report. A server that sends via Microsoft Graph has its
+ * network step check the Graph endpoint and a Graph step instead of the SMTP
+ * session. A step that cannot run because an earlier one failed
  * is skipped (blocked), so that each broken thing fails exactly its own step;
  * a step that does not apply (no token for a password server) is skipped too,
  * without counting against the result. An authorization error the token step
  * finds shows in the server's status at once, as a failed delivery would show it.
  */
+import { graphEndpoint } from '../auth/clouds.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { FreeSpaceProbe } from '../relay/free-space.js';
@@ -15,6 +18,8 @@ import { clockStep } from './clock-step.js';
 import { configStep, inspectDataFolder, missingSettings, type FolderConfig, type FolderStore } from './config-step.js';
 import { wideNetworkChecks } from './network-rules.js';
 import { networkStep } from './network-step.js';
+import { graphNetworkStep } from './graph-network-step.js';
+import { graphStep } from './graph-step.js';
 import { failed, skipped, type DoctorReport, type DoctorStep, type ServerDiagnosis, type StepId } from './report.js';
 import { smtpStep, type SmtpStepStore } from './smtp-step.js';
 import { tokenStep, type TokenOutcome, type TokenStepStore } from './token-step.js';
@@ -81,6 +86,15 @@ function showTokenStatus(server: EmailServer, outcome: TokenOutcome, store: Stor
   }
 }
 
+/** Where a server that sends via Graph reaches it, or null while a Custom cloud has no Graph Endpoint. */
+function graphEndpointOrNull(server: EmailServer): string | null {
+  try {
+    return graphEndpoint(server);
+  } catch {
+    return null;
+  }
+}
+
 /** Runs steps 2–5 for one server after step 1. */
 async function diagnose(
   server: EmailServer,
@@ -90,6 +104,7 @@ async function diagnose(
 ): Promise<DoctorStep[]> {
   const { store, log, now, timeoutMs } = options;
   const office365 = server.method === 'office365';
+  const viaGraph = office365 && server.sendVia === 'graph';
   const settingsOk = missingSettings(server).length === 0;
   const blockedBySettings = 'not run: settings are missing (step 1)';
   // With a key that opens no secret, a token or login would fail for that reason alone, not the tenant's.
@@ -105,7 +120,11 @@ async function diagnose(
     identityReachable = outcome.reachable;
   }
 
-  const network = await guarded('network', () => networkStep(server, now, timeoutMs), { ready: false });
+  // Without its settings a Custom cloud has no Graph endpoint to reach.
+  const network =
+    viaGraph && !settingsOk
+      ? { ready: false, step: skipped('network', blockedBySettings, true) }
+      : await guarded('network', () => (viaGraph ? graphNetworkStep : networkStep)(server, now, timeoutMs), { ready: false });
 
   let token: DoctorStep;
   let accessToken = null;
@@ -120,13 +139,17 @@ async function diagnose(
     showTokenStatus(server, outcome, store, log);
   }
 
-  let smtp: DoctorStep;
-  if (!network.ready) smtp = skipped('smtp', 'not run: the server could not be reached safely (step 3)', true);
-  else if (!secretsReadable && server.method === 'password') smtp = skipped('smtp', blockedByKey, true);
-  else if (office365 && accessToken === null) smtp = skipped('smtp', 'not run: there is no usable token (step 4)', true);
-  else smtp = (await guarded('smtp', async () => ({ step: await smtpStep(server, accessToken, store, timeoutMs) }), {})).step;
+  const last: StepId = viaGraph ? 'graph' : 'smtp';
+  let sending: DoctorStep;
+  if (!network.ready) sending = skipped(last, 'not run: the server could not be reached safely (step 3)', true);
+  else if (!secretsReadable && server.method === 'password') sending = skipped(last, blockedByKey, true);
+  else if (office365 && accessToken === null) sending = skipped(last, 'not run: there is no usable token (step 4)', true);
+  else if (viaGraph && accessToken) {
+    const bearer = accessToken;
+    sending = (await guarded(last, async () => ({ step: await graphStep(server, bearer, timeoutMs) }), {})).step;
+  } else sending = (await guarded(last, async () => ({ step: await smtpStep(server, accessToken, store, timeoutMs) }), {})).step;
 
-  return [first, clock, network.step, token, smtp];
+  return [first, clock, network.step, token, sending];
 }
 
 /** Checks `options.server`, or every email server; the report says what each step saw. */
@@ -141,7 +164,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const first = configStep(findings, server, networkWarnings);
     const steps = await diagnose(server, first, findings.secretsReadable, { ...options, now, timeoutMs });
     diagnoses.push({
-      server: { id: server.id, name: server.name, method: server.method, host: server.host, port: server.port, secure: server.secure },
+      server: {
+        id: server.id,
+        name: server.name,
+        method: server.method,
+        host: server.host,
+        port: server.port,
+        secure: server.secure,
+        sendVia: server.sendVia,
+        graphEndpoint: server.method === 'office365' && server.sendVia === 'graph' ? graphEndpointOrNull(server) : null,
+      },
       ok: steps.every((s) => s.status !== 'fail'),
       steps,
     });

@@ -3,8 +3,9 @@
  * token provider the relay uses (a forced refresh, so that a wrong or expired
  * secret shows even while a cached token is still good). A refusal is
  * explained through the AADSTS hint table; a token is decoded and its claims
- * compared with what Exchange needs (claims.ts). The token stays in memory for
- * the SMTP step and is never printed.
+ * compared with what Exchange, or Microsoft Graph for a server that sends via
+ * Graph, needs (claims.ts). The token stays in memory for the SMTP or Graph
+ * step and is never printed.
  */
 import { hintForClaim } from '../auth/hints.js';
 import { createMsalClient } from '../auth/msal-client.js';
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { compareClaims, decodeClaims } from './claims.js';
+import { graphClaimHint } from './graph-claims.js';
 import { failed, passed, type DoctorStep } from './report.js';
 
 export interface TokenOutcome {
@@ -24,7 +26,7 @@ export interface TokenOutcome {
 }
 
 /** What the token step reads from the store: the client secret, and the token cache MSAL keeps. */
-export type TokenStepStore = StoreSlice<{ servers: 'clientSecret'; tokenCaches: 'load' | 'save' }>;
+export type TokenStepStore = StoreSlice<{ servers: 'clientSecret' | 'clientCertificate'; tokenCaches: 'load' | 'save' }>;
 
 const GENERIC_FIX = 'Check Office 365 Tenant ID, Client ID, Client Secret and the Office 365 Cloud setting against the app registration.';
 
@@ -32,7 +34,13 @@ const GENERIC_FIX = 'Check Office 365 Tenant ID, Client ID, Client Secret and th
 export async function tokenStep(server: EmailServer, store: TokenStepStore, log: Logger, now: () => number): Promise<TokenOutcome> {
   let token: AccessToken;
   try {
-    const client = createMsalClient({ server, clientSecret: store.servers.clientSecret(server.id) ?? '', cache: store.tokenCaches, log });
+    const client = createMsalClient({
+      server,
+      clientSecret: store.servers.clientSecret(server.id),
+      clientCertificate: store.servers.clientCertificate(server.id),
+      cache: store.tokenCaches,
+      log,
+    });
     token = await createTokenProvider({ server, client, now }).getAccessToken({ forceRefresh: true });
   } catch (err) {
     const error = toTokenError(err);
@@ -56,8 +64,16 @@ export async function tokenStep(server: EmailServer, store: TokenStepStore, log:
   const checks = compareClaims(claims, server, now());
   const bad = checks.find((c) => !c.ok);
   const facts = checks.map(({ claim: _claim, ...check }) => check);
-  if (!bad) return { token, step: passed('token', `got a token for ${who} with the claims Exchange needs`, facts) };
-  const hint = hintForClaim(bad.claim);
+  const graph = server.sendVia === 'graph';
+  if (!bad) {
+    const warned = facts.filter((c) => c.warn).map((c) => c.name);
+    const warning = warned.length ? `; warning about ${warned.join(' and ')}` : '';
+    return {
+      token,
+      step: passed('token', `got a token for ${who} with the claims ${graph ? 'Microsoft Graph' : 'Exchange'} needs${warning}`, facts),
+    };
+  }
+  const hint = (graph ? graphClaimHint(bad.claim) : undefined) ?? hintForClaim(bad.claim);
   return {
     token: null,
     step: failed('token', `got a token for ${who}, but its ${bad.name} is ${bad.saw}, not ${bad.want}`, facts, hint.meaning, hint.fix),

@@ -215,7 +215,7 @@ describe('relay365 doctor', () => {
     ctx = await startDoctorContext(key, { clientSecret: null });
     const report = await ctx.run();
     expect(statuses(report)).toEqual({ config: 'fail', clock: 'skip', network: 'pass', token: 'skip', smtp: 'skip' });
-    expect(step(report, 'config').saw).toContain('email server settings: Office 365 Client Secret not set');
+    expect(step(report, 'config').saw).toContain('email server settings: Office 365 Client Secret or Office 365 Client Certificate not set');
     expect(step(report, 'config').fix).toMatch(/relay365 server set o365/);
     expect(step(report, 'token')).toMatchObject({ blocked: true, saw: 'not run: settings are missing (step 1)' });
   });
