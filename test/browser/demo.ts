@@ -2,7 +2,10 @@
  * `npm run demo`: relay365 (relay + admin panel) in front of the Microsoft 365
  * emulator, on http://localhost:8025 or DEMO_PORT, so the four steps of the
  * admin guide can be clicked through by hand and the command line pointed at
- * it. It prints its data folder and the environment for the command line, and
+ * it. The demo server reaches both the emulator's Exchange SMTP and its
+ * Microsoft Graph endpoint, so Office 365 Send Via can be switched in the
+ * panel; every message the emulator receives is printed as it arrives. It
+ * prints its data folder and the environment for the command line, and
  * removes the folder on every exit: Ctrl+C, SIGTERM, a failed start or a crash.
  */
 import { rmSync } from 'node:fs';
@@ -11,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/log.js';
 import { SEED } from '../emulator/index.js';
-import { emulatorServer } from '../helpers/office365.js';
+import { watchArrivals } from './arrivals.js';
+import { addDemoServer, DEMO_SERVER_NAME } from './demo-server.js';
 import { startStack, type Stack } from './stack.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -91,19 +95,9 @@ if (stopping) closeAndExit(stack);
 else showDemo(stack);
 
 /** Sets up the email server and prints how to use the demo, the command line's environment included. */
-function showDemo({ fx, emu, relay, baseUrl, smtpPort }: Stack): void {
-  // Step 1 of the admin guide done already: an office365 server in Authorize Account mode,
-  // reaching the emulator through the Custom cloud. Steps 2-3 are the emulator's seed.
-  fx.store.servers.add(
-    emulatorServer(emu, {
-      name: 'Office 365 (emulator)',
-      signInMode: 'authorize',
-      smtpResource: 'https://outlook.office.com',
-      mailbox: null,
-      messagesPerMinute: 30,
-    }),
-  );
-  relay.settingsChanged();
+function showDemo(stack: Stack): void {
+  const { fx, emu, baseUrl, smtpPort } = stack;
+  addDemoServer(stack);
 
   const cliEnv = {
     RELAY365_DATA_DIR: fx.dir,
@@ -115,12 +109,17 @@ relay365 demo
   admin panel     ${baseUrl}  (sign in as ${adminEmail} / ${adminPassword})
   relay SMTP      127.0.0.1:${smtpPort}
   data folder     ${fx.dir}  (removed when the demo stops)
-An office365 server "Office 365 (emulator)" is set up: open it, click Authorize Account and pick
+An office365 server "${DEMO_SERVER_NAME}" is set up: open it, click Authorize Account and pick
 ${SEED.mailbox} (the app already has the organization's consent, so no consent page follows).
-Then send a test email or point an app at the relay SMTP port.
+Then send a test email or point an app at the relay SMTP port, for example with swaks:
+  swaks --server 127.0.0.1:${smtpPort} --from ${SEED.mailbox} --to alice@fabrikam.test
+To send through Microsoft Graph instead of SMTP AUTH: on the server's page edit Office 365 Send Via,
+choose Microsoft Graph, save, and click Authorize Account again (the emulator's Graph endpoint is
+already the server's Graph Endpoint). Every message the emulator receives is printed below.
 Microsoft 365 emulator (your browser will warn about its self-signed certificate: accept it once)
   Server Host     ${emu.smtpHost}   Server Port ${emu.smtpPort}   Use Secure Connection tls
-  Office 365 Cloud Custom: Authority Host ${emu.authorityHost}, SMTP Resource https://outlook.office.com
+  Office 365 Cloud Custom: Authority Host ${emu.authorityHost}, SMTP Resource https://outlook.office.com,
+                  Graph Endpoint ${emu.graphUrl}
   Tenant ID       ${SEED.tenantId}
   Client ID       ${SEED.clientId}
   Client Secret   ${SEED.clientSecret}
@@ -132,4 +131,5 @@ ${Object.entries(cliEnv)
   .join('\n')}
 Ctrl+C stops everything.
 `);
+  watchArrivals(emu, (line) => process.stdout.write(`${line}\n`));
 }
