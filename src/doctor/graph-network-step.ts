@@ -11,8 +11,8 @@ import tls from 'node:tls';
 import { graphEndpoint } from '../auth/clouds.js';
 import type { EmailServer } from '../store/servers.js';
 import { fetchProblem } from './clock-step.js';
-import { certificateChecks, codeOf, dnsCheck, type CertificateFixes, type NetworkOutcome } from './network-step.js';
-import { failed, passed, type Check } from './report.js';
+import { certificateChecks, codeOf, dnsCheck, networkChecks, type CertificateFixes, type NetworkOutcome } from './network-step.js';
+import { passed } from './report.js';
 import { sniName } from './smtp-session.js';
 
 const ENDPOINT_FIX =
@@ -78,11 +78,7 @@ export async function graphNetworkStep(server: EmailServer, now: () => number, t
   const endpoint = new URL(graphEndpoint(server));
   const host = endpoint.hostname.replace(/^\[|\]$/g, '');
   const port = Number(endpoint.port || 443);
-  const checks: Check[] = [];
-  const fail = (check: Check, problem: string, fix: string): NetworkOutcome => {
-    checks.push(check);
-    return { ready: false, step: failed('network', `${check.name}: ${check.saw}`, checks, problem, fix) };
-  };
+  const { checks, fail } = networkChecks();
 
   const dns = await dnsCheck(host, timeoutMs);
   if (!dns.ok) return fail(dns, `${host} cannot be resolved`, FIX.dns);

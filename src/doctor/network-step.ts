@@ -100,6 +100,16 @@ async function lookupHost(host: string, timeoutMs: number): Promise<string[]> {
   return found.map((a) => a.address);
 }
 
+/** A network step's checks so far, and how the step ends at a failed one (which joins them). */
+export function networkChecks(): { checks: Check[]; fail(check: Check, problem: string, fix: string): NetworkOutcome } {
+  const checks: Check[] = [];
+  const fail = (check: Check, problem: string, fix: string): NetworkOutcome => {
+    checks.push(check);
+    return { ready: false, step: failed('network', `${check.name}: ${check.saw}`, checks, problem, fix) };
+  };
+  return { checks, fail };
+}
+
 /** The DNS check each network step begins with: the host's addresses, or why it has none. */
 export async function dnsCheck(host: string, timeoutMs: number): Promise<Check> {
   try {
@@ -112,11 +122,7 @@ export async function dnsCheck(host: string, timeoutMs: number): Promise<Check> 
 /** Runs the checks in order; the first failure ends the step. */
 export async function networkStep(server: EmailServer, now: () => number, timeoutMs: number): Promise<NetworkOutcome> {
   const { host, port, secure } = server;
-  const checks: Check[] = [];
-  const fail = (check: Check, problem: string, fix: string): NetworkOutcome => {
-    checks.push(check);
-    return { ready: false, step: failed('network', `${check.name}: ${check.saw}`, checks, problem, fix) };
-  };
+  const { checks, fail } = networkChecks();
 
   const dns = await dnsCheck(host, timeoutMs);
   if (!dns.ok) return fail(dns, `${host} cannot be resolved`, FIX.dns);

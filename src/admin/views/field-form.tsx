@@ -11,6 +11,13 @@ import { CUSTOM_CLOUD_LABELS, type FieldSpec } from '../server-fields.js';
 import { uploadField, type FormValues } from '../server-forms.js';
 import { CsrfField, FieldError } from './components.js';
 
+/** The Custom cloud's addresses on the cloud form, with an example of each. */
+const CUSTOM_CLOUD_FIELDS = [
+  ['authorityHost', 'https://login.example:8443'],
+  ['smtpResource', 'https://outlook.office365.com'],
+  ['graphEndpoint', 'https://graph.microsoft.com'],
+] as const;
+
 export interface FieldFormProps {
   server: EmailServer;
   spec: FieldSpec;
@@ -157,30 +164,16 @@ export function FieldForm({ server, spec, csrf, values, errors }: FieldFormProps
       {spec.kind === 'cloud' ? (
         <div class="custom-cloud">
           <p class="muted">Only for Custom:</p>
-          <TextInput
-            name="authorityHost"
-            label={CUSTOM_CLOUD_LABELS.authorityHost}
-            value={values['authorityHost'] ?? ''}
-            type="url"
-            error={errors.authorityHost}
-            placeholder="https://login.example:8443"
-          />
-          <TextInput
-            name="smtpResource"
-            label={CUSTOM_CLOUD_LABELS.smtpResource}
-            value={values['smtpResource'] ?? ''}
-            type="url"
-            error={errors.smtpResource}
-            placeholder="https://outlook.office365.com"
-          />
-          <TextInput
-            name="graphEndpoint"
-            label={CUSTOM_CLOUD_LABELS.graphEndpoint}
-            value={values['graphEndpoint'] ?? ''}
-            type="url"
-            error={errors.graphEndpoint}
-            placeholder="https://graph.microsoft.com"
-          />
+          {CUSTOM_CLOUD_FIELDS.map(([name, placeholder]) => (
+            <TextInput
+              name={name}
+              label={CUSTOM_CLOUD_LABELS[name]}
+              value={values[name] ?? ''}
+              type="url"
+              error={errors[name]}
+              placeholder={placeholder}
+            />
+          ))}
         </div>
       ) : null}
       <p class="help" id={`${spec.key}-help`}>
