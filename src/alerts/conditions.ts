@@ -6,7 +6,7 @@
  * the same hint table the relay shows (src/auth/hints.ts).
  */
 import { AADSTS_HINTS, hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
-import { credentialExpiry, daysLeft, type CredentialExpiry } from '../auth/secret-expiry.js';
+import { CREDENTIAL_NAMES, credentialExpiry, daysLeft, type CredentialExpiry } from '../auth/secret-expiry.js';
 import type { AlertContent } from '../store/alerts.js';
 import type { ServerStatus } from '../store/servers.js';
 
@@ -105,16 +105,14 @@ function serverCondition(server: ServerFacts): ActiveCondition | null {
 const expiryKey = (server: ServerFacts, expiry: CredentialExpiry, days: number): string =>
   `server:${server.id}:${expiry.credential}-expiry:${days}`;
 
-/** What an expiry alert says about each credential: its name, Microsoft's code once expired, the fix and the setting. */
+/** What an expiry alert says about each credential: Microsoft's code once expired, the fix and the setting. */
 const EXPIRY_TEXTS = {
   secret: {
-    title: 'client secret',
     code: 'AADSTS7000222',
     fix: (AADSTS_HINTS['7000222'] as Hint).fix,
     detail: (expires: string) => `Office 365 Client Secret Expires is ${expires}`,
   },
   certificate: {
-    title: 'client certificate',
     code: 'AADSTS700027',
     fix: 'Create a new certificate, upload it to the app registration (Certificates & secrets → Certificates), then save it with its private key as Office 365 Client Certificate.',
     detail: (expires: string) => `Office 365 Client Certificate is valid until ${expires}`,
@@ -133,7 +131,7 @@ function secretCondition(server: ServerFacts, now: number): ActiveCondition | nu
   return {
     key: expiryKey(server, expiry, stage.days),
     severity: stage.severity,
-    title: `The ${texts.title} of ${server.name} ${when} (${expiry.expires})`,
+    title: `The ${CREDENTIAL_NAMES[expiry.credential]} of ${server.name} ${when} (${expiry.expires})`,
     server: server.name,
     code: left < 0 ? texts.code : null,
     fix: `${texts.fix} Mail stops when it expires.`,
