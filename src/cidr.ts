@@ -3,7 +3,7 @@
  * a single address) with one spelling per network, and matching client
  * addresses against a network with Node's BlockList.
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, SocketAddress } from 'node:net';
 
 export interface Cidr {
   /** As written back to the admin: `10.1.0.0/16`, `2001:db8::/32`. */
@@ -53,6 +53,19 @@ export function plainAddress(address: string): { address: string; family: 'ipv4'
   return { address: mapped, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
+/**
+ * The address last checked, parsed once: a client is checked against each rule in turn, and
+ * BlockList would parse a string address again for every rule.
+ */
+let lastChecked: { address: string; family: 'ipv4' | 'ipv6'; parsed: SocketAddress } | null = null;
+
+function parsedAddress(address: string, family: 'ipv4' | 'ipv6'): SocketAddress {
+  if (lastChecked?.address !== address || lastChecked.family !== family) {
+    lastChecked = { address, family, parsed: new SocketAddress({ address, family }) };
+  }
+  return lastChecked.parsed;
+}
+
 /** Compiles a CIDR into a matcher over Node's BlockList. */
 export function networkMatcher(rule: Cidr): NetworkMatcher {
   const list = new BlockList();
@@ -61,7 +74,7 @@ export function networkMatcher(rule: Cidr): NetworkMatcher {
     cidr: rule,
     matches(address) {
       const peer = plainAddress(address);
-      return peer !== null && peer.family === rule.family && list.check(peer.address, peer.family);
+      return peer !== null && peer.family === rule.family && list.check(parsedAddress(peer.address, peer.family));
     },
   };
 }

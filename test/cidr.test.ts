@@ -25,6 +25,19 @@ describe('network rules', () => {
     expect(networkMatcher(cidr(rule)).matches(address)).toBe(expected);
   });
 
+  it('answers for each client in turn when several rules check several clients', () => {
+    const rules = ['10.1.0.0/16', '192.168.1.0/24', '2001:db8::/32'].map((text) => networkMatcher(cidr(text)));
+    const clients = ['10.1.2.3', '192.168.1.9', '2001:db8::7', '10.2.0.1', '10.1.2.3', '::ffff:192.168.1.4'];
+    expect(clients.map((address) => rules.map((rule) => rule.matches(address)))).toEqual([
+      [true, false, false],
+      [false, true, false],
+      [false, false, true],
+      [false, false, false],
+      [true, false, false],
+      [false, true, false],
+    ]);
+  });
+
   it.each(['10.0.0.0/33', '10.0.0/8', 'lan', '10.0.0.0/8/8', '::1/129', '10.0.0.0/-1', ''])('refuses %j as a network', (text) => {
     expect(typeof parseCidr(text)).toBe('string');
   });

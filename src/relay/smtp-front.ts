@@ -8,7 +8,6 @@
  * without a session, and leaves a refusal in the log. The gate's slot is given
  * back as soon as the session's socket ends, from either side.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { TlsVersion } from '../config.js';
@@ -17,6 +16,7 @@ import type { ConnectionGate } from './connection-gate.js';
 import { readProxyHeader } from './proxy-header.js';
 import type { Refusals } from './refusals.js';
 import type { SmtpError } from './smtp-error.js';
+import { randomHex } from './trace.js';
 import type { RelaySmtpServer } from './smtp-server.js';
 import { describeTlsFailure } from './tls-failure.js';
 import type { TlsIdentity } from './tls-identity.js';
@@ -46,7 +46,7 @@ export interface SmtpFrontOptions {
 
 /** An SMTP session ID in smtp-server's own format. */
 function newSessionId(): string {
-  return BigInt(`0x${randomBytes(10).toString('hex')}`)
+  return BigInt(`0x${randomHex(10)}`)
     .toString(32)
     .padStart(16, '0');
 }

@@ -4,9 +4,27 @@
  */
 import { randomBytes } from 'node:crypto';
 
+/** Random bytes drawn at a time: one call to the generator serves some 400 IDs. */
+const RANDOM_POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+/**
+ * `bytes` random bytes as hex, from a pool refilled by the system's generator (as randomUUID keeps
+ * one): queue and session IDs are made per message and per connection, and name things, not secrets.
+ */
+export function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    pool = randomBytes(RANDOM_POOL_BYTES);
+    poolAt = 0;
+  }
+  poolAt += bytes;
+  return pool.toString('hex', poolAt - bytes, poolAt);
+}
+
 /** A queue ID: time-ordered base-36 milliseconds plus 48 random bits, upper case. */
 export function newQueueId(now: number = Date.now()): string {
-  return `${now.toString(36)}${randomBytes(6).toString('hex')}`.toUpperCase();
+  return `${now.toString(36)}${randomHex(6)}`.toUpperCase();
 }
 
 /** RFC 5322 date-time in UTC, e.g. `Sun, 29 Nov 2026 02:30:51 +0000`. */
