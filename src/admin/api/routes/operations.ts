@@ -4,6 +4,7 @@
  * recent ones, and the relay's readiness (the body and status of /readyz).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { toActiveAlert } from '../../../alerts/engine.js';
 import { CHECK_NAMES, readinessStatus } from '../../../ops/health.js';
 import { testEmailSchema } from '../../../relay/test-message.js';
 import type { AlertRecord } from '../../../store/alerts.js';
@@ -55,17 +56,15 @@ const alertSchema = z
     resolvedAt: z.iso.datetime().nullable(),
   })
   .openapi('Alert');
-const alertOut = (a: AlertRecord): z.input<typeof alertSchema> => ({
-  key: a.key,
-  severity: a.severity,
-  title: a.title,
-  server: a.server,
-  code: a.code,
-  fix: a.fix,
-  detail: a.detail,
-  firedAt: new Date(a.firedAt).toISOString(),
-  resolvedAt: a.resolvedAt === null ? null : new Date(a.resolvedAt).toISOString(),
-});
+/** An alert as the API shows it: what the pages show, with both times. */
+function alertOut(a: AlertRecord): z.input<typeof alertSchema> {
+  const { since, ...shown } = toActiveAlert(a);
+  return {
+    ...shown,
+    firedAt: new Date(since).toISOString(),
+    resolvedAt: a.resolvedAt === null ? null : new Date(a.resolvedAt).toISOString(),
+  };
+}
 
 const alerts = createRoute({
   method: 'get',
