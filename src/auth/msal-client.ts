@@ -7,6 +7,7 @@
 import { ConfidentialClientApplication, LogLevel as MsalLogLevel, type NodeAuthOptions } from '@azure/msal-node';
 import { readClientCertificate } from '../client-certificate.js';
 import type { Logger } from '../log.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import type { TokenCacheRepo } from '../store/token-caches.js';
 import { resolveCloud } from './clouds.js';
@@ -84,5 +85,19 @@ export function createMsalClient({
         },
       },
     },
+  });
+}
+
+/** The part of the store that holds a server's credentials and its sealed token cache. */
+export type CredentialStore = StoreSlice<{ servers: 'clientSecret' | 'clientCertificate' }> & { tokenCaches: TokenCacheRepo };
+
+/** The MSAL client of `server` over its stored credentials and token cache. */
+export function storedMsalClient(server: EmailServer, store: CredentialStore, log: Logger): ConfidentialClientApplication {
+  return createMsalClient({
+    server,
+    clientSecret: store.servers.clientSecret(server.id),
+    clientCertificate: store.servers.clientCertificate(server.id),
+    cache: store.tokenCaches,
+    log,
   });
 }

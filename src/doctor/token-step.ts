@@ -8,7 +8,7 @@
  * step and is never printed.
  */
 import { hintForClaim } from '../auth/hints.js';
-import { createMsalClient } from '../auth/msal-client.js';
+import { storedMsalClient } from '../auth/msal-client.js';
 import { toTokenError, type TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type AccessToken } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
@@ -34,14 +34,7 @@ const GENERIC_FIX = 'Check Office 365 Tenant ID, Client ID, Client Secret and th
 export async function tokenStep(server: EmailServer, store: TokenStepStore, log: Logger, now: () => number): Promise<TokenOutcome> {
   let token: AccessToken;
   try {
-    const client = createMsalClient({
-      server,
-      clientSecret: store.servers.clientSecret(server.id),
-      clientCertificate: store.servers.clientCertificate(server.id),
-      cache: store.tokenCaches,
-      log,
-    });
-    token = await createTokenProvider({ server, client, now }).getAccessToken({ forceRefresh: true });
+    token = await createTokenProvider({ server, client: storedMsalClient(server, store, log), now }).getAccessToken({ forceRefresh: true });
   } catch (err) {
     const error = toTokenError(err);
     return {

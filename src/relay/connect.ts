@@ -4,13 +4,13 @@
  * SMTP one, or Microsoft Graph when the server's Send Via is graph. A
  * missing setting becomes a hold with a hint, not a crash.
  */
-import { createMsalClient } from '../auth/msal-client.js';
+import { storedMsalClient, type CredentialStore } from '../auth/msal-client.js';
 import { missingOffice365Settings } from '../auth/server-settings.js';
 import { TokenError } from '../auth/token-error.js';
 import { createTokenProvider, type TokenProvider } from '../auth/token-provider.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Store, StoreSlice } from '../store/index.js';
+import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
 import { createUpstream } from './delivery.js';
 import { createGraphUpstream } from './graph/graph-upstream.js';
@@ -25,7 +25,7 @@ export interface Connection {
 /** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
 export function connectServer(
   server: EmailServer,
-  store: StoreSlice<{ servers: 'password' | 'clientSecret' | 'clientCertificate' }> & Pick<Store, 'tokenCaches'>,
+  store: StoreSlice<{ servers: 'password' }> & CredentialStore,
   log: Logger,
   now: () => number = Date.now,
   metrics?: Metrics,
@@ -43,14 +43,7 @@ export function connectServer(
       transient: false,
     });
   }
-  const client = createMsalClient({
-    server,
-    clientSecret: store.servers.clientSecret(server.id),
-    clientCertificate: store.servers.clientCertificate(server.id),
-    cache: store.tokenCaches,
-    log,
-  });
-  const tokens = createTokenProvider({ server, client, now, metrics });
+  const tokens = createTokenProvider({ server, client: storedMsalClient(server, store, log), now, metrics });
   const upstream = server.sendVia === 'graph' ? createGraphUpstream({ server, tokens, log, now }) : createUpstream({ server, tokens, log });
   return { upstream, tokens };
 }
