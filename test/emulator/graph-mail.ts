@@ -7,19 +7,10 @@
  */
 import { graphErrors, isGraphError, type GraphError } from './graph-errors.js';
 import type { GraphAttachment } from './graph-types.js';
-import { readMime } from './mime-reader.js';
+import { readMime, type MimeSummary } from './mime-reader.js';
 
-/** A message as Graph understood it. */
-export interface OutgoingMessage {
-  from?: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
-  /** Recipients given without a usable address. */
-  invalidRecipients: string[];
-  subject: string;
-  body: { contentType: 'text' | 'html'; content: string };
-  attachments: GraphAttachment[];
+/** A message as Graph understood it: what a MIME message says, whichever way it came. */
+export interface OutgoingMessage extends MimeSummary {
   /** The MIME message as received, for MIME sends. */
   raw?: Buffer;
   saveToSentItems: boolean;
