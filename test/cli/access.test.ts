@@ -6,6 +6,7 @@ import { runCommand } from '../../src/cli/commands.js';
 import { commandUsage } from '../../src/cli/usage.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/cli.js';
 import { runCli } from '../helpers/relay-process.js';
 import { relayUserArrivesBeforeRemoval } from '../helpers/removal-race.js';
 
@@ -30,11 +31,7 @@ beforeEach(() => {
 afterEach(() => fx.cleanup());
 
 /** Runs a command in this process; resolves with its output lines. */
-async function run(...argv: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  await runCommand(fx.store, argv[0] as string, argv.slice(1), (line) => lines.push(line), fx.config);
-  return lines;
-}
+const run = (command: string, ...args: string[]): Promise<string[]> => runInProcess(fx, command, ...args);
 
 function passwordFile(text: string): string {
   const file = path.join(fx.dir, 'relay-password');

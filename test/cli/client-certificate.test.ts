@@ -7,11 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/commands.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { formatTime } from '../../src/time-format.js';
 import { createTestCertificate, SEED, type TestCertificate } from '../emulator/index.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/cli.js';
 
 let fx: Fixture;
 let mine: TestCertificate;
@@ -25,11 +25,7 @@ beforeEach(() => {
 });
 afterEach(() => fx.cleanup());
 
-const run = async (command: string, ...args: string[]): Promise<string> => {
-  const out: string[] = [];
-  await runCommand(fx.store, command, args, (line) => out.push(line), fx.config);
-  return out.join('\n');
-};
+const run = async (command: string, ...args: string[]): Promise<string> => (await runInProcess(fx, command, ...args)).join('\n');
 
 /** Writes `text` to a file in the test's data folder; returns its path. */
 function file(name: string, text: string): string {

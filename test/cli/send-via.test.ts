@@ -4,9 +4,9 @@
  * the schema refuses is refused with one line before anything changes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/commands.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/cli.js';
 
 let fx: Fixture;
 
@@ -16,11 +16,7 @@ beforeEach(() => {
 afterEach(() => fx.cleanup());
 
 /** Runs a command in this process; resolves with its output lines. */
-async function run(...argv: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  await runCommand(fx.store, argv[0] as string, argv.slice(1), (line) => lines.push(line), fx.config);
-  return lines;
-}
+const run = (command: string, ...args: string[]): Promise<string[]> => runInProcess(fx, command, ...args);
 
 /** `server list --json` as the command line prints it. */
 async function listed(): Promise<Array<Record<string, unknown>>> {

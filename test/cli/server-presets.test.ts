@@ -4,10 +4,10 @@
  * that is no preset is refused with the choices before anything is added.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/commands.js';
 import { commandUsage } from '../../src/cli/usage.js';
 import { UsageError } from '../../src/cli/usage-error.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/cli.js';
 import { runCli } from '../helpers/relay-process.js';
 
 let fx: Fixture;
@@ -18,11 +18,7 @@ beforeEach(() => {
 afterEach(() => fx.cleanup());
 
 /** Runs a command in this process; resolves with its output lines. */
-async function run(...argv: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  await runCommand(fx.store, argv[0] as string, argv.slice(1), (line) => lines.push(line), fx.config);
-  return lines;
-}
+const run = (command: string, ...args: string[]): Promise<string[]> => runInProcess(fx, command, ...args);
 
 const server = (name: string) => fx.store.servers.findByName(name);
 

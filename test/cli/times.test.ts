@@ -1,7 +1,7 @@
 // Every time the command line prints reads as the panel shows it: `2030-05-01 10:00:00 UTC`.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/cli/commands.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
+import { runInProcess } from '../helpers/cli.js';
 
 const T0 = Date.parse('2030-05-01T10:00:00Z');
 const SHOWN = '2030-05-01 10:00:00 UTC';
@@ -12,11 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => fx.cleanup());
 
-async function run(...argv: string[]): Promise<string> {
-  const lines: string[] = [];
-  await runCommand(fx.store, argv[0] as string, argv.slice(1), (line) => lines.push(line), fx.config);
-  return lines.join('\n');
-}
+const run = async (command: string, ...args: string[]): Promise<string> => (await runInProcess(fx, command, ...args)).join('\n');
 
 describe('times on the command line', () => {
   it('shows when a message came in, its next attempt, its end and its events as the panel does', async () => {
