@@ -141,7 +141,7 @@ export function createMetrics(build: BuildInfo): Metrics {
     help: 'Age of the oldest waiting message (0 when nothing waits).',
     registers,
   });
-  const spool = new Gauge({ name: 'relay365_spool_bytes', help: 'Bytes of the waiting messages in the spool, as received.', registers });
+  const spool = new Gauge({ name: 'relay365_spool_bytes', help: 'Bytes of the waiting messages, as received.', registers });
   const database = new Gauge({ name: 'relay365_database_bytes', help: 'Bytes of the SQLite database and its write-ahead log.', registers });
   const serverStatus = new Gauge({
     name: 'relay365_server_status',

@@ -3,12 +3,12 @@
  * a per-user random salt, stored as `scrypt$N$r$p$salt$hash`, checked in
  * constant time. Also generates the relay users' passwords.
  *
- * scrypt is slow on purpose and runs on libuv's thread pool, which the spool's
- * writes and fsyncs need too. So every hash and every check in the process
+ * scrypt is slow on purpose and runs on libuv's thread pool, which the group
+ * commit's fsync of the database's write-ahead log needs too. So every hash and every check in the process
  * (panel sign-in, new panel and relay passwords, SMTP AUTH) waits its turn in
  * one small queue: two run at once, a bounded number wait, and past that the
  * caller gets `PasswordsBusyError` at once. A flood of sign-ins can then never
- * take the thread pool from the spool.
+ * take the thread pool from accepted mail.
  */
 import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import pLimit from 'p-limit';
@@ -19,7 +19,7 @@ const SALT_BYTES = 16;
 const COST = { N: 2 ** 15, r: 8, p: 1 } as const;
 const MAX_MEM = 64 * 1024 * 1024;
 
-/** scrypt runs at once: libuv's pool has four threads by default (relay365 starts with eight), so the spool always finds one free. */
+/** scrypt runs at once: libuv's pool has four threads by default (relay365 starts with eight), so the group commit's fsync always finds one free. */
 const CONCURRENT = 2;
 /** Hashes and checks that may wait for a turn (about a second of work) before callers are told to try again. */
 const MAX_WAITING = 32;

@@ -7,7 +7,6 @@
 import { CLOUD_LABELS } from '../auth/clouds.js';
 import { loadConfig, type Config } from '../config.js';
 import type { DeviceListen } from '../relay/device-settings.js';
-import { removeServerAndSpool } from '../relay/remove-server.js';
 import type { Store, StoreSlice } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
@@ -40,7 +39,7 @@ interface CommandContext {
 
 /** What every `server` sub-command works with. */
 interface ServerContext {
-  /** The servers it manages, their queue counts, and the removal (with its spool files). */
+  /** The servers it manages, their queue counts, and the removal (with the bodies of the mail it fails). */
   store: StoreSlice<{ servers: 'add' | 'findByName' | 'list' | 'update'; queue: 'countsByStatus' }> &
     Pick<Store, 'removeServer' | 'dataDir'>;
   print: Print;
@@ -131,7 +130,7 @@ function list({ store, print }: ServerContext, { values }: ParsedFlags<typeof JS
 async function remove({ store, print }: ServerContext, { positionals, values }: ParsedFlags<typeof REMOVE_FLAGS>): Promise<void> {
   const server = findServer(store, positionals[0]);
   // The removal's own transaction decides every refusal and fails waiting mail (with an event naming it).
-  const outcome = await removeServerAndSpool(store, server.id, {
+  const outcome = store.removeServer(server.id, {
     dropQueued: values['drop-queued'] === true,
     by: 'the command line',
     now: Date.now(),

@@ -2,11 +2,9 @@
  * `relay365 queue list|show|retry|delete`: the queue and the relay log from
  * the command line, over the same store the running relay uses. A retry makes
  * mail due now (the relay picks it up within seconds); a delete removes the
- * record and its spool file, as the panel's Delete does.
+ * record and its body, as the panel's Delete does.
  */
-import { dataFolder } from '../data-folder.js';
 import { hintForSmtpReply } from '../auth/hints.js';
-import { createSpool } from '../relay/spool.js';
 import type { Store, StoreSlice } from '../store/index.js';
 import type { MessageStatus, QueuedMessage } from '../store/queue.js';
 import { formatTime } from '../time-format.js';
@@ -141,8 +139,6 @@ async function remove({ store, print }: QueueContext, { positionals }: ParsedFla
   if (!store.queue.remove(message.id, Date.now())) {
     throw new UsageError(`message ${message.id} is being delivered right now; try again in a moment`);
   }
-  // The same folder the relay spools to (createRelay: `{dataDir}/spool`).
-  await createSpool(dataFolder(store.dataDir).spool).remove(message.id);
   print(`deleted message ${message.id} (it was ${message.status})`);
 }
 

@@ -70,7 +70,7 @@ const FIRST_ADMIN: Readme = {
 
 /** Every variable, by the Config field it sets, in the order of the README's table. */
 export const VARIABLES = {
-  dataDir: withDefault('RELAY365_DATA_DIR', value.folder, './data', { meaning: 'SQLite database, spool, generated key' }),
+  dataDir: withDefault('RELAY365_DATA_DIR', value.folder, './data', { meaning: 'SQLite database (queue and messages), generated key' }),
   smtpListen: withDefault('RELAY365_SMTP_LISTEN', value.listen, '127.0.0.1:2525', { meaning: 'SMTP listener, with STARTTLS' }),
   smtpsListen: withDefault('RELAY365_SMTPS_LISTEN', value.listenOrOff, 'off', {
     default: 'off',

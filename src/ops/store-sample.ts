@@ -1,6 +1,6 @@
 /**
  * What /metrics reads from the store when it is scraped: waiting messages per
- * server and status (and their bytes in the spool), the oldest waiting
+ * server and status (and their bytes as received), the oldest waiting
  * message, the database's size, each server's status and when its client
  * secret or client certificate expires. Every query is served by an index (see store/dashboard.ts),
  * so a scrape stays cheap while thousands of messages wait.
@@ -35,8 +35,8 @@ export function createStoreSampler({ store, now = Date.now }: StoreSamplerOption
           expiresAt: expiry.expiresAt / 1000,
         });
     }
-    // Counted from the records, not by stat()ing every spool file: a scrape during an outage with
-    // 100,000 held messages must not queue that many calls on the thread pool the spool's fsyncs use.
+    // Counted from the records' sizes, not by reading every message's chunks: a scrape during an
+    // outage with 100,000 held messages stays a query over the queue's index.
     const waiting = store.dashboard.waitingGroups();
     return {
       queue: waiting.map((r) => ({

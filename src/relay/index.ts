@@ -91,7 +91,7 @@ export interface Relay {
   enqueueAlert(serverId: number, mail: AlertMail): Promise<string>;
   /** Makes a deferred or held message due now. */
   retryNow(messageId: string): boolean;
-  /** Deletes a waiting message and its spool file. */
+  /** Deletes a waiting message and its body. */
   deleteMessage(messageId: string): Promise<boolean>;
   /** Tells the relay that email server settings changed, so held mail is retried at once. */
   settingsChanged(): void;
@@ -115,11 +115,11 @@ export interface Relay {
 
 /** Builds the relay; `start()` recovers the queue, then listens and delivers. */
 export function createRelay({ config, store, log, now = Date.now, pollMs, metrics, pace }: RelayOptions): Relay {
-  const spool = createSpool(dataFolder(config.dataDir).spool);
+  const spool = createSpool(store.bodies);
   const connect = (server: EmailServer): Connection => connectServer(server, store, log, now, metrics);
   const notices = createNotices({ store, spool, log, now, enqueue: (mail) => enqueueNotice(mail) });
   const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics, pace, notices });
-  const committer = createCommitter(spool, store.queue, () => scheduler.arrived());
+  const committer = createCommitter(store, () => scheduler.arrived());
   const access = createAccess({ config, store });
   const auth = createRelayAuth({ store, log, now, metrics });
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
@@ -152,8 +152,8 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       expiresAt: mail.receivedAt + MAX_QUEUE_LIFETIME_MS,
       ...source,
     };
-    const file = await spool.write(envelope, Buffer.alloc(0), Readable.from([raw]));
-    await committer.commit({ ...queueRecord(envelope, file), status });
+    const file = await spool.write(mail.id, Buffer.alloc(0), Readable.from([raw]));
+    await committer.commit({ ...queueRecord(envelope, file), status }, file.last);
   };
   /** Queues a delivery status notification under the queue ID reserved for it when it became owed. */
   const enqueueNotice = async ({ id, serverId, to, raw, regarding }: NoticeMail): Promise<void> => {
@@ -202,7 +202,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       const status = store.queue.get(id)?.status;
       if (status === 'delivered' || status === 'failed') return;
       store.queue.recordAttempt(id, { kind: 'expire', reply: `test email not retried: ${reply}` }, now());
-      await spool.remove(id);
+      spool.remove(id);
     };
     let summary;
     try {
@@ -231,14 +231,14 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     },
     async deleteMessage(messageId) {
       const ok = store.queue.remove(messageId, now());
-      if (ok) await spool.remove(messageId);
+      if (ok) spool.remove(messageId);
       return ok;
     },
     settingsChanged: () => scheduler.reload(),
     listenerInfo: () => info,
     listening: () => listener?.listening() ?? false,
     async start() {
-      await recover(store.queue, spool, log, now());
+      await recover(store, dataFolder(config.dataDir).spool, log, now());
       stopWalSync = store.database.startWalSync();
       const tls = await loadTlsIdentity(config);
       listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics, refusals });

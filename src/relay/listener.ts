@@ -282,7 +282,7 @@ export function createListener({
     let file;
     try {
       // The spool stops writing at the limit: an oversize message never takes more disk than the limit.
-      file = await spool.write(envelope, prefix, stream, config.maxMessageSize, (headers) => {
+      file = await spool.write(queueId, prefix, stream, config.maxMessageSize, (headers) => {
         const reason = headerRefusal(transaction, headers.from);
         if (reason) throw new SenderRefusal(reason);
       });
@@ -299,10 +299,9 @@ export function createListener({
       throw REPLIES.storageFailed();
     }
     try {
-      await committer.commit(queueRecord(envelope, file));
+      await committer.commit(queueRecord(envelope, file), file.last);
     } catch (err) {
       log.error('message not recorded', { queueId, error: (err as Error).message });
-      await spool.remove(queueId);
       throw REPLIES.storageFailed();
     }
     metrics?.messageAccepted(server.name);

@@ -9,7 +9,6 @@
  * finds it instead of sending it twice. Never for a null sender, relay365's
  * own mail or automatic mail.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { hintForSmtpReply } from '../auth/hints.js';
 import type { Logger } from '../log.js';
@@ -20,14 +19,12 @@ import type { AttemptResult, MessageStatus, NoticeCandidate, QueuedMessage } fro
 import type { EmailServer } from '../store/servers.js';
 import { buildNotice, DELAY_NOTICE_AFTER_MS, isAutomatic, NOTICE_ROUTE, type NoticeRecipient } from './bounce.js';
 import { leadingHeaderBlock } from './header-block.js';
-import { messageBytes, type Spool } from './spool.js';
+import type { Spool } from './spool.js';
 import { ownSender } from './test-message.js';
 import { newQueueId } from './trace.js';
 
 /** Routes of relay365's own mail, which never gets a notice: alerts, Send Test Email (index.ts) and notices. */
 const OWN_ROUTES: ReadonlySet<string> = new Set([ALERT_ROUTE, 'admin panel', NOTICE_ROUTE]);
-/** Read from the start of a spool file for the header block: the envelope (hundreds of recipients) and the headers. */
-const SPOOL_HEAD_BYTES = 256 * 1024;
 /** The most of a header block a notice carries (what the spool's own header sniffer looks at). */
 const HEADER_LIMIT_BYTES = 64 * 1024;
 /** Owed notices read at a time. */
@@ -49,7 +46,7 @@ export interface NoticeDeps {
     queue: 'recordAttempt' | 'recordOutcome' | 'anyFailed' | 'notices' | 'get' | 'recipients';
     servers: 'get';
   }>;
-  spool: Pick<Spool, 'path'>;
+  spool: Pick<Spool, 'head'>;
   log: Logger;
   now: () => number;
   /** Queues a notice as durably as accepted mail (index.ts). */
@@ -77,17 +74,8 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
   let again = false;
   let stopped = false;
 
-  /** The original message's header block as relay365 forwarded it, read synchronously from its spool file. */
-  const readHeaders = (id: string): Buffer => {
-    const fd = openSync(spool.path(id), 'r');
-    try {
-      const head = Buffer.alloc(SPOOL_HEAD_BYTES);
-      const message = messageBytes(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
-      return leadingHeaderBlock(message.subarray(0, HEADER_LIMIT_BYTES));
-    } finally {
-      closeSync(fd);
-    }
-  };
+  /** The original message's header block as relay365 forwarded it. */
+  const readHeaders = (id: string): Buffer => leadingHeaderBlock(spool.head(id, HEADER_LIMIT_BYTES));
 
   /**
    * The notice request for an outcome, or null when it can make none owed: failed when the message

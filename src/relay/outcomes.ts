@@ -95,9 +95,13 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
   /** Records an outcome that may fail recipients for good or defer for long, with the notice it makes owed. */
   const record = (member: Member, message: QueuedMessage, result: AttemptResult, t: number): MessageStatus =>
     notices.record(member.server, message, result, t);
-  // A file that cannot be removed is logged; start-up recovery removes the files of finished messages.
+  // A body that cannot be removed is logged; start-up recovery removes the bodies of finished messages.
   const discard = (id: string): void => {
-    spool.remove(id).catch((err: unknown) => log.error('cannot remove a spool file', { queueId: id, error: (err as Error).message }));
+    try {
+      spool.remove(id);
+    } catch (err) {
+      log.error("cannot remove a message's body", { queueId: id, error: (err as Error).message });
+    }
   };
   const holdLane = (member: Member, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void => {
     const t = now();

@@ -6,7 +6,7 @@
  * counted before its password is checked, so logins arriving at once from one
  * address try at most as many passwords as the policy allows.
  *
- * scrypt is slow on purpose and shares libuv's thread pool with the spool, so
+ * scrypt is slow on purpose and shares libuv's thread pool with the group commit's fsync, so
  * checks wait their turn in src/auth/passwords.ts's one queue; and a device
  * that logs in for every message (printers do) is checked against a keyed
  * digest of its last good password for a while instead of scrypt each time.

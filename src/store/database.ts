@@ -4,7 +4,8 @@
  * running relay, and the bytes the database takes on disk. Engine settings
  * and pragmas stay behind these methods.
  */
-import { statSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, openSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { integrityProblem } from './backup.js';
 import { syncWalPeriodically, type Db } from './db.js';
 
@@ -18,6 +19,13 @@ export interface DatabaseRepo {
   probeWrite(at: number): WriteProbe;
   /** The running relay's commits skip their fsync, with a checkpoint every `intervalMs` (see db.ts); returns the stop. */
   startWalSync(intervalMs?: number): () => void;
+  /**
+   * Makes every commit so far durable: an fdatasync of the write-ahead log in libuv's thread pool,
+   * so the event loop goes on meanwhile and the clients waiting on one group commit share it.
+   */
+  syncWal(): Promise<void>;
+  /** Closes the descriptor `syncWal` keeps (with the store). */
+  close(): void;
   /** The database file and its write-ahead log, in bytes. */
   sizeBytes(): number;
 }
@@ -35,9 +43,30 @@ export function databaseBytes(db: Db): number {
   return fileSize(db.name) + fileSize(`${db.name}-wal`);
 }
 
+const inPool = (call: (done: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> =>
+  new Promise((resolve, reject) => call((err) => (err ? reject(err) : resolve())));
+
+/**
+ * Opens the write-ahead log for `syncWal`, and fsyncs the folder once so the log file's own name is
+ * durable (SQLite syncs it with its first fsync of the log, which commits without their fsync may
+ * never make). The file keeps its inode while the database is open: a checkpoint rewinds and
+ * truncates it, only the last connection's close deletes it.
+ */
+async function openWal(db: Db): Promise<number> {
+  const wal = openSync(`${db.name}-wal`, 'r');
+  const dir = openSync(path.dirname(db.name), 'r');
+  try {
+    await inPool((done) => fsync(dir, done));
+  } finally {
+    closeSync(dir);
+  }
+  return wal;
+}
+
 /** Creates the database's own operations over an open database. */
 export function createDatabaseRepo(db: Db): DatabaseRepo {
   let probe: ReturnType<Db['prepare']> | null = null;
+  let wal: Promise<number> | null = null;
   return {
     integrity: () => integrityProblem(db),
     probeWrite: (at) => {
@@ -52,6 +81,18 @@ export function createDatabaseRepo(db: Db): DatabaseRepo {
       }
     },
     startWalSync: (intervalMs) => syncWalPeriodically(db, intervalMs),
+    async syncWal() {
+      wal ??= openWal(db).catch((err: unknown) => {
+        wal = null;
+        throw err;
+      });
+      const fd = await wal;
+      await inPool((done) => fdatasync(fd, done));
+    },
+    close() {
+      void wal?.then(closeSync, () => undefined);
+      wal = null;
+    },
     sizeBytes: () => databaseBytes(db),
   };
 }

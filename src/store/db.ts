@@ -29,11 +29,12 @@ export function openDatabase(file: string): Db {
 /**
  * The running relay's commits skip their fsync (synchronous=NORMAL): the group commit of accepted
  * mail, claims and delivery outcomes then no longer stop the event loop for a disk flush. Accepted
- * mail stays as durable as before: its spool file, with the envelope, is fsynced before the 250,
- * and start-up recovery records it again if a power cut undid the commit (src/relay/recovery.ts).
+ * mail is made durable before its 250 by an fdatasync of the WAL in the thread pool after its
+ * commit (`DatabaseRepo.syncWal`, src/relay/committer.ts), which covers every earlier commit too.
  * A process crash loses nothing (the WAL is in the page cache); a power cut could undo what was
- * committed since the last checkpoint, so one runs every `intervalMs` (it syncs the WAL first):
- * at most that much of delivery outcomes (a message delivered again) and settings is undone.
+ * committed since the last sync or checkpoint, so a checkpoint runs every `intervalMs` (it syncs
+ * the WAL first): at most that much of delivery outcomes (a message delivered again) and settings
+ * is undone.
  * Returns a function that ends the timer and turns the fsync on commit back on.
  */
 export function syncWalPeriodically(db: Db, intervalMs = 1_000): () => void {

@@ -17,6 +17,7 @@ import { createKeyCheckRepo, type KeyCheckRepo } from './key-check.js';
 import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
+import { createBodyRepo, type BodyRepo } from './bodies.js';
 import { createRefusalRepo, type RefusalRepo } from './refusals.js';
 import { createRelayUserRepo, type RelayUserRepo } from './relay-users.js';
 import { createRetentionRepo, type RetentionRepo } from './retention.js';
@@ -31,10 +32,12 @@ import { createUserRepo, type UserRepo } from './users.js';
 const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_000 };
 
 export interface Store {
-  /** The data folder the database lives in (the spool is beside it). */
+  /** The data folder the database lives in. */
   dataDir: string;
   servers: ServerRepo;
   queue: QueueRepo;
+  /** Message bodies, in chunks (recorded with their messages through `queue.insert`). */
+  bodies: BodyRepo;
   tokenCaches: TokenCacheRepo;
   /** Admin panel users and setup tokens. */
   users: UserRepo;
@@ -94,7 +97,9 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
   const db = openDatabase(file);
   const servers = createServerRepo(db, box, now);
   const laneState = createLaneStateRepo(db);
-  const queue = createQueueRepo(db, laneState);
+  const { insertChunk, ...bodies } = createBodyRepo(db);
+  const queue = createQueueRepo(db, laneState, { ...bodies, insertChunk });
+  const database = createDatabaseRepo(db);
   const relayUsers = createRelayUserRepo(db, now);
   const networks = createNetworkRepo(db, now);
   return {
@@ -102,6 +107,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     dataDir,
     servers,
     queue,
+    bodies,
     tokenCaches: createTokenCacheRepo(db, box, now),
     users: createUserRepo(db, now),
     sessions: createSessionRepo(db, box, SESSION_TIMES, now),
@@ -115,8 +121,11 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     dashboard: createDashboardRepo(db),
     apiTokens: createApiTokenRepo(db, now),
     refusals: createRefusalRepo(db),
-    database: createDatabaseRepo(db),
+    database,
     keyCheck: createKeyCheckRepo(db, box),
-    close: () => db.close(),
+    close: () => {
+      database.close();
+      db.close();
+    },
   };
 }

@@ -333,4 +333,15 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // Graph Requests at Once: concurrent Microsoft Graph requests per app across its mailboxes.
   `ALTER TABLE servers ADD COLUMN graph_requests_at_once INTEGER NOT NULL DEFAULT 4;`,
+  // Message bodies (src/store/bodies.ts): our Received: header and the client's message in chunks,
+  // stored with the queue record instead of a spool file. No foreign key: a body's first chunks are
+  // written while DATA streams, before its record exists.
+  `
+  CREATE TABLE IF NOT EXISTS message_bodies (
+    message_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (message_id, seq)
+  );
+  `,
 ];

@@ -3,6 +3,7 @@
  * columns (status, attempts, next_attempt_at), so a restart resumes exactly
  * where the store says.
  */
+import type { BodyChunk, BodyRepo } from './bodies.js';
 import type { Db } from './db.js';
 import type { LaneStateRepo } from './lane-state.js';
 import { createNoticeRepo, type NoticeKind, type NoticeRepo } from './notices.js';
@@ -54,8 +55,11 @@ export interface RecordedOutcome {
 }
 
 export interface QueueRepo {
-  /** Records a batch of accepted messages in one transaction (one commit, one fsync). */
-  insert(messages: NewMessage[]): void;
+  /**
+   * Records a batch of accepted messages in one transaction, with the last chunk of each body
+   * (`chunks`; the earlier ones were appended while DATA streamed).
+   */
+  insert(messages: NewMessage[], chunks?: BodyChunk[]): void;
   /** Earliest next attempt among a server's waiting messages, or null. */
   nextDueAt(serverId: number): number | null;
   /** Due waiting messages of any of `serverIds` (a mailbox's lane), oldest due first, without claiming them. */
@@ -90,11 +94,11 @@ export interface QueueRepo {
   releaseHeld(serverId: number, now: number, limit?: number): number;
   /** Crash recovery: messages left "sending" are queued again. */
   requeueInFlight(now: number): number;
-  /** Marks a message failed without an attempt (its spool file is gone). */
+  /** Marks a message failed without an attempt (its body is gone). */
   markLost(id: string, reason: string, now: number): void;
-  /** Fails every queued, deferred or held message of a server with `reason`; returns their IDs. */
+  /** Fails every queued, deferred or held message of a server with `reason`, deleting their bodies; returns their IDs. */
   failWaiting(serverId: number, reason: string, now: number): string[];
-  /** IDs of every message whose spool file must be kept. */
+  /** IDs of every message whose body must be kept (waiting or in flight). */
   liveIds(): Set<string>;
   list(filter?: ListFilter): QueuedMessage[];
   events(id: string): MessageEvent[];
@@ -103,7 +107,7 @@ export interface QueueRepo {
   retryNow(id: string, now: number): boolean;
   /** Makes every deferred and held message (only held ones with `heldOnly`) due now, of one server or all; returns how many. */
   retryWaiting(filter: { serverId?: number; heldOnly?: boolean }, by: string, now: number): number;
-  /** Deletes a message that is not in flight, with its recipients; false when in flight or unknown. */
+  /** Deletes a message that is not in flight, with its recipients and body; false when in flight or unknown. */
   remove(id: string, now: number): boolean;
   /** Events after `afterId`, oldest first (the live log tail). */
   eventsSince(afterId: number, limit?: number): MessageEvent[];
@@ -163,8 +167,12 @@ export function listQuery(filter: ListFilter): { sql: string; params: unknown[] 
   return { sql, params };
 }
 
-/** Creates the queue repository over an open database; claims reserve through `laneState`. */
-export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'>): QueueRepo {
+/** Creates the queue repository over an open database; claims reserve through `laneState`; bodies are stored and removed with their records. */
+export function createQueueRepo(
+  db: Db,
+  laneState: Pick<LaneStateRepo, 'reserve'>,
+  bodies: Pick<BodyRepo, 'remove'> & { insertChunk: (chunk: BodyChunk) => void },
+): QueueRepo {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
        route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at, body_8bit, smtputf8)
@@ -244,7 +252,8 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
   const notices = createNoticeRepo(db);
 
   return {
-    insert: db.transaction((messages: NewMessage[]) => {
+    insert: db.transaction((messages: NewMessage[], chunks: BodyChunk[] = []) => {
+      for (const chunk of chunks) bodies.insertChunk(chunk);
       for (const m of messages) {
         const status = m.status ?? 'queued';
         insertMessage.run({
@@ -355,6 +364,7 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
         for (const { address } of selectPending.all(id)) setRecipient.run('failed', reason, now, id, address);
         setMessage.run('failed', now, reason, now, id);
         insertEvent.run(id, serverId, now, 'failed', reason);
+        bodies.remove(id);
       }
       return ids.map((r) => r.id);
     }),
@@ -390,7 +400,10 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
     remove: db.transaction((id: string, now: number) => {
       const serverId = serverOf(id);
       const deleted = db.prepare(`DELETE FROM messages WHERE id = ? AND status != 'sending'`).run(id).changes > 0;
-      if (deleted) insertEvent.run(id, serverId, now, 'deleted', 'deleted by an admin');
+      if (deleted) {
+        insertEvent.run(id, serverId, now, 'deleted', 'deleted by an admin');
+        bodies.remove(id);
+      }
       return deleted;
     }),
     addEvent: (messageId, serverId, kind, detail, now) => {

@@ -6,7 +6,7 @@
  * left pointing at no server. (A trigger in the schema refuses any other
  * delete of a server that still has mail waiting.) Every refusal is decided
  * inside the transaction, so nothing added meanwhile turns it into an error.
- * The caller deletes the failed messages' spool files after the commit.
+ * The failed messages' bodies go in the same transaction.
  */
 import type { Db } from './db.js';
 import type { NetworkRepo } from './networks.js';

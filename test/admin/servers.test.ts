@@ -1,5 +1,3 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plainServer, queuedMessage } from '../helpers/fixture.js';
 import { createPanel, signedIn, visibleText, type Agent, type Panel } from './panel.js';
@@ -256,26 +254,24 @@ describe('email servers', () => {
     expect(visibleText((await agent.get('/servers')).text)).toContain('smarthost (default) mx.example.com:25 none Not used yet 2 1');
   });
 
-  it('asks before deleting, refuses while mail waits, and otherwise fails that mail with the removal and deletes its spool file', async () => {
+  it('asks before deleting, refuses while mail waits, and otherwise fails that mail with the removal and deletes its body', async () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
     const now = Date.now();
-    const spoolFile = path.join(panel.fx.dir, 'spool', 'WAIT1.eml');
-    mkdirSync(path.dirname(spoolFile), { recursive: true });
-    writeFileSync(spoolFile, 'Subject: waiting\r\n\r\nbody\r\n');
-    panel.fx.store.queue.insert([queuedMessage('WAIT1', id, { receivedAt: now, expiresAt: now + 1e9 })]);
+    const body = { messageId: 'WAIT1', seq: 0, bytes: Buffer.from('Subject: waiting\r\n\r\nbody\r\n') };
+    panel.fx.store.queue.insert([queuedMessage('WAIT1', id, { receivedAt: now, expiresAt: now + 1e9 })], [body]);
     const confirm = await agent.get(`/servers/${id}/delete`);
     expect(visibleText(confirm.text)).toContain('Give up on the 1 message still waiting for this server');
     const refused = await agent.post(`/servers/${id}/delete`);
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('1 message(s) are still waiting for this server.');
     expect(panel.fx.store.servers.get(id)).toBeDefined();
-    expect(existsSync(spoolFile)).toBe(true);
+    expect(panel.fx.store.bodies.has('WAIT1')).toBe(true);
     const done = await agent.post(`/servers/${id}/delete`, { drop: '1' });
     expect(done.location).toBe('/servers');
     expect(visibleText((await agent.get('/servers')).text)).toContain('Deleted Office 365; 1 waiting message(s) were marked failed.');
     expect(panel.fx.store.servers.get(id)).toBeUndefined();
-    expect(existsSync(spoolFile)).toBe(false);
+    expect(panel.fx.store.bodies.has('WAIT1')).toBe(false);
     const reason = 'not delivered: its email server Office 365 was removed by admin@example.com';
     expect(panel.fx.store.queue.get('WAIT1')).toMatchObject({ status: 'failed', serverId: null, lastReply: reason });
     const page = visibleText((await agent.get('/log/WAIT1')).text);

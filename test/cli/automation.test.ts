@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/commands.js';
@@ -31,7 +29,7 @@ const run = async (command: string, ...args: string[]): Promise<string[]> => {
   return out;
 };
 
-/** A waiting message with its spool file, as the listener leaves it after its 250. */
+/** A waiting message with its body, as the listener leaves it after its 250. */
 async function waiting(id: string, serverId: number, status: 'deferred' | 'held' = 'deferred'): Promise<void> {
   const envelope = spoolEnvelope(id, serverId, {
     mailFrom: 'erp@contoso.test',
@@ -39,12 +37,8 @@ async function waiting(id: string, serverId: number, status: 'deferred' | 'held'
     receivedAt: Date.now() - 60_000,
     expiresAt: Date.now() + 86_400_000,
   });
-  const file = await createSpool(path.join(fx.dir, 'spool')).write(
-    envelope,
-    Buffer.alloc(0),
-    Readable.from([Buffer.from('Subject: x\r\n\r\nbody\r\n')]),
-  );
-  fx.store.queue.insert([queueRecord(envelope, file)]);
+  const file = await createSpool(fx.store.bodies).write(id, Buffer.alloc(0), Readable.from([Buffer.from('Subject: x\r\n\r\nbody\r\n')]));
+  fx.store.queue.insert([queueRecord(envelope, file)], [file.last]);
 
   fx.store.queue.claim(id, Date.now());
   fx.store.queue.recordAttempt(
@@ -124,15 +118,14 @@ describe('relay365 queue show|retry|delete', () => {
     await expect(run('queue', 'retry', 'A1', '--held')).rejects.toThrow(/not both/);
   });
 
-  it('deletes a waiting message and its spool file, but not one being delivered', async () => {
+  it('deletes a waiting message and its body, but not one being delivered', async () => {
     fx = createFixture();
     const server = fx.store.servers.add(plainServer({ name: 'upstream' }));
     await waiting('D1', server.id);
-    const spoolFile = createSpool(path.join(fx.dir, 'spool')).path('D1');
-    expect(existsSync(spoolFile)).toBe(true);
+    expect(fx.store.bodies.has('D1')).toBe(true);
     expect(await run('queue', 'delete', 'D1')).toEqual(['deleted message D1 (it was deferred)']);
     expect(fx.store.queue.get('D1')).toBeUndefined();
-    expect(existsSync(spoolFile)).toBe(false);
+    expect(fx.store.bodies.has('D1')).toBe(false);
     await waiting('D2', server.id);
     fx.store.queue.retryNow('D2', Date.now());
     fx.store.queue.claim('D2', Date.now());

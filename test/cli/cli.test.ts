@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,28 +110,36 @@ describe('relay365 command line', () => {
     );
   });
 
-  it('removes a server only with --drop-queued while mail waits, failing that mail with an event and deleting its spool file', async () => {
+  it('removes a server only with --drop-queued while mail waits, failing that mail with an event and deleting its body', async () => {
     const store = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
     const server = store.servers.findByName('office365')!;
-    mkdirSync(path.join(dir, 'spool'), { recursive: true });
-    const spoolFile = path.join(dir, 'spool', 'WAITING1.eml');
-    writeFileSync(spoolFile, 'Subject: waiting\r\n\r\nbody\r\n');
-    store.queue.insert([
-      queuedMessage('WAITING1', server.id, {
-        mailFrom: 'a@example.test',
-        recipients: ['b@example.test'],
-        size: 1,
-        receivedAt: 1,
-        expiresAt: 2,
-      }),
-    ]);
+    const hasBody = (): boolean => {
+      const reader = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
+      try {
+        return reader.bodies.has('WAITING1');
+      } finally {
+        reader.close();
+      }
+    };
+    store.queue.insert(
+      [
+        queuedMessage('WAITING1', server.id, {
+          mailFrom: 'a@example.test',
+          recipients: ['b@example.test'],
+          size: 1,
+          receivedAt: 1,
+          expiresAt: 2,
+        }),
+      ],
+      [{ messageId: 'WAITING1', seq: 0, bytes: Buffer.from('Subject: waiting\r\n\r\nbody\r\n') }],
+    );
     store.close();
     const refused = await runCli(['server', 'remove', 'office365'], env);
     expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('still has 1 message(s) waiting') });
-    expect(existsSync(spoolFile)).toBe(true);
+    expect(hasBody()).toBe(true);
     const removed = await runCli(['server', 'remove', 'office365', '--drop-queued'], env);
     expect(removed).toMatchObject({ code: 0, stdout: 'removed email server office365 and failed 1 waiting message(s)\n' });
-    expect(existsSync(spoolFile)).toBe(false);
+    expect(hasBody()).toBe(false);
     const list = await runCli(['queue', 'list', '--json'], env);
     expect(JSON.parse(list.stdout)).toMatchObject([
       {

@@ -2,7 +2,6 @@
  * The SMTP listener on its own (no scheduler), over a fixture's store, wired
  * like the relay wires it: access rules, relay-user AUTH, the TLS identity.
  */
-import path from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { createAccess } from '../../src/relay/access.js';
 import { createCommitter } from '../../src/relay/committer.js';
@@ -10,7 +9,8 @@ import type { FreeSpaceProbe } from '../../src/relay/free-space.js';
 import { createListener, type Listener } from '../../src/relay/listener.js';
 import { createRefusals } from '../../src/relay/refusals.js';
 import { createRelayAuth } from '../../src/relay/relay-auth.js';
-import { createSpool, type OpenSpoolFile, type Spool } from '../../src/relay/spool.js';
+import { createSpool, type Spool } from '../../src/relay/spool.js';
+import type { BodyRepo } from '../../src/store/bodies.js';
 import { loadTlsIdentity } from '../../src/relay/tls-identity.js';
 import type { Fixture } from './fixture.js';
 
@@ -30,15 +30,15 @@ export interface TestListenerOptions {
   now?: () => number;
   /** Free bytes in the data folder (a full disk without filling one). */
   freeSpace?: FreeSpaceProbe;
-  /** Opens spool files (a write that fails mid-message). */
-  openSpoolFile?: OpenSpoolFile;
+  /** Stores body chunks in place of the store (a write that fails mid-message). */
+  bodies?: Pick<BodyRepo, 'append' | 'chunk' | 'remove'>;
 }
 
 /** Starts a listener on the fixture's config. */
 export async function startTestListener(fx: Fixture, options: TestListenerOptions = {}): Promise<TestListener> {
   const now = options.now ?? Date.now;
-  const spool = createSpool(path.join(fx.dir, 'spool'), { open: options.openSpoolFile });
-  const committer = createCommitter(spool, fx.store.queue, () => undefined);
+  const spool = createSpool(options.bodies ?? fx.store.bodies);
+  const committer = createCommitter(fx.store, () => undefined);
   const refusals = createRefusals({ store: fx.store, log: silentLogger, now });
   const listener = createListener({
     config: fx.config,

@@ -115,8 +115,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         receivedAt: clock,
         expiresAt: clock + MAX_QUEUE_LIFETIME_MS,
       };
-      const file = await relay.spool.write(envelope, Buffer.alloc(0), Readable.from([Buffer.from(raw)]));
-      fx.store.queue.insert([queueRecord(envelope, file)]);
+      const file = await relay.spool.write(queueId, Buffer.alloc(0), Readable.from([Buffer.from(raw)]));
+      fx.store.queue.insert([queueRecord(envelope, file)], [file.last]);
       relay.scheduler.poke();
       return queueId;
     },

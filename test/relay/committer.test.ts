@@ -1,11 +1,11 @@
 /**
  * Group commit over a real store: messages that arrive together are recorded
- * together, and one the store refuses fails alone.
+ * together with their last body chunks, one the store refuses fails alone
+ * (and its earlier chunks go), and none is acknowledged before the WAL sync.
  */
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommitter, type Committer } from '../../src/relay/committer.js';
-import { createSpool } from '../../src/relay/spool.js';
+import type { BodyChunk } from '../../src/store/bodies.js';
 import type { NewMessage } from '../../src/store/queue.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
@@ -13,17 +13,26 @@ let fx: Fixture;
 let committer: Committer;
 let serverId: number;
 let batches: string[][];
+let syncs: number;
 
 beforeEach(() => {
   fx = createFixture();
   serverId = fx.store.servers.add(plainServer()).id;
   batches = [];
-  const spool = createSpool(path.join(fx.dir, 'spool'));
-  committer = createCommitter(spool, fx.store.queue, (messages) => batches.push(messages.map((m) => m.id)));
+  syncs = 0;
+  const database = {
+    syncWal: async () => {
+      syncs++;
+      await fx.store.database.syncWal();
+    },
+  };
+  committer = createCommitter({ ...fx.store, database }, (messages) => batches.push(messages.map((m) => m.id)));
 });
 afterEach(() => fx.cleanup());
 
 const message = (id: string, overrides: Partial<NewMessage> = {}): NewMessage => queuedMessage(id, serverId, overrides);
+const last = (id: string, seq = 0): BodyChunk => ({ messageId: id, seq, bytes: Buffer.from(`Subject: ${id}\r\n\r\nbody\r\n`) });
+const commit = (id: string, overrides: Partial<NewMessage> = {}): Promise<void> => committer.commit(message(id, overrides), last(id));
 
 /** Settles every commit and reports each one as `ok` or its error. */
 const settle = (ids: Promise<void>[]): Promise<string[]> =>
@@ -37,20 +46,23 @@ const settle = (ids: Promise<void>[]): Promise<string[]> =>
   );
 
 describe('committer', () => {
-  it('records messages that arrive together in one batch', async () => {
+  it('records messages that arrive together in one batch, with their bodies, and one WAL sync per batch', async () => {
     // The first commit starts a batch at once; the ones after it wait and share the next.
-    const results = await settle(['A', 'B', 'C'].map((id) => committer.commit(message(id))));
+    const results = await settle(['A', 'B', 'C'].map((id) => commit(id)));
     expect(results).toEqual(['ok', 'ok', 'ok']);
     expect(batches).toEqual([['A'], ['B', 'C']]);
+    expect(syncs).toBe(2);
+    expect(fx.store.bodies.chunk('B', 0)?.toString()).toBe('Subject: B\r\n\r\nbody\r\n');
   });
 
-  it('fails only the message the store refuses; the others of its batch are recorded', async () => {
-    // C's email server was deleted while it was in DATA: its record breaks the foreign key.
+  it('fails only the message the store refuses, deleting its chunks; the others of its batch are recorded', async () => {
+    // C's email server was deleted while it was in DATA: its record breaks the foreign key. Its first chunk was stored meanwhile.
+    fx.store.bodies.append({ messageId: 'C', seq: 0, bytes: Buffer.from('x'.repeat(300_000)) });
     const results = await settle([
-      committer.commit(message('A')),
-      committer.commit(message('B')),
-      committer.commit(message('C', { serverId: serverId + 100 })),
-      committer.commit(message('D')),
+      commit('A'),
+      commit('B'),
+      committer.commit(message('C', { serverId: serverId + 100 }), last('C', 1)),
+      commit('D'),
     ]);
     expect(results[0]).toBe('ok');
     expect(results[1]).toBe('ok');
@@ -64,5 +76,22 @@ describe('committer', () => {
         .sort(),
     ).toEqual(['A', 'B', 'D']);
     expect(fx.store.queue.get('C')).toBeUndefined();
+    expect(fx.store.bodies.has('C')).toBe(false);
+  });
+
+  it('acknowledges nothing when the WAL sync fails, and keeps the records so nothing is lost', async () => {
+    const failing = createCommitter(
+      {
+        ...fx.store,
+        database: {
+          syncWal: () => Promise.reject(new Error('EIO: i/o error, fdatasync')),
+        },
+      },
+      (messages) => batches.push(messages.map((m) => m.id)),
+    );
+    expect(await settle([failing.commit(message('E'), last('E'))])).toEqual(['EIO: i/o error, fdatasync']);
+    expect(batches).toEqual([]);
+    expect(fx.store.queue.get('E')?.status).toBe('queued');
+    expect(fx.store.bodies.has('E')).toBe(true);
   });
 });

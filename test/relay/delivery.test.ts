@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -37,7 +37,7 @@ describe('delivery to Microsoft 365', () => {
     expect(received).toMatchObject({ user: SEED.mailbox, tokenKind: 'app', mailFrom: SEED.mailbox, rcptTo: ['alice@fabrikam.test'] });
     await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered status');
     expect(h.fx.store.queue.get(id)?.lastReply).toMatch(/^250 2\.0\.0 OK/);
-    await waitFor(() => !existsSync(h.relay.spool.path(id)), 'spool file removed');
+    await waitFor(() => !h.fx.store.bodies.has(id), 'body removed');
     expect(h.fx.store.servers.findByName('o365')).toMatchObject({ status: 'authorized', authorizedAccount: SEED.mailbox });
   });
 

@@ -1,14 +1,11 @@
 /**
- * Disk use at the listener: an oversize message takes no more disk than the
- * limit, a nearly full data folder refuses new mail at MAIL FROM until space
- * returns, and a write that fails mid-message leaves nothing behind.
+ * Disk use at the listener: an oversize message takes no more of the database
+ * than the limit, a nearly full data folder refuses new mail at MAIL FROM
+ * until space returns, and a write that fails mid-message leaves nothing behind.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OpenSpoolFile } from '../../src/relay/spool.js';
+import type { BodyRepo } from '../../src/store/bodies.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { startTestListener, type TestListener, type TestListenerOptions } from '../helpers/listener.js';
 import { connectRaw, type RawClient } from '../helpers/smtp-client.js';
@@ -29,8 +26,16 @@ afterEach(async () => {
   fx.cleanup();
 });
 
-const spoolDir = (): string => path.join(fx.dir, 'spool');
-const spoolBytes = (): number => readdirSync(spoolDir()).reduce((sum, name) => sum + statSync(path.join(spoolDir(), name)).size, 0);
+/** Bytes of message bodies in the database. */
+const storedBytes = (): number =>
+  (fx.store.db.prepare('SELECT coalesce(sum(length(bytes)), 0) AS n FROM message_bodies').get() as { n: number }).n;
+
+/** The store's bodies, with `append` replaced. */
+const bodiesWith = (append: (chunk: Parameters<BodyRepo['append']>[0]) => void): Pick<BodyRepo, 'append' | 'chunk' | 'remove'> => ({
+  append,
+  chunk: (id, seq) => fx.store.bodies.chunk(id, seq),
+  remove: (id) => fx.store.bodies.remove(id),
+});
 
 /** Opens a transaction on a raw connection, up to the 354. */
 async function startData(c: RawClient): Promise<void> {
@@ -57,29 +62,22 @@ const send = (subject: string) =>
 
 describe('an oversize message', () => {
   it('puts no more than the limit on disk while a 40 MB message streams against a 1 MB limit, then answers 552 5.3.4', async () => {
-    // Counts every byte handed to the file system for spool files.
+    // Counts every byte handed to the database for message bodies.
     let written = 0;
-    const openSpoolFile: OpenSpoolFile = async (file, flags, mode) => {
-      const handle = await open(file, flags, mode);
-      return {
-        writev: (buffers) => {
-          written += buffers.reduce((sum, b) => sum + b.length, 0);
-          return handle.writev(buffers);
-        },
-        datasync: () => handle.datasync(),
-        close: () => handle.close(),
-      };
-    };
-    await start({ RELAY365_MAX_MESSAGE_SIZE: '1MB' }, { openSpoolFile });
+    const bodies = bodiesWith((chunk) => {
+      written += chunk.bytes.length;
+      fx.store.bodies.append(chunk);
+    });
+    await start({ RELAY365_MAX_MESSAGE_SIZE: '1MB' }, { bodies });
     const c = await connectRaw(relay.port);
     await startData(c);
     let peak = 0;
-    await streamBody(c, 40 * MB, () => (peak = Math.max(peak, spoolBytes())));
+    await streamBody(c, 40 * MB, () => (peak = Math.max(peak, storedBytes())));
     expect(await c.command('\r\n.')).toMatch(/^552 5\.3\.4 /);
     // The limit at most (the write that would pass it is not made), sampled and counted.
     expect(peak).toBeLessThanOrEqual(MB);
     expect(written).toBeLessThanOrEqual(MB);
-    expect(readdirSync(spoolDir())).toEqual([]);
+    expect(storedBytes()).toBe(0);
     expect(fx.store.queue.list()).toHaveLength(0);
     expect(await c.command('MAIL FROM:<app@example.test>')).toMatch(/^250/);
     c.close();
@@ -127,24 +125,18 @@ describe('a nearly full data folder', () => {
 });
 
 describe('a write that fails mid-message', () => {
-  it('answers 451 after the final dot and leaves nothing in the spool or the queue', async () => {
-    // The first message's file fails with ENOSPC after 512 KiB, as a full disk would; later files work.
-    let files = 0;
-    const openSpoolFile: OpenSpoolFile = async (file, flags, mode) => {
-      const handle = await open(file, flags, mode);
-      if (files++ > 0) return handle;
-      let written = 0;
-      return {
-        writev: async (buffers) => {
-          written += buffers.reduce((sum, b) => sum + b.length, 0);
-          if (written > 512 * 1024) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-          return handle.writev(buffers);
-        },
-        datasync: () => handle.datasync(),
-        close: () => handle.close(),
-      };
-    };
-    await start({ RELAY365_MAX_MESSAGE_SIZE: '10MB' }, { openSpoolFile });
+  it('answers 451 after the final dot and leaves nothing in the database or the queue', async () => {
+    // The first message's writes fail with SQLITE_FULL after 512 KiB, as a full disk would; later messages' work.
+    let first: string | null = null;
+    let written = 0;
+    const bodies = bodiesWith((chunk) => {
+      first ??= chunk.messageId;
+      if (chunk.messageId === first && (written += chunk.bytes.length) > 512 * 1024) {
+        throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      }
+      fx.store.bodies.append(chunk);
+    });
+    await start({ RELAY365_MAX_MESSAGE_SIZE: '10MB' }, { bodies });
     const c = await connectRaw(relay.port);
     await startData(c);
     // RFC 5321 4.1.1.4: the reply comes after the final dot, not while the client still sends.
@@ -155,7 +147,7 @@ describe('a write that fails mid-message', () => {
     c.socket.off('data', listen);
     expect(early).toBe('');
     expect(await c.command('\r\n.')).toMatch(/^451 4\.3\.0 /);
-    expect(readdirSync(spoolDir())).toEqual([]);
+    expect(storedBytes()).toBe(0);
     expect(fx.store.queue.list()).toHaveLength(0);
     // The session and the relay carry on.
     expect(await c.command('MAIL FROM:<app@example.test>')).toMatch(/^250/);

@@ -2,10 +2,8 @@
  * The SMTP listener's graceful stop: while it drains it keeps listening and
  * answers `421 4.3.2`, and a transaction in progress still gets its 250.
  */
-import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../src/relay/listener.js';
-import type { Spool } from '../../src/relay/spool.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { startTestListener } from '../helpers/listener.js';
 import { connectRaw, type RawClient } from '../helpers/smtp-client.js';
@@ -14,13 +12,12 @@ const SHUTTING_DOWN = /^421 4\.3\.2 /;
 
 let fx: Fixture;
 let listener: Listener;
-let spool: Spool;
 let port: number;
 
 beforeEach(async () => {
   fx = createFixture();
   fx.store.servers.add(plainServer());
-  ({ listener, spool, port } = await startTestListener(fx));
+  ({ listener, port } = await startTestListener(fx));
 });
 
 afterEach(async () => {
@@ -88,7 +85,7 @@ describe('SMTP listener draining', () => {
     expect(listener.sessions()).toBe(0);
     for (const id of [queueId(accepted), queueId(second)]) {
       expect(fx.store.queue.get(id)?.status).toBe('queued');
-      expect(existsSync(spool.path(id))).toBe(true);
+      expect(fx.store.bodies.has(id)).toBe(true);
     }
   });
 

@@ -7,14 +7,14 @@
  * changes how many sessions it runs.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { createStore, type Store } from '../../src/store/index.js';
+import { createStore, type SqliteStore } from '../../src/store/index.js';
 import type { QueuedMessage } from '../../src/store/queue.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { SEED, startEmulator, type Emulator } from '../emulator/index.js';
@@ -22,7 +22,7 @@ import { emulatorServer } from '../helpers/office365.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { createSessionGenerator, type Ending, type FuzzSession, type GeneratorOptions } from './fuzz-sessions.js';
-import { messageBytes } from '../../src/relay/spool.js';
+import { createSpool } from '../../src/relay/spool.js';
 
 const KEY = 'ef'.repeat(32);
 const SESSIONS = process.env.FUZZ_SESSIONS ? Number(process.env.FUZZ_SESSIONS) : 10_000;
@@ -249,31 +249,25 @@ interface Violation {
 }
 
 /**
- * Checks the store and spool against what the fuzz sent: no spool file without a record, no
- * 250 without a record, every record the exact bytes of a complete DATA within the size limit,
- * nothing from outside the networks without the right login, every waiting message's file there.
+ * Checks the store against what the fuzz sent: no stored body without a record, no 250 without
+ * a record, every record the exact bytes of a complete DATA within the size limit, nothing from
+ * outside the networks without the right login, every waiting message's body there.
  */
-async function checkQueue(
-  store: Store,
-  spoolDir: string,
-  run: Run,
-): Promise<{ violations: Violation[]; rows: QueuedMessage[]; compared: number }> {
+async function checkQueue(store: SqliteStore, run: Run): Promise<{ violations: Violation[]; rows: QueuedMessage[]; compared: number }> {
   const list = (): QueuedMessage[] => store.queue.list({ limit: 1_000_000 });
-  const orphans = (): string[] => {
-    const files = readdirSync(spoolDir).filter((f) => f.endsWith('.eml'));
-    const known = new Set(list().map((r) => r.id));
-    return files.map((f) => f.slice(0, -4)).filter((id) => !known.has(id));
-  };
+  const spool = createSpool(store.bodies);
+  const orphans = (): string[] =>
+    (
+      store.db.prepare('SELECT DISTINCT message_id AS id FROM message_bodies WHERE message_id NOT IN (SELECT id FROM messages)').all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
   // Sessions the fuzz dropped may still be finishing on the server side; give them a moment.
-  await waitFor(() => orphans().length === 0, 'no spool file without a record', 10_000).catch(() => undefined);
+  await waitFor(() => orphans().length === 0, 'no stored body without a record', 10_000).catch(() => undefined);
   const violations: Violation[] = [];
   for (const id of orphans()) {
-    const token = /Subject: (fz-\d+-\d+)/.exec(
-      messageBytes(readFileSync(path.join(spoolDir, `${id}.eml`)))
-        .subarray(0, 400)
-        .toString('latin1'),
-    )?.[1];
-    violations.push({ what: `spool file ${id} has no record`, session: token ? run.expected.get(token)?.session : undefined });
+    const token = /Subject: (fz-\d+-\d+)/.exec(spool.head(id, 400).toString('latin1'))?.[1];
+    violations.push({ what: `stored body ${id} has no record`, session: token ? run.expected.get(token)?.session : undefined });
   }
   const rows = list();
   const ids = new Set(rows.map((r) => r.id));
@@ -295,14 +289,13 @@ async function checkQueue(
     if (row.clientAddress?.startsWith('127.200.') && (row.relayUser !== GENERATOR.user || !want.rightPassword)) {
       found(`from ${row.clientAddress} was relayed without logging in`);
     }
-    const file = path.join(spoolDir, `${row.id}.eml`);
-    if (!existsSync(file)) {
+    if (!store.bodies.has(row.id)) {
       const status = store.queue.get(row.id)?.status;
-      if (status !== 'delivered' && status !== 'failed') found(`is ${status} but its spool file is gone`);
+      if (status !== 'delivered' && status !== 'failed') found(`is ${status} but its body is gone`);
       continue;
     }
-    // The file is the relay's Received: header, then exactly the client's message.
-    const raw = messageBytes(readFileSync(file));
+    // The body is the relay's Received: header, then exactly the client's message.
+    const raw = spool.head(row.id, Infinity);
     const prefix = raw.subarray(0, raw.length - row.size).toString('latin1');
     if (!/^Received: from [^\r\n]*\r\n\tby [^\r\n]* id /.test(prefix) || !prefix.includes(` id ${row.id}`) || !prefix.endsWith('\r\n')) {
       found(`has no Received: header of its own: ${JSON.stringify(prefix.slice(0, 300))}`);
@@ -336,7 +329,7 @@ async function greetAllSettled(port: number, address: string): Promise<string[]>
 let emu: Emulator;
 let dir: string;
 let relay: RelayProcess | undefined;
-let store: Store | undefined;
+let store: SqliteStore | undefined;
 
 beforeAll(async () => {
   emu = await startEmulator();
@@ -390,7 +383,7 @@ describe('SMTP listener under fuzzing', () => {
     expect(run.timedOut, 'sessions that hit the session timeout').toBeLessThan(SESSIONS / 100);
 
     store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-    const { violations, rows, compared } = await checkQueue(store, path.join(dir, 'spool'), run);
+    const { violations, rows, compared } = await checkQueue(store, run);
     const outside = rows.filter((r) => r.clientAddress?.startsWith('127.200.')).length;
     const statuses = Object.entries(store.queue.countsByStatus()).filter(([, n]) => n > 0);
     console.log(

@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
 import type { Listener } from '../../src/relay/listener.js';
-import { messageBytes, type Spool } from '../../src/relay/spool.js';
+import type { Spool } from '../../src/relay/spool.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { startTestListener } from '../helpers/listener.js';
 import { connectRaw } from '../helpers/smtp-client.js';
@@ -22,6 +21,8 @@ async function startListener(env: Record<string, string> = {}, socketTimeoutMs?:
 }
 
 const client = () => nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+/** Chunks of message bodies in the database. */
+const storedBodies = (): number => (fx.store.db.prepare('SELECT count(*) AS n FROM message_bodies').get() as { n: number }).n;
 
 describe('SMTP listener', () => {
   beforeEach(async () => {
@@ -38,7 +39,7 @@ describe('SMTP listener', () => {
     const info = await client().sendMail({ envelope: { from: 'app@example.test', to: ['a@example.test', 'b@example.test'] }, raw });
     const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-Z]+$/);
-    const stored = messageBytes(readFileSync(spool.path(id))).toString('utf8');
+    const stored = spool.head(id, Infinity).toString('utf8');
     expect(stored.startsWith('Received: from ')).toBe(true);
     expect(stored).toMatch(/by \S+ \(relay365\) with ESMTP id [0-9A-Z]+;\r\n\t\w{3}, \d{2} \w{3} \d{4} [\d:]{8} \+0000\r\n/);
     expect(stored.endsWith(raw)).toBe(true);
@@ -68,7 +69,7 @@ describe('SMTP listener', () => {
       responseCode: 552,
     });
     expect(fx.store.queue.list()).toHaveLength(0);
-    expect(readdirSync(path.join(fx.dir, 'spool'))).toEqual([]);
+    expect(storedBodies()).toBe(0);
   });
 
   it('answers garbage with 500/501 and keeps serving', async () => {
@@ -100,19 +101,27 @@ describe('SMTP listener', () => {
   });
 
   it('keeps nothing when the client drops the connection mid-DATA', async () => {
+    // A limit above a chunk, so part of the message is stored before the client goes.
+    await listener.close();
+    fx.cleanup();
+    await startListener({ RELAY365_MAX_MESSAGE_SIZE: '10MB' });
+    fx.store.servers.add(plainServer());
     const c = await connectRaw(port);
     await c.command('EHLO client.test');
     await c.command('MAIL FROM:<app@example.test>');
     await c.command('RCPT TO:<b@example.test>');
     expect(await c.command('DATA')).toMatch(/^354/);
-    c.write(`Subject: cut\r\n\r\n${'partial line\r\n'.repeat(100)}`);
+    // More than a chunk: part of the message is in the database when the client goes.
+    await new Promise<void>((resolve) => c.socket.write(`Subject: cut\r\n\r\n${'partial line\r\n'.repeat(40_000)}`, () => resolve()));
+    for (let i = 0; i < 100 && storedBodies() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(storedBodies()).toBeGreaterThan(0);
     c.destroy();
-    // The partial file disappears once smtp-server has torn the stream down.
-    for (let i = 0; i < 100 && readdirSync(path.join(fx.dir, 'spool')).length > 0; i++) {
+    // The stored chunks disappear once smtp-server has torn the stream down.
+    for (let i = 0; i < 100 && storedBodies() > 0; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(readdirSync(path.join(fx.dir, 'spool'))).toEqual([]);
+    expect(storedBodies()).toBe(0);
     expect(fx.store.queue.list()).toHaveLength(0);
   });
 });
@@ -131,7 +140,7 @@ describe('SMTP listener without an email server', () => {
       responseCode: 451,
       response: expect.stringContaining('4.3.0 relay365 has no email server configured'),
     });
-    expect(existsSync(path.join(fx.dir, 'spool'))).toBe(true);
+    expect(storedBodies()).toBe(0);
     expect(fx.store.queue.list()).toHaveLength(0);
   });
 });
@@ -158,7 +167,7 @@ describe('SMTP listener with a certificate', () => {
     const secure = nodemailer.createTransport({ host: 'localhost', port, secure: false, requireTLS: true });
     const info = await secure.sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: tls\r\n\r\nx\r\n' });
     const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
-    expect(messageBytes(readFileSync(spool.path(id))).toString('utf8')).toMatch(/with ESMTPS id /);
+    expect(spool.head(id, Infinity).toString('utf8')).toMatch(/with ESMTPS id /);
   });
 
   it('accepts mail on the implicit-TLS listener', async () => {

@@ -1,40 +1,61 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+/**
+ * Start-up recovery: mail in flight is queued again, chunks without a waiting
+ * message go, a waiting message without a body is failed and reported, and an
+ * earlier version's spool folder moves into the database.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dataFolder } from '../../src/data-folder.js';
 import { silentLogger } from '../../src/log.js';
 import { recover } from '../../src/relay/recovery.js';
-import { Readable } from 'node:stream';
-import { createSpool, type Spool } from '../../src/relay/spool.js';
+import { createSpool, type Spool, type SpoolEnvelope } from '../../src/relay/spool.js';
 import { createFixture, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
 
 let fx: Fixture;
 let spool: Spool;
+let spoolDir: string;
 
 beforeEach(() => {
   fx = createFixture();
-  spool = createSpool(path.join(fx.dir, 'spool'));
+  spool = createSpool(fx.store.bodies);
+  spoolDir = dataFolder(fx.dir).spool;
 });
 afterEach(() => fx.cleanup());
 
+/** A file as earlier versions spooled it: a tag, the envelope's length in hex, the envelope as JSON, then the bytes to forward. */
+function oldSpoolFile(envelope: SpoolEnvelope, prefix: Buffer, message: Buffer): void {
+  const json = Buffer.from(JSON.stringify({ ...envelope, prefixBytes: prefix.length }));
+  mkdirSync(spoolDir, { recursive: true });
+  writeFileSync(
+    path.join(spoolDir, `${envelope.id}.eml`),
+    Buffer.concat([Buffer.from(`R365ENV1${json.length.toString(16).padStart(8, '0')}`), json, prefix, message]),
+  );
+}
+
+const bytesOf = (id: string): string => spool.head(id, Infinity).toString();
+
 describe('start-up recovery', () => {
-  it('requeues mail left in flight, deletes unrecorded files and fails records whose file is gone', async () => {
+  it('requeues mail left in flight, deletes chunks without a waiting message and fails waiting mail without a body', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
-    fx.store.queue.insert([queuedMessage('INFLIGHT', serverId), queuedMessage('NOFILE', serverId)]);
-    for (const id of ['INFLIGHT', 'NOFILE']) fx.store.queue.claim(id, 2_000);
-    writeFileSync(spool.path('INFLIGHT'), 'Subject: x\r\n\r\nx\r\n');
-    writeFileSync(spool.path('ORPHAN'), 'Subject: never acknowledged\r\n');
+    const chunk = (id: string) => ({ messageId: id, seq: 0, bytes: Buffer.from('Subject: x\r\n\r\nx\r\n') });
+    fx.store.queue.insert([queuedMessage('INFLIGHT', serverId)], [chunk('INFLIGHT')]);
+    fx.store.queue.insert([queuedMessage('NOBODY', serverId)]);
+    for (const id of ['INFLIGHT', 'NOBODY']) fx.store.queue.claim(id, 2_000);
+    // A client that went away mid-DATA, or a crash before its record's commit.
+    fx.store.bodies.append(chunk('ORPHAN'));
 
-    const report = await recover(fx.store.queue, spool, silentLogger, 3_000);
+    const report = await recover(fx.store, spoolDir, silentLogger, 3_000);
 
-    expect(report).toEqual({ requeued: 2, rebuilt: 0, unfinishedRemoved: 0, orphansRemoved: 1, lost: ['NOFILE'] });
+    expect(report).toEqual({ requeued: 2, rebuilt: 0, moved: 0, orphansRemoved: 1, lost: ['NOBODY'] });
     expect(fx.store.queue.get('INFLIGHT')).toMatchObject({ status: 'queued', nextAttemptAt: 3_000 });
-    expect(fx.store.queue.get('NOFILE')).toMatchObject({ status: 'failed', lastReply: expect.stringMatching(/spool file missing/) });
-    expect(existsSync(spool.path('ORPHAN'))).toBe(false);
-    expect(existsSync(spool.path('INFLIGHT'))).toBe(true);
+    expect(fx.store.queue.get('NOBODY')).toMatchObject({ status: 'failed', lastReply: expect.stringMatching(/body missing/) });
+    expect(fx.store.bodies.has('ORPHAN')).toBe(false);
+    expect(bytesOf('INFLIGHT')).toBe('Subject: x\r\n\r\nx\r\n');
     expect(fx.store.queue.events('INFLIGHT').map((e) => e.kind)).toEqual(['received', 'requeued']);
   });
 
-  it('records again, from its envelope, a message whose record a power cut undid, and delivers its bytes unchanged', async () => {
+  it('records again, from its envelope, a spool file whose record a power cut undid, with its bytes unchanged', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
     const envelope = spoolEnvelope('UNDONE', serverId, {
       mailFrom: 'erp@contoso.test',
@@ -48,11 +69,11 @@ describe('start-up recovery', () => {
     });
     const prefix = Buffer.from('Received: from erp.contoso.test by relay365\r\n');
     const message = 'Subject: Invoice 7\r\nMessage-ID: <7@erp>\r\n\r\nAmount: 12\r\n';
-    await spool.write(envelope, prefix, Readable.from([Buffer.from(message)]));
+    oldSpoolFile(envelope, prefix, Buffer.from(message));
 
-    const report = await recover(fx.store.queue, spool, silentLogger, 6_000);
+    const report = await recover(fx.store, spoolDir, silentLogger, 6_000);
 
-    expect(report).toMatchObject({ rebuilt: 1, orphansRemoved: 0, lost: [] });
+    expect(report).toMatchObject({ rebuilt: 1, moved: 0, orphansRemoved: 0, lost: [] });
     expect(fx.store.queue.get('UNDONE')).toMatchObject({
       status: 'queued',
       serverId,
@@ -66,28 +87,42 @@ describe('start-up recovery', () => {
       receivedAt: 5_000,
     });
     expect(fx.store.queue.pendingRecipients('UNDONE')).toEqual(['alice@fabrikam.test', 'bob@fabrikam.test']);
-    const chunks: Buffer[] = [];
-    for await (const chunk of spool.read('UNDONE')) chunks.push(chunk as Buffer);
-    expect(Buffer.concat(chunks).toString()).toBe(prefix.toString() + message);
+    expect(bytesOf('UNDONE')).toBe(prefix.toString() + message);
+    expect(existsSync(spoolDir)).toBe(false);
   });
 
-  it('removes unfinished writes, and files of messages already done or of a deleted server, without recording them', async () => {
+  it('moves the body of a waiting message from a spool file, in chunks, and removes files it does not need', async () => {
     const { id: serverId } = fx.store.servers.add(plainServer());
     const gone = fx.store.servers.add(plainServer({ name: 'gone' })).id;
-    const body = (): Readable => Readable.from([Buffer.from('Subject: x\r\n\r\nx\r\n')]);
-    fx.store.queue.insert([queuedMessage('DONE', serverId)]);
+    const big = Buffer.from('Subject: big\r\n\r\n' + 'y'.repeat(700_000));
+    fx.store.queue.insert([queuedMessage('WAITING', serverId), queuedMessage('DONE', serverId)]);
     fx.store.queue.claim('DONE', 2_000);
     fx.store.queue.recordAttempt('DONE', { kind: 'done', delivered: [{ address: 'a@example.test', reply: '250 ok' }], failed: [] }, 2_500);
-    await spool.write(spoolEnvelope('DONE', serverId), Buffer.alloc(0), body());
-    await spool.write(spoolEnvelope('ORPHANED', gone), Buffer.alloc(0), body());
+    const prefix = Buffer.from('Received: by relay365\r\n');
+    oldSpoolFile(spoolEnvelope('WAITING', serverId), prefix, big);
+    oldSpoolFile(spoolEnvelope('DONE', serverId), Buffer.alloc(0), Buffer.from('x'));
+    oldSpoolFile(spoolEnvelope('ORPHANED', gone), Buffer.alloc(0), Buffer.from('x'));
     fx.store.servers.remove(gone);
-    writeFileSync(path.join(fx.dir, 'spool', 'PARTIAL.tmp'), 'R365ENV1');
+    writeFileSync(path.join(spoolDir, 'PARTIAL.tmp'), 'R365ENV1');
 
-    const report = await recover(fx.store.queue, spool, silentLogger, 3_000);
+    const report = await recover(fx.store, spoolDir, silentLogger, 3_000);
 
-    expect(report).toMatchObject({ rebuilt: 0, unfinishedRemoved: 1, orphansRemoved: 2, lost: [] });
-    expect(readdirSync(path.join(fx.dir, 'spool'))).toEqual([]);
+    expect(report).toMatchObject({ rebuilt: 0, moved: 1, orphansRemoved: 3, lost: [] });
+    expect(bytesOf('WAITING')).toBe(Buffer.concat([prefix, big]).toString());
+    expect(fx.store.bodies.chunk('WAITING', 2)).toBeDefined();
     expect(fx.store.queue.get('DONE')?.status).toBe('delivered');
+    expect(fx.store.bodies.has('DONE')).toBe(false);
     expect(fx.store.queue.get('ORPHANED')).toBeUndefined();
+    expect(existsSync(spoolDir)).toBe(false);
+  });
+
+  it('moves a file from before envelopes into the body of its waiting record', async () => {
+    const { id: serverId } = fx.store.servers.add(plainServer());
+    fx.store.queue.insert([queuedMessage('OLDEST', serverId)]);
+    mkdirSync(spoolDir, { recursive: true });
+    writeFileSync(path.join(spoolDir, 'OLDEST.eml'), 'Subject: old\r\n\r\nold\r\n');
+
+    expect(await recover(fx.store, spoolDir, silentLogger, 3_000)).toMatchObject({ moved: 1, lost: [] });
+    expect(bytesOf('OLDEST')).toBe('Subject: old\r\n\r\nold\r\n');
   });
 });

@@ -2,46 +2,31 @@
  * The spool's header sniff: what the listener's sender checks and the relay
  * log read from a message as it is written, however it arrives.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSpool, type MessageHeaders, type Spool, type SpoolEnvelope } from '../../src/relay/spool.js';
+import { CHUNK_BYTES, createSpool, MessageTooBigError, type MessageHeaders, type Spool } from '../../src/relay/spool.js';
+import { createFixture, type Fixture } from '../helpers/fixture.js';
 
-let dir: string;
+let fx: Fixture;
 let spool: Spool;
 beforeEach(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'relay365-spool-'));
-  spool = createSpool(dir);
+  fx = createFixture();
+  spool = createSpool(fx.store.bodies);
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => fx.cleanup());
 
 let next = 0;
-const envelope = (): SpoolEnvelope => ({
-  id: `M${next++}`,
-  serverId: 1,
-  mailFrom: 'erp@contoso.test',
-  recipients: ['alice@fabrikam.test'],
-  clientAddress: '127.0.0.1',
-  clientHelo: 'erp',
-  route: 'network 127.0.0.0/8',
-  relayUser: null,
-  receivedAt: 1_000,
-  expiresAt: 2_000,
-});
 
-/** The headers the spool sniffs from `message` sent in chunks of `size` bytes, as `vet` sees them and as recorded. */
+/** The headers the spool sniffs from `message` sent in chunks of `size` bytes, as `vet` sees them and as returned. */
 async function sniff(message: string, size: number): Promise<MessageHeaders> {
   const bytes = Buffer.from(message);
   const chunks: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
   let vetted: MessageHeaders | null = null;
-  const file = await spool.write(envelope(), Buffer.alloc(0), Readable.from(chunks), Infinity, (headers) => {
+  const file = await spool.write(`M${next++}`, Buffer.alloc(0), Readable.from(chunks), Infinity, (headers) => {
     vetted = headers;
   });
   expect(vetted).toEqual(file.headers);
-  expect((await spool.record(file.id))?.subject ?? null).toBe(file.headers.subject);
   return file.headers;
 }
 
@@ -66,5 +51,54 @@ describe('spool header sniff', () => {
 
   it('reads UTF-8 header values as text', async () => {
     expect((await sniff('Subject: Grüße\r\n\r\nx\r\n', 7)).subject).toBe('Grüße');
+  });
+});
+
+describe('spool chunks', () => {
+  /** A message of `total` bytes in 64 KiB network reads, each byte telling its position. */
+  const message = (total: number): Buffer => Buffer.from(Array.from({ length: total }, (_, i) => 97 + (i % 26)));
+  const reads = (bytes: Buffer): Buffer[] => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 65_536) out.push(bytes.subarray(i, i + 65_536));
+    return out;
+  };
+  const readAll = async (id: string): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const part of spool.read(id)) parts.push(part as Buffer);
+    return Buffer.concat(parts);
+  };
+
+  it('stores a large message in chunks as it streams and hands back the last one, which read gives back in order', async () => {
+    const prefix = Buffer.from('Received: by relay365\r\n');
+    const body = message(3 * CHUNK_BYTES + 1_000);
+    const file = await spool.write('BIG', prefix, Readable.from(reads(body)));
+    // Chunks before the last are in the store already; the last waits for the committer.
+    expect(file.last.seq).toBe(3);
+    expect(fx.store.bodies.chunk('BIG', 3)).toBeUndefined();
+    fx.store.bodies.append(file.last);
+    expect(file.size).toBe(body.length);
+    expect((await readAll('BIG')).equals(Buffer.concat([prefix, body]))).toBe(true);
+    expect(spool.head('BIG', 10).toString()).toBe('Received: ');
+  });
+
+  it('deletes the chunks already stored when a message passes the limit, and still reads the body to its end', async () => {
+    const body = message(4 * CHUNK_BYTES);
+    const stream = Readable.from(reads(body));
+    await expect(spool.write('OVER', Buffer.alloc(0), stream, 2 * CHUNK_BYTES)).rejects.toBeInstanceOf(MessageTooBigError);
+    expect(fx.store.bodies.has('OVER')).toBe(false);
+    expect(stream.readableEnded).toBe(true);
+  });
+
+  it('deletes the chunks already stored when the sender check refuses the headers', async () => {
+    const body = Buffer.concat([Buffer.from('From: ceo@elsewhere.test\r\n\r\n'), message(2 * CHUNK_BYTES)]);
+    const refused = spool.write('VET', Buffer.alloc(0), Readable.from(reads(body)), Infinity, () => {
+      throw new Error('sender not allowed');
+    });
+    await expect(refused).rejects.toThrow('sender not allowed');
+    expect(fx.store.bodies.has('VET')).toBe(false);
+  });
+
+  it('says so when a message has no stored body', () => {
+    expect(() => spool.head('NONE', 10)).toThrow(/no stored body/);
   });
 });

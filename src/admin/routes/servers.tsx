@@ -4,7 +4,6 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
-import { removeServerAndSpool } from '../../relay/remove-server.js';
 import type { Store, StoreSlice } from '../../store/index.js';
 import type { MessageStatus } from '../../store/queue.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
@@ -19,7 +18,7 @@ import { NewServerPage } from '../views/server-new.js';
 import { renderServerPage, serverNotFound, serverParam } from './server-view.js';
 
 export interface ServerRouteOptions {
-  /** The list, new servers and the delete page's reads; the removal (with its spool files). */
+  /** The list, new servers and the delete page's reads; the removal (with the bodies of the mail it fails). */
   store: StoreSlice<{
     servers: 'add' | 'findByName' | 'get' | 'list';
     queue: 'countsByStatus';
@@ -101,7 +100,7 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
     if (!server) return serverNotFound(c);
     const drop = (await c.req.parseBody())['drop'] === '1';
     // The removal's own transaction decides every refusal and fails waiting mail (with an event naming it).
-    const outcome = await removeServerAndSpool(store, server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
+    const outcome = store.removeServer(server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
     if (outcome.kind === 'in-use') {
       return deletePage(c, `${server.name} was not deleted: relay users or networks still route mail to it.`, 409);
     }

@@ -7,7 +7,6 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { newServerSettings } from '../../../auth/server-settings.js';
-import { removeServerAndSpool } from '../../../relay/remove-server.js';
 import type { ServerSettings } from '../../../store/servers.js';
 import type { Store, StoreSlice } from '../../../store/index.js';
 import type { ApiEnv, ApiRouteDeps } from '../env.js';
@@ -118,7 +117,7 @@ export function serverApi({
 
   app.openapi(remove, async (c) => {
     const server = find(c.req.valid('param').id);
-    const outcome = await removeServerAndSpool(store, server.id, {
+    const outcome = store.removeServer(server.id, {
       dropQueued: c.req.valid('query').dropQueued === 'true',
       by: `API token ${c.var.apiToken.name}`,
       now: now(),
