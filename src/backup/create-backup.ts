@@ -2,7 +2,9 @@
  * `relay365 backup`: a gzipped tar of a consistent snapshot of the data folder
  * (see snapshot.ts), with a manifest first. The archive is written to
  * `FILE.partial` (mode 0600) and renamed to FILE only once complete, so a
- * half-written archive never carries the final name.
+ * half-written archive never carries the final name. A data folder whose spool
+ * folder still holds an earlier relay365's message files is refused: their
+ * bodies are not in the database until relay365 starts and moves them there.
  */
 import { closeSync, createWriteStream, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { create as createTar, type WriteEntry } from 'tar';
 import { BackupError } from './backup-error.js';
 import { DB_FILE } from '../data-folder.js';
-import { MANIFEST_FILE } from './layout.js';
+import { MANIFEST_FILE, spoolFileCount } from './layout.js';
 import { relay365Version } from '../version.js';
 import { describeFile, MANIFEST_FORMAT, type Manifest, type ManifestFile } from './manifest.js';
 import { stageSnapshot } from './snapshot.js';
@@ -30,14 +32,13 @@ export interface BackupSummary {
   /** Size of the archive. */
   bytes: number;
   databaseBytes: number;
-  /** Waiting messages, each with its spool file. */
+  /** Messages waiting in the archived database, their bodies with them. */
   messages: number;
-  spoolBytes: number;
+  /** Their size as received, without relay365's Received: header. */
+  receivedBytes: number;
   schemaVersion: number;
   keyIncluded: boolean;
   listenerCertificate: boolean;
-  /** Messages that finished while the backup ran (the archive has their final state). */
-  finishedMeanwhile: number;
 }
 
 /** Every entry is owner-only in the archive, whatever the file's mode on disk. */
@@ -55,13 +56,18 @@ function syncFolder(file: string): void {
   }
 }
 
-/** Writes the archive; throws BackupError when there is nothing to back up or the target is taken. */
+/** Writes the archive; throws BackupError when there is nothing to back up, the spool folder is not moved yet, or the target is taken. */
 export async function createBackup(options: BackupOptions): Promise<BackupSummary> {
   const { dataDir, includeKey } = options;
   const to = path.resolve(options.to);
   const partial = `${to}.partial`;
   if (!existsSync(path.join(dataDir, DB_FILE)))
     throw new BackupError(`there is no relay365 database in ${dataDir} (RELAY365_DATA_DIR): nothing to back up`);
+  const spooled = spoolFileCount(dataDir);
+  if (spooled > 0)
+    throw new BackupError(
+      `${dataDir} (RELAY365_DATA_DIR) still has ${spooled} spool file(s) of an earlier relay365, whose messages are not in the database yet: start relay365 once (it moves them into the database), then back up`,
+    );
   if (!existsSync(path.dirname(to))) throw new BackupError(`--to ${JSON.stringify(options.to)}: the folder does not exist`);
   if (existsSync(to)) throw new BackupError(`--to ${JSON.stringify(options.to)}: the file exists already; choose a new name`);
 
@@ -76,6 +82,7 @@ export async function createBackup(options: BackupOptions): Promise<BackupSummar
       createdAt: (options.now?.() ?? new Date()).toISOString(),
       schemaVersion: snapshot.schemaVersion,
       keyIncluded: snapshot.keyIncluded,
+      waiting: snapshot.waiting,
       files,
     };
     writeFileSync(path.join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
@@ -95,17 +102,15 @@ export async function createBackup(options: BackupOptions): Promise<BackupSummar
       rmSync(partial, { force: true });
       throw err;
     }
-    const sizeOf = (name: string): number => files.find((f) => f.path === name)?.size ?? 0;
     return {
       file: to,
       bytes: statSync(to).size,
-      databaseBytes: sizeOf(DB_FILE),
-      messages: snapshot.waiting,
-      spoolBytes: files.filter((f) => f.path.startsWith('spool/')).reduce((sum, f) => sum + f.size, 0),
+      databaseBytes: files.find((f) => f.path === DB_FILE)?.size ?? 0,
+      messages: snapshot.waiting.messages,
+      receivedBytes: snapshot.waiting.receivedBytes,
       schemaVersion: snapshot.schemaVersion,
       keyIncluded: snapshot.keyIncluded,
       listenerCertificate: snapshot.files.some((name) => name.startsWith('listener-')),
-      finishedMeanwhile: snapshot.finishedMeanwhile,
     };
   } finally {
     rmSync(staging, { recursive: true, force: true });

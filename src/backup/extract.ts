@@ -18,7 +18,7 @@ import { SPOOL_DIR } from '../data-folder.js';
 import { isDataFileName, MANIFEST_FILE } from './layout.js';
 import { parseManifest, type Manifest, type ManifestFile } from './manifest.js';
 
-/** A manifest larger than this is not one relay365 wrote (it lists about 150 bytes per waiting message). */
+/** A manifest larger than this is not one relay365 wrote (an earlier version's lists about 150 bytes per waiting message). */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 /**
  * The archive is read in small pieces: node-tar counts compressed bytes as they

@@ -1,7 +1,8 @@
 /**
  * The backup manifest: relay365's version, when the archive was made, the
- * database schema version, whether the key is in it, and every file with its
- * size and SHA-256. Restore checks each file against it.
+ * database schema version, whether the key is in it, how much mail was
+ * waiting, and every file with its size and SHA-256. Restore checks each file
+ * against it.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -16,12 +17,20 @@ const fileSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+const waitingSchema = z.object({
+  messages: z.number().int().nonnegative(),
+  /** Their size as received, without relay365's Received: header. */
+  receivedBytes: z.number().int().nonnegative(),
+});
+
 const manifestSchema = z.object({
   format: z.literal(MANIFEST_FORMAT),
   relay365Version: z.string(),
   createdAt: z.string(),
   schemaVersion: z.number().int().nonnegative(),
   keyIncluded: z.boolean(),
+  /** The mail waiting in the database copy; absent from archives made before bodies moved into the database (they list spool files). */
+  waiting: waitingSchema.optional(),
   files: z.array(fileSchema),
 });
 

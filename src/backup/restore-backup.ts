@@ -4,15 +4,18 @@
  * database there must pass SQLite's integrity check, and only then are the
  * files moved into place (the database last). Folder 0700, files 0600. The
  * next `relay365 start` resumes the queue: recovery queues again what was
- * being delivered when the backup was made.
+ * being delivered when the backup was made. An archive made before message
+ * bodies moved into the database holds them as spool files: they go into the
+ * spool folder, and that start moves them into the database
+ * (src/relay/spool-folder.ts).
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { checkDatabaseFile, CURRENT_SCHEMA_VERSION } from '../store/backup.js';
+import { checkDatabaseFile, CURRENT_SCHEMA_VERSION, type DatabaseFileCheck } from '../store/backup.js';
 import { BackupError } from './backup-error.js';
 import { extractArchive } from './extract.js';
 import { DB_FILE, DB_SIDE_FILES, SECRET_KEY_FILE, SPOOL_DIR } from '../data-folder.js';
-import { spoolEntry } from './layout.js';
+import { spoolEntry, spoolFileCount } from './layout.js';
 import { createStaging } from './staging.js';
 
 export interface RestoreOptions {
@@ -40,8 +43,7 @@ function requireEmpty(dataDir: string): void {
   if (!statSync(dataDir).isDirectory()) throw new BackupError(`${dataDir} (RELAY365_DATA_DIR) is not a folder`);
   const db = [DB_FILE, ...DB_SIDE_FILES].find((name) => existsSync(path.join(dataDir, name)));
   if (db) throw new BackupError(`${dataDir} (RELAY365_DATA_DIR) already has a database (${db}); restore only into an empty data folder`);
-  const spool = path.join(dataDir, SPOOL_DIR);
-  const spooled = existsSync(spool) ? readdirSync(spool).filter((n) => n.endsWith('.eml')).length : 0;
+  const spooled = spoolFileCount(dataDir);
   if (spooled > 0)
     throw new BackupError(`${dataDir} (RELAY365_DATA_DIR) already has ${spooled} spool file(s); restore only into an empty data folder`);
 }
@@ -55,8 +57,8 @@ function syncFolder(dir: string): void {
   }
 }
 
-/** Checks the staged database; returns its schema version and waiting message IDs. */
-function checkDatabase(file: string): { version: number; waiting: string[] } {
+/** Checks the staged database; returns its schema version, its waiting mail and the waiting messages whose body it does not hold. */
+function checkDatabase(file: string): Extract<DatabaseFileCheck, { kind: 'sound' }> {
   const check = checkDatabaseFile(file);
   if (check.kind === 'unopenable') throw new BackupError(`the database in the archive cannot be opened (${check.reason})`);
   if (check.kind === 'damaged') throw new BackupError(`the database in the archive fails SQLite's integrity check (${check.problem})`);
@@ -64,7 +66,7 @@ function checkDatabase(file: string): { version: number; waiting: string[] } {
     throw new BackupError(
       `the backup was made by a newer relay365 (schema ${check.version}, this one knows ${CURRENT_SCHEMA_VERSION}); upgrade relay365 first`,
     );
-  return { version: check.version, waiting: check.waiting };
+  return check;
 }
 
 /** Restores `from` into the (empty or missing) data folder; throws BackupError when refused. */
@@ -77,11 +79,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
   const staging = createStaging(dataDir, 'restore');
   try {
     const manifest = await extractArchive(from, staging);
-    const { version, waiting } = checkDatabase(path.join(staging, DB_FILE));
+    const { version, waiting, withoutBody } = checkDatabase(path.join(staging, DB_FILE));
     const names = manifest.files.map((f) => f.path);
+    // An archive of an earlier version holds the waiting messages' bodies as spool files; a newer one has none.
+    const spoolEntries = new Set(names.filter((name) => name.startsWith(`${SPOOL_DIR}/`)));
     const warnings: string[] = [];
-    const unspooled = waiting.filter((id) => !names.includes(spoolEntry(id))).length;
-    if (unspooled > 0) warnings.push(`${unspooled} waiting message(s) have no spool file in the archive; relay365 will report them lost`);
+    const lost = withoutBody.filter((id) => !spoolEntries.has(spoolEntry(id))).length;
+    if (lost > 0) warnings.push(`${lost} waiting message(s) have no body in the archive; relay365 will report them lost`);
     if (!manifest.keyIncluded && !options.keyFromEnvironment)
       warnings.push(
         `the archive has no encryption key and RELAY365_SECRET_KEY is not set: put the original ${SECRET_KEY_FILE} into the data folder (or set RELAY365_SECRET_KEY) before starting, or the stored client secrets and tokens cannot be read`,
@@ -95,18 +99,20 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreSum
     requireEmpty(dataDir);
     const taken = names.find((name) => existsSync(path.join(dataDir, name)));
     if (taken) throw new BackupError(`${path.join(dataDir, taken)} exists already; restore only into an empty data folder`);
-    mkdirSync(path.join(dataDir, SPOOL_DIR), { recursive: true, mode: 0o700 });
-    chmodSync(path.join(dataDir, SPOOL_DIR), 0o700);
+    if (spoolEntries.size > 0) {
+      mkdirSync(path.join(dataDir, SPOOL_DIR), { recursive: true, mode: 0o700 });
+      chmodSync(path.join(dataDir, SPOOL_DIR), 0o700);
+    }
     const databaseLast = [...names.filter((name) => name !== DB_FILE), DB_FILE];
     for (const name of databaseLast) {
       chmodSync(path.join(staging, name), 0o600);
       renameSync(path.join(staging, name), path.join(dataDir, name));
     }
-    syncFolder(path.join(dataDir, SPOOL_DIR));
+    if (spoolEntries.size > 0) syncFolder(path.join(dataDir, SPOOL_DIR));
     syncFolder(dataDir);
     return {
       files: names.length,
-      messages: waiting.length,
+      messages: waiting.messages,
       schemaVersion: version,
       relay365Version: manifest.relay365Version,
       createdAt: manifest.createdAt,

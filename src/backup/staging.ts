@@ -1,12 +1,12 @@
 /**
  * Staging folders. A backup or a restore assembles its files in a folder
  * inside the data folder, which it removes when it ends. A run that was killed
- * leaves its folder behind: a copy of the database and spool. Each folder is
- * named after the machine and process that made it
- * (`.backup-HOST-PID-xxxxxx`), so that the next backup, restore or relay start
- * can remove those whose process is gone. A folder made on another host (a
- * second container sharing the volume) is left alone: its process cannot be
- * seen from here.
+ * leaves its folder behind: a copy of the database (and, restoring an archive
+ * of an earlier version, its spool files). Each folder is named after the
+ * machine and process that made it (`.backup-HOST-PID-xxxxxx`), so that the
+ * next backup, restore or relay start can remove those whose process is gone.
+ * A folder made on another host (a second container sharing the volume) is
+ * left alone: its process cannot be seen from here.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -48,13 +48,10 @@ async function backup({ config, print }: BackupContext, { values, positionals }:
   const keyFromEnvironment = config.secretKey !== null;
   const summary = await createBackup({ dataDir: config.dataDir, to, includeKey: !withoutKey && !keyFromEnvironment });
   const parts = [
-    `database ${size(summary.databaseBytes)} (schema ${summary.schemaVersion})`,
-    `${summary.messages} waiting message(s) with their spool files (${size(summary.spoolBytes)})`,
+    `database ${size(summary.databaseBytes)} (schema ${summary.schemaVersion}) with ${summary.messages} waiting message(s) (${size(summary.receivedBytes)} as received)`,
     ...(summary.listenerCertificate ? ['the listener certificate'] : []),
   ];
   print(`wrote ${summary.file} (${size(summary.bytes)}): ${parts.join(', ')}`);
-  if (summary.finishedMeanwhile > 0)
-    print(`${summary.finishedMeanwhile} message(s) finished while the backup ran; the archive has them as finished`);
   print(keyLine(summary, withoutKey, keyFromEnvironment));
 }
 

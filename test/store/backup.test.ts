@@ -1,15 +1,27 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
-import { copyDatabase, integrityProblem, openExistingDatabase, settleFinished, waitingMessageIds } from '../../src/store/backup.js';
+import {
+  checkDatabaseFile,
+  copyDatabase,
+  CURRENT_SCHEMA_VERSION,
+  integrityProblem,
+  openExistingDatabase,
+  snapshotDatabase,
+  waitingMail,
+  waitingWithoutBody,
+} from '../../src/store/backup.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const NOW = 1_700_000_000_000;
 
 let fx: Fixture;
+let serverId: number;
 let copy: Db | null;
 beforeEach(() => {
   fx = createFixture();
+  serverId = fx.store.servers.add(plainServer()).id;
   copy = null;
 });
 afterEach(() => {
@@ -17,49 +29,80 @@ afterEach(() => {
   fx.cleanup();
 });
 
-function queue(...ids: string[]): void {
-  const serverId = fx.store.servers.add(plainServer()).id;
+const bodyOf = (id: string): Buffer => Buffer.from(`Received: by relay365\r\nSubject: ${id}\r\n\r\nbody of ${id}\r\n`);
+
+/** Queues messages of `size` bytes each, with their bodies unless `withBody` is false. */
+function queue(ids: string[], { size = 100, withBody = true }: { size?: number; withBody?: boolean } = {}): void {
   fx.store.queue.insert(
-    ids.map((id) =>
-      queuedMessage(id, serverId, {
-        mailFrom: 'erp@contoso.com',
-        recipients: ['alice@fabrikam.test', 'bob@fabrikam.test'],
-        subject: id,
-        receivedAt: NOW,
-        expiresAt: NOW + 86_400_000,
-      }),
-    ),
+    ids.map((id) => queuedMessage(id, serverId, { size, subject: id, receivedAt: NOW, expiresAt: NOW + 86_400_000 })),
+    withBody ? ids.map((id) => ({ messageId: id, seq: 0, bytes: bodyOf(id) })) : [],
   );
 }
 
 describe('database snapshots for backups', () => {
-  it('copies the live database into a sound single-file copy that has the same waiting messages', async () => {
-    queue('A1', 'B2');
+  it('copies the live database into a sound single-file copy that has the same waiting messages and their bodies', async () => {
+    queue(['A1', 'B2']);
     const file = path.join(fx.dir, 'copy.db');
     await copyDatabase(fx.store.db, file);
     copy = openExistingDatabase(file);
     expect(integrityProblem(copy)).toBeNull();
     expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
-    expect(waitingMessageIds(copy).sort()).toEqual(['A1', 'B2']);
+    expect(waitingMail(copy)).toEqual({ messages: 2, receivedBytes: 200 });
+    expect(waitingWithoutBody(copy)).toEqual([]);
+    const body = copy.prepare(`SELECT bytes FROM message_bodies WHERE message_id = ? AND seq = 0`).get('B2') as { bytes: Buffer };
+    expect(body.bytes.equals(bodyOf('B2'))).toBe(true);
   });
 
-  it('gives a snapshot the final state of messages that finished or were deleted after it was taken', async () => {
-    queue('DONE', 'GONE', 'WAIT');
+  it('counts only the messages still waiting, and their size as received', () => {
+    queue(['WAIT', 'DONE'], { size: 1000 });
+    queue(['ALSO'], { size: 24 });
+    fx.store.queue.markLost('DONE', 'body missing', NOW + 1000);
+    expect(waitingMail(fx.store.db)).toEqual({ messages: 2, receivedBytes: 1024 });
+  });
+
+  it('snapshots the live database file into an owner-only copy and says what the copy holds', async () => {
+    queue(['A1', 'B2', 'C3'], { size: 10 });
+    const file = path.join(fx.dir, 'snapshot.db');
+    const snapshot = await snapshotDatabase(fx.store.db.name, file);
+    expect(snapshot).toEqual({ schemaVersion: CURRENT_SCHEMA_VERSION, waiting: { messages: 3, receivedBytes: 30 } });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // Mail that arrives after the snapshot is not in it.
+    queue(['LATE']);
+    copy = openExistingDatabase(file);
+    expect(waitingMail(copy)).toEqual({ messages: 3, receivedBytes: 30 });
+  });
+});
+
+describe('checks of a database to restore', () => {
+  it('names the waiting messages whose body the database does not hold', async () => {
+    queue(['WITH']);
+    queue(['WITHOUT'], { withBody: false });
     const file = path.join(fx.dir, 'copy.db');
     await copyDatabase(fx.store.db, file);
-    fx.store.queue.markLost('DONE', 'spool file missing', NOW + 1000);
-    fx.store.queue.remove('GONE', NOW + 1000);
-    copy = openExistingDatabase(file);
-    copy.pragma('foreign_keys = ON');
+    expect(checkDatabaseFile(file)).toEqual({
+      kind: 'sound',
+      version: CURRENT_SCHEMA_VERSION,
+      waiting: { messages: 2, receivedBytes: 200 },
+      withoutBody: ['WITHOUT'],
+    });
+  });
 
-    expect(settleFinished(copy, fx.store.db, ['DONE', 'GONE', 'WAIT'])).toEqual({ settled: 1, removed: 1 });
-    expect(waitingMessageIds(copy)).toEqual(['WAIT']);
-    const row = (db: Db, id: string): unknown => db.prepare(`SELECT status, last_reply, updated_at FROM messages WHERE id = ?`).get(id);
-    expect(row(copy, 'DONE')).toEqual(row(fx.store.db, 'DONE'));
-    expect(row(copy, 'GONE')).toBeUndefined();
-    const recipients = (db: Db, id: string): unknown =>
-      db.prepare(`SELECT address, status, reply FROM recipients WHERE message_id = ? ORDER BY address`).all(id);
-    expect(recipients(copy, 'DONE')).toEqual(recipients(fx.store.db, 'DONE'));
-    expect(recipients(copy, 'GONE')).toEqual([]);
+  it('names every waiting message of a database from before bodies moved into it', async () => {
+    queue(['A1', 'B2']);
+    const file = path.join(fx.dir, 'old.db');
+    await copyDatabase(fx.store.db, file);
+    copy = openExistingDatabase(file);
+    copy.exec(`DROP TABLE message_bodies; PRAGMA user_version = ${CURRENT_SCHEMA_VERSION - 1};`);
+    copy.close();
+    copy = null;
+    expect(checkDatabaseFile(file)).toMatchObject({ kind: 'sound', version: CURRENT_SCHEMA_VERSION - 1, withoutBody: ['A1', 'B2'] });
+  });
+
+  it('refuses a database of a newer relay365', async () => {
+    const file = path.join(fx.dir, 'newer.db');
+    await copyDatabase(fx.store.db, file);
+    copy = openExistingDatabase(file);
+    copy.pragma(`user_version = ${CURRENT_SCHEMA_VERSION + 1}`);
+    expect(checkDatabaseFile(file)).toEqual({ kind: 'newer', version: CURRENT_SCHEMA_VERSION + 1 });
   });
 });
