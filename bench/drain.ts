@@ -36,7 +36,7 @@ export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promi
     // Idle first: one delivery a minute. The burst's drain starts when the limit is lifted. The load
     // generator sends as app@bench.test, which Exchange refuses from this mailbox unless rewritten.
     const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-    const server = store.servers.add(emulatorServer(emu, { name: 'bench', messagesPerMinute: 1, fromHandling: 'rewrite' }));
+    const server = store.sync.servers.add(emulatorServer(emu, { name: 'bench', messagesPerMinute: 1, fromHandling: 'rewrite' }));
     const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH }, BENCH_RELAY);
     const load = { clients: 20, bodySize: 2048, reuse: true } as const;
     const paced = { ...load, total: PACED, rate: PACED_RATE };
@@ -50,8 +50,8 @@ export async function benchDrain(env: (dir: string) => NodeJS.ProcessEnv): Promi
     const idle = await run({ ...load, total: MEASURED });
     const idlePaced = await run(paced);
     // The relay picks up settings changed by another process within two seconds.
-    store.servers.update(server.id, { messagesPerMinute: 100_000 });
-    store.close();
+    store.sync.servers.update(server.id, { messagesPerMinute: 100_000 });
+    await store.close();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await run({ ...load, total: BURST });
     const before = emu.exchange.messages.length;

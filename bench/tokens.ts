@@ -40,8 +40,8 @@ async function benchWay(env: (dir: string) => NodeJS.ProcessEnv, sendVia: Server
   const dir = mkdtempSync(path.join(tmpdir(), 'relay365-bench-tokens-'));
   try {
     const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-    store.servers.add(emulatorServer(emu, { sendVia }));
-    store.close();
+    store.sync.servers.add(emulatorServer(emu, { sendVia }));
+    await store.close();
     const relay = await startRelay({ ...env(dir), RELAY365_SECRET_KEY: KEY, NODE_EXTRA_CA_CERTS: EMULATOR_CA_PATH }, BENCH_RELAY);
     const client = nodemailer.createTransport({ host: '127.0.0.1', port: relay.smtpPort, ignoreTLS: true, pool: true, maxConnections: 10 });
     const start = performance.now();

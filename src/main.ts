@@ -63,7 +63,7 @@ const within = (ms: number, work: Promise<unknown>): Promise<unknown> =>
 async function start(config: Config, write: (text: string) => void): Promise<void> {
   const log = createLogger(config.logLevel, write, { format: config.logFormat });
   installProcessGuard({ log, exit: (code) => process.exit(code) });
-  const store = openForStart(config);
+  const store = await openForStart(config);
   const abandoned = removeAbandonedStaging(config.dataDir);
   if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
   const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
@@ -77,7 +77,7 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
   } catch (err) {
     // Close what did start, so that no listener outlives a failed start-up.
     await within(FAILED_START_CLEANUP_MS, Promise.allSettled([relay.stop()]));
-    store.close();
+    await store.close();
     throw err;
   }
   const panel = admin;
@@ -134,7 +134,7 @@ export async function main(argv: string[]): Promise<number | null> {
       if (command === 'start') await probeListenAddresses(config);
       announce(config);
       if (command === 'init') {
-        write(`${initDataFolder(config)}\n`);
+        write(`${await initDataFolder(config)}\n`);
         return 0;
       }
       await start(config, write);
@@ -150,16 +150,16 @@ export async function main(argv: string[]): Promise<number | null> {
       await runBackupCommand(config, command, args, line, note);
       return 0;
     }
-    const folder = openDataFolder(config);
+    const folder = await openDataFolder(config);
     // `doctor` runs with a wrong key to report it in its first step, then refuses it like every command.
-    const store = command === 'doctor' ? folder.store : requireRightKey(folder);
+    const store = command === 'doctor' ? folder.store : await requireRightKey(folder);
     announce(config);
     try {
       await runCommand(store, command, args, line, config, note);
     } catch (err) {
       throw folder.wrongKey ?? err;
     } finally {
-      store.close();
+      await store.close();
     }
     if (folder.wrongKey) throw folder.wrongKey;
     return 0;

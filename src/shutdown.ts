@@ -24,8 +24,8 @@ export interface ShutdownDeps {
   abandon(): { sessionsCut: number; deliveriesAbandoned: number };
   /** Closes what serves nothing in flight (the admin panel), after the drain. */
   closeServers(): Promise<void>;
-  /** Closes the database; synchronous, so that it also runs when the stop is cut short. */
-  closeStore(): void;
+  /** Closes the database; it runs also when the stop is cut short, and the exit waits for it. */
+  closeStore(): Promise<void>;
   exit(code: number): void;
 }
 
@@ -36,7 +36,7 @@ export function createShutdown({ log, timeoutMs, drain, abandon, closeServers, c
   let deadline: NodeJS.Timeout | null = null;
 
   /** Logs what was left, closes the database and exits; runs once. */
-  const finish = (reason: string): void => {
+  const finish = async (reason: string): Promise<void> => {
     if (finished) return;
     finished = true;
     if (deadline) clearTimeout(deadline);
@@ -44,7 +44,7 @@ export function createShutdown({ log, timeoutMs, drain, abandon, closeServers, c
     const cut = left.sessionsCut > 0 || left.deliveriesAbandoned > 0;
     let code = cut ? CUT_SHORT_EXIT_CODE : 0;
     try {
-      closeStore();
+      await closeStore();
     } catch (err) {
       log.error('cannot close the database', { alert: true, error: (err as Error).message });
       code = CUT_SHORT_EXIT_CODE;
@@ -58,19 +58,19 @@ export function createShutdown({ log, timeoutMs, drain, abandon, closeServers, c
   return (signal) => {
     if (stopping) {
       log.warn('stopping at once', { signal });
-      finish(`second ${signal}`);
+      void finish(`second ${signal}`);
       return;
     }
     stopping = true;
     log.info('stopping', { signal, timeoutMs });
-    deadline = setTimeout(() => finish('deadline'), timeoutMs);
-    drain()
+    deadline = setTimeout(() => void finish('deadline'), timeoutMs);
+    void drain()
       .then(closeServers)
       .then(
         () => finish('drained'),
         (err: unknown) => {
           log.error('error while stopping', { alert: true, error: (err as Error).message });
-          finish('error');
+          return finish('error');
         },
       );
   };

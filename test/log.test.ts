@@ -72,7 +72,7 @@ describe("a message's log lines", () => {
     h = await startHarness({ signingKey, captureLog: true });
     h.emu.exchange.failNext({ stage: 'auth', reply: '535 5.7.3 Authentication unsuccessful [EMULATOR.prod.outlook.com]' });
     const id = await h.submit(testMessage('traced'));
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered');
     const about = h.logLines.map((l) => JSON.parse(l) as Line).filter((l) => l.queueId === id);
     expect(about.map((l) => l.msg)).toEqual(
       expect.arrayContaining(['message queued', 'upstream refused the token; retrying once with a new one', 'delivery attempt']),

@@ -50,7 +50,7 @@ export interface BootstrapOptions {
  * Returns the setup link when one was printed (null otherwise).
  */
 export async function bootstrapFirstAdmin({ store, publicUrl, adminEmail, adminPassword, log }: BootstrapOptions): Promise<string | null> {
-  if (store.users.count() > 0) return null;
+  if ((await store.users.count()) > 0) return null;
   if (adminEmail && adminPassword) {
     const problem = checkEmail(adminEmail);
     if (problem) throw new Error(`RELAY365_ADMIN_EMAIL is not valid: ${problem}`);
@@ -58,7 +58,7 @@ export async function bootstrapFirstAdmin({ store, publicUrl, adminEmail, adminP
     log.info('created the first Super Admin from RELAY365_ADMIN_EMAIL', { email: adminEmail });
     return null;
   }
-  const link = `${publicUrl}/setup/${store.users.createSetupToken(SETUP_TOKEN_TTL_MS)}`;
+  const link = `${publicUrl}/setup/${await store.users.createSetupToken(SETUP_TOKEN_TTL_MS)}`;
   // The one place a token is logged on purpose: it is how the first admin gets in.
   log.warn('no admin user yet: open this one-time link to create the first Super Admin', { setupUrl: link });
   return link;

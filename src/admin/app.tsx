@@ -96,7 +96,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/', authRoutes({ store, cookies, throttle, clientAddress, log }));
   app.route('/account', accountRoutes({ store, throttle, clientAddress, log }));
   // Alerts as recorded by the engine (the store keeps them, so the dashboard shows them after a restart too).
-  const firing = () => store.alerts.open().map(toActiveAlert);
+  const firing = async () => (await store.alerts.open()).map(toActiveAlert);
   app.route('/', dashboardRoutes({ store, now, alerts: firing }));
   const serverOptions = { store, relay, log, publicUrl, now };
   app.route('/servers', serverRoutes(serverOptions));

@@ -83,9 +83,9 @@ export interface AuthorizeFlowOptions {
 /** Creates the flow over the store; `clientFor` defaults to the server's MSAL client. */
 export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientFor }: AuthorizeFlowOptions): AuthorizeFlow {
   const redirectUri = redirectUriFor(publicUrl);
-  const client = (server: EmailServer): AuthCodeClient => {
-    const secret = store.servers.clientSecret(server.id);
-    const certificate = store.servers.clientCertificate(server.id);
+  const client = async (server: EmailServer): Promise<AuthCodeClient> => {
+    const secret = await store.servers.clientSecret(server.id);
+    const certificate = await store.servers.clientCertificate(server.id);
     if (!secret && !certificate)
       throw new TokenError({
         message: 'Neither Office 365 Client Secret nor Office 365 Client Certificate is set',
@@ -112,9 +112,12 @@ export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientF
         throw new TokenError({ message: `Set ${missing.join(', ')} first`, aadsts: null, oauthError: 'not_configured', transient: false });
       }
       const pkce = await createPkce();
-      const state = store.sessions.createState({ serverId: server.id, sessionHash: session.idHash, verifier: pkce.verifier }, STATE_TTL_MS);
+      const state = await store.sessions.createState(
+        { serverId: server.id, sessionHash: session.idHash, verifier: pkce.verifier },
+        STATE_TTL_MS,
+      );
       return authorizeUrl({
-        client: client(server),
+        client: await client(server),
         server,
         redirectUri,
         state,
@@ -125,12 +128,12 @@ export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientF
 
     async finish({ state, code, error, errorDescription }, session) {
       if (!state) return { kind: 'refused', problem: 'unknown' };
-      const bound = store.sessions.consumeState(state, session?.idHash ?? null);
+      const bound = await store.sessions.consumeState(state, session?.idHash ?? null);
       if ('problem' in bound) {
         log.warn('Authorize Account callback refused', { problem: bound.problem });
         return { kind: 'refused', problem: bound.problem };
       }
-      const server = store.servers.get(bound.serverId);
+      const server = await store.servers.get(bound.serverId);
       if (!server) return { kind: 'refused', problem: 'unknown' };
       const fail = (err: TokenError): FinishResult => {
         log.warn('Authorize Account failed', { server: server.name, code: err.code, message: err.message });
@@ -148,13 +151,20 @@ export function createAuthorizeFlow({ store, relay, log, publicUrl, now, clientF
         );
       let account: string;
       try {
-        ({ account } = await finishAuthorization({ client: client(server), server, redirectUri, code, state, verifier: bound.verifier }));
+        ({ account } = await finishAuthorization({
+          client: await client(server),
+          server,
+          redirectUri,
+          code,
+          state,
+          verifier: bound.verifier,
+        }));
       } catch (err) {
         return fail(toTokenError(err));
       }
       // The update bumps the revision, so the relay rebuilds this server's connection with the new account.
-      const updated = store.servers.update(server.id, server.mailbox ? {} : { mailbox: account });
-      store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: now() });
+      const updated = await store.servers.update(server.id, server.mailbox ? {} : { mailbox: account });
+      await store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: now() });
       log.info('account authorized', { server: server.name, account });
       relay.settingsChanged();
       return { kind: 'authorized', server: { ...updated, status: 'authorized', authorizedAccount: account }, account };

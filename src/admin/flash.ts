@@ -16,14 +16,14 @@ export interface Flash {
 }
 
 /** Keeps `flash` for the next page of this session. */
-export function setFlash(c: Context<AdminEnv>, store: StoreSlice<{ sessions: 'setFlash' }>, flash: Flash): void {
-  if (c.var.session) store.sessions.setFlash(c.var.session.idHash, JSON.stringify(flash));
+export async function setFlash(c: Context<AdminEnv>, store: StoreSlice<{ sessions: 'setFlash' }>, flash: Flash): Promise<void> {
+  if (c.var.session) await store.sessions.setFlash(c.var.session.idHash, JSON.stringify(flash));
 }
 
 /** Returns and forgets the session's flash message. */
-export function takeFlash(c: Context<AdminEnv>, store: StoreSlice<{ sessions: 'takeFlash' }>): Flash | null {
+export async function takeFlash(c: Context<AdminEnv>, store: StoreSlice<{ sessions: 'takeFlash' }>): Promise<Flash | null> {
   if (!c.var.session) return null;
-  const text = store.sessions.takeFlash(c.var.session.idHash);
+  const text = await store.sessions.takeFlash(c.var.session.idHash);
   if (!text) return null;
   try {
     return JSON.parse(text) as Flash;

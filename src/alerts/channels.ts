@@ -4,7 +4,8 @@
  * setting for that channel, which the panel then shows read-only.
  */
 import type { Config } from '../config.js';
-import type { AlertChannel, AlertRepo } from '../store/alerts.js';
+import type { AlertChannel } from '../store/alerts.js';
+import type { StoreSlice } from '../store/index.js';
 
 export interface AlertChannels {
   /** The webhook to post to (a secret), or null. */
@@ -16,16 +17,16 @@ export interface AlertChannels {
 }
 
 /** The channels in force now. */
-export function alertChannels(
+export async function alertChannels(
   config: Pick<Config, 'alertWebhookUrl' | 'alertEmails'>,
-  alerts: Pick<AlertRepo, 'webhookUrl' | 'settings'>,
-): AlertChannels {
+  alerts: StoreSlice<{ alerts: 'webhookUrl' | 'settings' }>['alerts'],
+): Promise<AlertChannels> {
   const webhookFromEnv = config.alertWebhookUrl !== null;
   const emailsFromEnv = config.alertEmails.length > 0;
   return {
-    webhookUrl: webhookFromEnv ? config.alertWebhookUrl : alerts.webhookUrl(),
+    webhookUrl: webhookFromEnv ? config.alertWebhookUrl : await alerts.webhookUrl(),
     webhookFromEnv,
-    emails: emailsFromEnv ? config.alertEmails : alerts.settings().emails,
+    emails: emailsFromEnv ? config.alertEmails : (await alerts.settings()).emails,
     emailsFromEnv,
   };
 }

@@ -13,6 +13,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { ALERT_CHANNELS, type AlertChannel, type AlertContent, type AlertRecord } from '../store/alerts.js';
 import type { StoreSlice } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
 import { alertChannels, configuredChannels, type AlertChannels } from './channels.js';
 import { evaluate } from './conditions.js';
 import { chooseAlertServer, sendAlertEmail, type AlertMailer } from './email.js';
@@ -86,7 +87,7 @@ export interface Alerts {
   /** Evaluates once (after any evaluation already running) and sends what is due. */
   evaluateNow(): Promise<void>;
   /** The alerts that fire now, oldest first. */
-  active(): ActiveAlert[];
+  active(): Promise<ActiveAlert[]>;
   /** Sends a test notice on every configured channel; resolves with each channel's result. */
   sendTest(): Promise<ChannelResult[]>;
 }
@@ -114,6 +115,10 @@ export function createAlerts({
   let chain: Promise<void> = Promise.resolve();
   let busy = false;
 
+  /** The email server alert mail goes through, or null when there is none. */
+  const alertServer = async (): Promise<EmailServer | null> =>
+    chooseAlertServer(await store.servers.list(), (await store.alerts.settings()).emailServerId, await store.alerts.heldByServer());
+
   /** Sends one notice on one channel; false (logged) when it did not go. */
   const deliver = async (channel: AlertChannel, channels: AlertChannels, notice: Notice): Promise<boolean> => {
     const fields = { channel, alertKey: notice.alert.key, notice: notice.kind };
@@ -122,7 +127,7 @@ export function createAlerts({
         await postWebhook(channels.webhookUrl as string, notice, config.publicUrl, webhookTimeoutMs);
         log.info('alert notice posted to the webhook', fields);
       } else {
-        const server = chooseAlertServer(store.servers.list(), store.alerts.settings().emailServerId, store.alerts.heldByServer());
+        const server = await alertServer();
         if (!server) throw new Error('there is no email server to send alert mail through');
         const queueId = await sendAlertEmail(relay, server, channels.emails, notice, config.publicUrl);
         log.info('alert email queued', { ...fields, queueId, server: server.name });
@@ -135,8 +140,8 @@ export function createAlerts({
   };
 
   const notify = async (t: number): Promise<void> => {
-    const channels = alertChannels(config, store.alerts);
-    const repeatMs = store.alerts.settings().repeatMinutes * 60_000;
+    const channels = await alertChannels(config, store.alerts);
+    const repeatMs = (await store.alerts.settings()).repeatMinutes * 60_000;
     // One failed webhook post is enough for this round: the others would wait for the same timeout.
     const down = new Set<AlertChannel>();
     const send = async (channel: AlertChannel, notice: Notice): Promise<boolean> => {
@@ -145,37 +150,37 @@ export function createAlerts({
       if (!ok) down.add(channel);
       return ok;
     };
-    for (const alert of store.alerts.open()) {
+    for (const alert of await store.alerts.open()) {
       for (const channel of configuredChannels(channels)) {
         const last = alert.notified[channel];
         if (last !== null && (!alert.repeats || t - last < repeatMs)) continue;
         const notice: Notice = { kind: last === null ? 'firing' : 'repeat', alert, since: alert.firedAt, resolvedAt: null };
-        if (await send(channel, notice)) store.alerts.markNotified(alert.id, channel, t);
+        if (await send(channel, notice)) await store.alerts.markNotified(alert.id, channel, t);
       }
     }
-    for (const alert of store.alerts.resolvedPending(t - RESOLVED_RETRY_MS)) {
+    for (const alert of await store.alerts.resolvedPending(t - RESOLVED_RETRY_MS)) {
       for (const channel of configuredChannels(channels)) {
         if (alert.notified[channel] === null || alert.resolvedNotified[channel] !== null) continue;
         const notice: Notice = { kind: 'resolved', alert, since: alert.firedAt, resolvedAt: alert.resolvedAt };
-        if (await send(channel, notice)) store.alerts.markResolvedNotified(alert.id, channel, t);
+        if (await send(channel, notice)) await store.alerts.markResolvedNotified(alert.id, channel, t);
       }
     }
   };
 
   const evaluateOnce = async (): Promise<void> => {
     const t = now();
-    const settings = store.alerts.settings();
-    const conditions = evaluate(readSnapshot(store, t), settings, t);
+    const settings = await store.alerts.settings();
+    const conditions = evaluate(await readSnapshot(store, t), settings, t);
     const replaced = new Set(conditions.flatMap((c) => c.replaces ?? []));
-    const open = new Map<string, AlertRecord>(store.alerts.open().map((a) => [a.key, a]));
+    const open = new Map<string, AlertRecord>((await store.alerts.open()).map((a) => [a.key, a]));
     for (const condition of conditions) {
       const existing = open.get(condition.key);
       open.delete(condition.key);
       if (existing) {
-        if (!sameContent(existing, condition)) store.alerts.refresh(existing.id, condition);
+        if (!sameContent(existing, condition)) await store.alerts.refresh(existing.id, condition);
         continue;
       }
-      store.alerts.fire(condition, t);
+      await store.alerts.fire(condition, t);
       log.warn(`alert: ${condition.title}`, {
         alert: true,
         alertKey: condition.key,
@@ -186,16 +191,16 @@ export function createAlerts({
       });
     }
     for (const ended of open.values()) {
-      store.alerts.resolve(ended.id, t);
+      await store.alerts.resolve(ended.id, t);
       if (replaced.has(ended.key)) {
         // The problem lasts under another alert (a nearer secret expiry threshold): saying it resolved would be wrong.
-        for (const channel of ALERT_CHANNELS) store.alerts.markResolvedNotified(ended.id, channel, t);
+        for (const channel of ALERT_CHANNELS) await store.alerts.markResolvedNotified(ended.id, channel, t);
         log.info(`alert replaced: ${ended.title}`, { alertKey: ended.key, server: ended.server ?? undefined });
         continue;
       }
       log.info(`alert resolved: ${ended.title}`, { alertKey: ended.key, server: ended.server ?? undefined });
     }
-    store.alerts.prune(t);
+    await store.alerts.prune(t);
     await notify(t);
   };
 
@@ -217,7 +222,7 @@ export function createAlerts({
 
   const sendTest = async (): Promise<ChannelResult[]> => {
     const t = now();
-    const channels = alertChannels(config, store.alerts);
+    const channels = await alertChannels(config, store.alerts);
     const notice: Notice = {
       kind: 'test',
       alert: {
@@ -247,7 +252,7 @@ export function createAlerts({
     if (channels.emails.length === 0) {
       results.push({ channel: 'email', configured: false, ok: false, message: 'No admin email address is set.' });
     } else {
-      const server = chooseAlertServer(store.servers.list(), store.alerts.settings().emailServerId, store.alerts.heldByServer());
+      const server = await alertServer();
       if (!server) {
         results.push({ channel: 'email', configured: true, ok: false, message: 'There is no email server to send alert mail through.' });
       } else {
@@ -288,7 +293,7 @@ export function createAlerts({
       await chain;
     },
     evaluateNow,
-    active: () => store.alerts.open().map(toActiveAlert),
+    active: async () => (await store.alerts.open()).map(toActiveAlert),
     sendTest,
   };
 }

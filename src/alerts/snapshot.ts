@@ -16,12 +16,13 @@ export type SnapshotStore = StoreSlice<{
 }>;
 
 /** The snapshot `evaluate` runs over. */
-export function readSnapshot(store: SnapshotStore, now: number): AlertSnapshot {
-  const servers = store.servers.list();
+export async function readSnapshot(store: SnapshotStore, now: number): Promise<AlertSnapshot> {
+  const servers = await store.servers.list();
   const nameOf = (id: number | null): string | null => servers.find((s) => s.id === id)?.name ?? null;
-  const held = store.alerts.heldByServer();
-  const oldest = store.alerts.oldestWaiting();
-  const failures = store.alerts.failuresSince(now - HOUR_MS);
+  const held = await store.alerts.heldByServer();
+  const oldest = await store.alerts.oldestWaiting();
+  const failures = await store.alerts.failuresSince(now - HOUR_MS);
+  const lockouts = await store.lockouts.list(now);
   return {
     servers: servers.map((s) => ({
       id: s.id,
@@ -37,6 +38,6 @@ export function readSnapshot(store: SnapshotStore, now: number): AlertSnapshot {
     })),
     oldestWaiting: oldest ? { ...oldest, serverName: nameOf(oldest.serverId) } : null,
     failuresLastHour: { count: failures.count, lastReply: failures.lastReply, serverName: nameOf(failures.serverId) },
-    lockouts: store.lockouts.list(now),
+    lockouts,
   };
 }

@@ -9,9 +9,8 @@ import { readClientCertificate } from '../client-certificate.js';
 import type { Logger } from '../log.js';
 import type { StoreSlice } from '../store/index.js';
 import type { EmailServer } from '../store/servers.js';
-import type { TokenCacheRepo } from '../store/token-caches.js';
 import { resolveCloud } from './clouds.js';
-import { createCachePlugin } from './token-cache.js';
+import { createCachePlugin, type TokenCacheStore } from './token-cache.js';
 
 export interface MsalClientOptions {
   server: EmailServer;
@@ -19,7 +18,7 @@ export interface MsalClientOptions {
   clientSecret?: string | null;
   /** The app's certificate and private key (PEM): when set, it signs in instead of the secret. */
   clientCertificate?: string | null;
-  cache: TokenCacheRepo;
+  cache: TokenCacheStore;
   log: Logger;
 }
 
@@ -89,14 +88,14 @@ export function createMsalClient({
 }
 
 /** The part of the store that holds a server's credentials and its sealed token cache. */
-export type CredentialStore = StoreSlice<{ servers: 'clientSecret' | 'clientCertificate' }> & { tokenCaches: TokenCacheRepo };
+export type CredentialStore = StoreSlice<{ servers: 'clientSecret' | 'clientCertificate'; tokenCaches: 'load' | 'save' }>;
 
 /** The MSAL client of `server` over its stored credentials and token cache. */
-export function storedMsalClient(server: EmailServer, store: CredentialStore, log: Logger): ConfidentialClientApplication {
+export async function storedMsalClient(server: EmailServer, store: CredentialStore, log: Logger): Promise<ConfidentialClientApplication> {
   return createMsalClient({
     server,
-    clientSecret: store.servers.clientSecret(server.id),
-    clientCertificate: store.servers.clientCertificate(server.id),
+    clientSecret: await store.servers.clientSecret(server.id),
+    clientCertificate: await store.servers.clientCertificate(server.id),
     cache: store.tokenCaches,
     log,
   });

@@ -20,13 +20,13 @@ const ADD_FLAGS = { name: { type: 'string' }, scope: { type: 'string' } } as con
 
 const isoOrNull = (at: number | null): string | null => (at === null ? null : new Date(at).toISOString());
 
-function add({ store, print }: ApiTokenContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): void {
+async function add({ store, print }: ApiTokenContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): Promise<void> {
   const example = 'relay365 api-token add --name provisioning --scope write';
   noPositionals(positionals);
   const name = flagValue('name', requireFlag('name', values.name, example), newApiTokenSchema.shape.name);
   const scope = flagValue('scope', requireFlag('scope', values.scope, example), newApiTokenSchema.shape.scope);
-  if (store.apiTokens.findByName(name)) throw new UsageError(`an API token named ${JSON.stringify(name)} exists already`);
-  const { apiToken, token } = store.apiTokens.add({ name, scope });
+  if (await store.apiTokens.findByName(name)) throw new UsageError(`an API token named ${JSON.stringify(name)} exists already`);
+  const { apiToken, token } = await store.apiTokens.add({ name, scope });
   print(`added API token ${apiToken.name} (${apiToken.scope === 'write' ? 'read and write' : 'read only'})`);
   print('it is shown only this once, on the next line; send it as "Authorization: Bearer <token>":');
   print(token);
@@ -40,9 +40,9 @@ const row = (t: ApiToken) => ({
   lastUsedAt: isoOrNull(t.lastUsedAt),
 });
 
-function list({ store, print }: ApiTokenContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
+async function list({ store, print }: ApiTokenContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
   noPositionals(positionals);
-  const tokens = store.apiTokens.list();
+  const tokens = await store.apiTokens.list();
   if (values.json) {
     print(JSON.stringify(tokens.map(row), null, 2));
     return;
@@ -53,11 +53,11 @@ function list({ store, print }: ApiTokenContext, { values, positionals }: Parsed
   }
 }
 
-function revoke({ store, print }: ApiTokenContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): void {
+async function revoke({ store, print }: ApiTokenContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): Promise<void> {
   const name = onePositional(positionals, 'relay365 api-token revoke provisioning');
-  const token = store.apiTokens.findByName(name);
+  const token = await store.apiTokens.findByName(name);
   if (!token) throw new UsageError(`no API token named ${JSON.stringify(name)} (see relay365 api-token list)`);
-  store.apiTokens.revoke(token.id);
+  await store.apiTokens.revoke(token.id);
   print(`revoked API token ${token.name}; requests with it now get 401`);
 }
 

@@ -53,9 +53,9 @@ const SERVER_FLAG_SPEC: Record<string, { type: 'string' | 'boolean' }> = Object.
 const ADD_FLAG_SPEC: Record<string, { type: 'string' | 'boolean' }> = { ...SERVER_FLAG_SPEC, preset: { type: 'string' } };
 const REMOVE_FLAGS = { 'drop-queued': { type: 'boolean' } } as const;
 
-function findServer(store: StoreSlice<{ servers: 'findByName' }>, name: string | undefined): EmailServer {
+async function findServer(store: StoreSlice<{ servers: 'findByName' }>, name: string | undefined): Promise<EmailServer> {
   if (!name) throw new UsageError('name the email server, e.g. relay365 server set office365 --port 587');
-  const server = store.servers.findByName(name);
+  const server = await store.servers.findByName(name);
   if (!server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
   return server;
 }
@@ -90,47 +90,43 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
   return lines;
 }
 
-function add({ store, print }: ServerContext, { values }: ParsedFlags<typeof ADD_FLAG_SPEC>): void {
+async function add({ store, print }: ServerContext, { values }: ParsedFlags<typeof ADD_FLAG_SPEC>): Promise<void> {
   const preset = typeof values.preset === 'string' ? presetFlag(values.preset) : undefined;
   const settings = withDefaults(flagsToSettings(values), preset);
-  if (store.servers.findByName(settings.name))
+  if (await store.servers.findByName(settings.name))
     throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
-  const server = store.servers.add(settings, values.default === true);
+  const server = await store.servers.add(settings, values.default === true);
   print(`added email server ${server.name}${server.isDefault ? ' (default)' : ''}`);
 }
 
-function set({ store, print }: ServerContext, { values, positionals }: ParsedFlags<typeof SERVER_FLAG_SPEC>): void {
-  const server = findServer(store, positionals[0]);
+async function set({ store, print }: ServerContext, { values, positionals }: ParsedFlags<typeof SERVER_FLAG_SPEC>): Promise<void> {
+  const server = await findServer(store, positionals[0]);
   const changes = flagsToSettings(values);
   if (Object.keys(changes).length === 0 && values.default !== true)
     throw new UsageError('nothing to change: give at least one --option value');
-  if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
+  if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && (await store.servers.findByName(changes.name))) {
     throw new UsageError(`an email server named ${JSON.stringify(changes.name)} exists already`);
   }
-  store.servers.update(server.id, changes, values.default === true);
+  await store.servers.update(server.id, changes, values.default === true);
   print(`updated email server ${changes.name ?? server.name}`);
 }
 
-function list({ store, print }: ServerContext, { values }: ParsedFlags<typeof JSON_FLAG>): void {
-  const servers = store.servers.list();
+async function list({ store, print }: ServerContext, { values }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
+  const servers = await store.servers.list();
   if (values.json) {
-    print(
-      JSON.stringify(
-        servers.map((s) => ({ ...s, queue: store.queue.countsByStatus(s.id) })),
-        null,
-        2,
-      ),
-    );
+    const withQueues = [];
+    for (const s of servers) withQueues.push({ ...s, queue: await store.queue.countsByStatus(s.id) });
+    print(JSON.stringify(withQueues, null, 2));
     return;
   }
   if (servers.length === 0) print('no email servers; add one with relay365 server add --name NAME ...');
-  for (const s of servers) for (const line of describeServer(s, store.queue.countsByStatus(s.id))) print(line);
+  for (const s of servers) for (const line of describeServer(s, await store.queue.countsByStatus(s.id))) print(line);
 }
 
 async function remove({ store, print }: ServerContext, { positionals, values }: ParsedFlags<typeof REMOVE_FLAGS>): Promise<void> {
-  const server = findServer(store, positionals[0]);
+  const server = await findServer(store, positionals[0]);
   // The removal's own transaction decides every refusal and fails waiting mail (with an event naming it).
-  const outcome = store.removeServer(server.id, {
+  const outcome = await store.removeServer(server.id, {
     dropQueued: values['drop-queued'] === true,
     by: 'the command line',
     now: Date.now(),

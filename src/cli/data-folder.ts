@@ -63,9 +63,9 @@ export interface OpenedFolder {
 }
 
 /** Opens the store of an existing folder with its key, and tests the key. */
-function openExisting(config: FolderConfig): { store: Store; wrong: boolean } {
+async function openExisting(config: FolderConfig): Promise<{ store: Store; wrong: boolean }> {
   const store = createStore(config.dataDir, createSecretBox(existingKey(config)));
-  return { store, wrong: store.keyCheck.verdict() === 'wrong' };
+  return { store, wrong: (await store.keyCheck.verdict()) === 'wrong' };
 }
 
 /**
@@ -73,15 +73,15 @@ function openExisting(config: FolderConfig): { store: Store; wrong: boolean } {
  * without a database or key; a wrong key is returned, not thrown, so that `doctor` can report it
  * in its first step; every other command throws it with requireRightKey.
  */
-export function openDataFolder(config: FolderConfig): OpenedFolder {
-  const { store, wrong } = openExisting(config);
+export async function openDataFolder(config: FolderConfig): Promise<OpenedFolder> {
+  const { store, wrong } = await openExisting(config);
   return { store, wrongKey: wrong ? wrongKey(config) : null };
 }
 
 /** Throws the folder's wrong-key error, closing its store first. */
-export function requireRightKey({ store, wrongKey: error }: OpenedFolder): Store {
+export async function requireRightKey({ store, wrongKey: error }: OpenedFolder): Promise<Store> {
   if (error === null) return store;
-  store.close();
+  await store.close();
   throw error;
 }
 
@@ -99,17 +99,17 @@ export function checkBackupFolder(config: FolderConfig): void {
  * The store `relay365 start` runs with: creates the folder, database and key on first use, as
  * before. A database that holds sealed values gets no new key, and a wrong key stops the start.
  */
-export function openForStart(config: FolderConfig): Store {
+export async function openForStart(config: FolderConfig): Promise<Store> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   if (existsSync(databaseOf(config)) && readSecretKey(config.dataDir, config.secretKey) === null && holdsSealedValues(databaseOf(config))) {
     throw noKey(config);
   }
   const store = createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
-  if (store.keyCheck.verdict() === 'wrong') {
-    store.close();
+  if ((await store.keyCheck.verdict()) === 'wrong') {
+    await store.close();
     throw wrongKey(config);
   }
-  store.keyCheck.record();
+  await store.keyCheck.record();
   return store;
 }
 
@@ -118,14 +118,14 @@ export function openForStart(config: FolderConfig): Store {
  * and returns what it did in one line. A folder that has a database already is checked like
  * for any command and left as it is.
  */
-export function initDataFolder(config: FolderConfig): string {
+export async function initDataFolder(config: FolderConfig): Promise<string> {
   if (existsSync(databaseOf(config))) {
-    const { store, wrong } = openExisting(config);
+    const { store, wrong } = await openExisting(config);
     try {
       if (wrong) throw wrongKey(config);
-      store.keyCheck.record();
+      await store.keyCheck.record();
     } finally {
-      store.close();
+      await store.close();
     }
     return `${config.dataDir} (RELAY365_DATA_DIR) has a relay365 database already; nothing was created`;
   }
@@ -134,9 +134,9 @@ export function initDataFolder(config: FolderConfig): string {
   const keyFileExisted = existsSync(keyFile);
   const store = createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
   try {
-    store.keyCheck.record();
+    await store.keyCheck.record();
   } finally {
-    store.close();
+    await store.close();
   }
   const key =
     config.secretKey !== null

@@ -31,7 +31,7 @@ export interface DoctorContext {
 async function doctor({ store, print, config }: DoctorContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
   if (positionals.length > 1) throw new UsageError(`doctor checks one email server or all of them, not ${positionals.join(' and ')}`);
   const [name] = positionals;
-  const server = name === undefined ? undefined : store.servers.findByName(name);
+  const server = name === undefined ? undefined : await store.servers.findByName(name);
   if (name !== undefined && !server) throw new UsageError(`no email server named ${JSON.stringify(name)} (see relay365 server list)`);
   const report = await runDoctor({
     config: {

@@ -102,8 +102,8 @@ export function readFlagFile(flag: string, file: string): string {
 }
 
 /** The email server a `--server` flag names. */
-export function serverFlag(store: StoreSlice<{ servers: 'findByName' }>, name: string): EmailServer {
-  const server = store.servers.findByName(name);
+export async function serverFlag(store: StoreSlice<{ servers: 'findByName' }>, name: string): Promise<EmailServer> {
+  const server = await store.servers.findByName(name);
   if (!server)
     throw new UsageError(`--server ${JSON.stringify(name)} is not valid: no email server has that name (see relay365 server list)`);
   return server;

@@ -37,19 +37,19 @@ interface NetworkRow {
 
 const cidrFlag = (value: string | undefined, example: string): Cidr => flagValue('cidr', requireFlag('cidr', value, example), cidrSchema);
 
-function add({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): void {
+async function add({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof ADD_FLAGS>): Promise<void> {
   const example = 'relay365 network add --cidr 192.168.10.0/24 --server office365';
   noPositionals(positionals);
   const cidr = cidrFlag(values.cidr, example);
-  const server = serverFlag(store, requireFlag('server', values.server, example));
+  const server = await serverFlag(store, requireFlag('server', values.server, example));
   const tooWide = tooWideToAllow(cidr);
   if (tooWide !== null && !values.force) throw new UsageError(`${tooWide}; add --force if you mean it`);
-  const existing = store.networks.findByCidr(cidr);
+  const existing = await store.networks.findByCidr(cidr);
   if (existing) {
-    const owner = store.servers.get(existing.serverId)?.name ?? '?';
+    const owner = (await store.servers.get(existing.serverId))?.name ?? '?';
     throw new UsageError(`network ${cidr.text} is stored already, routed to ${owner}; remove it first to route it elsewhere`);
   }
-  store.networks.add(cidr, server.id);
+  await store.networks.add(cidr, server.id);
   print(`added network ${cidr.text} routed to email server ${server.name}`);
   const wide = wideNetworkWarning(cidr);
   if (wide !== null) print(`warning: ${wide}`);
@@ -57,22 +57,25 @@ function add({ store, print, config }: NetworkContext, { values, positionals }: 
   if (config.relayNetworks.some((c) => c.text === cidr.text)) print(`note: ${ENV} has ${cidr.text} too; this stored rule takes precedence`);
 }
 
-function rows(store: StoreSlice<{ networks: 'list'; servers: 'getDefault' | 'list' }>, environment: readonly Cidr[]): NetworkRow[] {
-  const servers = new Map(store.servers.list().map((s) => [s.id, s.name]));
-  const stored = store.networks.list().map((rule): NetworkRow => ({
+async function rows(
+  store: StoreSlice<{ networks: 'list'; servers: 'getDefault' | 'list' }>,
+  environment: readonly Cidr[],
+): Promise<NetworkRow[]> {
+  const servers = new Map((await store.servers.list()).map((s) => [s.id, s.name]));
+  const stored = (await store.networks.list()).map((rule): NetworkRow => ({
     cidr: rule.cidr,
     server: servers.get(rule.serverId) ?? null,
     source: 'stored',
     createdAt: new Date(rule.createdAt).toISOString(),
   }));
-  const defaultServer = store.servers.getDefault()?.name ?? null;
+  const defaultServer = (await store.servers.getDefault())?.name ?? null;
   const fromEnv = environment.map((c): NetworkRow => ({ cidr: c.text, server: defaultServer, source: 'environment', createdAt: null }));
   return [...stored, ...fromEnv];
 }
 
-function list({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
+async function list({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
   noPositionals(positionals);
-  const all = rows(store, config.relayNetworks);
+  const all = await rows(store, config.relayNetworks);
   if (values.json) {
     print(JSON.stringify(all, null, 2));
     return;
@@ -87,11 +90,11 @@ function list({ store, print, config }: NetworkContext, { values, positionals }:
   }
 }
 
-function remove({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof REMOVE_FLAGS>): void {
+async function remove({ store, print, config }: NetworkContext, { values, positionals }: ParsedFlags<typeof REMOVE_FLAGS>): Promise<void> {
   noPositionals(positionals);
   const cidr = cidrFlag(values.cidr, 'relay365 network remove --cidr 192.168.10.0/24');
   const inEnvironment = config.relayNetworks.some((c) => c.text === cidr.text);
-  if (store.networks.remove(cidr)) {
+  if (await store.networks.remove(cidr)) {
     print(`removed network ${cidr.text}`);
     if (inEnvironment) print(`note: ${ENV} still allows ${cidr.text}, routed to the default server`);
     return;

@@ -47,39 +47,35 @@ function listLimit(value: string | undefined, note: Print): number {
   return MAX_QUEUE_LIST;
 }
 
-function findMessage(store: StoreSlice<{ queue: 'get' }>, id: string): QueuedMessage {
-  const message = store.queue.get(id);
+async function findMessage(store: StoreSlice<{ queue: 'get' }>, id: string): Promise<QueuedMessage> {
+  const message = await store.queue.get(id);
   if (!message) throw new UsageError(`no message with queue ID ${JSON.stringify(id)} (see relay365 queue list)`);
   return message;
 }
 
-function list({ store, print, note }: QueueContext, { values, positionals }: ParsedFlags<typeof LIST_FLAGS>): void {
+async function list({ store, print, note }: QueueContext, { values, positionals }: ParsedFlags<typeof LIST_FLAGS>): Promise<void> {
   noPositionals(positionals);
   const { server: serverName, status } = values;
-  const server = serverName ? serverFlag(store, serverName) : undefined;
+  const server = serverName ? await serverFlag(store, serverName) : undefined;
   if (status && !MESSAGE_STATUSES.includes(status as MessageStatus)) {
     throw new UsageError(`--status ${JSON.stringify(status)} is not valid: choose one of ${MESSAGE_STATUSES.join(', ')}`);
   }
   const limit = listLimit(values.limit, note);
-  const messages = store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit });
+  const messages = await store.queue.list({ serverId: server?.id, status: status as MessageStatus | undefined, limit });
   if (values.json) {
-    print(
-      JSON.stringify(
-        messages.map((m) => ({ ...m, recipients: store.queue.recipients(m.id) })),
-        null,
-        2,
-      ),
-    );
+    const withRecipients = [];
+    for (const m of messages) withRecipients.push({ ...m, recipients: await store.queue.recipients(m.id) });
+    print(JSON.stringify(withRecipients, null, 2));
   } else {
     if (messages.length === 0) print('the queue is empty');
     for (const m of messages) {
-      const rcpts = store.queue.recipients(m.id).map((r) => r.address);
+      const rcpts = (await store.queue.recipients(m.id)).map((r) => r.address);
       print(
         `${m.id} ${formatTime(m.receivedAt)} ${m.status.padEnd(9)} ${m.mailFrom || '<>'} -> ${rcpts.join(', ')} (${m.size} bytes, ${m.attempts} attempt(s))${m.lastReply ? ` | ${m.lastReply}` : ''}`,
       );
     }
   }
-  const counts = store.queue.countsByStatus(server?.id);
+  const counts = await store.queue.countsByStatus(server?.id);
   const total = status ? counts[status as MessageStatus] : Object.values(counts).reduce((a, b) => a + b, 0);
   if (total > messages.length) {
     const more = total <= MAX_QUEUE_LIST ? `use --limit ${total} to see them all` : 'use --limit, --server or --status to see others';
@@ -87,12 +83,12 @@ function list({ store, print, note }: QueueContext, { values, positionals }: Par
   }
 }
 
-function show({ store, print }: QueueContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
-  const message = findMessage(store, onePositional(positionals, 'relay365 queue show MXC4B99K09DB1DFEC812'));
-  const recipients = store.queue.recipients(message.id);
-  const events = store.queue.events(message.id);
+async function show({ store, print }: QueueContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
+  const message = await findMessage(store, onePositional(positionals, 'relay365 queue show MXC4B99K09DB1DFEC812'));
+  const recipients = await store.queue.recipients(message.id);
+  const events = await store.queue.events(message.id);
   const hint = message.lastReply ? hintForSmtpReply(message.lastReply) : null;
-  const server = message.serverId === null ? null : (store.servers.get(message.serverId)?.name ?? null);
+  const server = message.serverId === null ? null : ((await store.servers.get(message.serverId))?.name ?? null);
   if (values.json) {
     print(JSON.stringify({ ...message, server, recipients, events, hint }, null, 2));
     return;
@@ -111,32 +107,32 @@ function show({ store, print }: QueueContext, { values, positionals }: ParsedFla
   for (const e of events) print(`    ${formatTime(e.at)} ${e.kind}${e.detail ? `: ${e.detail}` : ''}`);
 }
 
-function retry({ store, print }: QueueContext, { values, positionals }: ParsedFlags<typeof RETRY_FLAGS>): void {
+async function retry({ store, print }: QueueContext, { values, positionals }: ParsedFlags<typeof RETRY_FLAGS>): Promise<void> {
   const [id] = positionals;
   const now = Date.now();
   if (id !== undefined) {
     noPositionals(positionals.slice(1));
     if (values.server !== undefined || values.held) throw new UsageError('give a queue ID, or --server and/or --held, not both');
-    const message = findMessage(store, id);
-    if (!store.queue.retryNow(message.id, now)) {
+    const message = await findMessage(store, id);
+    if (!(await store.queue.retryNow(message.id, now))) {
       throw new UsageError(`message ${message.id} is ${message.status}: only queued, deferred or held mail can be retried`);
     }
-    store.queue.addEvent(message.id, message.serverId, 'released', `retried by ${BY}`, now);
+    await store.queue.addEvent(message.id, message.serverId, 'released', `retried by ${BY}`, now);
     print(`message ${message.id} is due now; the running relay sends it within a few seconds`);
     return;
   }
   if (values.server === undefined && !values.held) {
     throw new UsageError('say what to retry: relay365 queue retry ID, --server SERVER (its deferred and held mail) or --held');
   }
-  const server = values.server === undefined ? undefined : serverFlag(store, values.server);
-  const count = store.queue.retryWaiting({ serverId: server?.id, heldOnly: values.held === true }, BY, now);
+  const server = values.server === undefined ? undefined : await serverFlag(store, values.server);
+  const count = await store.queue.retryWaiting({ serverId: server?.id, heldOnly: values.held === true }, BY, now);
   const which = `${values.held ? 'held' : 'deferred and held'} message(s)${server ? ` of ${server.name}` : ''}`;
   print(count === 0 ? `no ${which} to retry` : `${count} ${which} due now; the running relay sends them within a few seconds`);
 }
 
 async function remove({ store, print }: QueueContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): Promise<void> {
-  const message = findMessage(store, onePositional(positionals, 'relay365 queue delete MXC4B99K09DB1DFEC812'));
-  if (!store.queue.remove(message.id, Date.now())) {
+  const message = await findMessage(store, onePositional(positionals, 'relay365 queue delete MXC4B99K09DB1DFEC812'));
+  if (!(await store.queue.remove(message.id, Date.now()))) {
     throw new UsageError(`message ${message.id} is being delivered right now; try again in a moment`);
   }
   print(`deleted message ${message.id} (it was ${message.status})`);

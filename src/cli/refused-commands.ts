@@ -53,12 +53,12 @@ function clientFlag(value: string | undefined): string | undefined {
   return client;
 }
 
-function list({ store, print, note }: RefusedContext, { values, positionals }: ParsedFlags<typeof LIST_FLAGS>): void {
+async function list({ store, print, note }: RefusedContext, { values, positionals }: ParsedFlags<typeof LIST_FLAGS>): Promise<void> {
   noPositionals(positionals);
   const filter = { client: clientFlag(values.client), reason: reasonFlag(values.reason) };
   const limit = limitFlag(values.limit);
   // One more than asked for tells whether there are more.
-  const rows = store.refusals.list({ ...filter, limit: limit + 1 });
+  const rows = await store.refusals.list({ ...filter, limit: limit + 1 });
   const shown = rows.slice(0, limit);
   if (values.json) {
     print(JSON.stringify(shown.map(refusalOut), null, 2));

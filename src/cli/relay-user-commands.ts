@@ -38,8 +38,8 @@ const SET_FLAGS = {
 const senders = (allowFrom: readonly string[]): string => (allowFrom.length ? `from ${allowFrom.join(', ')}` : 'any sender');
 const isoOrNull = (at: number | null): string | null => (at === null ? null : new Date(at).toISOString());
 
-function findRelayUser(store: StoreSlice<{ relayUsers: 'findByName' }>, name: string): RelayUser {
-  const user = store.relayUsers.findByName(name);
+async function findRelayUser(store: StoreSlice<{ relayUsers: 'findByName' }>, name: string): Promise<RelayUser> {
+  const user = await store.relayUsers.findByName(name);
   if (!user) throw new UsageError(`no relay user named ${JSON.stringify(name)} (see relay365 relay-user list)`);
   return user;
 }
@@ -52,7 +52,7 @@ async function add({ store, print, config }: RelayUserContext, { values, positio
   noPositionals(positionals);
   const example = 'relay365 relay-user add --name scanner --server office365';
   const name = flagValue('name', requireFlag('name', values.name, example), relayUserName);
-  const server = serverFlag(store, requireFlag('server', values.server, example));
+  const server = await serverFlag(store, requireFlag('server', values.server, example));
   const allowFrom = values['allow-from'] === undefined ? [] : flagValue('allow-from', values['allow-from'], allowFromList);
   const given = values['password-file'] === undefined ? null : passwordFromFile(values['password-file']);
   const added = await addRelayUser(store, { name, serverId: server.id, allowFrom, password: given });
@@ -68,10 +68,10 @@ async function add({ store, print, config }: RelayUserContext, { values, positio
   print(generated);
 }
 
-function list({ store, print }: RelayUserContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): void {
+async function list({ store, print }: RelayUserContext, { values, positionals }: ParsedFlags<typeof JSON_FLAG>): Promise<void> {
   noPositionals(positionals);
-  const servers = new Map(store.servers.list().map((s) => [s.id, s.name]));
-  const users = store.relayUsers.list();
+  const servers = new Map((await store.servers.list()).map((s) => [s.id, s.name]));
+  const users = await store.relayUsers.list();
   if (values.json) {
     const rows = users.map((u) => ({
       name: u.name,
@@ -94,11 +94,11 @@ function list({ store, print }: RelayUserContext, { values, positionals }: Parse
 
 async function set({ store, print }: RelayUserContext, { values, positionals }: ParsedFlags<typeof SET_FLAGS>): Promise<void> {
   const name = onePositional(positionals, 'relay365 relay-user set scanner --disabled true');
-  const user = findRelayUser(store, name);
+  const user = await findRelayUser(store, name);
   const changes: RelayUserChanges = {};
   const done: string[] = [];
   if (values.server !== undefined) {
-    const server = serverFlag(store, values.server);
+    const server = await serverFlag(store, values.server);
     changes.serverId = server.id;
     done.push(`server ${server.name}`);
   }
@@ -116,13 +116,13 @@ async function set({ store, print }: RelayUserContext, { values, positionals }: 
     done.push('new password');
   }
   if (done.length === 0) throw new UsageError('nothing to change: give --server, --allow-from, --password-file or --disabled');
-  store.relayUsers.update(user.id, changes);
+  await store.relayUsers.update(user.id, changes);
   print(`updated relay user ${user.name}: ${done.join(', ')}`);
 }
 
-function remove({ store, print }: RelayUserContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): void {
-  const user = findRelayUser(store, onePositional(positionals, 'relay365 relay-user remove scanner'));
-  store.relayUsers.remove(user.id);
+async function remove({ store, print }: RelayUserContext, { positionals }: ParsedFlags<typeof NO_FLAGS>): Promise<void> {
+  const user = await findRelayUser(store, onePositional(positionals, 'relay365 relay-user remove scanner'));
+  await store.relayUsers.remove(user.id);
   print(`removed relay user ${user.name}`);
 }
 

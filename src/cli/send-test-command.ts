@@ -43,7 +43,7 @@ const FLAGS = {
 async function sendTest({ store, print }: SendTestContext, { values, positionals }: ParsedFlags<typeof FLAGS>): Promise<void> {
   const example = 'relay365 send-test --server office365 --to admin@contoso.com';
   noPositionals(positionals);
-  const server = serverFlag(store, requireFlag('server', values.server, example));
+  const server = await serverFlag(store, requireFlag('server', values.server, example));
   const checked = testEmailSchema.safeParse({ to: requireFlag('to', values.to, example), subject: values.subject, body: values.body });
   if (!checked.success) {
     const issue = checked.error.issues[0];
@@ -61,7 +61,7 @@ async function sendTest({ store, print }: SendTestContext, { values, positionals
   let conn: Connection | null = null;
   let failure: Failure | null = null;
   try {
-    conn = connectServer(server, store, silentLogger);
+    conn = await connectServer(server, store, silentLogger);
     const result = await conn.upstream.sendWithTranscript({ from, to: [mail.to] }, () => Readable.from([raw]), transcript);
     const refused = result.rejected[0];
     if (refused) failure = { kind: 'smtp', code: refused.code, reply: refused.reply };

@@ -69,7 +69,7 @@ async function privacyCheck(name: string, file: string, allowed: number, chmod: 
 }
 
 /** Whether the key relay365 is given opens the database's sealed secrets: with another key no client secret can be read. */
-function keyCheck(config: FolderConfig, store: FolderStore): Check & { fix?: string } {
+async function keyCheck(config: FolderConfig, store: FolderStore): Promise<Check & { fix?: string }> {
   const name = 'encryption key';
   const key = readSecretKey(config.dataDir, config.secretKey);
   if (key === null) {
@@ -81,7 +81,7 @@ function keyCheck(config: FolderConfig, store: FolderStore): Check & { fix?: str
     };
   }
   const source = config.secretKey !== null ? 'RELAY365_SECRET_KEY' : SECRET_KEY_FILE;
-  const verdict = store.keyCheck.verdict(createSecretBox(key));
+  const verdict = await store.keyCheck.verdict(createSecretBox(key));
   if (verdict === 'wrong') {
     return {
       name,
@@ -115,7 +115,7 @@ export async function inspectDataFolder(
     privacyCheck('database shared memory (-shm)', `${db}-shm`, 0o600, '600'),
   ]);
   for (const check of privacy) if (check) checks.push(check);
-  const key = keyCheck(config, store);
+  const key = await keyCheck(config, store);
   checks.push(key);
 
   try {
@@ -139,7 +139,7 @@ export async function inspectDataFolder(
 
   let problem: string | null;
   try {
-    problem = store.database.integrity();
+    problem = await store.database.integrity();
   } catch (err) {
     problem = (err as Error).message;
   }

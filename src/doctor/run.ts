@@ -66,7 +66,12 @@ async function guarded<T extends { step: DoctorStep }>(id: StepId, run: () => Pr
  * (src/relay/outcomes.ts): a refusal only an admin can fix reads Not Authorized (Authorize Account)
  * or as an error, with its fix; a token for a server that showed a token error reads Authorized again.
  */
-function showTokenStatus(server: EmailServer, outcome: TokenOutcome, store: StoreSlice<{ servers: 'setStatus' }>, log: Logger): void {
+async function showTokenStatus(
+  server: EmailServer,
+  outcome: TokenOutcome,
+  store: StoreSlice<{ servers: 'setStatus' }>,
+  log: Logger,
+): Promise<void> {
   const error = outcome.refusal;
   try {
     if (error) {
@@ -74,10 +79,10 @@ function showTokenStatus(server: EmailServer, outcome: TokenOutcome, store: Stor
       if (error.aadsts === null || error.action !== 'hold') return;
       const status = server.signInMode === 'authorize' ? 'not_authorized' : 'error';
       const hint = error.hint ? `${error.hint.meaning}. ${error.hint.fix}` : null;
-      store.servers.setStatus(server.id, { status, code: error.code, message: error.message, hint });
+      await store.servers.setStatus(server.id, { status, code: error.code, message: error.message, hint });
       log.warn('the check found an authorization error; the email server shows it', { server: server.name, code: error.code });
     } else if (outcome.token && /^AADSTS\d+$/.test(server.statusCode ?? '')) {
-      store.servers.setStatus(server.id, { status: 'authorized' });
+      await store.servers.setStatus(server.id, { status: 'authorized' });
       log.info('the check got a token; the email server reads Authorized again', { server: server.name });
     }
   } catch (err) {
@@ -136,7 +141,7 @@ async function diagnose(
     const outcome = await guarded('token', () => tokenStep(server, store, log, now), { token: null });
     token = outcome.step;
     accessToken = outcome.token;
-    showTokenStatus(server, outcome, store, log);
+    await showTokenStatus(server, outcome, store, log);
   }
 
   const last: StepId = viaGraph ? 'graph' : 'smtp';
@@ -156,9 +161,9 @@ async function diagnose(
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
-  const servers = options.server ? [options.server] : options.store.servers.list();
+  const servers = options.server ? [options.server] : await options.store.servers.list();
   const findings = await inspectDataFolder(options.config, options.store, options.freeSpaceProbe);
-  const networkWarnings = wideNetworkChecks(options.config.relayNetworks, options.store.networks.list());
+  const networkWarnings = wideNetworkChecks(options.config.relayNetworks, await options.store.networks.list());
   const diagnoses: ServerDiagnosis[] = [];
   for (const server of servers) {
     const first = configStep(findings, server, networkWarnings);

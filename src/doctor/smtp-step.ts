@@ -38,7 +38,7 @@ async function authenticate(
     return reply.code === 334 ? session.command('') : reply;
   }
   if (server.method === 'password') {
-    const password = store.servers.password(server.id) ?? '';
+    const password = (await store.servers.password(server.id)) ?? '';
     if (mechanism === 'PLAIN') return session.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0${password}`).toString('base64')}`);
     const asked = await session.command('AUTH LOGIN');
     if (asked.code !== 334) return asked;

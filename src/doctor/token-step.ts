@@ -34,7 +34,8 @@ const GENERIC_FIX = 'Check Office 365 Tenant ID, Client ID, Client Secret and th
 export async function tokenStep(server: EmailServer, store: TokenStepStore, log: Logger, now: () => number): Promise<TokenOutcome> {
   let token: AccessToken;
   try {
-    token = await createTokenProvider({ server, client: storedMsalClient(server, store, log), now }).getAccessToken({ forceRefresh: true });
+    const client = await storedMsalClient(server, store, log);
+    token = await createTokenProvider({ server, client, now }).getAccessToken({ forceRefresh: true });
   } catch (err) {
     const error = toTokenError(err);
     return {

@@ -52,8 +52,8 @@ const megabytes = (bytes: number): string => `${Math.floor(bytes / MB)} MB`;
 
 /** Creates the readiness checks. */
 export function createHealth({ store, dataDir, minFreeSpace, listening, freeSpace = statfsProbe, now = Date.now }: HealthOptions): Health {
-  const database = (): CheckResult => {
-    const probe = store.database.probeWrite(now());
+  const database = async (): Promise<CheckResult> => {
+    const probe = await store.database.probeWrite(now());
     if (probe.kind === 'written') return { ok: true, detail: 'takes writes' };
     if (probe.kind === 'no-probe-row') return { ok: false, detail: 'the health_probe row is missing' };
     return { ok: false, detail: `does not take writes (${probe.code})` };
@@ -75,7 +75,7 @@ export function createHealth({ store, dataDir, minFreeSpace, listening, freeSpac
   return {
     async ready() {
       const checks: Record<CheckName, CheckResult> = {
-        database: database(),
+        database: await database(),
         smtp: listening() ? { ok: true, detail: 'accepting connections' } : { ok: false, detail: 'not accepting connections' },
         disk: await disk(),
       };

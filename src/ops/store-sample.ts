@@ -12,7 +12,7 @@ import type { StoreSample } from '../metrics.js';
 /** The label of waiting mail whose email server was removed. */
 const NO_SERVER = '(none)';
 
-export type StoreSampler = () => StoreSample;
+export type StoreSampler = () => Promise<StoreSample>;
 
 export interface StoreSamplerOptions {
   store: StoreSlice<{ servers: 'list'; dashboard: 'waitingGroups' | 'oldestWaiting'; database: 'sizeBytes' }>;
@@ -21,10 +21,10 @@ export interface StoreSamplerOptions {
 
 /** Creates the sampler the metrics endpoint calls on each scrape. */
 export function createStoreSampler({ store, now = Date.now }: StoreSamplerOptions): StoreSampler {
-  return () => {
-    const servers = store.servers.list();
+  return async () => {
+    const servers = await store.servers.list();
     const names = new Map(servers.map((s) => [s.id, s.name]));
-    const oldest = store.dashboard.oldestWaiting()?.receivedAt ?? null;
+    const oldest = (await store.dashboard.oldestWaiting())?.receivedAt ?? null;
     const secretExpiries: StoreSample['secretExpiries'] = [];
     const certificateExpiries: StoreSample['certificateExpiries'] = [];
     for (const s of servers) {
@@ -37,7 +37,7 @@ export function createStoreSampler({ store, now = Date.now }: StoreSamplerOption
     }
     // Counted from the records' sizes, not by reading every message's chunks: a scrape during an
     // outage with 100,000 held messages stays a query over the queue's index.
-    const waiting = store.dashboard.waitingGroups();
+    const waiting = await store.dashboard.waitingGroups();
     return {
       queue: waiting.map((r) => ({
         server: (r.serverId === null ? undefined : names.get(r.serverId)) ?? NO_SERVER,
@@ -46,7 +46,7 @@ export function createStoreSampler({ store, now = Date.now }: StoreSamplerOption
       })),
       oldestWaitingSeconds: oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000),
       spoolBytes: waiting.reduce((sum, r) => sum + r.bytes, 0),
-      databaseBytes: store.database.sizeBytes(),
+      databaseBytes: await store.database.sizeBytes(),
       servers: servers.map((s) => ({ server: s.name, status: s.status })),
       secretExpiries,
       certificateExpiries,

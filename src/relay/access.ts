@@ -26,7 +26,14 @@ export interface Route {
 
 export interface Access {
   /** The route for a client at `address`, logged in as `user` or not; null when it may not relay. */
-  route(address: string, user: SessionUser | null): Route | null;
+  route(address: string, user: SessionUser | null): Promise<Route | null>;
+  /**
+   * Whether `address` may relay without logging in, at once, from the rules read last (the
+   * connection gate counts a connection before anything else runs). Rules older than
+   * RULES_CACHE_MS are read again in the background; until the first read, only
+   * RELAY365_RELAY_NETWORKS counts.
+   */
+  inAllowedNetwork(address: string): boolean;
 }
 
 /** Rules (and, in the listener, email servers) are re-read this often, so CLI and panel edits take effect without a restart. */
@@ -52,26 +59,37 @@ export function createAccess({
     serverId: null,
     label: `network ${cidr.text} (RELAY365_RELAY_NETWORKS)`,
   }));
+  const bySpecificity = (rules: Rule[]): Rule[] => rules.sort((a, b) => b.matcher.cidr.prefix - a.matcher.cidr.prefix);
   let cache: { rules: Rule[]; defaultId: number | null; at: number } | null = null;
-  const current = (): { rules: Rule[]; defaultId: number | null } => {
+  /** The rules as read last, for the connection gate, which cannot wait. */
+  let lastRules = bySpecificity([...fromEnvironment]);
+  const current = async (): Promise<{ rules: Rule[]; defaultId: number | null }> => {
     const t = performance.now();
     if (!cache || t - cache.at > RULES_CACHE_MS) {
       // Stored CIDRs were validated on the way in; one that no longer parses is skipped, not fatal.
-      const stored = store.networks.list().flatMap((rule): Rule[] => {
+      const stored = (await store.networks.list()).flatMap((rule): Rule[] => {
         const cidr = parseCidr(rule.cidr);
         return typeof cidr === 'string' ? [] : [{ matcher: networkMatcher(cidr), serverId: rule.serverId, label: `network ${rule.cidr}` }];
       });
       // Most specific first; a stored rule wins a tie with the environment's.
-      const rules = [...stored, ...fromEnvironment].sort((a, b) => b.matcher.cidr.prefix - a.matcher.cidr.prefix);
-      cache = { rules, defaultId: store.servers.getDefault()?.id ?? null, at: t };
+      const rules = bySpecificity([...stored, ...fromEnvironment]);
+      cache = { rules, defaultId: (await store.servers.getDefault())?.id ?? null, at: t };
+      lastRules = rules;
     }
     return cache;
   };
+  let refreshing: Promise<unknown> | null = null;
+  /** Reads the rules again in the background unless a read is under way; a failed read keeps the last rules. */
+  const refresh = (): void => {
+    refreshing ??= current()
+      .catch(() => undefined)
+      .finally(() => (refreshing = null));
+  };
 
   return {
-    route(address, user) {
+    async route(address, user) {
       if (user) {
-        const relayUser = store.relayUsers.get(user.id);
+        const relayUser = await store.relayUsers.get(user.id);
         if (!relayUser || relayUser.disabled) return null;
         return {
           serverId: relayUser.serverId,
@@ -79,10 +97,14 @@ export function createAccess({
           relayUser: { id: relayUser.id, name: relayUser.name, allowFrom: relayUser.allowFrom },
         };
       }
-      const { rules, defaultId } = current();
+      const { rules, defaultId } = await current();
       const rule = rules.find((r) => r.matcher.matches(address));
       if (!rule) return null;
       return { serverId: rule.serverId ?? defaultId, label: rule.label, relayUser: null };
+    },
+    inAllowedNetwork(address) {
+      if (!cache || performance.now() - cache.at > RULES_CACHE_MS) refresh();
+      return lastRules.some((r) => r.matcher.matches(address));
     },
   };
 }

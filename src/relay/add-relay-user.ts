@@ -23,7 +23,7 @@ export async function addRelayUser(
   const generated = input.password === null ? generatePassword() : null;
   const passwordHash = await hashPassword(input.password ?? (generated as string));
   // Checked after hashing, so that nothing else takes the name between the check and the insert.
-  if (store.relayUsers.findByName(input.name)) return null;
-  const user = store.relayUsers.add({ name: input.name, passwordHash, serverId: input.serverId, allowFrom: input.allowFrom });
+  if (await store.relayUsers.findByName(input.name)) return null;
+  const user = await store.relayUsers.add({ name: input.name, passwordHash, serverId: input.serverId, allowFrom: input.allowFrom });
   return { user, generated };
 }

@@ -36,9 +36,9 @@ export function createCommitter({ queue, database, bodies }: CommitterStore, onC
   let running: Promise<void> | null = null;
 
   /** A message the store refused: its chunks stored during DATA go too. */
-  const refuse = (p: Pending, err: unknown): void => {
+  const refuse = async (p: Pending, err: unknown): Promise<void> => {
     try {
-      bodies.remove(p.message.id);
+      await bodies.remove(p.message.id);
     } catch {
       // Start-up recovery removes chunks without a record.
     }
@@ -46,35 +46,36 @@ export function createCommitter({ queue, database, bodies }: CommitterStore, onC
   };
 
   /** Records a batch in one transaction; if the store refuses it, each message alone. Returns those recorded. */
-  const record = (batch: Pending[]): Pending[] => {
+  const record = async (batch: Pending[]): Promise<Pending[]> => {
     try {
-      queue.insert(
+      await queue.insert(
         batch.map((p) => p.message),
         batch.map((p) => p.last),
       );
       return batch;
     } catch (err) {
       if (batch.length === 1) {
-        refuse(batch[0] as Pending, err);
+        await refuse(batch[0] as Pending, err);
         return [];
       }
     }
-    return batch.filter((p) => {
+    const recorded: Pending[] = [];
+    for (const p of batch) {
       try {
-        queue.insert([p.message], [p.last]);
-        return true;
+        await queue.insert([p.message], [p.last]);
+        recorded.push(p);
       } catch (err) {
-        refuse(p, err);
-        return false;
+        await refuse(p, err);
       }
-    });
+    }
+    return recorded;
   };
 
   const runBatches = async (): Promise<void> => {
     while (waiting.length > 0) {
       const batch = waiting;
       waiting = [];
-      const recorded = record(batch);
+      const recorded = await record(batch);
       if (recorded.length === 0) continue;
       try {
         await database.syncWal();

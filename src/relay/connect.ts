@@ -22,16 +22,16 @@ export interface Connection {
   tokens: TokenProvider | null;
 }
 
-/** Creates the connection for a server; throws TokenError (permanent) when settings are incomplete. */
-export function connectServer(
+/** Creates the connection for a server; rejects with TokenError (permanent) when settings are incomplete. */
+export async function connectServer(
   server: EmailServer,
   store: StoreSlice<{ servers: 'password' }> & CredentialStore,
   log: Logger,
   now: () => number = Date.now,
   metrics?: Metrics,
-): Connection {
+): Promise<Connection> {
   if (server.method !== 'office365') {
-    const password = server.method === 'password' ? store.servers.password(server.id) : null;
+    const password = server.method === 'password' ? await store.servers.password(server.id) : null;
     return { upstream: createUpstream({ server, password, log }), tokens: null };
   }
   const missing = missingOffice365Settings(server);
@@ -43,7 +43,7 @@ export function connectServer(
       transient: false,
     });
   }
-  const tokens = createTokenProvider({ server, client: storedMsalClient(server, store, log), now, metrics });
+  const tokens = createTokenProvider({ server, client: await storedMsalClient(server, store, log), now, metrics });
   const upstream = server.sendVia === 'graph' ? createGraphUpstream({ server, tokens, log, now }) : createUpstream({ server, tokens, log });
   return { upstream, tokens };
 }

@@ -90,7 +90,7 @@ export interface Relay {
    */
   enqueueAlert(serverId: number, mail: AlertMail): Promise<string>;
   /** Makes a deferred or held message due now. */
-  retryNow(messageId: string): boolean;
+  retryNow(messageId: string): Promise<boolean>;
   /** Deletes a waiting message and its body. */
   deleteMessage(messageId: string): Promise<boolean>;
   /** Tells the relay that email server settings changed, so held mail is retried at once. */
@@ -116,7 +116,7 @@ export interface Relay {
 /** Builds the relay; `start()` recovers the queue, then listens and delivers. */
 export function createRelay({ config, store, log, now = Date.now, pollMs, metrics, pace }: RelayOptions): Relay {
   const spool = createSpool(store.bodies);
-  const connect = (server: EmailServer): Connection => connectServer(server, store, log, now, metrics);
+  const connect = (server: EmailServer): Promise<Connection> => connectServer(server, store, log, now, metrics);
   const notices = createNotices({ store, spool, log, now, enqueue: (mail) => enqueueNotice(mail) });
   const scheduler = createScheduler({ store, spool, log, now, pollMs, connect, metrics, pace, notices });
   const committer = createCommitter(store, () => scheduler.arrived());
@@ -128,15 +128,15 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   let info: ListenerInfo | null = null;
   let stopWalSync = (): void => undefined;
   /** The email server relay365's own mail goes through, the address it comes from, and a new queue ID. */
-  const ownMail = (serverId: number) => {
-    const server = store.servers.get(serverId);
+  const ownMail = async (serverId: number) => {
+    const server = await store.servers.get(serverId);
     if (!server) throw new Error(`no email server with id ${serverId}`);
     const receivedAt = now();
     return { server, from: ownSender(server), receivedAt, id: newQueueId(receivedAt) };
   };
   /** Spools and records relay365's own mail (a test email, an alert) as durably as accepted mail. */
   const queueOwnMail = async (
-    mail: ReturnType<typeof ownMail>,
+    mail: Awaited<ReturnType<typeof ownMail>>,
     raw: Buffer,
     to: string[],
     origin: Pick<NewMessage, 'clientAddress' | 'clientHelo' | 'route' | 'status'>,
@@ -157,14 +157,14 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   };
   /** Queues a delivery status notification under the queue ID reserved for it when it became owed. */
   const enqueueNotice = async ({ id, serverId, to, raw, regarding }: NoticeMail): Promise<void> => {
-    await queueOwnMail({ ...ownMail(serverId), id }, raw, [to], {
+    await queueOwnMail({ ...(await ownMail(serverId)), id }, raw, [to], {
       clientAddress: 'relay365',
       clientHelo: `notice for ${regarding}`,
       route: NOTICE_ROUTE,
     });
   };
   const enqueueAlert = async (serverId: number, alert: AlertMail): Promise<string> => {
-    const mail = ownMail(serverId);
+    const mail = await ownMail(serverId);
     // Auto-Submitted (RFC 3834): auto-responders and mailing lists do not answer it, so no mail loop starts.
     const composer = new MailComposer({
       from: mail.from,
@@ -186,7 +186,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     mail: { to: string; subject: string; body: string },
     onWait?: (why: string) => void,
   ): Promise<TestSendResult> => {
-    const own = ownMail(serverId);
+    const own = await ownMail(serverId);
     const { server, id } = own;
     const raw = await buildTestMessage({ from: own.from, to: mail.to, subject: mail.subject, body: mail.body }, new Date(own.receivedAt));
     await queueOwnMail(own, raw, [mail.to], {
@@ -199,10 +199,10 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     let waited: string | undefined;
     // The admin sees the result: a test email that did not go is not retried later as ordinary mail.
     const giveUp = async (reply: string): Promise<void> => {
-      const status = store.queue.get(id)?.status;
+      const status = (await store.queue.get(id))?.status;
       if (status === 'delivered' || status === 'failed') return;
-      store.queue.recordAttempt(id, { kind: 'expire', reply: `test email not retried: ${reply}` }, now());
-      spool.remove(id);
+      await store.queue.recordAttempt(id, { kind: 'expire', reply: `test email not retried: ${reply}` }, now());
+      await spool.remove(id);
     };
     let summary;
     try {
@@ -224,22 +224,19 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     scheduler,
     sendTest,
     enqueueAlert,
-    retryNow(messageId) {
-      const ok = store.queue.retryNow(messageId, now());
-      if (ok) scheduler.poke();
+    async retryNow(messageId) {
+      const ok = await store.queue.retryNow(messageId, now());
+      if (ok) void scheduler.poke();
       return ok;
     },
-    async deleteMessage(messageId) {
-      const ok = store.queue.remove(messageId, now());
-      if (ok) spool.remove(messageId);
-      return ok;
-    },
+    // The store deletes the message's body with it.
+    deleteMessage: (messageId) => store.queue.remove(messageId, now()),
     settingsChanged: () => scheduler.reload(),
     listenerInfo: () => info,
     listening: () => listener?.listening() ?? false,
     async start() {
       await recover(store, dataFolder(config.dataDir).spool, log, now());
-      stopWalSync = store.database.startWalSync();
+      stopWalSync = await store.database.startWalSync();
       const tls = await loadTlsIdentity(config);
       listener = createListener({ config, servers: store.servers, access, auth, tls, spool, committer, log, now, metrics, refusals });
       const addresses = await listener.start();
@@ -270,13 +267,13 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       const sessions = (listener?.drain() ?? Promise.resolve()).then(() => committer.drain());
       await Promise.all([sessions, scheduler.stop().then(() => notices.stop()), retention.stop()]);
       await listener?.close();
-      refusals.flush();
+      await refusals.flush();
       stopWalSync();
     },
     abandon: () => ({ sessionsCut: listener?.abort() ?? 0, deliveriesAbandoned: scheduler.inFlight() }),
     async stop() {
       await listener?.close();
-      refusals.flush();
+      await refusals.flush();
       await committer.drain();
       await scheduler.stop();
       await notices.stop();

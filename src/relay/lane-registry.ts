@@ -16,9 +16,9 @@ export interface LaneRegistryDeps {
   store: StoreSlice<{ queue: 'releaseHeld'; servers: 'revisions' | 'get'; laneState: 'load' }>;
   log: Logger;
   now: () => number;
-  connect: (server: EmailServer) => Connection;
+  connect: (server: EmailServer) => Promise<Connection>;
   /** Told about every server whose settings were (re)applied. */
-  onSettings: (member: Member) => void;
+  onSettings: (member: Member) => Promise<void>;
 }
 
 export interface LaneRegistry {
@@ -30,14 +30,17 @@ export interface LaneRegistry {
    */
   apps: Map<string, AppBudget>;
   /** The server's link, made when first needed (no socket opens until a send); null when it cannot be connected. */
-  ensureLink(member: Member): Link | null;
+  ensureLink(member: Member): Promise<Link | null>;
   /** Makes `link` the lane's one socket holder (null: none, for a test email); false while the current one still delivers. */
   activate(lane: Lane, link: Link | null, t: number): boolean;
   closeLink(link: Link): void;
   /** Forgets a lane no server uses any more, once its last attempt ended (its stored state stays). */
   dropIfUnused(lane: Lane): void;
-  /** Syncs members with the servers table: new, changed (revision) and removed servers; `all` re-applies every server. */
-  syncLanes(all?: boolean): void;
+  /**
+   * Syncs members with the servers table: new, changed (revision) and removed servers; `all`
+   * re-applies every server. The scheduler runs it as one of its steps (never two at once).
+   */
+  syncLanes(all?: boolean): Promise<void>;
 }
 
 /** Creates the registry; lanes carry on from the state the store remembers. */
@@ -54,10 +57,16 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
     for (const member of members.values()) if (member.link === link) member.link = null;
   };
 
-  const ensureLink = (member: Member): Link | null => {
+  const ensureLink = async (member: Member): Promise<Link | null> => {
     if (member.link) return member.link;
     try {
-      member.link = { conn: connect(member.server), leases: new Set(), closed: false };
+      const conn = await connect(member.server);
+      // Made meanwhile by another caller: that one stays.
+      if (member.link) {
+        conn.upstream.close();
+        return member.link;
+      }
+      member.link = { conn, leases: new Set(), closed: false };
       member.connError = null;
     } catch (err) {
       member.connError =
@@ -77,10 +86,10 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
     return true;
   };
 
-  const laneFor = (key: string): Lane => {
+  const laneFor = async (key: string): Promise<Lane> => {
     let lane = lanes.get(key);
     if (!lane) {
-      lane = newLane(key, laneState.load(key));
+      lane = newLane(key, await laneState.load(key));
       lanes.set(key, lane);
     }
     return lane;
@@ -117,12 +126,12 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
   };
 
   /** Takes new settings for a server: same lane and counters, a new connection, held mail retried. */
-  const applySettings = (server: EmailServer): void => {
+  const applySettings = async (server: EmailServer): Promise<void> => {
     const key = laneKey(server);
     let member = members.get(server.id);
     if (member && member.lane.key !== key) leaveLane(member);
     if (!member || member.lane.key !== key) {
-      const lane = laneFor(key);
+      const lane = await laneFor(key);
       member = member ? Object.assign(member, { lane }) : newMember(server, lane);
       lane.members.set(server.id, member);
       members.set(server.id, member);
@@ -134,13 +143,13 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
     member.connError = null;
     // The old link keeps its sockets (it may still be delivering) until the new one is activated.
     member.link = null;
-    const released = queue.releaseHeld(server.id, now());
+    const released = await queue.releaseHeld(server.id, now());
     if (released > 0) log.info('retrying held mail', { server: server.name, messages: released });
-    onSettings(member);
+    await onSettings(member);
   };
 
-  const syncLanes = (all = false): void => {
-    const revisions = servers.revisions();
+  const syncLanes = async (all = false): Promise<void> => {
+    const revisions = await servers.revisions();
     for (const [id, member] of members) {
       if (revisions.has(id)) continue;
       members.delete(id);
@@ -148,8 +157,8 @@ export function createLaneRegistry({ store, log, now, connect, onSettings }: Lan
     }
     for (const [id, revision] of revisions) {
       if (!all && members.get(id)?.server.revision === revision) continue;
-      const server = servers.get(id);
-      if (server) applySettings(server);
+      const server = await servers.get(id);
+      if (server) await applySettings(server);
     }
   };
 

@@ -25,7 +25,8 @@ import { listenRefusal } from '../listen-refusal.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { fromAllowed } from '../store/access-schemas.js';
-import type { EmailServer, ServerRepo } from '../store/servers.js';
+import type { StoreSlice } from '../store/index.js';
+import type { EmailServer } from '../store/servers.js';
 import { RULES_CACHE_MS, type Access, type Route, type SessionUser } from './access.js';
 import type { Committer } from './committer.js';
 import { MAX_QUEUE_LIFETIME_MS } from './classify.js';
@@ -62,7 +63,7 @@ class SenderRefusal extends Error {}
 
 export interface ListenerDeps {
   config: Config;
-  servers: ServerRepo;
+  servers: StoreSlice<{ servers: 'get' }>['servers'];
   access: Access;
   auth: RelayAuth;
   tls: TlsIdentity;
@@ -137,17 +138,16 @@ export function createListener({
    * server deleted meanwhile is caught when the message is recorded (the client gets a 451).
    */
   const serverCache = new Map<number, { server: EmailServer | null; at: number }>();
-  const serverOf = (id: number): EmailServer | null => {
+  const serverOf = async (id: number): Promise<EmailServer | null> => {
     const t = performance.now();
     const cached = serverCache.get(id);
     if (cached && t - cached.at <= RULES_CACHE_MS) return cached.server;
-    const server = servers.get(id) ?? null;
+    const server = (await servers.get(id)) ?? null;
     serverCache.set(id, { server, at: t });
     return server;
   };
-  const gate = createConnectionGate(
-    { perClient: config.maxConnectionsPerClient, total: config.maxConnections },
-    (address) => access.route(address, null) !== null,
+  const gate = createConnectionGate({ perClient: config.maxConnectionsPerClient, total: config.maxConnections }, (address) =>
+    access.inAllowedNetwork(address),
   );
   const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
   /** Records a refusal and hands back the reply to throw. */
@@ -194,12 +194,12 @@ export function createListener({
     // <> is the null sender of bounces (RFC 5321 §4.5.5), not an address.
     if (address.address !== '' && !isEnvelopeSender(address.address)) throw REPLIES.badSender();
     if (!(await disk.hasRoom())) throw refuse('insufficient_storage', session, REPLIES.insufficientStorage());
-    const route = access.route(session.remoteAddress, sessionUser(session));
+    const route = await access.route(session.remoteAddress, sessionUser(session));
     if (!route)
       throw refuse('relay_denied', session, REPLIES.authRequired(), {
         detail: `530 at MAIL FROM:<${address.address}>: not logged in and not in an allowed network`,
       });
-    const server = route.serverId === null ? null : serverOf(route.serverId);
+    const server = route.serverId === null ? null : await serverOf(route.serverId);
     if (route.relayUser && !fromAllowed(route.relayUser.allowFrom, address.address)) {
       throw refuse(
         'sender_refused',

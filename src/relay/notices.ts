@@ -59,7 +59,7 @@ export interface Notices {
    * crash keeps both or neither; the notice is queued in the background. A notice that cannot be
    * recorded is logged and never undoes the outcome.
    */
-  record(server: EmailServer, message: QueuedMessage, result: AttemptResult, t: number): MessageStatus;
+  record(server: EmailServer, message: QueuedMessage, result: AttemptResult, t: number): Promise<MessageStatus>;
   /** Queues the notices still owed (at start-up: those a stop or a crash left); never rejects. */
   flush(): Promise<void>;
   /** Lets the notices being queued finish and queues no more. */
@@ -75,26 +75,32 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
   let stopped = false;
 
   /** The original message's header block as relay365 forwarded it. */
-  const readHeaders = (id: string): Buffer => leadingHeaderBlock(spool.head(id, HEADER_LIMIT_BYTES));
+  const readHeaders = async (id: string): Promise<Buffer> => leadingHeaderBlock(await spool.head(id, HEADER_LIMIT_BYTES));
 
   /**
    * The notice request for an outcome, or null when it can make none owed: failed when the message
    * may finish with a recipient failed for good, delayed when it is deferred after hours (the store
    * decides from the state it records). The original headers come from the spool.
    */
-  const candidate = (server: EmailServer, message: QueuedMessage, result: AttemptResult, t: number): NoticeCandidate | null => {
+  const candidate = async (
+    server: EmailServer,
+    message: QueuedMessage,
+    result: AttemptResult,
+    t: number,
+  ): Promise<NoticeCandidate | null> => {
     if (message.mailFrom === '' || OWN_ROUTES.has(message.route ?? '') || result.kind === 'hold') return null;
-    const failsSome = (): boolean => result.kind === 'expire' || (result.failed?.length ?? 0) > 0 || queue.anyFailed(message.id);
-    const failed = server.bounceNotices === 'on' && failsSome() && !queue.notices.has(message.id, 'failed');
+    const failsSome = async (): Promise<boolean> =>
+      result.kind === 'expire' || (result.failed?.length ?? 0) > 0 || (await queue.anyFailed(message.id));
+    const failed = server.bounceNotices === 'on' && (await failsSome()) && !(await queue.notices.has(message.id, 'failed'));
     const delayed =
       server.delayNotices === 'on' &&
       result.kind === 'defer' &&
       t - message.receivedAt >= DELAY_NOTICE_AFTER_MS &&
-      !queue.notices.has(message.id, 'delayed');
+      !(await queue.notices.has(message.id, 'delayed'));
     if (!failed && !delayed) return null;
     let headers: Buffer;
     try {
-      headers = readHeaders(message.id);
+      headers = await readHeaders(message.id);
     } catch (err) {
       // Without its headers relay365 cannot tell automatic mail: no notice rather than a loop.
       log.warn('no delivery status notification: the message cannot be read', { queueId: message.id, error: (err as Error).message });
@@ -104,9 +110,8 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
   };
 
   /** The recipients a notice names: the failed ones with their replies, or those still waiting with the last reply. */
-  const recipientsOf = (owed: OwedNotice, message: QueuedMessage): NoticeRecipient[] =>
-    queue
-      .recipients(message.id)
+  const recipientsOf = async (owed: OwedNotice, message: QueuedMessage): Promise<NoticeRecipient[]> =>
+    (await queue.recipients(message.id))
       .filter((r) => r.status === (owed.kind === 'failed' ? 'failed' : 'pending'))
       .map((r) => {
         const reply = (owed.kind === 'failed' ? r.reply : message.lastReply) ?? '';
@@ -117,18 +122,18 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
   const send = async (owed: OwedNotice): Promise<boolean> => {
     const what = owed.kind === 'failed' ? 'delivery status notification' : 'delay notice';
     try {
-      const message = queue.get(owed.messageId);
-      const server = message?.serverId === null || message === undefined ? undefined : servers.get(message.serverId);
+      const message = await queue.get(owed.messageId);
+      const server = message?.serverId === null || message === undefined ? undefined : await servers.get(message.serverId);
       if (!message || !server) {
-        queue.notices.done(owed.messageId, owed.kind, `no ${what}: the email server was removed`, now());
+        await queue.notices.done(owed.messageId, owed.kind, `no ${what}: the email server was removed`, now());
         return true;
       }
-      const recipients = recipientsOf(owed, message);
+      const recipients = await recipientsOf(owed, message);
       if (recipients.length === 0) {
-        queue.notices.done(message.id, owed.kind, `no ${what}: no recipient is left waiting`, now());
+        await queue.notices.done(message.id, owed.kind, `no ${what}: no recipient is left waiting`, now());
         return true;
       }
-      if (!queue.get(owed.noticeId)) {
+      if (!(await queue.get(owed.noticeId))) {
         const raw = await buildNotice({
           kind: owed.kind,
           from: ownSender(server),
@@ -148,7 +153,7 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
         });
         await enqueue({ id: owed.noticeId, serverId: server.id, to: message.mailFrom, raw, regarding: message.id });
       }
-      queue.notices.done(message.id, owed.kind, `${what} ${owed.noticeId} to ${message.mailFrom}`, now());
+      await queue.notices.done(message.id, owed.kind, `${what} ${owed.noticeId} to ${message.mailFrom}`, now());
       log.info(`${what} queued`, { queueId: message.id, notice: owed.noticeId, to: message.mailFrom, recipients: recipients.length });
       return true;
     } catch (err) {
@@ -161,7 +166,7 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
   /** Sends what is owed, a batch at a time while batches go out; what keeps failing waits for the next flush. */
   const drain = async (): Promise<void> => {
     for (let more = true; more && !stopped;) {
-      const batch = queue.notices.owed(BATCH);
+      const batch = await queue.notices.owed(BATCH);
       let done = 0;
       for (const owed of batch) if (!stopped && (await send(owed))) done++;
       more = done > 0 && batch.length === BATCH;
@@ -185,17 +190,17 @@ export function createNotices({ store, spool, log, now, enqueue }: NoticeDeps): 
   };
 
   return {
-    record(server, message, result, t) {
+    async record(server, message, result, t) {
       const unrecorded = (error: string): void =>
         log.error('cannot record a delivery status notification', { alert: true, queueId: message.id, error });
       let notice: NoticeCandidate | null = null;
       try {
-        notice = candidate(server, message, result, t);
+        notice = await candidate(server, message, result, t);
       } catch (err) {
         unrecorded((err as Error).message);
       }
       if (!notice) return queue.recordAttempt(message.id, result, t);
-      const recorded = queue.recordOutcome(message.id, result, t, notice);
+      const recorded = await queue.recordOutcome(message.id, result, t, notice);
       if (recorded.noticeError !== null) unrecorded(recorded.noticeError);
       if (recorded.owed) void flush();
       return recorded.status;

@@ -54,13 +54,18 @@ export interface OutcomeDeps {
 
 export interface Outcomes {
   /** Records an attempt in which the upstream answered per recipient. */
-  settleRecipients(attempt: Attempt, message: QueuedMessage, accepted: RecipientReply[], rejected: RecipientReply[]): AttemptSummary;
+  settleRecipients(
+    attempt: Attempt,
+    message: QueuedMessage,
+    accepted: RecipientReply[],
+    rejected: RecipientReply[],
+  ): Promise<AttemptSummary>;
   /** Records a failed attempt and applies what the classifier decided. */
-  settleFailure(attempt: Attempt, message: QueuedMessage, error: DeliveryError): AttemptSummary;
+  settleFailure(attempt: Attempt, message: QueuedMessage, error: DeliveryError): Promise<AttemptSummary>;
   /** Holds the server's mail and shows the problem with its fix. */
-  holdLane(member: Member, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void;
+  holdLane(member: Member, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): Promise<void>;
   /** Marks the server authorized (account, token time of `conn`) and releases held mail. */
-  markWorking(member: Member, conn: Connection | null): void;
+  markWorking(member: Member, conn: Connection | null): Promise<void>;
 }
 
 /** Prefixes an AADSTS or network code the text does not already name; our own codes stay out of sight. */
@@ -93,17 +98,23 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
     }
   };
   /** Records an outcome that may fail recipients for good or defer for long, with the notice it makes owed. */
-  const record = (member: Member, message: QueuedMessage, result: AttemptResult, t: number): MessageStatus =>
+  const record = (member: Member, message: QueuedMessage, result: AttemptResult, t: number): Promise<MessageStatus> =>
     notices.record(member.server, message, result, t);
   // A body that cannot be removed is logged; start-up recovery removes the bodies of finished messages.
-  const discard = (id: string): void => {
+  const discard = async (id: string): Promise<void> => {
     try {
-      spool.remove(id);
+      await spool.remove(id);
     } catch (err) {
       log.error("cannot remove a message's body", { queueId: id, error: (err as Error).message });
     }
   };
-  const holdLane = (member: Member, reply: string, code: string, hint: Hint | null, status: 'not_authorized' | 'error'): void => {
+  const holdLane = async (
+    member: Member,
+    reply: string,
+    code: string,
+    hint: Hint | null,
+    status: 'not_authorized' | 'error',
+  ): Promise<void> => {
     const t = now();
     if (!member.held) {
       log.warn('email server cannot authenticate; holding its mail', {
@@ -116,31 +127,31 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
     }
     member.held = true;
     member.nextProbeAt = t + PROBE_INTERVAL_MS;
-    queue.holdServer(member.server.id, reply, t);
-    servers.setStatus(member.server.id, { status, code, message: reply, hint: hint ? `${hint.meaning}. ${hint.fix}` : null });
+    await queue.holdServer(member.server.id, reply, t);
+    await servers.setStatus(member.server.id, { status, code, message: reply, hint: hint ? `${hint.meaning}. ${hint.fix}` : null });
   };
 
-  const markWorking = (member: Member, conn: Connection | null): void => {
+  const markWorking = async (member: Member, conn: Connection | null): Promise<void> => {
     const refreshedAt = conn?.tokens?.refreshedAt ?? null;
     if (!member.held && member.server.status === 'authorized' && refreshedAt === member.reportedRefresh) return;
     member.reportedRefresh = refreshedAt;
     const account = member.server.signInMode === 'application' ? member.server.mailbox : member.server.authorizedAccount;
-    servers.setStatus(member.server.id, { status: 'authorized', account, refreshedAt });
+    await servers.setStatus(member.server.id, { status: 'authorized', account, refreshedAt });
     member.server = { ...member.server, status: 'authorized' };
     if (member.held) {
       member.held = false;
-      const released = queue.releaseHeld(member.server.id, now());
+      const released = await queue.releaseHeld(member.server.id, now());
       log.info('email server works again; releasing held mail', { server: member.server.name, messages: released });
     }
   };
 
   /** Records a result in which the upstream answered per recipient. */
-  const settleRecipients = (
+  const settleRecipients = async (
     attempt: Attempt,
     message: QueuedMessage,
     accepted: RecipientReply[],
     rejected: RecipientReply[],
-  ): AttemptSummary => {
+  ): Promise<AttemptSummary> => {
     const member = attempt.member;
     const t = now();
     const failed: RecipientReply[] = [];
@@ -149,7 +160,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
     const nextAttemptAt = t + retryDelay(message.attempts);
     if (deferred.length > 0 && nextAttemptAt > message.expiresAt) failed.push(...deferred.splice(0));
     const delivered = accepted.map(({ address, reply }) => ({ address, reply }));
-    const status = record(
+    const status = await record(
       member,
       message,
       deferred.length > 0
@@ -157,7 +168,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
         : { kind: 'done', delivered, failed },
       t,
     );
-    if (status === 'delivered' || status === 'failed') discard(message.id);
+    if (status === 'delivered' || status === 'failed') await discard(message.id);
     count(member, status);
     if (status === 'delivered') metrics?.deliveryLatency(member.server.name, (t - message.receivedAt) / 1000);
     // The reply to DATA (shared by the accepted recipients) and each refused recipient's own.
@@ -176,11 +187,11 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
       : { ok: true, reply: accepted[0]?.reply ?? '', hint: null };
   };
 
-  const settleFailure = (attempt: Attempt, message: QueuedMessage, error: DeliveryError): AttemptSummary => {
+  const settleFailure = async (attempt: Attempt, message: QueuedMessage, error: DeliveryError): Promise<AttemptSummary> => {
     const member = attempt.member;
     if (error.rejected.length > 0) {
       // Every recipient was refused at RCPT TO, each with its own reply.
-      if (isCurrent(attempt)) markWorking(member, attempt.conn);
+      if (isCurrent(attempt)) await markWorking(member, attempt.conn);
       return settleRecipients(attempt, message, [], error.rejected);
     }
     const failure = error.failure;
@@ -191,46 +202,46 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
     const decision: Decision = classify(failure);
     // Any other reply to a held server's probe came after Microsoft took the token: its held mail may go again.
     const answered = failure.kind === 'smtp' || (failure.kind === 'graph' && failure.status > 0);
-    if (member.held && answered && decision.action !== 'hold' && isCurrent(attempt)) markWorking(member, attempt.conn);
+    if (member.held && answered && decision.action !== 'hold' && isCurrent(attempt)) await markWorking(member, attempt.conn);
     log.warn('delivery attempt failed', { queueId: message.id, server: member.server.name, action: decision.action, reply });
     const hint = hintForFailure(failure);
-    applyDecision(attempt, message, decision, failure, reply, hint);
+    await applyDecision(attempt, message, decision, failure, reply, hint);
     return { ok: false, reply, hint };
   };
 
-  const applyDecision = (
+  const applyDecision = async (
     attempt: Attempt,
     message: QueuedMessage,
     decision: Decision,
     failure: Failure,
     reply: string,
     hint: Hint | null,
-  ): void => {
+  ): Promise<void> => {
     const t = now();
     const member = attempt.member;
     const mailbox = member.lane;
     switch (decision.action) {
       case 'hold': {
         // Held mail waits for the server, not for the retry schedule: the attempt (or probe) is not counted.
-        queue.forgetAttempt(message.id);
+        await queue.forgetAttempt(message.id);
         if (!isCurrent(attempt)) {
           // The settings changed while this attempt ran: try again with the new ones.
-          count(member, queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t));
+          count(member, await queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t));
           return;
         }
-        count(member, queue.recordAttempt(message.id, { kind: 'hold', reply }, t));
+        count(member, await queue.recordAttempt(message.id, { kind: 'hold', reply }, t));
         if (failure.kind === 'smtp') {
-          holdLane(member, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
+          await holdLane(member, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
         } else {
           // Lost or missing authorization reads Not Authorized; a wrong secret or tenant is an error.
           const lost = member.server.signInMode === 'authorize' || ['not_configured', 'no_account'].includes(failure.code);
-          holdLane(member, reply, failure.code, hint, lost ? 'not_authorized' : 'error');
+          await holdLane(member, reply, failure.code, hint, lost ? 'not_authorized' : 'error');
         }
         return;
       }
       case 'pause':
         mailbox.pausedUntil = Math.max(mailbox.pausedUntil, t + decision.forMs);
-        count(member, record(member, message, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
+        count(member, await record(member, message, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
         log.warn('email server paused by a Microsoft limit', {
           server: member.server.name,
           alert: true,
@@ -247,17 +258,20 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
         }
         const nextAttemptAt = t + retryDelay(message.attempts);
         if (nextAttemptAt > message.expiresAt) {
-          count(member, record(member, message, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t));
-          discard(message.id);
+          count(
+            member,
+            await record(member, message, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t),
+          );
+          await discard(message.id);
         } else {
-          count(member, record(member, message, { kind: 'defer', nextAttemptAt, reply }, t));
+          count(member, await record(member, message, { kind: 'defer', nextAttemptAt, reply }, t));
         }
         return;
       }
       case 'fail': {
-        const failed = queue.pendingRecipients(message.id).map((address) => ({ address, reply }));
-        count(member, record(member, message, { kind: 'done', delivered: [], failed }, t));
-        discard(message.id);
+        const failed = (await queue.pendingRecipients(message.id)).map((address) => ({ address, reply }));
+        count(member, await record(member, message, { kind: 'done', delivered: [], failed }, t));
+        await discard(message.id);
         return;
       }
     }

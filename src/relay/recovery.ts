@@ -29,13 +29,13 @@ export interface RecoveryReport {
 /** Reconciles the queue and the bodies; `spoolDir` is an earlier version's spool folder. Call before the listener and scheduler start. */
 export async function recover(store: RecoveryStore, spoolDir: string, log: Logger, now: number = Date.now()): Promise<RecoveryReport> {
   const { queue, bodies } = store;
-  const requeued = queue.requeueInFlight(now);
+  const requeued = await queue.requeueInFlight(now);
   const { rebuilt, moved, removed } = await moveSpoolFolder(store, spoolDir, log);
-  const orphansRemoved = removed + bodies.removeOrphans();
+  const orphansRemoved = removed + (await bodies.removeOrphans());
   const lost: string[] = [];
-  for (const id of queue.liveIds()) {
-    if (bodies.has(id)) continue;
-    queue.markLost(id, 'message body missing at start-up; the message cannot be delivered', now);
+  for (const id of await queue.liveIds()) {
+    if (await bodies.has(id)) continue;
+    await queue.markLost(id, 'message body missing at start-up; the message cannot be delivered', now);
     lost.push(id);
   }
   const report = { requeued, rebuilt, moved, orphansRemoved, lost };

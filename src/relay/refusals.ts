@@ -87,8 +87,8 @@ export interface Refusal {
 export interface Refusals {
   /** Logs, counts and queues one refusal for the store; synchronous, cheap, and never throws. */
   record(refusal: Refusal): void;
-  /** Stores what is queued now (the relay calls it before closing the store); never throws. */
-  flush(): void;
+  /** Stores what is queued now (the relay calls it before closing the store); never rejects. */
+  flush(): Promise<void>;
 }
 
 export interface RefusalsDeps {
@@ -126,14 +126,14 @@ export function createRefusals({ store, log, metrics, now = Date.now }: Refusals
   let scheduled: NodeJS.Immediate | null = null;
   let storeErrorLoggedAt = -Infinity;
 
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     if (scheduled) clearImmediate(scheduled);
     scheduled = null;
     if (queued.size === 0) return;
     const entries = [...queued.values()];
     queued = new Map();
     try {
-      store.refusals.record(entries);
+      await store.refusals.record(entries);
     } catch (err) {
       const at = now();
       if (at - storeErrorLoggedAt >= STORE_ERROR_EVERY_MS) {
@@ -150,9 +150,9 @@ export function createRefusals({ store, log, metrics, now = Date.now }: Refusals
       queued.set(key, { ...run, ...entry, count: run.count + 1, lastAt: Math.max(run.lastAt, at) });
       return;
     }
-    if (queued.size >= MAX_QUEUED) flush();
+    if (queued.size >= MAX_QUEUED) void flush();
     queued.set(key, { ...entry, count: 1, firstAt: at, lastAt: at });
-    scheduled ??= setImmediate(flush).unref();
+    scheduled ??= setImmediate(() => void flush()).unref();
   };
 
   return {

@@ -72,41 +72,41 @@ export function createRelayAuth({
   const digestOf = (password: string): Buffer => createHmac('sha256', key).update(password, 'utf8').digest();
 
   /** The user's last good password, recognised without scrypt (and without counting an attempt). */
-  const knownGood = (userId: number, password: string): boolean => {
+  const knownGood = async (userId: number, password: string): Promise<boolean> => {
     const known = verified.get(userId);
     return (
       known !== undefined &&
-      known.hash === store.relayUsers.passwordHash(userId) &&
+      known.hash === (await store.relayUsers.passwordHash(userId)) &&
       now() - known.at < VERIFIED_TTL_MS &&
       timingSafeEqual(known.digest, digestOf(password))
     );
   };
 
   const passwordMatches = async (userId: number | null, password: string): Promise<boolean> => {
-    const stored = (userId !== null && store.relayUsers.passwordHash(userId)) || dummyHash;
+    const stored = (userId !== null && (await store.relayUsers.passwordHash(userId))) || dummyHash;
     const matches = await verifyPassword(password, stored);
     if (matches && userId !== null) verified.set(userId, { hash: stored, digest: digestOf(password), at: now() });
     return matches;
   };
 
-  const signedIn = (address: string, user: { id: number; name: string; lastUsedAt: number | null }): SessionUser => {
-    store.lockouts.clearFailures(address);
-    if (user.lastUsedAt === null || now() - user.lastUsedAt >= LAST_USED_RESOLUTION_MS) store.relayUsers.touch(user.id, now());
+  const signedIn = async (address: string, user: { id: number; name: string; lastUsedAt: number | null }): Promise<SessionUser> => {
+    await store.lockouts.clearFailures(address);
+    if (user.lastUsedAt === null || now() - user.lastUsedAt >= LAST_USED_RESOLUTION_MS) await store.relayUsers.touch(user.id, now());
     return { id: user.id, name: user.name };
   };
 
   return {
     async login(address, username, password) {
-      const locked = store.lockouts.active(address, now());
+      const locked = await store.lockouts.active(address, now());
       if (locked) {
         metrics?.authFailure('locked_out');
         const until = new Date(locked.lockedUntil).toISOString();
         throw new LoginRefused(REPLIES.authLocked(locked.lockedUntil), 'auth_locked_out', `address locked out until ${until}`);
       }
-      const user = store.relayUsers.findByName(username);
-      if (user && !user.disabled && knownGood(user.id, password)) return signedIn(address, user);
+      const user = await store.relayUsers.findByName(username);
+      if (user && !user.disabled && (await knownGood(user.id, password))) return signedIn(address, user);
 
-      const attempt = store.lockouts.beginAttempt(address, username, now());
+      const attempt = await store.lockouts.beginAttempt(address, username, now());
       if (!attempt) {
         throw new LoginRefused(
           REPLIES.authInProgress(),
@@ -118,7 +118,7 @@ export function createRelayAuth({
       try {
         matches = await passwordMatches(user?.id ?? null, password);
       } catch (err) {
-        store.lockouts.abandonAttempt(attempt);
+        await store.lockouts.abandonAttempt(attempt);
         if (!(err instanceof PasswordsBusyError)) throw err;
         throw new LoginRefused(REPLIES.authBusy(), 'auth_busy', 'not checked: too many passwords are being checked in all');
       }
@@ -126,7 +126,7 @@ export function createRelayAuth({
 
       const failure: AuthFailureReason = !user ? 'unknown_user' : !matches ? 'wrong_password' : 'user_disabled';
       metrics?.authFailure(failure);
-      const lockout = store.lockouts.attemptFailed(attempt, now());
+      const lockout = await store.lockouts.attemptFailed(attempt, now());
       if (lockout) {
         metrics?.authLockout();
         log.warn('client address locked out of SMTP AUTH', {

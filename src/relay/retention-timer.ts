@@ -9,12 +9,13 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../log.js';
-import type { PruneResult, RetentionRepo } from '../store/retention.js';
+import type { StoreSlice } from '../store/index.js';
+import type { PruneResult } from '../store/retention.js';
 
 const DAY_MS = 24 * 60 * 60_000;
 
 export interface RetentionTimerOptions {
-  retention: Pick<RetentionRepo, 'pruneBatch' | 'checkpoint'>;
+  retention: StoreSlice<{ retention: 'pruneBatch' | 'checkpoint' }>['retention'];
   log: Logger;
   retentionDays: number;
   now: () => number;
@@ -46,13 +47,13 @@ export function createRetentionTimer(options: RetentionTimerOptions): RetentionT
     const cutoff = now() - retentionDays * DAY_MS;
     const total: PruneResult = { messages: 0, events: 0 };
     for (let batch = 0; batch < maxBatches; batch++) {
-      const result = retention.pruneBatch(cutoff, batchSize);
+      const result = await retention.pruneBatch(cutoff, batchSize);
       total.messages += result.messages;
       total.events += result.events;
       if (result.messages < batchSize && result.events < batchSize) break;
       await yieldToEventLoop();
     }
-    retention.checkpoint();
+    await retention.checkpoint();
     if (total.messages > 0 || total.events > 0) {
       log.info('pruned the relay log', { ...total, olderThan: new Date(cutoff).toISOString(), retentionDays });
     }

@@ -53,7 +53,13 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
     if (!link) throw member.connError;
     // From Address Handling `rewrite` changes the envelope sender and the bytes on the way out; the spool keeps them as received.
     const { from, raw } = applySenderPolicy(member.server, message.mailFrom, (): Readable => spool.read(message.id));
-    const envelope = { from, to: queue.pendingRecipients(message.id), queueId: message.id, body8bit: message.body8bit, size: message.size };
+    const envelope = {
+      from,
+      to: await queue.pendingRecipients(message.id),
+      queueId: message.id,
+      body8bit: message.body8bit,
+      size: message.size,
+    };
     const { upstream } = link.conn;
     return transcript ? upstream.sendWithTranscript(envelope, raw, transcript) : upstream.send(envelope, raw);
   };
@@ -73,12 +79,12 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
         error = toDeliveryError(err);
       }
       usage = result?.usage ?? error?.usage;
-      laneState.settle(reservation.id, reservation.recipients, result?.accepted.length ?? 0);
+      await laneState.settle(reservation.id, reservation.recipients, result?.accepted.length ?? 0);
       if (result) {
-        if (isCurrent(attempt)) outcomes.markWorking(member, attempt.conn);
-        summary = outcomes.settleRecipients(attempt, message, result.accepted, result.rejected);
+        if (isCurrent(attempt)) await outcomes.markWorking(member, attempt.conn);
+        summary = await outcomes.settleRecipients(attempt, message, result.accepted, result.rejected);
       } else {
-        summary = outcomes.settleFailure(attempt, message, error as DeliveryError);
+        summary = await outcomes.settleFailure(attempt, message, error as DeliveryError);
       }
     } catch (err) {
       log.error('cannot record a delivery attempt', {

@@ -12,6 +12,10 @@
  * again or the server's settings change. Settings changes keep the lane and
  * its counters. Over Microsoft Graph, a message also waits for its app's
  * requests at once and its mailbox's request and upload windows.
+ *
+ * The store answers asynchronously, so the scheduler's work runs as steps,
+ * one after another (`step`): syncing lanes with the servers and each look at
+ * the lanes read and change lane state without another step in between.
  */
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -47,7 +51,7 @@ export interface SchedulerDeps {
     RunnerDeps['store'];
   spool: OutcomeDeps['spool'] & RunnerDeps['spool'];
   log: Logger;
-  connect: (server: EmailServer) => Connection;
+  connect: (server: EmailServer) => Promise<Connection>;
   now?: () => number;
   /** How often to look for settings changed by another process (CLI). */
   pollMs?: number;
@@ -67,8 +71,8 @@ export interface Scheduler {
    * `transcript`, once the lane's limits let it; `onWait` is told once when it has to wait.
    */
   queueTest(messageId: string, transcript: string[], onWait?: (reason: string, until: number | null) => void): Promise<AttemptSummary>;
-  /** Looks at the queue now (mail made due, a test advancing its clock). */
-  poke(): void;
+  /** Looks at the queue now (mail made due, a test advancing its clock); resolves once that look has started what it may. */
+  poke(): Promise<void>;
   /** New mail was recorded: looks at the queue, and yields to the clients sending it while they do. */
   arrived(): void;
   /** Applies every server's settings again (settings or authorization changed): held mail is retried at once. */
@@ -111,51 +115,60 @@ export function createScheduler({
   const checks = createTokenChecks({ log, members, ensureLink, outcomes });
 
   /** Runs `work`, logging (as an alert) instead of throwing: nothing here may end the process. */
-  const safely = (what: string, work: () => void): void => {
+  const safely = async (what: string, work: () => Promise<void>): Promise<void> => {
     try {
-      work();
+      await work();
     } catch (err) {
       log.error(what, { alert: true, error: (err as Error).message });
     }
   };
+  /** The last step queued; each step starts once the one before it has ended. */
+  let steps: Promise<void> = Promise.resolve();
+  /** Queues `work` after every step before it; what it throws is logged. */
+  const step = (what: string, work: () => Promise<void>): Promise<void> => (steps = steps.then(() => safely(what, work)));
 
   const inFlightTotal = (): number => [...lanes.values()].reduce((sum, lane) => sum + lane.leases.size, 0);
 
   /** Stores the lane's pause and throttle when they changed (most attempts change neither). */
-  const saveLane = (lane: Lane): void => {
+  const saveLane = async (lane: Lane): Promise<void> => {
     const snapshot = laneSnapshot(lane);
     const text = JSON.stringify(snapshot);
     if (text === saved.get(lane.key)) return;
-    laneState.save(lane.key, snapshot, now());
     saved.set(lane.key, text);
+    try {
+      await laneState.save(lane.key, snapshot, now());
+    } catch (err) {
+      saved.delete(lane.key);
+      throw err;
+    }
   };
 
   /** An attempt gave its lease back: the lane's state is kept, an unused lane goes, and the queue gets a look. */
   const ended = (lane: Lane): void => {
-    safely('cannot store lane state', () => saveLane(lane));
+    void safely('cannot store lane state', () => saveLane(lane));
     dropIfUnused(lane);
     if (inFlightTotal() === 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
-    pump();
+    void pump();
   };
   const runner = createRunner({ store, spool, log, now, outcomes, isCurrent, ended });
 
   /** A held server's next probe message, released from hold now when a probe is due. */
-  const probe = (lane: Lane, t: number): QueuedMessage | undefined => {
+  const probe = async (lane: Lane, t: number): Promise<QueuedMessage | undefined> => {
     for (const member of lane.members.values()) {
       if (!member.held || t < member.nextProbeAt || member.leases.size > 0) continue;
       member.nextProbeAt = t + PROBE_INTERVAL_MS;
-      if (queue.releaseHeld(member.server.id, t, 1) > 0) return queue.peekDue([member.server.id], t, 1)[0];
+      if ((await queue.releaseHeld(member.server.id, t, 1)) > 0) return (await queue.peekDue([member.server.id], t, 1))[0];
     }
     return undefined;
   };
 
   /** The wait for the daily recipient budget, or null when `recipients` fit now. */
-  const quotaWait = (lane: Lane, recipients: number, t: number): Wait | null => {
-    const wait = planQuota(laneState.fitsAt(lane.key, recipients, laneLimits(lane).recipientsPerDay, t), t);
+  const quotaWait = async (lane: Lane, recipients: number, t: number): Promise<Wait | null> => {
+    const wait = planQuota(await laneState.fitsAt(lane.key, recipients, laneLimits(lane).recipientsPerDay, t), t);
     if (wait && lane.quotaUntil <= t) {
       log.warn('Recipients per Day reached; waiting', { mailbox: lane.key, alert: true, until: new Date(wait.until).toISOString() });
     }
@@ -175,24 +188,24 @@ export function createScheduler({
   };
 
   /** Starts the lane's waiting test email on a connection of its own (the lane's pool closes first), or says why it waits. */
-  const startTest = (lane: Lane, test: TestTurn, t: number): Wait | null => {
+  const startTest = async (lane: Lane, test: TestTurn, t: number): Promise<Wait | null> => {
     if (!activate(lane, null, t)) return { start: null, until: Infinity, reason: WAIT.connections };
     const { member, message, transcript } = test;
-    const wait = quotaWait(lane, 1, t) ?? graphWait(lane, member, message, t);
+    const wait = (await quotaWait(lane, 1, t)) ?? graphWait(lane, member, message, t);
     if (wait) return wait;
     lane.tests.shift();
-    const reservation = { id: laneState.reserve(lane.key, message.id, 1, t), recipients: 1 };
-    void runner.run({ member, link: ensureLink(member), message, reservation, transcript }).then(test.done);
+    const reservation = { id: await laneState.reserve(lane.key, message.id, 1, t), recipients: 1 };
+    void runner.run({ member, link: await ensureLink(member), message, reservation, transcript }).then(test.done);
     return null;
   };
 
   /** Starts what a lane may start now; returns when it next needs a look (or Infinity). */
-  const serveLane = (lane: Lane, t: number): number => {
+  const serveLane = async (lane: Lane, t: number): Promise<number> => {
     let wakeAt = Infinity;
     for (const member of lane.members.values()) {
-      checks.keepAlive(member, t);
+      await checks.keepAlive(member, t);
       if (!member.held) continue;
-      queue.holdServer(member.server.id, 'waiting for the email server to work again', t);
+      await queue.holdServer(member.server.id, 'waiting for the email server to work again', t);
       wakeAt = Math.min(wakeAt, member.nextProbeAt);
     }
     tidyLane(lane, t);
@@ -205,34 +218,50 @@ export function createScheduler({
         return Math.min(wakeAt, plan.until);
       }
       if (test && plan.start === 'test') {
-        const wait = startTest(lane, test, t);
+        const wait = await startTest(lane, test, t);
         if (wait) tell(test, wait);
         return Math.min(wakeAt, wait?.until ?? Infinity);
       }
-      const next = probe(lane, t) ?? queue.peekDue(ready, t, 1)[0];
+      const next = (await probe(lane, t)) ?? (await queue.peekDue(ready, t, 1))[0];
       if (!next) break;
       const member = members.get(next.serverId as number) as Member;
       // A message that would overrun Graph's windows waits, and the mail after it with it (oldest first).
       const windows = graphWait(lane, member, next, t);
       if (windows) return Math.min(wakeAt, windows.until);
-      const link = ensureLink(member);
+      const link = await ensureLink(member);
       // Another link of this mailbox still delivers: its sockets close first.
       if (link && !activate(lane, link, t)) return wakeAt;
-      const recipients = queue.pendingRecipients(next.id).length;
-      const wait = quotaWait(lane, recipients, t);
+      const recipients = (await queue.pendingRecipients(next.id)).length;
+      const wait = await quotaWait(lane, recipients, t);
       if (wait) return Math.min(wakeAt, wait.until);
-      const claim = queue.claimAndReserve(next.id, lane.key, recipients, t);
+      const claim = await queue.claimAndReserve(next.id, lane.key, recipients, t);
       if (!claim) continue;
       pace.started();
       lastStarted = lane;
       void runner.run({ member, link, message: claim.message, reservation: { id: claim.reservationId, recipients } });
     }
-    for (const id of ready) wakeAt = Math.min(wakeAt, queue.nextDueAt(id) ?? Infinity);
+    for (const id of ready) wakeAt = Math.min(wakeAt, (await queue.nextDueAt(id)) ?? Infinity);
     return wakeAt;
   };
 
-  function pump(): void {
-    if (stopped) return;
+  /** A look at the lanes is queued and has not started yet: another request joins it. */
+  let pumpQueued = false;
+
+  /** The look at the lanes queued last. */
+  let nextLook: Promise<void> = Promise.resolve();
+  /** Queues a look at every lane (one at most waits; it sees everything asked of it until it starts); returns it. */
+  function pump(): Promise<void> {
+    if (stopped || pumpQueued) return nextLook;
+    pumpQueued = true;
+    nextLook = step('scheduler error', async () => {
+      pumpQueued = false;
+      if (!stopped) await lookAtLanes();
+    });
+    return nextLook;
+  }
+
+  /** Serves every lane in turn and sets the timer for the next look. */
+  async function lookAtLanes(): Promise<void> {
     if (timer) clearTimeout(timer);
     timer = null;
     const t = now();
@@ -243,7 +272,7 @@ export function createScheduler({
     const first = lastStarted ? order.indexOf(lastStarted) + 1 : 0;
     for (const lane of [...order.slice(first), ...order.slice(0, first)]) {
       try {
-        wakeAt = Math.min(wakeAt, serveLane(lane, t));
+        wakeAt = Math.min(wakeAt, await serveLane(lane, t));
       } catch (err) {
         log.error('scheduler error', { mailbox: lane.key, alert: true, error: (err as Error).message });
         wakeAt = Math.min(wakeAt, t + MINUTE);
@@ -256,11 +285,13 @@ export function createScheduler({
     }
   }
 
-  const look = (all = false): void => {
+  const look = (all = false): Promise<void> => {
     // A stopping relay starts nothing, not even a token check for a server it would set up again.
-    if (stopped) return;
-    safely('cannot read email servers', () => syncLanes(all));
-    pump();
+    if (stopped) return Promise.resolve();
+    void step('cannot read email servers', async () => {
+      if (!stopped) await syncLanes(all);
+    });
+    return pump();
   };
 
   return {
@@ -268,22 +299,28 @@ export function createScheduler({
       stopped = false;
       poller = setInterval(look, pollMs);
       poller.unref();
-      look();
+      void look();
     },
     poke: () => look(),
     arrived() {
       pace.arrived();
-      look();
+      void look();
     },
-    reload: () => look(true),
+    reload: () => void look(true),
     async queueTest(messageId, transcript, onWait = () => undefined) {
-      syncLanes();
-      const message = queue.get(messageId);
-      const member = message?.serverId !== null && message?.serverId !== undefined ? members.get(message.serverId) : undefined;
-      if (!message || message.status !== 'sending' || !member || stopped) throw new Error(`message ${messageId} cannot be sent now`);
+      let turn: Omit<TestTurn, 'done' | 'cancel'> | null = null;
+      await step('cannot read email servers', async () => {
+        await syncLanes();
+        const message = await queue.get(messageId);
+        const member = message?.serverId !== null && message?.serverId !== undefined ? members.get(message.serverId) : undefined;
+        if (message && message.status === 'sending' && member && !stopped)
+          turn = { member, message, transcript, onWait, waitReported: false };
+      });
+      const ready = turn as Omit<TestTurn, 'done' | 'cancel'> | null;
+      if (!ready || stopped) throw new Error(`message ${messageId} cannot be sent now`);
       return new Promise<AttemptSummary>((done, cancel) => {
-        member.lane.tests.push({ member, message, transcript, onWait, waitReported: false, done, cancel });
-        pump();
+        ready.member.lane.tests.push({ ...ready, done, cancel });
+        void pump();
       });
     },
     idle() {
@@ -306,6 +343,7 @@ export function createScheduler({
       if (timer) clearTimeout(timer);
       if (poller) clearInterval(poller);
       for (const lane of lanes.values()) for (const test of lane.tests.splice(0)) test.cancel(new Error('the relay is stopping'));
+      await steps;
       await this.idle();
       for (const lane of lanes.values()) if (lane.active) closeLink(lane.active);
       lanes.clear();

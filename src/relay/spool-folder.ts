@@ -57,25 +57,25 @@ function readAt(fd: number, position: number, length: number): Buffer {
  * Moves one file's message into the store: its body in chunks, the last chunk with the record
  * when the record must be made again. Returns what it did, or null when the file is not needed.
  */
-function moveFile(store: SpoolFolderStore, id: string, file: string): 'rebuilt' | 'moved' | null {
+async function moveFile(store: SpoolFolderStore, id: string, file: string): Promise<'rebuilt' | 'moved' | null> {
   const fd = openSync(file, 'r');
   try {
     const { envelope, start } = readEnvelope(fd);
     const size = fstatSync(fd).size;
-    const existing = store.queue.get(id);
+    const existing = await store.queue.get(id);
     const rebuild = existing === undefined && envelope !== null;
     const live = existing !== undefined && existing.status !== 'delivered' && existing.status !== 'failed';
-    if ((!rebuild && !live) || store.bodies.has(id)) return null;
+    if ((!rebuild && !live) || (await store.bodies.has(id))) return null;
     // A half-moved body (a crash during this move) is moved again from the start.
-    store.bodies.remove(id);
+    await store.bodies.remove(id);
     let seq = 0;
     let position = start;
     for (; size - position > CHUNK_BYTES; position += CHUNK_BYTES) {
-      store.bodies.append({ messageId: id, seq: seq++, bytes: readAt(fd, position, CHUNK_BYTES) });
+      await store.bodies.append({ messageId: id, seq: seq++, bytes: readAt(fd, position, CHUNK_BYTES) });
     }
     const last = { messageId: id, seq, bytes: readAt(fd, position, size - position) };
     if (!rebuild || envelope === null) {
-      store.bodies.append(last);
+      await store.bodies.append(last);
       return 'moved';
     }
     const { prefixBytes, ...fields } = envelope;
@@ -84,7 +84,7 @@ function moveFile(store: SpoolFolderStore, id: string, file: string): 'rebuilt' 
       size: size - messageStart,
       headers: headersIn(readAt(fd, messageStart, Math.min(HEADER_SNIFF_BYTES, size - messageStart))),
     });
-    store.queue.insert([record], [last]);
+    await store.queue.insert([record], [last]);
     return 'rebuilt';
   } finally {
     closeSync(fd);
@@ -103,7 +103,7 @@ export async function moveSpoolFolder(store: SpoolFolderStore, dir: string, log:
     }
     const id = name.slice(0, -'.eml'.length);
     try {
-      const done = moveFile(store, id, path.join(dir, name));
+      const done = await moveFile(store, id, path.join(dir, name));
       if (done === null) report.removed++;
       else report[done]++;
       if (done === 'rebuilt') log.warn('message recorded again from its spool file', { queueId: id });

@@ -9,6 +9,7 @@
  * the end of DATA; chunks a crash leaves without a record go at start-up.
  */
 import { Readable } from 'node:stream';
+import type { Async } from '../store/async.js';
 import type { BodyChunk, BodyRepo } from '../store/bodies.js';
 import type { NewMessage } from '../store/queue.js';
 import { headerEndFinder, headerFields } from './header-block.js';
@@ -63,10 +64,13 @@ export interface Spool {
   /** The bytes to forward: our Received: header and the client's message, a chunk at a time. */
   read(id: string): Readable;
   /** The first `bytes` of what `read` gives (or all of it when shorter). */
-  head(id: string, bytes: number): Buffer;
+  head(id: string, bytes: number): Promise<Buffer>;
   /** Deletes a message's bytes (refused, delivered, failed or deleted). */
-  remove(id: string): void;
+  remove(id: string): Promise<void>;
 }
+
+/** The store's bodies as the spool uses them. */
+export type SpoolBodies = Pick<Async<BodyRepo>, 'append' | 'chunk' | 'remove'>;
 
 /** What the log keeps of a header block: Subject, Message-ID and every From (also spelt `From :`, RFC 5322 obs-syntax). */
 function messageHeaders(block: Buffer): MessageHeaders {
@@ -103,9 +107,9 @@ function headerSniffer(): { push(chunk: Buffer): MessageHeaders | null; end(): M
 }
 
 /** A message's chunks in order, read one point lookup at a time. */
-function* chunksOf(bodies: Pick<BodyRepo, 'chunk'>, id: string): Generator<Buffer> {
+async function* chunksOf(bodies: Pick<SpoolBodies, 'chunk'>, id: string): AsyncGenerator<Buffer> {
   for (let seq = 0; ; seq++) {
-    const chunk = bodies.chunk(id, seq);
+    const chunk = await bodies.chunk(id, seq);
     if (chunk === undefined) {
       if (seq === 0) throw new Error(`message ${id} has no stored body`);
       return;
@@ -115,7 +119,7 @@ function* chunksOf(bodies: Pick<BodyRepo, 'chunk'>, id: string): Generator<Buffe
 }
 
 /** Creates the spool over the store's bodies (a test may wrap them with failing writes). */
-export function createSpool(bodies: Pick<BodyRepo, 'append' | 'chunk' | 'remove'>): Spool {
+export function createSpool(bodies: SpoolBodies): Spool {
   return {
     async write(id, prefix, body, maxBytes = Infinity, vet = () => undefined) {
       let size = 0;
@@ -126,9 +130,9 @@ export function createSpool(bodies: Pick<BodyRepo, 'append' | 'chunk' | 'remove'
       let refusal: Error | null = null;
       let batch: Buffer[] = [prefix];
       let batchBytes = prefix.length;
-      const discard = (): void => {
+      const discard = async (): Promise<void> => {
         batch = [];
-        if (seq > 0) bodies.remove(id);
+        if (seq > 0) await bodies.remove(id);
       };
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -146,14 +150,14 @@ export function createSpool(bodies: Pick<BodyRepo, 'append' | 'chunk' | 'remove'
             batch.push(chunk);
             batchBytes += chunk.length;
             if (batchBytes >= CHUNK_BYTES) {
-              bodies.append({ messageId: id, seq, bytes: Buffer.concat(batch, batchBytes) });
+              await bodies.append({ messageId: id, seq, bytes: Buffer.concat(batch, batchBytes) });
               seq++;
               batch = [];
               batchBytes = 0;
             }
           } catch (err) {
             refusal = err instanceof Error ? err : new Error(String(err));
-            discard();
+            await discard();
           }
         }
         if (refusal === null) {
@@ -162,17 +166,17 @@ export function createSpool(bodies: Pick<BodyRepo, 'append' | 'chunk' | 'remove'
         }
       } catch (err) {
         // The body failed (the client went away), `vet` refused it, or deleting the chunks failed.
-        if (refusal === null) discard();
+        if (refusal === null) await discard();
         throw err;
       }
       if (refusal !== null) throw refusal;
       return { id, size, headers, last: { messageId: id, seq, bytes: Buffer.concat(batch, batchBytes) } };
     },
     read: (id) => Readable.from(chunksOf(bodies, id), { objectMode: false }),
-    head(id, bytes) {
+    async head(id, bytes) {
       const held: Buffer[] = [];
       let heldBytes = 0;
-      for (const chunk of chunksOf(bodies, id)) {
+      for await (const chunk of chunksOf(bodies, id)) {
         held.push(chunk);
         heldBytes += chunk.length;
         if (heldBytes >= bytes) break;

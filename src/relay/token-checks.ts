@@ -15,15 +15,15 @@ export const KEEPALIVE_MS = 24 * 60 * 60_000;
 export interface TokenCheckDeps {
   log: Logger;
   members: Map<number, Member>;
-  ensureLink: (member: Member) => Link | null;
+  ensureLink: (member: Member) => Promise<Link | null>;
   outcomes: Pick<Outcomes, 'holdLane' | 'markWorking'>;
 }
 
 export interface TokenChecks {
-  /** Checks the token of a server that shows a token problem, with its current settings. */
-  recheck(member: Member): void;
-  /** Refreshes an idle Authorize Account token when a day has passed since the last refresh. */
-  keepAlive(member: Member, t: number): void;
+  /** Checks the token of a server that shows a token problem, with its current settings (the token request goes on in the background). */
+  recheck(member: Member): Promise<void>;
+  /** Refreshes an idle Authorize Account token when a day has passed since the last refresh (in the background). */
+  keepAlive(member: Member, t: number): Promise<void>;
 }
 
 /** Creates the checks. */
@@ -34,30 +34,30 @@ export function createTokenChecks({ log, members, ensureLink, outcomes }: TokenC
    * A server that shows a token problem is checked again at once with its new settings, so a fix
    * shows without waiting for mail; an SMTP problem (5.7.139 and the like) shows again on the next delivery.
    */
-  const recheck = (member: Member): void => {
+  const recheck = async (member: Member): Promise<void> => {
     const { server } = member;
     const smtpProblem = /^\d\.\d{1,3}\.\d{1,3}$/.test(server.statusCode ?? '');
     // Only a problem that was shown is checked again (a server never authorized has nothing to re-check).
     if (server.method !== 'office365' || server.status === 'authorized' || server.statusCode === null || smtpProblem) return;
     const generation = member.generation;
     const current = (): boolean => members.get(server.id) === member && member.generation === generation;
-    const link = ensureLink(member);
+    const link = await ensureLink(member);
     const lost = (code: string): 'not_authorized' | 'error' =>
       server.signInMode === 'authorize' || ['not_configured', 'no_account'].includes(code) ? 'not_authorized' : 'error';
     if (!link?.conn.tokens) {
       const error = member.connError;
-      if (error) holdLane(member, error.message, error.code, error.hint, lost(error.code));
+      if (error) await holdLane(member, error.message, error.code, error.hint, lost(error.code));
       return;
     }
-    link.conn.tokens
+    void link.conn.tokens
       .getAccessToken()
       .then(
-        () => {
-          if (current()) markWorking(member, link.conn);
+        async () => {
+          if (current()) await markWorking(member, link.conn);
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           const error = toTokenError(err);
-          if (!error.transient && current()) holdLane(member, error.message, error.code, error.hint, lost(error.code));
+          if (!error.transient && current()) await holdLane(member, error.message, error.code, error.hint, lost(error.code));
         },
       )
       .catch((err: unknown) =>
@@ -66,23 +66,23 @@ export function createTokenChecks({ log, members, ensureLink, outcomes }: TokenC
   };
 
   /** Refreshes an idle Authorize Account token once a day; a refusal holds the server like a failed delivery. */
-  const keepAlive = (member: Member, t: number): void => {
+  const keepAlive = async (member: Member, t: number): Promise<void> => {
     const server = member.server;
     if (server.signInMode !== 'authorize' || !server.authorizedAccount || member.held || member.keepAliveRunning) return;
-    const tokens = ensureLink(member)?.conn.tokens;
+    const tokens = (await ensureLink(member))?.conn.tokens;
     if (!tokens || t - (tokens.refreshedAt ?? server.tokenRefreshedAt ?? 0) < KEEPALIVE_MS) return;
     member.keepAliveRunning = true;
     const generation = member.generation;
     const current = (): boolean => members.get(server.id) === member && member.generation === generation;
-    tokens
+    void tokens
       .getAccessToken({ forceRefresh: true })
       .then(
-        () => {
-          if (current()) markWorking(member, member.link?.conn ?? null);
+        async () => {
+          if (current()) await markWorking(member, member.link?.conn ?? null);
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           const error = toTokenError(err);
-          if (!error.transient && current()) holdLane(member, error.message, error.code, error.hint, 'not_authorized');
+          if (!error.transient && current()) await holdLane(member, error.message, error.code, error.hint, 'not_authorized');
         },
       )
       .catch((err: unknown) =>

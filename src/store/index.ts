@@ -24,6 +24,7 @@ import { createRetentionRepo, type RetentionRepo } from './retention.js';
 import { createServerRemoval, type RemoveServer } from './server-removal.js';
 import { createServerRepo, type ServerRepo } from './servers.js';
 import type { SecretBox } from './secret-box.js';
+import { asAsync, type Async } from './async.js';
 import { createSessionRepo, type SessionRepo } from './sessions.js';
 import { createTokenCacheRepo, type TokenCacheRepo } from './token-caches.js';
 import { createUserRepo, type UserRepo } from './users.js';
@@ -31,9 +32,8 @@ import { createUserRepo, type UserRepo } from './users.js';
 /** Admin sessions end after 12 idle hours, and 7 days after sign-in at the latest. */
 const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_000 };
 
-export interface Store {
-  /** The data folder the database lives in. */
-  dataDir: string;
+/** The repositories as the SQLite engine implements them: synchronous, over better-sqlite3. */
+export interface SqliteRepos {
   servers: ServerRepo;
   queue: QueueRepo;
   /** Message bodies, in chunks (recorded with their messages through `queue.insert`). */
@@ -53,8 +53,6 @@ export interface Store {
   laneState: LaneStateRepo;
   /** Pruning of old finished mail, checkpoints and the database's size. */
   retention: RetentionRepo;
-  /** Removes an email server with its waiting mail in one transaction, or says why not (see server-removal.ts). */
-  removeServer: RemoveServer;
   /** Alert settings, alerts from firing to resolved, and the queue figures alerts watch. */
   alerts: AlertRepo;
   /** The admin panel's dashboard figures (queue by status, messages per hour, oldest waiting). */
@@ -67,16 +65,25 @@ export interface Store {
   database: DatabaseRepo;
   /** Whether a key opens the sealed secrets, and the check value that tells. */
   keyCheck: KeyCheckRepo;
-  close(): void;
 }
 
-/** The store as the SQLite engine opens it: the seam and the handle the store's own tests look behind it with. */
+/** The store's repositories by name, as relay365 sees them: every method asynchronous. */
+export type StoreRepos = Async<SqliteRepos>;
+
+/** The store as relay365 sees it, whatever its engine. */
+export interface Store extends StoreRepos {
+  /** The data folder (the local one; the database may live elsewhere). */
+  dataDir: string;
+  /** Removes an email server with its waiting mail in one transaction, or says why not (see server-removal.ts). */
+  removeServer: Async<{ run: RemoveServer }>['run'];
+  close(): Promise<void>;
+}
+
+/** The store as the SQLite engine opens it: the seam, and behind it the synchronous repositories and the handle the store's own tests use. */
 export interface SqliteStore extends Store {
   db: Db;
+  sync: SqliteRepos & { removeServer: RemoveServer };
 }
-
-/** The store's repositories by name (every member but the data folder, the removal and close). */
-export type StoreRepos = Omit<Store, 'dataDir' | 'removeServer' | 'close'>;
 
 /**
  * The part of the store one consumer uses: for each repository it names, the methods it calls, as
@@ -102,9 +109,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
   const database = createDatabaseRepo(db);
   const relayUsers = createRelayUserRepo(db, now);
   const networks = createNetworkRepo(db, now);
-  return {
-    db,
-    dataDir,
+  const sync = {
     servers,
     queue,
     bodies,
@@ -123,7 +128,15 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     refusals: createRefusalRepo(db),
     database,
     keyCheck: createKeyCheckRepo(db, box),
-    close: () => {
+  };
+  const { removeServer, ...repos } = sync;
+  return {
+    ...asAsync(repos),
+    removeServer: async (serverId, options) => removeServer(serverId, options),
+    db,
+    sync,
+    dataDir,
+    close: async () => {
       database.close();
       db.close();
     },

@@ -79,7 +79,7 @@ describe('Users page passwords', () => {
   it('signs a user out everywhere when a Super Admin sets their password', async () => {
     const admin = await signedIn(panel, 'root@example.com', { superAdmin: true });
     const user = await signedIn(panel, 'viewer@example.com');
-    const id = panel.fx.store.users.findByEmail('viewer@example.com')!.id;
+    const id = panel.fx.store.sync.users.findByEmail('viewer@example.com')!.id;
     await admin.get('/users');
     expect((await admin.post(`/users/${id}`, { password: NEW_PASSWORD })).status).toBe(303);
     expect((await user.get('/log')).status).toBe(303);
@@ -91,7 +91,7 @@ describe('Users page passwords', () => {
     const admin = await signedIn(panel, 'root@example.com', { superAdmin: true });
     const page = await admin.get('/users');
     expect(page.text).toContain('<a href="/account">Change your password</a>');
-    const id = panel.fx.store.users.findByEmail('root@example.com')!.id;
+    const id = panel.fx.store.sync.users.findByEmail('root@example.com')!.id;
     const refused = await admin.post(`/users/${id}`, { superAdmin: '1', password: NEW_PASSWORD });
     expect(refused.status).toBe(409);
     expect(visibleText(refused.text)).toContain('Change your own password on the Account page');

@@ -29,7 +29,7 @@ afterEach(async () => {
 function alertsPanel(env: Record<string, string> = {}, log: Logger = silentLogger) {
   panel = createPanel({ env });
   const { fx, clock, relay } = panel;
-  fx.store.servers.add(plainServer({ name: 'upstream' }));
+  fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
   const alerts = createAlerts({
     config: fx.config,
     store: fx.store,
@@ -56,7 +56,7 @@ describe('the Alerts page', () => {
     const { app } = alertsPanel();
     const agent = await agentFor(app, 'admin@contoso.test', { superAdmin: true });
     const url = `https://hooks.example.test${SECRET_PATH}`;
-    const serverId = String(panel.fx.store.servers.list()[0]?.id);
+    const serverId = String(panel.fx.store.sync.servers.list()[0]?.id);
     const saved = await agent.post('/alerts', {
       ...FORM,
       webhookUrl: url,
@@ -73,7 +73,7 @@ describe('the Alerts page', () => {
     expect(visibleText(page.text)).toMatch(/Webhook URL Set\./);
     expect(page.text).toContain('ops@contoso.test, it@contoso.test');
     expect(page.text).toMatch(/<option value="\d+" selected="">upstream<\/option>/);
-    expect(panel.fx.store.alerts.settings()).toMatchObject({
+    expect(panel.fx.store.sync.alerts.settings()).toMatchObject({
       hasWebhook: true,
       emails: ['ops@contoso.test', 'it@contoso.test'],
       emailServerId: Number(serverId),
@@ -81,14 +81,14 @@ describe('the Alerts page', () => {
       failuresPerHour: 5,
       repeatMinutes: 60,
     });
-    expect(panel.fx.store.alerts.webhookUrl()).toBe(url);
+    expect(panel.fx.store.sync.alerts.webhookUrl()).toBe(url);
     expect(panel.logLines.join('\n')).not.toContain('very-secret-token');
 
     // An empty field keeps the URL; the box removes it.
     await agent.post('/alerts', { ...FORM, emails: 'ops@contoso.test' });
-    expect(panel.fx.store.alerts.webhookUrl()).toBe(url);
+    expect(panel.fx.store.sync.alerts.webhookUrl()).toBe(url);
     await agent.post('/alerts', { ...FORM, clearWebhook: '1' });
-    expect(panel.fx.store.alerts.settings()).toMatchObject({ hasWebhook: false, emails: [], emailServerId: null });
+    expect(panel.fx.store.sync.alerts.settings()).toMatchObject({ hasWebhook: false, emails: [], emailServerId: null });
   });
 
   it('re-renders a failed form with each message next to its field, without the typed URL', async () => {
@@ -113,7 +113,7 @@ describe('the Alerts page', () => {
     expect(errorOf('alert-repeat')).toBe('The repeat interval is at least 5.');
     expect(res.text).toContain('ops@contoso.test, not-an-address');
     expect(res.text).not.toContain('very-secret-token');
-    expect(panel.fx.store.alerts.settings()).toMatchObject({ hasWebhook: false, emails: [], oldestMinutes: 30, repeatMinutes: 240 });
+    expect(panel.fx.store.sync.alerts.settings()).toMatchObject({ hasWebhook: false, emails: [], oldestMinutes: 30, repeatMinutes: 240 });
   });
 
   it('shows channels set in the environment read-only, never the URL', async () => {
@@ -128,7 +128,7 @@ describe('the Alerts page', () => {
     expect(page.text).not.toContain('very-secret-token');
     expect(page.text).not.toContain('name="webhookUrl"');
     await agent.post('/alerts', { ...FORM, webhookUrl: 'https://other.example.test/x', emails: 'ops@contoso.test' });
-    expect(panel.fx.store.alerts.settings()).toMatchObject({ hasWebhook: false, emails: [] });
+    expect(panel.fx.store.sync.alerts.settings()).toMatchObject({ hasWebhook: false, emails: [] });
   });
 
   it('refuses changes and test alerts to users without Settings: Update Settings', async () => {
@@ -140,13 +140,13 @@ describe('the Alerts page', () => {
     expect(page.text).not.toContain('action="/alerts/test"');
     expect((await agent.post('/alerts', { ...FORM, emails: 'ops@contoso.test' })).status).toBe(403);
     expect((await agent.post('/alerts/test')).status).toBe(403);
-    expect(panel.fx.store.alerts.settings().emails).toEqual([]);
+    expect(panel.fx.store.sync.alerts.settings().emails).toEqual([]);
   });
 
   it('sends a test alert on every channel and reports each one', async () => {
     const { app } = alertsPanel();
     receiver = await startWebhookReceiver(SECRET_PATH);
-    panel.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: ['ops@contoso.test'] }, panel.clock.now);
+    panel.fx.store.sync.alerts.saveSettings({ webhookUrl: receiver.url, emails: ['ops@contoso.test'] }, panel.clock.now);
     const agent = await agentFor(app, 'admin@contoso.test', { superAdmin: true });
     const sent = await agent.post('/alerts/test');
     expect(sent.status).toBe(303);
@@ -154,13 +154,13 @@ describe('the Alerts page', () => {
     expect(page).toContain('Webhook: sent. The webhook accepted the test notice.');
     expect(page).toMatch(/Email: sent\. Queued as [0-9A-Z]+ through upstream to ops@contoso\.test/);
     expect(receiver.posts).toMatchObject([{ status: 'test', title: 'Test alert from relay365' }]);
-    const queued = panel.fx.store.queue.list({ limit: 10 }).filter((m) => m.route === ALERT_ROUTE);
+    const queued = panel.fx.store.sync.queue.list({ limit: 10 }).filter((m) => m.route === ALERT_ROUTE);
     expect(queued).toMatchObject([{ subject: '[relay365] TEST: Test alert from relay365', status: 'queued' }]);
 
     // A failing webhook is reported with its reason, never its URL.
     await receiver.close();
     receiver = await startWebhookReceiver(SECRET_PATH, 500);
-    panel.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [] }, panel.clock.now);
+    panel.fx.store.sync.alerts.saveSettings({ webhookUrl: receiver.url, emails: [] }, panel.clock.now);
     const again = await agent.post('/alerts/test');
     const failed = visibleText((await agent.get(again.location as string)).text);
     expect(failed).toContain('Webhook: failed. Not delivered: webhook answered HTTP 500.');
@@ -185,8 +185,8 @@ describe('the Alerts page', () => {
 
   it('lists the alerts that fire now and the recent ones', async () => {
     const { app, alerts } = alertsPanel();
-    const server = panel.fx.store.servers.list()[0]!;
-    panel.fx.store.servers.setStatus(server.id, {
+    const server = panel.fx.store.sync.servers.list()[0]!;
+    panel.fx.store.sync.servers.setStatus(server.id, {
       status: 'error',
       code: '5.7.3',
       message: '535 5.7.3 Authentication unsuccessful',

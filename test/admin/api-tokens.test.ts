@@ -28,7 +28,7 @@ describe('API tokens page', () => {
       /provisioning ?, write r365_.{4}… last used \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC created \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
     );
 
-    const id = panel.fx.store.apiTokens.findByName('provisioning')!.id;
+    const id = panel.fx.store.sync.apiTokens.findByName('provisioning')!.id;
     expect((await admin.post(`/api-tokens/${id}/revoke`)).status).toBe(303);
     expect(visibleText((await admin.get('/api-tokens')).text)).toContain('Revoked provisioning');
     expect((await apiClient(panel.app, token)('GET', '/servers')).status).toBe(401);
@@ -49,8 +49,8 @@ describe('API tokens page', () => {
     const editor = await signedIn(panel, 'editor@contoso.test', { updateSettings: true });
     expect((await editor.get('/api-tokens')).status).toBe(403);
     expect((await editor.post('/api-tokens', { name: 'sneaky', scope: 'write' })).status).toBe(403);
-    expect(panel.fx.store.apiTokens.list()).toEqual([]);
-    const { token } = panel.fx.store.apiTokens.add({ name: 'script', scope: 'write' });
+    expect(panel.fx.store.sync.apiTokens.list()).toEqual([]);
+    const { token } = panel.fx.store.sync.apiTokens.add({ name: 'script', scope: 'write' });
     const res = await panel.app.request('/servers', { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toMatch(/^\/login/);

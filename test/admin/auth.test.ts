@@ -160,7 +160,7 @@ describe('first Super Admin', () => {
         log: silentLogger,
       }),
     ).toBeNull();
-    expect(store.users.findByEmail('root@example.com')).toMatchObject({ isSuperAdmin: true });
+    expect(store.sync.users.findByEmail('root@example.com')).toMatchObject({ isSuperAdmin: true });
     expect((await new Agent(panel.app).signIn('root@example.com', 'from the environment')).status).toBe(303);
   });
 
@@ -188,14 +188,14 @@ describe('first Super Admin', () => {
     expect(short.text).toContain('Use at least 12 characters.');
     const done = await agent.post(path, { email: 'first@example.com', password: PASSWORD, confirm: PASSWORD });
     expect(done.status).toBe(303);
-    expect(panel.fx.store.users.findByEmail('first@example.com')).toMatchObject({ isSuperAdmin: true });
+    expect(panel.fx.store.sync.users.findByEmail('first@example.com')).toMatchObject({ isSuperAdmin: true });
     expect((await agent.get('/servers')).status).toBe(200);
 
     const again = new Agent(panel.app);
     expect((await again.get(path)).status).toBe(404);
     await again.get('/login');
     expect((await again.post(path, { email: 'second@example.com', password: PASSWORD, confirm: PASSWORD })).status).toBe(404);
-    expect(panel.fx.store.users.count()).toBe(1);
+    expect(panel.fx.store.sync.users.count()).toBe(1);
   });
 
   it('prints no setup link once a user exists', async () => {

@@ -27,7 +27,7 @@ const start = async (perms: { updateSettings?: boolean } = { updateSettings: tru
   const started = await startEmulator({ signingKey: key });
   emu = started;
   panel = createPanel();
-  panel.fx.store.servers.add(emulatorServer(started));
+  panel.fx.store.sync.servers.add(emulatorServer(started));
   return { agent: await signedIn(panel, 'admin@example.com', perms), emu: started };
 };
 
@@ -68,7 +68,7 @@ describe('Check Configuration', () => {
   it('turns the server status into the authorization error it found, with its fix', async () => {
     const { agent, emu } = await start();
     // Working until now, as a delivery left it; then the secret is replaced in the app registration.
-    panel?.fx.store.servers.setStatus(1, { status: 'authorized', account: SEED.mailbox });
+    panel?.fx.store.sync.servers.setStatus(1, { status: 'authorized', account: SEED.mailbox });
     const [secret] = emu.directory.getApp(SEED.tenantId, SEED.clientId).secrets;
     if (secret) secret.value = 'Xyz8Q~a-new-secret-the-relay-does-not-have';
     expect(visibleText((await agent.get('/servers/1')).text)).toContain(`Authorized as ${SEED.mailbox}`);
@@ -83,7 +83,7 @@ describe('Check Configuration', () => {
 
   it('shows the server as Authorized again once a check gets a token after a token error', async () => {
     const { agent } = await start();
-    panel?.fx.store.servers.setStatus(1, {
+    panel?.fx.store.sync.servers.setStatus(1, {
       status: 'error',
       code: 'AADSTS7000215',
       message: 'AADSTS7000215: Invalid client secret provided.',
@@ -92,7 +92,7 @@ describe('Check Configuration', () => {
     const checked = visibleText((await agent.post('/servers/1/check')).text);
     expect(checked).toContain('All checks passed.');
     expect(checked).not.toContain('AADSTS7000215');
-    expect(panel?.fx.store.servers.get(1)).toMatchObject({ status: 'authorized', statusCode: null });
+    expect(panel?.fx.store.sync.servers.get(1)).toMatchObject({ status: 'authorized', statusCode: null });
   });
 
   it('is refused to users without Settings: Update Settings, who do not see the button', async () => {

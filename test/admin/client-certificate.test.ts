@@ -55,7 +55,7 @@ async function office365(p: Panel): Promise<{ agent: Agent; id: number }> {
   const res = await agent.post('/servers', { name: 'Office 365', method: 'office365' });
   expect(res.status).toBe(303);
   const id = Number(/\/servers\/(\d+)$/.exec(res.location!)?.[1]);
-  p.fx.store.servers.update(id, {
+  p.fx.store.sync.servers.update(id, {
     signInMode: 'application',
     tenantId: SEED.tenantId,
     clientId: SEED.clientId,
@@ -109,8 +109,8 @@ describe('Office 365 Client Certificate in the panel', () => {
     await agent.get(EDIT(id));
     const saved = await postMultipart(agent, EDIT(id), { clientCertificate: '' }, { name: 'relay365.pem', text: pem(mine) });
     expect(saved).toMatchObject({ status: 303, location: `/servers/${id}` });
-    expect(panel.fx.store.servers.clientCertificate(id)).toBe(pem(mine).trim());
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.clientCertificate(id)).toBe(pem(mine).trim());
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       hasClientCertificate: true,
       clientCertificateThumbprint: mine.thumbprintSha256,
       clientCertificateExpiresAt: mine.notAfter.getTime(),
@@ -136,12 +136,12 @@ describe('Office 365 Client Certificate in the panel', () => {
     const { agent, id } = await office365(panel);
     await agent.get(EDIT(id));
     expect((await postMultipart(agent, EDIT(id), { clientCertificate: pem(mine) })).status).toBe(303);
-    expect(panel.fx.store.servers.get(id)?.clientCertificateThumbprint).toBe(mine.thumbprintSha256);
+    expect(panel.fx.store.sync.servers.get(id)?.clientCertificateThumbprint).toBe(mine.thumbprintSha256);
 
     // A paste in a form sent without a file (urlencoded, as without JavaScript for a plain text area) works too.
     await agent.get(EDIT(id));
     expect((await agent.post(EDIT(id), { clientCertificate: `${other.keyPem}\r\n${other.certPem}` })).status).toBe(303);
-    expect(panel.fx.store.servers.get(id)?.clientCertificateThumbprint).toBe(other.thumbprintSha256);
+    expect(panel.fx.store.sync.servers.get(id)?.clientCertificateThumbprint).toBe(other.thumbprintSha256);
     const text = visibleText((await agent.get(`/servers/${id}`)).text);
     expect(text).toContain(`SHA-256 thumbprint ${other.thumbprintSha256}`);
     expect(text).not.toContain(mine.thumbprintSha256);
@@ -150,12 +150,12 @@ describe('Office 365 Client Certificate in the panel', () => {
   it('removes the certificate with the Remove box, back to the client secret', async () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
-    panel.fx.store.servers.update(id, { clientCertificate: pem(mine) });
+    panel.fx.store.sync.servers.update(id, { clientCertificate: pem(mine) });
     await agent.get(EDIT(id));
     const removed = await postMultipart(agent, EDIT(id), { clientCertificate: '', remove: '1' });
     expect(removed.status).toBe(303);
-    expect(panel.fx.store.servers.clientCertificate(id)).toBeNull();
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.clientCertificate(id)).toBeNull();
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       hasClientCertificate: false,
       clientCertificateThumbprint: null,
       clientCertificateExpiresAt: null,
@@ -169,7 +169,7 @@ describe('Office 365 Client Certificate in the panel', () => {
   it('refuses a bad certificate next to the field, keeps the saved one and never shows the text back', async () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
-    panel.fx.store.servers.update(id, { clientCertificate: pem(mine) });
+    panel.fx.store.sync.servers.update(id, { clientCertificate: pem(mine) });
     await agent.get(EDIT(id));
 
     const foreignKey = await postMultipart(
@@ -196,7 +196,7 @@ describe('Office 365 Client Certificate in the panel', () => {
     expect(empty.status).toBe(422);
     expect(fieldError(empty)).toBe('Paste the certificate and its private key, or choose a file that holds both.');
 
-    expect(panel.fx.store.servers.get(id)?.clientCertificateThumbprint).toBe(mine.thumbprintSha256);
+    expect(panel.fx.store.sync.servers.get(id)?.clientCertificateThumbprint).toBe(mine.thumbprintSha256);
     expectNoKeyMaterial([foreignKey.text, onlyCertificate.text, garbage.text, empty.text, ...panel.logLines]);
   });
 });
@@ -213,8 +213,8 @@ describe('client certificate expiry', () => {
     panel = expiryPanel();
     const { agent, id } = await office365(panel);
     // The client secret's own date is far away: the certificate signs in, so its end is what counts.
-    panel.fx.store.servers.update(id, { clientSecretExpires: new Date(panel.clock.now + 400 * DAY_MS).toISOString().slice(0, 10) });
-    panel.fx.store.servers.update(id, { clientCertificate: pem(mine) });
+    panel.fx.store.sync.servers.update(id, { clientSecretExpires: new Date(panel.clock.now + 400 * DAY_MS).toISOString().slice(0, 10) });
+    panel.fx.store.sync.servers.update(id, { clientCertificate: pem(mine) });
     expect(visibleText((await agent.get('/log')).text)).not.toContain('expires in');
 
     await agent.get(EDIT(id));
@@ -237,7 +237,7 @@ describe('client certificate expiry', () => {
     expect(visibleText((await agent.get('/log')).text)).toContain('The client certificate of Office 365 expired 2 days ago');
 
     // Removing the certificate ends the warning: the client secret signs in again, and it has 378 days left.
-    panel.fx.store.servers.update(id, { clientCertificate: null });
+    panel.fx.store.sync.servers.update(id, { clientCertificate: null });
     expect(visibleText((await agent.get('/log')).text)).not.toContain('The client');
   });
 
@@ -245,7 +245,7 @@ describe('client certificate expiry', () => {
     panel = expiryPanel();
     const { fx, clock, relay } = panel;
     const { id } = await office365(panel);
-    fx.store.servers.update(id, { clientCertificate: pem(soon) });
+    fx.store.sync.servers.update(id, { clientCertificate: pem(soon) });
     const alerts = createAlerts({
       config: fx.config,
       store: fx.store,
@@ -255,7 +255,7 @@ describe('client certificate expiry', () => {
     });
     await alerts.evaluateNow();
     const last = soon.notAfter.toISOString().slice(0, 10);
-    expect(alerts.active()).toEqual([
+    expect(await alerts.active()).toEqual([
       expect.objectContaining({
         severity: 'warning',
         server: 'Office 365',
@@ -294,7 +294,7 @@ describe('Office 365 Client Certificate in the API', () => {
       clientCertificateExpiresAt: mine.notAfter.toISOString(),
     });
     expect(created.body).not.toHaveProperty('clientCertificate');
-    expect(panel.fx.store.servers.clientCertificate(created.body.id)).toBe(pem(mine));
+    expect(panel.fx.store.sync.servers.clientCertificate(created.body.id)).toBe(pem(mine));
 
     const bad = await api('PATCH', `/servers/${created.body.id}`, { clientCertificate: `${other.certPem}${mine.keyPem}` });
     expect(bad.status).toBe(400);

@@ -26,7 +26,7 @@ const STATE_CHANGING = [
 describe('CSRF protection', () => {
   it('refuses every state-changing form posted without the CSRF token', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'upstream' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     const agent = await signedIn(panel, 'admin@example.com', { superAdmin: true });
     await createUser(panel, 'other@example.com');
     for (const [path, fields] of STATE_CHANGING) {
@@ -34,35 +34,35 @@ describe('CSRF protection', () => {
       expect(res.status, path).toBe(403);
       expect(res.text, path).toContain('This form was not accepted');
     }
-    expect(panel.fx.store.servers.list().map((s) => s.port)).toEqual([25]);
-    expect(panel.fx.store.servers.findByName('forged')).toBeUndefined();
-    expect(panel.fx.store.users.count()).toBe(2);
-    expect(panel.fx.store.relayUsers.list()).toHaveLength(0);
-    expect(panel.fx.store.networks.list()).toHaveLength(0);
+    expect(panel.fx.store.sync.servers.list().map((s) => s.port)).toEqual([25]);
+    expect(panel.fx.store.sync.servers.findByName('forged')).toBeUndefined();
+    expect(panel.fx.store.sync.users.count()).toBe(2);
+    expect(panel.fx.store.sync.relayUsers.list()).toHaveLength(0);
+    expect(panel.fx.store.sync.networks.list()).toHaveLength(0);
     expect(panel.relay.sendTest).not.toHaveBeenCalled();
     expect((await agent.get('/servers')).status).toBe(200);
   });
 
   it("refuses another session's token", async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'upstream' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     const victim = await signedIn(panel, 'victim@example.com', { superAdmin: true });
     const attacker = await signedIn(panel, 'attacker@example.com', { superAdmin: true });
     expect(attacker.csrf).not.toBe(victim.csrf);
     const res = await victim.post('/servers/1/edit/port', { _csrf: attacker.csrf, port: '26' });
     expect(res.status).toBe(403);
-    expect(panel.fx.store.servers.get(1)?.port).toBe(25);
+    expect(panel.fx.store.sync.servers.get(1)?.port).toBe(25);
   });
 
   it('refuses a form whose Origin is another site, even with a valid token', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'upstream' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     const agent = await signedIn(panel, 'admin@example.com', { superAdmin: true });
     const res = await agent.post('/servers/1/edit/port', { port: '26' }, { headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(403);
     const ok = await agent.post('/servers/1/edit/port', { port: '26' }, { headers: { origin: 'http://localhost:8025' } });
     expect(ok.status).toBe(303);
-    expect(panel.fx.store.servers.get(1)?.port).toBe(26);
+    expect(panel.fx.store.sync.servers.get(1)?.port).toBe(26);
   });
 
   it('protects the login form too (login CSRF)', async () => {

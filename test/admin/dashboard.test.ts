@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.js';
+import type { SqliteStore } from '../../src/store/index.js';
 import type { AttemptResult, NewMessage } from '../../src/store/queue.js';
 import { HOUR_MS, windowStart } from '../../src/store/dashboard.js';
 import { DashboardPage, type DashboardProps } from '../../src/admin/views/dashboard.js';
@@ -31,9 +31,9 @@ const date = (days: number): string => new Date(NOW + days * DAY).toISOString().
 const delivered: AttemptResult = { kind: 'done', delivered: [{ address: 'alice@fabrikam.com', reply: '250 2.0.0 OK' }], failed: [] };
 
 /** Three servers in the three states, and mail in every state spread over the last day. */
-function seed(store: Store): { ok: number; broken: number; smarthost: number } {
+function seed(store: SqliteStore): { ok: number; broken: number; smarthost: number } {
   const office = (name: string, expiresInDays: number) =>
-    store.servers.add(
+    store.sync.servers.add(
       plainServer({
         name,
         method: 'office365',
@@ -50,9 +50,9 @@ function seed(store: Store): { ok: number; broken: number; smarthost: number } {
     ).id;
   const ok = office('Office 365', 40);
   const broken = office('Scanners', 5);
-  const smarthost = store.servers.add(plainServer({ name: 'smarthost' }), true).id;
-  store.servers.setStatus(ok, { status: 'authorized', account: 'relay@contoso.com', refreshedAt: NOW - 10 * 60_000 });
-  store.servers.setStatus(broken, {
+  const smarthost = store.sync.servers.add(plainServer({ name: 'smarthost' }), true).id;
+  store.sync.servers.setStatus(ok, { status: 'authorized', account: 'relay@contoso.com', refreshedAt: NOW - 10 * 60_000 });
+  store.sync.servers.setStatus(broken, {
     status: 'error',
     code: 'AADSTS7000215',
     message: 'Invalid client secret provided.',
@@ -60,21 +60,21 @@ function seed(store: Store): { ok: number; broken: number; smarthost: number } {
   });
 
   const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-  store.queue.insert([
+  store.sync.queue.insert([
     ...ids('HOUR20', 4).map((id) => message(id, ok, START + 20 * HOUR_MS)),
     ...['DELIVERED22', 'DEFERRED22', 'FAILED22'].map((id) => message(id, ok, START + 22 * HOUR_MS)),
     ...ids('HELD', 2).map((id, i) => message(id, broken, NOW - (3 - i) * HOUR_MS)),
     message('QUEUED', smarthost, NOW - 60_000),
   ]);
-  for (const id of ids('HOUR20', 4)) store.queue.recordAttempt(id, delivered, START + 20 * HOUR_MS + 60_000);
-  store.queue.recordAttempt('DELIVERED22', delivered, START + 22 * HOUR_MS + 60_000);
-  store.queue.recordAttempt('DEFERRED22', { kind: 'defer', nextAttemptAt: NOW + HOUR_MS, reply: '451 4.7.500' }, START + 22 * HOUR_MS);
-  store.queue.recordAttempt(
+  for (const id of ids('HOUR20', 4)) store.sync.queue.recordAttempt(id, delivered, START + 20 * HOUR_MS + 60_000);
+  store.sync.queue.recordAttempt('DELIVERED22', delivered, START + 22 * HOUR_MS + 60_000);
+  store.sync.queue.recordAttempt('DEFERRED22', { kind: 'defer', nextAttemptAt: NOW + HOUR_MS, reply: '451 4.7.500' }, START + 22 * HOUR_MS);
+  store.sync.queue.recordAttempt(
     'FAILED22',
     { kind: 'done', delivered: [], failed: [{ address: 'alice@fabrikam.com', reply: '550 5.1.10 RecipientNotFound' }] },
     START + 22 * HOUR_MS,
   );
-  store.queue.holdServer(broken, '535 5.7.3 Authentication unsuccessful', START + 23 * HOUR_MS);
+  store.sync.queue.holdServer(broken, '535 5.7.3 Authentication unsuccessful', START + 23 * HOUR_MS);
   return { ok, broken, smarthost };
 }
 

@@ -124,7 +124,7 @@ describe('GET /api/v1/health', () => {
 
   it('answers the body and status of /readyz, ready or not', async () => {
     await setup();
-    const token = h.fx.store.apiTokens.add({ name: 'monitor', scope: 'read' }).token;
+    const token = h.fx.store.sync.apiTokens.add({ name: 'monitor', scope: 'read' }).token;
     const sameAsReadyz = async (): Promise<{ status: number; body: unknown }> => {
       const { status, body } = await readyz();
       const answer = await health(token);

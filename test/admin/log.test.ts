@@ -27,7 +27,7 @@ function message(id: string, serverId: number, minutes: number, from: string, to
 }
 
 function seed(p: Panel): void {
-  const { servers, queue } = p.fx.store;
+  const { servers, queue } = p.fx.store.sync;
   servers.add(plainServer({ name: 'o365', method: 'office365' }));
   servers.add(plainServer({ name: 'smarthost' }));
   queue.insert([
@@ -65,8 +65,8 @@ describe('relay log', () => {
     panel = createPanel();
     seed(panel);
     const many = Array.from({ length: 5 }, (_, i) => `person${i}@fabrikam.com`);
-    panel.fx.store.queue.insert([message('LONG4', 1, 3, 'erp@contoso.com', many, 'Invoice 4')]);
-    panel.fx.store.queue.recordAttempt(
+    panel.fx.store.sync.queue.insert([message('LONG4', 1, 3, 'erp@contoso.com', many, 'Invoice 4')]);
+    panel.fx.store.sync.queue.recordAttempt(
       'LONG4',
       { kind: 'done', delivered: [], failed: many.map((address) => ({ address, reply: SEND_AS_DENIED })) },
       T0,
@@ -118,8 +118,8 @@ describe('relay log', () => {
     panel = createPanel();
     seed(panel);
     const to = ['alice@fabrikam.com', 'bob@fabrikam.com'];
-    panel.fx.store.queue.insert([message('DENY5', 1, 4, 'erp@contoso.com', to, 'Invoice 5')]);
-    panel.fx.store.queue.recordAttempt(
+    panel.fx.store.sync.queue.insert([message('DENY5', 1, 4, 'erp@contoso.com', to, 'Invoice 5')]);
+    panel.fx.store.sync.queue.recordAttempt(
       'DENY5',
       { kind: 'done', delivered: [], failed: to.map((address) => ({ address, reply: SEND_AS_DENIED })) },
       T0,
@@ -166,8 +166,8 @@ describe('relay log', () => {
     panel = createPanel();
     seed(panel);
     const agent = await signedIn(panel, 'viewer@example.com');
-    const latest = latestEventId(panel.fx.store.queue);
-    expect(latest).toBe(panel.fx.store.queue.eventsSince(0, 1000).at(-1)!.id);
+    const latest = await latestEventId(panel.fx.store.queue);
+    expect(latest).toBe(panel.fx.store.sync.queue.eventsSince(0, 1000).at(-1)!.id);
     expect((await agent.get('/log')).text).toContain(`data-after="${latest}"`);
 
     const res = await panel.app.request(`/log/events?after=${latest}`, {
@@ -175,7 +175,7 @@ describe('relay log', () => {
     });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = res.body!.getReader();
-    panel.fx.store.queue.addEvent('MID2', 2, 'deferred', '451 4.7.500 Server busy', Date.now());
+    panel.fx.store.sync.queue.addEvent('MID2', 2, 'deferred', '451 4.7.500 Server busy', Date.now());
     let received = '';
     while (!received.includes('\n\n')) received += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
@@ -189,7 +189,7 @@ describe('relay log', () => {
 describe('send test email', () => {
   it('sends through the relay and shows the reply and the SMTP conversation', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'o365', method: 'office365', mailbox: 'relay@contoso.com' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'o365', method: 'office365', mailbox: 'relay@contoso.com' }));
     const agent = await signedIn(panel, 'admin@example.com', { updateSettings: true });
     const page = await agent.get('/servers/1');
     expect(page.text).toContain('value="relay@contoso.com"');
@@ -216,7 +216,7 @@ describe('send test email', () => {
       hint: { meaning: 'SMTP AUTH is disabled for the mailbox or tenant', fix: 'Enable Authenticated SMTP for the mailbox.' },
       messageId: 'TEST2',
     });
-    panel.fx.store.servers.add(plainServer({ name: 'o365', method: 'office365' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'o365', method: 'office365' }));
     const agent = await signedIn(panel, 'admin@example.com', { updateSettings: true });
     const posted = await agent.post('/servers/1/test', { to: 'alice@fabrikam.com', subject: 'Hello', body: '' });
     const text = visibleText((await agent.get(posted.location!)).text);
@@ -228,7 +228,7 @@ describe('send test email', () => {
 
   it('asks for a valid recipient before sending', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'o365', method: 'office365' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'o365', method: 'office365' }));
     const agent = await signedIn(panel, 'admin@example.com', { updateSettings: true });
     const res = await agent.post('/servers/1/test', { to: 'nobody', subject: 'x' });
     expect(res.status).toBe(422);

@@ -19,7 +19,7 @@ const SECRET = 'Rly8Q~app.Secret.Value.0123456789';
 async function setup(overrides: Parameters<typeof plainServer>[0] = {}) {
   entra = await startFakeEntra();
   panel = createPanel();
-  const server = panel.fx.store.servers.add(
+  const server = panel.fx.store.sync.servers.add(
     plainServer({
       name: 'o365',
       method: 'office365',
@@ -83,7 +83,7 @@ describe('Authorize Account', () => {
       redirect_uri: 'http://localhost:8025/oauth/office365/callback',
     });
     expect(s256(request!['code_verifier']!)).toBe(url.searchParams.get('code_challenge'));
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       status: 'authorized',
       authorizedAccount: 'relay@contoso.test',
       mailbox: 'relay@contoso.test',
@@ -98,7 +98,7 @@ describe('Authorize Account', () => {
     const { agent, id } = await setup({ mailbox: 'shared@contoso.test' });
     const state = (await authorize(agent, id)).searchParams.get('state')!;
     await callback(agent, { code: 'c', state });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({ authorizedAccount: 'relay@contoso.test', mailbox: 'shared@contoso.test' });
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({ authorizedAccount: 'relay@contoso.test', mailbox: 'shared@contoso.test' });
   });
 
   it('refuses a reused state without asking Microsoft again', async () => {
@@ -119,7 +119,7 @@ describe('Authorize Account', () => {
     expect(visibleText(res.text)).toContain('This sign-in answer does not match any Authorize Account started here.');
     expect((await callback(agent, { code: 'c' })).status).toBe(400);
     expect(entra.tokenRequests).toHaveLength(0);
-    expect(panel.fx.store.servers.get(id)?.status).toBe('not_authorized');
+    expect(panel.fx.store.sync.servers.get(id)?.status).toBe('not_authorized');
   });
 
   it('refuses a state older than 10 minutes', async () => {
@@ -187,7 +187,7 @@ describe('Authorize Account', () => {
     expect(text).toContain(`What it means: ${meaning}`);
     expect(text).toContain(`How to fix it: `);
     expect(text).toContain(fix);
-    expect(panel.fx.store.servers.get(id)?.status).toBe('not_authorized');
+    expect(panel.fx.store.sync.servers.get(id)?.status).toBe('not_authorized');
   });
 
   it('explains a cancelled sign-in (access_denied) and a redirect URI mismatch reported on the callback', async () => {

@@ -54,7 +54,7 @@ export function fakeRelay(result?: TestSendResult): FakeRelay {
           messageId: 'TEST1',
         },
     ),
-    retryNow: vi.fn<AdminRelay['retryNow']>(() => true),
+    retryNow: vi.fn<AdminRelay['retryNow']>(async () => true),
     deleteMessage: vi.fn<AdminRelay['deleteMessage']>(async () => true),
     settingsChanged: vi.fn<AdminRelay['settingsChanged']>(() => undefined),
     listenerInfo: vi.fn<AdminRelay['listenerInfo']>(() => LISTENER_INFO),

@@ -6,7 +6,7 @@ let panel: Panel;
 afterEach(() => panel?.cleanup());
 
 function seed(p: Panel): void {
-  p.fx.store.servers.add(
+  p.fx.store.sync.servers.add(
     plainServer({
       name: 'o365',
       method: 'office365',
@@ -17,7 +17,7 @@ function seed(p: Panel): void {
     }),
   );
   const now = Date.now();
-  p.fx.store.queue.insert([
+  p.fx.store.sync.queue.insert([
     queuedMessage('MSG1', 1, {
       mailFrom: 'app@example.com',
       recipients: ['a@example.com'],
@@ -26,7 +26,7 @@ function seed(p: Panel): void {
       expiresAt: now + 1e9,
     }),
   ]);
-  p.fx.store.queue.holdServer(1, '535 5.7.3 Authentication unsuccessful', Date.now());
+  p.fx.store.sync.queue.holdServer(1, '535 5.7.3 Authentication unsuccessful', Date.now());
 }
 
 const EDITS = [
@@ -87,11 +87,11 @@ describe('permissions', () => {
             });
       expect(res.status, `${method} ${path}`).toBe(403);
     }
-    const server = panel.fx.store.servers.get(1)!;
+    const server = panel.fx.store.sync.servers.get(1)!;
     expect(server.port).toBe(25);
-    expect(panel.fx.store.servers.clientSecret(1)).toBe('the-secret-value');
-    expect(panel.fx.store.queue.get('MSG1')?.status).toBe('held');
-    expect(panel.fx.store.users.findByEmail('viewer@example.com')).toMatchObject({ isSuperAdmin: false, canUpdateSettings: false });
+    expect(panel.fx.store.sync.servers.clientSecret(1)).toBe('the-secret-value');
+    expect(panel.fx.store.sync.queue.get('MSG1')?.status).toBe('held');
+    expect(panel.fx.store.sync.users.findByEmail('viewer@example.com')).toMatchObject({ isSuperAdmin: false, canUpdateSettings: false });
     expect(panel.relay.retryNow).not.toHaveBeenCalled();
     expect(panel.relay.deleteMessage).not.toHaveBeenCalled();
     expect(panel.relay.sendTest).not.toHaveBeenCalled();
@@ -103,7 +103,7 @@ describe('permissions', () => {
     const editor = await signedIn(panel, 'editor@example.com', { updateSettings: true });
     expect((await editor.get('/servers/1')).text).toContain('aria-label="Edit Server Port"');
     expect((await editor.post('/servers/1/edit/port', { port: '2525' })).status).toBe(303);
-    expect(panel.fx.store.servers.get(1)?.port).toBe(2525);
+    expect(panel.fx.store.sync.servers.get(1)?.port).toBe(2525);
     expect((await editor.get('/users')).status).toBe(403);
   });
 
@@ -120,18 +120,18 @@ describe('permissions', () => {
     expect((await admin.post('/users', { email: 'new@example.com', password: 'a long enough password', updateSettings: '1' })).status).toBe(
       303,
     );
-    const created = panel.fx.store.users.findByEmail('new@example.com')!;
+    const created = panel.fx.store.sync.users.findByEmail('new@example.com')!;
     expect(created).toMatchObject({ canUpdateSettings: true, isSuperAdmin: false });
     expect((await admin.post(`/users/${created.id}`, { superAdmin: '1' })).status).toBe(303);
-    expect(panel.fx.store.users.get(created.id)).toMatchObject({ canUpdateSettings: false, isSuperAdmin: true });
+    expect(panel.fx.store.sync.users.get(created.id)).toMatchObject({ canUpdateSettings: false, isSuperAdmin: true });
   });
 
   it('keeps at least one Super Admin', async () => {
     panel = createPanel();
     const admin = await signedIn(panel, 'admin@example.com', { superAdmin: true });
-    const me = panel.fx.store.users.findByEmail('admin@example.com')!;
+    const me = panel.fx.store.sync.users.findByEmail('admin@example.com')!;
     expect((await admin.post(`/users/${me.id}`, { updateSettings: '1' })).status).toBe(409);
     expect((await admin.post(`/users/${me.id}/delete`)).status).toBe(409);
-    expect(panel.fx.store.users.get(me.id)?.isSuperAdmin).toBe(true);
+    expect(panel.fx.store.sync.users.get(me.id)?.isSuperAdmin).toBe(true);
   });
 });

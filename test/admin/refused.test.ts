@@ -10,18 +10,18 @@ const T0 = Date.parse('2030-05-01T10:00:00Z');
 const TLS_HINT = 'The printer offered TLSv1 only: set RELAY365_TLS_MIN_VERSION=TLSv1, or update its firmware.';
 
 /** Records refusals as the relay does, each `minutes` after T0. */
-function record(p: Panel, refusals: [number, Refusal][]): void {
+async function record(p: Panel, refusals: [number, Refusal][]): Promise<void> {
   const clock = { now: T0 };
   const recorder = createRefusals({ store: p.fx.store, log: silentLogger, now: () => clock.now });
   for (const [minutes, refusal] of refusals) {
     clock.now = T0 + minutes * 60_000;
     recorder.record(refusal);
-    recorder.flush();
+    await recorder.flush();
   }
 }
 
-function seed(p: Panel): void {
-  record(p, [
+async function seed(p: Panel): Promise<void> {
+  await record(p, [
     [0, { reason: 'tls_failed', client: '192.168.10.7', detail: 'TLS handshake failed: offered TLSv1, required TLSv1.2', hint: TLS_HINT }],
     [1, { reason: 'relay_denied', client: '203.0.113.50', detail: '550 5.7.1 Relaying denied' }],
     [1.5, { reason: 'relay_denied', client: '203.0.113.50', detail: '550 5.7.1 Relaying denied' }],
@@ -36,7 +36,7 @@ const clients = (html: string): string[] => [...html.matchAll(/<td class="client
 describe('the Refused page', () => {
   it('shows every refusal to any signed-in user, most recently seen first, with time, client, reason, detail, count and fix', async () => {
     panel = createPanel();
-    seed(panel);
+    await seed(panel);
     const agent = await signedIn(panel, 'viewer@contoso.com');
     const page = await agent.get('/refused');
     expect(page.status).toBe(200);
@@ -55,7 +55,7 @@ describe('the Refused page', () => {
 
   it('filters by the start of the client address and by reason', async () => {
     panel = createPanel();
-    seed(panel);
+    await seed(panel);
     const agent = await signedIn(panel, 'viewer@contoso.com');
     expect(clients((await agent.get('/refused?client=192.168.10.')).text)).toEqual(['192.168.10.70', '192.168.10.7']);
     expect(clients((await agent.get('/refused?client=192.168.10.7')).text)).toEqual(['192.168.10.70', '192.168.10.7']);
@@ -72,7 +72,7 @@ describe('the Refused page', () => {
 
   it('shows a page at a time with an Older link, and Newest back', async () => {
     panel = createPanel();
-    record(
+    await record(
       panel,
       Array.from({ length: 250 }, (_, i): [number, Refusal] => [
         i,
@@ -94,7 +94,7 @@ describe('the Refused page', () => {
 
   it('says so when the page link is not valid, and shows the newest', async () => {
     panel = createPanel();
-    seed(panel);
+    await seed(panel);
     const agent = await signedIn(panel, 'viewer@contoso.com');
     const page = await agent.get('/refused?cursor=not-a-cursor');
     expect(page.status).toBe(200);
@@ -104,7 +104,9 @@ describe('the Refused page', () => {
 
   it('shows a client’s own words as text, never as markup', async () => {
     panel = createPanel();
-    record(panel, [[0, { reason: 'auth_failed', client: '192.0.2.1', detail: '535 <script>alert(1)</script>', username: '<b>x</b>' }]]);
+    await record(panel, [
+      [0, { reason: 'auth_failed', client: '192.0.2.1', detail: '535 <script>alert(1)</script>', username: '<b>x</b>' }],
+    ]);
     const agent = await signedIn(panel, 'viewer@contoso.com');
     const page = await agent.get('/refused');
     expect(page.text).not.toContain('<script>alert(1)');
@@ -114,7 +116,7 @@ describe('the Refused page', () => {
 
   it('is only for signed-in users', async () => {
     panel = createPanel();
-    seed(panel);
+    await seed(panel);
     const page = await new Agent(panel.app).get('/refused');
     expect(page.status).toBe(303);
     expect(page.location).toMatch(/^\/login/);

@@ -16,8 +16,8 @@ const CHOSEN_PASSWORD = 'printer password 42';
 /** A panel with two email servers and an editor signed in. */
 async function editorPanel(env: Record<string, string> = {}): Promise<Agent> {
   panel = createPanel({ env });
-  panel.fx.store.servers.add(plainServer({ name: 'o365' }));
-  panel.fx.store.servers.add(plainServer({ name: 'smarthost' }));
+  panel.fx.store.sync.servers.add(plainServer({ name: 'o365' }));
+  panel.fx.store.sync.servers.add(plainServer({ name: 'smarthost' }));
   return signedIn(panel, 'editor@example.com', { updateSettings: true });
 }
 
@@ -53,7 +53,7 @@ describe('relay users page', () => {
     await agent.get('/relay-users');
     expect(agent.bodies.filter((body) => body.includes(password!))).toHaveLength(1);
 
-    const hash = panel.fx.store.relayUsers.passwordHash(1)!;
+    const hash = panel.fx.store.sync.relayUsers.passwordHash(1)!;
     expect(hash).toMatch(/^scrypt\$/);
     await expect(verifyPassword(password!, hash)).resolves.toBe(true);
     // The hash is readable in the files, so the password's absence means it was never written.
@@ -85,9 +85,9 @@ describe('relay users page', () => {
     expect(page.text).not.toContain(CHOSEN_PASSWORD);
     expect(oneTimePassword(page.text)).toBeUndefined();
     expect(visibleText(page.text)).toContain('Added erp. Enter the password you chose in the device.');
-    const user = panel.fx.store.relayUsers.findByName('erp')!;
+    const user = panel.fx.store.sync.relayUsers.findByName('erp')!;
     expect(user).toMatchObject({ serverId: 2, allowFrom: ['erp@contoso.com', '@fabrikam.com'], disabled: false });
-    await expect(verifyPassword(CHOSEN_PASSWORD, panel.fx.store.relayUsers.passwordHash(user.id)!)).resolves.toBe(true);
+    await expect(verifyPassword(CHOSEN_PASSWORD, panel.fx.store.sync.relayUsers.passwordHash(user.id)!)).resolves.toBe(true);
 
     const list = visibleText((await agent.get('/relay-users')).text);
     expect(list).toContain('Username Email server Allowed From State Last used Created');
@@ -109,58 +109,58 @@ describe('relay users page', () => {
     expect(bad.text).toMatch(/id="relay-allow-from-error"[^>]*>&quot;sales&quot; is neither an address nor an @domain\.</);
     expect(bad.text).toContain('value="front desk"');
     expect(bad.text).not.toContain('short');
-    expect(panel.fx.store.relayUsers.list()).toEqual([]);
+    expect(panel.fx.store.sync.relayUsers.list()).toEqual([]);
 
     await agent.post('/relay-users', { name: 'scanner', serverId: '1', password: '' });
     const again = await agent.post('/relay-users', { name: 'scanner', serverId: '2', password: '' });
     expect(again.status).toBe(422);
     expect(again.text).toMatch(/id="relay-name-error"[^>]*>A relay user with this name exists already\.</);
-    expect(panel.fx.store.relayUsers.list()).toHaveLength(1);
+    expect(panel.fx.store.sync.relayUsers.list()).toHaveLength(1);
   });
 
   it('changes the email server and allowed From, resets the password, disables, enables and removes a user', async () => {
     const agent = await editorPanel();
     await agent.post('/relay-users', { name: 'scanner', serverId: '1', password: CHOSEN_PASSWORD });
-    const before = panel.fx.store.relayUsers.passwordHash(1)!;
+    const before = panel.fx.store.sync.relayUsers.passwordHash(1)!;
 
     const bad = await agent.post('/relay-users/1', { serverId: '2', allowFrom: '@' });
     expect(bad.status).toBe(422);
     expect(bad.text).toMatch(/id="user-allow-from-error"[^>]*>&quot;@&quot; is neither an address nor an @domain\.</);
     expect((await agent.post('/relay-users/1', { serverId: '2', allowFrom: '@contoso.com' })).status).toBe(303);
-    expect(panel.fx.store.relayUsers.get(1)).toMatchObject({ serverId: 2, allowFrom: ['@contoso.com'] });
+    expect(panel.fx.store.sync.relayUsers.get(1)).toMatchObject({ serverId: 2, allowFrom: ['@contoso.com'] });
     expect((await agent.post('/relay-users/1', { serverId: '2', allowFrom: '' })).status).toBe(303);
-    expect(panel.fx.store.relayUsers.get(1)?.allowFrom).toEqual([]);
+    expect(panel.fx.store.sync.relayUsers.get(1)?.allowFrom).toEqual([]);
 
     const reset = await agent.post('/relay-users/1/password');
     expect(reset.location).toBe('/relay-users/1');
     const password = oneTimePassword((await agent.get('/relay-users/1')).text)!;
-    await expect(verifyPassword(password, panel.fx.store.relayUsers.passwordHash(1)!)).resolves.toBe(true);
-    expect(panel.fx.store.relayUsers.passwordHash(1)).not.toBe(before);
+    await expect(verifyPassword(password, panel.fx.store.sync.relayUsers.passwordHash(1)!)).resolves.toBe(true);
+    expect(panel.fx.store.sync.relayUsers.passwordHash(1)).not.toBe(before);
     expect(oneTimePassword((await agent.get('/relay-users/1')).text)).toBeUndefined();
 
     expect((await agent.post('/relay-users/1/disable')).status).toBe(303);
-    expect(panel.fx.store.relayUsers.get(1)?.disabled).toBe(true);
+    expect(panel.fx.store.sync.relayUsers.get(1)?.disabled).toBe(true);
     expect(visibleText((await agent.get('/relay-users')).text)).toContain('scanner smarthost any sender disabled');
     expect((await agent.post('/relay-users/1/enable')).status).toBe(303);
-    expect(panel.fx.store.relayUsers.get(1)?.disabled).toBe(false);
+    expect(panel.fx.store.sync.relayUsers.get(1)?.disabled).toBe(false);
 
     const page = await agent.get('/relay-users/1');
     expect(page.text).toContain('data-confirm="Remove relay user scanner?');
     expect((await agent.post('/relay-users/1/delete')).location).toBe('/relay-users');
-    expect(panel.fx.store.relayUsers.list()).toEqual([]);
+    expect(panel.fx.store.sync.relayUsers.list()).toEqual([]);
     expect((await agent.get('/relay-users/1')).status).toBe(404);
   });
 
   it('lists the client addresses locked out of SMTP AUTH and Unlock lifts a lockout', async () => {
     const agent = await editorPanel();
-    for (let i = 0; i < 5; i++) panel.fx.store.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now - 60_000 + i);
+    for (let i = 0; i < 5; i++) panel.fx.store.sync.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now - 60_000 + i);
     const page = visibleText((await agent.get('/relay-users')).text);
     expect(page).toContain('Client address Locked since Until Strikes Last username tried Unlock');
     expect(page).toMatch(/203\.0\.113\.9 \d{4}-\d\d-\d\d [\d:]+ UTC \d{4}-\d\d-\d\d [\d:]+ UTC 1 scanner Unlock/);
 
     const unlocked = await agent.post('/relay-users/lockouts/unlock', { address: '203.0.113.9' });
     expect(unlocked.location).toBe('/relay-users');
-    expect(panel.fx.store.lockouts.active('203.0.113.9', panel.clock.now)).toBeNull();
+    expect(panel.fx.store.sync.lockouts.active('203.0.113.9', panel.clock.now)).toBeNull();
     const after = visibleText((await agent.get('/relay-users')).text);
     expect(after).toContain('Unlocked 203.0.113.9');
     expect(after).toContain('No client address is locked out.');
@@ -205,7 +205,7 @@ describe('networks page', () => {
 
     expect((await agent.post('/networks', { cidr: '10.1.0.0/16', serverId: '2' })).status).toBe(303);
     expect((await agent.post('/networks', { cidr: '2001:DB8:10::/64', serverId: '1' })).status).toBe(303);
-    expect(panel.fx.store.networks.list().map((r) => [r.cidr, r.serverId])).toEqual([
+    expect(panel.fx.store.sync.networks.list().map((r) => [r.cidr, r.serverId])).toEqual([
       ['10.1.0.0/16', 2],
       ['2001:db8:10::/64', 1],
     ]);
@@ -216,7 +216,7 @@ describe('networks page', () => {
     expect(page.text).not.toContain('aria-label="Remove 127.0.0.0/8"');
 
     expect((await agent.post('/networks/remove', { cidr: '10.1.0.0/16' })).location).toBe('/networks');
-    expect(panel.fx.store.networks.list().map((r) => r.cidr)).toEqual(['2001:db8:10::/64']);
+    expect(panel.fx.store.sync.networks.list().map((r) => r.cidr)).toEqual(['2001:db8:10::/64']);
     expect((await agent.post('/networks/remove', { cidr: '127.0.0.0/8' })).status).toBe(303);
     expect(visibleText((await agent.get('/networks')).text)).toContain('That network is not in the stored list');
   });
@@ -233,11 +233,11 @@ describe('networks page', () => {
     const noServer = await agent.post('/networks', { cidr: '10.2.0.0/16', serverId: '' });
     expect(noServer.text).toMatch(/id="network-server-error"[^>]*>Choose one of the email servers\.</);
 
-    panel.fx.store.networks.add(cidr('10.1.0.0/16'), 2);
+    panel.fx.store.sync.networks.add(cidr('10.1.0.0/16'), 2);
     const duplicate = await agent.post('/networks', { cidr: '10.1.0.0/16', serverId: '1' });
     expect(duplicate.status).toBe(422);
     expect(visibleText(duplicate.text)).toContain('10.1.0.0/16 is in the list already, routed to smarthost.');
-    expect(panel.fx.store.networks.list()).toHaveLength(1);
+    expect(panel.fx.store.sync.networks.list()).toHaveLength(1);
   });
 
   it('refuses 0.0.0.0/0 to an editor with the reason, and a Super Admin forces it with the confirm box', async () => {
@@ -251,7 +251,7 @@ describe('networks page', () => {
     // The box is not offered to an editor, and ticking it by hand changes nothing.
     expect((await editor.post('/networks', { cidr: '0.0.0.0/0', serverId: '1', force: '1' })).status).toBe(422);
     expect((await editor.post('/networks', { cidr: '::/0', serverId: '1', force: '1' })).status).toBe(422);
-    expect(panel.fx.store.networks.list()).toEqual([]);
+    expect(panel.fx.store.sync.networks.list()).toEqual([]);
 
     const admin = await signedIn(panel, 'root@example.com', { superAdmin: true });
     const asked = await admin.post('/networks', { cidr: '::/0', serverId: '1' });
@@ -260,11 +260,11 @@ describe('networks page', () => {
       '::/0 covers every IPv6 address: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /32 is refused unless forced. Tick "Allow this network anyway" and add it again if you mean it.',
     );
     expect(visibleText(asked.text)).toContain('Allow this network anyway: anyone in it can send mail as your tenant without a password');
-    expect(panel.fx.store.networks.list()).toEqual([]);
+    expect(panel.fx.store.sync.networks.list()).toEqual([]);
 
     const forced = await admin.post('/networks', { cidr: '::/0', serverId: '1', force: '1' });
     expect(forced.status).toBe(303);
-    expect(panel.fx.store.networks.list().map((r) => r.cidr)).toEqual(['::/0']);
+    expect(panel.fx.store.sync.networks.list().map((r) => r.cidr)).toEqual(['::/0']);
     expect(panel.logLines.filter((l) => l.includes('wide allowed network added'))).toEqual([
       expect.stringMatching(/"cidr":"::\/0".*"by":"root@example.com".*"forced":true/),
     ]);
@@ -338,10 +338,10 @@ describe('relay access permissions', () => {
   it('shows a user without Settings: Update Settings the pages without forms, and answers 403 to every change', async () => {
     panel = createPanel();
     const { store } = panel.fx;
-    store.servers.add(plainServer({ name: 'o365' }));
-    store.relayUsers.add({ name: 'scanner', passwordHash: 'scrypt$x', serverId: 1, allowFrom: [] });
-    store.networks.add(cidr('10.1.0.0/16'), 1);
-    for (let i = 0; i < 5; i++) store.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
+    store.sync.servers.add(plainServer({ name: 'o365' }));
+    store.sync.relayUsers.add({ name: 'scanner', passwordHash: 'scrypt$x', serverId: 1, allowFrom: [] });
+    store.sync.networks.add(cidr('10.1.0.0/16'), 1);
+    for (let i = 0; i < 5; i++) store.sync.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
     const viewer = await signedIn(panel, 'viewer@example.com');
 
     const users = await viewer.get('/relay-users');
@@ -372,17 +372,17 @@ describe('relay access permissions', () => {
       ['/networks/remove', { cidr: '10.1.0.0/16' }],
     ];
     for (const [path, fields] of posts) expect((await viewer.post(path, fields)).status, path).toBe(403);
-    expect(store.relayUsers.list()).toMatchObject([{ name: 'scanner', allowFrom: [], disabled: false }]);
-    expect(store.relayUsers.passwordHash(1)).toBe('scrypt$x');
-    expect(store.networks.list().map((r) => r.cidr)).toEqual(['10.1.0.0/16']);
-    expect(store.lockouts.active('203.0.113.9', panel.clock.now)).not.toBeNull();
+    expect(store.sync.relayUsers.list()).toMatchObject([{ name: 'scanner', allowFrom: [], disabled: false }]);
+    expect(store.sync.relayUsers.passwordHash(1)).toBe('scrypt$x');
+    expect(store.sync.networks.list().map((r) => r.cidr)).toEqual(['10.1.0.0/16']);
+    expect(store.sync.lockouts.active('203.0.113.9', panel.clock.now)).not.toBeNull();
   });
 });
 
 describe('allowed networks in the API', () => {
   it('refuses a network wider than a /8 without "force": true, saying why, and allows it with it', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'o365' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'o365' }));
     const api = apiClient(panel.app, newToken(panel.fx.store, 'write'));
     const refused = await api('POST', '/networks', { cidr: '0.0.0.0/0', serverId: 1 });
     expect(refused.status).toBe(400);
@@ -393,7 +393,7 @@ describe('allowed networks in the API', () => {
         '0.0.0.0/0 covers every IPv4 address: anyone in that range could send mail as your tenant through relay365 without a password, so a network wider than a /8 is refused unless forced. Send "force": true if you mean it.',
     });
     expect((await api('POST', '/networks', { cidr: '8.0.0.0/7', serverId: 1, force: false })).status).toBe(400);
-    expect(panel.fx.store.networks.list()).toEqual([]);
+    expect(panel.fx.store.sync.networks.list()).toEqual([]);
 
     const forced = await api('POST', '/networks', { cidr: '0.0.0.0/0', serverId: 1, force: true });
     expect(forced.status).toBe(201);
@@ -408,7 +408,7 @@ describe('relay access forms and CSRF', () => {
     const agent = await editorPanel();
     await agent.post('/relay-users', { name: 'scanner', serverId: '1', password: '' });
     await agent.post('/networks', { cidr: '10.1.0.0/16', serverId: '1' });
-    for (let i = 0; i < 5; i++) panel.fx.store.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
+    for (let i = 0; i < 5; i++) panel.fx.store.sync.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
     for (const page of ['/relay-users', '/relay-users/1', '/networks']) {
       const forms = (await agent.get(page)).text.match(/<form method="post"[\s\S]*?<\/form>/g) ?? [];
       expect(forms.length, page).toBeGreaterThan(1);
@@ -427,9 +427,9 @@ describe('relay access forms and CSRF', () => {
       expect(res.status, path).toBe(403);
       expect(res.text, path).toContain('This form was not accepted');
     }
-    expect(panel.fx.store.relayUsers.list().map((u) => u.name)).toEqual(['scanner']);
-    expect(panel.fx.store.networks.list()).toHaveLength(1);
-    expect(panel.fx.store.lockouts.list(panel.clock.now)).toHaveLength(1);
+    expect(panel.fx.store.sync.relayUsers.list().map((u) => u.name)).toEqual(['scanner']);
+    expect(panel.fx.store.sync.networks.list()).toHaveLength(1);
+    expect(panel.fx.store.sync.lockouts.list(panel.clock.now)).toHaveLength(1);
   });
 });
 
@@ -446,13 +446,13 @@ describe('email server delete', () => {
     const refused = await agent.post('/servers/1/delete');
     expect(refused.status).toBe(409);
     expect(visibleText(refused.text)).toContain('o365 was not deleted: relay users or networks still route mail to it.');
-    expect(panel.fx.store.servers.get(1)).toBeDefined();
+    expect(panel.fx.store.sync.servers.get(1)).toBeDefined();
 
     await agent.post('/relay-users/1', { serverId: '2', allowFrom: '' });
     await agent.post('/networks/remove', { cidr: '10.1.0.0/16' });
     expect((await agent.get('/servers/1/delete')).text).toContain('Delete server');
     expect((await agent.post('/servers/1/delete')).status).toBe(303);
-    expect(panel.fx.store.servers.get(1)).toBeUndefined();
+    expect(panel.fx.store.sync.servers.get(1)).toBeUndefined();
   });
 
   it('refuses, naming it, a relay user added just before the removal runs, instead of failing with an error page', async () => {
@@ -462,16 +462,16 @@ describe('email server delete', () => {
     expect(refused.status).toBe(409);
     expect(visibleText(refused.text)).toContain('o365 was not deleted: relay users or networks still route mail to it.');
     expect(visibleText(refused.text)).toContain('relay user late-scanner');
-    expect(panel.fx.store.servers.get(1)).toBeDefined();
+    expect(panel.fx.store.sync.servers.get(1)).toBeDefined();
   });
 });
 
 describe('route in the relay log', () => {
   it('shows the client address and the route in the list and on the message page', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'o365' }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'o365' }));
     const now = panel.clock.now;
-    panel.fx.store.queue.insert([
+    panel.fx.store.sync.queue.insert([
       queuedMessage('MSG1', 1, {
         mailFrom: 'scanner@contoso.com',
         recipients: ['alice@fabrikam.com'],

@@ -48,14 +48,14 @@ describe('secrets', () => {
       authorityHost: entra.authorityHost,
       smtpResource: 'https://outlook.office.com',
     });
-    panel.fx.store.servers.add(plainServer({ name: 'smarthost', method: 'password', username: 'relay', password: SMTP_PASSWORD }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'smarthost', method: 'password', username: 'relay', password: SMTP_PASSWORD }));
     await admin.post('/servers/2/edit/password', { password: SMTP_PASSWORD });
 
     // Authorize, so the token cache holds an access and a refresh token.
     await admin.get('/servers/1');
     const url = new URL((await admin.post('/servers/1/authorize')).location!);
     await admin.get(`/oauth/office365/callback?code=the-code&state=${url.searchParams.get('state')}`);
-    const cache = panel.fx.store.tokenCaches.load(1)!;
+    const cache = panel.fx.store.sync.tokenCaches.load(1)!;
     const accessToken = /"secret":"(at-[^"]+)"/.exec(cache)?.[1];
     const refreshToken = /"secret":"(rt-[^"]+)"/.exec(cache)?.[1];
     expect(accessToken).toBeDefined();
@@ -73,7 +73,7 @@ describe('secrets', () => {
     await admin.get((await admin.post('/relay-users', { name: 'scanner', serverId: '2', password: '' })).location!);
     const generated = /id="one-time-password"[^>]*value="([^"]+)"/.exec(admin.bodies.at(-1)!)?.[1];
     expect(generated).toBeDefined();
-    for (let i = 0; i < 5; i++) panel.fx.store.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
+    for (let i = 0; i < 5; i++) panel.fx.store.sync.lockouts.recordFailure('203.0.113.9', 'scanner', panel.clock.now);
     await admin.post('/networks', { cidr: '10.1.0.0/16', serverId: '1' });
     const viewer = await signedIn(panel, 'viewer2@example.com');
     const secrets = [

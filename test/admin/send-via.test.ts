@@ -36,7 +36,7 @@ describe('Office 365 Send Via in the panel', () => {
   it('creates a server that sends via Microsoft Graph when the admin picks it', async () => {
     panel = createPanel();
     const id = await create(await admin(panel), { sendVia: 'graph' });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({ method: 'office365', sendVia: 'graph', status: 'not_authorized' });
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({ method: 'office365', sendVia: 'graph', status: 'not_authorized' });
   });
 
   it('refuses an unknown way to send next to the field, and creates nothing', async () => {
@@ -46,7 +46,7 @@ describe('Office 365 Send Via in the panel', () => {
     const res = await agent.post('/servers', { name: 'Office 365', method: 'office365', sendVia: 'fax' });
     expect(res.status).toBe(422);
     expect(res.text).toMatch(/id="sendVia-error"[^>]*>[^<]*smtp[^<]*graph/);
-    expect(panel.fx.store.servers.list()).toHaveLength(0);
+    expect(panel.fx.store.sync.servers.list()).toHaveLength(0);
   });
 
   it('shows Microsoft Graph with its host on the server page and marks the SMTP connection settings unused', async () => {
@@ -71,8 +71,8 @@ describe('Office 365 Send Via in the panel', () => {
     panel = createPanel();
     const agent = await admin(panel);
     const id = await create(agent);
-    panel.fx.store.tokenCaches.save(id, '{"cache":true}');
-    panel.fx.store.servers.setStatus(id, { status: 'authorized', account: 'relay@contoso.test', refreshedAt: panel.clock.now });
+    panel.fx.store.sync.tokenCaches.save(id, '{"cache":true}');
+    panel.fx.store.sync.servers.setStatus(id, { status: 'authorized', account: 'relay@contoso.test', refreshedAt: panel.clock.now });
     expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain(
       'SMTP Authentication Method office365 Authorized as relay@contoso.test',
     );
@@ -86,8 +86,8 @@ describe('Office 365 Send Via in the panel', () => {
       "Saved Office 365 Send Via. The account's authorization was for Exchange SMTP and does not serve Microsoft Graph: click Authorize Account and sign in again.",
     );
     expect(text).toContain('SMTP Authentication Method office365 Not Authorized');
-    expect(panel.fx.store.tokenCaches.load(id)).toBeNull();
-    expect(panel.fx.store.servers.get(id)).toMatchObject({ sendVia: 'graph', status: 'not_authorized', authorizedAccount: null });
+    expect(panel.fx.store.sync.tokenCaches.load(id)).toBeNull();
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({ sendVia: 'graph', status: 'not_authorized', authorizedAccount: null });
     expect(panel.relay.settingsChanged).toHaveBeenCalled();
   });
 
@@ -95,24 +95,24 @@ describe('Office 365 Send Via in the panel', () => {
     panel = createPanel();
     const agent = await admin(panel);
     const id = await create(agent, { sendVia: 'graph' });
-    panel.fx.store.servers.update(id, { signInMode: 'application' });
+    panel.fx.store.sync.servers.update(id, { signInMode: 'application' });
     await agent.post(`/servers/${id}/edit/send-via`, { sendVia: 'smtp' });
     const text = visibleText((await agent.get(`/servers/${id}`)).text);
     expect(text).toContain(
       "Saved Office 365 Send Via. relay365 now asks for Exchange SMTP tokens; the app needs Exchange's SMTP.SendAsApp: Check Configuration shows whether it has it.",
     );
-    expect(panel.fx.store.servers.get(id)?.sendVia).toBe('smtp');
+    expect(panel.fx.store.sync.servers.get(id)?.sendVia).toBe('smtp');
   });
 
   it('says nothing more when Send Via is saved unchanged, and keeps the authorization', async () => {
     panel = createPanel();
     const agent = await admin(panel);
     const id = await create(agent);
-    panel.fx.store.servers.setStatus(id, { status: 'authorized', account: 'relay@contoso.test' });
+    panel.fx.store.sync.servers.setStatus(id, { status: 'authorized', account: 'relay@contoso.test' });
     await agent.post(`/servers/${id}/edit/send-via`, { sendVia: 'smtp' });
     const text = visibleText((await agent.get(`/servers/${id}`)).text);
     expect(text).toContain('Saved Office 365 Send Via.');
     expect(text).not.toContain('Authorize Account and sign in again');
-    expect(panel.fx.store.servers.get(id)?.status).toBe('authorized');
+    expect(panel.fx.store.sync.servers.get(id)?.status).toBe('authorized');
   });
 });

@@ -40,7 +40,7 @@ describe('presets on the New email server form', () => {
   it('creates a password server on smtp.azurecomm.net:587 tls with ACS’s limits when Azure Communication Services is picked', async () => {
     panel = createPanel();
     const id = await create(await admin(panel), { name: 'ACS', preset: 'acs' });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       method: 'password',
       host: 'smtp.azurecomm.net',
       port: 587,
@@ -55,7 +55,7 @@ describe('presets on the New email server form', () => {
   it('creates an application sign-in server on smtp-hve.office365.com for High Volume Email', async () => {
     panel = createPanel();
     const id = await create(await admin(panel), { name: 'Bulk', preset: 'hve' });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       method: 'office365',
       signInMode: 'application',
       sendVia: 'smtp',
@@ -70,7 +70,7 @@ describe('presets on the New email server form', () => {
   it('keeps Authorize Account for the Microsoft 365 preset, as the admin guide does', async () => {
     panel = createPanel();
     const id = await create(await admin(panel), { name: 'Office 365', preset: 'office365' });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       method: 'office365',
       signInMode: 'authorize',
       host: 'smtp.office365.com',
@@ -87,7 +87,7 @@ describe('presets on the New email server form', () => {
       port: '465',
       secure: 'ssl',
     });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       method: 'password',
       host: 'smtp.eu.azurecomm.net',
       port: 465,
@@ -99,7 +99,7 @@ describe('presets on the New email server form', () => {
   it('takes the preset’s method over the method radio button', async () => {
     panel = createPanel();
     const id = await create(await admin(panel), { name: 'ACS', preset: 'acs', method: 'office365', sendVia: 'graph' });
-    expect(panel.fx.store.servers.get(id)).toMatchObject({ method: 'password', sendVia: 'smtp', host: 'smtp.azurecomm.net' });
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({ method: 'password', sendVia: 'smtp', host: 'smtp.azurecomm.net' });
   });
 
   it('refuses High Volume Email with Microsoft Graph next to Send Via, and creates nothing', async () => {
@@ -109,7 +109,7 @@ describe('presets on the New email server form', () => {
     expect(res.text).toContain(
       '<p class="field-error" id="sendVia-error" role="alert">High Volume Email takes mail only over SMTP: keep Send Via smtp, or choose no preset to send via Microsoft Graph.</p>',
     );
-    expect(panel.fx.store.servers.list()).toHaveLength(0);
+    expect(panel.fx.store.sync.servers.list()).toHaveLength(0);
   });
 
   it('refuses a preset it does not offer next to the field, keeps what was entered, and creates nothing', async () => {
@@ -120,6 +120,6 @@ describe('presets on the New email server form', () => {
     expect(res.text).toContain('<p class="field-error" id="preset-error" role="alert">Choose one of office365, hve, acs, or none.</p>');
     expect(res.text).toContain('aria-describedby="preset-help preset-error"');
     expect(res.text).toContain('value="Mail"');
-    expect(panel.fx.store.servers.list()).toHaveLength(0);
+    expect(panel.fx.store.sync.servers.list()).toHaveLength(0);
   });
 });

@@ -18,7 +18,7 @@ describe('email servers', () => {
   it('creates an office365 server with tls, 587 and smtp.office365.com', async () => {
     panel = createPanel();
     const { id } = await office365(panel);
-    expect(panel.fx.store.servers.get(id)).toMatchObject({
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({
       method: 'office365',
       secure: 'tls',
       port: 587,
@@ -100,7 +100,7 @@ describe('email servers', () => {
     expect(form.text).toContain('<label for="tenantId">Office 365 Tenant ID</label>');
     const saved = await agent.post(`/servers/${id}/edit/tenant-id`, { tenantId: '5b2d7c1e-8a43-4f6b-9d05-c3e1a7f2b819' });
     expect(saved.location).toBe(`/servers/${id}`);
-    expect(panel.fx.store.servers.get(id)?.tenantId).toBe('5b2d7c1e-8a43-4f6b-9d05-c3e1a7f2b819');
+    expect(panel.fx.store.sync.servers.get(id)?.tenantId).toBe('5b2d7c1e-8a43-4f6b-9d05-c3e1a7f2b819');
     expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain('Saved Office 365 Tenant ID.');
   });
 
@@ -126,13 +126,13 @@ describe('email servers', () => {
   ])('re-renders the %s form with the message next to the field for %j', async (slug, fields, field, message) => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
-    const before = panel.fx.store.servers.get(id)!;
+    const before = panel.fx.store.sync.servers.get(id)!;
     const res = await agent.post(`/servers/${id}/edit/${slug}`, fields);
     expect(res.status).toBe(422);
     expect(res.text).toMatch(
       new RegExp(`<p class="field-error" id="${field}-error" role="alert">${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
     );
-    expect(panel.fx.store.servers.get(id)?.revision).toBe(before.revision);
+    expect(panel.fx.store.sync.servers.get(id)?.revision).toBe(before.revision);
   });
 
   it('saves Send As Addresses separated by commas or new lines and shows them', async () => {
@@ -140,13 +140,13 @@ describe('email servers', () => {
     const { agent, id } = await office365(panel);
     const saved = await agent.post(`/servers/${id}/edit/send-as`, { sendAs: 'Sales@contoso.com,\nbilling@contoso.com; sales@contoso.com' });
     expect(saved.status).toBe(303);
-    expect(panel.fx.store.servers.get(id)?.sendAs).toEqual(['sales@contoso.com', 'billing@contoso.com']);
+    expect(panel.fx.store.sync.servers.get(id)?.sendAs).toEqual(['sales@contoso.com', 'billing@contoso.com']);
     expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain('Send As Addresses sales@contoso.com, billing@contoso.com');
     expect((await agent.get(`/servers/${id}/edit/send-as`)).text).toMatch(
       /<textarea[^>]*>sales@contoso.com\nbilling@contoso.com<\/textarea>/,
     );
     await agent.post(`/servers/${id}/edit/send-as`, { sendAs: '' });
-    expect(panel.fx.store.servers.get(id)?.sendAs).toEqual([]);
+    expect(panel.fx.store.sync.servers.get(id)?.sendAs).toEqual([]);
   });
 
   it('switches Bounce Notices off and Delay Notices on, and shows both on the server page', async () => {
@@ -155,7 +155,7 @@ describe('email servers', () => {
     expect(visibleText((await agent.get(`/servers/${id}`)).text)).toContain('Bounce Notices on');
     expect((await agent.post(`/servers/${id}/edit/bounce-notices`, { bounceNotices: 'off' })).status).toBe(303);
     expect((await agent.post(`/servers/${id}/edit/delay-notices`, { delayNotices: 'on' })).status).toBe(303);
-    expect(panel.fx.store.servers.get(id)).toMatchObject({ bounceNotices: 'off', delayNotices: 'on' });
+    expect(panel.fx.store.sync.servers.get(id)).toMatchObject({ bounceNotices: 'off', delayNotices: 'on' });
     const page = visibleText((await agent.get(`/servers/${id}`)).text);
     expect(page).toContain('Bounce Notices off');
     expect(page).toContain('Delay Notices on');
@@ -182,7 +182,7 @@ describe('email servers', () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
     expect((await agent.post(`/servers/${id}/edit/client-secret`, { clientSecret: SECRET })).status).toBe(303);
-    expect(panel.fx.store.servers.clientSecret(id)).toBe(SECRET);
+    expect(panel.fx.store.sync.servers.clientSecret(id)).toBe(SECRET);
     const page = await agent.get(`/servers/${id}`);
     expect(visibleText(page.text)).toContain('Office 365 Client Secret Set (hidden)');
     const form = await agent.get(`/servers/${id}/edit/client-secret`);
@@ -198,19 +198,19 @@ describe('email servers', () => {
   it('ends the authorization when the app or cloud changes', async () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
-    panel.fx.store.tokenCaches.save(id, '{"cache":true}');
-    panel.fx.store.servers.setStatus(id, { status: 'authorized', account: 'relay@contoso.com', refreshedAt: Date.now() });
+    panel.fx.store.sync.tokenCaches.save(id, '{"cache":true}');
+    panel.fx.store.sync.servers.setStatus(id, { status: 'authorized', account: 'relay@contoso.com', refreshedAt: Date.now() });
     await agent.post(`/servers/${id}/edit/port`, { port: '587' });
-    expect(panel.fx.store.servers.get(id)?.status).toBe('authorized');
+    expect(panel.fx.store.sync.servers.get(id)?.status).toBe('authorized');
     await agent.post(`/servers/${id}/edit/client-id`, { clientId: '9e4a6f21-3c7d-4b8e-a152-d06b8c3f7e94' });
-    expect(panel.fx.store.servers.get(id)?.status).toBe('not_authorized');
-    expect(panel.fx.store.tokenCaches.load(id)).toBeNull();
+    expect(panel.fx.store.sync.servers.get(id)?.status).toBe('not_authorized');
+    expect(panel.fx.store.sync.tokenCaches.load(id)).toBeNull();
   });
 
   it('shows Authorized with the account and last refresh, and an error with its code, meaning and fix', async () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
-    panel.fx.store.servers.setStatus(id, {
+    panel.fx.store.sync.servers.setStatus(id, {
       status: 'authorized',
       account: 'relay@contoso.com',
       refreshedAt: Date.parse('2030-01-02T03:04:05Z'),
@@ -219,7 +219,7 @@ describe('email servers', () => {
       'office365 Authorized as relay@contoso.com, token refreshed 2030-01-02 03:04:05 UTC',
     );
     expect(visibleText((await agent.get('/servers')).text)).toContain('Authorized as relay@contoso.com');
-    panel.fx.store.servers.setStatus(id, {
+    panel.fx.store.sync.servers.setStatus(id, {
       status: 'error',
       code: 'AADSTS7000222',
       message: 'The provided client secret keys for app are expired.',
@@ -246,10 +246,10 @@ describe('email servers', () => {
 
   it('lists servers with host, method, status and queued/held counts', async () => {
     panel = createPanel();
-    panel.fx.store.servers.add(plainServer({ name: 'smarthost', host: 'mx.example.com', port: 25 }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'smarthost', host: 'mx.example.com', port: 25 }));
     const now = Date.now();
-    panel.fx.store.queue.insert(['A', 'B', 'C'].map((id) => queuedMessage(id, 1, { receivedAt: now, expiresAt: now + 1e9 })));
-    panel.fx.store.queue.recordAttempt('C', { kind: 'hold', reply: '535 5.7.3' }, now);
+    panel.fx.store.sync.queue.insert(['A', 'B', 'C'].map((id) => queuedMessage(id, 1, { receivedAt: now, expiresAt: now + 1e9 })));
+    panel.fx.store.sync.queue.recordAttempt('C', { kind: 'hold', reply: '535 5.7.3' }, now);
     const agent = await signedIn(panel, 'admin@example.com', { superAdmin: true });
     expect(visibleText((await agent.get('/servers')).text)).toContain('smarthost (default) mx.example.com:25 none Not used yet 2 1');
   });
@@ -259,21 +259,21 @@ describe('email servers', () => {
     const { agent, id } = await office365(panel);
     const now = Date.now();
     const body = { messageId: 'WAIT1', seq: 0, bytes: Buffer.from('Subject: waiting\r\n\r\nbody\r\n') };
-    panel.fx.store.queue.insert([queuedMessage('WAIT1', id, { receivedAt: now, expiresAt: now + 1e9 })], [body]);
+    panel.fx.store.sync.queue.insert([queuedMessage('WAIT1', id, { receivedAt: now, expiresAt: now + 1e9 })], [body]);
     const confirm = await agent.get(`/servers/${id}/delete`);
     expect(visibleText(confirm.text)).toContain('Give up on the 1 message still waiting for this server');
     const refused = await agent.post(`/servers/${id}/delete`);
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('1 message(s) are still waiting for this server.');
-    expect(panel.fx.store.servers.get(id)).toBeDefined();
-    expect(panel.fx.store.bodies.has('WAIT1')).toBe(true);
+    expect(panel.fx.store.sync.servers.get(id)).toBeDefined();
+    expect(panel.fx.store.sync.bodies.has('WAIT1')).toBe(true);
     const done = await agent.post(`/servers/${id}/delete`, { drop: '1' });
     expect(done.location).toBe('/servers');
     expect(visibleText((await agent.get('/servers')).text)).toContain('Deleted Office 365; 1 waiting message(s) were marked failed.');
-    expect(panel.fx.store.servers.get(id)).toBeUndefined();
-    expect(panel.fx.store.bodies.has('WAIT1')).toBe(false);
+    expect(panel.fx.store.sync.servers.get(id)).toBeUndefined();
+    expect(panel.fx.store.sync.bodies.has('WAIT1')).toBe(false);
     const reason = 'not delivered: its email server Office 365 was removed by admin@example.com';
-    expect(panel.fx.store.queue.get('WAIT1')).toMatchObject({ status: 'failed', serverId: null, lastReply: reason });
+    expect(panel.fx.store.sync.queue.get('WAIT1')).toMatchObject({ status: 'failed', serverId: null, lastReply: reason });
     const page = visibleText((await agent.get('/log/WAIT1')).text);
     expect(page).toContain('(deleted server)');
     expect(page).toContain(`failed ${reason}`);
@@ -283,13 +283,13 @@ describe('email servers', () => {
     panel = createPanel();
     const { agent, id } = await office365(panel);
     const now = Date.now();
-    panel.fx.store.queue.insert([
+    panel.fx.store.sync.queue.insert([
       queuedMessage('SENDING1', id, { route: 'admin panel', receivedAt: now, expiresAt: now + 1e9, status: 'sending' }),
     ]);
     await agent.get(`/servers/${id}/delete`);
     const refused = await agent.post(`/servers/${id}/delete`, { drop: '1' });
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('Mail is being delivered through this server right now.');
-    expect(panel.fx.store.queue.get('SENDING1')).toMatchObject({ status: 'sending', serverId: id });
+    expect(panel.fx.store.sync.queue.get('SENDING1')).toMatchObject({ status: 'sending', serverId: id });
   });
 });

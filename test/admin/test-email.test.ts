@@ -20,7 +20,7 @@ const resultClass = (html: string): string => /<div class="([^"]*)"[^>]*id="test
 
 const start = async () => {
   panel = createPanel();
-  panel.fx.store.servers.add(plainServer({ name: 'o365', method: 'office365', mailbox: 'relay@contoso.com' }));
+  panel.fx.store.sync.servers.add(plainServer({ name: 'o365', method: 'office365', mailbox: 'relay@contoso.com' }));
   return signedIn(panel, 'admin@example.com', { updateSettings: true });
 };
 

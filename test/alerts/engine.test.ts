@@ -47,7 +47,7 @@ const alertMails = (): string[] =>
 
 /** Alert emails in the queue that are not delivered yet. */
 const alertMailsWaiting = (): number =>
-  h.fx.store.queue.list({ limit: 100 }).filter((m) => m.route === ALERT_ROUTE && m.status !== 'delivered').length;
+  h.fx.store.sync.queue.list({ limit: 100 }).filter((m) => m.route === ALERT_ROUTE && m.status !== 'delivered').length;
 
 describe('alerts', () => {
   it('fires once on each channel when the authorization is revoked, repeats after the interval and resolves after authorizing again', async () => {
@@ -60,17 +60,17 @@ describe('alerts', () => {
     // A second email server (application sign-in) that works: alert mail goes through it while the first is broken.
     const backup = h.addServer({ name: 'backup' });
     const warmUp = await h.enqueue(backup, testMessage('warm up'));
-    await waitFor(() => h.fx.store.queue.get(warmUp)?.status === 'delivered', 'the backup server working');
-    h.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60 }, h.now());
+    await waitFor(() => h.fx.store.sync.queue.get(warmUp)?.status === 'delivered', 'the backup server working');
+    h.fx.store.sync.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60 }, h.now());
     const alerts = newAlerts();
     await alerts.evaluateNow();
     expect(receiver.posts).toEqual([]);
 
     h.emu.identity.revokeRefreshTokens(SEED.mailbox);
-    h.advance(KEEPALIVE_MS + 1_000);
-    await waitFor(() => h.fx.store.servers.get(h.serverId())?.status === 'not_authorized', 'Not Authorized');
+    await h.advance(KEEPALIVE_MS + 1_000);
+    await waitFor(() => h.fx.store.sync.servers.get(h.serverId())?.status === 'not_authorized', 'Not Authorized');
     const held = await h.submit(testMessage('after revocation'));
-    await waitFor(() => h.fx.store.queue.get(held)?.status === 'held', 'held');
+    await waitFor(() => h.fx.store.sync.queue.get(held)?.status === 'held', 'held');
 
     await alerts.evaluateNow();
     const key = `server:${h.serverId()}:authorization`;
@@ -94,18 +94,18 @@ describe('alerts', () => {
     expect(mail?.raw.toString('utf8')).toMatch(/Microsoft code: AADSTS50173/);
     // It went through the working server (application sign-in), not the broken one.
     expect(mail?.tokenKind).toBe('app');
-    expect(alerts.active()).toMatchObject([{ key, server: 'o365', code: 'AADSTS50173' }]);
+    expect(await alerts.active()).toMatchObject([{ key, server: 'o365', code: 'AADSTS50173' }]);
 
     // Later evaluations while it lasts say nothing new, also after a restart of the engine.
-    h.advance(MIN);
+    await h.advance(MIN);
     await alerts.evaluateNow();
-    h.advance(MIN);
+    await h.advance(MIN);
     await newAlerts().evaluateNow();
     expect(receiver.posts).toHaveLength(1);
-    expect(h.fx.store.queue.list({ limit: 100 }).filter((m) => m.route === ALERT_ROUTE)).toHaveLength(1);
+    expect(h.fx.store.sync.queue.list({ limit: 100 }).filter((m) => m.route === ALERT_ROUTE)).toHaveLength(1);
 
     // After the repeat interval: one repeat on each channel.
-    h.advance(60 * MIN);
+    await h.advance(60 * MIN);
     await alerts.evaluateNow();
     expect(receiver.posts).toHaveLength(2);
     expect(receiver.posts[1]).toMatchObject({ status: 'firing', repeat: true, key });
@@ -114,19 +114,19 @@ describe('alerts', () => {
 
     // Authorized again: the held mail goes out and one resolved notice follows on each channel.
     await h.authorizeAccount();
-    await waitFor(() => h.fx.store.queue.get(held)?.status === 'delivered', 'the held mail delivered');
-    h.advance(MIN);
+    await waitFor(() => h.fx.store.sync.queue.get(held)?.status === 'delivered', 'the held mail delivered');
+    await h.advance(MIN);
     await alerts.evaluateNow();
     expect(receiver.posts).toHaveLength(3);
     expect(receiver.posts[2]).toMatchObject({ status: 'resolved', key, resolvedAt: new Date(h.now()).toISOString() });
     await waitFor(() => alertMails().length === 3 && alertMailsWaiting() === 0, 'the resolved email');
     expect(alertMails()[2]).toBe('[relay365] RESOLVED: Email server o365 lost its authorization');
-    expect(alerts.active()).toEqual([]);
+    expect(await alerts.active()).toEqual([]);
 
-    h.advance(2 * 60 * MIN);
+    await h.advance(2 * 60 * MIN);
     await alerts.evaluateNow();
     expect(receiver.posts).toHaveLength(3);
-    expect(h.fx.store.alerts.recent(10)).toMatchObject([{ key, resolvedAt: expect.any(Number) }]);
+    expect(h.fx.store.sync.alerts.recent(10)).toMatchObject([{ key, resolvedAt: expect.any(Number) }]);
   });
 
   it('warns once per threshold about an expiring client secret, the nearer threshold replacing the wider one', async () => {
@@ -134,8 +134,8 @@ describe('alerts', () => {
     h = await startHarness({ signingKey });
     const DAY = 24 * 60 * MIN;
     const inEightDays = new Date(h.now() + 8 * DAY).toISOString().slice(0, 10);
-    h.fx.store.servers.update(h.serverId(), { clientSecretExpires: inEightDays });
-    h.fx.store.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60 }, h.now());
+    h.fx.store.sync.servers.update(h.serverId(), { clientSecretExpires: inEightDays });
+    h.fx.store.sync.alerts.saveSettings({ webhookUrl: receiver.url, emails: [ADMIN], repeatMinutes: 60 }, h.now());
     const alerts = newAlerts();
     await alerts.evaluateNow();
     const posted = (from: number) => receiver.posts.slice(from).map((p) => [p['key'], p['status'], p['severity']]);
@@ -145,31 +145,31 @@ describe('alerts', () => {
     expect(alertMails()).toEqual(['[relay365] ALERT: The client secret of o365 expires in 8 days']);
 
     // Within 7 days: the critical alert takes the warning's place, and the warning does not read as resolved.
-    h.advance(2 * DAY);
+    await h.advance(2 * DAY);
     await alerts.evaluateNow();
     expect(posted(1)).toEqual([[`server:${h.serverId()}:secret-expiry:7`, 'firing', 'critical']]);
     expect(receiver.posts[1]?.['title']).toBe(`The client secret of o365 expires in 6 days (${inEightDays})`);
-    expect(alerts.active()).toMatchObject([{ key: `server:${h.serverId()}:secret-expiry:7` }]);
+    expect(await alerts.active()).toMatchObject([{ key: `server:${h.serverId()}:secret-expiry:7` }]);
 
     for (let i = 0; i < 3; i++) {
-      h.advance(2 * 60 * MIN);
+      await h.advance(2 * 60 * MIN);
       await alerts.evaluateNow();
     }
     expect(receiver.posts).toHaveLength(2);
 
     // A new secret ends it with one resolved notice.
-    h.fx.store.servers.update(h.serverId(), { clientSecretExpires: '2099-01-01' });
+    h.fx.store.sync.servers.update(h.serverId(), { clientSecretExpires: '2099-01-01' });
     await alerts.evaluateNow();
     expect(posted(2)).toEqual([[`server:${h.serverId()}:secret-expiry:7`, 'resolved', 'critical']]);
-    expect(alerts.active()).toEqual([]);
+    expect(await alerts.active()).toEqual([]);
   });
 
   it('retries a webhook that failed at the next evaluation, without the URL in the log', async () => {
     receiver = await startWebhookReceiver('/hooks/T000/B000/secret-token');
     h = await startHarness({ signingKey, captureLog: true });
     const down = 'http://127.0.0.1:9/hooks/secret-path-token';
-    h.fx.store.alerts.saveSettings({ webhookUrl: down }, h.now());
-    for (let i = 0; i < 5; i++) h.fx.store.lockouts.recordFailure('203.0.113.9', 'scanner', h.now());
+    h.fx.store.sync.alerts.saveSettings({ webhookUrl: down }, h.now());
+    for (let i = 0; i < 5; i++) h.fx.store.sync.lockouts.recordFailure('203.0.113.9', 'scanner', h.now());
     const alerts = createAlerts({
       config: h.fx.config,
       store: h.fx.store,
@@ -182,8 +182,8 @@ describe('alerts', () => {
     expect(h.logLines.some((l) => l.includes('"alert":true') && l.includes('lockout:203.0.113.9'))).toBe(true);
     expect(h.logLines.join('\n')).not.toContain('secret-path-token');
 
-    h.fx.store.alerts.saveSettings({ webhookUrl: receiver.url }, h.now());
-    h.advance(MIN);
+    h.fx.store.sync.alerts.saveSettings({ webhookUrl: receiver.url }, h.now());
+    await h.advance(MIN);
     await alerts.evaluateNow();
     expect(receiver.posts).toMatchObject([{ key: 'lockout:203.0.113.9', status: 'firing' }]);
   });

@@ -50,8 +50,8 @@ async function rawEndpoint(): Promise<string> {
 async function tryWebhook(url: string): Promise<{ result: ChannelResult; log: string }> {
   fx = createFixture();
   const logLines: string[] = [];
-  fx.store.alerts.saveSettings({ webhookUrl: url }, Date.now());
-  for (let i = 0; i < 5; i++) fx.store.lockouts.recordFailure('203.0.113.9', 'scanner', Date.now());
+  fx.store.sync.alerts.saveSettings({ webhookUrl: url }, Date.now());
+  for (let i = 0; i < 5; i++) fx.store.sync.lockouts.recordFailure('203.0.113.9', 'scanner', Date.now());
   const alerts = createAlerts({
     config: fx.config,
     store: fx.store,

@@ -19,7 +19,7 @@ afterEach(async () => {
 async function setup() {
   fx = createFixture();
   entra = await startFakeEntra();
-  const server = fx.store.servers.add(
+  const server = fx.store.sync.servers.add(
     plainServer({
       name: 'o365',
       method: 'office365',
@@ -96,7 +96,7 @@ describe('Authorize Account (authorization code with PKCE)', () => {
     });
     const sealed = fx.store.db.prepare('SELECT data FROM token_caches WHERE server_id = ?').get(server.id) as { data: Buffer };
     expect(sealed.data.toString('latin1')).not.toContain('secret-refresh-token');
-    expect(fx.store.tokenCaches.load(server.id)).toContain('secret-refresh-token');
+    expect(fx.store.sync.tokenCaches.load(server.id)).toContain('secret-refresh-token');
     const accounts = await createMsalClient({ server, clientSecret: 'app-secret', cache: fx.store.tokenCaches, log: silentLogger })
       .getTokenCache()
       .getAllAccounts();

@@ -32,8 +32,8 @@ afterEach(() => h.close());
 
 /** The value an admin pastes: the certificate, then its private key. */
 const pem = (certificate: TestCertificate): string => `${certificate.certPem}${certificate.keyPem}`;
-const status = (id: string) => h.fx.store.queue.get(id)?.status;
-const server = () => h.fx.store.servers.get(h.serverId());
+const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
+const server = () => h.fx.store.sync.servers.get(h.serverId());
 /** How each token request authenticated the app, with its grant. */
 const tokenAuth = () => h.emu.identity.tokenRequests.map((r) => [r.grant_type, r.clientAuth, r.ok]);
 
@@ -54,7 +54,7 @@ async function authorizeAccountAsPanel(): Promise<void> {
     isSuperAdmin: true,
     canUpdateSettings: true,
   });
-  const { session } = h.fx.store.sessions.create(user.id);
+  const { session } = h.fx.store.sync.sessions.create(user.id);
   const flow = createAuthorizeFlow({
     store: h.fx.store,
     relay: h.relay,

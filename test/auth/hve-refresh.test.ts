@@ -12,7 +12,7 @@ import { HVE_HOST } from '../../src/auth/server-presets.js';
 import { createTokenProvider, type TokenProvider } from '../../src/auth/token-provider.js';
 import { silentLogger } from '../../src/log.js';
 import type { EmailServer } from '../../src/store/servers.js';
-import type { TokenCacheRepo } from '../../src/store/token-caches.js';
+import type { TokenCacheStore } from '../../src/auth/token-cache.js';
 import { createSigningKey, SEED, startEmulator, type Emulator } from '../emulator/index.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
 import { emulatorServer } from '../helpers/office365.js';
@@ -30,10 +30,10 @@ let graphOnHveHost: EmailServer;
 beforeAll(async () => {
   emu = await startEmulator({ signingKey: await createSigningKey() });
   fx = createFixture();
-  hve = fx.store.servers.add(emulatorServer(emu, { name: 'hve', host: HVE_HOST }));
-  exchange = fx.store.servers.add(emulatorServer(emu, { name: 'exchange' }));
+  hve = fx.store.sync.servers.add(emulatorServer(emu, { name: 'hve', host: HVE_HOST }));
+  exchange = fx.store.sync.servers.add(emulatorServer(emu, { name: 'exchange' }));
   // Over Graph the SMTP host is not used: nothing refuses its tokens early.
-  graphOnHveHost = fx.store.servers.add(emulatorServer(emu, { name: 'graph', host: HVE_HOST, sendVia: 'graph' }));
+  graphOnHveHost = fx.store.sync.servers.add(emulatorServer(emu, { name: 'graph', host: HVE_HOST, sendVia: 'graph' }));
 });
 afterAll(async () => {
   fx.cleanup();
@@ -52,9 +52,9 @@ afterEach(() => {
 });
 
 /** A fresh in-memory MSAL cache. */
-function memoryCache(): TokenCacheRepo {
+function memoryCache(): TokenCacheStore {
   const data = new Map<number, string>();
-  return { load: (id) => data.get(id) ?? null, save: (id, serialized) => void data.set(id, serialized) };
+  return { load: async (id) => data.get(id) ?? null, save: async (id, serialized) => void data.set(id, serialized) };
 }
 
 /** The server's token provider over its own MSAL client and cache, on the (fake) system clock. */

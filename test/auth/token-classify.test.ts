@@ -12,7 +12,7 @@ import { TokenError } from '../../src/auth/token-error.js';
 import { createTokenProvider, type TokenProvider } from '../../src/auth/token-provider.js';
 import { silentLogger } from '../../src/log.js';
 import type { EmailServer } from '../../src/store/servers.js';
-import type { TokenCacheRepo } from '../../src/store/token-caches.js';
+import type { TokenCacheStore } from '../../src/auth/token-cache.js';
 import { createSigningKey, SEED, startEmulator, type Emulator } from '../emulator/index.js';
 import type { IdentityFault } from '../emulator/identity-types.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
@@ -65,11 +65,11 @@ describe('classifyTokenFailure', () => {
 });
 
 /** An in-memory cache store, so that each row starts with a fresh MSAL client and no throttling state. */
-function memoryCache(): TokenCacheRepo {
+function memoryCache(): TokenCacheStore {
   const data = new Map<number, string>();
   return {
-    load: (id) => data.get(id) ?? null,
-    save: (id, serialized) => void data.set(id, serialized),
+    load: async (id) => data.get(id) ?? null,
+    save: async (id, serialized) => void data.set(id, serialized),
   };
 }
 
@@ -82,8 +82,8 @@ describe('token errors from Microsoft, in both sign-in modes', () => {
   beforeAll(async () => {
     emu = await startEmulator({ signingKey: await createSigningKey() });
     fx = createFixture();
-    application = fx.store.servers.add(emulatorServer(emu));
-    authorize = fx.store.servers.add(
+    application = fx.store.sync.servers.add(emulatorServer(emu));
+    authorize = fx.store.sync.servers.add(
       emulatorServer(emu, { name: 'delegated', signInMode: 'authorize', smtpResource: 'https://outlook.office.com' }),
     );
   });

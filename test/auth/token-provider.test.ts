@@ -8,7 +8,7 @@ import { createMsalClient } from '../../src/auth/msal-client.js';
 import { createTokenProvider } from '../../src/auth/token-provider.js';
 import { silentLogger } from '../../src/log.js';
 import type { EmailServer } from '../../src/store/servers.js';
-import type { TokenCacheRepo } from '../../src/store/token-caches.js';
+import type { TokenCacheStore } from '../../src/auth/token-cache.js';
 import { createSigningKey, SEED, startEmulator, type Emulator } from '../emulator/index.js';
 import { createFixture, type Fixture } from '../helpers/fixture.js';
 import { emulatorServer } from '../helpers/office365.js';
@@ -20,7 +20,7 @@ let server: EmailServer;
 beforeAll(async () => {
   emu = await startEmulator({ signingKey: await createSigningKey() });
   fx = createFixture();
-  server = fx.store.servers.add(emulatorServer(emu));
+  server = fx.store.sync.servers.add(emulatorServer(emu));
 });
 afterAll(async () => {
   fx.cleanup();
@@ -28,11 +28,11 @@ afterAll(async () => {
 });
 
 /** A fresh in-memory MSAL cache per test. */
-function memoryCache(): TokenCacheRepo {
+function memoryCache(): TokenCacheStore {
   const data = new Map<number, string>();
   return {
-    load: (id) => data.get(id) ?? null,
-    save: (id, serialized) => void data.set(id, serialized),
+    load: async (id) => data.get(id) ?? null,
+    save: async (id, serialized) => void data.set(id, serialized),
   };
 }
 

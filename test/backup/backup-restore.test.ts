@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { recover } from '../../src/relay/recovery.js';
 import { CHUNK_BYTES, createSpool } from '../../src/relay/spool.js';
 import { copyDatabase, CURRENT_SCHEMA_VERSION, openExistingDatabase } from '../../src/store/backup.js';
-import { createStore, type Store } from '../../src/store/index.js';
+import { createStore, type SqliteStore } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { createFixture, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
 
@@ -23,21 +23,21 @@ const KEY = 'ab'.repeat(32);
 let fx: Fixture;
 let serverId: number;
 let root: string;
-let opened: Store | null;
+let opened: SqliteStore | null;
 beforeEach(() => {
   fx = createFixture();
-  serverId = fx.store.servers.add(plainServer()).id;
+  serverId = fx.store.sync.servers.add(plainServer()).id;
   root = mkdtempSync(path.join(tmpdir(), 'relay365-backup-'));
   opened = null;
 });
 afterEach(() => {
-  opened?.close();
+  void opened?.close();
   fx.cleanup();
   rmSync(root, { recursive: true, force: true });
 });
 
 /** Opens (and migrates) the store of a restored data folder; closed after the test. */
-function openStore(dir: string): Store {
+function openStore(dir: string): SqliteStore {
   opened = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
   return opened;
 }
@@ -55,9 +55,9 @@ describe('backup of a data folder with its bodies in the database', () => {
   it('restores a backup taken while mail waits into a fresh data folder, with each waiting message byte for byte', async () => {
     // One message of three chunks (stored while DATA streamed, the last with its record), one of a single chunk.
     const big = [Buffer.alloc(CHUNK_BYTES, 'a'), Buffer.alloc(CHUNK_BYTES, 'b'), Buffer.from('the end\r\n')];
-    fx.store.bodies.append({ messageId: 'BIG', seq: 0, bytes: big[0] as Buffer });
-    fx.store.bodies.append({ messageId: 'BIG', seq: 1, bytes: big[1] as Buffer });
-    fx.store.queue.insert(
+    fx.store.sync.bodies.append({ messageId: 'BIG', seq: 0, bytes: big[0] as Buffer });
+    fx.store.sync.bodies.append({ messageId: 'BIG', seq: 1, bytes: big[1] as Buffer });
+    fx.store.sync.queue.insert(
       [queuedMessage('BIG', serverId, { size: 2 * CHUNK_BYTES + 9 }), queuedMessage('SMALL', serverId, { size: 40 })],
       [
         { messageId: 'BIG', seq: 2, bytes: big[2] as Buffer },
@@ -65,10 +65,13 @@ describe('backup of a data folder with its bodies in the database', () => {
       ],
     );
     // A message that failed is not waiting, and chunks of a message still in DATA have no record.
-    fx.store.queue.insert([queuedMessage('FAILED', serverId, { size: 1000 })], [{ messageId: 'FAILED', seq: 0, bytes: message('failed') }]);
-    fx.store.queue.markLost('FAILED', 'given up', 2_000);
-    fx.store.bodies.remove('FAILED');
-    fx.store.bodies.append({ messageId: 'STREAMING', seq: 0, bytes: Buffer.from('half a message') });
+    fx.store.sync.queue.insert(
+      [queuedMessage('FAILED', serverId, { size: 1000 })],
+      [{ messageId: 'FAILED', seq: 0, bytes: message('failed') }],
+    );
+    fx.store.sync.queue.markLost('FAILED', 'given up', 2_000);
+    fx.store.sync.bodies.remove('FAILED');
+    fx.store.sync.bodies.append({ messageId: 'STREAMING', seq: 0, bytes: Buffer.from('half a message') });
 
     const archive = path.join(root, 'relay365.tar.gz');
     const made = await createBackup({ dataDir: fx.dir, to: archive, includeKey: true });
@@ -90,17 +93,17 @@ describe('backup of a data folder with its bodies in the database', () => {
     expect(readdirSync(restoredDir).sort()).toEqual(['listener-cert.pem', 'listener-key.pem', 'relay365.db']);
 
     const store = openStore(restoredDir);
-    expect([...store.queue.liveIds()].sort()).toEqual(['BIG', 'SMALL']);
+    expect([...store.sync.queue.liveIds()].sort()).toEqual(['BIG', 'SMALL']);
     const spool = createSpool(store.bodies);
     expect((await buffer(spool.read('BIG'))).equals(Buffer.concat(big))).toBe(true);
     expect((await buffer(spool.read('SMALL'))).equals(message('small'))).toBe(true);
     const report = await recover(store, dataFolder(restoredDir).spool, silentLogger);
     expect(report).toMatchObject({ moved: 0, orphansRemoved: 1, lost: [] });
-    expect(store.bodies.has('STREAMING')).toBe(false);
+    expect(store.sync.bodies.has('STREAMING')).toBe(false);
   });
 
   it('writes how much mail was waiting into the manifest', async () => {
-    fx.store.queue.insert([queuedMessage('ONE', serverId, { size: 123 })], [{ messageId: 'ONE', seq: 0, bytes: message('one') }]);
+    fx.store.sync.queue.insert([queuedMessage('ONE', serverId, { size: 123 })], [{ messageId: 'ONE', seq: 0, bytes: message('one') }]);
     const archive = path.join(root, 'relay365.tar.gz');
     await createBackup({ dataDir: fx.dir, to: archive, includeKey: true });
     const unpacked = path.join(root, 'unpacked');
@@ -112,7 +115,7 @@ describe('backup of a data folder with its bodies in the database', () => {
   });
 
   it('refuses to back up a data folder that still has an earlier version’s spool files, whose bodies are not in the database yet', async () => {
-    fx.store.queue.insert([queuedMessage('OLD', serverId)]);
+    fx.store.sync.queue.insert([queuedMessage('OLD', serverId)]);
     mkdirSync(path.join(fx.dir, 'spool'));
     writeFileSync(path.join(fx.dir, 'spool', 'OLD.eml'), message('old'));
     const archive = path.join(root, 'relay365.tar.gz');
@@ -161,7 +164,7 @@ async function olderArchive(spooled: Record<string, Buffer>): Promise<string> {
 
 describe('restore of an archive made before bodies moved into the database', () => {
   it('puts its spool files into the spool folder, and the next start moves them into the database', async () => {
-    fx.store.queue.insert([queuedMessage('OLD1', serverId), queuedMessage('OLD2', serverId)]);
+    fx.store.sync.queue.insert([queuedMessage('OLD1', serverId), queuedMessage('OLD2', serverId)]);
     const bytes = { OLD1: message('first'), OLD2: message('second') };
     const archive = await olderArchive(bytes);
     expect(await entries(archive)).toEqual(['manifest.json', 'relay365.db', 'spool/OLD1.eml', 'spool/OLD2.eml']);
@@ -179,13 +182,13 @@ describe('restore of an archive made before bodies moved into the database', () 
     const report = await recover(store, spoolDir, silentLogger);
     expect(report).toMatchObject({ rebuilt: 0, moved: 2, lost: [] });
     expect(existsSync(spoolDir)).toBe(false);
-    expect(store.bodies.chunk('OLD1', 0)?.equals(bytes.OLD1)).toBe(true);
-    expect(store.bodies.chunk('OLD2', 0)?.equals(bytes.OLD2)).toBe(true);
-    expect(store.queue.get('OLD1')?.status).toBe('queued');
+    expect(store.sync.bodies.chunk('OLD1', 0)?.equals(bytes.OLD1)).toBe(true);
+    expect(store.sync.bodies.chunk('OLD2', 0)?.equals(bytes.OLD2)).toBe(true);
+    expect(store.sync.queue.get('OLD1')?.status).toBe('queued');
   });
 
   it('warns about a waiting message with no spool file in the archive, which the next start reports lost', async () => {
-    fx.store.queue.insert([queuedMessage('KEPT', serverId), queuedMessage('MISSING', serverId)]);
+    fx.store.sync.queue.insert([queuedMessage('KEPT', serverId), queuedMessage('MISSING', serverId)]);
     const archive = await olderArchive({ KEPT: message('kept') });
 
     const restoredDir = path.join(root, 'restored');

@@ -134,7 +134,7 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
     expect(received).toMatchObject({ user: SEED.mailbox, tokenKind: 'delegated', rcptTo: ['alice@fabrikam.test'] });
     // Nothing secret on the page: not the client secret, not a token from the sealed cache.
     const html = await page.content();
-    const tokens = [...(s.fx.store.tokenCaches.load(id) ?? '').matchAll(/"secret":"([^"]+)"/g)].map((m) => m[1]!);
+    const tokens = [...(s.fx.store.sync.tokenCaches.load(id) ?? '').matchAll(/"secret":"([^"]+)"/g)].map((m) => m[1]!);
     expect(tokens.length).toBeGreaterThan(0);
     for (const secret of [SEED.clientSecret, ...tokens]) expect(html).not.toContain(secret);
     await page.screenshot({ path: path.join(ARTIFACTS, 'admin-server-page.png'), fullPage: true });
@@ -162,7 +162,7 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
     s.emu.identity.revokeRefreshTokens(SEED.mailbox);
     const mail = nodemailer.createTransport({ host: '127.0.0.1', port: s.smtpPort, ignoreTLS: true });
     await mail.sendMail({ from: SEED.mailbox, to: 'bob@fabrikam.test', subject: 'Held while revoked', text: 'hello' });
-    await waitFor(() => s.fx.store.queue.countsByStatus(id).held === 1, 'the message held', 20_000);
+    await waitFor(() => s.fx.store.sync.queue.countsByStatus(id).held === 1, 'the message held', 20_000);
     await expect.poll(() => page.locator('#live-tail').innerText(), { timeout: 10_000 }).toMatch(/held/);
 
     await page.goto(`${s.baseUrl}/servers/${id}`);
@@ -173,7 +173,7 @@ describe.skipIf(!haveChromium)('admin panel in Chromium', () => {
     await authorize(page, s, false);
     await s.emu.exchange.waitForMessages(1, 20_000);
     expect(s.emu.exchange.messages.map((m) => m.rcptTo)).toEqual([['bob@fabrikam.test']]);
-    await waitFor(() => s.fx.store.queue.countsByStatus(id).delivered === 1, 'the held message delivered', 20_000);
+    await waitFor(() => s.fx.store.sync.queue.countsByStatus(id).delivered === 1, 'the held message delivered', 20_000);
     await page.goto(`${s.baseUrl}/log?status=delivered`);
     await expect.poll(() => page.locator('table.log').innerText()).toContain('Held while revoked');
   });

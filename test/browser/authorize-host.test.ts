@@ -29,7 +29,7 @@ describe.skipIf(!haveChromium)('Authorize Account opened by another host name', 
 
   it('moves to PUBLIC_URL before signing in at Microsoft, and the sign-in then completes', async () => {
     const { emu, fx, baseUrl } = stack;
-    const server = fx.store.servers.add(
+    const server = fx.store.sync.servers.add(
       emulatorServer(emu, {
         name: 'Office 365',
         signInMode: 'authorize',

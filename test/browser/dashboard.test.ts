@@ -25,7 +25,7 @@ const haveChromium = chromiumAvailable();
 function seedServers(stack: Stack): { ok: number; broken: number } {
   const { store } = stack.fx;
   const office = (name: string, clientSecret: string, expiresInDays: number) =>
-    store.servers.add(
+    store.sync.servers.add(
       plainServer({
         name,
         method: 'office365',
@@ -45,9 +45,9 @@ function seedServers(stack: Stack): { ok: number; broken: number } {
     ).id;
   const ok = office('Office 365', SEED.clientSecret, 120);
   const broken = office('Scanners building 7', 'Rly8Q~an.old.secret.that.expired', 5);
-  store.servers.add(plainServer({ name: 'smarthost', host: '127.0.0.1', port: 2 }));
-  store.servers.setStatus(ok, { status: 'authorized', account: SEED.mailbox, refreshedAt: Date.now() - 5 * 60_000 });
-  store.servers.setStatus(broken, {
+  store.sync.servers.add(plainServer({ name: 'smarthost', host: '127.0.0.1', port: 2 }));
+  store.sync.servers.setStatus(ok, { status: 'authorized', account: SEED.mailbox, refreshedAt: Date.now() - 5 * 60_000 });
+  store.sync.servers.setStatus(broken, {
     status: 'error',
     code: 'AADSTS7000215',
     message: 'AADSTS7000215: Invalid client secret provided.',
@@ -80,16 +80,16 @@ function seedTraffic(store: SqliteStore, { ok, broken }: { ok: number; broken: n
       const at = now - h * HOUR;
       const busy = Math.round(6 + 14 * Math.max(0, Math.sin(((23 - h) / 23) * Math.PI)));
       const ids = Array.from({ length: busy + 2 }, (_, i) => `H${h}M${i}`);
-      store.queue.insert(ids.map((id) => message(id, ok, at - 60_000)));
+      store.sync.queue.insert(ids.map((id) => message(id, ok, at - 60_000)));
       ids.forEach((id, i) => {
-        if (i < busy) store.queue.recordAttempt(id, delivered, at);
+        if (i < busy) store.sync.queue.recordAttempt(id, delivered, at);
         else if (i === busy && h % 3 === 0)
-          store.queue.recordAttempt(id, { kind: 'defer', nextAttemptAt: now + 2 * HOUR, reply: '451 4.7.500 Server busy' }, at);
-        else store.queue.recordAttempt(id, h % 4 === 1 ? failed : delivered, at);
+          store.sync.queue.recordAttempt(id, { kind: 'defer', nextAttemptAt: now + 2 * HOUR, reply: '451 4.7.500 Server busy' }, at);
+        else store.sync.queue.recordAttempt(id, h % 4 === 1 ? failed : delivered, at);
       });
     }
-    store.queue.insert(['HELD1', 'HELD2', 'HELD3'].map((id, i) => message(id, broken, now - (3 - i) * HOUR)));
-    store.queue.holdServer(broken, '535 5.7.3 Authentication unsuccessful', now - 2 * HOUR);
+    store.sync.queue.insert(['HELD1', 'HELD2', 'HELD3'].map((id, i) => message(id, broken, now - (3 - i) * HOUR)));
+    store.sync.queue.holdServer(broken, '535 5.7.3 Authentication unsuccessful', now - 2 * HOUR);
   })();
 }
 

@@ -17,7 +17,7 @@ export function addDemoServer({ fx, emu, relay }: Stack): number {
   // a delegated Graph token then carries it, and messages over 3 MB can go through a draft.
   const consented = emu.directory.getApp(SEED.tenantId, SEED.clientId).graphDelegatedConsented;
   if (!consented.includes('Mail.ReadWrite')) consented.push('Mail.ReadWrite');
-  const { id } = fx.store.servers.add(
+  const { id } = fx.store.sync.servers.add(
     emulatorServer(emu, {
       name: DEMO_SERVER_NAME,
       signInMode: 'authorize',

@@ -45,7 +45,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
     const { store } = stack.fx;
     const expires = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
     // Pointed at the emulator (the relay tries to deliver the message queued below): never a Microsoft host.
-    const server = store.servers.add(
+    const server = store.sync.servers.add(
       emulatorServer(stack.emu, {
         name: 'office365-headquarters-printers',
         signInMode: 'authorize',
@@ -56,19 +56,19 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
       }),
       true,
     );
-    store.servers.setStatus(server.id, {
+    store.sync.servers.setStatus(server.id, {
       status: 'error',
       code: 'AADSTS7000215',
       message: 'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.',
       hint: 'Create a new client secret in the app registration and save its Value as Office 365 Client Secret.',
     });
-    const user = store.relayUsers.add({
+    const user = store.sync.relayUsers.add({
       name: 'scanner-building-7-floor-3-east-wing',
       passwordHash: await hashPassword('a relay password of length'),
       serverId: server.id,
       allowFrom: ['scan-to-email.building7@contoso-international-holdings.com', '@subsidiary.contoso-international-holdings.com'],
     });
-    store.networks.add(cidr.parse('2001:db8:1234:5678::/64'), server.id);
+    store.sync.networks.add(cidr.parse('2001:db8:1234:5678::/64'), server.id);
     await addUser(store, {
       email: 'helpdesk.second-line@contoso-international-holdings.com',
       password: 'another long password',
@@ -76,7 +76,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
       canUpdateSettings: true,
     });
     const received = Date.now();
-    store.queue.insert([
+    store.sync.queue.insert([
       queuedMessage('PHONE0000001', server.id, {
         mailFrom: 'scan-to-email.building7@contoso-international-holdings.com',
         recipients: ['accounts-payable.invoices.incoming@contoso-international-holdings.com'],
@@ -91,25 +91,26 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
         expiresAt: received + 86_400_000,
       }),
     ]);
-    store.queue.addEvent('PHONE0000001', server.id, 'deferred', LONG_REPLY, received);
-    store.apiTokens.add({ name: 'provisioning script for the building 7 printers', scope: 'write' });
-    store.alerts.fire(
-      {
-        key: `server:${server.id}:authorization`,
-        severity: 'critical',
-        title: 'office365-headquarters-printers cannot authenticate; its mail is held',
-        server: server.name,
-        code: 'AADSTS7000215',
-        fix: 'Create a new client secret in the app registration and save its Value as Office 365 Client Secret.',
-        detail: LONG_REPLY,
-        repeats: true,
-      },
-      received,
-    );
+    store.sync.queue.addEvent('PHONE0000001', server.id, 'deferred', LONG_REPLY, received);
+    store.sync.apiTokens.add({ name: 'provisioning script for the building 7 printers', scope: 'write' });
+    const alert = {
+      key: `server:${server.id}:authorization`,
+      severity: 'critical' as const,
+      title: 'office365-headquarters-printers cannot authenticate; its mail is held',
+      server: server.name,
+      code: 'AADSTS7000215',
+      fix: 'Create a new client secret in the app registration and save its Value as Office 365 Client Secret.',
+      detail: LONG_REPLY,
+      repeats: true,
+    };
+    // The running alerts engine may have fired it already from the server's status: it then says this.
+    const fired = store.sync.alerts.open().find((open) => open.key === alert.key);
+    if (fired) store.sync.alerts.refresh(fired.id, alert);
+    else store.sync.alerts.fire(alert, received);
     // Mail from an address the mailbox may not send as: Exchange Online answers 554 5.2.252 SendAsDenied
     // with its unbreakable STOREDRV… diagnostics, and the message fails for both recipients.
-    const upstream = store.servers.add(emulatorServer(stack.emu, { name: 'office365-contoso-international-holdings-erp' }));
-    store.networks.add(cidr.parse('127.0.0.2/32'), upstream.id);
+    const upstream = store.sync.servers.add(emulatorServer(stack.emu, { name: 'office365-contoso-international-holdings-erp' }));
+    store.sync.networks.add(cidr.parse('127.0.0.2/32'), upstream.id);
     stack.relay.settingsChanged();
     const erp = nodemailer.createTransport({ host: '127.0.0.1', port: stack.smtpPort, ignoreTLS: true, localAddress: '127.0.0.2' });
     await erp.sendMail({
@@ -123,7 +124,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
     });
     erp.close();
     const failed = await waitFor(
-      () => store.queue.list({ status: 'failed', serverId: upstream.id }).find((m) => /SendAsDenied/.test(m.lastReply ?? '')),
+      () => store.sync.queue.list({ status: 'failed', serverId: upstream.id }).find((m) => /SendAsDenied/.test(m.lastReply ?? '')),
       'the SendAsDenied failure',
       20_000,
     );

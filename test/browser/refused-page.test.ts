@@ -37,7 +37,7 @@ describe.skipIf(!haveChromium)('the Refused page in a browser', () => {
       detail: `552 5.3.4 Message size exceeds fixed maximum message size of 36700160 bytes (41943040 bytes sent) ${'x'.repeat(120)}`,
       username: 'scanner-building-7-floor-3-east-wing',
     });
-    refusals.flush();
+    await refusals.flush();
     admin = await startAdmin({ config: fx.config, store: fx.store, relay: fakeRelay(), log: silentLogger });
     browser = await launchChromium();
     page = await browser.page();

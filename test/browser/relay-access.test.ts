@@ -43,7 +43,7 @@ describe.skipIf(!haveChromium)('relay access in Chromium', () => {
     stack = await startStack(ADMIN);
     const s = stack;
     // The email server the relay user's mail goes to: Application sign-in at the emulator.
-    s.fx.store.servers.add(emulatorServer(s.emu, { name: 'Office 365' }));
+    s.fx.store.sync.servers.add(emulatorServer(s.emu, { name: 'Office 365' }));
     s.relay.settingsChanged();
     browser = await launchChromium();
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.baseUrl });
@@ -96,9 +96,9 @@ describe.skipIf(!haveChromium)('relay access in Chromium', () => {
     mail.close();
     const [received] = await s.emu.exchange.waitForMessages(1, 20_000);
     expect(received).toMatchObject({ rcptTo: ['alice@fabrikam.test'] });
-    const [logged] = s.fx.store.queue.list({ limit: 10 });
+    const [logged] = s.fx.store.sync.queue.list({ limit: 10 });
     expect(logged).toMatchObject({ route: 'relay user scanner', relayUser: 'scanner', subject: 'Scan from the MFP' });
-    await waitFor(() => s.fx.store.queue.get(logged!.id)?.status === 'delivered', 'the message delivered', 20_000);
+    await waitFor(() => s.fx.store.sync.queue.get(logged!.id)?.status === 'delivered', 'the message delivered', 20_000);
 
     await page.getByRole('link', { name: 'Relay log', exact: true }).click();
     const row = page.locator('table.log tbody tr', { hasText: 'Scan from the MFP' });

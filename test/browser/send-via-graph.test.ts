@@ -121,7 +121,7 @@ describe.skipIf(!haveChromium)('the demo sending through Microsoft Graph', () =>
       ['scan.pdf', 'application/pdf', true],
     ]);
     for (const m of all.filter((x) => x.subject.startsWith('Relayed'))) expect(m.recipients).toEqual(['alice@fabrikam.test']);
-    await waitFor(() => s.fx.store.queue.countsByStatus(id).delivered === 21, 'all 21 delivered', 20_000);
+    await waitFor(() => s.fx.store.sync.queue.countsByStatus(id).delivered === 21, 'all 21 delivered', 20_000);
     expect(s.emu.exchange.messages.filter((m) => m.raw.includes('Relayed'))).toHaveLength(0);
 
     // Back to SMTP AUTH: authorize again and the next test email goes to Exchange.

@@ -25,8 +25,8 @@ beforeEach(() => {
     RELAY365_RELAY_NETWORKS: ENV_NETWORKS,
     RELAY365_LOG_LEVEL: 'error',
   };
-  fx.store.servers.add(plainServer({ name: 'office365' }));
-  fx.store.servers.add(plainServer({ name: 'backup', host: '127.0.0.2' }));
+  fx.store.sync.servers.add(plainServer({ name: 'office365' }));
+  fx.store.sync.servers.add(plainServer({ name: 'backup', host: '127.0.0.2' }));
 });
 afterEach(() => fx.cleanup());
 
@@ -51,8 +51,8 @@ function databaseBytes(): Buffer {
   return Buffer.concat([read('relay365.db'), read('relay365.db-wal')]);
 }
 
-const user = (name: string) => fx.store.relayUsers.findByName(name)!;
-const hashOf = (name: string): string => fx.store.relayUsers.passwordHash(user(name).id)!;
+const user = (name: string) => fx.store.sync.relayUsers.findByName(name)!;
+const hashOf = (name: string): string => fx.store.sync.relayUsers.passwordHash(user(name).id)!;
 
 describe('relay365 relay-user', () => {
   it('generates a password, prints it once as the last line and stores only its scrypt hash', async () => {
@@ -102,7 +102,7 @@ describe('relay365 relay-user', () => {
     expect(added.stdout).not.toContain(FILE_PASSWORD);
     expect(added.stdout).not.toContain('only this once');
     expect(user('erp')).toMatchObject({
-      serverId: fx.store.servers.findByName('backup')!.id,
+      serverId: fx.store.sync.servers.findByName('backup')!.id,
       allowFrom: ['erp@contoso.test', '@fabrikam.test'],
     });
     expect(await verifyPassword(FILE_PASSWORD, hashOf('erp'))).toBe(true);
@@ -179,7 +179,7 @@ describe('relay365 relay-user', () => {
       stdout: 'updated relay user scanner: server backup, from scans@fabrikam.test, disabled, new password\n',
     });
     expect(user('scanner')).toMatchObject({
-      serverId: fx.store.servers.findByName('backup')!.id,
+      serverId: fx.store.sync.servers.findByName('backup')!.id,
       allowFrom: ['scans@fabrikam.test'],
       disabled: true,
     });
@@ -200,11 +200,11 @@ describe('relay365 relay-user', () => {
 
   it('lists the last login time and the user is gone after remove', async () => {
     await run('relay-user', 'add', '--name', 'scanner', '--server', 'office365');
-    fx.store.relayUsers.touch(user('scanner').id, Date.parse('2025-03-04T05:06:07Z'));
+    fx.store.sync.relayUsers.touch(user('scanner').id, Date.parse('2025-03-04T05:06:07Z'));
     expect(await run('relay-user', 'list')).toEqual(['scanner: server office365, any sender, last used 2025-03-04 05:06:07 UTC']);
     const removed = await runCli(['relay-user', 'remove', 'scanner'], env);
     expect(removed).toMatchObject({ code: 0, stdout: 'removed relay user scanner\n' });
-    expect(fx.store.relayUsers.list()).toEqual([]);
+    expect(fx.store.sync.relayUsers.list()).toEqual([]);
     expect(await run('relay-user', 'list', '--json')).toEqual(['[]']);
   });
 
@@ -243,7 +243,7 @@ describe('relay365 relay-user', () => {
     await expect(run('relay-user', 'add', '--name', 'x', '--server', 'office365', '--password-file', file)).rejects.toEqual(
       new UsageError(`--password-file ${JSON.stringify(file)} is not valid: ${reason}`),
     );
-    expect(fx.store.relayUsers.list()).toEqual([]);
+    expect(fx.store.sync.relayUsers.list()).toEqual([]);
   });
 
   it('exits with code 2, one line naming the known flags for an unknown one, then the relay-user usage', async () => {
@@ -284,7 +284,7 @@ describe('relay365 network', () => {
     const removed = await runCli(['network', 'remove', '--cidr', '2001:db8:10::/48'], env);
     expect(removed).toMatchObject({ code: 0, stdout: 'removed network 2001:db8:10::/48\n' });
     expect(await run('network', 'remove', '--cidr', '192.168.10.0/24')).toEqual(['removed network 192.168.10.0/24']);
-    expect(fx.store.networks.list()).toEqual([]);
+    expect(fx.store.sync.networks.list()).toEqual([]);
   });
 
   it('refuses to remove an environment rule, pointing at RELAY365_RELAY_NETWORKS', async () => {
@@ -331,7 +331,7 @@ describe('relay365 network', () => {
       /^10\.0\.0\.0\/7 covers 33,554,432 addresses: anyone in that range could send mail as your tenant/,
     );
     await expect(run('network', 'add', '--cidr', '2001:db8::/31', '--server', 'office365')).rejects.toThrow(/covers 2\^97 addresses/);
-    expect(fx.store.networks.list()).toEqual([]);
+    expect(fx.store.sync.networks.list()).toEqual([]);
 
     const forced = await runCli(['network', 'add', '--cidr', '0.0.0.0/0', '--server', 'office365', '--force'], env);
     expect(forced.code).toBe(0);
@@ -340,7 +340,7 @@ describe('relay365 network', () => {
       'warning: 0.0.0.0/0 is wider than a /16: anyone among its 4,294,967,296 addresses can send mail as your tenant without a password',
       '',
     ]);
-    expect(fx.store.networks.list().map((r) => r.cidr)).toEqual(['0.0.0.0/0']);
+    expect(fx.store.sync.networks.list().map((r) => r.cidr)).toEqual(['0.0.0.0/0']);
   });
 
   it('adds a /8 without --force but warns that it is wider than a /16; a /16 and a /48 pass quietly', async () => {
@@ -402,7 +402,7 @@ describe('relay365 server remove', () => {
       stderr:
         'relay365: backup is used by relay user(s) scanner and network(s) 10.1.0.0/16; move them to another server (relay-user set NAME --server OTHER) or remove them first\n',
     });
-    expect(fx.store.servers.findByName('backup')).toBeDefined();
+    expect(fx.store.sync.servers.findByName('backup')).toBeDefined();
 
     await run('relay-user', 'set', 'scanner', '--server', 'office365');
     await run('network', 'remove', '--cidr', '10.1.0.0/16');
@@ -416,7 +416,7 @@ describe('relay365 server remove', () => {
         'backup is used by relay user(s) late-scanner; move them to another server (relay-user set NAME --server OTHER) or remove them first',
       ),
     );
-    expect(fx.store.servers.findByName('backup')).toBeDefined();
+    expect(fx.store.sync.servers.findByName('backup')).toBeDefined();
   });
 });
 

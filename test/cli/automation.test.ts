@@ -38,10 +38,10 @@ async function waiting(id: string, serverId: number, status: 'deferred' | 'held'
     expiresAt: Date.now() + 86_400_000,
   });
   const file = await createSpool(fx.store.bodies).write(id, Buffer.alloc(0), Readable.from([Buffer.from('Subject: x\r\n\r\nbody\r\n')]));
-  fx.store.queue.insert([queueRecord(envelope, file)], [file.last]);
+  fx.store.sync.queue.insert([queueRecord(envelope, file)], [file.last]);
 
-  fx.store.queue.claim(id, Date.now());
-  fx.store.queue.recordAttempt(
+  fx.store.sync.queue.claim(id, Date.now());
+  fx.store.sync.queue.recordAttempt(
     id,
     status === 'held'
       ? { kind: 'hold', reply: DISABLED }
@@ -56,7 +56,7 @@ describe('relay365 api-token', () => {
     const added = await run('api-token', 'add', '--name', 'provisioning', '--scope', 'write');
     const token = added.at(-1) as string;
     expect(token).toMatch(/^r365_[A-Za-z0-9_-]{43}$/);
-    expect(fx.store.apiTokens.authenticate(token, Date.now())).toMatchObject({ name: 'provisioning', scope: 'write' });
+    expect(fx.store.sync.apiTokens.authenticate(token, Date.now())).toMatchObject({ name: 'provisioning', scope: 'write' });
     const listed = (await run('api-token', 'list')).join('\n');
     expect(listed).toMatch(
       /^provisioning: write, r365_.{4}…, created \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, last used \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
@@ -69,14 +69,14 @@ describe('relay365 api-token', () => {
       /--scope "admin" is not valid: Choose read or write/,
     );
     expect(await run('api-token', 'revoke', 'provisioning')).toEqual(['revoked API token provisioning; requests with it now get 401']);
-    expect(fx.store.apiTokens.authenticate(token, Date.now())).toBeUndefined();
+    expect(fx.store.sync.apiTokens.authenticate(token, Date.now())).toBeUndefined();
   });
 });
 
 describe('relay365 queue show|retry|delete', () => {
   it('shows a message with its recipients, events and the fix for its last reply', async () => {
     fx = createFixture();
-    const server = fx.store.servers.add(plainServer({ name: 'upstream' }));
+    const server = fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     await waiting('Q1', server.id, 'held');
     const text = (await run('queue', 'show', 'Q1')).join('\n');
     expect(text).toMatch(/^Q1: held, 1 attempt\(s\), 20 bytes, email server upstream/);
@@ -96,23 +96,23 @@ describe('relay365 queue show|retry|delete', () => {
 
   it('retries one message, a server’s waiting mail or all held mail, recording who did it', async () => {
     fx = createFixture();
-    const a = fx.store.servers.add(plainServer({ name: 'a' }));
-    const b = fx.store.servers.add(plainServer({ name: 'b' }));
+    const a = fx.store.sync.servers.add(plainServer({ name: 'a' }));
+    const b = fx.store.sync.servers.add(plainServer({ name: 'b' }));
     await waiting('A1', a.id, 'deferred');
     await waiting('A2', a.id, 'held');
     await waiting('B1', b.id, 'held');
     await waiting('B2', b.id, 'deferred');
     expect(await run('queue', 'retry', 'B2')).toEqual(['message B2 is due now; the running relay sends it within a few seconds']);
-    expect(fx.store.queue.get('B2')?.status).toBe('queued');
+    expect(fx.store.sync.queue.get('B2')?.status).toBe('queued');
     expect(await run('queue', 'retry', '--held', '--server', 'b')).toEqual([
       '1 held message(s) of b due now; the running relay sends them within a few seconds',
     ]);
-    expect(fx.store.queue.get('B1')?.status).toBe('queued');
+    expect(fx.store.sync.queue.get('B1')?.status).toBe('queued');
     expect(await run('queue', 'retry', '--server', 'a')).toEqual([
       '2 deferred and held message(s) of a due now; the running relay sends them within a few seconds',
     ]);
-    expect(['A1', 'A2'].map((id) => fx.store.queue.get(id)?.status)).toEqual(['queued', 'queued']);
-    expect(fx.store.queue.events('A2').at(-1)).toMatchObject({ kind: 'released', detail: 'retried by the command line' });
+    expect(['A1', 'A2'].map((id) => fx.store.sync.queue.get(id)?.status)).toEqual(['queued', 'queued']);
+    expect(fx.store.sync.queue.events('A2').at(-1)).toMatchObject({ kind: 'released', detail: 'retried by the command line' });
     expect(await run('queue', 'retry', '--held')).toEqual(['no held message(s) to retry']);
     await expect(run('queue', 'retry')).rejects.toThrow(/say what to retry/);
     await expect(run('queue', 'retry', 'A1', '--held')).rejects.toThrow(/not both/);
@@ -120,15 +120,15 @@ describe('relay365 queue show|retry|delete', () => {
 
   it('deletes a waiting message and its body, but not one being delivered', async () => {
     fx = createFixture();
-    const server = fx.store.servers.add(plainServer({ name: 'upstream' }));
+    const server = fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     await waiting('D1', server.id);
-    expect(fx.store.bodies.has('D1')).toBe(true);
+    expect(fx.store.sync.bodies.has('D1')).toBe(true);
     expect(await run('queue', 'delete', 'D1')).toEqual(['deleted message D1 (it was deferred)']);
-    expect(fx.store.queue.get('D1')).toBeUndefined();
-    expect(fx.store.bodies.has('D1')).toBe(false);
+    expect(fx.store.sync.queue.get('D1')).toBeUndefined();
+    expect(fx.store.sync.bodies.has('D1')).toBe(false);
     await waiting('D2', server.id);
-    fx.store.queue.retryNow('D2', Date.now());
-    fx.store.queue.claim('D2', Date.now());
+    fx.store.sync.queue.retryNow('D2', Date.now());
+    fx.store.sync.queue.claim('D2', Date.now());
     await expect(run('queue', 'delete', 'D2')).rejects.toThrow(/being delivered/);
   });
 });
@@ -137,7 +137,7 @@ describe('relay365 send-test', () => {
   it('sends through Microsoft 365 and prints the conversation without the token', async () => {
     emu = await startEmulator({ signingKey });
     fx = createFixture();
-    fx.store.servers.add(emulatorServer(emu, { name: 'office365' }));
+    fx.store.sync.servers.add(emulatorServer(emu, { name: 'office365' }));
     const lines = await run('send-test', '--server', 'office365', '--to', 'alice@fabrikam.test', '--subject', 'from the CLI');
     const text = lines.join('\n');
     expect(text).toMatch(/C: AUTH XOAUTH2/);
@@ -152,7 +152,7 @@ describe('relay365 send-test', () => {
   it('prints Microsoft’s refusal with its fix and fails', async () => {
     emu = await startEmulator({ signingKey });
     fx = createFixture();
-    fx.store.servers.add(emulatorServer(emu, { name: 'office365', clientSecret: 'the-secret-id-not-its-value' }));
+    fx.store.sync.servers.add(emulatorServer(emu, { name: 'office365', clientSecret: 'the-secret-id-not-its-value' }));
     await expect(run('send-test', '--server', 'office365', '--to', 'alice@fabrikam.test')).rejects.toThrow(TestEmailRefused);
     const text = out.join('\n');
     expect(text).toMatch(/not sent through office365: .*AADSTS7000215/);

@@ -35,7 +35,7 @@ beforeAll(async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'relay365-backup-source-'));
   const dataDir = path.join(root, 'data');
   mkdirSync(dataDir, { mode: 0o700 });
-  createStore(dataDir, createSecretBox(loadSecretKey(dataDir, null))).close();
+  await createStore(dataDir, createSecretBox(loadSecretKey(dataDir, null))).close();
   const archive = path.join(root, 'full.tar.gz');
   const made = await runCli(['backup', '--to', archive], cliEnv(dataDir));
   expect(made).toMatchObject({ code: 0, stderr: '' });
@@ -137,7 +137,7 @@ describe('relay365 backup and restore', () => {
       h.emu.exchange.failNext({ stage: 'rcpt', reply: BUSY, count: 100_000 });
       const before: Record<string, string> = {};
       for (let i = 0; i < 5; i++) before[await h.submit(testMessage(`before backup ${i}`))] = testMessage(`before backup ${i}`);
-      await waitFor(() => h.fx.store.queue.countsByStatus().deferred === 5, 'five deferred messages');
+      await waitFor(() => h.fx.store.sync.queue.countsByStatus().deferred === 5, 'five deferred messages');
 
       const archive = path.join(root, 'relay365.tar.gz');
       let backupDone = false;
@@ -177,7 +177,7 @@ describe('relay365 backup and restore', () => {
         RELAY365_SECRET_KEY: KEY,
       });
       const store = createStore(restoredDir, createSecretBox(Buffer.from(KEY, 'hex')));
-      const waiting = [...store.queue.liveIds()];
+      const waiting = [...store.sync.queue.liveIds()];
       expect(waiting).toEqual(expect.arrayContaining(Object.keys(before)));
       expect(waiting).toHaveLength(Number(archived?.[1]));
       const spool = createSpool(store.bodies);
@@ -187,7 +187,7 @@ describe('relay365 backup and restore', () => {
       try {
         await relay.start();
         const received = await h.emu.exchange.waitForMessages(waiting.length, 20_000);
-        await waitFor(() => store.queue.countsByStatus().delivered === waiting.length, 'every restored message delivered');
+        await waitFor(() => store.sync.queue.countsByStatus().delivered === waiting.length, 'every restored message delivered');
         expect(received).toHaveLength(waiting.length);
         for (const [id, bytes] of spooled)
           expect(
@@ -201,7 +201,7 @@ describe('relay365 backup and restore', () => {
         }
       } finally {
         await relay.stop();
-        store.close();
+        await store.close();
       }
     } finally {
       await h.close();
@@ -211,7 +211,7 @@ describe('relay365 backup and restore', () => {
   it('removes the folder a killed backup left in the data folder', async () => {
     const dataDir = path.join(newScratch(), 'data');
     mkdirSync(dataDir, { mode: 0o700 });
-    createStore(dataDir, createSecretBox(loadSecretKey(dataDir, null))).close();
+    await createStore(dataDir, createSecretBox(loadSecretKey(dataDir, null))).close();
     const left = path.join(dataDir, `.backup-${hostname()}-${await endedPid()}-Ab12Cd`);
     mkdirSync(left);
     writeFileSync(path.join(left, 'relay365.db'), 'half a copy');

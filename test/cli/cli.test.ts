@@ -112,16 +112,16 @@ describe('relay365 command line', () => {
 
   it('removes a server only with --drop-queued while mail waits, failing that mail with an event and deleting its body', async () => {
     const store = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
-    const server = store.servers.findByName('office365')!;
-    const hasBody = (): boolean => {
+    const server = store.sync.servers.findByName('office365')!;
+    const hasBody = async (): Promise<boolean> => {
       const reader = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
       try {
-        return reader.bodies.has('WAITING1');
+        return await reader.bodies.has('WAITING1');
       } finally {
-        reader.close();
+        await reader.close();
       }
     };
-    store.queue.insert(
+    store.sync.queue.insert(
       [
         queuedMessage('WAITING1', server.id, {
           mailFrom: 'a@example.test',
@@ -133,13 +133,13 @@ describe('relay365 command line', () => {
       ],
       [{ messageId: 'WAITING1', seq: 0, bytes: Buffer.from('Subject: waiting\r\n\r\nbody\r\n') }],
     );
-    store.close();
+    await store.close();
     const refused = await runCli(['server', 'remove', 'office365'], env);
     expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('still has 1 message(s) waiting') });
-    expect(hasBody()).toBe(true);
+    expect(await hasBody()).toBe(true);
     const removed = await runCli(['server', 'remove', 'office365', '--drop-queued'], env);
     expect(removed).toMatchObject({ code: 0, stdout: 'removed email server office365 and failed 1 waiting message(s)\n' });
-    expect(hasBody()).toBe(false);
+    expect(await hasBody()).toBe(false);
     const list = await runCli(['queue', 'list', '--json'], env);
     expect(JSON.parse(list.stdout)).toMatchObject([
       {
@@ -151,10 +151,10 @@ describe('relay365 command line', () => {
       },
     ]);
     const after = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
-    expect(after.queue.events('WAITING1').at(-1)).toMatchObject({
+    expect(after.sync.queue.events('WAITING1').at(-1)).toMatchObject({
       kind: 'failed',
       detail: 'not delivered: its email server office365 was removed by the command line',
     });
-    after.close();
+    await after.close();
   });
 });

@@ -66,9 +66,9 @@ describe('relay365 server set --client-certificate-file', () => {
     await addServer();
     const pemFile = file('relay365.pem', `${mine.certPem}${mine.keyPem}`);
     expect(await run('server', 'set', 'office365', '--client-certificate-file', pemFile)).toBe('updated email server office365');
-    const server = fx.store.servers.findByName('office365')!;
+    const server = fx.store.sync.servers.findByName('office365')!;
     expect(server).toMatchObject({ hasClientCertificate: true, clientCertificateThumbprint: mine.thumbprintSha256 });
-    expect(fx.store.servers.clientCertificate(server.id)).toBe(`${mine.certPem}${mine.keyPem}`.replace(/\r?\n$/, ''));
+    expect(fx.store.sync.servers.clientCertificate(server.id)).toBe(`${mine.certPem}${mine.keyPem}`.replace(/\r?\n$/, ''));
 
     const list = await run('server', 'list');
     expect(list).toContain(
@@ -110,7 +110,7 @@ describe('relay365 server set --client-certificate-file', () => {
       `--client-certificate-file (hidden) is not valid: The private key does not belong to the certificate (SHA-256 thumbprint ${mine.thumbprintSha256}). Paste the key it was made with.`,
     );
     for (const line of pemLines()) expect((err as Error).message).not.toContain(line);
-    expect(fx.store.servers.findByName('office365')?.hasClientCertificate).toBe(false);
+    expect(fx.store.sync.servers.findByName('office365')?.hasClientCertificate).toBe(false);
   });
 
   it('refuses an empty file and one with only the certificate', async () => {

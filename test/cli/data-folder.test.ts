@@ -31,10 +31,10 @@ function cliEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.Pro
 }
 
 /** A data folder set up with `key`, holding a server with a sealed password but no check value (as before the check existed). */
-function olderFolder(dir: string, key: string): void {
+async function olderFolder(dir: string, key: string): Promise<void> {
   const store = createStore(dir, createSecretBox(Buffer.from(key, 'hex')));
-  store.servers.add(plainServer({ name: 'upstream', method: 'password', username: 'relay', password: 'a password of some length' }));
-  store.close();
+  store.sync.servers.add(plainServer({ name: 'upstream', method: 'password', username: 'relay', password: 'a password of some length' }));
+  await store.close();
 }
 
 describe('a data folder without a database', () => {
@@ -93,7 +93,7 @@ describe('a data folder without a database', () => {
 describe('a database without its key', () => {
   it('is refused, naming RELAY365_SECRET_KEY and secret.key, and no key is written', async () => {
     const dir = path.join(root, 'data');
-    olderFolder(dir, KEY);
+    await olderFolder(dir, KEY);
     for (const args of [['queue', 'list'], ['init'], ['doctor']]) {
       const run = await runCli(args, cliEnv(dir));
       expect(run).toMatchObject({ code: 2, stdout: '' });
@@ -106,7 +106,7 @@ describe('a database without its key', () => {
 
   it('is not given a new key by start either when it holds sealed secrets', async () => {
     const dir = path.join(root, 'data');
-    olderFolder(dir, KEY);
+    await olderFolder(dir, KEY);
     const start = await runCli(['start'], cliEnv(dir, { RELAY365_SMTP_LISTEN: '127.0.0.1:0', RELAY365_ADMIN_LISTEN: '127.0.0.1:0' }));
     expect(start).toMatchObject({
       code: 2,
@@ -119,7 +119,7 @@ describe('a database without its key', () => {
 describe('a key that does not open the database', () => {
   it('is reported as a wrong key by queue list, for a database from before the check value and one with it', async () => {
     const older = path.join(root, 'older');
-    olderFolder(older, KEY);
+    await olderFolder(older, KEY);
     const fresh = path.join(root, 'fresh');
     expect((await runCli(['init'], cliEnv(fresh, { RELAY365_SECRET_KEY: KEY }))).code).toBe(0);
     for (const dir of [older, fresh]) {
@@ -134,7 +134,7 @@ describe('a key that does not open the database', () => {
 
   it('is reported as a wrong key file, naming it, and the file is left alone', async () => {
     const dir = path.join(root, 'data');
-    olderFolder(dir, KEY);
+    await olderFolder(dir, KEY);
     const keyFile = path.join(dir, 'secret.key');
     writeFileSync(keyFile, `${OTHER_KEY}\n`, { mode: 0o600 });
     const run = await runCli(['server', 'list'], cliEnv(dir));
@@ -147,7 +147,7 @@ describe('a key that does not open the database', () => {
 
   it('fails the first step of doctor as a wrong key, then exits 2 with the same line', async () => {
     const dir = path.join(root, 'data');
-    olderFolder(dir, KEY);
+    await olderFolder(dir, KEY);
     const run = await runCli(['doctor'], cliEnv(dir, { RELAY365_SECRET_KEY: OTHER_KEY }));
     expect(run.code).toBe(2);
     expect(run.stdout).toContain('✗ encryption key: the key from RELAY365_SECRET_KEY does not open the secrets sealed in the database');
@@ -159,7 +159,7 @@ describe('a key that does not open the database', () => {
 
   it('stops start with exit code 2 and one line before it listens', async () => {
     const dir = path.join(root, 'data');
-    olderFolder(dir, KEY);
+    await olderFolder(dir, KEY);
     const env = cliEnv(dir, { RELAY365_SECRET_KEY: OTHER_KEY, RELAY365_SMTP_LISTEN: '127.0.0.1:0', RELAY365_ADMIN_LISTEN: '127.0.0.1:0' });
     const start = await runCli(['start'], env);
     expect(start).toEqual({
@@ -173,7 +173,7 @@ describe('a key that does not open the database', () => {
 describe('which data folder a command uses', () => {
   it('says so first with --verbose', async () => {
     const dir = path.join(root, 'data');
-    olderFolder(dir, KEY);
+    await olderFolder(dir, KEY);
     const run = await runCli(['queue', 'list', '--verbose'], cliEnv(dir, { RELAY365_SECRET_KEY: KEY }));
     expect(run).toEqual({
       code: 0,

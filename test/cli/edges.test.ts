@@ -20,13 +20,13 @@ const MESSAGES = 1500;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'relay365-cli-edges-'));
   env = { ...process.env, RELAY365_DATA_DIR: dir, RELAY365_LOG_LEVEL: 'error' };
   const store = createStore(dir, createSecretBox(loadSecretKey(dir, null)));
-  const server = store.servers.add(plainServer({ name: 'office365' }), true);
+  const server = store.sync.servers.add(plainServer({ name: 'office365' }), true);
   // Enough lines (about 150 kB) that the output outlasts a pipe's buffer.
-  store.queue.insert(
+  store.sync.queue.insert(
     Array.from({ length: MESSAGES }, (_, i) =>
       queuedMessage(`MSG${String(i).padStart(5, '0')}`, server.id, {
         mailFrom: 'scanner@contoso.test',
@@ -37,7 +37,7 @@ beforeAll(() => {
       }),
     ),
   );
-  store.close();
+  await store.close();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -15,12 +15,12 @@ beforeEach(() => {
 afterEach(() => fx.cleanup());
 
 /** Records refusals as the relay does, one a minute from T0 (a repeated one 30 s after the one before). */
-function record(refusals: Refusal[]): void {
+async function record(refusals: Refusal[]): Promise<void> {
   const clock = { now: T0 };
   const recorder = createRefusals({ store: fx.store, log: silentLogger, now: () => clock.now });
   for (const refusal of refusals) {
     recorder.record(refusal);
-    recorder.flush();
+    await recorder.flush();
     clock.now += 30_000;
   }
 }
@@ -49,7 +49,7 @@ const SEED: Refusal[] = [
 
 describe('relay365 refused list', () => {
   it('prints each refusal, most recently seen first, with its count and fix', async () => {
-    record(SEED);
+    await record(SEED);
     expect((await run('refused', 'list')).lines).toEqual([
       `2030-05-01 10:01:30 UTC 192.168.11.9 Login failed: 535 5.7.8 Authentication failed | username scanner-7`,
       `  fix: ${REFUSAL_HINTS.auth_failed}`,
@@ -61,7 +61,7 @@ describe('relay365 refused list', () => {
   });
 
   it('filters by client address start and reason, and says when nothing matches', async () => {
-    record(SEED);
+    await record(SEED);
     const first = async (...args: string[]): Promise<string[]> =>
       (await run('refused', 'list', ...args)).lines.filter((l) => !l.startsWith(' '));
     expect(await first('--client', '192.168.')).toEqual([
@@ -78,7 +78,7 @@ describe('relay365 refused list', () => {
   });
 
   it('prints JSON with --json and notes when --limit leaves some out', async () => {
-    record(SEED);
+    await record(SEED);
     const { lines, notes } = await run('refused', 'list', '--json', '--limit', '2');
     expect(JSON.parse(lines.join('\n'))).toEqual([
       expect.objectContaining({ client: '192.168.11.9', reason: 'auth_failed', label: 'Login failed', username: 'scanner-7', count: 1 }),
@@ -112,7 +112,7 @@ describe('relay365 refused list', () => {
   });
 
   it('answers through the real command line, exit code 2 and the usage for an unknown option', async () => {
-    record(SEED);
+    await record(SEED);
     const env = { ...process.env, RELAY365_DATA_DIR: fx.dir, RELAY365_SECRET_KEY: 'ab'.repeat(32), RELAY365_LOG_LEVEL: 'error' };
     const listed = await runCli(['refused', 'list', '--reason', 'tls_failed'], env);
     expect(listed.code).toBe(0);

@@ -50,7 +50,7 @@ describe('relay365 server --send-via', () => {
     await run('server', 'add', '--name', 'o365', '--method', 'office365');
     expect((await listed())[0]).toMatchObject({ sendVia: 'smtp' });
     await run('server', 'set', 'o365', '--send-via', 'graph');
-    expect(fx.store.servers.findByName('o365')).toMatchObject({ sendVia: 'graph' });
+    expect(fx.store.sync.servers.findByName('o365')).toMatchObject({ sendVia: 'graph' });
     await run('server', 'set', 'o365', '--send-via', 'smtp');
     expect((await listed())[0]).toMatchObject({ sendVia: 'smtp' });
   });
@@ -59,6 +59,6 @@ describe('relay365 server --send-via', () => {
     await run('server', 'add', '--name', 'o365', '--method', 'office365');
     await expect(run('server', 'set', 'o365', '--send-via', 'rest')).rejects.toBeInstanceOf(UsageError);
     await expect(run('server', 'set', 'o365', '--send-via', 'rest')).rejects.toThrow(/^--send-via "rest" is not valid: /);
-    expect(fx.store.servers.findByName('o365')).toMatchObject({ sendVia: 'smtp' });
+    expect(fx.store.sync.servers.findByName('o365')).toMatchObject({ sendVia: 'smtp' });
   });
 });

@@ -20,7 +20,7 @@ afterEach(() => fx.cleanup());
 /** Runs a command in this process; resolves with its output lines. */
 const run = (command: string, ...args: string[]): Promise<string[]> => runInProcess(fx, command, ...args);
 
-const server = (name: string) => fx.store.servers.findByName(name);
+const server = (name: string) => fx.store.sync.servers.findByName(name);
 
 describe('relay365 server add --preset', () => {
   it('adds a High Volume Email server: application sign-in on smtp-hve.office365.com:587 tls with its limits', async () => {
@@ -94,7 +94,7 @@ describe('relay365 server add --preset', () => {
     await expect(run('server', 'add', '--name', 'gmail', '--preset', 'gmail')).rejects.toEqual(
       new UsageError('--preset "gmail" is not valid: choose one of office365, hve, acs'),
     );
-    expect(fx.store.servers.list()).toEqual([]);
+    expect(fx.store.sync.servers.list()).toEqual([]);
   });
 
   it('refuses High Volume Email with --send-via graph, which HVE does not take, and adds nothing', async () => {
@@ -103,7 +103,7 @@ describe('relay365 server add --preset', () => {
         '--preset hve with --send-via graph: High Volume Email takes mail only over SMTP: keep Send Via smtp, or choose no preset to send via Microsoft Graph.',
       ),
     );
-    expect(fx.store.servers.list()).toEqual([]);
+    expect(fx.store.sync.servers.list()).toEqual([]);
   });
 
   it('is refused by the command line with exit code 2 and shown in the usage', async () => {
@@ -114,6 +114,6 @@ describe('relay365 server add --preset', () => {
       stderr: 'relay365: --preset "HVE" is not valid: choose one of office365, hve, acs\n',
     });
     expect(commandUsage('server')).toContain('relay365 server add --name N [--preset office365|hve|acs]');
-    expect(fx.store.servers.list()).toEqual([]);
+    expect(fx.store.sync.servers.list()).toEqual([]);
   });
 });

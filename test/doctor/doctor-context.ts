@@ -24,7 +24,7 @@ export interface DoctorContext {
 export async function startDoctorContext(signingKey: SigningKey, overrides: Partial<ServerSettings> = {}): Promise<DoctorContext> {
   const emu = await startEmulator({ signingKey });
   const fx = createFixture();
-  const { id } = fx.store.servers.add(emulatorServer(emu, overrides));
+  const { id } = fx.store.sync.servers.add(emulatorServer(emu, overrides));
   return {
     emu,
     fx,

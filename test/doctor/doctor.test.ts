@@ -73,18 +73,18 @@ describe('relay365 doctor', () => {
 
   it("shows Microsoft's refusal of the token in the server's status at once, but not a server never authorized", async () => {
     ctx = await startDoctorContext(key, { clientSecret: SEED.clientSecretId });
-    ctx.fx.store.servers.setStatus(ctx.serverId, { status: 'authorized', account: SEED.mailbox });
+    ctx.fx.store.sync.servers.setStatus(ctx.serverId, { status: 'authorized', account: SEED.mailbox });
     await ctx.run();
-    expect(ctx.fx.store.servers.get(ctx.serverId)).toMatchObject({
+    expect(ctx.fx.store.sync.servers.get(ctx.serverId)).toMatchObject({
       status: 'error',
       statusCode: 'AADSTS7000215',
       statusHint: expect.stringMatching(/^Invalid client secret\. Paste the client secret Value \(not the Secret ID\)/),
     });
 
-    const waiting = ctx.fx.store.servers.add(emulatorServer(ctx.emu, { name: 'not yet', signInMode: 'authorize', mailbox: null }));
+    const waiting = ctx.fx.store.sync.servers.add(emulatorServer(ctx.emu, { name: 'not yet', signInMode: 'authorize', mailbox: null }));
     const report = await ctx.run();
     expect(report.servers[1]?.steps.find((s) => s.id === 'token')?.saw).toContain('no_account');
-    expect(ctx.fx.store.servers.get(waiting.id)).toMatchObject({ status: 'not_authorized', statusCode: null });
+    expect(ctx.fx.store.sync.servers.get(waiting.id)).toMatchObject({ status: 'not_authorized', statusCode: null });
   });
 
   it('fails only the token step for an expired client secret, with the AADSTS7000222 fix', async () => {

@@ -31,7 +31,7 @@ const ALL_PASS = { config: 'pass', clock: 'pass', network: 'pass', token: 'pass'
 /** A doctor context whose server sends via the emulator's Graph endpoint (`overrides` change it further). */
 async function startGraph(overrides: Partial<ServerSettings> = {}): Promise<DoctorContext> {
   const started = await startDoctorContext(key);
-  started.fx.store.servers.update(started.serverId, { sendVia: 'graph', graphEndpoint: started.emu.graphUrl, ...overrides });
+  started.fx.store.sync.servers.update(started.serverId, { sendVia: 'graph', graphEndpoint: started.emu.graphUrl, ...overrides });
   return started;
 }
 
@@ -41,7 +41,7 @@ const check = (report: DoctorReport, id: 'token' | 'graph', name: string) => ste
 
 /** Authorize Account for the server as the seeded user, the way the panel's flow does it. */
 async function authorize(c: DoctorContext): Promise<void> {
-  const server = c.fx.store.servers.get(c.serverId)!;
+  const server = c.fx.store.sync.servers.get(c.serverId)!;
   const msal = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: c.fx.store.tokenCaches, log: silentLogger });
   const pkce = await createPkce();
   const url = await authorizeUrl({ client: msal, server, redirectUri: SEED.redirectUri, state: 's', challenge: pkce.challenge });
@@ -54,7 +54,7 @@ async function authorize(c: DoctorContext): Promise<void> {
     state: 's',
     verifier: pkce.verifier,
   });
-  c.fx.store.servers.setStatus(server.id, { status: 'authorized', account });
+  c.fx.store.sync.servers.setStatus(server.id, { status: 'authorized', account });
 }
 
 describe('relay365 doctor for a server that sends via Microsoft Graph', () => {
@@ -157,7 +157,7 @@ describe('relay365 doctor for a server that sends via Microsoft Graph', () => {
     expect(check(report, 'token', 'roles')).toMatchObject({ ok: true, warn: true });
 
     const other = ctx.emu.directory.addUser(SEED.tenantId, { address: 'printer@contoso.test', displayName: 'Printer' });
-    ctx.fx.store.servers.update(ctx.serverId, { mailbox: other.address });
+    ctx.fx.store.sync.servers.update(ctx.serverId, { mailbox: other.address });
     const outside = await ctx.run();
     expect(statuses(outside)).toEqual({ ...ALL_PASS, graph: 'fail' });
     expect(step(outside, 'graph').problem).toMatch(/may not send as printer@contoso\.test/);

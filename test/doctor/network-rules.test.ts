@@ -28,8 +28,9 @@ afterEach(() => {
 /** A data folder with wide and narrow stored rules beside ENV_NETWORKS, and one server on a closed port. */
 async function folderWithRules(): Promise<Fixture> {
   fx = createFixture({ RELAY365_RELAY_NETWORKS: ENV_NETWORKS });
-  const server = fx.store.servers.add(plainServer({ name: 'internal', port: await freePort() }));
-  for (const rule of ['172.16.0.0/12', '192.168.1.0/24', '2001:db8::/40', '2001:db8:1::/48']) fx.store.networks.add(cidr(rule), server.id);
+  const server = fx.store.sync.servers.add(plainServer({ name: 'internal', port: await freePort() }));
+  for (const rule of ['172.16.0.0/12', '192.168.1.0/24', '2001:db8::/40', '2001:db8:1::/48'])
+    fx.store.sync.networks.add(cidr(rule), server.id);
   return fx;
 }
 
@@ -67,7 +68,7 @@ describe('relay365 doctor and wide allowed networks', () => {
 
   it('has no warning for the default loopback networks', async () => {
     fx = createFixture({ RELAY365_RELAY_NETWORKS: '127.0.0.0/8,::1/128' });
-    fx.store.servers.add(plainServer({ name: 'internal', port: await freePort() }));
+    fx.store.sync.servers.add(plainServer({ name: 'internal', port: await freePort() }));
     const report = await runDoctor({ config: fx.config, store: fx.store, log: silentLogger, timeoutMs: 5_000 });
     const first = report.servers[0]!.steps[0]!;
     expect(first.checks.some((c) => c.warn)).toBe(false);
@@ -89,7 +90,7 @@ describe('relay365 doctor and wide allowed networks', () => {
 
   it('shows the warnings with their mark in Check Configuration', async () => {
     panel = createPanel({ env: { RELAY365_RELAY_NETWORKS: ENV_NETWORKS } });
-    panel.fx.store.servers.add(plainServer({ name: 'internal', port: await freePort() }));
+    panel.fx.store.sync.servers.add(plainServer({ name: 'internal', port: await freePort() }));
     const agent = await signedIn(panel, 'editor@example.com', { updateSettings: true });
     const page = visibleText((await agent.post('/servers/1/check')).text);
     expect(page).toContain('⚠ allowed network: 10.0.0.0/8 is wider than a /16');

@@ -56,7 +56,7 @@ const settings = (port: number, secure: ServerSettings['secure'] = 'none'): Serv
 
 async function diagnose(port: number, secure: ServerSettings['secure'] = 'none') {
   fx = createFixture();
-  fx.store.servers.add(settings(port, secure));
+  fx.store.sync.servers.add(settings(port, secure));
   const report = await runDoctor({ config: fx.config, store: fx.store, log: silentLogger, timeoutMs: 5_000 });
   const steps = report.servers[0]?.steps ?? [];
   return { report, text: formatReport(report).join('\n'), step: (id: string) => steps.find((s) => s.id === id)! };
@@ -112,7 +112,7 @@ describe('Check Configuration against a service that is not SMTP', () => {
   it('shows the byte count on the page and keeps the answer out of the page and the log', async () => {
     const port = await service((socket) => socket.end(ANSWER));
     panel = createPanel();
-    panel.fx.store.servers.add(settings(port));
+    panel.fx.store.sync.servers.add(settings(port));
     const agent = await signedIn(panel, 'editor@example.com', { updateSettings: true });
     const page = await agent.post('/servers/1/check');
     expect(page.status).toBe(200);

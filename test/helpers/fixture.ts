@@ -45,7 +45,8 @@ export function createFixture(env: Record<string, string> = {}): Fixture {
     config,
     store,
     cleanup() {
-      store.close();
+      // SQLite closes at the call; the promise only reports it.
+      void store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -9,8 +9,7 @@ import type { FreeSpaceProbe } from '../../src/relay/free-space.js';
 import { createListener, type Listener } from '../../src/relay/listener.js';
 import { createRefusals } from '../../src/relay/refusals.js';
 import { createRelayAuth } from '../../src/relay/relay-auth.js';
-import { createSpool, type Spool } from '../../src/relay/spool.js';
-import type { BodyRepo } from '../../src/store/bodies.js';
+import { createSpool, type Spool, type SpoolBodies } from '../../src/relay/spool.js';
 import { loadTlsIdentity } from '../../src/relay/tls-identity.js';
 import type { Fixture } from './fixture.js';
 
@@ -31,7 +30,7 @@ export interface TestListenerOptions {
   /** Free bytes in the data folder (a full disk without filling one). */
   freeSpace?: FreeSpaceProbe;
   /** Stores body chunks in place of the store (a write that fails mid-message). */
-  bodies?: Pick<BodyRepo, 'append' | 'chunk' | 'remove'>;
+  bodies?: SpoolBodies;
 }
 
 /** Starts a listener on the fixture's config. */
@@ -63,7 +62,7 @@ export async function startTestListener(fx: Fixture, options: TestListenerOption
     smtpsPort: addresses.smtps?.port ?? 0,
     close: async () => {
       await listener.close();
-      refusals.flush();
+      await refusals.flush();
     },
   };
 }

@@ -24,8 +24,8 @@ export interface Harness {
   smtpPort: number;
   /** The relay's clock; move it with `advance`. */
   now(): number;
-  /** Moves the clock and lets the scheduler look at the queue. */
-  advance(ms: number): void;
+  /** Moves the clock and lets the scheduler look at the queue; resolves once the look has started what it may. */
+  advance(ms: number): Promise<void>;
   /** Submits raw message bytes through the relay's SMTP listener (envelope from `from`, default the mailbox); resolves with its queue ID. */
   submit(raw: string, to?: string[], from?: string): Promise<string>;
   serverId(): number;
@@ -83,7 +83,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.emulator,
   });
   const fx = createFixture(options.env);
-  const { id } = fx.store.servers.add(emulatorServer(emu, options.server));
+  const { id } = fx.store.sync.servers.add(emulatorServer(emu, options.server));
   const logLines: string[] = [];
   const log = options.captureLog ? createLogger('debug', (line) => logLines.push(line)) : silentLogger;
   const newRelay = () =>
@@ -116,13 +116,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         expiresAt: clock + MAX_QUEUE_LIFETIME_MS,
       };
       const file = await relay.spool.write(queueId, Buffer.alloc(0), Readable.from([Buffer.from(raw)]));
-      fx.store.queue.insert([queueRecord(envelope, file)], [file.last]);
-      relay.scheduler.poke();
+      fx.store.sync.queue.insert([queueRecord(envelope, file)], [file.last]);
+      await relay.scheduler.poke();
       return queueId;
     },
     addServer(overrides) {
-      const added = fx.store.servers.add(emulatorServer(emu, { name: `o365-${Math.random().toString(36).slice(2, 8)}`, ...overrides }));
-      relay.scheduler.poke();
+      const added = fx.store.sync.servers.add(
+        emulatorServer(emu, { name: `o365-${Math.random().toString(36).slice(2, 8)}`, ...overrides }),
+      );
+      void relay.scheduler.poke();
       return added.id;
     },
     async restart() {
@@ -135,7 +137,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     now: () => clock,
     advance(ms) {
       clock += ms;
-      relay.scheduler.poke();
+      return relay.scheduler.poke();
     },
     async submit(raw, to = ['alice@fabrikam.test'], from = SEED.mailbox) {
       const info = await client.sendMail({ envelope: { from, to }, raw });
@@ -143,7 +145,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     serverId: () => id,
     async authorizeAccount() {
-      const server = fx.store.servers.get(id)!;
+      const server = fx.store.sync.servers.get(id)!;
       const msal = createMsalClient({ server, clientSecret: SEED.clientSecret, cache: fx.store.tokenCaches, log: silentLogger });
       const pkce = await createPkce();
       const url = await authorizeUrl({ client: msal, server, redirectUri: SEED.redirectUri, state: 'state-1', challenge: pkce.challenge });
@@ -156,7 +158,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         state: 'state-1',
         verifier: pkce.verifier,
       });
-      fx.store.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: clock });
+      fx.store.sync.servers.setStatus(server.id, { status: 'authorized', account, refreshedAt: clock });
       relay.settingsChanged();
     },
     async close() {

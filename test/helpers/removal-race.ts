@@ -8,8 +8,8 @@ import type { Store } from '../../src/store/index.js';
 /** Makes the next removals through `store` find a relay user `name` added to their server just before they run. */
 export function relayUserArrivesBeforeRemoval(store: Pick<Store, 'removeServer' | 'relayUsers'>, name: string): void {
   const remove = store.removeServer;
-  store.removeServer = (serverId, options) => {
-    store.relayUsers.add({ name, passwordHash: 'scrypt$unused', serverId, allowFrom: [] });
+  store.removeServer = async (serverId, options) => {
+    await store.relayUsers.add({ name, passwordHash: 'scrypt$unused', serverId, allowFrom: [] });
     return remove(serverId, options);
   };
 }

@@ -14,8 +14,8 @@ afterEach(() => fx.cleanup());
 describe('SMTP AUTH metrics', () => {
   it('counts failed logins by reason and the lockout they lead to', async () => {
     fx = createFixture();
-    const server = fx.store.servers.add(plainServer());
-    fx.store.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword('right password'), serverId: server.id, allowFrom: [] });
+    const server = fx.store.sync.servers.add(plainServer());
+    fx.store.sync.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword('right password'), serverId: server.id, allowFrom: [] });
     const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version });
     const auth = createRelayAuth({ store: fx.store, log: silentLogger, now: Date.now, metrics });
     const refused = (username: string, password: string) =>

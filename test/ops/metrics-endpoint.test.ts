@@ -45,7 +45,7 @@ async function scrape(headers: Record<string, string> = {}): Promise<Map<string,
 }
 
 const o365 = { server: 'o365' };
-const status = (id: string): string | undefined => h.fx.store.queue.get(id)?.status;
+const status = (id: string): string | undefined => h.fx.store.sync.queue.get(id)?.status;
 
 describe('GET /metrics', () => {
   it('counts mail accepted, delivered and deferred, with upstream replies, token requests and latency', async () => {
@@ -76,7 +76,7 @@ describe('GET /metrics', () => {
     expect(valueOf(m, 'relay365_spool_bytes')).toBeGreaterThan(testMessage('deferred once').length);
     expect(valueOf(m, 'relay365_database_bytes')).toBeGreaterThan(0);
 
-    h.advance(60_000);
+    await h.advance(60_000);
     await waitFor(() => status(second) === 'delivered', 'delivered after the retry');
     m = await scrape();
     expect(valueOf(m, 'relay365_messages_delivered_total', o365)).toBe(2);
@@ -95,7 +95,7 @@ describe('GET /metrics', () => {
     const first = await h.submit(testMessage('held'));
     await waitFor(() => status(first) === 'held', 'held');
     // Less than the probe interval: the message stays held, and ages.
-    h.advance(4 * 60_000);
+    await h.advance(4 * 60_000);
     let m = await scrape();
     expect(valueOf(m, 'relay365_messages_held_total', o365)).toBe(1);
     expect(valueOf(m, 'relay365_upstream_replies_total', { ...o365, class: '5xx', enhanced_code: '5.7.139' })).toBe(1);
@@ -104,7 +104,7 @@ describe('GET /metrics', () => {
     expect(valueOf(m, 'relay365_server_status', { ...o365, status: 'error' })).toBe(1);
 
     mailbox.smtpAuthEnabled = true;
-    h.advance(PROBE_INTERVAL_MS - 4 * 60_000);
+    await h.advance(PROBE_INTERVAL_MS - 4 * 60_000);
     await waitFor(() => status(first) === 'delivered', 'released and delivered');
     m = await scrape();
     expect(valueOf(m, 'relay365_messages_delivered_total', o365)).toBe(1);
@@ -139,7 +139,7 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(valueOf(parseExposition(text), 'relay365_messages_delivered_total', o365)).toBe(1);
-    const cache = h.fx.store.tokenCaches.load(h.serverId()) ?? '';
+    const cache = h.fx.store.sync.tokenCaches.load(h.serverId()) ?? '';
     const accessTokens = [...cache.matchAll(/"secret":"([^"]{20,})"/g)].map((match) => match[1] as string);
     expect(accessTokens.length).toBeGreaterThan(0);
     for (const secret of [token, SEED.clientSecret, ...accessTokens, 'alice@fabrikam.test', SEED.mailbox, id]) {

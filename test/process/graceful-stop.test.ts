@@ -76,8 +76,8 @@ beforeEach(async () => {
   proxy = await startProxy(emu.smtpPort);
   dir = mkdtempSync(path.join(tmpdir(), 'relay365-stop-'));
   const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-  store.servers.add(emulatorServer(emu, { port: proxy.port }));
-  store.close();
+  store.sync.servers.add(emulatorServer(emu, { port: proxy.port }));
+  await store.close();
   relays = [];
 });
 
@@ -160,12 +160,12 @@ async function waitDelivered(ids: Iterable<string>, timeoutMs = 60_000): Promise
 }
 
 /** The queue as the stopped relay left it. */
-function queueCounts(): Record<string, number> {
+async function queueCounts(): Promise<Record<string, number>> {
   const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
   try {
-    return store.queue.countsByStatus();
+    return store.sync.queue.countsByStatus();
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -224,7 +224,7 @@ describe('relay365 graceful stop', { timeout: 180_000 }, () => {
     // The database was closed cleanly (its WAL checkpointed), and no delivery was left half done.
     const wal = path.join(dir, 'relay365.db-wal');
     expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0);
-    expect(queueCounts().sending).toBe(0);
+    expect((await queueCounts()).sending).toBe(0);
 
     await start();
     await waitDelivered(acked);
@@ -256,7 +256,7 @@ describe('relay365 graceful stop', { timeout: 180_000 }, () => {
     const { code, at } = await exited;
     expect(code).toBe(0);
     expect(at - signalledAt).toBeLessThan(20_000);
-    expect(queueCounts().queued).toBe(1);
+    expect((await queueCounts()).queued).toBe(1);
     await start();
     await waitDelivered([queuedAs(accepted)]);
   });
@@ -300,7 +300,7 @@ describe('relay365 graceful stop', { timeout: 180_000 }, () => {
     expect(at - signalledAt).toBeLessThan(3_000 + MARGIN_MS);
     // A delivery was abandoned; the database was still closed cleanly.
     expect(code).toBe(1);
-    expect(queueCounts().sending).toBe(1);
+    expect((await queueCounts()).sending).toBe(1);
 
     proxy.frozen = false;
     await start();

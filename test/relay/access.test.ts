@@ -37,33 +37,36 @@ describe('routing', () => {
   });
   afterEach(() => fx.cleanup());
 
-  it('sends a relay user to its server, else the most specific network to its server, else nowhere', () => {
-    const main = fx.store.servers.add(plainServer({ name: 'main' }));
-    const scanners = fx.store.servers.add(plainServer({ name: 'scanners' }));
-    const erp = fx.store.servers.add(plainServer({ name: 'erp' }));
-    fx.store.networks.add(cidr('127.0.0.0/16'), scanners.id);
-    fx.store.networks.add(cidr('127.0.5.0/24'), erp.id);
-    const user = fx.store.relayUsers.add({ name: 'printer', passwordHash: 'x', serverId: erp.id, allowFrom: ['@contoso.test'] });
+  it('sends a relay user to its server, else the most specific network to its server, else nowhere', async () => {
+    const main = fx.store.sync.servers.add(plainServer({ name: 'main' }));
+    const scanners = fx.store.sync.servers.add(plainServer({ name: 'scanners' }));
+    const erp = fx.store.sync.servers.add(plainServer({ name: 'erp' }));
+    fx.store.sync.networks.add(cidr('127.0.0.0/16'), scanners.id);
+    fx.store.sync.networks.add(cidr('127.0.5.0/24'), erp.id);
+    const user = fx.store.sync.relayUsers.add({ name: 'printer', passwordHash: 'x', serverId: erp.id, allowFrom: ['@contoso.test'] });
     const access = createAccess({ config: fx.config, store: fx.store });
 
-    expect(access.route('127.9.0.1', null)).toMatchObject({ serverId: main.id, label: 'network 127.0.0.0/8 (RELAY365_RELAY_NETWORKS)' });
-    expect(access.route('127.0.9.1', null)).toMatchObject({ serverId: scanners.id, label: 'network 127.0.0.0/16' });
-    expect(access.route('::ffff:127.0.5.5', null)).toMatchObject({ serverId: erp.id, label: 'network 127.0.5.0/24' });
-    expect(access.route('10.0.0.1', null)).toBeNull();
-    expect(access.route('10.0.0.1', { id: user.id, name: user.name })).toEqual({
+    expect(await access.route('127.9.0.1', null)).toMatchObject({
+      serverId: main.id,
+      label: 'network 127.0.0.0/8 (RELAY365_RELAY_NETWORKS)',
+    });
+    expect(await access.route('127.0.9.1', null)).toMatchObject({ serverId: scanners.id, label: 'network 127.0.0.0/16' });
+    expect(await access.route('::ffff:127.0.5.5', null)).toMatchObject({ serverId: erp.id, label: 'network 127.0.5.0/24' });
+    expect(await access.route('10.0.0.1', null)).toBeNull();
+    expect(await access.route('10.0.0.1', { id: user.id, name: user.name })).toEqual({
       serverId: erp.id,
       label: 'relay user printer',
       relayUser: { id: user.id, name: 'printer', allowFrom: ['@contoso.test'] },
     });
-    fx.store.relayUsers.update(user.id, { disabled: true });
-    expect(access.route('10.0.0.1', { id: user.id, name: user.name })).toBeNull();
+    fx.store.sync.relayUsers.update(user.id, { disabled: true });
+    expect(await access.route('10.0.0.1', { id: user.id, name: user.name })).toBeNull();
   });
 
-  it('lets no network relay without AUTH when RELAY365_RELAY_NETWORKS is empty', () => {
+  it('lets no network relay without AUTH when RELAY365_RELAY_NETWORKS is empty', async () => {
     const empty = createFixture({ RELAY365_RELAY_NETWORKS: '' });
     try {
-      empty.store.servers.add(plainServer());
-      expect(createAccess({ config: empty.config, store: empty.store }).route('127.0.0.1', null)).toBeNull();
+      empty.store.sync.servers.add(plainServer());
+      expect(await createAccess({ config: empty.config, store: empty.store }).route('127.0.0.1', null)).toBeNull();
     } finally {
       empty.cleanup();
     }

@@ -80,7 +80,7 @@ function recipientBlocks(body: string): Record<string, string>[] {
 const noticesTo = (harness: Harness, address: string): ReceivedMessage[] =>
   harness.emu.exchange.messages.filter((m) => m.rcptTo.includes(address) && /multipart\/report/i.test(m.raw.toString('latin1')));
 
-const statusOf = (harness: Harness, id: string) => harness.fx.store.queue.get(id)?.status;
+const statusOf = (harness: Harness, id: string) => harness.fx.store.sync.queue.get(id)?.status;
 
 describe('delivery status notifications', () => {
   it('sends the envelope sender one RFC 3464 report for a SendAsDenied message, through the same mailbox', async () => {
@@ -123,10 +123,10 @@ describe('delivery status notifications', () => {
     expect(original!.body).not.toContain('body');
 
     // The log: an event on the original naming the notice and its recipient; the notice is a message of its own.
-    const [noticeMessage] = harness.fx.store.queue.list().filter((m) => m.route === NOTICE_ROUTE);
+    const [noticeMessage] = harness.fx.store.sync.queue.list().filter((m) => m.route === NOTICE_ROUTE);
     expect(noticeMessage).toMatchObject({ mailFrom: SEED.mailbox, subject: 'Undeliverable: Invoice 42' });
     await waitFor(() => statusOf(harness, noticeMessage!.id) === 'delivered', 'notice delivered');
-    const events = harness.fx.store.queue.events(id);
+    const events = harness.fx.store.sync.queue.events(id);
     expect(events.filter((e) => e.kind === 'notice').map((e) => e.detail)).toEqual([
       `delivery status notification ${noticeMessage!.id} to ${SENDER}`,
     ]);
@@ -161,18 +161,18 @@ describe('delivery status notifications', () => {
     const harness = await setup();
     const id = await harness.submit(raw, ['alice@fabrikam.test'], from);
     await waitFor(() => statusOf(harness, id) === 'failed', 'failed');
-    expect(harness.fx.store.queue.get(id)?.mailFrom).toBe(from);
+    expect(harness.fx.store.sync.queue.get(id)?.mailFrom).toBe(from);
     // A notice is owed in the transaction that fails the message: none now means none ever.
-    expect(harness.fx.store.queue.notices.has(id, 'failed')).toBe(false);
-    expect(harness.fx.store.queue.list().map((m) => m.id)).toEqual([id]);
+    expect(harness.fx.store.sync.queue.notices.has(id, 'failed')).toBe(false);
+    expect(harness.fx.store.sync.queue.list().map((m) => m.id)).toEqual([id]);
   });
 
   it('sends none when the server has Bounce Notices off', async () => {
     const harness = await setup({ bounceNotices: 'off' });
     const id = await harness.submit(notAllowed('quiet'), ['alice@fabrikam.test'], SENDER);
     await waitFor(() => statusOf(harness, id) === 'failed', 'failed');
-    expect(harness.fx.store.queue.notices.has(id, 'failed')).toBe(false);
-    expect(harness.fx.store.queue.list().map((m) => m.id)).toEqual([id]);
+    expect(harness.fx.store.sync.queue.notices.has(id, 'failed')).toBe(false);
+    expect(harness.fx.store.sync.queue.list().map((m) => m.id)).toEqual([id]);
   });
 
   it("sends none for relay365's own alert and test emails", async () => {
@@ -182,20 +182,20 @@ describe('delivery status notifications', () => {
     const test = await harness.relay.sendTest(harness.serverId(), { to: 'admin@fabrikam.test', subject: 'test', body: 'x' });
     expect(test.ok).toBe(false);
     await waitFor(() => statusOf(harness, alert) === 'failed' && statusOf(harness, test.messageId!) === 'failed', 'both failed');
-    expect(harness.fx.store.queue.list()).toHaveLength(2);
-    expect(harness.fx.store.queue.notices.owed()).toEqual([]);
+    expect(harness.fx.store.sync.queue.list()).toHaveLength(2);
+    expect(harness.fx.store.sync.queue.notices.owed()).toEqual([]);
   });
 
   it('does not answer a notice that fails with another one', async () => {
     const harness = await setup();
     harness.emu.exchange.rejectRecipient(SENDER);
     const id = await harness.submit(notAllowed('loop'), ['alice@fabrikam.test'], SENDER);
-    const notice = await waitFor(() => harness.fx.store.queue.list().find((m) => m.route === NOTICE_ROUTE), 'notice queued');
+    const notice = await waitFor(() => harness.fx.store.sync.queue.list().find((m) => m.route === NOTICE_ROUTE), 'notice queued');
     await waitFor(() => statusOf(harness, notice.id) === 'failed', 'notice failed');
     await harness.relay.scheduler.idle();
-    expect(harness.fx.store.queue.notices.has(notice.id, 'failed')).toBe(false);
+    expect(harness.fx.store.sync.queue.notices.has(notice.id, 'failed')).toBe(false);
     expect(
-      harness.fx.store.queue
+      harness.fx.store.sync.queue
         .list()
         .map((m) => m.id)
         .sort(),
@@ -208,7 +208,7 @@ describe('delivery status notifications', () => {
     const id = await harness.submit(notAllowed('crash'), ['alice@fabrikam.test'], SENDER);
     await waitFor(() => statusOf(harness, id) === 'failed', 'failed');
     // The state a crash leaves between recording the failure and queueing its notice.
-    harness.fx.store.queue.notices.owe({
+    harness.fx.store.sync.queue.notices.owe({
       messageId: id,
       kind: 'failed',
       noticeId: 'NOTICE1',
@@ -223,11 +223,11 @@ describe('delivery status notifications', () => {
     harness.fx.store.db.prepare(`UPDATE notices SET done_at = NULL`).run();
     harness.fx.store.db.prepare(`DELETE FROM events WHERE kind = 'notice'`).run();
     await harness.restart();
-    await waitFor(() => harness.fx.store.queue.notices.owed().length === 0, 'nothing owed');
+    await waitFor(() => harness.fx.store.sync.queue.notices.owed().length === 0, 'nothing owed');
     await harness.restart();
     await harness.relay.scheduler.idle();
-    expect(harness.fx.store.queue.events(id).filter((e) => e.kind === 'notice')).toHaveLength(1);
-    expect(harness.fx.store.queue.list().filter((m) => m.route === NOTICE_ROUTE)).toHaveLength(1);
+    expect(harness.fx.store.sync.queue.events(id).filter((e) => e.kind === 'notice')).toHaveLength(1);
+    expect(harness.fx.store.sync.queue.list().filter((m) => m.route === NOTICE_ROUTE)).toHaveLength(1);
     expect(noticesTo(harness, SENDER)).toHaveLength(1);
   });
 
@@ -238,16 +238,16 @@ describe('delivery status notifications', () => {
     // Retries after 1, 5, 15, 30, 60, 120 and 240 minutes: the eighth attempt comes after 7 h 51 min, the ninth 4 h later.
     for (let attempt = 1; attempt <= 9; attempt++) {
       await waitFor(
-        () => harness.fx.store.queue.get(id)?.attempts === attempt && statusOf(harness, id) === 'deferred',
+        () => harness.fx.store.sync.queue.get(id)?.attempts === attempt && statusOf(harness, id) === 'deferred',
         `attempt ${attempt}`,
       );
-      const waited = harness.now() - harness.fx.store.queue.get(id)!.receivedAt;
-      expect(harness.fx.store.queue.notices.has(id, 'delayed')).toBe(waited >= 4 * HOUR);
-      await waitFor(() => harness.fx.store.queue.notices.owed().length === 0, 'owed notices queued');
-      harness.advance(harness.fx.store.queue.get(id)!.nextAttemptAt - harness.now());
+      const waited = harness.now() - harness.fx.store.sync.queue.get(id)!.receivedAt;
+      expect(harness.fx.store.sync.queue.notices.has(id, 'delayed')).toBe(waited >= 4 * HOUR);
+      await waitFor(() => harness.fx.store.sync.queue.notices.owed().length === 0, 'owed notices queued');
+      await harness.advance(harness.fx.store.sync.queue.get(id)!.nextAttemptAt - harness.now());
     }
-    expect(harness.fx.store.queue.events(id).filter((e) => e.kind === 'notice')).toHaveLength(1);
-    expect(harness.fx.store.queue.list().filter((m) => m.route === NOTICE_ROUTE)).toHaveLength(1);
+    expect(harness.fx.store.sync.queue.events(id).filter((e) => e.kind === 'notice')).toHaveLength(1);
+    expect(harness.fx.store.sync.queue.list().filter((m) => m.route === NOTICE_ROUTE)).toHaveLength(1);
     await waitFor(() => noticesTo(harness, SENDER).length === 1, 'delay notice');
     const report = parseReport(noticesTo(harness, SENDER)[0]!.raw);
     expect(report.headers).toMatch(/^Subject: Delivery delayed: slow$/m);
@@ -268,13 +268,13 @@ describe('delivery status notifications', () => {
     const id = await harness.submit(testMessage('slow'), ['alice@fabrikam.test'], SENDER);
     for (let attempt = 1; attempt <= 8; attempt++) {
       await waitFor(
-        () => harness.fx.store.queue.get(id)?.attempts === attempt && statusOf(harness, id) === 'deferred',
+        () => harness.fx.store.sync.queue.get(id)?.attempts === attempt && statusOf(harness, id) === 'deferred',
         `attempt ${attempt}`,
       );
-      harness.advance(harness.fx.store.queue.get(id)!.nextAttemptAt - harness.now());
+      await harness.advance(harness.fx.store.sync.queue.get(id)!.nextAttemptAt - harness.now());
     }
-    await waitFor(() => harness.fx.store.queue.get(id)?.attempts === 9, 'ninth attempt');
-    expect(harness.fx.store.queue.notices.has(id, 'delayed')).toBe(false);
+    await waitFor(() => harness.fx.store.sync.queue.get(id)?.attempts === 9, 'ninth attempt');
+    expect(harness.fx.store.sync.queue.notices.has(id, 'delayed')).toBe(false);
   });
 });
 

@@ -17,13 +17,13 @@ let syncs: number;
 
 beforeEach(() => {
   fx = createFixture();
-  serverId = fx.store.servers.add(plainServer()).id;
+  serverId = fx.store.sync.servers.add(plainServer()).id;
   batches = [];
   syncs = 0;
   const database = {
     syncWal: async () => {
       syncs++;
-      await fx.store.database.syncWal();
+      await fx.store.sync.database.syncWal();
     },
   };
   committer = createCommitter({ ...fx.store, database }, (messages) => batches.push(messages.map((m) => m.id)));
@@ -52,12 +52,12 @@ describe('committer', () => {
     expect(results).toEqual(['ok', 'ok', 'ok']);
     expect(batches).toEqual([['A'], ['B', 'C']]);
     expect(syncs).toBe(2);
-    expect(fx.store.bodies.chunk('B', 0)?.toString()).toBe('Subject: B\r\n\r\nbody\r\n');
+    expect(fx.store.sync.bodies.chunk('B', 0)?.toString()).toBe('Subject: B\r\n\r\nbody\r\n');
   });
 
   it('fails only the message the store refuses, deleting its chunks; the others of its batch are recorded', async () => {
     // C's email server was deleted while it was in DATA: its record breaks the foreign key. Its first chunk was stored meanwhile.
-    fx.store.bodies.append({ messageId: 'C', seq: 0, bytes: Buffer.from('x'.repeat(300_000)) });
+    fx.store.sync.bodies.append({ messageId: 'C', seq: 0, bytes: Buffer.from('x'.repeat(300_000)) });
     const results = await settle([
       commit('A'),
       commit('B'),
@@ -70,13 +70,13 @@ describe('committer', () => {
     expect(results[3]).toBe('ok');
     expect(batches).toEqual([['A'], ['B', 'D']]);
     expect(
-      fx.store.queue
+      fx.store.sync.queue
         .list()
         .map((m) => m.id)
         .sort(),
     ).toEqual(['A', 'B', 'D']);
-    expect(fx.store.queue.get('C')).toBeUndefined();
-    expect(fx.store.bodies.has('C')).toBe(false);
+    expect(fx.store.sync.queue.get('C')).toBeUndefined();
+    expect(fx.store.sync.bodies.has('C')).toBe(false);
   });
 
   it('acknowledges nothing when the WAL sync fails, and keeps the records so nothing is lost', async () => {
@@ -91,7 +91,7 @@ describe('committer', () => {
     );
     expect(await settle([failing.commit(message('E'), last('E'))])).toEqual(['EIO: i/o error, fdatasync']);
     expect(batches).toEqual([]);
-    expect(fx.store.queue.get('E')?.status).toBe('queued');
-    expect(fx.store.bodies.has('E')).toBe(true);
+    expect(fx.store.sync.queue.get('E')?.status).toBe('queued');
+    expect(fx.store.sync.bodies.has('E')).toBe(true);
   });
 });

@@ -104,7 +104,7 @@ describe('connection limits', () => {
 
   it('keeps serving the allowed networks while idle sessions from elsewhere hold their whole share', async () => {
     fx = createFixture({ RELAY365_RELAY_NETWORKS: '127.0.0.1/32', RELAY365_MAX_CONNECTIONS: '20' });
-    fx.store.servers.add(plainServer({ name: 'upstream' }));
+    fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     listener = await startTestListener(fx);
     const port = listener.port;
     const idle = await Promise.all(Array.from({ length: 24 }, (_, i) => connectRaw(port, '127.0.0.1', `127.0.0.${2 + (i % 12)}`)));
@@ -121,12 +121,12 @@ describe('connection limits', () => {
     expect(await app.command('Subject: invoice\r\n\r\nattached\r\n.')).toMatch(/^250 /);
     app.close();
     for (const c of idle) c.destroy();
-    await waitFor(() => fx?.store.refusals.list({ reason: 'server_busy' }).reduce((n, r) => n + r.count, 0) === 8, 'eight refusals');
+    await waitFor(() => fx?.store.sync.refusals.list({ reason: 'server_busy' }).reduce((n, r) => n + r.count, 0) === 8, 'eight refusals');
   });
 
   it('ends a session after 100 commands that move no mail, counting again after each message', async () => {
     fx = createFixture();
-    fx.store.servers.add(plainServer({ name: 'upstream' }));
+    fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     listener = await startTestListener(fx);
     const c = await connectRaw(listener.port, '127.0.0.1', '127.0.0.3');
     await c.command('EHLO chatty.test');
@@ -137,13 +137,13 @@ describe('connection limits', () => {
     expect(await c.command('Subject: one\r\n\r\nbody\r\n.')).toMatch(/^250 /);
     for (let i = 0; i < 100; i++) expect(await c.command('NOOP')).toMatch(/^250 /);
     expect(await c.command('NOOP')).toMatch(/^421 4\.7\.0 Too many commands without mail/);
-    await waitFor(() => fx?.store.refusals.list({ reason: 'junk_commands' })[0], 'the junk refusal');
-    expect(fx.store.refusals.list({ reason: 'junk_commands' })[0]).toMatchObject({ client: '127.0.0.3' });
+    await waitFor(() => fx?.store.sync.refusals.list({ reason: 'junk_commands' })[0], 'the junk refusal');
+    expect(fx.store.sync.refusals.list({ reason: 'junk_commands' })[0]).toMatchObject({ client: '127.0.0.3' });
   });
 
   it('ends a session that says nothing outside a transaction, but not one inside a transaction', async () => {
     fx = createFixture();
-    fx.store.servers.add(plainServer({ name: 'upstream' }));
+    fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     listener = await startTestListener(fx, { sessionIdleMs: 100, socketTimeoutMs: 60_000 });
     const quiet = await connectRaw(listener.port);
     await quiet.command('EHLO quiet.test');
@@ -177,7 +177,7 @@ describe('PROXY protocol', () => {
 
   it('takes the client address from a trusted proxy header (v1 and v2) for routing and the relay log', async () => {
     fx = proxied();
-    fx.store.servers.add(plainServer({ name: 'upstream' }));
+    fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     listener = await startTestListener(fx);
     const send = async (c: RawClient, subject: string): Promise<string> => {
       expect(c.greeting).toMatch(/^220 /);
@@ -191,8 +191,8 @@ describe('PROXY protocol', () => {
     };
     const first = await send(await connectRaw(listener.port, '127.0.0.1', undefined, 'PROXY TCP4 192.0.2.10 127.0.0.1 40000 25\r\n'), 'v1');
     const second = await send(await connectRaw(listener.port, '127.0.0.1', undefined, v2([192, 0, 2, 11], 'ipv4')), 'v2');
-    expect(fx.store.queue.get(first)?.clientAddress).toBe('192.0.2.10');
-    expect(fx.store.queue.get(second)?.clientAddress).toBe('192.0.2.11');
+    expect(fx.store.sync.queue.get(first)?.clientAddress).toBe('192.0.2.10');
+    expect(fx.store.sync.queue.get(second)?.clientAddress).toBe('192.0.2.11');
     // A health check (PROXY UNKNOWN) is the proxy itself, which is no allowed network.
     const check = await connectRaw(listener.port, '127.0.0.1', undefined, 'PROXY UNKNOWN\r\n');
     expect(check.greeting).toMatch(/^220 /);
@@ -214,8 +214,8 @@ describe('PROXY protocol', () => {
     const otherNetwork = await connectRaw(listener.port, '127.0.0.1', undefined, at(2, 1));
     expect(otherNetwork.greeting).toMatch(/^220 /);
     for (const c of [...open, third, otherNetwork]) c.destroy();
-    await waitFor(() => fx?.store.refusals.list({ reason: 'too_many_connections' })[0], 'the refusal');
-    expect(fx.store.refusals.list({ reason: 'too_many_connections' })[0]?.client).toBe('2001:db8:0:1::3');
+    await waitFor(() => fx?.store.sync.refusals.list({ reason: 'too_many_connections' })[0], 'the refusal');
+    expect(fx.store.sync.refusals.list({ reason: 'too_many_connections' })[0]?.client).toBe('2001:db8:0:1::3');
   });
 
   it('drops a connection from a peer that is no trusted proxy, and a malformed header, with a refusal each', async () => {
@@ -226,8 +226,8 @@ describe('PROXY protocol', () => {
     const garbage = net.connect({ port: listener.port, host: '127.0.0.1' });
     garbage.write('EHLO not-a-proxy.test\r\n');
     expect(await closedWith(garbage)).toBe('');
-    await waitFor(() => (fx?.store.refusals.list({ reason: 'proxy_refused' }).length ?? 0) >= 2, 'two refusals');
-    const clients = fx.store.refusals.list({ reason: 'proxy_refused' }).map((r) => r.client);
+    await waitFor(() => (fx?.store.sync.refusals.list({ reason: 'proxy_refused' }).length ?? 0) >= 2, 'two refusals');
+    const clients = fx.store.sync.refusals.list({ reason: 'proxy_refused' }).map((r) => r.client);
     expect(clients.sort()).toEqual(['127.0.0.1', '127.0.0.2']);
   });
 });

@@ -26,8 +26,8 @@ beforeEach(async () => {
   emu = await startEmulator();
   dir = mkdtempSync(path.join(tmpdir(), 'relay365-crash-'));
   const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-  store.servers.add(emulatorServer(emu));
-  store.close();
+  store.sync.servers.add(emulatorServer(emu));
+  await store.close();
   relays = [];
 });
 
@@ -64,7 +64,7 @@ describe('relay365 process', () => {
       maxMessages: Infinity,
     });
     const acked = new Set<string>();
-    let killing: Promise<void> | null = null;
+    const killing: Promise<void>[] = [];
     const sends = Array.from({ length: 500 }, (_, i) =>
       client
         .sendMail({
@@ -73,13 +73,13 @@ describe('relay365 process', () => {
         })
         .then((info) => {
           acked.add(/queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string);
-          if (acked.size === 200) killing = first.kill();
+          if (acked.size === 200) killing.push(first.kill());
         })
         .catch(() => undefined),
     );
     await Promise.all(sends);
     client.close();
-    await killing;
+    await Promise.all(killing);
     expect(acked.size).toBeGreaterThanOrEqual(200);
 
     await start();
@@ -101,20 +101,20 @@ describe('relay365 process', () => {
     // About 600 KB each: three chunks, two of them stored while DATA streams.
     const raw = (i: number): string => `From: ${SEED.mailbox}\r\nSubject: chunks ${i}\r\n\r\n${`${i} ${'y'.repeat(76)}\r\n`.repeat(7_500)}`;
     const acked = new Map<string, string>();
-    let killing: Promise<void> | null = null;
+    const killing: Promise<void>[] = [];
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         client
           .sendMail({ envelope: { from: SEED.mailbox, to: ['alice@fabrikam.test'] }, raw: raw(i) })
           .then((info) => {
             acked.set(/queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string, raw(i));
-            if (acked.size === 10) killing = first.kill();
+            if (acked.size === 10) killing.push(first.kill());
           })
           .catch(() => undefined),
       ),
     );
     client.close();
-    await killing;
+    await Promise.all(killing);
     expect(acked.size).toBeGreaterThanOrEqual(10);
 
     await start();
@@ -135,7 +135,7 @@ describe('relay365 process', () => {
         .get() as { n: number };
       expect(orphans.n).toBe(0);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

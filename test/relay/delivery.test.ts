@@ -35,10 +35,10 @@ describe('delivery to Microsoft 365', () => {
     );
     expect(received!.raw.subarray(Buffer.byteLength(bytes.slice(0, headerEnd)))).toEqual(Buffer.from(raw));
     expect(received).toMatchObject({ user: SEED.mailbox, tokenKind: 'app', mailFrom: SEED.mailbox, rcptTo: ['alice@fabrikam.test'] });
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered status');
-    expect(h.fx.store.queue.get(id)?.lastReply).toMatch(/^250 2\.0\.0 OK/);
-    await waitFor(() => !h.fx.store.bodies.has(id), 'body removed');
-    expect(h.fx.store.servers.findByName('o365')).toMatchObject({ status: 'authorized', authorizedAccount: SEED.mailbox });
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered status');
+    expect(h.fx.store.sync.queue.get(id)?.lastReply).toMatch(/^250 2\.0\.0 OK/);
+    await waitFor(() => !h.fx.store.sync.bodies.has(id), 'body removed');
+    expect(h.fx.store.sync.servers.findByName('o365')).toMatchObject({ status: 'authorized', authorizedAccount: SEED.mailbox });
   });
 
   it('delivers 1,000 queued messages with one token request and at most 3 connections', async () => {
@@ -61,7 +61,7 @@ describe('delivery to Microsoft 365', () => {
     const tokenRequests = h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'client_credentials');
     expect(tokenRequests).toHaveLength(1);
     expect(h.emu.exchange.peakConcurrentByMailbox.get(SEED.mailbox)).toBeLessThanOrEqual(3);
-    await waitFor(() => h.fx.store.queue.countsByStatus().delivered === 1000, '1000 delivered');
+    await waitFor(() => h.fx.store.sync.queue.countsByStatus().delivered === 1000, '1000 delivered');
   });
 
   it('defers a 451 by one minute, then delivers it', async () => {
@@ -70,17 +70,17 @@ describe('delivery to Microsoft 365', () => {
     const sentAt = h.now();
     const id = await h.submit(message('retry me'));
     const deferred = await waitFor(
-      () => (h.fx.store.queue.get(id)?.status === 'deferred' ? h.fx.store.queue.get(id) : undefined),
+      () => (h.fx.store.sync.queue.get(id)?.status === 'deferred' ? h.fx.store.sync.queue.get(id) : undefined),
       'deferred',
     );
     expect(deferred.nextAttemptAt).toBe(sentAt + 60_000);
     expect(deferred.lastReply).toMatch(/^451 4\.7\.500/);
-    h.advance(59_000);
-    expect(h.fx.store.queue.get(id)?.status).toBe('deferred');
-    h.advance(1_000);
+    await h.advance(59_000);
+    expect(h.fx.store.sync.queue.get(id)?.status).toBe('deferred');
+    await h.advance(1_000);
     await h.emu.exchange.waitForMessages(1, 10_000);
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered after retry');
-    expect(h.fx.store.queue.events(id).map((e) => e.kind)).toEqual(['received', 'deferred', 'delivered']);
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered after retry');
+    expect(h.fx.store.sync.queue.events(id).map((e) => e.kind)).toEqual(['received', 'deferred', 'delivered']);
   });
 
   it('fails the recipient Microsoft refuses with 550 and delivers to the others', async () => {
@@ -89,8 +89,8 @@ describe('delivery to Microsoft 365', () => {
     const id = await h.submit(message('partly'), ['alice@fabrikam.test', 'ghost@fabrikam.test', 'bob@fabrikam.test']);
     const [received] = await h.emu.exchange.waitForMessages(1, 10_000);
     expect(received!.rcptTo).toEqual(['alice@fabrikam.test', 'bob@fabrikam.test']);
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
-    const recipients = Object.fromEntries(h.fx.store.queue.recipients(id).map((r) => [r.address, r]));
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered');
+    const recipients = Object.fromEntries(h.fx.store.sync.queue.recipients(id).map((r) => [r.address, r]));
     expect(recipients['ghost@fabrikam.test']).toMatchObject({ status: 'failed', reply: expect.stringMatching(/^550 5\.1\.10/) });
     expect(recipients['alice@fabrikam.test']?.status).toBe('delivered');
     expect(recipients['bob@fabrikam.test']?.status).toBe('delivered');
@@ -108,9 +108,9 @@ describe('delivery to Microsoft 365', () => {
       h.emu.directory.addSecret(SEED.tenantId, SEED.clientId, { value: 'fresh-secret-value' });
     }
     const id = await h.submit(message('held'));
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'held', 'held');
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'held', 'held');
     const lines: string[] = [];
-    runCommand(h.fx.store, 'server', ['list'], (line) => lines.push(line));
+    await runCommand(h.fx.store, 'server', ['list'], (line) => lines.push(line));
     const listing = lines.join('\n');
     expect(listing).toContain(code);
     expect(listing).toMatch(fix);
@@ -119,10 +119,10 @@ describe('delivery to Microsoft 365', () => {
 
     const secretFile = path.join(h.fx.dir, 'secret.txt');
     writeFileSync(secretFile, `${code === 'AADSTS7000222' ? 'fresh-secret-value' : SEED.clientSecret}\n`);
-    runCommand(h.fx.store, 'server', ['set', 'o365', '--client-secret-file', secretFile], () => undefined);
+    await runCommand(h.fx.store, 'server', ['set', 'o365', '--client-secret-file', secretFile], () => undefined);
     await h.emu.exchange.waitForMessages(1, 10_000);
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered after fix');
-    expect(h.fx.store.servers.findByName('o365')?.status).toBe('authorized');
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered after fix');
+    expect(h.fx.store.sync.servers.findByName('o365')?.status).toBe('authorized');
   });
 
   it('sends a test email now and returns the SMTP conversation without the token', async () => {
@@ -140,7 +140,7 @@ describe('delivery to Microsoft 365', () => {
     const [received] = h.emu.exchange.messages;
     expect(received!.raw.toString('utf8')).toMatch(/^From: relay@contoso\.test\r\nTo: alice@fabrikam\.test\r\nSubject: =\?UTF-8\?B\?/);
     expect(received!.raw.toString('utf8')).toContain('\r\n\r\nIt works.\r\n.dot line\r\n');
-    expect(h.fx.store.queue.get(result.messageId!)).toMatchObject({ status: 'delivered', clientAddress: 'admin panel' });
+    expect(h.fx.store.sync.queue.get(result.messageId!)).toMatchObject({ status: 'delivered', clientAddress: 'admin panel' });
   });
 
   it('never repeats what a server that is no SMTP server answered, in the test result or the relay log', async () => {
@@ -148,7 +148,12 @@ describe('delivery to Microsoft 365', () => {
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
     await setup();
     const { port } = web.address() as net.AddressInfo;
-    runCommand(h.fx.store, 'server', ['set', 'o365', '--host', '127.0.0.1', '--port', String(port), '--secure', 'none'], () => undefined);
+    await runCommand(
+      h.fx.store,
+      'server',
+      ['set', 'o365', '--host', '127.0.0.1', '--port', String(port), '--secure', 'none'],
+      () => undefined,
+    );
     h.relay.settingsChanged();
     const result = await h.relay.sendTest(h.serverId(), { to: 'alice@fabrikam.test', subject: 'x', body: 'y' });
     web.close();
@@ -156,7 +161,7 @@ describe('delivery to Microsoft 365', () => {
     expect(result.reply).toMatch(/did not answer like an SMTP server \(it sent \d+ bytes that are not an SMTP reply\)/);
     expect(JSON.stringify(result)).not.toContain('s3cr3t');
     expect(JSON.stringify(result)).not.toContain('HTTP/1.1');
-    expect(JSON.stringify(h.fx.store.queue.get(result.messageId!))).not.toContain('s3cr3t');
+    expect(JSON.stringify(h.fx.store.sync.queue.get(result.messageId!))).not.toContain('s3cr3t');
   });
 
   it('reports a failed test email with the fix', async () => {
@@ -175,10 +180,10 @@ describe('delivery to Microsoft 365', () => {
       h.emu.exchange.failNext({ stage: 'auth', reply: REFUSED });
       const id = await h.submit(message('token refused once'));
       await h.emu.exchange.waitForMessages(1, 10_000);
-      await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+      await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered');
       expect(h.emu.exchange.authAttempts.map((a) => a.ok)).toEqual([false, true]);
       expect(appTokenRequests()).toHaveLength(2);
-      expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
+      expect(h.fx.store.sync.servers.get(h.serverId())?.status).toBe('authorized');
     },
   );
 
@@ -188,10 +193,10 @@ describe('delivery to Microsoft 365', () => {
       h = await startHarness({ signingKey, emulator: { exchange: { authFailure } } });
       h.emu.exchange.failNext({ stage: 'auth', reply: REFUSED, count: 5 });
       const id = await h.submit(message('token refused'));
-      await waitFor(() => h.fx.store.queue.get(id)?.status === 'held', 'held');
+      await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'held', 'held');
       expect(h.emu.exchange.authAttempts.map((a) => a.ok)).toEqual([false, false]);
       expect(appTokenRequests()).toHaveLength(2);
-      expect(h.fx.store.queue.get(id)?.lastReply).toMatch(/^535 5\.7\.3 /);
+      expect(h.fx.store.sync.queue.get(id)?.lastReply).toMatch(/^535 5\.7\.3 /);
     },
   );
 
@@ -204,11 +209,11 @@ describe('delivery to Microsoft 365', () => {
     expect(first.lastReply).toMatch(/^AADSTS50196: /);
     expect(appTokenRequests()).toHaveLength(1);
     // Within 60 s MSAL answers the retry with the same error without asking (its throttling cache).
-    h.advance(60_000);
-    await waitFor(() => h.fx.store.queue.events(id).filter((e) => e.kind === 'deferred').length === 2, 'deferred again');
-    expect(h.fx.store.queue.get(id)).toMatchObject({ status: 'deferred', nextAttemptAt: h.now() + 5 * 60_000 });
+    await h.advance(60_000);
+    await waitFor(() => h.fx.store.sync.queue.events(id).filter((e) => e.kind === 'deferred').length === 2, 'deferred again');
+    expect(h.fx.store.sync.queue.get(id)).toMatchObject({ status: 'deferred', nextAttemptAt: h.now() + 5 * 60_000 });
     expect(appTokenRequests()).toHaveLength(1);
-    expect(h.fx.store.servers.get(h.serverId())?.statusCode).not.toBe('AADSTS50196');
+    expect(h.fx.store.sync.servers.get(h.serverId())?.statusCode).not.toBe('AADSTS50196');
     expect(h.emu.exchange.messages).toHaveLength(0);
   });
 
@@ -225,10 +230,10 @@ describe('delivery to Microsoft 365', () => {
     const first = await waitFor(() => deferred(id), 'deferred');
     expect(first.nextAttemptAt).toBe(h.now() + 60_000);
     expect(first.lastReply).toContain(`AADSTS${aadsts}`);
-    expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
-    h.advance(60_000);
+    expect(h.fx.store.sync.servers.get(h.serverId())?.status).toBe('authorized');
+    await h.advance(60_000);
     await h.emu.exchange.waitForMessages(1, 10_000);
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered after the retry');
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered after the retry');
   });
 });
 
@@ -237,6 +242,6 @@ const REFUSED = '535 5.7.3 Authentication unsuccessful [EMULATOR.prod.outlook.co
 const appTokenRequests = () => h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'client_credentials');
 
 function deferred(id: string) {
-  const row = h.fx.store.queue.get(id);
+  const row = h.fx.store.sync.queue.get(id);
   return row?.status === 'deferred' ? row : undefined;
 }

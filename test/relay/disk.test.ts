@@ -5,7 +5,8 @@
  */
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BodyRepo } from '../../src/store/bodies.js';
+import type { SpoolBodies } from '../../src/relay/spool.js';
+import type { BodyChunk } from '../../src/store/bodies.js';
 import { createFixture, plainServer, type Fixture } from '../helpers/fixture.js';
 import { startTestListener, type TestListener, type TestListenerOptions } from '../helpers/listener.js';
 import { connectRaw, type RawClient } from '../helpers/smtp-client.js';
@@ -17,7 +18,7 @@ let relay: TestListener;
 
 async function start(env: Record<string, string>, options: TestListenerOptions = {}): Promise<void> {
   fx = createFixture(env);
-  fx.store.servers.add(plainServer());
+  fx.store.sync.servers.add(plainServer());
   relay = await startTestListener(fx, options);
 }
 
@@ -31,7 +32,7 @@ const storedBytes = (): number =>
   (fx.store.db.prepare('SELECT coalesce(sum(length(bytes)), 0) AS n FROM message_bodies').get() as { n: number }).n;
 
 /** The store's bodies, with `append` replaced. */
-const bodiesWith = (append: (chunk: Parameters<BodyRepo['append']>[0]) => void): Pick<BodyRepo, 'append' | 'chunk' | 'remove'> => ({
+const bodiesWith = (append: (chunk: BodyChunk) => Promise<void>): SpoolBodies => ({
   append,
   chunk: (id, seq) => fx.store.bodies.chunk(id, seq),
   remove: (id) => fx.store.bodies.remove(id),
@@ -64,9 +65,9 @@ describe('an oversize message', () => {
   it('puts no more than the limit on disk while a 40 MB message streams against a 1 MB limit, then answers 552 5.3.4', async () => {
     // Counts every byte handed to the database for message bodies.
     let written = 0;
-    const bodies = bodiesWith((chunk) => {
+    const bodies = bodiesWith(async (chunk) => {
       written += chunk.bytes.length;
-      fx.store.bodies.append(chunk);
+      await fx.store.bodies.append(chunk);
     });
     await start({ RELAY365_MAX_MESSAGE_SIZE: '1MB' }, { bodies });
     const c = await connectRaw(relay.port);
@@ -78,7 +79,7 @@ describe('an oversize message', () => {
     expect(peak).toBeLessThanOrEqual(MB);
     expect(written).toBeLessThanOrEqual(MB);
     expect(storedBytes()).toBe(0);
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
     expect(await c.command('MAIL FROM:<app@example.test>')).toMatch(/^250/);
     c.close();
   });
@@ -108,7 +109,7 @@ describe('a nearly full data folder', () => {
     expect(await c.command('Subject: space again\r\n\r\nx\r\n.')).toMatch(/^250 2\.0\.0 Ok: queued as /);
     expect(probes).toBe(2);
     c.close();
-    expect(fx.store.queue.list().map((m) => m.subject)).toEqual(['space again']);
+    expect(fx.store.sync.queue.list().map((m) => m.subject)).toEqual(['space again']);
   });
 
   it('accepts mail when the file system cannot say how much space is free', async () => {
@@ -129,12 +130,12 @@ describe('a write that fails mid-message', () => {
     // The first message's writes fail with SQLITE_FULL after 512 KiB, as a full disk would; later messages' work.
     let first: string | null = null;
     let written = 0;
-    const bodies = bodiesWith((chunk) => {
+    const bodies = bodiesWith(async (chunk) => {
       first ??= chunk.messageId;
       if (chunk.messageId === first && (written += chunk.bytes.length) > 512 * 1024) {
         throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
       }
-      fx.store.bodies.append(chunk);
+      await fx.store.bodies.append(chunk);
     });
     await start({ RELAY365_MAX_MESSAGE_SIZE: '10MB' }, { bodies });
     const c = await connectRaw(relay.port);
@@ -148,11 +149,11 @@ describe('a write that fails mid-message', () => {
     expect(early).toBe('');
     expect(await c.command('\r\n.')).toMatch(/^451 4\.3\.0 /);
     expect(storedBytes()).toBe(0);
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
     // The session and the relay carry on.
     expect(await c.command('MAIL FROM:<app@example.test>')).toMatch(/^250/);
     c.close();
     expect((await send('after the failure')).response).toMatch(/^250 /);
-    expect(fx.store.queue.list()).toHaveLength(1);
+    expect(fx.store.sync.queue.list()).toHaveLength(1);
   });
 });

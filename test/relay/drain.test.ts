@@ -16,7 +16,7 @@ let port: number;
 
 beforeEach(async () => {
   fx = createFixture();
-  fx.store.servers.add(plainServer());
+  fx.store.sync.servers.add(plainServer());
   ({ listener, port } = await startTestListener(fx));
 });
 
@@ -84,8 +84,8 @@ describe('SMTP listener draining', () => {
     await drained;
     expect(listener.sessions()).toBe(0);
     for (const id of [queueId(accepted), queueId(second)]) {
-      expect(fx.store.queue.get(id)?.status).toBe('queued');
-      expect(fx.store.bodies.has(id)).toBe(true);
+      expect(fx.store.sync.queue.get(id)?.status).toBe('queued');
+      expect(fx.store.sync.bodies.has(id)).toBe(true);
     }
   });
 

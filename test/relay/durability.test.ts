@@ -237,8 +237,8 @@ beforeEach(async () => {
   emu = await startEmulator();
   dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'relay365-durability-')));
   const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-  store.servers.add(emulatorServer(emu));
-  store.close();
+  store.sync.servers.add(emulatorServer(emu));
+  await store.close();
   tracer = null;
 });
 

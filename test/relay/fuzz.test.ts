@@ -254,7 +254,7 @@ interface Violation {
  * outside the networks without the right login, every waiting message's body there.
  */
 async function checkQueue(store: SqliteStore, run: Run): Promise<{ violations: Violation[]; rows: QueuedMessage[]; compared: number }> {
-  const list = (): QueuedMessage[] => store.queue.list({ limit: 1_000_000 });
+  const list = (): QueuedMessage[] => store.sync.queue.list({ limit: 1_000_000 });
   const spool = createSpool(store.bodies);
   const orphans = (): string[] =>
     (
@@ -266,7 +266,7 @@ async function checkQueue(store: SqliteStore, run: Run): Promise<{ violations: V
   await waitFor(() => orphans().length === 0, 'no stored body without a record', 10_000).catch(() => undefined);
   const violations: Violation[] = [];
   for (const id of orphans()) {
-    const token = /Subject: (fz-\d+-\d+)/.exec(spool.head(id, 400).toString('latin1'))?.[1];
+    const token = /Subject: (fz-\d+-\d+)/.exec((await spool.head(id, 400)).toString('latin1'))?.[1];
     violations.push({ what: `stored body ${id} has no record`, session: token ? run.expected.get(token)?.session : undefined });
   }
   const rows = list();
@@ -289,13 +289,13 @@ async function checkQueue(store: SqliteStore, run: Run): Promise<{ violations: V
     if (row.clientAddress?.startsWith('127.200.') && (row.relayUser !== GENERATOR.user || !want.rightPassword)) {
       found(`from ${row.clientAddress} was relayed without logging in`);
     }
-    if (!store.bodies.has(row.id)) {
-      const status = store.queue.get(row.id)?.status;
+    if (!store.sync.bodies.has(row.id)) {
+      const status = store.sync.queue.get(row.id)?.status;
       if (status !== 'delivered' && status !== 'failed') found(`is ${status} but its body is gone`);
       continue;
     }
     // The body is the relay's Received: header, then exactly the client's message.
-    const raw = spool.head(row.id, Infinity);
+    const raw = await spool.head(row.id, Infinity);
     const prefix = raw.subarray(0, raw.length - row.size).toString('latin1');
     if (!/^Received: from [^\r\n]*\r\n\tby [^\r\n]* id /.test(prefix) || !prefix.includes(` id ${row.id}`) || !prefix.endsWith('\r\n')) {
       found(`has no Received: header of its own: ${JSON.stringify(prefix.slice(0, 300))}`);
@@ -335,9 +335,14 @@ beforeAll(async () => {
   emu = await startEmulator();
   dir = mkdtempSync(path.join(tmpdir(), 'relay365-fuzz-'));
   const setup = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-  const server = setup.servers.add(emulatorServer(emu));
-  setup.relayUsers.add({ name: GENERATOR.user, passwordHash: await hashPassword(GENERATOR.password), serverId: server.id, allowFrom: [] });
-  setup.close();
+  const server = setup.sync.servers.add(emulatorServer(emu));
+  setup.sync.relayUsers.add({
+    name: GENERATOR.user,
+    passwordHash: await hashPassword(GENERATOR.password),
+    serverId: server.id,
+    allowFrom: [],
+  });
+  await setup.close();
   relay = await startRelay({
     ...process.env,
     RELAY365_DATA_DIR: dir,
@@ -352,7 +357,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  store?.close();
+  await store?.close();
   await relay?.kill();
   await emu?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -385,7 +390,7 @@ describe('SMTP listener under fuzzing', () => {
     store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
     const { violations, rows, compared } = await checkQueue(store, run);
     const outside = rows.filter((r) => r.clientAddress?.startsWith('127.200.')).length;
-    const statuses = Object.entries(store.queue.countsByStatus()).filter(([, n]) => n > 0);
+    const statuses = Object.entries(store.sync.queue.countsByStatus()).filter(([, n]) => n > 0);
     console.log(
       `  store: ${rows.length} messages (${statuses.map(([k, n]) => `${k} ${n}`).join(', ')}; ${outside} from outside the networks), ` +
         `${compared} spool files compared byte for byte`,

@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterEach(() => h.close());
 
 const graph = { sendVia: 'graph' as const };
-const status = (id: string) => h.fx.store.queue.get(id)?.status;
+const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
 
 /** A message with these header lines over a short text body. */
 const withHeaders = (lines: string[], body = 'Report attached.'): string =>
@@ -56,7 +56,7 @@ describe('sending through Microsoft Graph', () => {
     expect(tokens.map((r) => r.scope)).toEqual([`${h.emu.graphUrl}/.default`]);
     expect(h.emu.exchange.messages).toHaveLength(0);
     await waitFor(() => ids.every((id) => status(id) === 'delivered'), 'all delivered');
-    expect(h.fx.store.queue.get(ids[0] as string)?.lastReply).toMatch(/^202 Accepted by Microsoft Graph \(request-id [0-9a-f-]+\)$/);
+    expect(h.fx.store.sync.queue.get(ids[0] as string)?.lastReply).toMatch(/^202 Accepted by Microsoft Graph \(request-id [0-9a-f-]+\)$/);
   });
 
   it('writes envelope recipients that To and Cc do not name into Bcc, each delivered once', async () => {
@@ -199,7 +199,7 @@ describe('sending through Microsoft Graph', () => {
     h = await startHarness({ signingKey, server: graph });
     await h.submit(testMessage('via graph'));
     await h.emu.graph.waitForMessages(1, 10_000);
-    h.fx.store.servers.update(h.serverId(), { sendVia: 'smtp' });
+    h.fx.store.sync.servers.update(h.serverId(), { sendVia: 'smtp' });
     h.relay.settingsChanged();
     await h.submit(testMessage('via smtp'));
     const [m] = await h.emu.exchange.waitForMessages(1, 10_000);

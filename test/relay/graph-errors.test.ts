@@ -19,8 +19,8 @@ beforeAll(async () => {
 afterEach(() => h.close());
 
 const graph = { sendVia: 'graph' as const };
-const status = (id: string) => h.fx.store.queue.get(id)?.status;
-const server = () => h.fx.store.servers.get(h.serverId());
+const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
+const server = () => h.fx.store.sync.servers.get(h.serverId());
 const app = () => h.emu.directory.findApp(SEED.tenantId, SEED.clientId)!;
 const appTokens = () => h.emu.identity.tokenRequests.filter((r) => r.grant_type === 'client_credentials');
 
@@ -38,7 +38,7 @@ describe('Microsoft Graph refusals', () => {
     h.emu.graph.failNext({ route: 'sendMail', status: code, retryAfterSeconds: 30 });
     const t0 = h.now();
     const first = await h.submit(testMessage('first'));
-    const deferred = await waitFor(() => (status(first) === 'deferred' ? h.fx.store.queue.get(first) : undefined), 'deferred');
+    const deferred = await waitFor(() => (status(first) === 'deferred' ? h.fx.store.sync.queue.get(first) : undefined), 'deferred');
     expect(deferred.nextAttemptAt).toBe(t0 + 30_000);
     const second = await h.submit(testMessage('second'));
     let waiting = '';
@@ -47,9 +47,9 @@ describe('Microsoft Graph refusals', () => {
     });
     await waitFor(() => waiting || undefined, 'the test email told why it waits');
     expect(waiting).toBe(`Waiting for Microsoft paused this mailbox (daily quota or Retry-After) until ${new Date(t0 + 30_000).toISOString()}.`);
-    h.advance(29_999);
+    await h.advance(29_999);
     expect(status(second)).toBe('queued');
-    h.advance(1);
+    await h.advance(1);
     expect((await test).ok).toBe(true);
     await waitFor(() => status(first) === 'delivered' && status(second) === 'delivered', 'both delivered');
     const [refused, ...later] = h.emu.graph.requests;
@@ -116,7 +116,7 @@ describe('Microsoft Graph refusals', () => {
     const raw = testMessage('not mine').replace(`From: Relay <${SEED.mailbox}>`, 'From: boss@fabrikam.test');
     const id = await h.submit(raw);
     await waitFor(() => status(id) === 'failed', 'failed');
-    const [recipient] = h.fx.store.queue.recipients(id);
+    const [recipient] = h.fx.store.sync.queue.recipients(id);
     expect(recipient?.reply).toMatch(/^Microsoft Graph sendMail: 403 ErrorSendAsDenied: /);
     expect(server()?.status).not.toBe('error');
     const result = await h.relay.sendTest(h.serverId(), { to: 'alice@fabrikam.test', subject: 'still works', body: 'Testing.' });
@@ -128,6 +128,6 @@ describe('Microsoft Graph refusals', () => {
     h.emu.graph.failNext({ route: 'sendMail', status: 400, code: 'ErrorInvalidRecipients', message: 'At least one recipient is not valid.' });
     const id = await h.submit(testMessage('bad recipient'), ['alice@fabrikam.test', 'bob@fabrikam.test']);
     await waitFor(() => status(id) === 'failed', 'failed');
-    expect(h.fx.store.queue.recipients(id).map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(h.fx.store.sync.queue.recipients(id).map((r) => r.status)).toEqual(['failed', 'failed']);
   });
 });

@@ -81,7 +81,7 @@ async function deliverInRounds(ids: number[], limit: number): Promise<number> {
       await waitFor(() => held.every((r) => r.status !== 0), 'the held requests answered');
     }
     hold.release();
-    await waitFor(() => queued.every((id) => h.fx.store.queue.get(id)?.status === 'delivered'), 'all delivered');
+    await waitFor(() => queued.every((id) => h.fx.store.sync.queue.get(id)?.status === 'delivered'), 'all delivered');
     return rounds;
   } finally {
     hold.release();
@@ -108,7 +108,7 @@ describe('Graph Requests at Once', () => {
   it('keeps at most 2 in flight when one of the app’s servers sets Graph Requests at Once to 2', async () => {
     const ids = await threeServersOfOneApp();
     // The strictest server of the app sets its budget.
-    h.fx.store.servers.update(ids[2] as number, { graphRequestsAtOnce: 2 });
+    h.fx.store.sync.servers.update(ids[2] as number, { graphRequestsAtOnce: 2 });
     h.relay.settingsChanged();
     expect(await deliverInRounds(ids, 2)).toBe(Math.ceil((MAILBOXES.length * EACH) / 2));
     expect(h.emu.graph.peakConcurrencyByKey.get(SEED.clientId)).toBe(2);
@@ -137,15 +137,15 @@ describe('Graph Requests at Once', () => {
     } finally {
       hold.release();
     }
-    const status = (id: string) => h.fx.store.queue.get(id)?.status;
+    const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
     const refused = await waitFor(() => ids.find((id) => status(id) === 'deferred'), 'the refused message deferred');
-    expect(h.fx.store.queue.get(refused)?.nextAttemptAt).toBe(t0 + 1000);
+    expect(h.fx.store.sync.queue.get(refused)?.nextAttemptAt).toBe(t0 + 1000);
     await waitFor(() => ids.filter((id) => status(id) === 'delivered').length === 3, 'the three held delivered');
-    h.advance(999);
+    await h.advance(999);
     expect(status(refused)).toBe('deferred');
     expect(h.relay.scheduler.inFlight()).toBe(0);
     expect(h.emu.graph.requests).toHaveLength(4);
-    h.advance(1);
+    await h.advance(1);
     await waitFor(() => status(refused) === 'delivered', 'delivered after the Retry-After');
     expect(h.emu.graph.requests.at(-1)).toMatchObject({ status: 202, at: t0 + 1000 });
   });

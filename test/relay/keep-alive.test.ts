@@ -30,28 +30,28 @@ describe('Authorize Account in the relay', () => {
     const first = await h.submit(testMessage('delegated'));
     const [received] = await h.emu.exchange.waitForMessages(1, 10_000);
     expect(received).toMatchObject({ user: SEED.mailbox, tokenKind: 'delegated' });
-    await waitFor(() => h.fx.store.queue.get(first)?.status === 'delivered', 'delivered');
+    await waitFor(() => h.fx.store.sync.queue.get(first)?.status === 'delivered', 'delivered');
 
     const before = refreshes().length;
-    h.advance(KEEPALIVE_MS + 1_000);
+    await h.advance(KEEPALIVE_MS + 1_000);
     // The refresh is done once the server shows it (the test's clock stands still meanwhile).
-    await waitFor(() => h.fx.store.servers.get(h.serverId())?.tokenRefreshedAt === h.now(), 'a keep-alive refresh');
+    await waitFor(() => h.fx.store.sync.servers.get(h.serverId())?.tokenRefreshedAt === h.now(), 'a keep-alive refresh');
     expect(refreshes().length).toBe(before + 1);
     expect(refreshes().at(-1)).toMatchObject({ ok: true });
 
     h.emu.identity.revokeRefreshTokens(SEED.mailbox);
-    h.advance(KEEPALIVE_MS + 1_000);
-    await waitFor(() => h.fx.store.servers.get(h.serverId())?.status === 'not_authorized', 'Not Authorized');
-    expect(h.fx.store.servers.get(h.serverId())).toMatchObject({
+    await h.advance(KEEPALIVE_MS + 1_000);
+    await waitFor(() => h.fx.store.sync.servers.get(h.serverId())?.status === 'not_authorized', 'Not Authorized');
+    expect(h.fx.store.sync.servers.get(h.serverId())).toMatchObject({
       statusCode: 'AADSTS50173',
       statusHint: expect.stringMatching(/Authorize Account again/),
     });
     const held = await h.submit(testMessage('after revocation'));
-    await waitFor(() => h.fx.store.queue.get(held)?.status === 'held', 'held');
+    await waitFor(() => h.fx.store.sync.queue.get(held)?.status === 'held', 'held');
 
     await h.authorizeAccount();
     await h.emu.exchange.waitForMessages(2, 10_000);
-    await waitFor(() => h.fx.store.queue.get(held)?.status === 'delivered', 'delivered after authorizing again');
+    await waitFor(() => h.fx.store.sync.queue.get(held)?.status === 'delivered', 'delivered after authorizing again');
   });
 
   it('logs an alert and keeps running when the keep-alive cannot record its refresh', async () => {
@@ -69,12 +69,12 @@ describe('Authorize Account in the relay', () => {
         throw new Error('SQLITE_BUSY: database is locked');
       });
       const before = refreshes().length;
-      h.advance(KEEPALIVE_MS + 1_000);
+      await h.advance(KEEPALIVE_MS + 1_000);
       await waitFor(() => h.logLines.some((l) => l.includes('cannot record a token refresh')), 'the alert');
       expect(refreshes().length).toBe(before + 1);
       vi.mocked(h.fx.store.servers.setStatus).mockRestore();
       const id = await h.submit(testMessage('still delivering'));
-      await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+      await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered');
       expect(unhandled).toEqual([]);
       expect(JSON.parse(h.logLines.find((l) => l.includes('cannot record a token refresh')) as string)).toMatchObject({ alert: true });
     } finally {

@@ -27,7 +27,7 @@ let link: Link;
 beforeEach(() => {
   fx = createFixture();
   lane = newLane('mailbox:relay@contoso.test', null);
-  member = newMember(fx.store.servers.add(plainServer()), lane);
+  member = newMember(fx.store.sync.servers.add(plainServer()), lane);
   lane.members.set(member.server.id, member);
   link = { conn: {} as Connection, leases: new Set(), closed: false };
 });
@@ -83,7 +83,7 @@ describe('Graph leases', () => {
 
   /** A server of the seeded app that sends via Graph as `mailbox`, in `into`'s lane and the app's budget. */
   const graphMember = (into: Lane, mailbox: string, graphRequestsAtOnce = 4): Member => {
-    const server = fx.store.servers.add(
+    const server = fx.store.sync.servers.add(
       plainServer({ name: mailbox.split('@')[0], method: 'office365', sendVia: 'graph', mailbox, graphRequestsAtOnce }),
     );
     const joined = newMember(server, into);
@@ -148,7 +148,7 @@ describe('Graph leases', () => {
   });
 
   it('counts nothing in the Graph windows for an attempt over SMTP', () => {
-    const smtp = newMember(fx.store.servers.add(plainServer({ name: 'smtp' })), lane);
+    const smtp = newMember(fx.store.sync.servers.add(plainServer({ name: 'smtp' })), lane);
     countGraphUse(takeLease(smtp, link, false, 3_000), T, { requests: 1, uploadedBytes: 1 });
     expect(lane.graphUsed).toEqual([]);
   });

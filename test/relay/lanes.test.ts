@@ -23,7 +23,7 @@ afterEach(() => h.close());
 const setup = async (server: Partial<ServerSettings> = {}, options: Omit<HarnessOptions, 'signingKey' | 'server'> = {}) => {
   h = await startHarness({ signingKey, server, ...options });
 };
-const status = (id: string) => h.fx.store.queue.get(id)?.status;
+const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
 const delivered = (ids: string[]) => ids.filter((id) => status(id) === 'delivered').length;
 const lane = () => h.relay.scheduler.lanes().find((l) => l.serverId === h.serverId());
 /** The most messages the emulator received in any 60 seconds. */
@@ -42,7 +42,7 @@ describe('lanes per mailbox', () => {
     for (let n = 0; n < 40; n++) ids.push(await h.enqueue(h.serverId(), testMessage(`rate ${n}`)));
     for (let step = 0; step < 600 && delivered(ids) < 40; step++) {
       await h.relay.scheduler.idle();
-      h.advance(1_000);
+      await h.advance(1_000);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(delivered(ids)).toBe(40);
@@ -56,7 +56,7 @@ describe('lanes per mailbox', () => {
     for (let n = 0; n < 12; n++) ids.push(await h.enqueue(n % 2 === 0 ? h.serverId() : second, testMessage(`shared ${n}`)));
     await waitFor(() => delivered(ids) === 12, 'all delivered', 30_000);
     expect(h.emu.exchange.peakConcurrentByMailbox.get(SEED.mailbox)).toBeLessThanOrEqual(3);
-    const replies = ids.flatMap((id) => h.fx.store.queue.events(id).map((e) => e.detail ?? ''));
+    const replies = ids.flatMap((id) => h.fx.store.sync.queue.events(id).map((e) => e.detail ?? ''));
     expect(replies.filter((r) => /432 4\.3\.2/.test(r))).toEqual([]);
     expect(h.relay.scheduler.lanes().map((l) => l.key)).toEqual([`mailbox:${SEED.mailbox}`, `mailbox:${SEED.mailbox}`]);
   });
@@ -69,7 +69,7 @@ describe('lanes per mailbox', () => {
     const second = h.relay.sendTest(h.serverId(), test);
     await waitFor(() => h.logLines.some((l) => l.includes('test email waits for the mailbox limits')), 'the test waits');
     expect(h.emu.exchange.messages).toHaveLength(1);
-    h.advance(60_000);
+    await h.advance(60_000);
     const result = await second;
     expect(result).toMatchObject({ ok: true, waited: expect.stringMatching(/^Waited for Messages per Minute until /) });
     const [a, b] = h.emu.exchange.messages.map((m) => m.receivedAt.getTime());
@@ -86,10 +86,10 @@ describe('lanes per mailbox', () => {
   it('checks a server again as soon as its settings are saved, so a fixed secret shows at once', async () => {
     await setup({ clientSecret: 'wrong-secret' });
     expect((await h.relay.sendTest(h.serverId(), test)).ok).toBe(false);
-    expect(h.fx.store.servers.get(h.serverId())).toMatchObject({ status: 'error', statusCode: 'AADSTS7000215' });
-    h.fx.store.servers.update(h.serverId(), { clientSecret: SEED.clientSecret });
+    expect(h.fx.store.sync.servers.get(h.serverId())).toMatchObject({ status: 'error', statusCode: 'AADSTS7000215' });
+    h.fx.store.sync.servers.update(h.serverId(), { clientSecret: SEED.clientSecret });
     h.relay.settingsChanged();
-    await waitFor(() => h.fx.store.servers.get(h.serverId())?.status === 'authorized', 'authorized without any mail');
+    await waitFor(() => h.fx.store.sync.servers.get(h.serverId())?.status === 'authorized', 'authorized without any mail');
     expect(h.emu.exchange.messages).toHaveLength(0);
   });
 
@@ -98,12 +98,12 @@ describe('lanes per mailbox', () => {
     // A 20 MB message first: it is still on its way when the first save comes.
     const big = await h.enqueue(h.serverId(), testMessage('big') + `${'x'.repeat(76)}\r\n`.repeat(260_000));
     await waitFor(() => status(big) === 'sending', 'the big message on its way');
-    h.fx.store.servers.update(h.serverId(), { messagesPerMinute: 100_001 });
+    h.fx.store.sync.servers.update(h.serverId(), { messagesPerMinute: 100_001 });
     h.relay.settingsChanged();
     const ids: string[] = [];
     for (let n = 0; n < 150; n++) ids.push(await h.enqueue(h.serverId(), testMessage(`drain ${n}`)));
     await waitFor(() => delivered(ids) >= 80, '80 delivered', 30_000);
-    h.fx.store.servers.update(h.serverId(), { messagesPerMinute: 100_002 });
+    h.fx.store.sync.servers.update(h.serverId(), { messagesPerMinute: 100_002 });
     h.relay.settingsChanged();
     await waitFor(() => delivered([big, ...ids]) === 151, 'all delivered', 60_000);
     expect(h.emu.exchange.peakConcurrentByMailbox.get(SEED.mailbox)).toBe(1);
@@ -113,12 +113,12 @@ describe('lanes per mailbox', () => {
     await setup({ messagesPerMinute: 2 });
     const ids = [await h.submit(testMessage('1')), await h.submit(testMessage('2'))];
     await waitFor(() => delivered(ids) === 2, 'two delivered');
-    h.fx.store.servers.update(h.serverId(), { maxConnections: 2 });
+    h.fx.store.sync.servers.update(h.serverId(), { maxConnections: 2 });
     h.relay.settingsChanged();
     const third = await h.submit(testMessage('3'));
-    h.advance(59_000);
+    await h.advance(59_000);
     expect(status(third)).toBe('queued');
-    h.advance(1_000);
+    await h.advance(1_000);
     await waitFor(() => status(third) === 'delivered', 'sent once the minute is over');
   });
 
@@ -130,17 +130,17 @@ describe('lanes per mailbox', () => {
     const until = lane()?.pausedUntil as number;
     expect(until).toBe(h.now() + 60 * 60_000);
     h.emu.exchange.resetQuota(SEED.mailbox);
-    h.fx.store.servers.update(h.serverId(), { messagesPerMinute: 100_001 });
+    h.fx.store.sync.servers.update(h.serverId(), { messagesPerMinute: 100_001 });
     h.relay.settingsChanged();
     expect(lane()?.pausedUntil).toBe(until);
     await h.restart();
     const second = await h.submit(testMessage('after restart'));
     expect(lane()?.pausedUntil).toBe(until);
-    h.advance(30 * 60_000);
+    await h.advance(30 * 60_000);
     expect(status(second)).toBe('queued');
     await h.relay.scheduler.idle();
     expect(h.emu.exchange.messages).toHaveLength(0);
-    h.advance(30 * 60_000);
+    await h.advance(30 * 60_000);
     await waitFor(() => status(first) === 'delivered' && status(second) === 'delivered', 'both delivered after the pause');
   });
 
@@ -151,15 +151,15 @@ describe('lanes per mailbox', () => {
     const id = await h.submit(testMessage('probed'));
     await waitFor(() => status(id) === 'held', 'held');
     for (let probe = 0; probe < 3; probe++) {
-      h.advance(PROBE_INTERVAL_MS);
+      await h.advance(PROBE_INTERVAL_MS);
       await h.relay.scheduler.idle();
       await waitFor(() => status(id) === 'held', 'held again');
     }
     mailbox.smtpAuthEnabled = true;
     h.emu.exchange.failNext({ stage: 'data', reply: '451 4.7.500 Server busy. Please try again later.' });
-    h.advance(PROBE_INTERVAL_MS);
+    await h.advance(PROBE_INTERVAL_MS);
     await waitFor(() => status(id) === 'deferred', 'deferred by the 451');
-    expect(h.fx.store.queue.get(id)).toMatchObject({ attempts: 1, nextAttemptAt: h.now() + (RETRY_DELAYS_MS[0] as number) });
+    expect(h.fx.store.sync.queue.get(id)).toMatchObject({ attempts: 1, nextAttemptAt: h.now() + (RETRY_DELAYS_MS[0] as number) });
   });
 
   it('logs a database error while recording an outcome as an alert and keeps delivering', async () => {

@@ -13,7 +13,7 @@ let listener: TestListener;
 
 beforeAll(async () => {
   fx = createFixture();
-  fx.store.servers.add(plainServer());
+  fx.store.sync.servers.add(plainServer());
   listener = await startTestListener(fx);
 });
 afterAll(async () => {

@@ -27,7 +27,7 @@ const storedBodies = (): number => (fx.store.db.prepare('SELECT count(*) AS n FR
 describe('SMTP listener', () => {
   beforeEach(async () => {
     await startListener({ RELAY365_MAX_MESSAGE_SIZE: '64KB' });
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
   });
   afterEach(async () => {
     await listener.close();
@@ -39,11 +39,11 @@ describe('SMTP listener', () => {
     const info = await client().sendMail({ envelope: { from: 'app@example.test', to: ['a@example.test', 'b@example.test'] }, raw });
     const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
     expect(info.response).toMatch(/^250 2\.0\.0 Ok: queued as [0-9A-Z]+$/);
-    const stored = spool.head(id, Infinity).toString('utf8');
+    const stored = (await spool.head(id, Infinity)).toString('utf8');
     expect(stored.startsWith('Received: from ')).toBe(true);
     expect(stored).toMatch(/by \S+ \(relay365\) with ESMTP id [0-9A-Z]+;\r\n\t\w{3}, \d{2} \w{3} \d{4} [\d:]{8} \+0000\r\n/);
     expect(stored.endsWith(raw)).toBe(true);
-    const message = fx.store.queue.get(id);
+    const message = fx.store.sync.queue.get(id);
     expect(message).toMatchObject({
       status: 'queued',
       mailFrom: 'app@example.test',
@@ -51,7 +51,7 @@ describe('SMTP listener', () => {
       headerMessageId: '<m1@example.test>',
       size: Buffer.byteLength(raw),
     });
-    expect(fx.store.queue.recipients(id).map((r) => r.address)).toEqual(['a@example.test', 'b@example.test']);
+    expect(fx.store.sync.queue.recipients(id).map((r) => r.address)).toEqual(['a@example.test', 'b@example.test']);
   });
 
   it('advertises size, 8BITMIME, SMTPUTF8, PIPELINING, ENHANCEDSTATUSCODES and STARTTLS, and AUTH only after STARTTLS', async () => {
@@ -68,7 +68,7 @@ describe('SMTP listener', () => {
     await expect(client().sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: big })).rejects.toMatchObject({
       responseCode: 552,
     });
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
     expect(storedBodies()).toBe(0);
   });
 
@@ -105,7 +105,7 @@ describe('SMTP listener', () => {
     await listener.close();
     fx.cleanup();
     await startListener({ RELAY365_MAX_MESSAGE_SIZE: '10MB' });
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
     const c = await connectRaw(port);
     await c.command('EHLO client.test');
     await c.command('MAIL FROM:<app@example.test>');
@@ -122,7 +122,7 @@ describe('SMTP listener', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(storedBodies()).toBe(0);
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
   });
 });
 
@@ -141,7 +141,7 @@ describe('SMTP listener without an email server', () => {
       response: expect.stringContaining('4.3.0 relay365 has no email server configured'),
     });
     expect(storedBodies()).toBe(0);
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
   });
 });
 
@@ -153,7 +153,7 @@ describe('SMTP listener with a certificate', () => {
       RELAY365_TLS_KEY_FILE: path.join(certs, 'localhost-key.pem'),
       RELAY365_SMTPS_LISTEN: '127.0.0.1:0',
     });
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
   });
   afterEach(async () => {
     await listener.close();
@@ -167,7 +167,7 @@ describe('SMTP listener with a certificate', () => {
     const secure = nodemailer.createTransport({ host: 'localhost', port, secure: false, requireTLS: true });
     const info = await secure.sendMail({ envelope: { from: 'a@example.test', to: ['b@example.test'] }, raw: 'Subject: tls\r\n\r\nx\r\n' });
     const id = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string;
-    expect(spool.head(id, Infinity).toString('utf8')).toMatch(/with ESMTPS id /);
+    expect((await spool.head(id, Infinity)).toString('utf8')).toMatch(/with ESMTPS id /);
   });
 
   it('accepts mail on the implicit-TLS listener', async () => {

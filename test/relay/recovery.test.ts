@@ -33,30 +33,30 @@ function oldSpoolFile(envelope: SpoolEnvelope, prefix: Buffer, message: Buffer):
   );
 }
 
-const bytesOf = (id: string): string => spool.head(id, Infinity).toString();
+const bytesOf = async (id: string): Promise<string> => (await spool.head(id, Infinity)).toString();
 
 describe('start-up recovery', () => {
   it('requeues mail left in flight, deletes chunks without a waiting message and fails waiting mail without a body', async () => {
-    const { id: serverId } = fx.store.servers.add(plainServer());
+    const { id: serverId } = fx.store.sync.servers.add(plainServer());
     const chunk = (id: string) => ({ messageId: id, seq: 0, bytes: Buffer.from('Subject: x\r\n\r\nx\r\n') });
-    fx.store.queue.insert([queuedMessage('INFLIGHT', serverId)], [chunk('INFLIGHT')]);
-    fx.store.queue.insert([queuedMessage('NOBODY', serverId)]);
-    for (const id of ['INFLIGHT', 'NOBODY']) fx.store.queue.claim(id, 2_000);
+    fx.store.sync.queue.insert([queuedMessage('INFLIGHT', serverId)], [chunk('INFLIGHT')]);
+    fx.store.sync.queue.insert([queuedMessage('NOBODY', serverId)]);
+    for (const id of ['INFLIGHT', 'NOBODY']) fx.store.sync.queue.claim(id, 2_000);
     // A client that went away mid-DATA, or a crash before its record's commit.
-    fx.store.bodies.append(chunk('ORPHAN'));
+    fx.store.sync.bodies.append(chunk('ORPHAN'));
 
     const report = await recover(fx.store, spoolDir, silentLogger, 3_000);
 
     expect(report).toEqual({ requeued: 2, rebuilt: 0, moved: 0, orphansRemoved: 1, lost: ['NOBODY'] });
-    expect(fx.store.queue.get('INFLIGHT')).toMatchObject({ status: 'queued', nextAttemptAt: 3_000 });
-    expect(fx.store.queue.get('NOBODY')).toMatchObject({ status: 'failed', lastReply: expect.stringMatching(/body missing/) });
-    expect(fx.store.bodies.has('ORPHAN')).toBe(false);
-    expect(bytesOf('INFLIGHT')).toBe('Subject: x\r\n\r\nx\r\n');
-    expect(fx.store.queue.events('INFLIGHT').map((e) => e.kind)).toEqual(['received', 'requeued']);
+    expect(fx.store.sync.queue.get('INFLIGHT')).toMatchObject({ status: 'queued', nextAttemptAt: 3_000 });
+    expect(fx.store.sync.queue.get('NOBODY')).toMatchObject({ status: 'failed', lastReply: expect.stringMatching(/body missing/) });
+    expect(fx.store.sync.bodies.has('ORPHAN')).toBe(false);
+    expect(await bytesOf('INFLIGHT')).toBe('Subject: x\r\n\r\nx\r\n');
+    expect(fx.store.sync.queue.events('INFLIGHT').map((e) => e.kind)).toEqual(['received', 'requeued']);
   });
 
   it('records again, from its envelope, a spool file whose record a power cut undid, with its bytes unchanged', async () => {
-    const { id: serverId } = fx.store.servers.add(plainServer());
+    const { id: serverId } = fx.store.sync.servers.add(plainServer());
     const envelope = spoolEnvelope('UNDONE', serverId, {
       mailFrom: 'erp@contoso.test',
       recipients: ['alice@fabrikam.test', 'bob@fabrikam.test'],
@@ -74,7 +74,7 @@ describe('start-up recovery', () => {
     const report = await recover(fx.store, spoolDir, silentLogger, 6_000);
 
     expect(report).toMatchObject({ rebuilt: 1, moved: 0, orphansRemoved: 0, lost: [] });
-    expect(fx.store.queue.get('UNDONE')).toMatchObject({
+    expect(fx.store.sync.queue.get('UNDONE')).toMatchObject({
       status: 'queued',
       serverId,
       mailFrom: 'erp@contoso.test',
@@ -86,43 +86,47 @@ describe('start-up recovery', () => {
       relayUser: 'erp',
       receivedAt: 5_000,
     });
-    expect(fx.store.queue.pendingRecipients('UNDONE')).toEqual(['alice@fabrikam.test', 'bob@fabrikam.test']);
-    expect(bytesOf('UNDONE')).toBe(prefix.toString() + message);
+    expect(fx.store.sync.queue.pendingRecipients('UNDONE')).toEqual(['alice@fabrikam.test', 'bob@fabrikam.test']);
+    expect(await bytesOf('UNDONE')).toBe(prefix.toString() + message);
     expect(existsSync(spoolDir)).toBe(false);
   });
 
   it('moves the body of a waiting message from a spool file, in chunks, and removes files it does not need', async () => {
-    const { id: serverId } = fx.store.servers.add(plainServer());
-    const gone = fx.store.servers.add(plainServer({ name: 'gone' })).id;
+    const { id: serverId } = fx.store.sync.servers.add(plainServer());
+    const gone = fx.store.sync.servers.add(plainServer({ name: 'gone' })).id;
     const big = Buffer.from('Subject: big\r\n\r\n' + 'y'.repeat(700_000));
-    fx.store.queue.insert([queuedMessage('WAITING', serverId), queuedMessage('DONE', serverId)]);
-    fx.store.queue.claim('DONE', 2_000);
-    fx.store.queue.recordAttempt('DONE', { kind: 'done', delivered: [{ address: 'a@example.test', reply: '250 ok' }], failed: [] }, 2_500);
+    fx.store.sync.queue.insert([queuedMessage('WAITING', serverId), queuedMessage('DONE', serverId)]);
+    fx.store.sync.queue.claim('DONE', 2_000);
+    fx.store.sync.queue.recordAttempt(
+      'DONE',
+      { kind: 'done', delivered: [{ address: 'a@example.test', reply: '250 ok' }], failed: [] },
+      2_500,
+    );
     const prefix = Buffer.from('Received: by relay365\r\n');
     oldSpoolFile(spoolEnvelope('WAITING', serverId), prefix, big);
     oldSpoolFile(spoolEnvelope('DONE', serverId), Buffer.alloc(0), Buffer.from('x'));
     oldSpoolFile(spoolEnvelope('ORPHANED', gone), Buffer.alloc(0), Buffer.from('x'));
-    fx.store.servers.remove(gone);
+    fx.store.sync.servers.remove(gone);
     writeFileSync(path.join(spoolDir, 'PARTIAL.tmp'), 'R365ENV1');
 
     const report = await recover(fx.store, spoolDir, silentLogger, 3_000);
 
     expect(report).toMatchObject({ rebuilt: 0, moved: 1, orphansRemoved: 3, lost: [] });
-    expect(bytesOf('WAITING')).toBe(Buffer.concat([prefix, big]).toString());
-    expect(fx.store.bodies.chunk('WAITING', 2)).toBeDefined();
-    expect(fx.store.queue.get('DONE')?.status).toBe('delivered');
-    expect(fx.store.bodies.has('DONE')).toBe(false);
-    expect(fx.store.queue.get('ORPHANED')).toBeUndefined();
+    expect(await bytesOf('WAITING')).toBe(Buffer.concat([prefix, big]).toString());
+    expect(fx.store.sync.bodies.chunk('WAITING', 2)).toBeDefined();
+    expect(fx.store.sync.queue.get('DONE')?.status).toBe('delivered');
+    expect(fx.store.sync.bodies.has('DONE')).toBe(false);
+    expect(fx.store.sync.queue.get('ORPHANED')).toBeUndefined();
     expect(existsSync(spoolDir)).toBe(false);
   });
 
   it('moves a file from before envelopes into the body of its waiting record', async () => {
-    const { id: serverId } = fx.store.servers.add(plainServer());
-    fx.store.queue.insert([queuedMessage('OLDEST', serverId)]);
+    const { id: serverId } = fx.store.sync.servers.add(plainServer());
+    fx.store.sync.queue.insert([queuedMessage('OLDEST', serverId)]);
     mkdirSync(spoolDir, { recursive: true });
     writeFileSync(path.join(spoolDir, 'OLDEST.eml'), 'Subject: old\r\n\r\nold\r\n');
 
     expect(await recover(fx.store, spoolDir, silentLogger, 3_000)).toMatchObject({ moved: 1, lost: [] });
-    expect(bytesOf('OLDEST')).toBe('Subject: old\r\n\r\nold\r\n');
+    expect(await bytesOf('OLDEST')).toBe('Subject: old\r\n\r\nold\r\n');
   });
 });

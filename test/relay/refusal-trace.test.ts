@@ -23,11 +23,12 @@ afterEach(async () => {
 
 async function start(env: Record<string, string> = {}): Promise<void> {
   fx = createFixture({ RELAY365_RELAY_NETWORKS: '127.0.0.1/32', ...env });
-  fx.store.servers.add(plainServer());
+  fx.store.sync.servers.add(plainServer());
   listener = await startTestListener(fx);
 }
 
-const refusal = (reason: string): Promise<StoredRefusal> => waitFor(() => fx.store.refusals.list({ reason })[0], `a ${reason} refusal`);
+const refusal = (reason: string): Promise<StoredRefusal> =>
+  waitFor(() => fx.store.sync.refusals.list({ reason })[0], `a ${reason} refusal`);
 
 /** A TLS 1.0 client, like an old printer; resolves once the handshake failed. */
 function oldTlsClient(options: tls.ConnectionOptions & { localAddress?: string }): Promise<Error> {
@@ -60,8 +61,8 @@ describe('refusals at the listener', () => {
 
   it('records relaying denied and a failed login with the client and the username, never the password', async () => {
     await start({ RELAY365_ALLOW_PLAINTEXT_AUTH: 'true' });
-    const server = fx.store.servers.findByName('upstream');
-    fx.store.relayUsers.add({
+    const server = fx.store.sync.servers.findByName('upstream');
+    fx.store.sync.relayUsers.add({
       name: 'scanner',
       passwordHash: await hashPassword('right-password-123'),
       serverId: server!.id,
@@ -83,7 +84,7 @@ describe('refusals at the listener', () => {
     const failed = await refusal('auth_failed');
     expect(failed).toMatchObject({ client: '127.0.0.8', username: 'scanner' });
     expect(failed.detail).toMatch(/^535 5\.7\.8 .*\(wrong password\)$/);
-    expect(JSON.stringify(fx.store.refusals.list())).not.toContain('wrong-password');
+    expect(JSON.stringify(fx.store.sync.refusals.list())).not.toContain('wrong-password');
   });
 
   it('records a TLS 1.0 device failing STARTTLS with its address, the versions and the fix', async () => {

@@ -76,9 +76,9 @@ describe('the refusal recorder', () => {
       hint: tlsHint,
     });
     refusals.record({ reason: 'relay_denied', client: '2001:DB8::7', detail: '550 5.7.1 Relaying denied' });
-    expect(fx.store.refusals.list()).toEqual([]);
+    expect(fx.store.sync.refusals.list()).toEqual([]);
     await nextTurn();
-    expect(fx.store.refusals.list()).toEqual([
+    expect(fx.store.sync.refusals.list()).toEqual([
       expect.objectContaining({ client: '2001:db8::7', reason: 'relay_denied', hint: REFUSAL_HINTS.relay_denied, count: 1, lastAt: NOW }),
       expect.objectContaining({ client: '192.0.2.7', reason: 'tls_failed', hint: tlsHint, count: 1, lastAt: NOW }),
     ]);
@@ -94,8 +94,8 @@ describe('the refusal recorder', () => {
     // A second burst 30 s later joins the same row.
     clock.now = NOW + 40_000;
     refusals.record({ reason: 'junk_commands', client: '203.0.113.5', detail: '500 5.5.1 Too many commands without mail (last)' });
-    refusals.flush();
-    expect(fx.store.refusals.list()).toEqual([
+    await refusals.flush();
+    expect(fx.store.sync.refusals.list()).toEqual([
       expect.objectContaining({
         client: '203.0.113.5',
         count: 10_001,
@@ -112,10 +112,10 @@ describe('the refusal recorder', () => {
       refusals.record({ reason: 'relay_denied', client: `10.0.${i >> 8}.${i & 255}`, detail: '550 5.7.1 Relaying denied' });
     }
     // Nothing was flushed by hand and the turn has not ended.
-    expect(fx.store.refusals.list({ limit: 5000 }).length).toBeGreaterThanOrEqual(2000);
+    expect(fx.store.sync.refusals.list({ limit: 5000 }).length).toBeGreaterThanOrEqual(2000);
   });
 
-  it('keeps text on one line and bounded: a client’s control characters and long words never reach the store as sent', () => {
+  it('keeps text on one line and bounded: a client’s control characters and long words never reach the store as sent', async () => {
     const { refusals, lines } = setUp();
     refusals.record({
       reason: 'auth_failed',
@@ -123,8 +123,8 @@ describe('the refusal recorder', () => {
       detail: `535 5.7.8 Authentication failed\r\n250 fake\u0000${'x'.repeat(5000)}`,
       username: `evil\r\nuser${'y'.repeat(200)}`,
     });
-    refusals.flush();
-    const [row] = fx.store.refusals.list();
+    await refusals.flush();
+    const [row] = fx.store.sync.refusals.list();
     expect(row?.detail).toMatch(/^535 5\.7\.8 Authentication failed 250 fake x+…$/);
     expect(row?.detail.length).toBe(1000);
     expect(row?.username).toMatch(/^evil usery+…$/);
@@ -145,11 +145,11 @@ describe('the refusal recorder', () => {
       expect(() =>
         refusals.record({ reason: 'insufficient_storage', client: '192.0.2.7', detail: '452 4.3.1 Insufficient system storage' }),
       ).not.toThrow();
-      refusals.flush();
+      await refusals.flush();
     }
     clock.now = NOW + 60_000;
     refusals.record({ reason: 'insufficient_storage', client: '192.0.2.7', detail: '452 4.3.1 Insufficient system storage' });
-    refusals.flush();
+    await refusals.flush();
     expect(lines.filter((l) => l['msg'] === 'refused: Low disk space')).toHaveLength(6);
     expect(lines.filter((l) => l['level'] === 'error')).toEqual([
       expect.objectContaining({ error: 'SQLITE_FULL: database or disk is full' }),

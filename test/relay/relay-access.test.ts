@@ -70,17 +70,17 @@ const queueId = (response: string): string => /queued as ([0-9A-Z]+)/.exec(respo
 describe('who may relay', () => {
   it('refuses a client outside every rule with 530 5.7.0 at MAIL FROM and queues nothing', async () => {
     await start();
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
     await expect(send(clientAt('127.0.0.5'))).rejects.toMatchObject({
       responseCode: 530,
       response: '530 5.7.0 Authentication required',
     });
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
   });
 
   it('refuses RCPT TO with 550 5.7.1 when MAIL FROM was refused (pipelined)', async () => {
     await start({ RELAY365_RELAY_NETWORKS: '' });
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
     const c = await connectRaw(port);
     await c.command('EHLO pipeline.test');
     c.write('MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n');
@@ -88,16 +88,16 @@ describe('who may relay', () => {
     expect(await c.reply()).toMatch(/^5\d\d /);
     expect(await c.reply()).toMatch(/^5\d\d /);
     c.close();
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
   });
 
   it('routes a network rule to its server and records the route and the client address', async () => {
     await start();
-    fx.store.servers.add(plainServer({ name: 'main' }));
-    const scanners = fx.store.servers.add(plainServer({ name: 'scanners' }));
-    fx.store.networks.add(cidr('127.0.0.0/24'), scanners.id);
+    fx.store.sync.servers.add(plainServer({ name: 'main' }));
+    const scanners = fx.store.sync.servers.add(plainServer({ name: 'scanners' }));
+    fx.store.sync.networks.add(cidr('127.0.0.0/24'), scanners.id);
     const info = await send(clientAt('127.0.0.5'));
-    expect(fx.store.queue.get(queueId(info.response))).toMatchObject({
+    expect(fx.store.sync.queue.get(queueId(info.response))).toMatchObject({
       serverId: scanners.id,
       clientAddress: '127.0.0.5',
       route: 'network 127.0.0.0/24',
@@ -105,8 +105,8 @@ describe('who may relay', () => {
     });
     // 127.0.0.1 matches both; the /32 from the environment is more specific and goes to the default server.
     const local = await send(clientAt('127.0.0.1'));
-    expect(fx.store.queue.get(queueId(local.response))).toMatchObject({
-      serverId: fx.store.servers.getDefault()?.id,
+    expect(fx.store.sync.queue.get(queueId(local.response))).toMatchObject({
+      serverId: fx.store.sync.servers.getDefault()?.id,
       route: 'network 127.0.0.1/32 (RELAY365_RELAY_NETWORKS)',
     });
   });
@@ -114,9 +114,9 @@ describe('who may relay', () => {
   it('delivers a relay user logged in with AUTH PLAIN and LOGIN through its server, as its mailbox', async () => {
     emu = await startEmulator({ signingKey });
     await start({ RELAY365_RELAY_NETWORKS: '' });
-    fx.store.servers.add(plainServer({ name: 'default' }));
-    const o365 = fx.store.servers.add(emulatorServer(emu));
-    fx.store.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword(PASSWORD), serverId: o365.id, allowFrom: [] });
+    fx.store.sync.servers.add(plainServer({ name: 'default' }));
+    const o365 = fx.store.sync.servers.add(emulatorServer(emu));
+    fx.store.sync.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword(PASSWORD), serverId: o365.id, allowFrom: [] });
 
     const ehlo = await connectRaw(port, '127.0.0.1', '127.0.0.9');
     expect(await ehlo.command('EHLO printer.test')).not.toMatch(/AUTH/);
@@ -124,7 +124,7 @@ describe('who may relay', () => {
 
     for (const method of ['PLAIN', 'LOGIN'] as const) {
       const info = await send(clientAt('127.0.0.9', { user: 'scanner', pass: PASSWORD, method }));
-      expect(fx.store.queue.get(queueId(info.response))).toMatchObject({
+      expect(fx.store.sync.queue.get(queueId(info.response))).toMatchObject({
         serverId: o365.id,
         route: 'relay user scanner',
         relayUser: 'scanner',
@@ -134,14 +134,19 @@ describe('who may relay', () => {
     const received = await emu.exchange.waitForMessages(2, 10_000);
     for (const message of received) expect(message).toMatchObject({ user: SEED.mailbox, mailFrom: SEED.mailbox });
     expect(received[0]!.raw.toString('utf8')).toMatch(/with ESMTPSA id /);
-    expect(fx.store.relayUsers.findByName('scanner')?.lastUsedAt).not.toBeNull();
-    await waitFor(() => fx.store.queue.countsByStatus().delivered === 2, 'both delivered');
+    expect(fx.store.sync.relayUsers.findByName('scanner')?.lastUsedAt).not.toBeNull();
+    await waitFor(() => fx.store.sync.queue.countsByStatus().delivered === 2, 'both delivered');
   });
 
   it('refuses a sender outside the relay user allowed From list, at MAIL FROM and in the From header', async () => {
     await start({ RELAY365_RELAY_NETWORKS: '', RELAY365_ALLOW_PLAINTEXT_AUTH: 'true' });
-    const server = fx.store.servers.add(plainServer());
-    fx.store.relayUsers.add({ name: 'erp', passwordHash: await hashPassword(PASSWORD), serverId: server.id, allowFrom: ['@contoso.test'] });
+    const server = fx.store.sync.servers.add(plainServer());
+    fx.store.sync.relayUsers.add({
+      name: 'erp',
+      passwordHash: await hashPassword(PASSWORD),
+      serverId: server.id,
+      allowFrom: ['@contoso.test'],
+    });
     const plain = () =>
       nodemailer.createTransport({
         host: '127.0.0.1',
@@ -179,14 +184,14 @@ describe('who may relay', () => {
       raw: 'From: ERP <erp@contoso.test>\r\nSubject: x\r\n\r\nx\r\n',
     });
     expect(ok.response).toMatch(/^250 /);
-    expect(fx.store.queue.list()).toHaveLength(1);
+    expect(fx.store.sync.queue.list()).toHaveLength(1);
   });
 });
 
 describe('From Address Handling: reject', () => {
   it('refuses another sender at MAIL FROM, naming the address to use, and a foreign From header at the end of DATA', async () => {
     await start();
-    fx.store.servers.add(plainServer({ fromHandling: 'reject', mailbox: 'relay@contoso.test', sendAs: ['billing@contoso.test'] }));
+    fx.store.sync.servers.add(plainServer({ fromHandling: 'reject', mailbox: 'relay@contoso.test', sendAs: ['billing@contoso.test'] }));
     const local = clientAt('127.0.0.1');
     await expect(local.sendMail({ envelope: { from: 'ceo@fabrikam.test', to: ['a@example.test'] }, raw: RAW })).rejects.toMatchObject({
       responseCode: 550,
@@ -204,7 +209,7 @@ describe('From Address Handling: reject', () => {
         raw: 'From: Billing <billing@contoso.test>\r\nFrom: CEO <ceo@fabrikam.test>\r\nSubject: x\r\n\r\nx\r\n',
       }),
     ).rejects.toMatchObject({ responseCode: 550, response: expect.stringContaining('The message has 2 From headers') });
-    expect(fx.store.queue.list()).toHaveLength(0);
+    expect(fx.store.sync.queue.list()).toHaveLength(0);
     const ok = await local.sendMail({
       envelope: { from: 'Billing@contoso.test', to: ['a@example.test'] },
       raw: 'From: Billing <billing@contoso.test>\r\nSubject: x\r\n\r\nx\r\n',
@@ -226,15 +231,15 @@ describe('brute force', () => {
   it('locks an address out after 5 failures, even for the right password, keeps others working, and survives a restart', async () => {
     let clock = Date.now();
     fx = createFixture({ RELAY365_RELAY_NETWORKS: '', RELAY365_ALLOW_PLAINTEXT_AUTH: 'true' });
-    const server = fx.store.servers.add(plainServer());
-    fx.store.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword(PASSWORD), serverId: server.id, allowFrom: [] });
+    const server = fx.store.sync.servers.add(plainServer());
+    fx.store.sync.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword(PASSWORD), serverId: server.id, allowFrom: [] });
     relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger, now: () => clock, pollMs: 50 });
     port = (await relay.start()).smtp.port;
 
     for (let i = 0; i < 5; i++) expect(await attempt('127.0.0.7', `wrong-password-${i}`)).toMatch(/^535 5\.7\.8 /);
     expect(await attempt('127.0.0.7', PASSWORD)).toMatch(/^454 4\.7\.0 Too many failed logins/);
     expect(await attempt('127.0.0.8', PASSWORD)).toBe('ok');
-    expect(fx.store.lockouts.list(clock).map((l) => l.address)).toEqual(['127.0.0.7']);
+    expect(fx.store.sync.lockouts.list(clock).map((l) => l.address)).toEqual(['127.0.0.7']);
 
     // A restart: a new relay over a newly opened database, nothing kept in memory.
     await relay.stop();
@@ -247,17 +252,17 @@ describe('brute force', () => {
     clock += 15 * 60_000 + 1;
     expect(await attempt('127.0.0.7', PASSWORD)).toBe('ok');
     for (let i = 0; i < 5; i++) await attempt('127.0.0.7', 'wrong-again-123');
-    const [lockout] = reopened.lockouts.list(clock);
+    const [lockout] = reopened.sync.lockouts.list(clock);
     expect(lockout).toMatchObject({ address: '127.0.0.7', strikes: 2, lockedUntil: clock + 30 * 60_000 });
     await relay.stop();
-    reopened.close();
+    await reopened.close();
     relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger, pollMs: 50 });
   });
 
   it('refuses the old password at once after a password change or when the user is disabled', async () => {
     await start({ RELAY365_RELAY_NETWORKS: '', RELAY365_ALLOW_PLAINTEXT_AUTH: 'true' });
-    const server = fx.store.servers.add(plainServer());
-    const user = fx.store.relayUsers.add({
+    const server = fx.store.sync.servers.add(plainServer());
+    const user = fx.store.sync.relayUsers.add({
       name: 'scanner',
       passwordHash: await hashPassword(PASSWORD),
       serverId: server.id,
@@ -265,9 +270,9 @@ describe('brute force', () => {
     });
     expect(await attempt('127.0.0.7', PASSWORD)).toBe('ok');
     expect(await attempt('127.0.0.7', PASSWORD)).toBe('ok');
-    fx.store.relayUsers.update(user.id, { disabled: true });
+    fx.store.sync.relayUsers.update(user.id, { disabled: true });
     expect(await attempt('127.0.0.7', PASSWORD)).toMatch(/^535 /);
-    fx.store.relayUsers.update(user.id, { disabled: false, passwordHash: await hashPassword('a-brand-new-password') });
+    fx.store.sync.relayUsers.update(user.id, { disabled: false, passwordHash: await hashPassword('a-brand-new-password') });
     expect(await attempt('127.0.0.7', PASSWORD)).toMatch(/^535 /);
     expect(await attempt('127.0.0.7', 'a-brand-new-password')).toBe('ok');
   });

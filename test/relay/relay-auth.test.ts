@@ -22,8 +22,8 @@ afterEach(async () => {
 /** A listener with one relay user, `scanner`, and no allowed networks; AUTH is offered without TLS. */
 async function start(): Promise<void> {
   fx = createFixture({ RELAY365_RELAY_NETWORKS: '', RELAY365_ALLOW_PLAINTEXT_AUTH: 'true' });
-  const server = fx.store.servers.add(plainServer());
-  fx.store.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword(PASSWORD), serverId: server.id, allowFrom: [] });
+  const server = fx.store.sync.servers.add(plainServer());
+  fx.store.sync.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword(PASSWORD), serverId: server.id, allowFrom: [] });
   listener = await startTestListener(fx);
 }
 

@@ -17,7 +17,7 @@ afterEach(() => h.close());
 const setup = async (server: Partial<ServerSettings> = {}, exchange = {}): Promise<void> => {
   h = await startHarness({ signingKey, server, emulator: { exchange } });
 };
-const status = (id: string) => h.fx.store.queue.get(id)?.status;
+const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
 const lane = () => h.relay.scheduler.lanes().find((l) => l.serverId === h.serverId());
 
 describe('scheduler limits', () => {
@@ -28,12 +28,12 @@ describe('scheduler limits', () => {
     await waitFor(() => ids.filter((id) => status(id) === 'delivered').length === 2, 'two delivered');
     const third = ids.find((id) => status(id) === 'queued') as string;
     expect(third).toBeDefined();
-    // Claims happen synchronously when the clock moves: a third start would show as 'sending' at once.
-    h.advance(59_000);
+    // The look the clock's move asks for has claimed what it may: a third start would show as 'sending'.
+    await h.advance(59_000);
     expect(status(third)).toBe('queued');
     await h.relay.scheduler.idle();
     expect(h.emu.exchange.messages).toHaveLength(2);
-    h.advance(1_000);
+    await h.advance(1_000);
     expect(status(third)).not.toBe('queued');
     await h.emu.exchange.waitForMessages(3, 10_000);
   });
@@ -42,7 +42,7 @@ describe('scheduler limits', () => {
     await setup({ recipientsPerDay: 2 });
     await h.submit(testMessage('a'));
     await h.submit(testMessage('b'));
-    await waitFor(() => h.fx.store.queue.countsByStatus().delivered === 2, 'two delivered');
+    await waitFor(() => h.fx.store.sync.queue.countsByStatus().delivered === 2, 'two delivered');
     const third = await h.submit(testMessage('c'));
     await waitFor(() => (lane()?.quotaUntil ?? 0) > h.now(), 'waiting for the daily budget');
     expect(status(third)).toBe('queued');
@@ -59,7 +59,7 @@ describe('scheduler limits', () => {
     expect(h.emu.exchange.recipientsLastDay(SEED.mailbox)).toBe(40);
     expect(ids.map(status).filter((s) => s === 'queued')).toHaveLength(2);
     // The budget frees up as the first deliveries leave the rolling 24 hours; nothing failed meanwhile.
-    h.advance(24 * 60 * 60_000);
+    await h.advance(24 * 60 * 60_000);
     await waitFor(() => ids.every((id) => status(id) === 'delivered'), 'all delivered a day later');
     expect(h.emu.exchange.messages).toHaveLength(4);
   });
@@ -69,10 +69,10 @@ describe('scheduler limits', () => {
     h.emu.exchange.exceedQuota(SEED.mailbox);
     const id = await h.submit(testMessage('quota'));
     await waitFor(() => status(id) === 'deferred', 'deferred');
-    expect(h.fx.store.queue.get(id)?.lastReply).toMatch(/SubmissionQuotaExceeded/);
+    expect(h.fx.store.sync.queue.get(id)?.lastReply).toMatch(/SubmissionQuotaExceeded/);
     expect(lane()?.pausedUntil).toBe(h.now() + 60 * 60_000);
     h.emu.exchange.resetQuota(SEED.mailbox);
-    h.advance(60 * 60_000);
+    await h.advance(60 * 60_000);
     await h.emu.exchange.waitForMessages(1, 10_000);
     await waitFor(() => status(id) === 'delivered', 'delivered after the pause');
   });
@@ -82,13 +82,13 @@ describe('scheduler limits', () => {
     await setup({ maxConnections: 4 });
     const ids = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => h.submit(testMessage(`c${n}`))));
     await waitFor(() => ids.some((id) => status(id) === 'deferred'), 'one deferred');
-    expect(h.fx.store.queue.list({ status: 'deferred' })[0]?.lastReply).toMatch(/^432 4\.3\.2/);
+    expect(h.fx.store.sync.queue.list({ status: 'deferred' })[0]?.lastReply).toMatch(/^432 4\.3\.2/);
     expect(lane()?.limit).toBeLessThanOrEqual(3);
     // Each minute, every attempt due has started and ended before the clock moves on (an attempt
     // the scheduler has yet to start leaves a message due, not in flight).
-    const settled = (id: string): boolean => status(id) === 'delivered' || (h.fx.store.queue.get(id)?.nextAttemptAt ?? 0) > h.now();
+    const settled = (id: string): boolean => status(id) === 'delivered' || (h.fx.store.sync.queue.get(id)?.nextAttemptAt ?? 0) > h.now();
     for (let minutes = 0; minutes < 10 && !ids.every((id) => status(id) === 'delivered'); minutes++) {
-      h.advance(60_000);
+      await h.advance(60_000);
       await waitFor(() => lane()?.inFlight === 0 && ids.every(settled), 'attempts due done');
     }
     expect(ids.map(status)).toEqual(ids.map(() => 'delivered'));
@@ -142,20 +142,20 @@ describe('held mail', () => {
     await waitFor(() => status(first) === 'held', 'held');
     const second = await h.submit(testMessage('two'));
     await waitFor(() => status(second) === 'held', 'new mail held too');
-    const server = h.fx.store.servers.get(h.serverId());
+    const server = h.fx.store.sync.servers.get(h.serverId());
     expect(server).toMatchObject({ status: 'error', statusCode: '5.7.139' });
     expect(server?.statusHint).toMatch(/Authenticated SMTP/);
-    expect(h.fx.store.queue.get(first)?.status).toBe('held');
+    expect(h.fx.store.sync.queue.get(first)?.status).toBe('held');
 
     mailbox.smtpAuthEnabled = true;
     // A probe starts synchronously when the clock moves: one second early, both stay held.
-    h.advance(PROBE_INTERVAL_MS - 1_000);
+    await h.advance(PROBE_INTERVAL_MS - 1_000);
     expect([status(first), status(second)]).toEqual(['held', 'held']);
     await h.relay.scheduler.idle();
     expect(h.emu.exchange.messages).toHaveLength(0);
-    h.advance(1_000);
+    await h.advance(1_000);
     await h.emu.exchange.waitForMessages(2, 10_000);
     await waitFor(() => status(first) === 'delivered' && status(second) === 'delivered', 'both delivered');
-    expect(h.fx.store.servers.get(h.serverId())?.status).toBe('authorized');
+    expect(h.fx.store.sync.servers.get(h.serverId())?.status).toBe('authorized');
   });
 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterEach(() => h.close());
 
-const status = (id: string) => h.fx.store.queue.get(id)?.status;
+const status = (id: string) => h.fx.store.sync.queue.get(id)?.status;
 const subjects = () => h.emu.exchange.messages.map((m) => /^Subject: (.*)$/m.exec(m.raw.toString('utf8'))?.[1]?.trim());
 
 describe('Send Test Email in the lane', () => {

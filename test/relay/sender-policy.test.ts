@@ -320,7 +320,10 @@ describe('From Address Handling against Microsoft 365', () => {
   it('under keep, a message from another sender fails with 554 5.2.252 SendAsDenied and the fix names rewrite', async () => {
     h = await startHarness({ signingKey });
     const id = await h.submit(FOREIGN, ['alice@fabrikam.test'], SENDER);
-    const failed = await waitFor(() => (h.fx.store.queue.get(id)?.status === 'failed' ? h.fx.store.queue.get(id) : undefined), 'failed');
+    const failed = await waitFor(
+      () => (h.fx.store.sync.queue.get(id)?.status === 'failed' ? h.fx.store.sync.queue.get(id) : undefined),
+      'failed',
+    );
     expect(failed.lastReply).toMatch(/^554 5\.2\.252 SendAsDenied; relay@contoso\.test not allowed to send as someone@fabrikam\.test/);
     expect(hintForSmtpReply(failed.lastReply ?? '')?.fix).toMatch(/From Address Handling to rewrite/);
     expect(h.emu.exchange.messages).toHaveLength(0);
@@ -346,19 +349,19 @@ describe('From Address Handling against Microsoft 365', () => {
         ),
       ),
     );
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'delivered', 'delivered');
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'delivered', 'delivered');
   });
 
   it('under rewrite, keeps the stored message as received and rewrites again on the retry', async () => {
     h = await startHarness({ signingKey, server: { fromHandling: 'rewrite' } });
     h.emu.exchange.failNext({ stage: 'data', reply: '451 4.7.500 Server busy. Please try again later.' });
     const id = await h.submit(FOREIGN, ['alice@fabrikam.test'], SENDER);
-    await waitFor(() => h.fx.store.queue.get(id)?.status === 'deferred', 'deferred');
-    expect(clientPart(h.relay.spool.head(id, Infinity))).toEqual(Buffer.from(FOREIGN));
-    h.advance(60_000);
+    await waitFor(() => h.fx.store.sync.queue.get(id)?.status === 'deferred', 'deferred');
+    expect(clientPart(await h.relay.spool.head(id, Infinity))).toEqual(Buffer.from(FOREIGN));
+    await h.advance(60_000);
     const [received] = await h.emu.exchange.waitForMessages(1, 10_000);
     expect(clientPart(received!.raw).toString('utf8')).toContain(`\r\nReply-To: "Someone Else" <${SENDER}>\r\n`);
-    await waitFor(() => !h.fx.store.bodies.has(id), 'body removed');
+    await waitFor(() => !h.fx.store.sync.bodies.has(id), 'body removed');
   });
 
   it('under rewrite, a From listed in Send As Addresses and granted in Exchange stays as written', async () => {

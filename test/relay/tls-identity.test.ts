@@ -69,7 +69,7 @@ describe('the lowest TLS version', () => {
 
   it('refuses TLS 1.1 by default and accepts it with RELAY365_TLS_MIN_VERSION=TLSv1', async () => {
     fx = createFixture();
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
     listener = await startTestListener(fx);
     expect(await startTls('TLSv1.1')).toMatch(/^error /);
     expect(await startTls('TLSv1.3')).toBe('TLSv1.3');
@@ -77,7 +77,7 @@ describe('the lowest TLS version', () => {
     fx.cleanup();
 
     fx = createFixture({ RELAY365_TLS_MIN_VERSION: 'TLSv1' });
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
     listener = await startTestListener(fx);
     expect(await startTls('TLSv1.1')).toBe('TLSv1.1');
   });

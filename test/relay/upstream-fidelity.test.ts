@@ -64,7 +64,7 @@ describe('upstream fidelity', () => {
     const text = received?.raw.toString('utf8') ?? '';
     expect(text.endsWith('\r\n\r\nline one\r\nline two\r\nline three\r\n.\r\nMAIL FROM:<evil@example.test>\r\nend\r\n')).toBe(true);
     // The queue counts what the client sent, before the change.
-    expect(h.fx.store.queue.list()[0]?.size).toBe(Buffer.byteLength(`${data}\r\n`));
+    expect(h.fx.store.sync.queue.list()[0]?.size).toBe(Buffer.byteLength(`${data}\r\n`));
     expect(h.emu.exchange.messages).toHaveLength(1);
   });
 });

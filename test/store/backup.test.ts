@@ -21,7 +21,7 @@ let serverId: number;
 let copy: Db | null;
 beforeEach(() => {
   fx = createFixture();
-  serverId = fx.store.servers.add(plainServer()).id;
+  serverId = fx.store.sync.servers.add(plainServer()).id;
   copy = null;
 });
 afterEach(() => {
@@ -33,7 +33,7 @@ const bodyOf = (id: string): Buffer => Buffer.from(`Received: by relay365\r\nSub
 
 /** Queues messages of `size` bytes each, with their bodies unless `withBody` is false. */
 function queue(ids: string[], { size = 100, withBody = true }: { size?: number; withBody?: boolean } = {}): void {
-  fx.store.queue.insert(
+  fx.store.sync.queue.insert(
     ids.map((id) => queuedMessage(id, serverId, { size, subject: id, receivedAt: NOW, expiresAt: NOW + 86_400_000 })),
     withBody ? ids.map((id) => ({ messageId: id, seq: 0, bytes: bodyOf(id) })) : [],
   );
@@ -56,7 +56,7 @@ describe('database snapshots for backups', () => {
   it('counts only the messages still waiting, and their size as received', () => {
     queue(['WAIT', 'DONE'], { size: 1000 });
     queue(['ALSO'], { size: 24 });
-    fx.store.queue.markLost('DONE', 'body missing', NOW + 1000);
+    fx.store.sync.queue.markLost('DONE', 'body missing', NOW + 1000);
     expect(waitingMail(fx.store.db)).toEqual({ messages: 2, receivedBytes: 1024 });
   });
 

@@ -29,7 +29,7 @@ const defer = (at: number): AttemptResult => ({ kind: 'defer', nextAttemptAt: at
 
 function seedServer(): void {
   fx = createFixture();
-  fx.store.servers.add(plainServer());
+  fx.store.sync.servers.add(plainServer());
 }
 
 describe('dashboard figures', () => {
@@ -41,7 +41,7 @@ describe('dashboard figures', () => {
 
   it('counts each outcome in its hour, inside the window only', () => {
     seedServer();
-    const { queue, dashboard } = fx.store;
+    const { queue, dashboard } = fx.store.sync;
     const received = START - 2 * HOUR_MS;
     queue.insert(
       ['BEFORE', 'FIRST', 'LASTMS', 'CURRENT', 'TWICE', 'PARTIAL', 'HELD', 'EXPIRED', 'FUTURE'].map((id) =>
@@ -89,7 +89,7 @@ describe('dashboard figures', () => {
 
   it('counts waiting mail by status and by server, and finds the oldest waiting message', () => {
     seedServer();
-    const { queue, servers, dashboard } = fx.store;
+    const { queue, servers, dashboard } = fx.store.sync;
     servers.add(plainServer({ name: 'second' }));
     expect(dashboard.oldestWaiting()).toBeNull();
     expect(dashboard.queueCounts()).toEqual({ queued: 0, deferred: 0, sending: 0, held: 0 });

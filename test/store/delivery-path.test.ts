@@ -33,19 +33,19 @@ describe('the delivery path of the store', () => {
   });
 
   it('hands out due mail oldest due first across servers and statuses, up to the limit', () => {
-    const a = fx.store.servers.add(plainServer({ name: 'a' })).id;
-    const b = fx.store.servers.add(plainServer({ name: 'b' })).id;
-    fx.store.queue.insert([message('A1', a, T0 + 3), message('B1', b, T0 + 1), message('A2', a, T0 + 2), message('B2', b, T0 + 50)]);
+    const a = fx.store.sync.servers.add(plainServer({ name: 'a' })).id;
+    const b = fx.store.sync.servers.add(plainServer({ name: 'b' })).id;
+    fx.store.sync.queue.insert([message('A1', a, T0 + 3), message('B1', b, T0 + 1), message('A2', a, T0 + 2), message('B2', b, T0 + 50)]);
     // A deferred message due before every queued one comes first; one due later is not handed out.
-    fx.store.queue.claim('A1', T0 + 10);
-    fx.store.queue.recordAttempt('A1', { kind: 'defer', nextAttemptAt: T0, reply: '451 4.3.0 try later' }, T0 + 10);
-    expect(fx.store.queue.peekDue([a, b], T0 + 20, 10).map((m) => m.id)).toEqual(['A1', 'B1', 'A2']);
-    expect(fx.store.queue.peekDue([a, b], T0 + 20, 2).map((m) => m.id)).toEqual(['A1', 'B1']);
-    expect(fx.store.queue.peekDue([b], T0 + 100, 1).map((m) => m.id)).toEqual(['B1']);
+    fx.store.sync.queue.claim('A1', T0 + 10);
+    fx.store.sync.queue.recordAttempt('A1', { kind: 'defer', nextAttemptAt: T0, reply: '451 4.3.0 try later' }, T0 + 10);
+    expect(fx.store.sync.queue.peekDue([a, b], T0 + 20, 10).map((m) => m.id)).toEqual(['A1', 'B1', 'A2']);
+    expect(fx.store.sync.queue.peekDue([a, b], T0 + 20, 2).map((m) => m.id)).toEqual(['A1', 'B1']);
+    expect(fx.store.sync.queue.peekDue([b], T0 + 100, 1).map((m) => m.id)).toEqual(['B1']);
   });
 
   it('answers the daily quota from the last 24 hours of reservations, as settled, and again after a restart', () => {
-    const lanes = fx.store.laneState;
+    const lanes = fx.store.sync.laneState;
     // 20,000 one-recipient reservations, one every 6 seconds (14,400 a day).
     fx.store.db.transaction(() => {
       for (let i = 0; i < 20_000; i++) lanes.reserve('box', `M${i}`, 1, T0 + i * 6_000);

@@ -25,7 +25,7 @@ describe('key check', () => {
     const store = createStore(dir, RIGHT);
     expect(testSecretKey(store.db, WRONG)).toBe('untested');
     expect(holdsSealedValues(path.join(dir, 'relay365.db'))).toBe(false);
-    store.close();
+    void store.close();
   });
 
   it('tells the wrong key from the right one by the check value alone', () => {
@@ -33,17 +33,17 @@ describe('key check', () => {
     recordKeyCheck(store.db, RIGHT);
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
     expect(testSecretKey(store.db, WRONG)).toBe('wrong');
-    store.close();
+    void store.close();
     expect(holdsSealedValues(path.join(dir, 'relay365.db'))).toBe(true);
     expect(testSecretKeyOf(path.join(dir, 'relay365.db'), WRONG)).toBe('wrong');
   });
 
   it('tells them apart by a sealed secret in a database without a check value', () => {
     const store = createStore(dir, RIGHT);
-    store.servers.add(plainServer({ method: 'password', username: 'relay', password: 'a password of some length' }));
+    store.sync.servers.add(plainServer({ method: 'password', username: 'relay', password: 'a password of some length' }));
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
     expect(testSecretKey(store.db, WRONG)).toBe('wrong');
-    store.close();
+    void store.close();
   });
 
   it('keeps the first check value when another key records one', () => {
@@ -51,6 +51,6 @@ describe('key check', () => {
     recordKeyCheck(store.db, RIGHT);
     recordKeyCheck(store.db, WRONG);
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
-    store.close();
+    void store.close();
   });
 });

@@ -14,8 +14,8 @@ let fx: Fixture;
 let serverId: number;
 beforeEach(() => {
   fx = createFixture();
-  serverId = fx.store.servers.add(plainServer()).id;
-  fx.store.queue.insert([
+  serverId = fx.store.sync.servers.add(plainServer()).id;
+  fx.store.sync.queue.insert([
     queuedMessage('M1', serverId, { receivedAt: T0, expiresAt: T0 + 86_400_000, recipients: ['a@example.test', 'b@example.test'] }),
   ]);
 });
@@ -33,59 +33,59 @@ const bFailed = { address: 'b@example.test', reply: '550 5.1.1 unknown' };
 
 describe('claimAndReserve', () => {
   it('marks the message sending, counts the attempt and reserves its recipients against the lane', () => {
-    const claim = fx.store.queue.claimAndReserve('M1', LANE, 2, T0);
+    const claim = fx.store.sync.queue.claimAndReserve('M1', LANE, 2, T0);
     expect(claim?.message).toMatchObject({ id: 'M1', status: 'sending', attempts: 1 });
-    expect(fx.store.laneState.fitsAt(LANE, 1, 2, T0)).toBeGreaterThan(T0);
-    expect(fx.store.laneState.fitsAt(LANE, 1, 3, T0)).toBe(T0);
+    expect(fx.store.sync.laneState.fitsAt(LANE, 1, 2, T0)).toBeGreaterThan(T0);
+    expect(fx.store.sync.laneState.fitsAt(LANE, 1, 3, T0)).toBe(T0);
   });
 
   it('reserves nothing for a message that is no longer waiting', () => {
-    fx.store.queue.claimAndReserve('M1', LANE, 2, T0);
-    expect(fx.store.queue.claimAndReserve('M1', LANE, 2, T0)).toBeUndefined();
-    expect(fx.store.queue.claimAndReserve('unknown', LANE, 2, T0)).toBeUndefined();
-    expect(fx.store.laneState.fitsAt(LANE, 1, 3, T0)).toBe(T0);
+    fx.store.sync.queue.claimAndReserve('M1', LANE, 2, T0);
+    expect(fx.store.sync.queue.claimAndReserve('M1', LANE, 2, T0)).toBeUndefined();
+    expect(fx.store.sync.queue.claimAndReserve('unknown', LANE, 2, T0)).toBeUndefined();
+    expect(fx.store.sync.laneState.fitsAt(LANE, 1, 3, T0)).toBe(T0);
   });
 });
 
 describe('recordOutcome', () => {
   const record = (result: AttemptResult, wants?: Partial<NoticeCandidate>) => {
-    fx.store.queue.claim('M1', T0);
-    return fx.store.queue.recordOutcome('M1', result, T0 + 1, notice(wants));
+    fx.store.sync.queue.claim('M1', T0);
+    return fx.store.sync.queue.recordOutcome('M1', result, T0 + 1, notice(wants));
   };
 
   it('owes a failure notice when the message finishes with a recipient failed for good', () => {
     expect(record({ kind: 'done', delivered: [a], failed: [bFailed] })).toEqual({ status: 'delivered', owed: 'failed', noticeError: null });
-    expect(fx.store.queue.notices.owed()).toEqual([
+    expect(fx.store.sync.queue.notices.owed()).toEqual([
       { messageId: 'M1', kind: 'failed', noticeId: 'N1', headers: Buffer.from('Subject: report\r\n\r\n'), owedAt: T0 + 1 },
     ]);
   });
 
   it('owes none when every recipient was delivered, or while a failed one waits for the rest', () => {
     expect(record({ kind: 'done', delivered: [a, { ...a, address: 'b@example.test' }], failed: [] })).toMatchObject({ owed: null });
-    fx.store.queue.insert([queuedMessage('M2', serverId, { recipients: ['a@example.test', 'b@example.test'] })]);
-    fx.store.queue.claim('M2', T0);
-    const partly = fx.store.queue.recordOutcome(
+    fx.store.sync.queue.insert([queuedMessage('M2', serverId, { recipients: ['a@example.test', 'b@example.test'] })]);
+    fx.store.sync.queue.claim('M2', T0);
+    const partly = fx.store.sync.queue.recordOutcome(
       'M2',
       { kind: 'defer', nextAttemptAt: T0 + 60_000, reply: '451 4.3.0 later', failed: [bFailed] },
       T0,
       notice({ noticeId: 'N2' }),
     );
     expect(partly).toMatchObject({ status: 'deferred', owed: null });
-    expect(fx.store.queue.notices.owed()).toEqual([]);
+    expect(fx.store.sync.queue.notices.owed()).toEqual([]);
   });
 
   it('owes a delay notice for a deferral when asked, and never the same notice twice', () => {
     const defer: AttemptResult = { kind: 'defer', nextAttemptAt: T0 + 60_000, reply: '451 4.3.0 later' };
     expect(record(defer, { failed: false, delayed: true })).toMatchObject({ status: 'deferred', owed: 'delayed' });
     expect(record(defer, { failed: false, delayed: true, noticeId: 'N9' })).toMatchObject({ status: 'deferred', owed: null });
-    expect(fx.store.queue.notices.owed().map((n) => [n.kind, n.noticeId])).toEqual([['delayed', 'N1']]);
+    expect(fx.store.sync.queue.notices.owed().map((n) => [n.kind, n.noticeId])).toEqual([['delayed', 'N1']]);
   });
 
   it('keeps the outcome when its notice cannot be recorded, and says why', () => {
     fx.store.db.exec('DROP TABLE notices');
     const recorded = record({ kind: 'done', delivered: [a], failed: [bFailed] });
     expect(recorded).toMatchObject({ status: 'delivered', owed: null, noticeError: expect.stringMatching(/notices/) });
-    expect(fx.store.queue.get('M1')?.status).toBe('delivered');
-    expect(fx.store.queue.recipients('M1').map((r) => r.status)).toEqual(['delivered', 'failed']);
+    expect(fx.store.sync.queue.get('M1')?.status).toBe('delivered');
+    expect(fx.store.sync.queue.recipients('M1').map((r) => r.status)).toEqual(['delivered', 'failed']);
   });
 });

@@ -26,7 +26,7 @@ function refusal(client: string, reason: string, at: number, detail = '550 5.7.1
 describe('stored refusals', () => {
   it('counts the same client and reason within a minute of the last on one row, keeping the latest detail', () => {
     fx = createFixture();
-    const { refusals } = fx.store;
+    const { refusals } = fx.store.sync;
     refusals.record([refusal('192.0.2.7', 'too_big', NOW, '552 5.3.4 (41943040 bytes sent)')]);
     refusals.record([refusal('192.0.2.7', 'too_big', NOW + 50_000, '552 5.3.4 (50000000 bytes sent)')]);
     // Less than a minute after the last one, though more than a minute after the first.
@@ -45,7 +45,7 @@ describe('stored refusals', () => {
 
   it('starts a new row after a quiet minute, and for another reason or another client', () => {
     fx = createFixture();
-    const { refusals } = fx.store;
+    const { refusals } = fx.store.sync;
     refusals.record([refusal('192.0.2.7', 'relay_denied', NOW)]);
     refusals.record([refusal('192.0.2.7', 'relay_denied', NOW + 60_001)]);
     refusals.record([refusal('192.0.2.7', 'too_big', NOW + 60_002), refusal('192.0.2.8', 'relay_denied', NOW + 60_003)]);
@@ -59,7 +59,7 @@ describe('stored refusals', () => {
 
   it('lists the most recently seen first, filtered by the start of the client address and by reason', () => {
     fx = createFixture();
-    const { refusals } = fx.store;
+    const { refusals } = fx.store.sync;
     refusals.record([
       refusal('192.168.10.7', 'tls_failed', NOW),
       refusal('192.168.10.70', 'relay_denied', NOW + 1),
@@ -79,7 +79,7 @@ describe('stored refusals', () => {
 
   it('pages by cursor without gaps or repeats', () => {
     fx = createFixture();
-    const { refusals } = fx.store;
+    const { refusals } = fx.store.sync;
     // Ten rows, pairs of them seen at the same millisecond.
     refusals.record(Array.from({ length: 10 }, (_, i) => refusal(`198.51.100.${i}`, 'relay_denied', NOW + Math.floor(i / 2))));
     const seen: string[] = [];
@@ -96,7 +96,7 @@ describe('stored refusals', () => {
 
   it('keeps at most REFUSAL_ROW_CAP rows, dropping the least recently seen', () => {
     fx = createFixture();
-    const { refusals } = fx.store;
+    const { refusals } = fx.store.sync;
     const total = REFUSAL_ROW_CAP + 500;
     // The first client is seen again at the end: it stays although its row is the oldest.
     refusals.record(
@@ -114,7 +114,7 @@ describe('stored refusals', () => {
 
   it('is pruned by the retention timer once last seen before the retention', async () => {
     fx = createFixture();
-    const { refusals } = fx.store;
+    const { refusals } = fx.store.sync;
     refusals.record([
       refusal('192.0.2.1', 'relay_denied', NOW - 40 * DAY),
       refusal('192.0.2.2', 'too_big', NOW - 31 * DAY),

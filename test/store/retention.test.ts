@@ -29,7 +29,7 @@ function message(id: string, receivedAt: number, from = 'erp@contoso.com', to = 
 
 /** Old and young mail in every state, and events that belong to no message. */
 function seed(f: Fixture): void {
-  const { servers, queue } = f.store;
+  const { servers, queue } = f.store.sync;
   servers.add(plainServer());
   const old = NOW - 40 * DAY;
   queue.insert([
@@ -60,7 +60,7 @@ describe('retention', () => {
   it('prunes delivered and failed mail older than the retention with its recipients and events, keeping waiting and younger mail', async () => {
     fx = createFixture();
     seed(fx);
-    const { queue } = fx.store;
+    const { queue } = fx.store.sync;
     // Batches of 2 rows: the run goes on until nothing older is left.
     const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => NOW, batchSize: 2 });
     expect(await timer.runOnce()).toEqual({ messages: 2, events: 6 });
@@ -87,15 +87,15 @@ describe('retention', () => {
     seed(fx);
     const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 60, now: () => NOW });
     expect(await timer.runOnce()).toEqual({ messages: 0, events: 0 });
-    expect(fx.store.queue.get('OLDDELIVERED')).toMatchObject({ status: 'delivered' });
+    expect(fx.store.sync.queue.get('OLDDELIVERED')).toMatchObject({ status: 'delivered' });
   });
 
   it('runs once at start and then every hour on the clock it is given', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     fx = createFixture();
-    fx.store.servers.add(plainServer());
+    fx.store.sync.servers.add(plainServer());
     const clock = { now: NOW };
-    const { queue } = fx.store;
+    const { queue } = fx.store.sync;
     queue.insert([message('FIRST', NOW - 31 * DAY), message('SECOND', NOW - 29 * DAY)]);
     queue.recordAttempt('FIRST', { kind: 'expire', reply: 'expired' }, NOW - 26 * DAY);
     queue.recordAttempt('SECOND', { kind: 'expire', reply: 'expired' }, NOW - 24 * DAY);
@@ -150,12 +150,12 @@ describe('retention', () => {
 
   it('matches senders and recipients that start with the text, in any case, with LIKE wildcards taken literally', () => {
     fx = createFixture();
-    fx.store.servers.add(plainServer());
-    fx.store.queue.insert([
+    fx.store.sync.servers.add(plainServer());
+    fx.store.sync.queue.insert([
       message('A', NOW, 'Printer@Contoso.com', ['Alice@Fabrikam.com']),
       message('B', NOW + 1, 'erp@contoso.com', ['bob@fabrikam.com']),
     ]);
-    const ids = (filter: ListFilter): string[] => fx.store.queue.list(filter).map((m) => m.id);
+    const ids = (filter: ListFilter): string[] => fx.store.sync.queue.list(filter).map((m) => m.id);
     expect(ids({ recipient: 'alice@' })).toEqual(['A']);
     expect(ids({ recipient: 'fabrikam' })).toEqual([]);
     expect(ids({ sender: 'PRINTER' })).toEqual(['A']);

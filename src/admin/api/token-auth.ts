@@ -10,7 +10,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Cidr } from '../../cidr.js';
 import type { Logger } from '../../log.js';
-import type { ApiTokenRepo } from '../../store/api-tokens.js';
+import type { StoreRepos } from '../../store/index.js';
 import { createClientAddress } from '../client-address.js';
 import { createLoginThrottle } from '../login-throttle.js';
 import { ApiError } from './errors.js';
@@ -21,7 +21,7 @@ const FAILURES_BEFORE_WAIT = 10;
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
 export interface TokenAuthOptions {
-  tokens: Pick<ApiTokenRepo, 'authenticate'>;
+  tokens: Pick<StoreRepos['apiTokens'], 'authenticate'>;
   log: Logger;
   now: () => number;
   /** Peers whose `X-Forwarded-For` names the client (RELAY365_TRUSTED_PROXIES). */
@@ -49,7 +49,7 @@ export function tokenAuth({ tokens, log, now, trustedProxies }: TokenAuthOptions
       admission.attempt.abandoned();
       throw refuse('Send an API token in the Authorization header: Authorization: Bearer r365_….');
     }
-    const token = tokens.authenticate(match[1] as string, now());
+    const token = await tokens.authenticate(match[1] as string, now());
     if (!token) {
       admission.attempt.failed();
       log.warn('API request with an unknown or revoked token', { client: address, path: c.req.path });

@@ -19,16 +19,12 @@ export interface LayoutOptions {
 /** Layout renderer middleware. */
 export function layoutRenderer({ store, now }: LayoutOptions): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
-    c.setRenderer((content, { title, status = 200 }) => {
+    c.setRenderer(async (content, { title, status = 200 }) => {
       const user = c.var.user;
+      const flash = await takeFlash(c, store);
+      const warnings = user ? expiringSecrets(await store.servers.list(), now()) : [];
       const page = (
-        <Layout
-          title={title}
-          user={user}
-          csrfToken={c.var.csrfToken ?? ''}
-          flash={takeFlash(c, store)}
-          warnings={user ? expiringSecrets(store.servers.list(), now()) : []}
-        >
+        <Layout title={title} user={user} csrfToken={c.var.csrfToken ?? ''} flash={flash} warnings={warnings}>
           {content}
         </Layout>
       );

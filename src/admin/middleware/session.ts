@@ -18,8 +18,8 @@ export function sessionMiddleware({ store, cookies }: SessionOptions): Middlewar
     c.set('user', null);
     c.set('session', null);
     const id = cookies.get(c, SESSION_COOKIE);
-    const session = id ? store.sessions.touch(id) : undefined;
-    const user = session ? store.users.get(session.userId) : undefined;
+    const session = id ? await store.sessions.touch(id) : undefined;
+    const user = session ? await store.users.get(session.userId) : undefined;
     if (session && user) {
       c.set('session', session);
       c.set('user', user);

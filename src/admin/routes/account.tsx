@@ -60,7 +60,7 @@ export function accountRoutes({ store, throttle, clientAddress, log }: AccountRo
     }
     let newHash: string;
     try {
-      const ok = await verifyPassword(current, store.users.passwordHash(user.id) ?? dummyHash);
+      const ok = await verifyPassword(current, (await store.users.passwordHash(user.id)) ?? dummyHash);
       if (!ok) {
         admission.attempt.failed();
         log.warn('admin password change refused: wrong current password', { email: user.email, address });
@@ -75,10 +75,10 @@ export function accountRoutes({ store, throttle, clientAddress, log }: AccountRo
       c.header('Retry-After', '5');
       return page(c, { current: BUSY }, 503);
     }
-    const ended = store.users.setPassword(user.id, newHash, c.var.session?.idHash ?? null);
+    const ended = await store.users.setPassword(user.id, newHash, c.var.session?.idHash ?? null);
     log.info('admin changed their password', { email: user.email, address, otherSessionsEnded: ended });
     const others = ended === 1 ? ' 1 other session was signed out.' : ended > 1 ? ` ${ended} other sessions were signed out.` : '';
-    setFlash(c, store, { kind: 'success', message: `Your password was changed.${others}` });
+    await setFlash(c, store, { kind: 'success', message: `Your password was changed.${others}` });
     return c.redirect('/account', 303);
   });
 

@@ -48,14 +48,18 @@ export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptio
   /** Results of Send test alert by run id, for the page after the redirect (this session only). */
   const testRuns = new Map<string, { session: string; at: number; results: ChannelResult[] }>();
 
-  const page = (c: Context<AdminEnv>, form: AlertSettingsForm, testResults: ChannelResult[] | null, status: 200 | 422 = 200) =>
-    c.render(
+  const page = async (c: Context<AdminEnv>, form: AlertSettingsForm, testResults: ChannelResult[] | null, status: 200 | 422 = 200) => {
+    const active = (await store.alerts.open()).map(toActiveAlert);
+    const history = await store.alerts.recent(HISTORY_ROWS);
+    const settings = await store.alerts.settings();
+    const servers = await store.servers.list();
+    return c.render(
       <AlertsPage
-        active={store.alerts.open().map(toActiveAlert)}
-        history={store.alerts.recent(HISTORY_ROWS)}
-        settings={store.alerts.settings()}
+        active={active}
+        history={history}
+        settings={settings}
         locks={locks}
-        servers={store.servers.list()}
+        servers={servers}
         testResults={testResults}
         canTest={alerts !== undefined}
         canEdit={can(c.var.user, 'updateSettings')}
@@ -64,11 +68,12 @@ export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptio
       />,
       { title: 'Alerts', status },
     );
+  };
 
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const run = testRuns.get(c.req.query('test') ?? '');
     const mine = run && run.session === c.var.session?.idHash && now() - run.at < TEST_RESULT_MS ? run.results : null;
-    return page(c, storedAlertForm(store.alerts.settings()), mine);
+    return page(c, storedAlertForm(await store.alerts.settings()), mine);
   });
 
   app.post('/', edit, async (c) => {
@@ -79,11 +84,11 @@ export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptio
     };
     const { change, form } = parseAlertSettings(
       input,
-      store.servers.list().map((s) => s.id),
+      (await store.servers.list()).map((s) => s.id),
       locks,
     );
     if (!change) return page(c, form, null, 422);
-    store.alerts.saveSettings(change, now());
+    await store.alerts.saveSettings(change, now());
     log.info('alert settings changed', {
       webhook: change.webhookUrl === undefined ? 'kept' : change.webhookUrl === null ? 'removed' : 'set',
       emails: change.emails?.length,
@@ -91,7 +96,7 @@ export function alertRoutes({ config, store, alerts, log, now }: AlertRouteOptio
     });
     // New thresholds take effect at once (an alert the change ends is resolved).
     await alerts?.evaluateNow();
-    setFlash(c, store, { kind: 'success', message: 'Saved the alert settings.' });
+    await setFlash(c, store, { kind: 'success', message: 'Saved the alert settings.' });
     return c.redirect('/alerts', 303);
   });
 

@@ -32,14 +32,15 @@ export function apiTokenRoutes({ store, log, publicUrl, now }: ApiTokenRouteOpti
   const created = createOneTimePasswords(now);
   app.use('*', requirePermission('superAdmin'));
 
-  const page = (c: Context<AdminEnv>, form: NewApiTokenForm, status: 200 | 422 = 200) => {
+  const page = async (c: Context<AdminEnv>, form: NewApiTokenForm, status: 200 | 422 = 200) => {
     const session = c.var.session?.idHash;
     const slot = session ? created.take(session, NEW_TOKEN) : null;
     const shown = slot ? (JSON.parse(slot) as { name: string; token: string }) : null;
-    return c.render(
-      <ApiTokensPage tokens={store.apiTokens.list()} created={shown} csrf={c.var.csrfToken} form={form} publicUrl={publicUrl} />,
-      { title: 'API tokens', status },
-    );
+    const tokens = await store.apiTokens.list();
+    return c.render(<ApiTokensPage tokens={tokens} created={shown} csrf={c.var.csrfToken} form={form} publicUrl={publicUrl} />, {
+      title: 'API tokens',
+      status,
+    });
   };
 
   app.get('/', (c) => page(c, EMPTY_FORM));
@@ -50,19 +51,19 @@ export function apiTokenRoutes({ store, log, publicUrl, now }: ApiTokenRouteOpti
     const checked = newApiTokenSchema.safeParse(values);
     const errors: NewApiTokenForm['errors'] = {};
     if (!checked.success) for (const issue of checked.error.issues) errors[issue.path[0] as 'name' | 'scope'] ??= issue.message;
-    else if (store.apiTokens.findByName(checked.data.name)) errors.name = 'An API token with this name exists already.';
+    else if (await store.apiTokens.findByName(checked.data.name)) errors.name = 'An API token with this name exists already.';
     if (!checked.success || Object.keys(errors).length > 0) return page(c, { values, errors }, 422);
-    const { apiToken, token } = store.apiTokens.add(checked.data);
+    const { apiToken, token } = await store.apiTokens.add(checked.data);
     log.info('API token created', { name: apiToken.name, scope: apiToken.scope, by: c.var.user?.email });
     if (c.var.session) created.put(c.var.session.idHash, NEW_TOKEN, JSON.stringify({ name: apiToken.name, token }));
     return c.redirect('/api-tokens', 303);
   });
 
-  app.post('/:id{[0-9]+}/revoke', (c) => {
-    const token = store.apiTokens.list().find((t) => t.id === Number(c.req.param('id')));
-    if (token && store.apiTokens.revoke(token.id)) {
+  app.post('/:id{[0-9]+}/revoke', async (c) => {
+    const token = (await store.apiTokens.list()).find((t) => t.id === Number(c.req.param('id')));
+    if (token && (await store.apiTokens.revoke(token.id))) {
       log.info('API token revoked', { name: token.name, by: c.var.user?.email });
-      setFlash(c, store, { kind: 'success', message: `Revoked ${token.name}: requests with it now get 401.` });
+      await setFlash(c, store, { kind: 'success', message: `Revoked ${token.name}: requests with it now get 401.` });
     }
     return c.redirect('/api-tokens', 303);
   });

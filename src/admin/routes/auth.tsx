@@ -40,8 +40,8 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
   const app = new Hono<AdminEnv>();
   const dummyHash = createDummyHash();
 
-  const startSession = (c: Context<AdminEnv>, userId: number): void => {
-    const { id } = store.sessions.create(userId);
+  const startSession = async (c: Context<AdminEnv>, userId: number): Promise<void> => {
+    const { id } = await store.sessions.create(userId);
     cookies.set(c, SESSION_COOKIE, id);
     cookies.remove(c, ANON_COOKIE);
   };
@@ -69,8 +69,8 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
         : refuse('Too many sign-ins at once for this account or from your address. Try again in a few seconds.', 429);
     }
     const { attempt } = admission;
-    const user = store.users.findByEmail(email);
-    const hash = user ? store.users.passwordHash(user.id) : null;
+    const user = await store.users.findByEmail(email);
+    const hash = user ? await store.users.passwordHash(user.id) : null;
     let ok: boolean;
     try {
       // Check a hash even for an unknown address, so the answer time does not reveal which accounts exist.
@@ -88,14 +88,14 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
       return refuse('Email or password is not correct.', 401);
     }
     attempt.succeeded();
-    startSession(c, user.id);
+    await startSession(c, user.id);
     log.info('admin signed in', { email: user.email, address });
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', async (c) => {
     const id = cookies.get(c, SESSION_COOKIE);
-    if (id) store.sessions.destroy(id);
+    if (id) await store.sessions.destroy(id);
     cookies.remove(c, SESSION_COOKIE);
     return c.redirect('/login', 303);
   });
@@ -111,9 +111,13 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
       { title: 'Setup link not valid', status: 404 },
     );
 
-  app.get('/setup/:token', (c) => {
+  /** True while no admin exists and `token` is a setup link still valid. */
+  const setupOpen = async (token: string): Promise<boolean> =>
+    (await store.users.count()) === 0 && (await store.users.checkSetupToken(token));
+
+  app.get('/setup/:token', async (c) => {
     const token = c.req.param('token');
-    if (store.users.count() > 0 || !store.users.checkSetupToken(token)) return setupGone(c);
+    if (!(await setupOpen(token))) return setupGone(c);
     return c.render(<SetupPage csrf={c.var.csrfToken} action={`/setup/${token}`} email="" errors={{}} />, {
       title: 'Create the first admin',
     });
@@ -121,7 +125,7 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
 
   app.post('/setup/:token', async (c) => {
     const token = c.req.param('token');
-    if (store.users.count() > 0 || !store.users.checkSetupToken(token)) return setupGone(c);
+    if (!(await setupOpen(token))) return setupGone(c);
     const body = await c.req.parseBody();
     const email = formText(body, 'email');
     const password = typeof body['password'] === 'string' ? body['password'] : '';
@@ -138,10 +142,10 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
     }
     // Hashed before the link is used up: a busy answer (503) leaves the link working for another try.
     const passwordHash = await hashPassword(password);
-    if (!store.users.useSetupToken(token)) return setupGone(c);
-    const user = store.users.add({ email, passwordHash, isSuperAdmin: true, canUpdateSettings: true });
+    if (!(await store.users.useSetupToken(token))) return setupGone(c);
+    const user = await store.users.add({ email, passwordHash, isSuperAdmin: true, canUpdateSettings: true });
     log.info('first Super Admin created with the setup link', { email: user.email });
-    startSession(c, user.id);
+    await startSession(c, user.id);
     return c.redirect('/', 303);
   });
 

@@ -26,13 +26,13 @@ export function checkConfigRoutes(options: CheckConfigRouteOptions): Hono<AdminE
   const { store, config, log, now } = options;
   const app = new Hono<AdminEnv>();
   app.post('/:id{[0-9]+}/check', requirePermission('updateSettings'), async (c) => {
-    const server = serverParam(c, store);
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
     const report = await runDoctor({ config, store, server, now, log });
     const diagnosis = report.servers[0] ?? null;
     const failedSteps = diagnosis?.steps.filter((s) => s.status === 'fail').map((s) => s.id) ?? [];
     log.info('configuration checked', { server: server.name, ok: report.ok, failed: failedSteps, by: c.var.user?.email });
-    return renderServerPage(c, options, store.servers.get(server.id) ?? server, undefined, 200, diagnosis);
+    return renderServerPage(c, options, (await store.servers.get(server.id)) ?? server, undefined, 200, diagnosis);
   });
   return app;
 }

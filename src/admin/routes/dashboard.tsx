@@ -13,7 +13,7 @@ export interface DashboardRouteOptions {
   store: StoreSlice<{ servers: 'list'; dashboard: 'hourly' | 'oldestWaiting' | 'queueCounts' | 'waitingByServer' }>;
   now: () => number;
   /** The alerts firing now; without it the dashboard has no alerts section. */
-  alerts?: () => DashboardAlert[];
+  alerts?: () => Promise<DashboardAlert[]>;
 }
 
 /** The Office 365 client secret or certificate that expires first, counted in days the way the expiry banner counts them. */
@@ -34,21 +34,24 @@ export function nextSecretExpiry(servers: EmailServer[], now: number): SecretExp
 export function dashboardRoutes({ store, now, alerts }: DashboardRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
 
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const at = now();
-    const servers = store.servers.list();
+    const servers = await store.servers.list();
     const names = new Map(servers.map((s) => [s.id, s.name]));
-    const waiting = store.dashboard.waitingByServer();
-    const oldest = store.dashboard.oldestWaiting();
+    const waiting = await store.dashboard.waitingByServer();
+    const oldest = await store.dashboard.oldestWaiting();
+    const counts = await store.dashboard.queueCounts();
+    const hours = await store.dashboard.hourly(at);
+    const firing = await alerts?.();
     return c.render(
       <DashboardPage
         servers={servers.map((server) => ({ server, waiting: waiting.get(server.id) ?? 0 }))}
-        counts={store.dashboard.queueCounts()}
-        hours={store.dashboard.hourly(at)}
+        counts={counts}
+        hours={hours}
         oldest={oldest && { ...oldest, serverName: (oldest.serverId !== null && names.get(oldest.serverId)) || '(deleted server)' }}
         nextExpiry={nextSecretExpiry(servers, at)}
         now={at}
-        alerts={alerts?.()}
+        alerts={firing}
       />,
       { title: 'Dashboard' },
     );

@@ -23,11 +23,11 @@ export function lockoutRoutes({ store, log }: LockoutRouteOptions): Hono<AdminEn
   app.post('/unlock', requirePermission('updateSettings'), async (c) => {
     const address = formText(await c.req.parseBody(), 'address');
     const known = isIP(address) !== 0;
-    if (known && store.lockouts.unlock(address)) {
+    if (known && (await store.lockouts.unlock(address))) {
       log.info('smtp auth lockout lifted', { client: address, by: c.var.user?.email });
-      setFlash(c, store, { kind: 'success', message: `Unlocked ${address}: it may try SMTP AUTH again.` });
+      await setFlash(c, store, { kind: 'success', message: `Unlocked ${address}: it may try SMTP AUTH again.` });
     } else {
-      setFlash(c, store, {
+      await setFlash(c, store, {
         kind: 'error',
         message: `${known ? address : 'That address'} is not locked out (the lockout may have ended already).`,
       });

@@ -45,42 +45,46 @@ export function logRoutes({
 }: LogRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
-  const serverNames = (): Map<number, string> => new Map(store.servers.list().map((s) => [s.id, s.name]));
+  const serverNames = async (): Promise<Map<number, string>> => new Map((await store.servers.list()).map((s) => [s.id, s.name]));
   const nameOf = (names: Map<number, string>, id: number | null): string =>
     id === null ? '(deleted server)' : (names.get(id) ?? '(deleted server)');
 
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const q = (name: string): string => (c.req.query(name) ?? '').trim().slice(0, 320);
     const filter: LogFilter = { server: q('server'), status: q('status'), sender: q('sender'), recipient: q('recipient') };
     const serverId = /^\d+$/.test(filter.server) ? Number(filter.server) : undefined;
     const status = MESSAGE_STATUSES.includes(filter.status as MessageStatus) ? (filter.status as MessageStatus) : undefined;
-    const names = serverNames();
-    const rows = store.queue
-      .list({ serverId, status, sender: filter.sender || undefined, recipient: filter.recipient || undefined, limit: 200 })
-      .map((message) => ({
+    const names = await serverNames();
+    const messages = await store.queue.list({
+      serverId,
+      status,
+      sender: filter.sender || undefined,
+      recipient: filter.recipient || undefined,
+      limit: 200,
+    });
+    const rows = await Promise.all(
+      messages.map(async (message) => ({
         message,
         serverName: nameOf(names, message.serverId),
-        recipients: store.queue.recipients(message.id).map((r) => r.address),
-      }));
+        recipients: (await store.queue.recipients(message.id)).map((r) => r.address),
+      })),
+    );
+    const servers = await store.servers.list();
+    const latest = await latestEventId(store.queue);
+    const stats = await store.retention.stats();
     return c.render(
-      <LogPage
-        rows={rows}
-        servers={store.servers.list()}
-        filter={filter}
-        latestEventId={latestEventId(store.queue)}
-        database={{ ...store.retention.stats(), retentionDays }}
-      />,
+      <LogPage rows={rows} servers={servers} filter={filter} latestEventId={latest} database={{ ...stats, retentionDays }} />,
       { title: 'Relay log' },
     );
   });
 
-  app.get('/events', (c) => {
+  app.get('/events', async (c) => {
     const start = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? NaN);
-    let after = Number.isSafeInteger(start) && start >= 0 ? start : latestEventId(store.queue);
+    let after = Number.isSafeInteger(start) && start >= 0 ? start : await latestEventId(store.queue);
     return streamSSE(c, async (stream) => {
       while (!stream.aborted && !stream.closed) {
-        const events = store.queue.eventsSince(after, 100);
-        const names = events.length > 0 ? serverNames() : new Map<number, string>();
+        const events = await store.queue.eventsSince(after, 100);
+        const names = events.length > 0 ? await serverNames() : new Map<number, string>();
         for (const e of events) {
           after = e.id;
           const data = { id: e.id, at: e.at, kind: e.kind, messageId: e.messageId, server: nameOf(names, e.serverId), detail: e.detail };
@@ -104,16 +108,20 @@ export function logRoutes({
       },
     );
 
-  app.get(`/:id${ID}`, (c) => {
-    const message = store.queue.get(c.req.param('id'));
+  app.get(`/:id${ID}`, async (c) => {
+    const message = await store.queue.get(c.req.param('id'));
     if (!message) return notFound(c);
+    const serverName = nameOf(await serverNames(), message.serverId);
+    const serverId = message.serverId !== null && (await store.servers.get(message.serverId)) ? message.serverId : null;
+    const recipients = await store.queue.recipients(message.id);
+    const events = await store.queue.events(message.id);
     return c.render(
       <MessagePage
         message={message}
-        serverName={nameOf(serverNames(), message.serverId)}
-        serverId={message.serverId !== null && store.servers.get(message.serverId) ? message.serverId : null}
-        recipients={store.queue.recipients(message.id)}
-        events={store.queue.events(message.id)}
+        serverName={serverName}
+        serverId={serverId}
+        recipients={recipients}
+        events={events}
         canEdit={can(c.var.user, 'updateSettings')}
         csrf={c.var.csrfToken}
       />,
@@ -121,12 +129,12 @@ export function logRoutes({
     );
   });
 
-  app.post(`/:id${ID}/retry`, edit, (c) => {
+  app.post(`/:id${ID}/retry`, edit, async (c) => {
     const id = c.req.param('id');
-    if (!store.queue.get(id)) return notFound(c);
-    const ok = relay.retryNow(id);
+    if (!(await store.queue.get(id))) return notFound(c);
+    const ok = await relay.retryNow(id);
     log.info('message retry requested', { message: id, ok, by: c.var.user?.email });
-    setFlash(
+    await setFlash(
       c,
       store,
       ok
@@ -138,14 +146,14 @@ export function logRoutes({
 
   app.post(`/:id${ID}/delete`, edit, async (c) => {
     const id = c.req.param('id');
-    if (!store.queue.get(id)) return notFound(c);
+    if (!(await store.queue.get(id))) return notFound(c);
     const ok = await relay.deleteMessage(id);
     log.info('message deleted', { message: id, ok, by: c.var.user?.email });
     if (!ok) {
-      setFlash(c, store, { kind: 'error', message: 'The message is being delivered right now and cannot be deleted.' });
+      await setFlash(c, store, { kind: 'error', message: 'The message is being delivered right now and cannot be deleted.' });
       return c.redirect(`/log/${id}`, 303);
     }
-    setFlash(c, store, { kind: 'success', message: `Deleted message ${id}.` });
+    await setFlash(c, store, { kind: 'success', message: `Deleted message ${id}.` });
     return c.redirect('/log', 303);
   });
 

@@ -43,20 +43,22 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
     return warning === null ? [] : [`${warning} (from ${ENV}: change the variable and restart).`];
   });
 
-  const page = (c: Context<AdminEnv>, form: NetworkForm, status: 200 | 422 = 200) => {
-    const names = new Map(store.servers.list().map((s) => [s.id, s.name]));
-    const rows = store.networks.list().map((rule) => ({ rule, serverName: names.get(rule.serverId) ?? '(deleted server)' }));
+  const page = async (c: Context<AdminEnv>, form: NetworkForm, status: 200 | 422 = 200) => {
+    const servers = await store.servers.list();
+    const names = new Map(servers.map((s) => [s.id, s.name]));
+    const rows = (await store.networks.list()).map((rule) => ({ rule, serverName: names.get(rule.serverId) ?? '(deleted server)' }));
     const storedWarnings = rows.flatMap(({ rule }) => {
       const cidr = parseCidr(rule.cidr);
       const warning = typeof cidr === 'string' ? null : wideNetworkWarning(cidr);
       return warning === null ? [] : [`${warning}.`];
     });
+    const defaultServer = await store.servers.getDefault();
     return c.render(
       <NetworksPage
         rows={rows}
         environment={environment}
-        defaultServer={store.servers.getDefault()}
-        servers={store.servers.list()}
+        defaultServer={defaultServer}
+        servers={servers}
         listener={relay.listenerInfo()}
         device={deviceSettings({ listen: config, bound: relay.listenerInfo(), login: null })}
         canEdit={can(c.var.user, 'updateSettings')}
@@ -68,11 +70,11 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
     );
   };
 
-  app.get('/', (c) => page(c, { values: { cidr: '', serverId: String(store.servers.getDefault()?.id ?? '') }, errors: {} }));
+  app.get('/', async (c) => page(c, { values: { cidr: '', serverId: String((await store.servers.getDefault())?.id ?? '') }, errors: {} }));
 
   app.post('/', edit, async (c) => {
     const body = await c.req.parseBody();
-    const { input, form } = parseNetworkRule(body, store.servers.list());
+    const { input, form } = parseNetworkRule(body, await store.servers.list());
     if (!input) return page(c, form, 422);
     const tooWide = tooWideToAllow(input.cidr);
     const superAdmin = can(c.var.user, 'superAdmin');
@@ -82,31 +84,31 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
         : 'Only a Super Admin can allow a network this wide.';
       return page(c, { ...form, errors: { cidr: `${tooWide}. ${how}` }, offerForce: superAdmin }, 422);
     }
-    const existing = store.networks.findByCidr(input.cidr);
+    const existing = await store.networks.findByCidr(input.cidr);
     if (existing) {
-      const owner = store.servers.get(existing.serverId)?.name ?? '(deleted server)';
+      const owner = (await store.servers.get(existing.serverId))?.name ?? '(deleted server)';
       const message = `${input.cidr.text} is in the list already, routed to ${owner}. Remove it first to route it elsewhere.`;
       return page(c, { ...form, errors: { cidr: message } }, 422);
     }
-    store.networks.add(input.cidr, input.server.id);
+    await store.networks.add(input.cidr, input.server.id);
     const wide = wideNetworkWarning(input.cidr);
     const fields = { cidr: input.cidr.text, server: input.server.name, by: c.var.user?.email };
     if (wide === null) log.info('allowed network added', fields);
     else log.warn('wide allowed network added', { ...fields, warning: wide, forced: tooWide !== null });
     // The relay prefers a stored rule over the environment's for the same network.
     const note = environment.includes(input.cidr.text) ? ` It takes precedence over the same network in ${ENV}.` : '';
-    setFlash(c, store, { kind: 'success', message: `Added ${input.cidr.text}, routed to ${input.server.name}.${note}` });
+    await setFlash(c, store, { kind: 'success', message: `Added ${input.cidr.text}, routed to ${input.server.name}.${note}` });
     return c.redirect('/networks', 303);
   });
 
   app.post('/remove', edit, async (c) => {
     const cidr = cidrField(await c.req.parseBody());
-    if (cidr && store.networks.remove(cidr)) {
+    if (cidr && (await store.networks.remove(cidr))) {
       log.info('allowed network removed', { cidr: cidr.text, by: c.var.user?.email });
       const note = environment.includes(cidr.text) ? ` ${ENV} still allows it, routed to the default server.` : '';
-      setFlash(c, store, { kind: 'success', message: `Removed ${cidr.text}.${note}` });
+      await setFlash(c, store, { kind: 'success', message: `Removed ${cidr.text}.${note}` });
     } else {
-      setFlash(c, store, { kind: 'error', message: 'That network is not in the stored list (it may have been removed already).' });
+      await setFlash(c, store, { kind: 'error', message: 'That network is not in the stored list (it may have been removed already).' });
     }
     return c.redirect('/networks', 303);
   });

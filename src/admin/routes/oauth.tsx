@@ -58,8 +58,8 @@ export function authorizeRoutes({ store, flow }: OAuthRouteOptions): Hono<AdminE
   // Reached by another address (127.0.0.1 for localhost), the browser first goes to the public URL, signs in there if
   // need be, and starts from this page; otherwise Microsoft's answer would arrive without its session.
   const toPublicUrl = (c: Context<AdminEnv>, id: number): Response => c.redirect(`${flow.publicUrl}/servers/${id}/authorize`, 303);
-  app.get('/:id{[0-9]+}/authorize', requirePermission('updateSettings'), (c) => {
-    const server = serverParam(c, store);
+  app.get('/:id{[0-9]+}/authorize', requirePermission('updateSettings'), async (c) => {
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
     if (elsewhere(c)) return toPublicUrl(c, server.id);
     return c.render(<ContinueAtPublicUrl server={server} csrf={c.var.csrfToken} publicUrl={flow.publicUrl} />, {
@@ -67,7 +67,7 @@ export function authorizeRoutes({ store, flow }: OAuthRouteOptions): Hono<AdminE
     });
   });
   app.post('/:id{[0-9]+}/authorize', requirePermission('updateSettings'), async (c) => {
-    const server = serverParam(c, store);
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
     if (elsewhere(c)) return toPublicUrl(c, server.id);
     try {
@@ -75,7 +75,7 @@ export function authorizeRoutes({ store, flow }: OAuthRouteOptions): Hono<AdminE
       return c.redirect(await flow.start(server, c.var.session!), 302);
     } catch (err) {
       const error = toTokenError(err);
-      setFlash(c, store, {
+      await setFlash(c, store, {
         kind: 'error',
         message: `Authorize Account could not start: ${error.message}`,
         code: error.code,
@@ -117,10 +117,10 @@ export function callbackRoutes({ store, flow }: OAuthRouteOptions): Hono<AdminEn
       );
     }
     if (result.kind === 'authorized') {
-      setFlash(c, store, { kind: 'success', message: `Authorized: relay365 now sends as ${result.account}.` });
+      await setFlash(c, store, { kind: 'success', message: `Authorized: relay365 now sends as ${result.account}.` });
     } else {
       const { error } = result;
-      setFlash(c, store, {
+      await setFlash(c, store, {
         kind: 'error',
         message: `Authorize Account failed: ${error.message}`,
         code: error.code,

@@ -46,7 +46,7 @@ export function opsRoutes({ ops, metricsToken }: OpsRoutesOptions): Hono<AdminEn
       c.header('WWW-Authenticate', 'Bearer realm="relay365 metrics"');
       return c.text('A bearer token is required (RELAY365_METRICS_TOKEN).\n', 401);
     }
-    const body = await ops.metrics.render(ops.sample());
+    const body = await ops.metrics.render(await ops.sample());
     return c.body(body, 200, { ...live, 'Content-Type': ops.metrics.contentType });
   });
   return app;

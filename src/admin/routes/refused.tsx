@@ -23,14 +23,14 @@ export interface RefusedRouteOptions {
 export function refusedRoutes({ store, retentionDays = DEFAULT_RETENTION_DAYS, pageSize = 100 }: RefusedRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
 
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const q = (name: string): string => (c.req.query(name) ?? '').trim().slice(0, 200);
     const reason = REFUSAL_REASON_KEYS.includes(q('reason') as RefusalReason) ? (q('reason') as RefusalReason) : undefined;
     const filter: RefusedFilter = { client: q('client').toLowerCase().slice(0, 64), reason: reason ?? '' };
     const cursorText = q('cursor');
     const after = cursorText ? decodeRefusalCursor(cursorText) : null;
     // One more than the page tells whether an older page follows.
-    const rows = store.refusals.list({ client: filter.client || undefined, reason, after: after ?? undefined, limit: pageSize + 1 });
+    const rows = await store.refusals.list({ client: filter.client || undefined, reason, after: after ?? undefined, limit: pageSize + 1 });
     const page = rows.slice(0, pageSize);
     const last = page[page.length - 1];
     return c.render(

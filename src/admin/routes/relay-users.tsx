@@ -41,19 +41,22 @@ export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRou
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
   const passwords = createOneTimePasswords(now);
-  const serverName = (id: number): string => store.servers.get(id)?.name ?? '(deleted server)';
+  const serverName = async (id: number): Promise<string> => (await store.servers.get(id))?.name ?? '(deleted server)';
 
-  const emptyForm = (): NewRelayUserForm => ({
-    values: { name: '', serverId: String(store.servers.getDefault()?.id ?? ''), allowFrom: '' },
+  const emptyForm = async (): Promise<NewRelayUserForm> => ({
+    values: { name: '', serverId: String((await store.servers.getDefault())?.id ?? ''), allowFrom: '' },
     errors: {},
   });
-  const listPage = (c: Context<AdminEnv>, form: NewRelayUserForm, status: 200 | 422 = 200) => {
-    const rows = store.relayUsers.list().map((user) => ({ user, serverName: serverName(user.serverId) }));
+  const listPage = async (c: Context<AdminEnv>, form: NewRelayUserForm, status: 200 | 422 = 200) => {
+    const users = await store.relayUsers.list();
+    const rows = await Promise.all(users.map(async (user) => ({ user, serverName: await serverName(user.serverId) })));
+    const servers = await store.servers.list();
+    const lockouts = await store.lockouts.list(now());
     return c.render(
       <RelayUsersPage
         rows={rows}
-        servers={store.servers.list()}
-        lockouts={store.lockouts.list(now())}
+        servers={servers}
+        lockouts={lockouts}
         canEdit={can(c.var.user, 'updateSettings')}
         csrf={c.var.csrfToken}
         form={form}
@@ -66,14 +69,16 @@ export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRou
     values: { serverId: String(user.serverId), allowFrom: allowFromText(user.allowFrom) },
     errors: {},
   });
-  const userPage = (c: Context<AdminEnv>, user: RelayUser, form: RelayUserSettingsForm, status: 200 | 422 = 200) => {
+  const userPage = async (c: Context<AdminEnv>, user: RelayUser, form: RelayUserSettingsForm, status: 200 | 422 = 200) => {
     const sessionHash = c.var.session?.idHash;
     const password = sessionHash ? passwords.take(sessionHash, user.id) : null;
+    const name = await serverName(user.serverId);
+    const servers = await store.servers.list();
     return c.render(
       <RelayUserPage
         user={user}
-        serverName={serverName(user.serverId)}
-        servers={store.servers.list()}
+        serverName={name}
+        servers={servers}
         password={password}
         device={deviceSettings({ listen: config, bound: relay.listenerInfo(), login: user.name })}
         canEdit={can(c.var.user, 'updateSettings')}
@@ -92,17 +97,17 @@ export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRou
       />,
       { title: 'Not found', status: 404 },
     );
-  const target = (c: Context<AdminEnv>): RelayUser | undefined => store.relayUsers.get(Number(c.req.param('id')));
+  const target = (c: Context<AdminEnv>): Promise<RelayUser | undefined> => store.relayUsers.get(Number(c.req.param('id')));
   /** Keeps a new password for the next page of this session only, then sends the browser there. */
   const showOnce = (c: Context<AdminEnv>, user: RelayUser, password: string) => {
     if (c.var.session) passwords.put(c.var.session.idHash, user.id, password);
     return c.redirect(`/relay-users/${user.id}`, 303);
   };
 
-  app.get('/', (c) => listPage(c, emptyForm()));
+  app.get('/', async (c) => listPage(c, await emptyForm()));
 
   app.post('/', edit, async (c) => {
-    const { input, form } = parseNewRelayUser(await c.req.parseBody(), store.servers.list());
+    const { input, form } = parseNewRelayUser(await c.req.parseBody(), await store.servers.list());
     if (!input) return listPage(c, form, 422);
     const { name, server, allowFrom, password } = input;
     const added = await addRelayUser(store, { name, serverId: server.id, allowFrom, password });
@@ -110,41 +115,41 @@ export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRou
     const { user, generated } = added;
     log.info('relay user added', { relayUser: user.name, server: input.server.name, by: c.var.user?.email });
     if (generated === null) {
-      setFlash(c, store, { kind: 'success', message: `Added ${user.name}. Enter the password you chose in the device.` });
+      await setFlash(c, store, { kind: 'success', message: `Added ${user.name}. Enter the password you chose in the device.` });
       return c.redirect(`/relay-users/${user.id}`, 303);
     }
-    setFlash(c, store, { kind: 'success', message: `Added ${user.name}.` });
+    await setFlash(c, store, { kind: 'success', message: `Added ${user.name}.` });
     return showOnce(c, user, generated);
   });
 
-  app.get('/:id{[0-9]+}', (c) => {
-    const user = target(c);
+  app.get('/:id{[0-9]+}', async (c) => {
+    const user = await target(c);
     return user ? userPage(c, user, settingsOf(user)) : notFound(c);
   });
 
   app.post('/:id{[0-9]+}', edit, async (c) => {
-    const user = target(c);
+    const user = await target(c);
     if (!user) return notFound(c);
-    const { input, form } = parseRelayUserSettings(await c.req.parseBody(), store.servers.list());
+    const { input, form } = parseRelayUserSettings(await c.req.parseBody(), await store.servers.list());
     if (!input) return userPage(c, user, form, 422);
-    store.relayUsers.update(user.id, { serverId: input.server.id, allowFrom: input.allowFrom });
+    await store.relayUsers.update(user.id, { serverId: input.server.id, allowFrom: input.allowFrom });
     log.info('relay user changed', {
       relayUser: user.name,
       server: input.server.name,
       allowFrom: input.allowFrom.length,
       by: c.var.user?.email,
     });
-    setFlash(c, store, { kind: 'success', message: `Saved ${user.name}.` });
+    await setFlash(c, store, { kind: 'success', message: `Saved ${user.name}.` });
     return c.redirect(`/relay-users/${user.id}`, 303);
   });
 
   app.post('/:id{[0-9]+}/password', edit, async (c) => {
-    const user = target(c);
+    const user = await target(c);
     if (!user) return notFound(c);
     const password = generatePassword();
-    store.relayUsers.update(user.id, { passwordHash: await hashPassword(password) });
+    await store.relayUsers.update(user.id, { passwordHash: await hashPassword(password) });
     log.info('relay user password reset', { relayUser: user.name, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `New password for ${user.name}; the old one no longer works.` });
+    await setFlash(c, store, { kind: 'success', message: `New password for ${user.name}; the old one no longer works.` });
     return showOnce(c, user, password);
   });
 
@@ -152,12 +157,12 @@ export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRou
     ['disable', true],
     ['enable', false],
   ] as const) {
-    app.post(`/:id{[0-9]+}/${action}`, edit, (c) => {
-      const user = target(c);
+    app.post(`/:id{[0-9]+}/${action}`, edit, async (c) => {
+      const user = await target(c);
       if (!user) return notFound(c);
-      store.relayUsers.update(user.id, { disabled });
+      await store.relayUsers.update(user.id, { disabled });
       log.info(`relay user ${action}d`, { relayUser: user.name, by: c.var.user?.email });
-      setFlash(c, store, {
+      await setFlash(c, store, {
         kind: 'success',
         message: disabled ? `Disabled ${user.name}: its logins are refused.` : `Enabled ${user.name}.`,
       });
@@ -165,12 +170,12 @@ export function relayUserRoutes({ store, relay, log, config, now }: RelayUserRou
     });
   }
 
-  app.post('/:id{[0-9]+}/delete', edit, (c) => {
-    const user = target(c);
+  app.post('/:id{[0-9]+}/delete', edit, async (c) => {
+    const user = await target(c);
     if (!user) return notFound(c);
-    store.relayUsers.remove(user.id);
+    await store.relayUsers.remove(user.id);
     log.info('relay user removed', { relayUser: user.name, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Removed ${user.name}.` });
+    await setFlash(c, store, { kind: 'success', message: `Removed ${user.name}.` });
     return c.redirect('/relay-users', 303);
   });
 

@@ -42,8 +42,8 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
   // Per route, not app.use('*'): mounted under /servers, that would cover the other /servers pages too.
   const edit = requirePermission('updateSettings');
 
-  const lookup = (c: Context<AdminEnv>): { server: EmailServer; spec: FieldSpec } | null => {
-    const server = serverParam(c, store);
+  const lookup = async (c: Context<AdminEnv>): Promise<{ server: EmailServer; spec: FieldSpec } | null> => {
+    const server = await serverParam(c, store);
     const spec = fieldBySlug(c.req.param('field') ?? '');
     return server && spec && spec.shows(server) ? { server, spec } : null;
   };
@@ -60,8 +60,8 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
       status,
     });
 
-  app.get('/:id{[0-9]+}/edit/:field', edit, (c) => {
-    const found = lookup(c);
+  app.get('/:id{[0-9]+}/edit/:field', edit, async (c) => {
+    const found = await lookup(c);
     if (!found) return serverNotFound(c);
     const { server, spec } = found;
     const values: FormValues = {
@@ -74,20 +74,20 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
   });
 
   app.post('/:id{[0-9]+}/edit/:field', edit, async (c) => {
-    const found = lookup(c);
+    const found = await lookup(c);
     if (!found) return serverNotFound(c);
     const { server, spec } = found;
     const { changes, errors, values } = parseFieldForm(spec, await withUpload(spec, await c.req.parseBody()));
-    if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && store.servers.findByName(changes.name)) {
+    if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && (await store.servers.findByName(changes.name))) {
       errors.name = 'An email server with this name exists already.';
     }
     if (Object.keys(errors).length > 0) return form(c, server, spec, values, errors, 422);
 
     // Changing the app, tenant, cloud, sign-in mode or way to send clears the tokens (the store does it on every path).
-    const saved = store.servers.update(server.id, changes);
+    const saved = await store.servers.update(server.id, changes);
     relay.settingsChanged();
     log.info('email server setting changed', { server: server.name, setting: spec.label, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.${sendViaNote(server, saved)}` });
+    await setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.${sendViaNote(server, saved)}` });
     return c.redirect(`/servers/${server.id}`, 303);
   });
 

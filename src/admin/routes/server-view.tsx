@@ -34,7 +34,7 @@ export function defaultTestForm(server: EmailServer, userEmail: string): TestFor
 }
 
 /** Answers with the server page. */
-export function renderServerPage(
+export async function renderServerPage(
   c: Context<AdminEnv>,
   { store, publicUrl, now }: ServerViewOptions,
   server: EmailServer,
@@ -43,13 +43,14 @@ export function renderServerPage(
   diagnosis: ServerDiagnosis | null = null,
 ) {
   const user = c.var.user;
+  const counts = await store.queue.countsByStatus(server.id);
   return c.render(
     <ServerPage
       server={server}
       redirectUri={redirectUriFor(publicUrl)}
       canEdit={can(user, 'updateSettings')}
       csrf={c.var.csrfToken}
-      counts={store.queue.countsByStatus(server.id)}
+      counts={counts}
       warning={secretWarning(server, now())}
       missingForAuthorize={missingForAuthorize(server)}
       test={test ?? defaultTestForm(server, user?.email ?? '')}
@@ -71,7 +72,7 @@ export function serverNotFound(c: Context<AdminEnv>) {
 }
 
 /** Looks up `:id` of the route. */
-export function serverParam(c: Context<AdminEnv>, store: StoreSlice<{ servers: 'get' }>): EmailServer | undefined {
+export async function serverParam(c: Context<AdminEnv>, store: StoreSlice<{ servers: 'get' }>): Promise<EmailServer | undefined> {
   const id = Number(c.req.param('id'));
   return Number.isSafeInteger(id) ? store.servers.get(id) : undefined;
 }

@@ -41,12 +41,15 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   const edit = requirePermission('updateSettings');
 
-  app.get('/', (c) => {
-    const rows = store.servers.list().map((server) => ({
-      server,
-      counts: store.queue.countsByStatus(server.id),
-      warning: secretWarning(server, now()),
-    }));
+  app.get('/', async (c) => {
+    const servers = await store.servers.list();
+    const rows = await Promise.all(
+      servers.map(async (server) => ({
+        server,
+        counts: await store.queue.countsByStatus(server.id),
+        warning: secretWarning(server, now()),
+      })),
+    );
     return c.render(<ServerList rows={rows} canEdit={can(c.var.user, 'updateSettings')} />, { title: 'Email servers' });
   });
 
@@ -54,41 +57,35 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
 
   app.post('/', edit, async (c) => {
     const { settings, errors, values } = parseNewServerForm(await c.req.parseBody());
-    if (settings && store.servers.findByName(settings.name)) errors.name = 'An email server with this name exists already.';
+    if (settings && (await store.servers.findByName(settings.name))) errors.name = 'An email server with this name exists already.';
     if (!settings || Object.keys(errors).length > 0) {
       return c.render(<NewServerPage csrf={c.var.csrfToken} values={values} errors={errors} />, { title: 'New email server', status: 422 });
     }
-    const server = store.servers.add(settings);
+    const server = await store.servers.add(settings);
     log.info('email server created', { server: server.name, method: server.method, by: c.var.user?.email });
     relay.settingsChanged();
-    setFlash(c, store, { kind: 'success', message: `Created ${server.name}. Fill in the settings below.` });
+    await setFlash(c, store, { kind: 'success', message: `Created ${server.name}. Fill in the settings below.` });
     return c.redirect(`/servers/${server.id}`, 303);
   });
 
-  app.get('/:id{[0-9]+}', (c) => {
-    const server = serverParam(c, store);
+  app.get('/:id{[0-9]+}', async (c) => {
+    const server = await serverParam(c, store);
     return server ? renderServerPage(c, options, server) : serverNotFound(c);
   });
 
   // Relay users and network rules point at their server; they must go first.
-  const usedBy = (serverId: number) => ({
-    relayUsers: store.relayUsers.namesForServer(serverId),
-    networks: store.networks.cidrsForServer(serverId),
+  const usedBy = async (serverId: number) => ({
+    relayUsers: await store.relayUsers.namesForServer(serverId),
+    networks: await store.networks.cidrsForServer(serverId),
   });
-  const deletePage = (c: Context<AdminEnv>, error: string | null, status: 200 | 409 = 200) => {
-    const server = serverParam(c, store);
+  const deletePage = async (c: Context<AdminEnv>, error: string | null, status: 200 | 409 = 200) => {
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
-    const counts = store.queue.countsByStatus(server.id);
+    const counts = await store.queue.countsByStatus(server.id);
+    const routed = await usedBy(server.id);
     const waiting = WAITING.reduce((n, s) => n + counts[s], 0);
     return c.render(
-      <DeleteServerPage
-        server={server}
-        csrf={c.var.csrfToken}
-        waiting={waiting}
-        inFlight={counts.sending}
-        usedBy={usedBy(server.id)}
-        error={error}
-      />,
+      <DeleteServerPage server={server} csrf={c.var.csrfToken} waiting={waiting} inFlight={counts.sending} usedBy={routed} error={error} />,
       { title: `Delete ${server.name}`, status },
     );
   };
@@ -96,11 +93,11 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
   app.get('/:id{[0-9]+}/delete', edit, (c) => deletePage(c, null));
 
   app.post('/:id{[0-9]+}/delete', edit, async (c) => {
-    const server = serverParam(c, store);
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
     const drop = (await c.req.parseBody())['drop'] === '1';
     // The removal's own transaction decides every refusal and fails waiting mail (with an event naming it).
-    const outcome = store.removeServer(server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
+    const outcome = await store.removeServer(server.id, { dropQueued: drop, by: c.var.user?.email ?? 'an admin', now: now() });
     if (outcome.kind === 'in-use') {
       return deletePage(c, `${server.name} was not deleted: relay users or networks still route mail to it.`, 409);
     }
@@ -117,7 +114,7 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
     const failed = outcome.failed.length;
     relay.settingsChanged();
     log.info('email server deleted', { server: server.name, failedMessages: failed, by: c.var.user?.email });
-    setFlash(c, store, {
+    await setFlash(c, store, {
       kind: 'success',
       message: `Deleted ${server.name}${failed ? `; ${failed} waiting message(s) were marked failed` : ''}.`,
     });

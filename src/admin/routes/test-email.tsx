@@ -48,7 +48,7 @@ export function testEmailRoutes(options: TestEmailRouteOptions): Hono<AdminEnv> 
 
   const app = new Hono<AdminEnv>();
   app.post('/:id{[0-9]+}/test', requirePermission('updateSettings'), async (c) => {
-    const server = serverParam(c, store);
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
     const body = await c.req.parseBody();
     const values = { to: formText(body, 'to'), subject: formText(body, 'subject'), body: formText(body, 'body') };
@@ -78,8 +78,8 @@ export function testEmailRoutes(options: TestEmailRouteOptions): Hono<AdminEnv> 
     return c.redirect(`/servers/${server.id}/test/${key}`, 303);
   });
 
-  app.get('/:id{[0-9]+}/test/:run{[A-Za-z0-9_-]+}', requirePermission('updateSettings'), (c) => {
-    const server = serverParam(c, store);
+  app.get('/:id{[0-9]+}/test/:run{[A-Za-z0-9_-]+}', requirePermission('updateSettings'), async (c) => {
+    const server = await serverParam(c, store);
     if (!server) return serverNotFound(c);
     const run = runs.get(c.req.param('run'));
     if (!run || run.serverId !== server.id || run.userId !== (c.var.user?.id ?? null)) {
@@ -90,7 +90,7 @@ export function testEmailRoutes(options: TestEmailRouteOptions): Hono<AdminEnv> 
       return renderServerPage(c, options, server, test);
     }
     const test: TestForm = { values: run.values, errors: {}, result: run.result, pending: run.result ? null : (run.waiting ?? '') };
-    return renderServerPage(c, options, store.servers.get(server.id) ?? server, test);
+    return renderServerPage(c, options, (await store.servers.get(server.id)) ?? server, test);
   });
   return app;
 }

@@ -32,8 +32,10 @@ export function userRoutes({ store, log }: UserRouteOptions): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   app.use('*', requirePermission('superAdmin'));
 
-  const page = (c: Context<AdminEnv>, form: NewUserForm, status: 200 | 422 = 200) =>
-    c.render(<UsersPage users={store.users.list()} me={c.var.user!} csrf={c.var.csrfToken} form={form} />, { title: 'Users', status });
+  const page = async (c: Context<AdminEnv>, form: NewUserForm, status: 200 | 422 = 200) => {
+    const users = await store.users.list();
+    return c.render(<UsersPage users={users} me={c.var.user!} csrf={c.var.csrfToken} form={form} />, { title: 'Users', status });
+  };
   const refuse = (c: Context<AdminEnv>, message: string) =>
     c.render(<ErrorPage title="Not possible" message={message} back={{ href: '/users', label: 'Users' }} />, {
       title: 'Not possible',
@@ -51,7 +53,7 @@ export function userRoutes({ store, log }: UserRouteOptions): Hono<AdminEnv> {
       values: { email, updateSettings: body['updateSettings'] === '1', superAdmin: body['superAdmin'] === '1' },
       errors: { email: checkEmail(email), password: checkPassword(password) },
     };
-    if (!form.errors.email && store.users.findByEmail(email)) form.errors.email = 'A user with this email exists already.';
+    if (!form.errors.email && (await store.users.findByEmail(email))) form.errors.email = 'A user with this email exists already.';
     if (form.errors.email || form.errors.password) return page(c, form, 422);
     const user = await addUser(store, {
       email,
@@ -60,17 +62,17 @@ export function userRoutes({ store, log }: UserRouteOptions): Hono<AdminEnv> {
       canUpdateSettings: form.values.updateSettings,
     });
     log.info('admin user added', { email: user.email, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Added ${user.email}.` });
+    await setFlash(c, store, { kind: 'success', message: `Added ${user.email}.` });
     return c.redirect('/users', 303);
   });
 
   app.post('/:id{[0-9]+}', async (c) => {
-    const user = target(c);
+    const user = await target(c);
     if (!user) return refuse(c, 'There is no such user.');
     const body = await c.req.parseBody();
     const superAdmin = body['superAdmin'] === '1';
     const password = typeof body['password'] === 'string' ? body['password'] : '';
-    if (user.isSuperAdmin && !superAdmin && store.users.countSuperAdmins() === 1) {
+    if (user.isSuperAdmin && !superAdmin && (await store.users.countSuperAdmins()) === 1) {
       return refuse(c, 'This is the last Super Admin. Make another user a Super Admin first.');
     }
     if (password && user.id === c.var.user?.id) {
@@ -79,21 +81,21 @@ export function userRoutes({ store, log }: UserRouteOptions): Hono<AdminEnv> {
     const problem = password ? checkPassword(password) : undefined;
     if (problem) return refuse(c, `The new password is not accepted: ${problem}`);
     const passwordHash = password ? await hashPassword(password) : null;
-    store.users.update(user.id, { isSuperAdmin: superAdmin, canUpdateSettings: body['updateSettings'] === '1' });
+    await store.users.update(user.id, { isSuperAdmin: superAdmin, canUpdateSettings: body['updateSettings'] === '1' });
     // A password set by a Super Admin signs the user out everywhere; API tokens belong to no user and stay.
-    const sessionsEnded = passwordHash === null ? 0 : store.users.setPassword(user.id, passwordHash, null);
+    const sessionsEnded = passwordHash === null ? 0 : await store.users.setPassword(user.id, passwordHash, null);
     log.info('admin user changed', { email: user.email, passwordChanged: passwordHash !== null, sessionsEnded, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Saved ${user.email}.` });
+    await setFlash(c, store, { kind: 'success', message: `Saved ${user.email}.` });
     return c.redirect('/users', 303);
   });
 
-  app.post('/:id{[0-9]+}/delete', (c) => {
-    const user = target(c);
+  app.post('/:id{[0-9]+}/delete', async (c) => {
+    const user = await target(c);
     if (!user) return refuse(c, 'There is no such user.');
     if (user.id === c.var.user?.id) return refuse(c, 'You cannot remove yourself.');
-    store.users.remove(user.id);
+    await store.users.remove(user.id);
     log.info('admin user removed', { email: user.email, by: c.var.user?.email });
-    setFlash(c, store, { kind: 'success', message: `Removed ${user.email}.` });
+    await setFlash(c, store, { kind: 'success', message: `Removed ${user.email}.` });
     return c.redirect('/users', 303);
   });
 

@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import type { AdminEnv } from '../../../src/admin/env.js';
 import type { ApiScope } from '../../../src/store/api-tokens.js';
-import type { Store } from '../../../src/store/index.js';
+import type { SqliteStore } from '../../../src/store/index.js';
 
 export interface Answer {
   status: number;
@@ -16,7 +16,8 @@ export interface Answer {
 }
 
 /** A token of `scope`, created in the store as `relay365 api-token add` would. */
-export const newToken = (store: Store, scope: ApiScope, name = `${scope}-token`): string => store.apiTokens.add({ name, scope }).token;
+export const newToken = (store: SqliteStore, scope: ApiScope, name = `${scope}-token`): string =>
+  store.sync.apiTokens.add({ name, scope }).token;
 
 /** An API caller: `call('POST', '/servers', {...})` with the token given (or none); every answer's text is added to `seen`. */
 export function apiClient(app: Hono<AdminEnv>, token: string | null, seen: string[] = []) {

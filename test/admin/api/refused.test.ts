@@ -13,19 +13,19 @@ beforeEach(() => {
 afterEach(() => panel.cleanup());
 
 /** Records refusals as the relay does, one a minute from T0. */
-function record(refusals: Refusal[]): void {
+async function record(refusals: Refusal[]): Promise<void> {
   const clock = { now: T0 };
   const recorder = createRefusals({ store: panel.fx.store, log: silentLogger, now: () => clock.now });
-  refusals.forEach((refusal, i) => {
+  for (const [i, refusal] of refusals.entries()) {
     clock.now = T0 + i * 60_000;
     recorder.record(refusal);
-    recorder.flush();
-  });
+    await recorder.flush();
+  }
 }
 
 describe('GET /api/v1/refused', () => {
   it('lists refusals for a read token, most recently seen first, with label, hint, count and ISO times', async () => {
-    record([
+    await record([
       { reason: 'tls_failed', client: '192.168.10.7', detail: 'TLS handshake failed: offered TLSv1, required TLSv1.2', hint: 'Lower it.' },
       { reason: 'auth_failed', client: '192.168.11.9', detail: '535 5.7.8 Authentication failed', username: 'scanner-7' },
     ]);
@@ -59,7 +59,7 @@ describe('GET /api/v1/refused', () => {
   });
 
   it('filters by client address start and reason, and pages with nextCursor', async () => {
-    record(
+    await record(
       Array.from({ length: 7 }, (_, i): Refusal => ({ reason: i % 2 ? 'too_big' : 'relay_denied', client: `10.0.${i}.1`, detail: 'x' })),
     );
     const call = apiClient(panel.app, newToken(panel.fx.store, 'read'));

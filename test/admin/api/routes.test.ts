@@ -54,7 +54,7 @@ describe('API: email servers', () => {
     expect(created.text).not.toContain(SECRET);
     expect(created.body).not.toHaveProperty('clientSecret');
     expect(panel.relay.settingsChanged).toHaveBeenCalled();
-    expect(panel.fx.store.servers.clientSecret(created.body.id)).toBe(SECRET);
+    expect(panel.fx.store.sync.servers.clientSecret(created.body.id)).toBe(SECRET);
 
     const list = await api('GET', '/servers');
     expect(list.body.servers.map((s: { name: string }) => s.name)).toEqual(['office365']);
@@ -103,7 +103,7 @@ describe('API: email servers', () => {
     expect(refused.body.error.message).toMatch(/relay user scanner/);
     expect((await api('DELETE', `/relay-users/${user.relayUser.id}`)).status).toBe(204);
     expect((await api('DELETE', `/servers/${server.id}`)).status).toBe(204);
-    expect(panel.fx.store.servers.list()).toEqual([]);
+    expect(panel.fx.store.sync.servers.list()).toEqual([]);
   });
 
   it('answers 409 naming a relay user added just before the removal runs, not 500', async () => {
@@ -114,7 +114,7 @@ describe('API: email servers', () => {
       status: 409,
       body: { error: { code: 'conflict', message: 'upstream is used by relay user late-scanner; move or remove them first.' } },
     });
-    expect(panel.fx.store.servers.get(server.id)).toBeDefined();
+    expect(panel.fx.store.sync.servers.get(server.id)).toBeDefined();
   });
 });
 
@@ -152,7 +152,7 @@ describe('API: relay access', () => {
     expect(list.body.relayUsers.map((u: { name: string }) => u.name)).toEqual(['erp', 'scanner']);
     expect(list.text + changed.text).not.toContain(RELAY_PASSWORD);
     expect(list.text).not.toContain(created.body.password);
-    expect(panel.fx.store.relayUsers.passwordHash(given.body.relayUser.id)).not.toContain(RELAY_PASSWORD);
+    expect(panel.fx.store.sync.relayUsers.passwordHash(given.body.relayUser.id)).not.toContain(RELAY_PASSWORD);
 
     const short = await api('POST', '/relay-users', { name: 'x', serverId: server.id, password: 'short' });
     expect(short.body.error).toMatchObject({ code: 'invalid', field: 'password', message: expect.stringMatching(/at least 12/) });
@@ -176,7 +176,7 @@ describe('API: relay access', () => {
       expect.objectContaining({ cidr: '::1/128', source: 'environment' }),
     ]);
     expect((await api('DELETE', `/networks/${added.body.id}`)).status).toBe(204);
-    expect(panel.fx.store.networks.list()).toEqual([]);
+    expect(panel.fx.store.sync.networks.list()).toEqual([]);
   });
 });
 
@@ -184,7 +184,7 @@ describe('API: queue, test email, alerts, health', () => {
   const seed = (count: number, serverId: number): string[] =>
     Array.from({ length: count }, (_, i) => {
       const id = `Q${String(i).padStart(4, '0')}`;
-      panel.fx.store.queue.insert([
+      panel.fx.store.sync.queue.insert([
         queuedMessage(id, serverId, {
           mailFrom: i % 2 ? 'erp@contoso.test' : 'scanner@contoso.test',
           recipients: [`user${i}@fabrikam.test`],
@@ -198,7 +198,7 @@ describe('API: queue, test email, alerts, health', () => {
     });
 
   it('pages through the queue newest first with a cursor and filters, and shows one message with its events', async () => {
-    const server = panel.fx.store.servers.add(plainServer({ name: 'upstream' }));
+    const server = panel.fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     const ids = seed(7, server.id);
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -223,18 +223,18 @@ describe('API: queue, test email, alerts, health', () => {
   });
 
   it('retries and deletes waiting mail through the relay, 409 when the relay says no', async () => {
-    const server = panel.fx.store.servers.add(plainServer({ name: 'upstream' }));
+    const server = panel.fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     seed(1, server.id);
     expect((await api('POST', '/queue/Q0000/retry')).status).toBe(200);
     expect(panel.relay.retryNow).toHaveBeenCalledWith('Q0000');
-    panel.relay.retryNow.mockReturnValueOnce(false);
+    panel.relay.retryNow.mockResolvedValueOnce(false);
     expect((await api('POST', '/queue/Q0000/retry')).status).toBe(409);
     expect((await api('DELETE', '/queue/Q0000')).status).toBe(204);
     expect(panel.relay.deleteMessage).toHaveBeenCalledWith('Q0000');
   });
 
   it('sends a test email and answers the transcript; a bad address names the field', async () => {
-    const server = panel.fx.store.servers.add(plainServer({ name: 'upstream' }));
+    const server = panel.fx.store.sync.servers.add(plainServer({ name: 'upstream' }));
     const sent = await api('POST', `/servers/${server.id}/test-email`, { to: 'admin@contoso.test' });
     expect(sent.status).toBe(200);
     expect(sent.body).toMatchObject({
@@ -253,7 +253,7 @@ describe('API: queue, test email, alerts, health', () => {
   });
 
   it('lists the alerts that fire and the recent ones', async () => {
-    panel.fx.store.alerts.fire(
+    panel.fx.store.sync.alerts.fire(
       {
         key: 'queue:oldest',
         severity: 'warning',
@@ -278,7 +278,7 @@ describe('API: tokens', () => {
     expect((await apiClient(panel.app, null)('GET', '/servers')).status).toBe(401);
     const token = newToken(panel.fx.store, 'read', 'soon-revoked');
     expect((await apiClient(panel.app, token)('GET', '/servers')).status).toBe(200);
-    panel.fx.store.apiTokens.revoke(panel.fx.store.apiTokens.findByName('soon-revoked')!.id);
+    panel.fx.store.sync.apiTokens.revoke(panel.fx.store.sync.apiTokens.findByName('soon-revoked')!.id);
     const revoked = await apiClient(panel.app, token)('GET', '/servers');
     expect(revoked).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
     expect(revoked.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -292,7 +292,7 @@ describe('API: tokens', () => {
       body: JSON.stringify(office365),
     });
     expect(posted.status).toBe(401);
-    expect(panel.fx.store.servers.list()).toEqual([]);
+    expect(panel.fx.store.sync.servers.list()).toEqual([]);
   });
 
   it('lets a read token read but not write, and a write token do both', async () => {
@@ -301,7 +301,7 @@ describe('API: tokens', () => {
     const refused = await read('POST', '/servers', plainServer({ name: 'x' }));
     expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     expect((await read('DELETE', '/queue/Q1')).status).toBe(403);
-    expect(panel.fx.store.servers.list()).toEqual([]);
+    expect(panel.fx.store.sync.servers.list()).toEqual([]);
     expect((await api('POST', '/servers', plainServer({ name: 'x' }))).status).toBe(201);
   });
 
@@ -319,7 +319,10 @@ describe('API: tokens', () => {
   it('records when a token was last used, and stores only its hash', async () => {
     const token = newToken(panel.fx.store, 'read', 'monitoring');
     await apiClient(panel.app, token)('GET', '/servers');
-    expect(panel.fx.store.apiTokens.findByName('monitoring')).toMatchObject({ lastUsedAt: panel.clock.now, hint: token.slice(0, 9) + '…' });
+    expect(panel.fx.store.sync.apiTokens.findByName('monitoring')).toMatchObject({
+      lastUsedAt: panel.clock.now,
+      hint: token.slice(0, 9) + '…',
+    });
     const row = panel.fx.store.db.prepare('SELECT * FROM api_tokens WHERE name = ?').get('monitoring');
     expect(JSON.stringify(row)).not.toContain(token);
   });

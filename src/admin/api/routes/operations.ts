@@ -113,7 +113,7 @@ export function operationsApi({
   const app = new OpenAPIHono<ApiEnv>();
 
   app.openapi(testEmail, async (c) => {
-    const server = store.servers.get(c.req.valid('param').id);
+    const server = await store.servers.get(c.req.valid('param').id);
     if (!server) throw notFound(`email server with ID ${c.req.valid('param').id}`);
     const mail = c.req.valid('json');
     const result = await relay
@@ -124,9 +124,11 @@ export function operationsApi({
     return c.json({ ...rest, queueId: messageId }, 200);
   });
 
-  app.openapi(alerts, (c) =>
-    c.json({ active: store.alerts.open().map(alertOut), recent: store.alerts.recent(RECENT_ALERTS).map(alertOut) }, 200),
-  );
+  app.openapi(alerts, async (c) => {
+    const active = (await store.alerts.open()).map(alertOut);
+    const recent = (await store.alerts.recent(RECENT_ALERTS)).map(alertOut);
+    return c.json({ active, recent }, 200);
+  });
 
   app.openapi(health, async (c) => {
     // Without the operations wiring (an API built without a relay, in tests) /readyz is not served either.

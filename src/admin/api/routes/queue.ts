@@ -96,16 +96,16 @@ export function queueApi({
   log,
 }: ApiRouteDeps<StoreSlice<{ queue: 'events' | 'get' | 'list' | 'recipients' }>>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const find = (id: string) => {
-    const message = store.queue.get(id);
+  const find = async (id: string) => {
+    const message = await store.queue.get(id);
     if (!message) throw notFound(`message with queue ID ${id}`);
     return message;
   };
 
-  app.openapi(list, (c) => {
+  app.openapi(list, async (c) => {
     const q = c.req.valid('query');
     // One more than the page tells whether another page follows.
-    const rows = store.queue.list({
+    const rows = await store.queue.list({
       status: q.status,
       serverId: q.serverId,
       sender: q.sender || undefined,
@@ -115,41 +115,44 @@ export function queueApi({
     });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
+    const messages = await Promise.all(page.map(async (m) => messageOut(m, await store.queue.recipients(m.id))));
     return c.json(
       {
-        messages: page.map((m) => messageOut(m, store.queue.recipients(m.id))),
+        messages,
         nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null,
       },
       200,
     );
   });
 
-  app.openapi(get, (c) => {
-    const message = find(c.req.valid('param').id);
+  app.openapi(get, async (c) => {
+    const message = await find(c.req.valid('param').id);
+    const recipients = await store.queue.recipients(message.id);
+    const events = await store.queue.events(message.id);
     return c.json(
       {
-        ...messageOut(message, store.queue.recipients(message.id)),
-        events: store.queue.events(message.id).map(eventOut),
+        ...messageOut(message, recipients),
+        events: events.map(eventOut),
         hint: message.lastReply ? hintForSmtpReply(message.lastReply) : null,
       },
       200,
     );
   });
 
-  app.openapi(retry, (c) => {
-    const message = find(c.req.valid('param').id);
-    if (!relay.retryNow(message.id)) {
+  app.openapi(retry, async (c) => {
+    const message = await find(c.req.valid('param').id);
+    if (!(await relay.retryNow(message.id))) {
       throw new ApiError(
         'conflict',
         `Message ${message.id} is ${message.status}: only waiting (queued, deferred or held) mail can be retried.`,
       );
     }
     log.info('message retried', { queueId: message.id, by: `API token ${c.var.apiToken.name}` });
-    return c.json(messageOut(find(message.id), store.queue.recipients(message.id)), 200);
+    return c.json(messageOut(await find(message.id), await store.queue.recipients(message.id)), 200);
   });
 
   app.openapi(remove, async (c) => {
-    const message = find(c.req.valid('param').id);
+    const message = await find(c.req.valid('param').id);
     if (!(await relay.deleteMessage(message.id))) {
       throw new ApiError('conflict', `Message ${message.id} is being delivered right now; try again in a moment.`);
     }

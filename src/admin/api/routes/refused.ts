@@ -67,12 +67,12 @@ const list = createRoute({
 export function refusedApi({ store }: ApiRouteDeps<StoreSlice<{ refusals: 'list' }>>): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
 
-  app.openapi(list, (c) => {
+  app.openapi(list, async (c) => {
     const q = c.req.valid('query');
     const after = q.cursor === undefined ? undefined : decodeRefusalCursor(q.cursor);
     if (after === null) throw new ApiError('invalid', 'This cursor is not one the refused list gave out.', 'cursor');
     // One more than the page tells whether another page follows.
-    const rows = store.refusals.list({ client: q.client || undefined, reason: q.reason, after, limit: q.limit + 1 });
+    const rows = await store.refusals.list({ client: q.client || undefined, reason: q.reason, after, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return c.json({ refusals: page.map(refusalOut), nextCursor: rows.length > q.limit && last ? encodeRefusalCursor(last) : null }, 200);

@@ -117,29 +117,32 @@ export function relayAccessApi({
   }>
 >): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const serverName = (id: number): string | null => store.servers.get(id)?.name ?? null;
-  const serverFor = (id: number): EmailServer => {
-    const server = store.servers.get(id);
+  const serverName = async (id: number): Promise<string | null> => (await store.servers.get(id))?.name ?? null;
+  const serverFor = async (id: number): Promise<EmailServer> => {
+    const server = await store.servers.get(id);
     if (!server) throw new ApiError('invalid', `There is no email server with ID ${id}.`, 'serverId');
     return server;
   };
-  const findUser = (id: number) => {
-    const user = store.relayUsers.get(id);
+  const findUser = async (id: number) => {
+    const user = await store.relayUsers.get(id);
     if (!user) throw notFound(`relay user with ID ${id}`);
     return user;
   };
   const by = (c: { var: ApiEnv['Variables'] }): string => `API token ${c.var.apiToken.name}`;
 
-  app.openapi(listUsers, (c) => c.json({ relayUsers: store.relayUsers.list().map((u) => relayUserOut(u, serverName(u.serverId))) }, 200));
+  app.openapi(listUsers, async (c) => {
+    const users = await store.relayUsers.list();
+    return c.json({ relayUsers: await Promise.all(users.map(async (u) => relayUserOut(u, await serverName(u.serverId)))) }, 200);
+  });
 
-  app.openapi(getUser, (c) => {
-    const user = findUser(c.req.valid('param').id);
-    return c.json(relayUserOut(user, serverName(user.serverId)), 200);
+  app.openapi(getUser, async (c) => {
+    const user = await findUser(c.req.valid('param').id);
+    return c.json(relayUserOut(user, await serverName(user.serverId)), 200);
   });
 
   app.openapi(createUser, async (c) => {
     const input = c.req.valid('json');
-    const server = serverFor(input.serverId);
+    const server = await serverFor(input.serverId);
     const added = await addRelayUser(store, {
       name: input.name,
       serverId: server.id,
@@ -153,29 +156,30 @@ export function relayAccessApi({
   });
 
   app.openapi(updateUser, async (c) => {
-    const user = findUser(c.req.valid('param').id);
+    const user = await findUser(c.req.valid('param').id);
     const input = c.req.valid('json');
-    const server = input.serverId === undefined ? undefined : serverFor(input.serverId);
-    const changed = store.relayUsers.update(user.id, {
+    const server = input.serverId === undefined ? undefined : await serverFor(input.serverId);
+    const changed = await store.relayUsers.update(user.id, {
       ...(server ? { serverId: server.id } : {}),
       ...(input.allowFrom === undefined ? {} : { allowFrom: input.allowFrom }),
       ...(input.disabled === undefined ? {} : { disabled: input.disabled }),
       ...(input.password === undefined ? {} : { passwordHash: await hashPassword(input.password) }),
     });
     log.info('relay user changed', { relayUser: user.name, fields: Object.keys(input), by: by(c) });
-    return c.json(relayUserOut(changed, serverName(changed.serverId)), 200);
+    return c.json(relayUserOut(changed, await serverName(changed.serverId)), 200);
   });
 
-  app.openapi(removeUser, (c) => {
-    const user = findUser(c.req.valid('param').id);
-    store.relayUsers.remove(user.id);
+  app.openapi(removeUser, async (c) => {
+    const user = await findUser(c.req.valid('param').id);
+    await store.relayUsers.remove(user.id);
     log.info('relay user removed', { relayUser: user.name, by: by(c) });
     return c.body(null, 204);
   });
 
-  app.openapi(listNetworks, (c) => {
-    const stored = store.networks.list().map((rule) => networkOut(rule, serverName(rule.serverId)));
-    const fallback = store.servers.getDefault() ?? null;
+  app.openapi(listNetworks, async (c) => {
+    const rules = await store.networks.list();
+    const stored = await Promise.all(rules.map(async (rule) => networkOut(rule, await serverName(rule.serverId))));
+    const fallback = (await store.servers.getDefault()) ?? null;
     const fromEnvironment = config.relayNetworks.map((cidr) => ({
       id: null,
       cidr: cidr.text,
@@ -187,28 +191,29 @@ export function relayAccessApi({
     return c.json({ networks: [...stored, ...fromEnvironment] }, 200);
   });
 
-  app.openapi(createNetwork, (c) => {
+  app.openapi(createNetwork, async (c) => {
     const { cidr, serverId, force } = c.req.valid('json');
-    const server = serverFor(serverId);
+    const server = await serverFor(serverId);
     const tooWide = tooWideToAllow(cidr);
     if (tooWide !== null && force !== true) throw new ApiError('invalid', `${tooWide}. Send "force": true if you mean it.`, 'cidr');
-    const existing = store.networks.findByCidr(cidr);
+    const existing = await store.networks.findByCidr(cidr);
     if (existing) {
-      throw new ApiError('conflict', `Network ${cidr.text} is stored already, routed to ${serverName(existing.serverId) ?? '?'}.`, 'cidr');
+      const owner = (await serverName(existing.serverId)) ?? '?';
+      throw new ApiError('conflict', `Network ${cidr.text} is stored already, routed to ${owner}.`, 'cidr');
     }
-    const rule = store.networks.add(cidr, server.id);
+    const rule = await store.networks.add(cidr, server.id);
     const wide = wideNetworkWarning(cidr);
     if (wide === null) log.info('network allowed', { cidr: rule.cidr, server: server.name, by: by(c) });
     else log.warn('wide network allowed', { cidr: rule.cidr, server: server.name, by: by(c), warning: wide, forced: tooWide !== null });
     return c.json(networkOut(rule, server.name), 201);
   });
 
-  app.openapi(removeNetwork, (c) => {
+  app.openapi(removeNetwork, async (c) => {
     const id = c.req.valid('param').id;
-    const rule = store.networks.list().find((r) => r.id === id);
+    const rule = (await store.networks.list()).find((r) => r.id === id);
     if (!rule) throw notFound(`stored network rule with ID ${id}`);
     const cidr = parseCidr(rule.cidr);
-    if (typeof cidr !== 'string') store.networks.remove(cidr);
+    if (typeof cidr !== 'string') await store.networks.remove(cidr);
     log.info('network removed', { cidr: rule.cidr, by: by(c) });
     return c.body(null, 204);
   });

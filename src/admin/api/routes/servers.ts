@@ -77,47 +77,50 @@ export function serverApi({
     Pick<Store, 'removeServer' | 'dataDir'>
 >): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>();
-  const find = (id: number) => {
-    const server = store.servers.get(id);
+  const find = async (id: number) => {
+    const server = await store.servers.get(id);
     if (!server) throw notFound(`email server with ID ${id}`);
     return server;
   };
-  const out = (id: number) => serverOut(find(id), store.queue.countsByStatus(id));
-  const nameFree = (name: string, ownId?: number): void => {
-    const other = store.servers.findByName(name);
+  const out = async (id: number) => serverOut(await find(id), await store.queue.countsByStatus(id));
+  const nameFree = async (name: string, ownId?: number): Promise<void> => {
+    const other = await store.servers.findByName(name);
     if (other && other.id !== ownId)
       throw new ApiError('conflict', `An email server named ${JSON.stringify(name)} exists already.`, 'name');
   };
 
-  app.openapi(list, (c) => c.json({ servers: store.servers.list().map((s) => serverOut(s, store.queue.countsByStatus(s.id))) }, 200));
-
-  app.openapi(get, (c) => c.json(out(c.req.valid('param').id), 200));
-
-  app.openapi(create, (c) => {
-    const { isDefault, preset, ...given } = c.req.valid('json');
-    nameFree(given.name);
-    const settings: ServerSettings = newServerSettings(given, preset);
-    if (!settings.host) throw new ApiError('invalid', `Give host: method ${settings.method} has no default host.`, 'host');
-    const server = store.servers.add(settings, isDefault === true);
-    log.info('email server created', { server: server.name, method: server.method, by: `API token ${c.var.apiToken.name}` });
-    relay.settingsChanged();
-    return c.json(out(server.id), 201);
+  app.openapi(list, async (c) => {
+    const servers = await store.servers.list();
+    return c.json({ servers: await Promise.all(servers.map(async (s) => serverOut(s, await store.queue.countsByStatus(s.id)))) }, 200);
   });
 
-  app.openapi(update, (c) => {
-    const server = find(c.req.valid('param').id);
+  app.openapi(get, async (c) => c.json(await out(c.req.valid('param').id), 200));
+
+  app.openapi(create, async (c) => {
+    const { isDefault, preset, ...given } = c.req.valid('json');
+    await nameFree(given.name);
+    const settings: ServerSettings = newServerSettings(given, preset);
+    if (!settings.host) throw new ApiError('invalid', `Give host: method ${settings.method} has no default host.`, 'host');
+    const server = await store.servers.add(settings, isDefault === true);
+    log.info('email server created', { server: server.name, method: server.method, by: `API token ${c.var.apiToken.name}` });
+    relay.settingsChanged();
+    return c.json(await out(server.id), 201);
+  });
+
+  app.openapi(update, async (c) => {
+    const server = await find(c.req.valid('param').id);
     const { isDefault, ...changes } = c.req.valid('json');
-    if (changes.name !== undefined) nameFree(changes.name, server.id);
+    if (changes.name !== undefined) await nameFree(changes.name, server.id);
     if (changes.host === '') throw new ApiError('invalid', 'host cannot be empty.', 'host');
-    store.servers.update(server.id, changes, isDefault === true);
+    await store.servers.update(server.id, changes, isDefault === true);
     log.info('email server changed', { server: server.name, settings: Object.keys(changes), by: `API token ${c.var.apiToken.name}` });
     relay.settingsChanged();
-    return c.json(out(server.id), 200);
+    return c.json(await out(server.id), 200);
   });
 
   app.openapi(remove, async (c) => {
-    const server = find(c.req.valid('param').id);
-    const outcome = store.removeServer(server.id, {
+    const server = await find(c.req.valid('param').id);
+    const outcome = await store.removeServer(server.id, {
       dropQueued: c.req.valid('query').dropQueued === 'true',
       by: `API token ${c.var.apiToken.name}`,
       now: now(),
