@@ -60,31 +60,37 @@ export function createAccess({
     label: `network ${cidr.text} (RELAY365_RELAY_NETWORKS)`,
   }));
   const bySpecificity = (rules: Rule[]): Rule[] => rules.sort((a, b) => b.matcher.cidr.prefix - a.matcher.cidr.prefix);
+  /** The stored rules and the environment's, most specific first (a stored rule wins a tie). */
+  const readRules = async (): Promise<Rule[]> => {
+    // Stored CIDRs were validated on the way in; one that no longer parses is skipped, not fatal.
+    const stored = (await store.networks.list()).flatMap((rule): Rule[] => {
+      const cidr = parseCidr(rule.cidr);
+      return typeof cidr === 'string' ? [] : [{ matcher: networkMatcher(cidr), serverId: rule.serverId, label: `network ${rule.cidr}` }];
+    });
+    return bySpecificity([...stored, ...fromEnvironment]);
+  };
   let cache: { rules: Rule[]; defaultId: number | null; at: number } | null = null;
-  /** The rules as read last, for the connection gate, which cannot wait. */
-  let lastRules = bySpecificity([...fromEnvironment]);
   const current = async (): Promise<{ rules: Rule[]; defaultId: number | null }> => {
     const t = performance.now();
     if (!cache || t - cache.at > RULES_CACHE_MS) {
-      // Stored CIDRs were validated on the way in; one that no longer parses is skipped, not fatal.
-      const stored = (await store.networks.list()).flatMap((rule): Rule[] => {
-        const cidr = parseCidr(rule.cidr);
-        return typeof cidr === 'string' ? [] : [{ matcher: networkMatcher(cidr), serverId: rule.serverId, label: `network ${rule.cidr}` }];
-      });
-      // Most specific first; a stored rule wins a tie with the environment's.
-      const rules = bySpecificity([...stored, ...fromEnvironment]);
+      const rules = await readRules();
       cache = { rules, defaultId: (await store.servers.getDefault())?.id ?? null, at: t };
-      lastRules = rules;
+      gateRules = { rules, at: t };
     }
     return cache;
   };
-  let refreshing: Promise<unknown> | null = null;
-  /** Reads the rules again in the background unless a read is under way; a failed read keeps the last rules. */
-  const refresh = (): void => {
-    refreshing ??= current()
+  /** The rules the connection gate, which cannot wait, reads: as read last, the environment's until the first read. */
+  let gateRules = { rules: bySpecificity([...fromEnvironment]), at: -Infinity };
+  let reading: Promise<unknown> | null = null;
+  /** Reads the gate's rules again in the background unless a read is under way; a failed read keeps the last rules. */
+  const refreshGate = (): void => {
+    const at = performance.now();
+    reading ??= readRules()
+      .then((rules) => (gateRules = { rules, at }))
       .catch(() => undefined)
-      .finally(() => (refreshing = null));
+      .finally(() => (reading = null));
   };
+  refreshGate();
 
   return {
     async route(address, user) {
@@ -103,8 +109,8 @@ export function createAccess({
       return { serverId: rule.serverId ?? defaultId, label: rule.label, relayUser: null };
     },
     inAllowedNetwork(address) {
-      if (!cache || performance.now() - cache.at > RULES_CACHE_MS) refresh();
-      return lastRules.some((r) => r.matcher.matches(address));
+      if (performance.now() - gateRules.at > RULES_CACHE_MS) refreshGate();
+      return gateRules.rules.some((r) => r.matcher.matches(address));
     },
   };
 }
