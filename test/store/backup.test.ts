@@ -1,3 +1,7 @@
+/**
+ * Database snapshots for backups and the checks of a database to restore.
+ * SQLite-specific: SQLite's online backup, the copy's file and its pragmas.
+ */
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,9 +23,9 @@ const NOW = 1_700_000_000_000;
 let fx: Fixture;
 let serverId: number;
 let copy: Db | null;
-beforeEach(() => {
+beforeEach(async () => {
   fx = createFixture();
-  serverId = fx.store.sync.servers.add(plainServer()).id;
+  serverId = (await fx.store.servers.add(plainServer())).id;
   copy = null;
 });
 afterEach(() => {
@@ -32,8 +36,8 @@ afterEach(() => {
 const bodyOf = (id: string): Buffer => Buffer.from(`Received: by relay365\r\nSubject: ${id}\r\n\r\nbody of ${id}\r\n`);
 
 /** Queues messages of `size` bytes each, with their bodies unless `withBody` is false. */
-function queue(ids: string[], { size = 100, withBody = true }: { size?: number; withBody?: boolean } = {}): void {
-  fx.store.sync.queue.insert(
+async function queue(ids: string[], { size = 100, withBody = true }: { size?: number; withBody?: boolean } = {}): Promise<void> {
+  await fx.store.queue.insert(
     ids.map((id) => queuedMessage(id, serverId, { size, subject: id, receivedAt: NOW, expiresAt: NOW + 86_400_000 })),
     withBody ? ids.map((id) => ({ messageId: id, seq: 0, bytes: bodyOf(id) })) : [],
   );
@@ -41,7 +45,7 @@ function queue(ids: string[], { size = 100, withBody = true }: { size?: number; 
 
 describe('database snapshots for backups', () => {
   it('copies the live database into a sound single-file copy that has the same waiting messages and their bodies', async () => {
-    queue(['A1', 'B2']);
+    await queue(['A1', 'B2']);
     const file = path.join(fx.dir, 'copy.db');
     await copyDatabase(fx.store.db, file);
     copy = openExistingDatabase(file);
@@ -53,21 +57,21 @@ describe('database snapshots for backups', () => {
     expect(body.bytes.equals(bodyOf('B2'))).toBe(true);
   });
 
-  it('counts only the messages still waiting, and their size as received', () => {
-    queue(['WAIT', 'DONE'], { size: 1000 });
-    queue(['ALSO'], { size: 24 });
-    fx.store.sync.queue.markLost('DONE', 'body missing', NOW + 1000);
+  it('counts only the messages still waiting, and their size as received', async () => {
+    await queue(['WAIT', 'DONE'], { size: 1000 });
+    await queue(['ALSO'], { size: 24 });
+    await fx.store.queue.markLost('DONE', 'body missing', NOW + 1000);
     expect(waitingMail(fx.store.db)).toEqual({ messages: 2, receivedBytes: 1024 });
   });
 
   it('snapshots the live database file into an owner-only copy and says what the copy holds', async () => {
-    queue(['A1', 'B2', 'C3'], { size: 10 });
+    await queue(['A1', 'B2', 'C3'], { size: 10 });
     const file = path.join(fx.dir, 'snapshot.db');
     const snapshot = await snapshotDatabase(fx.store.db.name, file);
     expect(snapshot).toEqual({ schemaVersion: CURRENT_SCHEMA_VERSION, waiting: { messages: 3, receivedBytes: 30 } });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     // Mail that arrives after the snapshot is not in it.
-    queue(['LATE']);
+    await queue(['LATE']);
     copy = openExistingDatabase(file);
     expect(waitingMail(copy)).toEqual({ messages: 3, receivedBytes: 30 });
   });
@@ -75,8 +79,8 @@ describe('database snapshots for backups', () => {
 
 describe('checks of a database to restore', () => {
   it('names the waiting messages whose body the database does not hold', async () => {
-    queue(['WITH']);
-    queue(['WITHOUT'], { withBody: false });
+    await queue(['WITH']);
+    await queue(['WITHOUT'], { withBody: false });
     const file = path.join(fx.dir, 'copy.db');
     await copyDatabase(fx.store.db, file);
     expect(checkDatabaseFile(file)).toEqual({
@@ -88,7 +92,7 @@ describe('checks of a database to restore', () => {
   });
 
   it('names every waiting message of a database from before bodies moved into it', async () => {
-    queue(['A1', 'B2']);
+    await queue(['A1', 'B2']);
     const file = path.join(fx.dir, 'old.db');
     await copyDatabase(fx.store.db, file);
     copy = openExistingDatabase(file);

@@ -1,3 +1,7 @@
+/**
+ * The admin panel's dashboard figures: outcomes per clock hour over the last
+ * 24, waiting mail by status and by server, and the oldest waiting message.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DASHBOARD_SQL, HOUR_MS, windowStart } from '../../src/store/dashboard.js';
 import type { AttemptResult, NewMessage } from '../../src/store/queue.js';
@@ -27,9 +31,9 @@ const refused = (address: string) => ({ address, reply: '550 5.1.10 RESOLVER.ADR
 const delivered = (...to: string[]): AttemptResult => ({ kind: 'done', delivered: to.map(ok), failed: [] });
 const defer = (at: number): AttemptResult => ({ kind: 'defer', nextAttemptAt: at + 5 * 60_000, reply: '451 4.7.500 Server busy' });
 
-function seedServer(): void {
+async function seedServer(): Promise<void> {
   fx = createFixture();
-  fx.store.sync.servers.add(plainServer());
+  await fx.store.servers.add(plainServer());
 }
 
 describe('dashboard figures', () => {
@@ -39,38 +43,38 @@ describe('dashboard figures', () => {
     expect(windowStart(END)).toBe(START + HOUR_MS);
   });
 
-  it('counts each outcome in its hour, inside the window only', () => {
-    seedServer();
-    const { queue, dashboard } = fx.store.sync;
+  it('counts each outcome in its hour, inside the window only', async () => {
+    await seedServer();
+    const { queue, dashboard } = fx.store;
     const received = START - 2 * HOUR_MS;
-    queue.insert(
+    await queue.insert(
       ['BEFORE', 'FIRST', 'LASTMS', 'CURRENT', 'TWICE', 'PARTIAL', 'HELD', 'EXPIRED', 'FUTURE'].map((id) =>
         message(id, received, id === 'CURRENT' || id === 'PARTIAL' ? ['a@fabrikam.com', 'b@fabrikam.com'] : ['alice@fabrikam.com']),
       ),
     );
     // Just before the window, and the first instant in it.
-    queue.recordAttempt('BEFORE', delivered('alice@fabrikam.com'), START - 1);
-    queue.recordAttempt('FIRST', delivered('alice@fabrikam.com'), START);
+    await queue.recordAttempt('BEFORE', delivered('alice@fabrikam.com'), START - 1);
+    await queue.recordAttempt('FIRST', delivered('alice@fabrikam.com'), START);
     // The last millisecond of the first hour stays in it.
-    queue.recordAttempt('LASTMS', delivered('alice@fabrikam.com'), START + HOUR_MS - 1);
+    await queue.recordAttempt('LASTMS', delivered('alice@fabrikam.com'), START + HOUR_MS - 1);
     // Two recipients delivered at once: one message.
-    queue.recordAttempt('CURRENT', delivered('a@fabrikam.com', 'b@fabrikam.com'), NOW);
+    await queue.recordAttempt('CURRENT', delivered('a@fabrikam.com', 'b@fabrikam.com'), NOW);
     // Deferred twice in hour 5 counts once there; then failed in hour 6.
-    queue.recordAttempt('TWICE', defer(START + 5 * HOUR_MS), START + 5 * HOUR_MS);
-    queue.recordAttempt('TWICE', defer(START + 5 * HOUR_MS + 60_000), START + 5 * HOUR_MS + 60_000);
-    queue.recordAttempt('TWICE', { kind: 'done', delivered: [], failed: [refused('alice@fabrikam.com')] }, START + 6 * HOUR_MS);
+    await queue.recordAttempt('TWICE', defer(START + 5 * HOUR_MS), START + 5 * HOUR_MS);
+    await queue.recordAttempt('TWICE', defer(START + 5 * HOUR_MS + 60_000), START + 5 * HOUR_MS + 60_000);
+    await queue.recordAttempt('TWICE', { kind: 'done', delivered: [], failed: [refused('alice@fabrikam.com')] }, START + 6 * HOUR_MS);
     // One recipient delivered and one refused in the same attempt: under both outcomes.
-    queue.recordAttempt(
+    await queue.recordAttempt(
       'PARTIAL',
       { kind: 'done', delivered: [ok('a@fabrikam.com')], failed: [refused('b@fabrikam.com')] },
       START + 10 * HOUR_MS,
     );
-    queue.holdServer(1, '535 5.7.3 Authentication unsuccessful', START + 22 * HOUR_MS);
-    queue.recordAttempt('EXPIRED', { kind: 'expire', reply: 'expired after 5 days' }, START + 23 * HOUR_MS);
+    await queue.holdServer(1, '535 5.7.3 Authentication unsuccessful', START + 22 * HOUR_MS);
+    await queue.recordAttempt('EXPIRED', { kind: 'expire', reply: 'expired after 5 days' }, START + 23 * HOUR_MS);
     // A clock that jumped: the hour after the current one is not shown.
-    queue.recordAttempt('FUTURE', delivered('alice@fabrikam.com'), END);
+    await queue.recordAttempt('FUTURE', delivered('alice@fabrikam.com'), END);
 
-    const hours = dashboard.hourly(NOW);
+    const hours = await dashboard.hourly(NOW);
     expect(hours).toHaveLength(24);
     expect(hours.map((h) => h.start)).toEqual(Array.from({ length: 24 }, (_, i) => START + i * HOUR_MS));
     const nonZero = hours
@@ -87,13 +91,13 @@ describe('dashboard figures', () => {
     });
   });
 
-  it('counts waiting mail by status and by server, and finds the oldest waiting message', () => {
-    seedServer();
-    const { queue, servers, dashboard } = fx.store.sync;
-    servers.add(plainServer({ name: 'second' }));
-    expect(dashboard.oldestWaiting()).toBeNull();
-    expect(dashboard.queueCounts()).toEqual({ queued: 0, deferred: 0, sending: 0, held: 0 });
-    queue.insert([
+  it('counts waiting mail by status and by server, and finds the oldest waiting message', async () => {
+    await seedServer();
+    const { queue, servers, dashboard } = fx.store;
+    await servers.add(plainServer({ name: 'second' }));
+    expect(await dashboard.oldestWaiting()).toBeNull();
+    expect(await dashboard.queueCounts()).toEqual({ queued: 0, deferred: 0, sending: 0, held: 0 });
+    await queue.insert([
       message('DONE', NOW - 10 * HOUR_MS),
       message('HELD', NOW - 3 * HOUR_MS),
       message('DEFERRED', NOW - 2 * HOUR_MS),
@@ -101,27 +105,28 @@ describe('dashboard figures', () => {
       { ...message('OTHER', NOW - 30 * 60_000), serverId: 2 },
       message('SENDING', NOW - 60_000),
     ]);
-    queue.recordAttempt('DONE', delivered('alice@fabrikam.com'), NOW - 9 * HOUR_MS);
-    queue.recordAttempt('HELD', { kind: 'hold', reply: '535 5.7.3' }, NOW - 3 * HOUR_MS);
-    queue.recordAttempt('DEFERRED', defer(NOW), NOW - 2 * HOUR_MS);
-    expect(queue.claim('SENDING', NOW)?.status).toBe('sending');
+    await queue.recordAttempt('DONE', delivered('alice@fabrikam.com'), NOW - 9 * HOUR_MS);
+    await queue.recordAttempt('HELD', { kind: 'hold', reply: '535 5.7.3' }, NOW - 3 * HOUR_MS);
+    await queue.recordAttempt('DEFERRED', defer(NOW), NOW - 2 * HOUR_MS);
+    expect((await queue.claim('SENDING', NOW))?.status).toBe('sending');
 
-    expect(dashboard.queueCounts()).toEqual({ queued: 2, deferred: 1, sending: 1, held: 1 });
-    expect(Object.fromEntries(dashboard.waitingByServer())).toEqual({ 1: 4, 2: 1 });
-    expect(dashboard.oldestWaiting()).toEqual({
+    expect(await dashboard.queueCounts()).toEqual({ queued: 2, deferred: 1, sending: 1, held: 1 });
+    expect(Object.fromEntries(await dashboard.waitingByServer())).toEqual({ 1: 4, 2: 1 });
+    expect(await dashboard.oldestWaiting()).toEqual({
       id: 'HELD',
       serverId: 1,
       status: 'held',
       subject: 'subject HELD',
       receivedAt: NOW - 3 * HOUR_MS,
     });
-    queue.releaseHeld(1, NOW);
-    queue.recordAttempt('HELD', delivered('alice@fabrikam.com'), NOW);
-    expect(dashboard.oldestWaiting()?.id).toBe('DEFERRED');
+    await queue.releaseHeld(1, NOW);
+    await queue.recordAttempt('HELD', delivered('alice@fabrikam.com'), NOW);
+    expect((await dashboard.oldestWaiting())?.id).toBe('DEFERRED');
   });
 
-  it('answers every query from an index, never by reading a whole table', () => {
-    seedServer();
+  // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
+  it('answers every query from an index, never by reading a whole table', async () => {
+    await seedServer();
     for (const [name, sql] of Object.entries(DASHBOARD_SQL)) {
       const params = Array<number>((sql.match(/\?/g) ?? []).length).fill(0);
       const plan = (fx.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);

@@ -1,4 +1,10 @@
+/**
+ * The store's part of delivery: due mail handed out by index, oldest due
+ * first, and each mailbox's daily quota answered from its reservations of the
+ * last 24 hours.
+ */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { asAsync } from '../../src/store/async.js';
 import { createLaneStateRepo } from '../../src/store/lane-state.js';
 import { DELIVERY_PATH_SQL, type NewMessage } from '../../src/store/queue.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
@@ -16,6 +22,7 @@ describe('the delivery path of the store', () => {
   });
   afterEach(() => fx.cleanup());
 
+  // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
   it('reads each message it delivers by index, never scanning the queue or sorting it', () => {
     const { db } = fx.store;
     for (const [name, sql] of Object.entries(DELIVERY_PATH_SQL)) {
@@ -32,41 +39,48 @@ describe('the delivery path of the store', () => {
     }
   });
 
-  it('hands out due mail oldest due first across servers and statuses, up to the limit', () => {
-    const a = fx.store.sync.servers.add(plainServer({ name: 'a' })).id;
-    const b = fx.store.sync.servers.add(plainServer({ name: 'b' })).id;
-    fx.store.sync.queue.insert([message('A1', a, T0 + 3), message('B1', b, T0 + 1), message('A2', a, T0 + 2), message('B2', b, T0 + 50)]);
+  it('hands out due mail oldest due first across servers and statuses, up to the limit', async () => {
+    const { servers, queue } = fx.store;
+    const a = (await servers.add(plainServer({ name: 'a' }))).id;
+    const b = (await servers.add(plainServer({ name: 'b' }))).id;
+    await queue.insert([message('A1', a, T0 + 3), message('B1', b, T0 + 1), message('A2', a, T0 + 2), message('B2', b, T0 + 50)]);
     // A deferred message due before every queued one comes first; one due later is not handed out.
-    fx.store.sync.queue.claim('A1', T0 + 10);
-    fx.store.sync.queue.recordAttempt('A1', { kind: 'defer', nextAttemptAt: T0, reply: '451 4.3.0 try later' }, T0 + 10);
-    expect(fx.store.sync.queue.peekDue([a, b], T0 + 20, 10).map((m) => m.id)).toEqual(['A1', 'B1', 'A2']);
-    expect(fx.store.sync.queue.peekDue([a, b], T0 + 20, 2).map((m) => m.id)).toEqual(['A1', 'B1']);
-    expect(fx.store.sync.queue.peekDue([b], T0 + 100, 1).map((m) => m.id)).toEqual(['B1']);
+    await queue.claim('A1', T0 + 10);
+    await queue.recordAttempt('A1', { kind: 'defer', nextAttemptAt: T0, reply: '451 4.3.0 try later' }, T0 + 10);
+    const due = async (serverIds: number[], now: number, limit: number): Promise<string[]> =>
+      (await queue.peekDue(serverIds, now, limit)).map((m) => m.id);
+    expect(await due([a, b], T0 + 20, 10)).toEqual(['A1', 'B1', 'A2']);
+    expect(await due([a, b], T0 + 20, 2)).toEqual(['A1', 'B1']);
+    expect(await due([b], T0 + 100, 1)).toEqual(['B1']);
   });
 
-  it('answers the daily quota from the last 24 hours of reservations, as settled, and again after a restart', () => {
-    const lanes = fx.store.sync.laneState;
+  // SQLite-specific in its setting up: the 20,000 reservations are made in one SQLite transaction
+  // through the synchronous repository (a commit each, each flushing the write-ahead log, takes
+  // seconds), and the restart is a second repository over the same handle, which reads the ledger
+  // afresh. The quota itself is read through the asynchronous interface.
+  it('answers the daily quota from the last 24 hours of reservations, as settled, and again after a restart', async () => {
+    const lanes = fx.store.laneState;
     // 20,000 one-recipient reservations, one every 6 seconds (14,400 a day).
     fx.store.db.transaction(() => {
-      for (let i = 0; i < 20_000; i++) lanes.reserve('box', `M${i}`, 1, T0 + i * 6_000);
+      for (let i = 0; i < 20_000; i++) fx.store.sync.laneState.reserve('box', `M${i}`, 1, T0 + i * 6_000);
     })();
     const now = T0 + 20_000 * 6_000;
     // Those up to #5600 fell out of the last 24 hours; 14,399 count. Ten more fit under 14,409.
-    expect(lanes.fitsAt('box', 10, 14_409, now)).toBe(now);
+    expect(await lanes.fitsAt('box', 10, 14_409, now)).toBe(now);
     // Under 14,404 the five oldest that still count must leave first: the fifth (#5605) leaves 24 h after it was made.
-    expect(lanes.fitsAt('box', 10, 14_404, now)).toBe(T0 + 5_605 * 6_000 + DAY);
+    expect(await lanes.fitsAt('box', 10, 14_404, now)).toBe(T0 + 5_605 * 6_000 + DAY);
     // A reservation settled at fewer recipients counts for those only; one with none counts for nothing.
-    const big = lanes.reserve('box', 'BIG', 100, now);
-    expect(lanes.fitsAt('box', 10, 14_509, now)).toBe(now);
-    expect(lanes.fitsAt('box', 11, 14_509, now)).toBeGreaterThan(now);
-    lanes.settle(big, 100, 40);
-    expect(lanes.fitsAt('box', 70, 14_509, now)).toBe(now);
-    expect(lanes.fitsAt('box', 71, 14_509, now)).toBeGreaterThan(now);
+    const big = await lanes.reserve('box', 'BIG', 100, now);
+    expect(await lanes.fitsAt('box', 10, 14_509, now)).toBe(now);
+    expect(await lanes.fitsAt('box', 11, 14_509, now)).toBeGreaterThan(now);
+    await lanes.settle(big, 100, 40);
+    expect(await lanes.fitsAt('box', 70, 14_509, now)).toBe(now);
+    expect(await lanes.fitsAt('box', 71, 14_509, now)).toBeGreaterThan(now);
     // Another mailbox has its own budget.
-    expect(lanes.fitsAt('other', 5, 5, now)).toBe(now);
+    expect(await lanes.fitsAt('other', 5, 5, now)).toBe(now);
 
-    const reopened = createLaneStateRepo(fx.store.db);
-    expect(reopened.fitsAt('box', 70, 14_509, now)).toBe(now);
-    expect(reopened.fitsAt('box', 71, 14_509, now)).toBe(lanes.fitsAt('box', 71, 14_509, now));
+    const reopened = asAsync(createLaneStateRepo(fx.store.db));
+    expect(await reopened.fitsAt('box', 70, 14_509, now)).toBe(now);
+    expect(await reopened.fitsAt('box', 71, 14_509, now)).toBe(await lanes.fitsAt('box', 71, 14_509, now));
   });
 });

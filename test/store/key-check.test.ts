@@ -1,6 +1,8 @@
 /**
  * Telling a wrong key from the right one: by the check value sealed with the
  * first key, or, in a database from before it, by any sealed secret.
+ * SQLite-specific: the check works on the SQLite handle and reads the database
+ * file itself.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,36 +23,36 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('key check', () => {
-  it('accepts any key while nothing is sealed', () => {
+  it('accepts any key while nothing is sealed', async () => {
     const store = createStore(dir, RIGHT);
     expect(testSecretKey(store.db, WRONG)).toBe('untested');
     expect(holdsSealedValues(path.join(dir, 'relay365.db'))).toBe(false);
-    void store.close();
+    await store.close();
   });
 
-  it('tells the wrong key from the right one by the check value alone', () => {
+  it('tells the wrong key from the right one by the check value alone', async () => {
     const store = createStore(dir, RIGHT);
     recordKeyCheck(store.db, RIGHT);
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
     expect(testSecretKey(store.db, WRONG)).toBe('wrong');
-    void store.close();
+    await store.close();
     expect(holdsSealedValues(path.join(dir, 'relay365.db'))).toBe(true);
     expect(testSecretKeyOf(path.join(dir, 'relay365.db'), WRONG)).toBe('wrong');
   });
 
-  it('tells them apart by a sealed secret in a database without a check value', () => {
+  it('tells them apart by a sealed secret in a database without a check value', async () => {
     const store = createStore(dir, RIGHT);
-    store.sync.servers.add(plainServer({ method: 'password', username: 'relay', password: 'a password of some length' }));
+    await store.servers.add(plainServer({ method: 'password', username: 'relay', password: 'a password of some length' }));
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
     expect(testSecretKey(store.db, WRONG)).toBe('wrong');
-    void store.close();
+    await store.close();
   });
 
-  it('keeps the first check value when another key records one', () => {
+  it('keeps the first check value when another key records one', async () => {
     const store = createStore(dir, RIGHT);
     recordKeyCheck(store.db, RIGHT);
     recordKeyCheck(store.db, WRONG);
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
-    void store.close();
+    await store.close();
   });
 });

@@ -1,3 +1,8 @@
+/**
+ * Refused SMTP sessions as stored: coalesced per client and reason, listed
+ * newest first with filters and a cursor, bounded in rows, and pruned by the
+ * retention timer.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/log.js';
 import { createRetentionTimer } from '../../src/relay/retention-timer.js';
@@ -24,14 +29,14 @@ function refusal(client: string, reason: string, at: number, detail = '550 5.7.1
 }
 
 describe('stored refusals', () => {
-  it('counts the same client and reason within a minute of the last on one row, keeping the latest detail', () => {
+  it('counts the same client and reason within a minute of the last on one row, keeping the latest detail', async () => {
     fx = createFixture();
-    const { refusals } = fx.store.sync;
-    refusals.record([refusal('192.0.2.7', 'too_big', NOW, '552 5.3.4 (41943040 bytes sent)')]);
-    refusals.record([refusal('192.0.2.7', 'too_big', NOW + 50_000, '552 5.3.4 (50000000 bytes sent)')]);
+    const { refusals } = fx.store;
+    await refusals.record([refusal('192.0.2.7', 'too_big', NOW, '552 5.3.4 (41943040 bytes sent)')]);
+    await refusals.record([refusal('192.0.2.7', 'too_big', NOW + 50_000, '552 5.3.4 (50000000 bytes sent)')]);
     // Less than a minute after the last one, though more than a minute after the first.
-    refusals.record([{ ...refusal('192.0.2.7', 'too_big', NOW + 100_000, '552 5.3.4 (60000000 bytes sent)'), count: 3 }]);
-    expect(refusals.list()).toEqual([
+    await refusals.record([{ ...refusal('192.0.2.7', 'too_big', NOW + 100_000, '552 5.3.4 (60000000 bytes sent)'), count: 3 }]);
+    expect(await refusals.list()).toEqual([
       expect.objectContaining({
         client: '192.0.2.7',
         reason: 'too_big',
@@ -43,13 +48,13 @@ describe('stored refusals', () => {
     ]);
   });
 
-  it('starts a new row after a quiet minute, and for another reason or another client', () => {
+  it('starts a new row after a quiet minute, and for another reason or another client', async () => {
     fx = createFixture();
-    const { refusals } = fx.store.sync;
-    refusals.record([refusal('192.0.2.7', 'relay_denied', NOW)]);
-    refusals.record([refusal('192.0.2.7', 'relay_denied', NOW + 60_001)]);
-    refusals.record([refusal('192.0.2.7', 'too_big', NOW + 60_002), refusal('192.0.2.8', 'relay_denied', NOW + 60_003)]);
-    expect(refusals.list().map((r) => [r.client, r.reason, r.count, r.lastAt])).toEqual([
+    const { refusals } = fx.store;
+    await refusals.record([refusal('192.0.2.7', 'relay_denied', NOW)]);
+    await refusals.record([refusal('192.0.2.7', 'relay_denied', NOW + 60_001)]);
+    await refusals.record([refusal('192.0.2.7', 'too_big', NOW + 60_002), refusal('192.0.2.8', 'relay_denied', NOW + 60_003)]);
+    expect((await refusals.list()).map((r) => [r.client, r.reason, r.count, r.lastAt])).toEqual([
       ['192.0.2.8', 'relay_denied', 1, NOW + 60_003],
       ['192.0.2.7', 'too_big', 1, NOW + 60_002],
       ['192.0.2.7', 'relay_denied', 1, NOW + 60_001],
@@ -57,35 +62,35 @@ describe('stored refusals', () => {
     ]);
   });
 
-  it('lists the most recently seen first, filtered by the start of the client address and by reason', () => {
+  it('lists the most recently seen first, filtered by the start of the client address and by reason', async () => {
     fx = createFixture();
-    const { refusals } = fx.store.sync;
-    refusals.record([
+    const { refusals } = fx.store;
+    await refusals.record([
       refusal('192.168.10.7', 'tls_failed', NOW),
       refusal('192.168.10.70', 'relay_denied', NOW + 1),
       refusal('192.168.11.7', 'tls_failed', NOW + 2),
       refusal('2001:db8::7', 'tls_failed', NOW + 3),
     ]);
     // The first row is seen again: it moves to the top.
-    refusals.record([refusal('192.168.10.7', 'tls_failed', NOW + 4)]);
-    const clients = (filter: RefusalFilter): string[] => refusals.list(filter).map((r) => r.client);
-    expect(clients({})).toEqual(['192.168.10.7', '2001:db8::7', '192.168.11.7', '192.168.10.70']);
-    expect(clients({ client: '192.168.10.' })).toEqual(['192.168.10.7', '192.168.10.70']);
-    expect(clients({ client: '192.168.10.7' })).toEqual(['192.168.10.7', '192.168.10.70']);
-    expect(clients({ reason: 'tls_failed' })).toEqual(['192.168.10.7', '2001:db8::7', '192.168.11.7']);
-    expect(clients({ client: '192.168.1', reason: 'relay_denied' })).toEqual(['192.168.10.70']);
-    expect(clients({ client: '10.' })).toEqual([]);
+    await refusals.record([refusal('192.168.10.7', 'tls_failed', NOW + 4)]);
+    const clients = async (filter: RefusalFilter): Promise<string[]> => (await refusals.list(filter)).map((r) => r.client);
+    expect(await clients({})).toEqual(['192.168.10.7', '2001:db8::7', '192.168.11.7', '192.168.10.70']);
+    expect(await clients({ client: '192.168.10.' })).toEqual(['192.168.10.7', '192.168.10.70']);
+    expect(await clients({ client: '192.168.10.7' })).toEqual(['192.168.10.7', '192.168.10.70']);
+    expect(await clients({ reason: 'tls_failed' })).toEqual(['192.168.10.7', '2001:db8::7', '192.168.11.7']);
+    expect(await clients({ client: '192.168.1', reason: 'relay_denied' })).toEqual(['192.168.10.70']);
+    expect(await clients({ client: '10.' })).toEqual([]);
   });
 
-  it('pages by cursor without gaps or repeats', () => {
+  it('pages by cursor without gaps or repeats', async () => {
     fx = createFixture();
-    const { refusals } = fx.store.sync;
+    const { refusals } = fx.store;
     // Ten rows, pairs of them seen at the same millisecond.
-    refusals.record(Array.from({ length: 10 }, (_, i) => refusal(`198.51.100.${i}`, 'relay_denied', NOW + Math.floor(i / 2))));
+    await refusals.record(Array.from({ length: 10 }, (_, i) => refusal(`198.51.100.${i}`, 'relay_denied', NOW + Math.floor(i / 2))));
     const seen: string[] = [];
     let after: RefusalFilter['after'];
     for (let page = 0; page < 10; page++) {
-      const rows = refusals.list({ after, limit: 3 });
+      const rows = await refusals.list({ after, limit: 3 });
       seen.push(...rows.map((r) => r.client));
       const last = rows.at(-1);
       if (rows.length < 3 || !last) break;
@@ -94,17 +99,17 @@ describe('stored refusals', () => {
     expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `198.51.100.${9 - i}`));
   });
 
-  it('keeps at most REFUSAL_ROW_CAP rows, dropping the least recently seen', () => {
+  it('keeps at most REFUSAL_ROW_CAP rows, dropping the least recently seen', async () => {
     fx = createFixture();
-    const { refusals } = fx.store.sync;
+    const { refusals } = fx.store;
     const total = REFUSAL_ROW_CAP + 500;
     // The first client is seen again at the end: it stays although its row is the oldest.
-    refusals.record(
+    await refusals.record(
       Array.from({ length: total }, (_, i) => refusal(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 'relay_denied', NOW + i)),
     );
-    refusals.record([refusal('10.0.0.0', 'relay_denied', NOW + total + 30_000)]);
-    refusals.record(Array.from({ length: 200 }, (_, i) => refusal(`172.16.0.${i}`, 'too_big', NOW + total + 40_000 + i)));
-    const rows = refusals.list({ limit: total });
+    await refusals.record([refusal('10.0.0.0', 'relay_denied', NOW + total + 30_000)]);
+    await refusals.record(Array.from({ length: 200 }, (_, i) => refusal(`172.16.0.${i}`, 'too_big', NOW + total + 40_000 + i)));
+    const rows = await refusals.list({ limit: total });
     expect(rows.length).toBeLessThanOrEqual(REFUSAL_ROW_CAP + 100);
     expect(rows.length).toBeGreaterThanOrEqual(REFUSAL_ROW_CAP);
     expect(rows.some((r) => r.client === '10.0.0.0')).toBe(true);
@@ -114,17 +119,18 @@ describe('stored refusals', () => {
 
   it('is pruned by the retention timer once last seen before the retention', async () => {
     fx = createFixture();
-    const { refusals } = fx.store.sync;
-    refusals.record([
+    const { refusals } = fx.store;
+    await refusals.record([
       refusal('192.0.2.1', 'relay_denied', NOW - 40 * DAY),
       refusal('192.0.2.2', 'too_big', NOW - 31 * DAY),
       refusal('192.0.2.3', 'tls_failed', NOW - 29 * DAY),
     ]);
     const timer = createRetentionTimer({ retention: fx.store.retention, log: silent, retentionDays: 30, now: () => NOW });
     await timer.runOnce();
-    expect(refusals.list().map((r) => r.client)).toEqual(['192.0.2.3']);
+    expect((await refusals.list()).map((r) => r.client)).toEqual(['192.0.2.3']);
   });
 
+  // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
   it('serves the list, its filters and the coalescing look-up from indexes', () => {
     fx = createFixture();
     const plan = (sql: string, params: unknown[]): string =>

@@ -1,8 +1,14 @@
+/**
+ * Retention of the relay log: finished mail and stray events older than
+ * RELAY365_RETENTION_DAYS are pruned, hourly, while waiting and younger mail
+ * stays; and the relay log's sender and recipient filters, by prefix.
+ */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JOURNAL_SIZE_LIMIT_BYTES } from '../../src/store/db.js';
 import { listQuery, type AttemptResult, type ListFilter, type NewMessage } from '../../src/store/queue.js';
 import { createRetentionTimer } from '../../src/relay/retention-timer.js';
 import type { Logger } from '../../src/log.js';
+import type { Store } from '../../src/store/index.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -28,11 +34,10 @@ function message(id: string, receivedAt: number, from = 'erp@contoso.com', to = 
 }
 
 /** Old and young mail in every state, and events that belong to no message. */
-function seed(f: Fixture): void {
-  const { servers, queue } = f.store.sync;
-  servers.add(plainServer());
+async function seed({ servers, queue }: Store): Promise<void> {
+  await servers.add(plainServer());
   const old = NOW - 40 * DAY;
-  queue.insert([
+  await queue.insert([
     message('OLDDELIVERED', old),
     message('OLDFAILED', old),
     message('OLDWAITING', old),
@@ -40,15 +45,15 @@ function seed(f: Fixture): void {
     message('YOUNGDELIVERED', NOW - 10 * DAY),
   ]);
   const done: AttemptResult = { kind: 'done', delivered: [{ address: 'alice@fabrikam.com', reply: '250 2.0.0 OK' }], failed: [] };
-  queue.recordAttempt('OLDDELIVERED', done, old + 60_000);
-  queue.recordAttempt('YOUNGDELIVERED', done, NOW - 10 * DAY + 60_000);
-  queue.recordAttempt('OLDFAILED', { kind: 'expire', reply: 'expired' }, old + 5 * DAY);
-  queue.recordAttempt('OLDWAITING', { kind: 'defer', nextAttemptAt: NOW + 60_000, reply: '451 4.7.500' }, old + 60_000);
-  queue.recordAttempt('OLDHELD', { kind: 'hold', reply: '535 5.7.139' }, old + 60_000);
+  await queue.recordAttempt('OLDDELIVERED', done, old + 60_000);
+  await queue.recordAttempt('YOUNGDELIVERED', done, NOW - 10 * DAY + 60_000);
+  await queue.recordAttempt('OLDFAILED', { kind: 'expire', reply: 'expired' }, old + 5 * DAY);
+  await queue.recordAttempt('OLDWAITING', { kind: 'defer', nextAttemptAt: NOW + 60_000, reply: '451 4.7.500' }, old + 60_000);
+  await queue.recordAttempt('OLDHELD', { kind: 'hold', reply: '535 5.7.139' }, old + 60_000);
   // A deleted message's event, a server event, and a young one of a deleted message.
-  queue.addEvent('GONE1', 1, 'deleted', 'deleted by an admin', old);
-  queue.addEvent(null, 1, 'released', 'retrying held mail', old);
-  queue.addEvent('GONE2', 1, 'deleted', 'deleted by an admin', NOW - DAY);
+  await queue.addEvent('GONE1', 1, 'deleted', 'deleted by an admin', old);
+  await queue.addEvent(null, 1, 'released', 'retrying held mail', old);
+  await queue.addEvent('GONE2', 1, 'deleted', 'deleted by an admin', NOW - DAY);
 }
 
 const explain = (f: Fixture, filter: ListFilter): string[] => {
@@ -59,24 +64,26 @@ const explain = (f: Fixture, filter: ListFilter): string[] => {
 describe('retention', () => {
   it('prunes delivered and failed mail older than the retention with its recipients and events, keeping waiting and younger mail', async () => {
     fx = createFixture();
-    seed(fx);
-    const { queue } = fx.store.sync;
+    await seed(fx.store);
+    const { queue } = fx.store;
     // Batches of 2 rows: the run goes on until nothing older is left.
     const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => NOW, batchSize: 2 });
     expect(await timer.runOnce()).toEqual({ messages: 2, events: 6 });
 
     for (const id of ['OLDDELIVERED', 'OLDFAILED']) {
-      expect(queue.get(id)).toBeUndefined();
-      expect(queue.recipients(id)).toEqual([]);
-      expect(queue.events(id)).toEqual([]);
+      expect(await queue.get(id)).toBeUndefined();
+      expect(await queue.recipients(id)).toEqual([]);
+      expect(await queue.events(id)).toEqual([]);
     }
-    expect(queue.get('OLDWAITING')).toMatchObject({ status: 'deferred' });
-    expect(queue.get('OLDHELD')).toMatchObject({ status: 'held' });
-    expect(queue.get('YOUNGDELIVERED')).toMatchObject({ status: 'delivered' });
-    expect(queue.recipients('YOUNGDELIVERED')).toEqual([{ address: 'alice@fabrikam.com', status: 'delivered', reply: '250 2.0.0 OK' }]);
-    expect(queue.events('OLDWAITING').map((e) => e.kind)).toEqual(['received', 'deferred']);
-    expect(queue.events('YOUNGDELIVERED').map((e) => e.kind)).toEqual(['received', 'delivered']);
-    const orphans = queue.eventsSince(0, 1000).filter((e) => e.messageId === null || e.messageId.startsWith('GONE'));
+    expect(await queue.get('OLDWAITING')).toMatchObject({ status: 'deferred' });
+    expect(await queue.get('OLDHELD')).toMatchObject({ status: 'held' });
+    expect(await queue.get('YOUNGDELIVERED')).toMatchObject({ status: 'delivered' });
+    expect(await queue.recipients('YOUNGDELIVERED')).toEqual([
+      { address: 'alice@fabrikam.com', status: 'delivered', reply: '250 2.0.0 OK' },
+    ]);
+    expect((await queue.events('OLDWAITING')).map((e) => e.kind)).toEqual(['received', 'deferred']);
+    expect((await queue.events('YOUNGDELIVERED')).map((e) => e.kind)).toEqual(['received', 'delivered']);
+    const orphans = (await queue.eventsSince(0, 1000)).filter((e) => e.messageId === null || e.messageId.startsWith('GONE'));
     expect(orphans.map((e) => e.messageId)).toEqual(['GONE2']);
     expect(logLines.some((l) => l.includes('pruned the relay log'))).toBe(true);
     expect(await timer.runOnce()).toEqual({ messages: 0, events: 0 });
@@ -84,31 +91,31 @@ describe('retention', () => {
 
   it('keeps everything younger than RELAY365_RETENTION_DAYS', async () => {
     fx = createFixture();
-    seed(fx);
+    await seed(fx.store);
     const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 60, now: () => NOW });
     expect(await timer.runOnce()).toEqual({ messages: 0, events: 0 });
-    expect(fx.store.sync.queue.get('OLDDELIVERED')).toMatchObject({ status: 'delivered' });
+    expect(await fx.store.queue.get('OLDDELIVERED')).toMatchObject({ status: 'delivered' });
   });
 
   it('runs once at start and then every hour on the clock it is given', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     fx = createFixture();
-    fx.store.sync.servers.add(plainServer());
+    await fx.store.servers.add(plainServer());
     const clock = { now: NOW };
-    const { queue } = fx.store.sync;
-    queue.insert([message('FIRST', NOW - 31 * DAY), message('SECOND', NOW - 29 * DAY)]);
-    queue.recordAttempt('FIRST', { kind: 'expire', reply: 'expired' }, NOW - 26 * DAY);
-    queue.recordAttempt('SECOND', { kind: 'expire', reply: 'expired' }, NOW - 24 * DAY);
+    const { queue } = fx.store;
+    await queue.insert([message('FIRST', NOW - 31 * DAY), message('SECOND', NOW - 29 * DAY)]);
+    await queue.recordAttempt('FIRST', { kind: 'expire', reply: 'expired' }, NOW - 26 * DAY);
+    await queue.recordAttempt('SECOND', { kind: 'expire', reply: 'expired' }, NOW - 24 * DAY);
     const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => clock.now });
     timer.start();
     await vi.advanceTimersByTimeAsync(0);
-    expect(queue.get('FIRST')).toBeUndefined();
-    expect(queue.get('SECOND')).toBeDefined();
+    expect(await queue.get('FIRST')).toBeUndefined();
+    expect(await queue.get('SECOND')).toBeDefined();
     clock.now += 2 * DAY;
     await vi.advanceTimersByTimeAsync(59 * 60_000);
-    expect(queue.get('SECOND')).toBeDefined();
+    expect(await queue.get('SECOND')).toBeDefined();
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(queue.get('SECOND')).toBeUndefined();
+    expect(await queue.get('SECOND')).toBeUndefined();
     await timer.stop();
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -117,6 +124,7 @@ describe('retention', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     fx = createFixture();
     const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => NOW });
+    // SQLite-specific: the failure is made by closing the handle behind the seam.
     fx.store.db.close();
     logLines.length = 0;
     timer.start();
@@ -128,6 +136,7 @@ describe('retention', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
   it('serves the recipient filter from an index, never a scan of recipients', () => {
     fx = createFixture();
     const plan = explain(fx, { recipient: 'alice' });
@@ -137,6 +146,7 @@ describe('retention', () => {
     expect(plan.filter((d) => /^SCAN/.test(d))).toEqual([]);
   });
 
+  // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
   it.each<[string, ListFilter, RegExp]>([
     ['status', { status: 'failed' }, /^SEARCH messages USING INDEX messages_status_received \(status=\?\)/],
     ['server', { serverId: 1 }, /^SEARCH messages USING INDEX messages_server_received \(server_id=\?\)/],
@@ -148,21 +158,22 @@ describe('retention', () => {
     expect(plan.filter((d) => /^SCAN/.test(d))).toEqual([]);
   });
 
-  it('matches senders and recipients that start with the text, in any case, with LIKE wildcards taken literally', () => {
+  it('matches senders and recipients that start with the text, in any case, with LIKE wildcards taken literally', async () => {
     fx = createFixture();
-    fx.store.sync.servers.add(plainServer());
-    fx.store.sync.queue.insert([
+    await fx.store.servers.add(plainServer());
+    await fx.store.queue.insert([
       message('A', NOW, 'Printer@Contoso.com', ['Alice@Fabrikam.com']),
       message('B', NOW + 1, 'erp@contoso.com', ['bob@fabrikam.com']),
     ]);
-    const ids = (filter: ListFilter): string[] => fx.store.sync.queue.list(filter).map((m) => m.id);
-    expect(ids({ recipient: 'alice@' })).toEqual(['A']);
-    expect(ids({ recipient: 'fabrikam' })).toEqual([]);
-    expect(ids({ sender: 'PRINTER' })).toEqual(['A']);
-    expect(ids({ sender: 'e_p' })).toEqual([]);
-    expect(ids({ sender: '%' })).toEqual([]);
+    const ids = async (filter: ListFilter): Promise<string[]> => (await fx.store.queue.list(filter)).map((m) => m.id);
+    expect(await ids({ recipient: 'alice@' })).toEqual(['A']);
+    expect(await ids({ recipient: 'fabrikam' })).toEqual([]);
+    expect(await ids({ sender: 'PRINTER' })).toEqual(['A']);
+    expect(await ids({ sender: 'e_p' })).toEqual([]);
+    expect(await ids({ sender: '%' })).toEqual([]);
   });
 
+  // SQLite-specific: reads a SQLite pragma.
   it('keeps the write-ahead log file bounded (journal_size_limit)', () => {
     fx = createFixture();
     expect(fx.store.db.pragma('journal_size_limit', { simple: true })).toBe(JOURNAL_SIZE_LIMIT_BYTES);
