@@ -17,7 +17,10 @@ export interface BodyChunk {
 }
 
 export interface BodyRepo {
-  /** Stores one chunk (its own commit, which the group commit's WAL sync makes durable with the record). */
+  /**
+   * Stores one chunk: its own commit while DATA streams (the group commit's WAL sync makes it durable
+   * with the record), or part of the queue's insert for a message's last chunk.
+   */
   append(chunk: BodyChunk): void;
   /** The chunk `seq` of a message's body; undefined past its last chunk. */
   chunk(messageId: string, seq: number): Buffer | undefined;
@@ -29,34 +32,26 @@ export interface BodyRepo {
   has(messageId: string): boolean;
 }
 
-/** Creates the bodies' repository; `insertChunk` is shared with the queue's insert (one transaction with the record). */
-export function createBodyRepo(db: Db): BodyRepo & { insertChunk: (chunk: BodyChunk) => void } {
+/** Creates the bodies' repository. */
+export function createBodyRepo(db: Db): BodyRepo {
   const insert = db.prepare<[string, number, Buffer]>('INSERT INTO message_bodies (message_id, seq, bytes) VALUES (?, ?, ?)');
   const select = db.prepare<[string, number], { bytes: Buffer }>('SELECT bytes FROM message_bodies WHERE message_id = ? AND seq = ?');
   const exists = db.prepare<[string]>('SELECT 1 FROM message_bodies WHERE message_id = ? AND seq = 0');
   const remove = db.prepare<[string]>('DELETE FROM message_bodies WHERE message_id = ?');
-  const insertChunk = (c: BodyChunk): void => {
-    insert.run(c.messageId, c.seq, c.bytes);
-  };
   return {
-    insertChunk,
-    append: insertChunk,
+    append: (c) => {
+      insert.run(c.messageId, c.seq, c.bytes);
+    },
     chunk: (messageId, seq) => select.get(messageId, seq)?.bytes,
     remove: (messageId) => {
       remove.run(messageId);
     },
-    removeOrphans: () => {
-      const orphans = db
-        .prepare<[], { id: string }>(
-          `SELECT DISTINCT message_id AS id FROM message_bodies
-           WHERE message_id NOT IN (SELECT id FROM messages WHERE status NOT IN ('delivered', 'failed'))`,
-        )
-        .all();
-      db.transaction(() => {
-        for (const { id } of orphans) remove.run(id);
-      })();
-      return orphans.length;
-    },
+    removeOrphans: db.transaction((): number => {
+      const orphan = `message_id NOT IN (SELECT id FROM messages WHERE status NOT IN ('delivered', 'failed'))`;
+      const { n } = db.prepare(`SELECT COUNT(DISTINCT message_id) AS n FROM message_bodies WHERE ${orphan}`).get() as { n: number };
+      db.prepare(`DELETE FROM message_bodies WHERE ${orphan}`).run();
+      return n;
+    }),
     has: (messageId) => exists.get(messageId) !== undefined,
   };
 }

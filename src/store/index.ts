@@ -70,19 +70,23 @@ export interface SqliteRepos {
 /** The store's repositories by name, as relay365 sees them: every method asynchronous. */
 export type StoreRepos = Async<SqliteRepos>;
 
+/** The write across repositories, as the SQLite engine implements it. */
+interface SqliteRemoval {
+  /** Removes an email server with its waiting mail in one transaction, or says why not (see server-removal.ts). */
+  removeServer: RemoveServer;
+}
+
 /** The store as relay365 sees it, whatever its engine. */
-export interface Store extends StoreRepos {
+export interface Store extends StoreRepos, Async<SqliteRemoval> {
   /** The data folder (the local one; the database may live elsewhere). */
   dataDir: string;
-  /** Removes an email server with its waiting mail in one transaction, or says why not (see server-removal.ts). */
-  removeServer: Async<{ run: RemoveServer }>['run'];
   close(): Promise<void>;
 }
 
 /** The store as the SQLite engine opens it: the seam, and behind it the synchronous repositories and the handle the store's own tests use. */
 export interface SqliteStore extends Store {
   db: Db;
-  sync: SqliteRepos & { removeServer: RemoveServer };
+  sync: SqliteRepos & SqliteRemoval;
 }
 
 /**
@@ -104,8 +108,8 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
   const db = openDatabase(file);
   const servers = createServerRepo(db, box, now);
   const laneState = createLaneStateRepo(db);
-  const { insertChunk, ...bodies } = createBodyRepo(db);
-  const queue = createQueueRepo(db, laneState, { ...bodies, insertChunk });
+  const bodies = createBodyRepo(db);
+  const queue = createQueueRepo(db, laneState, bodies);
   const database = createDatabaseRepo(db);
   const relayUsers = createRelayUserRepo(db, now);
   const networks = createNetworkRepo(db, now);
@@ -129,10 +133,8 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     database,
     keyCheck: createKeyCheckRepo(db, box),
   };
-  const { removeServer, ...repos } = sync;
   return {
-    ...asAsync(repos),
-    removeServer: async (serverId, options) => removeServer(serverId, options),
+    ...asAsync(sync),
     db,
     sync,
     dataDir,

@@ -168,11 +168,7 @@ export function listQuery(filter: ListFilter): { sql: string; params: unknown[] 
 }
 
 /** Creates the queue repository over an open database; claims reserve through `laneState`; bodies are stored and removed with their records. */
-export function createQueueRepo(
-  db: Db,
-  laneState: Pick<LaneStateRepo, 'reserve'>,
-  bodies: Pick<BodyRepo, 'remove'> & { insertChunk: (chunk: BodyChunk) => void },
-): QueueRepo {
+export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'>, bodies: Pick<BodyRepo, 'append' | 'remove'>): QueueRepo {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
        route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at, body_8bit, smtputf8)
@@ -253,7 +249,7 @@ export function createQueueRepo(
 
   return {
     insert: db.transaction((messages: NewMessage[], chunks: BodyChunk[] = []) => {
-      for (const chunk of chunks) bodies.insertChunk(chunk);
+      for (const chunk of chunks) bodies.append(chunk);
       for (const m of messages) {
         const status = m.status ?? 'queued';
         insertMessage.run({
