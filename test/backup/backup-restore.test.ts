@@ -15,7 +15,7 @@ import { CHUNK_BYTES, createSpool } from '../../src/relay/spool.js';
 import { copyDatabase, CURRENT_SCHEMA_VERSION, openExistingDatabase } from '../../src/store/backup.js';
 import { createStore, type SqliteStore } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
-import { createFixture, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
+import { createFixture, earlierSpoolFile, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
 
 /** The key the fixture seals its store with (RELAY365_SECRET_KEY, so no secret.key in the data folder). */
 const KEY = 'ab'.repeat(32);
@@ -127,11 +127,8 @@ describe('backup of a data folder with its bodies in the database', () => {
   });
 });
 
-/** A spool file as earlier versions wrote it: a tag, the envelope's length in 8 hex digits, the envelope as JSON, then the bytes to forward. */
-function spoolFile(id: string, bytes: Buffer): Buffer {
-  const json = Buffer.from(JSON.stringify({ ...spoolEnvelope(id, serverId), prefixBytes: 0 }), 'utf8');
-  return Buffer.concat([Buffer.from(`R365ENV1${json.length.toString(16).padStart(8, '0')}`, 'latin1'), json, bytes]);
-}
+/** A spool file as earlier versions wrote it, for message `id` of the fixture's server. */
+const spoolFile = (id: string, bytes: Buffer): Buffer => earlierSpoolFile(spoolEnvelope(id, serverId), Buffer.alloc(0), bytes);
 
 /**
  * An archive as an earlier version made it: the fixture's database as that version left it (no

@@ -74,6 +74,15 @@ export function spoolEnvelope(id: string, serverId: number, overrides: Partial<S
   };
 }
 
+/**
+ * A spool file as earlier versions wrote it (src/relay/spool-folder.ts reads them): a tag, the
+ * envelope's length in 8 hex digits, the envelope as JSON, then `prefix` and the client's `message`.
+ */
+export function earlierSpoolFile(envelope: SpoolEnvelope, prefix: Buffer, message: Buffer): Buffer {
+  const json = Buffer.from(JSON.stringify({ ...envelope, prefixBytes: prefix.length }), 'utf8');
+  return Buffer.concat([Buffer.from(`R365ENV1${json.length.toString(16).padStart(8, '0')}`, 'latin1'), json, prefix, message]);
+}
+
 /** A queue record as the listener would make it for that message (spoolEnvelope's). */
 export function queuedMessage(id: string, serverId: number, overrides: Partial<NewMessage> = {}): NewMessage {
   return { ...spoolEnvelope(id, serverId), size: 10, subject: null, headerMessageId: null, ...overrides };

@@ -10,7 +10,7 @@ import { dataFolder } from '../../src/data-folder.js';
 import { silentLogger } from '../../src/log.js';
 import { recover } from '../../src/relay/recovery.js';
 import { createSpool, type Spool, type SpoolEnvelope } from '../../src/relay/spool.js';
-import { createFixture, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
+import { createFixture, earlierSpoolFile, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
 
 let fx: Fixture;
 let spool: Spool;
@@ -23,14 +23,10 @@ beforeEach(() => {
 });
 afterEach(() => fx.cleanup());
 
-/** A file as earlier versions spooled it: a tag, the envelope's length in hex, the envelope as JSON, then the bytes to forward. */
+/** Writes a file into the spool folder as earlier versions spooled it. */
 function oldSpoolFile(envelope: SpoolEnvelope, prefix: Buffer, message: Buffer): void {
-  const json = Buffer.from(JSON.stringify({ ...envelope, prefixBytes: prefix.length }));
   mkdirSync(spoolDir, { recursive: true });
-  writeFileSync(
-    path.join(spoolDir, `${envelope.id}.eml`),
-    Buffer.concat([Buffer.from(`R365ENV1${json.length.toString(16).padStart(8, '0')}`), json, prefix, message]),
-  );
+  writeFileSync(path.join(spoolDir, `${envelope.id}.eml`), earlierSpoolFile(envelope, prefix, message));
 }
 
 const bytesOf = async (id: string): Promise<string> => (await spool.head(id, Infinity)).toString();
