@@ -10,6 +10,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/browser/**', 'node_modules/**'],
     pool: 'forks',
+    globalSetup: ['test/postgres-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
   },

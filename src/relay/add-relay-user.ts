@@ -6,6 +6,7 @@
 import { generatePassword, hashPassword } from '../auth/passwords.js';
 import type { StoreSlice } from '../store/index.js';
 import type { RelayUser } from '../store/relay-users.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 
 export interface RelayUserToAdd {
   name: string;
@@ -22,8 +23,14 @@ export async function addRelayUser(
 ): Promise<{ user: RelayUser; generated: string | null } | null> {
   const generated = input.password === null ? generatePassword() : null;
   const passwordHash = await hashPassword(input.password ?? (generated as string));
-  // Checked after hashing, so that nothing else takes the name between the check and the insert.
+  // Checked after hashing, so that the name is rarely taken between the check and the insert; when it is
+  // (another request, or another instance sharing a PostgreSQL store), the unique name refuses the insert.
   if (await store.relayUsers.findByName(input.name)) return null;
-  const user = await store.relayUsers.add({ name: input.name, passwordHash, serverId: input.serverId, allowFrom: input.allowFrom });
-  return { user, generated };
+  try {
+    const user = await store.relayUsers.add({ name: input.name, passwordHash, serverId: input.serverId, allowFrom: input.allowFrom });
+    return { user, generated };
+  } catch (err) {
+    if (isUniqueViolation(err)) return null;
+    throw err;
+  }
 }

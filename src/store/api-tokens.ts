@@ -39,7 +39,8 @@ export interface ApiToken {
   lastUsedAt: number | null;
 }
 
-interface ApiTokenRow {
+/** An `api_tokens` row without its hash, as both engines read it. */
+export interface ApiTokenRow {
   id: number;
   name: string;
   scope: ApiScope;
@@ -58,16 +59,28 @@ export interface ApiTokenRepo {
   revoke(id: number): boolean;
 }
 
-function toApiToken(row: ApiTokenRow): ApiToken {
+/** The columns of an `ApiTokenRow`: never the token's hash. */
+export const API_TOKEN_COLUMNS = 'id, name, scope, hint, created_at, last_used_at';
+
+/** An `api_tokens` row as the API sees it. */
+export function toApiToken(row: ApiTokenRow): ApiToken {
   return { id: row.id, name: row.name, scope: row.scope, hint: row.hint, createdAt: row.created_at, lastUsedAt: row.last_used_at };
 }
 
+/** A new token, and the hint of it that is kept for the admin's eyes. */
+export function mintApiToken(): { token: string; hint: string } {
+  const token = `${API_TOKEN_PREFIX}${randomToken()}`;
+  return { token, hint: `${token.slice(0, API_TOKEN_PREFIX.length + 4)}…` };
+}
+
+/** Whether a use `at` is written: the first one, then at most once a minute. */
+export const isUseToRecord = (lastUsedAt: number | null, at: number): boolean => lastUsedAt === null || at - lastUsedAt >= TOUCH_EVERY_MS;
+
 /** Creates the repository over an open database. */
 export function createApiTokenRepo(db: Db, now: () => number = Date.now): ApiTokenRepo {
-  const columns = 'id, name, scope, hint, created_at, last_used_at';
-  const selectAll = db.prepare<[], ApiTokenRow>(`SELECT ${columns} FROM api_tokens ORDER BY name`);
-  const selectByName = db.prepare<[string], ApiTokenRow>(`SELECT ${columns} FROM api_tokens WHERE name = ?`);
-  const selectByHash = db.prepare<[string], ApiTokenRow>(`SELECT ${columns} FROM api_tokens WHERE token_hash = ?`);
+  const selectAll = db.prepare<[], ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens ORDER BY name`);
+  const selectByName = db.prepare<[string], ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE name = ?`);
+  const selectByHash = db.prepare<[string], ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?`);
   const insert = db.prepare<[string, ApiScope, string, string, number]>(
     'INSERT INTO api_tokens (name, scope, token_hash, hint, created_at) VALUES (?, ?, ?, ?, ?)',
   );
@@ -80,8 +93,7 @@ export function createApiTokenRepo(db: Db, now: () => number = Date.now): ApiTok
       return row ? toApiToken(row) : undefined;
     },
     add({ name, scope }) {
-      const token = `${API_TOKEN_PREFIX}${randomToken()}`;
-      const hint = `${token.slice(0, API_TOKEN_PREFIX.length + 4)}…`;
+      const { token, hint } = mintApiToken();
       const { lastInsertRowid } = insert.run(name, scope, hashToken(token), hint, now());
       return {
         apiToken: { id: Number(lastInsertRowid), name, scope, hint, createdAt: now(), lastUsedAt: null },
@@ -92,7 +104,7 @@ export function createApiTokenRepo(db: Db, now: () => number = Date.now): ApiTok
       if (!presented.startsWith(API_TOKEN_PREFIX)) return undefined;
       const row = selectByHash.get(hashToken(presented));
       if (!row) return undefined;
-      if (row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS) {
+      if (isUseToRecord(row.last_used_at, at)) {
         touch.run(at, row.id);
         row.last_used_at = at;
       }

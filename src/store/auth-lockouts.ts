@@ -33,7 +33,8 @@ export interface Lockout {
   lastUsername: string | null;
 }
 
-interface LockoutRow {
+/** An `auth_lockouts` row, as both engines read it. */
+export interface LockoutRow {
   address: string;
   locked_at: number;
   locked_until: number;
@@ -72,13 +73,24 @@ export interface LockoutRepo {
   unlock(address: string): boolean;
 }
 
-const toLockout = (row: LockoutRow): Lockout => ({
+/** An `auth_lockouts` row as the admin sees it. */
+export const toLockout = (row: LockoutRow): Lockout => ({
   address: row.address,
   lockedAt: row.locked_at,
   lockedUntil: row.locked_until,
   strikes: row.strikes,
   lastUsername: row.last_username,
 });
+
+/**
+ * The lockout the failure at `now` starts, after `previous` (the address's last one, if any): one strike more
+ * when the last lockout ended less than a day ago, else the first; its duration doubles with each strike.
+ */
+export function nextLockout(previous: LockoutRow | undefined, address: string, username: string | null, now: number): LockoutRow {
+  const strikes = previous && previous.locked_until > now - LOCKOUT_POLICY.forgetMs ? previous.strikes + 1 : 1;
+  const duration = Math.min(LOCKOUT_POLICY.firstLockMs * 2 ** (strikes - 1), LOCKOUT_POLICY.maxLockMs);
+  return { address, locked_at: now, locked_until: now + duration, strikes, last_username: username };
+}
 
 /** Creates the repository over an open database. */
 export function createLockoutRepo(db: Db): LockoutRepo {
@@ -88,7 +100,7 @@ export function createLockoutRepo(db: Db): LockoutRepo {
   const countFailures = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM auth_failures WHERE address = ?');
   const deleteFailures = db.prepare<[string]>('DELETE FROM auth_failures WHERE address = ?');
   // Address and time too: a row id freed by a cleared address may be given to a newer attempt.
-  const deleteAttempt = db.prepare<[number, string, number]>('DELETE FROM auth_failures WHERE rowid = ? AND address = ? AND at = ?');
+  const deleteAttempt = db.prepare<[number, string, number]>('DELETE FROM auth_failures WHERE id = ? AND address = ? AND at = ?');
   const upsertLockout = db.prepare<[string, number, number, number, string | null]>(
     `INSERT INTO auth_lockouts (address, locked_at, locked_until, strikes, last_username) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(address) DO UPDATE SET locked_at = excluded.locked_at, locked_until = excluded.locked_until,
@@ -100,11 +112,9 @@ export function createLockoutRepo(db: Db): LockoutRepo {
     pruneFailures.run(address, now - LOCKOUT_POLICY.windowMs);
     if ((countFailures.get(address)?.n ?? 0) < LOCKOUT_POLICY.maxFailures) return null;
     deleteFailures.run(address);
-    const previous = selectLockout.get(address);
-    const strikes = previous && previous.locked_until > now - LOCKOUT_POLICY.forgetMs ? previous.strikes + 1 : 1;
-    const duration = Math.min(LOCKOUT_POLICY.firstLockMs * 2 ** (strikes - 1), LOCKOUT_POLICY.maxLockMs);
-    upsertLockout.run(address, now, now + duration, strikes, username);
-    return toLockout(selectLockout.get(address) as LockoutRow);
+    const lockout = nextLockout(selectLockout.get(address), address, username, now);
+    upsertLockout.run(lockout.address, lockout.locked_at, lockout.locked_until, lockout.strikes, lockout.last_username);
+    return toLockout(lockout);
   });
 
   return {

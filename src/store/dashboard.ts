@@ -3,7 +3,9 @@
  * over the last 24 hours by outcome, and the oldest message still waiting;
  * and the waiting mail per server, status and size that /metrics reports.
  * Every query is answered from an index (see MIGRATIONS), so the dashboard
- * stays fast on a relay log of hundreds of thousands of messages.
+ * stays fast on a relay log of hundreds of thousands of messages. The shapes
+ * and the assembly of rows into figures here serve PostgreSQL's engine too
+ * (postgres/dashboard.ts).
  */
 import type { Db } from './db.js';
 import type { MessageStatus } from './queue-types.js';
@@ -70,7 +72,8 @@ export function windowStart(now: number): number {
   return Math.floor(now / HOUR_MS) * HOUR_MS - (HOURS - 1) * HOUR_MS;
 }
 
-const WAITING_LIST = WAITING_STATUSES.map((s) => `'${s}'`).join(', ');
+/** The waiting statuses as an SQL list: `'queued', 'deferred', …`. */
+export const WAITING_LIST = WAITING_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /** The dashboard's SQL, each served by an index (the store's tests check every plan). */
 export const DASHBOARD_SQL = {
@@ -95,10 +98,55 @@ export const DASHBOARD_SQL = {
 } as const;
 
 /** How many messages reached one outcome within one hour. */
-interface OutcomeRow {
+export interface OutcomeRow {
   outcome: Outcome;
   n: number;
 }
+
+/** An outcome's count in the hour that starts at `start`. */
+export interface HourRow extends OutcomeRow {
+  start: number;
+}
+
+/** The waiting message the dashboard shows, as both engines read it. */
+export interface OldestRow {
+  id: string;
+  server_id: number | null;
+  status: WaitingStatus;
+  subject: string | null;
+  received_at: number;
+}
+
+/** Every waiting status with its count (0 for those no row names). */
+export function toQueueCounts(rows: readonly { status: WaitingStatus; n: number }[]): QueueCounts {
+  const counts: QueueCounts = { queued: 0, deferred: 0, sending: 0, held: 0 };
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+}
+
+/** The chart's 24 hours ending with the one `now` is in, each with the counts `rows` give it (0 for the others). */
+export function hourlyBuckets(now: number, rows: readonly HourRow[]): HourlyBucket[] {
+  const buckets = hourStarts(now).map((start): HourlyBucket => ({ start, delivered: 0, deferred: 0, held: 0, failed: 0 }));
+  const first = windowStart(now);
+  for (const row of rows) {
+    const bucket = buckets[(row.start - first) / HOUR_MS];
+    if (bucket) bucket[row.outcome] = row.n;
+  }
+  return buckets;
+}
+
+/** The start of each of the chart's hours, oldest first. */
+export function hourStarts(now: number): number[] {
+  return Array.from({ length: HOURS }, (_, i) => windowStart(now) + i * HOUR_MS);
+}
+
+export const toOldest = (row: OldestRow): OldestWaiting => ({
+  id: row.id,
+  serverId: row.server_id,
+  status: row.status,
+  subject: row.subject,
+  receivedAt: row.received_at,
+});
 
 /** Creates the dashboard's queries over an open database. */
 export function createDashboardRepo(db: Db): DashboardRepo {
@@ -107,30 +155,22 @@ export function createDashboardRepo(db: Db): DashboardRepo {
   const selectWaitingGroups = db.prepare<[], WaitingGroup>(DASHBOARD_SQL.waitingGroups);
   const selectDone = db.prepare<[number, number], OutcomeRow>(DASHBOARD_SQL.hourDone);
   const selectWaits = db.prepare<[number, number], OutcomeRow>(DASHBOARD_SQL.hourWaits);
-  const selectOldest = db.prepare<
-    [],
-    { id: string; server_id: number | null; status: WaitingStatus; subject: string | null; received_at: number }
-  >(DASHBOARD_SQL.oldestWaiting);
+  const selectOldest = db.prepare<[], OldestRow>(DASHBOARD_SQL.oldestWaiting);
 
   return {
-    queueCounts: () => {
-      const counts: QueueCounts = { queued: 0, deferred: 0, sending: 0, held: 0 };
-      for (const row of selectWaiting.all()) counts[row.status] = row.n;
-      return counts;
-    },
+    queueCounts: () => toQueueCounts(selectWaiting.all()),
     waitingGroups: () => selectWaitingGroups.all(),
     waitingByServer: () => new Map(selectWaitingByServer.all().map((r) => [r.server_id, r.n])),
     hourly: (now) =>
-      Array.from({ length: HOURS }, (_, i) => {
-        const start = windowStart(now) + i * HOUR_MS;
-        const bucket: HourlyBucket = { start, delivered: 0, deferred: 0, held: 0, failed: 0 };
-        for (const row of [...selectDone.all(start, start + HOUR_MS), ...selectWaits.all(start, start + HOUR_MS)])
-          bucket[row.outcome] = row.n;
-        return bucket;
-      }),
+      hourlyBuckets(
+        now,
+        hourStarts(now).flatMap((start) =>
+          [...selectDone.all(start, start + HOUR_MS), ...selectWaits.all(start, start + HOUR_MS)].map((row) => ({ ...row, start })),
+        ),
+      ),
     oldestWaiting: () => {
       const row = selectOldest.get();
-      return row ? { id: row.id, serverId: row.server_id, status: row.status, subject: row.subject, receivedAt: row.received_at } : null;
+      return row ? toOldest(row) : null;
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
- * The store: one SQLite database in the data folder, with its repositories.
- * `Store` is the seam the rest of relay365 sees: repositories of plain data in
- * and out, each multi-step write one method. The database handle, its
- * transactions and pragmas stay in this folder; each consumer takes the
- * `StoreSlice` it uses rather than the whole store.
+ * The store: SQLite in the data folder (the default), or PostgreSQL shared by
+ * the instances of a cluster (postgres/), behind one interface. `Store` is the
+ * seam the rest of relay365 sees: repositories of plain data in and out, each
+ * multi-step write one method. Database handles, transactions and pragmas
+ * stay in this folder; each consumer takes the `StoreSlice` it uses rather
+ * than the whole store.
  */
 import { dataFolder } from '../data-folder.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { createAlertRepo, type AlertRepo } from './alerts.js';
 import { createLockoutRepo, type LockoutRepo } from './auth-lockouts.js';
 import { createDashboardRepo, type DashboardRepo } from './dashboard.js';
 import { createKeyCheckRepo, type KeyCheckRepo } from './key-check.js';
+import { createInstanceRepo, type InstanceRepo } from './instances.js';
 import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
@@ -28,9 +30,10 @@ import { asAsync, type Async } from './async.js';
 import { createSessionRepo, type SessionRepo } from './sessions.js';
 import { createTokenCacheRepo, type TokenCacheRepo } from './token-caches.js';
 import { createUserRepo, type UserRepo } from './users.js';
+import { createPostgresStore } from './postgres/index.js';
 
 /** Admin sessions end after 12 idle hours, and 7 days after sign-in at the latest. */
-const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_000 };
+export const SESSION_TIMES = { idleMs: 12 * 60 * 60_000, absoluteMs: 7 * 24 * 60 * 60_000 };
 
 /** The repositories as the SQLite engine implements them: synchronous, over better-sqlite3. */
 export interface SqliteRepos {
@@ -65,6 +68,8 @@ export interface SqliteRepos {
   database: DatabaseRepo;
   /** Whether a key opens the sealed secrets, and the check value that tells. */
   keyCheck: KeyCheckRepo;
+  /** The relay365 instances running on this store, with their heartbeats. */
+  instances: InstanceRepo;
 }
 
 /** The store's repositories by name, as relay365 sees them: every method asynchronous. */
@@ -97,6 +102,27 @@ export interface SqliteStore extends Store {
 export type StoreSlice<Uses extends { [R in keyof StoreRepos]?: keyof StoreRepos[R] }> = {
   [R in keyof Uses & keyof StoreRepos]: Pick<StoreRepos[R], Uses[R] & keyof StoreRepos[R]>;
 };
+
+/** Where the store lives: PostgreSQL at `databaseUrl` when set, else SQLite in `dataDir`. */
+export interface StoreLocation {
+  dataDir: string;
+  databaseUrl: string | null;
+  /** This instance's name (PostgreSQL shows it as the connections' application name). */
+  instanceId: string;
+}
+
+/** Opens the store where `location` says, migrating it, with secrets sealed by `box`. */
+export async function openStore(location: StoreLocation, box: SecretBox): Promise<Store> {
+  if (location.databaseUrl === null) return createStore(location.dataDir, box);
+  mkdirSync(location.dataDir, { recursive: true, mode: 0o700 });
+  return createPostgresStore({
+    url: location.databaseUrl,
+    dataDir: location.dataDir,
+    box,
+    sessionTimes: SESSION_TIMES,
+    applicationName: `relay365 ${location.instanceId}`,
+  });
+}
 
 /** Opens `{dataDir}/relay365.db`, migrating it, with secrets sealed by `box`. */
 export function createStore(dataDir: string, box: SecretBox, now: () => number = Date.now): SqliteStore {
@@ -132,6 +158,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     refusals: createRefusalRepo(db),
     database,
     keyCheck: createKeyCheckRepo(db, box),
+    instances: createInstanceRepo(db),
   };
   return {
     ...asAsync(sync),

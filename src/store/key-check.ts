@@ -12,11 +12,12 @@ import { SETTING_KEYS, settingSpec } from './server-schema.js';
 /** `opens`: the key opens the database's sealed values; `wrong`: it does not; `untested`: nothing is sealed yet. */
 export type KeyVerdict = 'opens' | 'wrong' | 'untested';
 
-const CHECK_NAME = 'key_check';
+/** The `meta` row that holds the check value (either engine). */
+export const KEY_CHECK_NAME = 'key_check';
 const CHECK_TEXT = 'relay365 secret key check';
 
-/** Columns that hold sealed values besides the check value, by table. */
-const SEALED_COLUMNS: ReadonlyArray<readonly [table: string, column: string]> = [
+/** Columns that hold sealed values besides the check value, by table, in the order they are tried. */
+export const SEALED_COLUMNS: ReadonlyArray<readonly [table: string, column: string]> = [
   ...SETTING_KEYS.map(settingSpec)
     .filter((spec) => spec.kind === 'secret')
     .map((spec) => ['servers', spec.column] as const),
@@ -30,10 +31,16 @@ function columnsOf(db: Db, table: string): Set<string> {
   return new Set((db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name));
 }
 
+/** A sealed value to try a key on: the check value, or a secret of a database from before it. */
+export interface SealedSample {
+  value: Buffer;
+  isCheck: boolean;
+}
+
 /** The check value, or for a database without one its first sealed secret; null when nothing is sealed. */
-function sealedSample(db: Db): { value: Buffer; isCheck: boolean } | null {
+function sealedSample(db: Db): SealedSample | null {
   if (columnsOf(db, 'meta').has('value')) {
-    const row = db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?').get(CHECK_NAME);
+    const row = db.prepare<[string], { value: Buffer }>('SELECT value FROM meta WHERE name = ?').get(KEY_CHECK_NAME);
     if (row) return { value: row.value, isCheck: true };
   }
   for (const [table, column] of SEALED_COLUMNS) {
@@ -44,9 +51,8 @@ function sealedSample(db: Db): { value: Buffer; isCheck: boolean } | null {
   return null;
 }
 
-/** Tells whether `box`'s key opens the database's sealed values. */
-export function testSecretKey(db: Db, box: SecretBox): KeyVerdict {
-  const sample = sealedSample(db);
+/** Tells whether `box`'s key opens `sample` (either engine's); `untested` without one. */
+export function keyVerdict(sample: SealedSample | null, box: SecretBox): KeyVerdict {
   if (sample === null) return 'untested';
   try {
     const plain = box.open(sample.value);
@@ -56,9 +62,19 @@ export function testSecretKey(db: Db, box: SecretBox): KeyVerdict {
   }
 }
 
+/** Tells whether `box`'s key opens the database's sealed values. */
+export function testSecretKey(db: Db, box: SecretBox): KeyVerdict {
+  return keyVerdict(sealedSample(db), box);
+}
+
+/** The check value sealed with `box`, as stored in `meta` under KEY_CHECK_NAME (either engine). */
+export function sealedCheckValue(box: SecretBox): Buffer {
+  return box.seal(CHECK_TEXT);
+}
+
 /** Seals the check value with `box` unless the database has one; call only once the key is known to be right. */
 export function recordKeyCheck(db: Db, box: SecretBox): void {
-  db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(CHECK_NAME, box.seal(CHECK_TEXT));
+  db.prepare('INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)').run(KEY_CHECK_NAME, sealedCheckValue(box));
 }
 
 /** The key check of an open store. */

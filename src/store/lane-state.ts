@@ -8,7 +8,8 @@
  */
 import type { Db } from './db.js';
 
-const DAY_MS = 24 * 60 * 60_000;
+/** The rolling window of Exchange's daily recipient quota. */
+export const DAY_MS = 24 * 60 * 60_000;
 
 /** The durable part of a lane. */
 export interface LaneSnapshot {
@@ -33,6 +34,18 @@ export interface LaneStateRepo {
   fitsAt(key: string, needed: number, perDay: number, now: number): number;
 }
 
+/** A row of `lane_state` as both engines read it. */
+export interface LaneRow {
+  paused_until: number;
+  throttle_limit: number | null;
+  throttled_until: number;
+}
+
+/** A lane's stored state. */
+export function toLaneSnapshot(row: LaneRow): LaneSnapshot {
+  return { pausedUntil: row.paused_until, throttleLimit: row.throttle_limit, throttledUntil: row.throttled_until };
+}
+
 /** A lane's reservations in the rolling 24 hours, oldest first, and their sum. */
 interface Ledger {
   rows: { id: number; at: number; recipients: number }[];
@@ -45,9 +58,7 @@ interface Ledger {
  * the same with ten reservations in the day as with a hundred thousand.
  */
 export function createLaneStateRepo(db: Db): LaneStateRepo {
-  const select = db.prepare<[string], { paused_until: number; throttle_limit: number | null; throttled_until: number }>(
-    'SELECT paused_until, throttle_limit, throttled_until FROM lane_state WHERE lane_key = ?',
-  );
+  const select = db.prepare<[string], LaneRow>('SELECT paused_until, throttle_limit, throttled_until FROM lane_state WHERE lane_key = ?');
   const upsert = db.prepare<[string, number, number | null, number, number]>(
     `INSERT INTO lane_state (lane_key, paused_until, throttle_limit, throttled_until, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT(lane_key) DO UPDATE SET paused_until = excluded.paused_until, throttle_limit = excluded.throttle_limit,
@@ -87,7 +98,7 @@ export function createLaneStateRepo(db: Db): LaneStateRepo {
   return {
     load: (key) => {
       const row = select.get(key);
-      return row ? { pausedUntil: row.paused_until, throttleLimit: row.throttle_limit, throttledUntil: row.throttled_until } : null;
+      return row ? toLaneSnapshot(row) : null;
     },
     save: (key, state, now) => {
       upsert.run(key, state.pausedUntil, state.throttleLimit, state.throttledUntil, now);

@@ -344,4 +344,27 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (message_id, seq)
   );
   `,
+  // Members of a cluster (src/store/instances.ts): each running relay365 instance and its last heartbeat.
+  `
+  CREATE TABLE IF NOT EXISTS instances (
+    id TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL,
+    stopped_at INTEGER
+  );
+  `,
+  // Failed SMTP AUTH attempts get an id column (the rowid they had, by name), as PostgreSQL's have.
+  `
+  CREATE TABLE auth_failures_new (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    username TEXT
+  );
+  INSERT INTO auth_failures_new (id, address, at, username) SELECT rowid, address, at, username FROM auth_failures;
+  DROP TABLE auth_failures;
+  ALTER TABLE auth_failures_new RENAME TO auth_failures;
+  CREATE INDEX auth_failures_address ON auth_failures(address, at);
+  `,
 ];

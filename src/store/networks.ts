@@ -13,7 +13,8 @@ export interface NetworkRule {
   createdAt: number;
 }
 
-interface NetworkRow {
+/** A `relay_networks` row, as both engines read it. */
+export interface NetworkRow {
   id: number;
   cidr: string;
   server_id: number;
@@ -30,7 +31,13 @@ export interface NetworkRepo {
   cidrsForServer(serverId: number): string[];
 }
 
-const toRule = (row: NetworkRow): NetworkRule => ({ id: row.id, cidr: row.cidr, serverId: row.server_id, createdAt: row.created_at });
+/** A `relay_networks` row as relay365 sees it. */
+export const toRule = (row: NetworkRow): NetworkRule => ({
+  id: row.id,
+  cidr: row.cidr,
+  serverId: row.server_id,
+  createdAt: row.created_at,
+});
 
 /** Creates the repository over an open database. */
 export function createNetworkRepo(db: Db, now: () => number = Date.now): NetworkRepo {

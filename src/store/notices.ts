@@ -34,12 +34,24 @@ export interface NoticeRepo {
   done(messageId: string, kind: NoticeKind, detail: string, now: number): void;
 }
 
-interface NoticeRow {
+/** A row of `notices` as both engines read it. */
+export interface NoticeRow {
   message_id: string;
   kind: NoticeKind;
   notice_id: string;
   headers: Buffer | null;
   owed_at: number;
+}
+
+/** A still owed notice as the relay sees it (its header block is dropped once the notice is done). */
+export function toOwedNotice(row: NoticeRow): OwedNotice {
+  return {
+    messageId: row.message_id,
+    kind: row.kind,
+    noticeId: row.notice_id,
+    headers: row.headers ?? Buffer.alloc(0),
+    owedAt: row.owed_at,
+  };
 }
 
 /** Creates the notice repository over an open database. */
@@ -59,14 +71,7 @@ export function createNoticeRepo(db: Db): NoticeRepo {
   return {
     has: (messageId, kind) => selectOne.get(messageId, kind) !== undefined,
     owe: (n) => insert.run(n.messageId, n.kind, n.noticeId, n.headers, n.owedAt).changes > 0,
-    owed: (limit = 100) =>
-      selectOwed.all(limit).map((row) => ({
-        messageId: row.message_id,
-        kind: row.kind,
-        noticeId: row.notice_id,
-        headers: row.headers ?? Buffer.alloc(0),
-        owedAt: row.owed_at,
-      })),
+    owed: (limit = 100) => selectOwed.all(limit).map(toOwedNotice),
     done: db.transaction((messageId: string, kind: NoticeKind, detail: string, now: number) => {
       if (markDone.run(now, messageId, kind).changes > 0) insertEvent.run(now, detail, messageId);
     }),

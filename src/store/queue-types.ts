@@ -1,8 +1,9 @@
 /**
  * The queue's shapes: messages, recipients, events, filters and attempt
- * outcomes as the rest of relay365 sees them, and the row mappers the queue
- * repository uses.
+ * outcomes as the rest of relay365 sees them, and the row mappers both
+ * engines' queue repositories use.
  */
+import type { NoticeKind } from './notices.js';
 
 /** queued: waiting for its first or next attempt; sending: in flight; held: its server cannot authenticate. */
 export type MessageStatus = 'queued' | 'deferred' | 'sending' | 'held' | 'delivered' | 'failed';
@@ -97,6 +98,25 @@ export type AttemptResult =
   | { kind: 'hold'; reply: string }
   | { kind: 'expire'; reply: string };
 
+/** A delivery status notification an attempt's outcome may make owed (the relay reads the headers and reserves its ID). */
+export interface NoticeCandidate {
+  /** Owed when the outcome finishes the message with a recipient failed for good. */
+  failed: boolean;
+  /** Owed when the outcome defers the message. */
+  delayed: boolean;
+  /** The notice's own queue ID. */
+  noticeId: string;
+  /** The original message's header block. */
+  headers: Buffer;
+}
+
+/** What `recordOutcome` did: the message's state, the notice it made owed, and why a notice could not be recorded. */
+export interface RecordedOutcome {
+  status: MessageStatus;
+  owed: NoticeKind | null;
+  noticeError: string | null;
+}
+
 export interface MessageRow {
   id: string;
   server_id: number | null;
@@ -124,6 +144,13 @@ export interface EventRow {
   at: number;
   kind: EventKind;
   detail: string | null;
+}
+
+/** Messages by status from `status, COUNT(*)` rows, every status present (0 when it has none). */
+export function toStatusCounts(rows: readonly { status: MessageStatus; n: number }[]): Record<MessageStatus, number> {
+  const counts: Record<MessageStatus, number> = { queued: 0, deferred: 0, sending: 0, held: 0, delivered: 0, failed: 0 };
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
 }
 
 export function toEvent(e: EventRow): MessageEvent {

@@ -6,10 +6,23 @@
 import type { BodyChunk, BodyRepo } from './bodies.js';
 import type { Db } from './db.js';
 import type { LaneStateRepo } from './lane-state.js';
-import { createNoticeRepo, type NoticeKind, type NoticeRepo } from './notices.js';
+import { createNoticeRepo, type NoticeRepo } from './notices.js';
+import { listQuery } from './queue-list.js';
+import {
+  answers,
+  firstState,
+  isStopping,
+  owedNotice,
+  QUEUE_EVENT,
+  receivedDetail,
+  settledOutcome,
+  stoppedOutcome,
+  type Outcome,
+} from './queue-outcome.js';
 import {
   toEvent,
   toMessage,
+  toStatusCounts,
   type MessageStatus,
   type RecipientStatus,
   type EventKind,
@@ -21,6 +34,8 @@ import {
   type AttemptResult,
   type MessageRow,
   type EventRow,
+  type NoticeCandidate,
+  type RecordedOutcome,
 } from './queue-types.js';
 
 export type {
@@ -33,26 +48,10 @@ export type {
   MessageEvent,
   ListFilter,
   AttemptResult,
+  NoticeCandidate,
+  RecordedOutcome,
 } from './queue-types.js';
-
-/** A delivery status notification an attempt's outcome may make owed (the relay reads the headers and reserves its ID). */
-export interface NoticeCandidate {
-  /** Owed when the outcome finishes the message with a recipient failed for good. */
-  failed: boolean;
-  /** Owed when the outcome defers the message. */
-  delayed: boolean;
-  /** The notice's own queue ID. */
-  noticeId: string;
-  /** The original message's header block. */
-  headers: Buffer;
-}
-
-/** What `recordOutcome` did: the message's state, the notice it made owed, and why a notice could not be recorded. */
-export interface RecordedOutcome {
-  status: MessageStatus;
-  owed: NoticeKind | null;
-  noticeError: string | null;
-}
+export { listQuery } from './queue-list.js';
 
 export interface QueueRepo {
   /**
@@ -98,8 +97,8 @@ export interface QueueRepo {
   markLost(id: string, reason: string, now: number): void;
   /** Fails every queued, deferred or held message of a server with `reason`, deleting their bodies; returns their IDs. */
   failWaiting(serverId: number, reason: string, now: number): string[];
-  /** IDs of every message whose body must be kept (waiting or in flight). */
-  liveIds(): Set<string>;
+  /** IDs of the messages waiting or in flight that have no body (start-up recovery fails them). */
+  bodilessIds(): string[];
   list(filter?: ListFilter): QueuedMessage[];
   events(id: string): MessageEvent[];
   addEvent(messageId: string | null, serverId: number | null, kind: EventKind, detail: string | null, now: number): void;
@@ -133,39 +132,9 @@ export const DELIVERY_PATH_SQL = {
   nextDueAt: `SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`,
 } as const;
 
-/** A LIKE pattern matching text that starts with `prefix`, its wildcards escaped. */
-const startsWith = (prefix: string): string => `${prefix.replace(/[\\%_]/g, '\\$&')}%`;
-
-/** The relay log's query for `filter`: newest first, every filter served by an index. */
-export function listQuery(filter: ListFilter): { sql: string; params: unknown[] } {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (filter.serverId !== undefined) {
-    where.push('server_id = ?');
-    params.push(filter.serverId);
-  }
-  if (filter.status !== undefined) {
-    where.push('status = ?');
-    params.push(filter.status);
-  }
-  // Prefix LIKEs on the NOCASE indexes (see MIGRATIONS) become index range searches; `%…%` would scan every row.
-  if (filter.sender) {
-    where.push(`mail_from LIKE ? ESCAPE '\\'`);
-    params.push(startsWith(filter.sender));
-  }
-  if (filter.recipient) {
-    where.push(`id IN (SELECT message_id FROM recipients WHERE address LIKE ? ESCAPE '\\')`);
-    params.push(startsWith(filter.recipient));
-  }
-  if (filter.after) {
-    // Keyset pagination in the list's own order: later pages stay right while new mail arrives.
-    where.push('(received_at < ? OR (received_at = ? AND id < ?))');
-    params.push(filter.after.receivedAt, filter.after.receivedAt, filter.after.id);
-  }
-  params.push(filter.limit ?? 200);
-  const sql = `SELECT * FROM messages ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT ?`;
-  return { sql, params };
-}
+/** Messages waiting or in flight without the first chunk of a body, for both engines. */
+export const BODILESS_SQL = `SELECT id FROM messages m WHERE status NOT IN ('delivered', 'failed')
+         AND NOT EXISTS (SELECT 1 FROM message_bodies b WHERE b.message_id = m.id AND b.seq = 0) ORDER BY id`;
 
 /** Creates the queue repository over an open database; claims reserve through `laneState`; bodies are stored and removed with their records. */
 export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'>, bodies: Pick<BodyRepo, 'append' | 'remove'>): QueueRepo {
@@ -206,44 +175,29 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
     `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND ${WAITING} RETURNING *`,
   );
 
-  const applyRecipients = (
-    id: string,
-    list: { address: string; reply: string }[] | undefined,
-    status: RecipientStatus,
-    now: number,
-  ): void => {
-    for (const r of list ?? []) setRecipient.run(status, r.reply, now, id, r.address);
+  /** Writes an outcome's message columns and event; its status. */
+  const writeOutcome = (id: string, serverId: number | null, outcome: Outcome, now: number): MessageStatus => {
+    setMessage.run(outcome.status, outcome.nextAttemptAt, outcome.lastReply, now, id);
+    if (outcome.event) insertEvent.run(id, serverId, now, outcome.event.kind, outcome.event.detail);
+    return outcome.status;
+  };
+  /** Fails the message's pending recipients with `reply`. */
+  const failPending = (id: string, reply: string, now: number): void => {
+    for (const { address } of selectPending.all(id)) setRecipient.run('failed', reply, now, id, address);
   };
 
   /** An attempt's outcome: recipient states, message state, events (inside the caller's transaction). */
   const applyAttempt = (id: string, result: AttemptResult, now: number): MessageStatus => {
     const serverId = serverOf(id);
-    if (result.kind === 'hold') {
-      setMessage.run('held', now, result.reply, now, id);
-      insertEvent.run(id, serverId, now, 'held', result.reply);
-      return 'held';
+    if (isStopping(result)) {
+      if (result.kind === 'expire') failPending(id, result.reply, now);
+      return writeOutcome(id, serverId, stoppedOutcome(result, now), now);
     }
-    if (result.kind === 'expire') {
-      for (const address of selectPending.all(id).map((r) => r.address)) setRecipient.run('failed', result.reply, now, id, address);
-      setMessage.run('failed', now, result.reply, now, id);
-      insertEvent.run(id, serverId, now, 'failed', result.reply);
-      return 'failed';
-    }
-    applyRecipients(id, result.delivered, 'delivered', now);
-    applyRecipients(id, result.failed, 'failed', now);
-    for (const r of result.delivered ?? []) insertEvent.run(id, serverId, now, 'delivered', `${r.address}: ${r.reply}`);
-    for (const r of result.failed ?? []) insertEvent.run(id, serverId, now, 'failed', `${r.address}: ${r.reply}`);
+    const answered = answers(result);
+    for (const r of answered) setRecipient.run(r.status, r.reply, now, id, r.address);
+    for (const { event } of answered) insertEvent.run(id, serverId, now, event.kind, event.detail);
     const pending = selectPending.all(id).length;
-    if (result.kind === 'defer' && pending > 0) {
-      setMessage.run('deferred', result.nextAttemptAt, result.reply, now, id);
-      insertEvent.run(id, serverId, now, 'deferred', `${result.reply} (next attempt ${new Date(result.nextAttemptAt).toISOString()})`);
-      return 'deferred';
-    }
-    const anyDelivered = selectAnyDelivered.get(id) !== undefined;
-    const status: MessageStatus = anyDelivered ? 'delivered' : 'failed';
-    const lastReply = result.kind === 'done' ? (result.delivered[0]?.reply ?? result.failed[0]?.reply ?? '') : result.reply;
-    setMessage.run(status, now, lastReply, now, id);
-    return status;
+    return writeOutcome(id, serverId, settledOutcome(result, now, pending, selectAnyDelivered.get(id) !== undefined), now);
   };
   const notices = createNoticeRepo(db);
 
@@ -251,22 +205,9 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
     insert: db.transaction((messages: NewMessage[], chunks: BodyChunk[] = []) => {
       for (const chunk of chunks) bodies.append(chunk);
       for (const m of messages) {
-        const status = m.status ?? 'queued';
-        insertMessage.run({
-          ...m,
-          status,
-          attempts: status === 'sending' ? 1 : 0,
-          body8bit: m.body8bit ? 1 : 0,
-          smtputf8: m.smtputf8 ? 1 : 0,
-        });
+        insertMessage.run({ ...m, ...firstState(m) });
         for (const rcpt of m.recipients) insertRecipient.run(m.id, rcpt);
-        insertEvent.run(
-          m.id,
-          m.serverId,
-          m.receivedAt,
-          'received',
-          `from ${m.mailFrom} to ${m.recipients.length} recipient(s), ${m.size} bytes`,
-        );
+        insertEvent.run(m.id, m.serverId, m.receivedAt, 'received', receivedDetail(m));
       }
     }),
     nextDueAt: (serverId) => selectNextDue.get(serverId)?.t ?? null,
@@ -298,13 +239,7 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
     recordAttempt: db.transaction(applyAttempt),
     recordOutcome: db.transaction((id: string, result: AttemptResult, now: number, notice: NoticeCandidate): RecordedOutcome => {
       const status = applyAttempt(id, result, now);
-      const finished = status === 'delivered' || status === 'failed';
-      const kind: NoticeKind | null =
-        notice.failed && finished && selectAnyFailed.get(id) !== undefined
-          ? 'failed'
-          : notice.delayed && status === 'deferred'
-            ? 'delayed'
-            : null;
+      const kind = owedNotice(notice, status, notice.failed && selectAnyFailed.get(id) !== undefined);
       if (kind === null) return { status, owed: null, noticeError: null };
       try {
         const owed = notices.owe({ messageId: id, kind, noticeId: notice.noticeId, headers: notice.headers, owedAt: now });
@@ -330,7 +265,7 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
         .all(serverId, limit) as { id: string }[];
       for (const { id } of ids) {
         markQueued.run(now, now, id);
-        insertEvent.run(id, serverId, now, 'released', 'retrying held mail');
+        insertEvent.run(id, serverId, now, 'released', QUEUE_EVENT.released);
       }
       return ids.length;
     }),
@@ -341,13 +276,13 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
       }[];
       for (const { id, server_id } of ids) {
         markQueued.run(now, now, id);
-        insertEvent.run(id, server_id, now, 'requeued', 'relay restarted while this message was being delivered');
+        insertEvent.run(id, server_id, now, 'requeued', QUEUE_EVENT.requeued);
       }
       return ids.length;
     }),
     markLost: (id, reason, now) => {
       db.transaction(() => {
-        for (const { address } of selectPending.all(id)) setRecipient.run('failed', reason, now, id, address);
+        failPending(id, reason, now);
         setMessage.run('failed', now, reason, now, id);
         insertEvent.run(id, serverOf(id), now, 'failed', reason);
       })();
@@ -357,17 +292,14 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
         id: string;
       }[];
       for (const { id } of ids) {
-        for (const { address } of selectPending.all(id)) setRecipient.run('failed', reason, now, id, address);
+        failPending(id, reason, now);
         setMessage.run('failed', now, reason, now, id);
         insertEvent.run(id, serverId, now, 'failed', reason);
         bodies.remove(id);
       }
       return ids.map((r) => r.id);
     }),
-    liveIds: () =>
-      new Set(
-        (db.prepare(`SELECT id FROM messages WHERE status NOT IN ('delivered', 'failed')`).all() as { id: string }[]).map((r) => r.id),
-      ),
+    bodilessIds: () => (db.prepare(BODILESS_SQL).all() as { id: string }[]).map((r) => r.id),
     list: (filter = {}) => {
       const { sql, params } = listQuery(filter);
       return (db.prepare(sql).all(...params) as MessageRow[]).map(toMessage);
@@ -389,7 +321,7 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
       ) as { id: string; server_id: number | null }[];
       for (const row of rows) {
         markQueued.run(now, now, row.id);
-        insertEvent.run(row.id, row.server_id, now, 'released', `retried by ${by}`);
+        insertEvent.run(row.id, row.server_id, now, 'released', QUEUE_EVENT.retried(by));
       }
       return rows.length;
     }),
@@ -397,7 +329,7 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
       const serverId = serverOf(id);
       const deleted = db.prepare(`DELETE FROM messages WHERE id = ? AND status != 'sending'`).run(id).changes > 0;
       if (deleted) {
-        insertEvent.run(id, serverId, now, 'deleted', 'deleted by an admin');
+        insertEvent.run(id, serverId, now, 'deleted', QUEUE_EVENT.deleted);
         bodies.remove(id);
       }
       return deleted;
@@ -405,15 +337,14 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
     addEvent: (messageId, serverId, kind, detail, now) => {
       insertEvent.run(messageId, serverId, now, kind, detail);
     },
-    countsByStatus: (serverId) => {
-      const counts: Record<MessageStatus, number> = { queued: 0, deferred: 0, sending: 0, held: 0, delivered: 0, failed: 0 };
-      const rows = (
-        serverId === undefined
+    countsByStatus: (serverId) =>
+      toStatusCounts(
+        (serverId === undefined
           ? db.prepare('SELECT status, COUNT(*) AS n FROM messages GROUP BY status').all()
-          : db.prepare('SELECT status, COUNT(*) AS n FROM messages WHERE server_id = ? GROUP BY status').all(serverId)
-      ) as { status: MessageStatus; n: number }[];
-      for (const row of rows) counts[row.status] = row.n;
-      return counts;
-    },
+          : db.prepare('SELECT status, COUNT(*) AS n FROM messages WHERE server_id = ? GROUP BY status').all(serverId)) as {
+          status: MessageStatus;
+          n: number;
+        }[],
+      ),
   };
 }

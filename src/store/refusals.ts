@@ -5,6 +5,8 @@
  * bumps that row's count instead of adding one, the table keeps at most
  * REFUSAL_ROW_CAP rows (the least recent go first), and the retention timer
  * deletes rows older than RELAY365_RETENTION_DAYS (src/store/retention.ts).
+ * The row shape, its mapper and the cap's rhythm here serve PostgreSQL's
+ * engine too (postgres/refusals.ts).
  */
 import type { Db } from './db.js';
 
@@ -14,6 +16,9 @@ export const REFUSAL_COALESCE_MS = 60_000;
 export const REFUSAL_ROW_CAP = 20_000;
 /** The cap is enforced each time this many more rows were added, so most batches cost only their inserts and updates. */
 const CAP_EVERY = 100;
+
+/** Whether adding the row `id` calls for enforcing the cap (every CAP_EVERY ids). */
+export const capDue = (id: number): boolean => id % CAP_EVERY === 0;
 
 /** One refusal, or a run of like ones, as handed to the store (already cleaned by src/relay/refusals.ts). */
 export interface RefusalEntry {
@@ -60,7 +65,8 @@ export interface RefusalRepo {
   list(filter?: RefusalFilter): StoredRefusal[];
 }
 
-interface RefusalRow {
+/** A refusal as both engines store it. */
+export interface RefusalRow {
   id: number;
   client: string;
   reason: string;
@@ -72,7 +78,7 @@ interface RefusalRow {
   last_at: number;
 }
 
-const toRefusal = (row: RefusalRow): StoredRefusal => ({
+export const toRefusal = (row: RefusalRow): StoredRefusal => ({
   id: row.id,
   client: row.client,
   reason: row.reason,
@@ -123,7 +129,7 @@ export function createRefusalRepo(db: Db): RefusalRepo {
 
   return {
     record: db.transaction((entries: readonly RefusalEntry[]): void => {
-      let capDue = false;
+      let due = false;
       for (const e of entries) {
         const recent = selectRecent.get(e.client, e.reason, e.firstAt - REFUSAL_COALESCE_MS);
         if (recent) {
@@ -131,9 +137,9 @@ export function createRefusalRepo(db: Db): RefusalRepo {
           continue;
         }
         const id = Number(insert.run(e.client, e.reason, e.detail, e.hint, e.username, e.count, e.firstAt, e.lastAt).lastInsertRowid);
-        capDue ||= id % CAP_EVERY === 0;
+        due ||= capDue(id);
       }
-      if (capDue) trim.run(REFUSAL_ROW_CAP);
+      if (due) trim.run(REFUSAL_ROW_CAP);
     }),
     list: (filter = {}) => {
       const { sql, params } = refusalListQuery(filter);

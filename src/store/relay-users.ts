@@ -28,7 +28,8 @@ export interface NewRelayUser {
 
 export type RelayUserChanges = Partial<Omit<NewRelayUser, 'name'>>;
 
-interface RelayUserRow {
+/** A `relay_users` row, as both engines read it. */
+export interface RelayUserRow {
   id: number;
   name: string;
   password_hash: string;
@@ -55,7 +56,8 @@ export interface RelayUserRepo {
   namesForServer(serverId: number): string[];
 }
 
-function toRelayUser(row: RelayUserRow): RelayUser {
+/** A `relay_users` row as relay365 sees it (without its password hash). */
+export function toRelayUser(row: RelayUserRow): RelayUser {
   return {
     id: row.id,
     name: row.name,
@@ -68,7 +70,24 @@ function toRelayUser(row: RelayUserRow): RelayUser {
   };
 }
 
-const joinList = (list: string[] | undefined): string | null | undefined => (list === undefined ? undefined : list.join('\n') || null);
+/** An allowed From list as stored: one entry a line, null for an empty list, undefined to keep the stored one. */
+export const joinList = (list: string[] | undefined): string | null | undefined =>
+  list === undefined ? undefined : list.join('\n') || null;
+
+/**
+ * The values of an UPDATE that changes what `changes` names: the password hash, the server, whether to replace the
+ * allowed From list (1 or 0) and the list, the disabled flag; null keeps the stored value (`COALESCE`).
+ */
+export function relayUserChangeValues(changes: RelayUserChanges): [string | null, number | null, number, string | null, number | null] {
+  const allowFrom = joinList(changes.allowFrom);
+  return [
+    changes.passwordHash ?? null,
+    changes.serverId ?? null,
+    allowFrom === undefined ? 0 : 1,
+    allowFrom ?? null,
+    changes.disabled === undefined ? null : changes.disabled ? 1 : 0,
+  ];
+}
 
 /** Creates the repository over an open database. */
 export function createRelayUserRepo(db: Db, now: () => number = Date.now): RelayUserRepo {
@@ -103,23 +122,14 @@ export function createRelayUserRepo(db: Db, now: () => number = Date.now): Relay
       return mustGet(Number(info.lastInsertRowid));
     },
     update: (id, changes) => {
-      const allowFrom = joinList(changes.allowFrom);
       db.prepare(
         `UPDATE relay_users SET password_hash = COALESCE(?, password_hash),
            server_id = COALESCE(?, server_id),
-           allowed_from = CASE WHEN ? THEN ? ELSE allowed_from END,
+           allowed_from = CASE WHEN ? = 1 THEN ? ELSE allowed_from END,
            disabled = COALESCE(?, disabled),
            updated_at = ?
          WHERE id = ?`,
-      ).run(
-        changes.passwordHash ?? null,
-        changes.serverId ?? null,
-        allowFrom === undefined ? 0 : 1,
-        allowFrom ?? null,
-        changes.disabled === undefined ? null : changes.disabled ? 1 : 0,
-        now(),
-        id,
-      );
+      ).run(...relayUserChangeValues(changes), now(), id);
       return mustGet(id);
     },
     remove: (id) => db.prepare('DELETE FROM relay_users WHERE id = ?').run(id).changes > 0,

@@ -17,7 +17,7 @@ export interface PruneResult {
 }
 
 export interface DatabaseStats {
-  /** The database file and its write-ahead log, in bytes. */
+  /** The database's size, in bytes: SQLite's file and its write-ahead log; PostgreSQL's pg_database_size. */
   bytes: number;
   /** Messages the relay log holds (waiting and finished). */
   messages: number;
@@ -30,7 +30,10 @@ export interface RetentionRepo {
    * and every refusal last seen before `cutoff`; one transaction.
    */
   pruneBatch(cutoff: number, limit: number): PruneResult;
-  /** Copies the write-ahead log into the database where no reader needs it (never waits for locks). */
+  /**
+   * Copies the write-ahead log into the database where no reader needs it (never waits for locks).
+   * Nothing to do on PostgreSQL, whose server checkpoints on its own.
+   */
   checkpoint(): void;
   stats(): DatabaseStats;
 }

@@ -16,6 +16,7 @@ import {
   type SECURE_MODES,
   type SecretKey,
   type ServerSettings,
+  type SettingKey,
   type SIGN_IN_MODES,
 } from './server-schema.js';
 
@@ -69,8 +70,8 @@ export interface StatusUpdate {
   refreshedAt?: number | null;
 }
 
-/** A row of `servers`: each setting in its column (see server-schema.ts), then the status columns. */
-type ServerRow = Record<string, unknown> & {
+/** A row of `servers` (either engine): each setting in its column (see server-schema.ts), then the status columns. */
+export type ServerRow = Record<string, unknown> & {
   id: number;
   is_default: number;
   status: ServerStatus;
@@ -100,7 +101,16 @@ export const IDENTITY_KEYS: readonly (keyof ServerSettings & keyof EmailServer)[
   'graphEndpoint',
 ];
 
-function toServer(row: ServerRow): EmailServer {
+/**
+ * Whether `changes` move an Office 365 server to another identity: its tokens and signed-in account
+ * then belong to the old app, tenant or cloud, and the server starts again from Not Authorized.
+ */
+export function identityChanged(before: EmailServer, changes: Partial<ServerSettings>): boolean {
+  return before.method === 'office365' && IDENTITY_KEYS.some((key) => key in changes && changes[key] !== before[key]);
+}
+
+/** A stored row as an email server: lists split, secrets reduced to whether they are set. */
+export function toServer(row: ServerRow): EmailServer {
   const settings: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) {
     const { kind, column } = settingSpec(key);
@@ -127,6 +137,45 @@ function toServer(row: ServerRow): EmailServer {
     tokenRefreshedAt: row.token_refreshed_at,
     revision: row.revision,
   };
+}
+
+/**
+ * A setting's columns and values as stored (either engine): secrets sealed with `box`, lists one entry
+ * a line (an empty list NULL); a client certificate also writes its thumbprint and expiry (the schema
+ * has checked it).
+ */
+export function settingColumns(box: SecretBox, key: keyof ServerSettings, value: unknown): [column: string, value: unknown][] {
+  const { kind, column } = settingSpec(key);
+  if (key === 'clientCertificate') {
+    const reading = typeof value === 'string' && value ? readClientCertificate(value) : null;
+    if (reading && !reading.ok) throw new Error(`Office 365 Client Certificate: ${reading.problem}`);
+    const facts = reading?.certificate ?? null;
+    return [
+      [column, facts ? box.seal(value as string) : null],
+      ['client_certificate_thumbprint', facts?.thumbprintSha256 ?? null],
+      ['client_certificate_expires_at', facts?.expiresAt ?? null],
+    ];
+  }
+  if (kind === 'secret') return [[column, typeof value === 'string' && value ? box.seal(value) : null]];
+  return [[column, Array.isArray(value) ? value.join('\n') || null : value]];
+}
+
+/** The columns and values of the settings `settings` holds (by default those it names), as stored. */
+export function settingsColumns(
+  box: SecretBox,
+  settings: Partial<ServerSettings>,
+  keys: readonly SettingKey[] = SETTING_KEYS.filter((key) => key in settings),
+): [column: string, value: unknown][] {
+  return keys.flatMap((key) => settingColumns(box, key, settings[key]));
+}
+
+/**
+ * A status update's values in the order both engines' UPDATE takes them: status, code, message, hint,
+ * the time, then the account and refresh time (null keeps the stored ones).
+ */
+export function statusValues(update: StatusUpdate, at: number): unknown[] {
+  const { status, code = null, message = null, hint = null, account = null, refreshedAt = null } = update;
+  return [status, code, message, hint, at, account, refreshedAt];
 }
 
 export interface ServerRepo {
@@ -169,26 +218,6 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     if (!row) throw new Error(`no email server with id ${id}`);
     return toServer(row);
   };
-  const sealOrNull = (value: string | null | undefined): Buffer | null => (value ? box.seal(value) : null);
-  /**
-   * A setting's columns and values as stored: secrets sealed, lists one entry a line (an empty list
-   * NULL); a client certificate also writes its thumbprint and expiry (the schema has checked it).
-   */
-  const toColumns = (key: keyof ServerSettings, value: unknown): [string, unknown][] => {
-    const { kind, column } = settingSpec(key);
-    if (key === 'clientCertificate') {
-      const reading = typeof value === 'string' && value ? readClientCertificate(value) : null;
-      if (reading && !reading.ok) throw new Error(`Office 365 Client Certificate: ${reading.problem}`);
-      const facts = reading?.certificate ?? null;
-      return [
-        [column, facts ? box.seal(value as string) : null],
-        ['client_certificate_thumbprint', facts?.thumbprintSha256 ?? null],
-        ['client_certificate_expires_at', facts?.expiresAt ?? null],
-      ];
-    }
-    if (kind === 'secret') return [[column, sealOrNull(value as string | null | undefined)]];
-    return [[column, Array.isArray(value) ? value.join('\n') || null : value]];
-  };
 
   const setDefault = (id: number): void => {
     clearDefault.run();
@@ -211,7 +240,7 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
     },
     add: (settings, makeDefault = false) =>
       db.transaction(() => {
-        const fields = SETTING_KEYS.flatMap((key) => toColumns(key, settings[key]));
+        const fields = settingsColumns(box, settings, SETTING_KEYS);
         const columns = [...fields.map(([c]) => c), 'created_at', 'updated_at'];
         const values = [...fields.map(([, v]) => v), now(), now()];
         const info = db.prepare(`INSERT INTO servers (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
@@ -225,19 +254,16 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
         const before = mustGet(id);
         const sets: string[] = [];
         const values: unknown[] = [];
-        for (const key of SETTING_KEYS) {
-          if (!(key in changes)) continue;
-          for (const [column, value] of toColumns(key, changes[key])) {
-            sets.push(`${column} = ?`);
-            values.push(value);
-          }
+        for (const [column, value] of settingsColumns(box, changes)) {
+          sets.push(`${column} = ?`);
+          values.push(value);
         }
         sets.push('revision = revision + 1', 'updated_at = ?');
         values.push(now(), id);
         db.prepare(`UPDATE servers SET ${sets.join(', ')} WHERE id = ?`).run(...values);
         // The tokens and the signed-in account belong to the old app, tenant or cloud: whoever changes those
         // (panel, CLI, API) starts again from Not Authorized.
-        if (before.method === 'office365' && IDENTITY_KEYS.some((key) => key in changes && changes[key] !== before[key])) {
+        if (identityChanged(before, changes)) {
           db.prepare('DELETE FROM token_caches WHERE server_id = ?').run(id);
           db.prepare(
             `UPDATE servers SET status = 'not_authorized', status_code = NULL, status_message = NULL, status_hint = NULL,
@@ -260,16 +286,7 @@ export function createServerRepo(db: Db, box: SecretBox, now: () => number = Dat
            authorized_account = COALESCE(?, authorized_account),
            token_refreshed_at = COALESCE(?, token_refreshed_at)
          WHERE id = ?`,
-      ).run(
-        update.status,
-        update.code ?? null,
-        update.message ?? null,
-        update.hint ?? null,
-        now(),
-        update.account ?? null,
-        update.refreshedAt ?? null,
-        id,
-      );
+      ).run(...statusValues(update, now()), id);
     },
     clientSecret: (id) => {
       const sealed = selectSecret.get(id)?.client_secret_enc;

@@ -32,7 +32,8 @@ export interface OAuthState {
 /** Why a `state` came back refused (no token request is made for any of these). */
 export type StateProblem = 'unknown' | 'used' | 'expired' | 'other_session';
 
-interface SessionRow {
+/** A `sessions` row (without its flash), as both engines read it. */
+export interface SessionRow {
   id_hash: string;
   user_id: number;
   created_at: number;
@@ -40,7 +41,8 @@ interface SessionRow {
   expires_at: number;
 }
 
-interface StateRow {
+/** An `oauth_states` row, as both engines read it. */
+export interface StateRow {
   state_hash: string;
   session_hash: string;
   server_id: number;
@@ -65,48 +67,78 @@ export interface SessionRepo {
   consumeState(state: string, sessionHash: string | null): OAuthState | { problem: StateProblem };
 }
 
+/** A session's `last_seen_at` is written at most this often: each write is a commit. */
 const TOUCH_EVERY_MS = 60_000;
+
+/** Old OAuth states are kept a day after they expire so that a reused one is reported as reused, not unknown. */
+export const STATE_KEEP_MS = 24 * 60 * 60_000;
+
+/** A `sessions` row as the panel sees it. */
+export const toSession = (row: SessionRow): Session => ({
+  idHash: row.id_hash,
+  userId: row.user_id,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+});
+
+/** When a session seen at `t` ends: after its idle time, and never later than its absolute lifetime. */
+const expiry = (times: SessionTimes, createdAt: number, t: number): number => Math.min(createdAt + times.absoluteMs, t + times.idleMs);
+
+/** A new session for `userId` at `t`: its raw id (for the cookie only) and the row to store. */
+export function newSession(userId: number, t: number, times: SessionTimes): { id: string; row: SessionRow } {
+  const id = randomToken();
+  return { id, row: { id_hash: hashToken(id), user_id: userId, created_at: t, last_seen_at: t, expires_at: expiry(times, t, t) } };
+}
+
+/**
+ * What a request at `t` does to a stored session: `expired` (delete it), `current` (nothing to write), or the
+ * row extended to write, at most once a minute.
+ */
+export function sessionSeen(row: SessionRow, t: number, times: SessionTimes): 'expired' | 'current' | SessionRow {
+  if (row.expires_at <= t) return 'expired';
+  if (t - row.last_seen_at < TOUCH_EVERY_MS) return 'current';
+  return { ...row, last_seen_at: t, expires_at: expiry(times, row.created_at, t) };
+}
+
+/**
+ * The answer for a state that was unused and has just been burned at `t`: a state is burned by any use, even a
+ * refused one (it has left the browser), and it is refused when expired or brought back by another session.
+ */
+export function burnedState(row: StateRow, sessionHash: string | null, t: number, box: SecretBox): OAuthState | { problem: StateProblem } {
+  if (row.expires_at <= t) return { problem: 'expired' };
+  if (sessionHash === null || row.session_hash !== sessionHash) return { problem: 'other_session' };
+  return { serverId: row.server_id, sessionHash: row.session_hash, verifier: box.open(row.verifier_enc) };
+}
 
 /** Creates the repository; `box` seals the PKCE verifiers. */
 export function createSessionRepo(db: Db, box: SecretBox, times: SessionTimes, now: () => number = Date.now): SessionRepo {
   const selectSession = db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id_hash = ?');
-  const toSession = (row: SessionRow): Session => ({
-    idHash: row.id_hash,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-  });
-  const expiry = (createdAt: number, t: number): number => Math.min(createdAt + times.absoluteMs, t + times.idleMs);
 
   return {
     create: (userId) => {
-      const id = randomToken();
       const t = now();
-      const row: SessionRow = { id_hash: hashToken(id), user_id: userId, created_at: t, last_seen_at: t, expires_at: expiry(t, t) };
+      const { id, row } = newSession(userId, t, times);
       db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(t);
-      db.prepare('INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
-        row.id_hash,
-        row.user_id,
-        row.created_at,
-        row.last_seen_at,
-        row.expires_at,
-      );
+      db.prepare(
+        'INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES (@id_hash, @user_id, @created_at, @last_seen_at, @expires_at)',
+      ).run(row);
       return { id, session: toSession(row) };
     },
     touch: (id) => {
       const row = selectSession.get(hashToken(id));
-      const t = now();
       if (!row) return undefined;
-      if (row.expires_at <= t) {
+      const seen = sessionSeen(row, now(), times);
+      if (seen === 'expired') {
         db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(row.id_hash);
         return undefined;
       }
-      if (t - row.last_seen_at >= TOUCH_EVERY_MS) {
-        row.last_seen_at = t;
-        row.expires_at = expiry(row.created_at, t);
-        db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?').run(t, row.expires_at, row.id_hash);
-      }
-      return toSession(row);
+      if (seen === 'current') return toSession(row);
+      db.prepare('UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?').run(
+        seen.last_seen_at,
+        seen.expires_at,
+        seen.id_hash,
+      );
+      return toSession(seen);
     },
     destroy: (id) => {
       db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(hashToken(id));
@@ -123,8 +155,7 @@ export function createSessionRepo(db: Db, box: SecretBox, times: SessionTimes, n
     createState: (input, ttlMs) => {
       const state = randomToken();
       const t = now();
-      // Old states are kept a day so that a reused one is reported as reused, not unknown.
-      db.prepare('DELETE FROM oauth_states WHERE expires_at <= ?').run(t - 24 * 60 * 60_000);
+      db.prepare('DELETE FROM oauth_states WHERE expires_at <= ?').run(t - STATE_KEEP_MS);
       db.prepare(
         'INSERT INTO oauth_states (state_hash, session_hash, server_id, verifier_enc, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ).run(hashToken(state), input.sessionHash, input.serverId, box.seal(input.verifier), t, t + ttlMs);
@@ -135,11 +166,9 @@ export function createSessionRepo(db: Db, box: SecretBox, times: SessionTimes, n
         const row = db.prepare('SELECT * FROM oauth_states WHERE state_hash = ?').get(hashToken(state)) as StateRow | undefined;
         if (!row) return { problem: 'unknown' };
         if (row.used_at !== null) return { problem: 'used' };
-        // Any use burns the state, even a refused one: it has left the browser.
-        db.prepare('UPDATE oauth_states SET used_at = ? WHERE state_hash = ?').run(now(), row.state_hash);
-        if (row.expires_at <= now()) return { problem: 'expired' };
-        if (sessionHash === null || row.session_hash !== sessionHash) return { problem: 'other_session' };
-        return { serverId: row.server_id, sessionHash: row.session_hash, verifier: box.open(row.verifier_enc) };
+        const t = now();
+        db.prepare('UPDATE oauth_states SET used_at = ? WHERE state_hash = ?').run(t, row.state_hash);
+        return burnedState(row, sessionHash, t, box);
       })(),
   };
 }

@@ -24,7 +24,8 @@ export interface NewUser {
   canUpdateSettings: boolean;
 }
 
-interface UserRow {
+/** A `users` row, as both engines read it. */
+export interface UserRow {
   id: number;
   email: string;
   password_hash: string;
@@ -59,6 +60,9 @@ export interface UserRepo {
   useSetupToken(token: string): boolean;
 }
 
+/** A permission flag to write: 1 or 0, or null to keep the stored one (`COALESCE`). */
+export const flagOrKeep = (value: boolean | undefined): number | null => (value === undefined ? null : value ? 1 : 0);
+
 /** SHA-256 of a random token, hex: what the store keeps instead of the token. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -69,7 +73,8 @@ export function randomToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-function toUser(row: UserRow): User {
+/** A `users` row as the panel sees it (without its password hash). */
+export function toUser(row: UserRow): User {
   return {
     id: row.id,
     email: row.email,
@@ -88,7 +93,6 @@ export function createUserRepo(db: Db, now: () => number = Date.now): UserRepo {
     if (!row) throw new Error(`no user with id ${id}`);
     return toUser(row);
   };
-  const flag = (value: boolean | undefined): number | null => (value === undefined ? null : value ? 1 : 0);
 
   return {
     count: () => (db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n,
@@ -117,7 +121,7 @@ export function createUserRepo(db: Db, now: () => number = Date.now): UserRepo {
            can_update_settings = COALESCE(?, can_update_settings),
            updated_at = ?
          WHERE id = ?`,
-      ).run(flag(changes.isSuperAdmin), flag(changes.canUpdateSettings), now(), id);
+      ).run(flagOrKeep(changes.isSuperAdmin), flagOrKeep(changes.canUpdateSettings), now(), id);
       return mustGet(id);
     },
     setPassword: db.transaction((id: number, passwordHash: string, keepSession: string | null): number => {

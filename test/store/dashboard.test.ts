@@ -1,19 +1,19 @@
 /**
- * The admin panel's dashboard figures: outcomes per clock hour over the last
- * 24, waiting mail by status and by server, and the oldest waiting message.
+ * The admin panel's dashboard figures, on both engines: outcomes per clock
+ * hour over the last 24, waiting mail by status, by server and with its
+ * bytes, and the oldest waiting message.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DASHBOARD_SQL, HOUR_MS, windowStart } from '../../src/store/dashboard.js';
 import type { AttemptResult, NewMessage } from '../../src/store/queue.js';
+import type { Store } from '../../src/store/index.js';
+import { ENGINES, openEngineStore, type EngineStore } from '../helpers/engines.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 // 12:34:56 UTC: the window runs from 13:00 the day before to the end of the 12:00 hour.
 const NOW = Date.parse('2030-06-01T12:34:56Z');
 const START = Date.parse('2030-05-31T13:00:00Z');
 const END = START + 24 * HOUR_MS;
-
-let fx: Fixture;
-afterEach(() => fx?.cleanup());
 
 function message(id: string, receivedAt: number, to = ['alice@fabrikam.com']): NewMessage {
   return queuedMessage(id, 1, {
@@ -31,21 +31,28 @@ const refused = (address: string) => ({ address, reply: '550 5.1.10 RESOLVER.ADR
 const delivered = (...to: string[]): AttemptResult => ({ kind: 'done', delivered: to.map(ok), failed: [] });
 const defer = (at: number): AttemptResult => ({ kind: 'defer', nextAttemptAt: at + 5 * 60_000, reply: '451 4.7.500 Server busy' });
 
-async function seedServer(): Promise<void> {
-  fx = createFixture();
-  await fx.store.servers.add(plainServer());
-}
+it('puts the window on the 24 clock hours ending with the current one', () => {
+  expect(windowStart(NOW)).toBe(START);
+  expect(windowStart(START + 23 * HOUR_MS)).toBe(START);
+  expect(windowStart(END)).toBe(START + HOUR_MS);
+});
 
-describe('dashboard figures', () => {
-  it('puts the window on the 24 clock hours ending with the current one', () => {
-    expect(windowStart(NOW)).toBe(START);
-    expect(windowStart(START + 23 * HOUR_MS)).toBe(START);
-    expect(windowStart(END)).toBe(START + HOUR_MS);
+describe.each(ENGINES)('dashboard figures (%s)', (engine) => {
+  let es: EngineStore | undefined;
+  afterEach(async () => {
+    await es?.cleanup();
+    es = undefined;
   });
 
+  /** A fresh store with one email server (id 1). */
+  async function seedServer(): Promise<Store> {
+    es = await openEngineStore(engine);
+    await es.store.servers.add(plainServer());
+    return es.store;
+  }
+
   it('counts each outcome in its hour, inside the window only', async () => {
-    await seedServer();
-    const { queue, dashboard } = fx.store;
+    const { queue, dashboard } = await seedServer();
     const received = START - 2 * HOUR_MS;
     await queue.insert(
       ['BEFORE', 'FIRST', 'LASTMS', 'CURRENT', 'TWICE', 'PARTIAL', 'HELD', 'EXPIRED', 'FUTURE'].map((id) =>
@@ -92,11 +99,12 @@ describe('dashboard figures', () => {
   });
 
   it('counts waiting mail by status and by server, and finds the oldest waiting message', async () => {
-    await seedServer();
-    const { queue, servers, dashboard } = fx.store;
+    const { queue, servers, dashboard } = await seedServer();
     await servers.add(plainServer({ name: 'second' }));
     expect(await dashboard.oldestWaiting()).toBeNull();
     expect(await dashboard.queueCounts()).toEqual({ queued: 0, deferred: 0, sending: 0, held: 0 });
+    expect(await dashboard.waitingGroups()).toEqual([]);
+    expect(await dashboard.waitingByServer()).toEqual(new Map());
     await queue.insert([
       message('DONE', NOW - 10 * HOUR_MS),
       message('HELD', NOW - 3 * HOUR_MS),
@@ -112,6 +120,14 @@ describe('dashboard figures', () => {
 
     expect(await dashboard.queueCounts()).toEqual({ queued: 2, deferred: 1, sending: 1, held: 1 });
     expect(Object.fromEntries(await dashboard.waitingByServer())).toEqual({ 1: 4, 2: 1 });
+    const groups = await dashboard.waitingGroups();
+    expect(groups.sort((a, b) => (a.serverId ?? 0) - (b.serverId ?? 0) || a.status.localeCompare(b.status))).toEqual([
+      { serverId: 1, status: 'deferred', messages: 1, bytes: 100 },
+      { serverId: 1, status: 'held', messages: 1, bytes: 100 },
+      { serverId: 1, status: 'queued', messages: 1, bytes: 100 },
+      { serverId: 1, status: 'sending', messages: 1, bytes: 100 },
+      { serverId: 2, status: 'queued', messages: 1, bytes: 100 },
+    ]);
     expect(await dashboard.oldestWaiting()).toEqual({
       id: 'HELD',
       serverId: 1,
@@ -123,10 +139,16 @@ describe('dashboard figures', () => {
     await queue.recordAttempt('HELD', delivered('alice@fabrikam.com'), NOW);
     expect((await dashboard.oldestWaiting())?.id).toBe('DEFERRED');
   });
+});
+
+describe('dashboard queries on SQLite', () => {
+  let fx: Fixture | undefined;
+  afterEach(() => fx?.cleanup());
 
   // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
   it('answers every query from an index, never by reading a whole table', async () => {
-    await seedServer();
+    fx = createFixture();
+    await fx.store.servers.add(plainServer());
     for (const [name, sql] of Object.entries(DASHBOARD_SQL)) {
       const params = Array<number>((sql.match(/\?/g) ?? []).length).fill(0);
       const plan = (fx.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);

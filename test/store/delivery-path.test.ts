@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asAsync } from '../../src/store/async.js';
 import { createLaneStateRepo } from '../../src/store/lane-state.js';
 import { DELIVERY_PATH_SQL, type NewMessage } from '../../src/store/queue.js';
+import { ENGINES, openEngineStore, type EngineStore } from '../helpers/engines.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -39,21 +40,6 @@ describe('the delivery path of the store', () => {
     }
   });
 
-  it('hands out due mail oldest due first across servers and statuses, up to the limit', async () => {
-    const { servers, queue } = fx.store;
-    const a = (await servers.add(plainServer({ name: 'a' }))).id;
-    const b = (await servers.add(plainServer({ name: 'b' }))).id;
-    await queue.insert([message('A1', a, T0 + 3), message('B1', b, T0 + 1), message('A2', a, T0 + 2), message('B2', b, T0 + 50)]);
-    // A deferred message due before every queued one comes first; one due later is not handed out.
-    await queue.claim('A1', T0 + 10);
-    await queue.recordAttempt('A1', { kind: 'defer', nextAttemptAt: T0, reply: '451 4.3.0 try later' }, T0 + 10);
-    const due = async (serverIds: number[], now: number, limit: number): Promise<string[]> =>
-      (await queue.peekDue(serverIds, now, limit)).map((m) => m.id);
-    expect(await due([a, b], T0 + 20, 10)).toEqual(['A1', 'B1', 'A2']);
-    expect(await due([a, b], T0 + 20, 2)).toEqual(['A1', 'B1']);
-    expect(await due([b], T0 + 100, 1)).toEqual(['B1']);
-  });
-
   // SQLite-specific in its setting up: the 20,000 reservations are made in one SQLite transaction
   // through the synchronous repository (a commit each, each flushing the write-ahead log, takes
   // seconds), and the restart is a second repository over the same handle, which reads the ledger
@@ -82,5 +68,28 @@ describe('the delivery path of the store', () => {
     const reopened = asAsync(createLaneStateRepo(fx.store.db));
     expect(await reopened.fitsAt('box', 70, 14_509, now)).toBe(now);
     expect(await reopened.fitsAt('box', 71, 14_509, now)).toBe(await lanes.fitsAt('box', 71, 14_509, now));
+  });
+});
+
+describe.each(ENGINES)('due mail on %s', (engine) => {
+  let es: EngineStore;
+  beforeEach(async () => {
+    es = await openEngineStore(engine);
+  });
+  afterEach(() => es.cleanup());
+
+  it('hands out due mail oldest due first across servers and statuses, up to the limit', async () => {
+    const { servers, queue } = es.store;
+    const a = (await servers.add(plainServer({ name: 'a' }))).id;
+    const b = (await servers.add(plainServer({ name: 'b' }))).id;
+    await queue.insert([message('A1', a, T0 + 3), message('B1', b, T0 + 1), message('A2', a, T0 + 2), message('B2', b, T0 + 50)]);
+    // A deferred message due before every queued one comes first; one due later is not handed out.
+    await queue.claim('A1', T0 + 10);
+    await queue.recordAttempt('A1', { kind: 'defer', nextAttemptAt: T0, reply: '451 4.3.0 try later' }, T0 + 10);
+    const due = async (serverIds: number[], now: number, limit: number): Promise<string[]> =>
+      (await queue.peekDue(serverIds, now, limit)).map((m) => m.id);
+    expect(await due([a, b], T0 + 20, 10)).toEqual(['A1', 'B1', 'A2']);
+    expect(await due([a, b], T0 + 20, 2)).toEqual(['A1', 'B1']);
+    expect(await due([b], T0 + 100, 1)).toEqual(['B1']);
   });
 });

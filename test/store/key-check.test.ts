@@ -1,16 +1,17 @@
 /**
  * Telling a wrong key from the right one: by the check value sealed with the
- * first key, or, in a database from before it, by any sealed secret.
- * SQLite-specific: the check works on the SQLite handle and reads the database
- * file itself.
+ * first key, or, in a database from before it, by any sealed secret. The
+ * store's key check runs on both engines; the file-level checks are SQLite's.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/store/index.js';
+import { createStore, SESSION_TIMES, type Store } from '../../src/store/index.js';
+import { createPostgresStore } from '../../src/store/postgres/index.js';
 import { holdsSealedValues, recordKeyCheck, testSecretKey, testSecretKeyOf } from '../../src/store/key-check.js';
-import { createSecretBox } from '../../src/store/secret-box.js';
+import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
+import { ENGINES, openEngineStore, type Engine, type EngineStore } from '../helpers/engines.js';
 import { plainServer } from '../helpers/fixture.js';
 
 const RIGHT = createSecretBox(Buffer.from('ab'.repeat(32), 'hex'));
@@ -22,6 +23,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+// SQLite-specific: the check on the handle and on the database file.
 describe('key check', () => {
   it('accepts any key while nothing is sealed', async () => {
     const store = createStore(dir, RIGHT);
@@ -54,5 +56,54 @@ describe('key check', () => {
     recordKeyCheck(store.db, WRONG);
     expect(testSecretKey(store.db, RIGHT)).toBe('opens');
     await store.close();
+  });
+});
+
+describe.each(ENGINES)('the store key check on %s', (engine: Engine) => {
+  let es: EngineStore;
+  const others: Store[] = [];
+  beforeEach(async () => {
+    es = await openEngineStore(engine);
+  });
+  afterEach(async () => {
+    await Promise.all(others.splice(0).map((s) => s.close()));
+    await es.cleanup();
+  });
+
+  /** Another store on the same database, as another instance (or a restart) opens it, sealing with `box`. */
+  async function openAgain(box: SecretBox): Promise<Store> {
+    const store =
+      es.url === null
+        ? createStore(es.dir, box)
+        : await createPostgresStore({ url: es.url, dataDir: es.dir, box, sessionTimes: SESSION_TIMES, applicationName: 'relay365 test' });
+    others.push(store);
+    return store;
+  }
+
+  it('accepts any key while nothing is sealed', async () => {
+    expect(await es.store.keyCheck.verdict()).toBe('untested');
+    expect(await es.store.keyCheck.verdict(WRONG)).toBe('untested');
+  });
+
+  it('tells the wrong key from the right one by the check value once recorded', async () => {
+    await es.store.keyCheck.record();
+    expect(await es.store.keyCheck.verdict()).toBe('opens');
+    expect(await es.store.keyCheck.verdict(RIGHT)).toBe('opens');
+    expect(await es.store.keyCheck.verdict(WRONG)).toBe('wrong');
+    expect(await (await openAgain(WRONG)).keyCheck.verdict()).toBe('wrong');
+  });
+
+  it('tells them apart by a sealed secret before a check value is recorded', async () => {
+    await es.store.servers.add(plainServer({ method: 'password', username: 'relay', password: 'a password of some length' }));
+    expect(await es.store.keyCheck.verdict()).toBe('opens');
+    expect(await es.store.keyCheck.verdict(WRONG)).toBe('wrong');
+  });
+
+  it('keeps the first check value when another key records one, also when two record at once', async () => {
+    const wrong = await openAgain(WRONG);
+    await Promise.all([es.store.keyCheck.record(), (await openAgain(RIGHT)).keyCheck.record()]);
+    await wrong.keyCheck.record();
+    expect(await es.store.keyCheck.verdict()).toBe('opens');
+    expect(await wrong.keyCheck.verdict()).toBe('wrong');
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Retention of the relay log: finished mail and stray events older than
- * RELAY365_RETENTION_DAYS are pruned, hourly, while waiting and younger mail
- * stays; and the relay log's sender and recipient filters, by prefix.
+ * Retention of the relay log, on both engines: finished mail and stray events
+ * older than RELAY365_RETENTION_DAYS are pruned, hourly, while waiting and
+ * younger mail stays, also when two instances prune at once; the database's
+ * size; and the relay log's sender and recipient filters, by prefix.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JOURNAL_SIZE_LIMIT_BYTES } from '../../src/store/db.js';
@@ -9,16 +10,11 @@ import { listQuery, type AttemptResult, type ListFilter, type NewMessage } from 
 import { createRetentionTimer } from '../../src/relay/retention-timer.js';
 import type { Logger } from '../../src/log.js';
 import type { Store } from '../../src/store/index.js';
+import { ENGINES, openEngineStore, type EngineStore } from '../helpers/engines.js';
 import { createFixture, plainServer, queuedMessage, type Fixture } from '../helpers/fixture.js';
 
 const DAY = 24 * 60 * 60_000;
 const NOW = Date.parse('2030-06-01T12:00:00Z');
-
-let fx: Fixture;
-afterEach(() => {
-  vi.useRealTimers();
-  fx?.cleanup();
-});
 
 const logLines: string[] = [];
 const log: Logger = {
@@ -44,7 +40,6 @@ async function seed({ servers, queue }: Store): Promise<void> {
     message('OLDHELD', old),
     message('YOUNGDELIVERED', NOW - 10 * DAY),
   ]);
-  const done: AttemptResult = { kind: 'done', delivered: [{ address: 'alice@fabrikam.com', reply: '250 2.0.0 OK' }], failed: [] };
   await queue.recordAttempt('OLDDELIVERED', done, old + 60_000);
   await queue.recordAttempt('YOUNGDELIVERED', done, NOW - 10 * DAY + 60_000);
   await queue.recordAttempt('OLDFAILED', { kind: 'expire', reply: 'expired' }, old + 5 * DAY);
@@ -56,18 +51,31 @@ async function seed({ servers, queue }: Store): Promise<void> {
   await queue.addEvent('GONE2', 1, 'deleted', 'deleted by an admin', NOW - DAY);
 }
 
+const done: AttemptResult = { kind: 'done', delivered: [{ address: 'alice@fabrikam.com', reply: '250 2.0.0 OK' }], failed: [] };
+
 const explain = (f: Fixture, filter: ListFilter): string[] => {
   const { sql, params } = listQuery(filter);
   return (f.store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
 };
 
-describe('retention', () => {
+describe.each(ENGINES)('retention (%s)', (engine) => {
+  let es: EngineStore | undefined;
+  afterEach(async () => {
+    vi.useRealTimers();
+    await es?.cleanup();
+    es = undefined;
+  });
+  const openStore = async (): Promise<Store> => {
+    es = await openEngineStore(engine);
+    return es.store;
+  };
+
   it('prunes delivered and failed mail older than the retention with its recipients and events, keeping waiting and younger mail', async () => {
-    fx = createFixture();
-    await seed(fx.store);
-    const { queue } = fx.store;
+    const store = await openStore();
+    await seed(store);
+    const { queue } = store;
     // Batches of 2 rows: the run goes on until nothing older is left.
-    const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => NOW, batchSize: 2 });
+    const timer = createRetentionTimer({ retention: store.retention, log, retentionDays: 30, now: () => NOW, batchSize: 2 });
     expect(await timer.runOnce()).toEqual({ messages: 2, events: 6 });
 
     for (const id of ['OLDDELIVERED', 'OLDFAILED']) {
@@ -90,50 +98,122 @@ describe('retention', () => {
   });
 
   it('keeps everything younger than RELAY365_RETENTION_DAYS', async () => {
-    fx = createFixture();
-    await seed(fx.store);
-    const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 60, now: () => NOW });
+    const store = await openStore();
+    await seed(store);
+    const timer = createRetentionTimer({ retention: store.retention, log, retentionDays: 60, now: () => NOW });
     expect(await timer.runOnce()).toEqual({ messages: 0, events: 0 });
-    expect(await fx.store.queue.get('OLDDELIVERED')).toMatchObject({ status: 'delivered' });
+    expect(await store.queue.get('OLDDELIVERED')).toMatchObject({ status: 'delivered' });
   });
 
-  it('runs once at start and then every hour on the clock it is given', async () => {
+  it('deletes at most the batch’s limit of messages, and of stray events once no old message is left', async () => {
+    const store = await openStore();
+    await seed(store);
+    const cutoff = NOW - 30 * DAY;
+    const batch = () => store.retention.pruneBatch(cutoff, 1);
+    expect(await batch()).toEqual({ messages: 1, events: 2 });
+    // A full batch of messages: the stray events wait.
+    expect(await batch()).toEqual({ messages: 1, events: 2 });
+    // No old message left: stray events, as many as the limit.
+    expect(await batch()).toEqual({ messages: 0, events: 1 });
+    expect(await batch()).toEqual({ messages: 0, events: 1 });
+    expect(await batch()).toEqual({ messages: 0, events: 0 });
+  });
+
+  it('prunes each message once when two instances prune at once', async () => {
+    const store = await openStore();
+    const { servers, queue, retention } = store;
+    await servers.add(plainServer());
+    const ids = Array.from({ length: 12 }, (_, i) => `OLD${i}`);
+    await queue.insert(ids.map((id) => message(id, NOW - 40 * DAY)));
+    for (const id of ids) await queue.recordAttempt(id, done, NOW - 40 * DAY + 60_000);
+    // Connections opened beforehand, so that the batches below do run at the same time.
+    await Promise.all(Array.from({ length: 10 }, () => retention.stats()));
+    const results = await Promise.all(Array.from({ length: 4 }, () => retention.pruneBatch(NOW - 30 * DAY, 3)));
+    expect(results.reduce((sum, r) => sum + r.messages, 0)).toBe(12);
+    expect(results.reduce((sum, r) => sum + r.events, 0)).toBe(24);
+    for (const id of ids) expect(await queue.get(id)).toBeUndefined();
+  });
+
+  it('reports the database’s size and the messages it holds', async () => {
+    const store = await openStore();
+    expect(await store.retention.stats()).toEqual({ bytes: expect.any(Number), messages: 0 });
+    await seed(store);
+    const { bytes, messages } = await store.retention.stats();
+    expect(messages).toBe(5);
+    expect(bytes).toBeGreaterThan(0);
+    await store.retention.checkpoint();
+    await createRetentionTimer({ retention: store.retention, log, retentionDays: 30, now: () => NOW }).runOnce();
+    expect((await store.retention.stats()).messages).toBe(3);
+  });
+
+  it('runs once at start and then every hour on the clock it is given, and no more once stopped', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    fx = createFixture();
-    await fx.store.servers.add(plainServer());
+    const store = await openStore();
+    await store.servers.add(plainServer());
     const clock = { now: NOW };
-    const { queue } = fx.store;
+    const { queue } = store;
     await queue.insert([message('FIRST', NOW - 31 * DAY), message('SECOND', NOW - 29 * DAY)]);
     await queue.recordAttempt('FIRST', { kind: 'expire', reply: 'expired' }, NOW - 26 * DAY);
     await queue.recordAttempt('SECOND', { kind: 'expire', reply: 'expired' }, NOW - 24 * DAY);
-    const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => clock.now });
+    // A run ends with its checkpoint: told here, so the test waits for the store (which may answer later), not a clock.
+    const runs: number[] = [];
+    let ran = (): void => undefined;
+    const nextRun = (): Promise<void> =>
+      new Promise((resolve) => {
+        ran = resolve;
+      });
+    const retention = {
+      pruneBatch: store.retention.pruneBatch,
+      checkpoint: async () => {
+        await store.retention.checkpoint();
+        runs.push(clock.now);
+        ran();
+      },
+    };
+    // After a run: its promise settles and the next run is scheduled (a real turn of the event loop).
+    const settled = () => new Promise((resolve) => setImmediate(resolve));
+    const timer = createRetentionTimer({ retention, log, retentionDays: 30, now: () => clock.now });
+    let run = nextRun();
     timer.start();
-    await vi.advanceTimersByTimeAsync(0);
+    await run;
+    await settled();
     expect(await queue.get('FIRST')).toBeUndefined();
     expect(await queue.get('SECOND')).toBeDefined();
     clock.now += 2 * DAY;
+    run = nextRun();
     await vi.advanceTimersByTimeAsync(59 * 60_000);
+    expect(runs).toHaveLength(1);
     expect(await queue.get('SECOND')).toBeDefined();
     await vi.advanceTimersByTimeAsync(60_000);
+    await run;
+    await settled();
     expect(await queue.get('SECOND')).toBeUndefined();
     await timer.stop();
-    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(3 * 60 * 60_000);
+    expect(runs).toEqual([NOW, NOW + 2 * DAY]);
   });
 
-  it('logs a failed run and tries again at the next one instead of stopping the relay', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    fx = createFixture();
-    const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => NOW });
-    // SQLite-specific: the failure is made by closing the handle behind the seam.
-    fx.store.db.close();
-    logLines.length = 0;
-    timer.start();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(logLines).toEqual([expect.stringContaining('pruning the relay log failed; retrying at the next run')]);
-    await vi.advanceTimersByTimeAsync(60 * 60_000);
-    expect(logLines).toHaveLength(2);
-    await timer.stop();
-    expect(vi.getTimerCount()).toBe(0);
+  it('matches senders and recipients that start with the text, in any case, with LIKE wildcards taken literally', async () => {
+    const store = await openStore();
+    await store.servers.add(plainServer());
+    await store.queue.insert([
+      message('A', NOW, 'Printer@Contoso.com', ['Alice@Fabrikam.com']),
+      message('B', NOW + 1, 'erp@contoso.com', ['bob@fabrikam.com']),
+    ]);
+    const ids = async (filter: ListFilter): Promise<string[]> => (await store.queue.list(filter)).map((m) => m.id);
+    expect(await ids({ recipient: 'alice@' })).toEqual(['A']);
+    expect(await ids({ recipient: 'fabrikam' })).toEqual([]);
+    expect(await ids({ sender: 'PRINTER' })).toEqual(['A']);
+    expect(await ids({ sender: 'e_p' })).toEqual([]);
+    expect(await ids({ sender: '%' })).toEqual([]);
+  });
+});
+
+describe('retention on SQLite', () => {
+  let fx: Fixture | undefined;
+  afterEach(() => {
+    vi.useRealTimers();
+    fx?.cleanup();
   });
 
   // SQLite-specific: reads SQLite's query plans (EXPLAIN QUERY PLAN).
@@ -158,19 +238,20 @@ describe('retention', () => {
     expect(plan.filter((d) => /^SCAN/.test(d))).toEqual([]);
   });
 
-  it('matches senders and recipients that start with the text, in any case, with LIKE wildcards taken literally', async () => {
+  it('logs a failed run and tries again at the next one instead of stopping the relay', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     fx = createFixture();
-    await fx.store.servers.add(plainServer());
-    await fx.store.queue.insert([
-      message('A', NOW, 'Printer@Contoso.com', ['Alice@Fabrikam.com']),
-      message('B', NOW + 1, 'erp@contoso.com', ['bob@fabrikam.com']),
-    ]);
-    const ids = async (filter: ListFilter): Promise<string[]> => (await fx.store.queue.list(filter)).map((m) => m.id);
-    expect(await ids({ recipient: 'alice@' })).toEqual(['A']);
-    expect(await ids({ recipient: 'fabrikam' })).toEqual([]);
-    expect(await ids({ sender: 'PRINTER' })).toEqual(['A']);
-    expect(await ids({ sender: 'e_p' })).toEqual([]);
-    expect(await ids({ sender: '%' })).toEqual([]);
+    const timer = createRetentionTimer({ retention: fx.store.retention, log, retentionDays: 30, now: () => NOW });
+    // SQLite-specific: the failure is made by closing the handle behind the seam.
+    fx.store.db.close();
+    logLines.length = 0;
+    timer.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(logLines).toEqual([expect.stringContaining('pruning the relay log failed; retrying at the next run')]);
+    await vi.advanceTimersByTimeAsync(60 * 60_000);
+    expect(logLines).toHaveLength(2);
+    await timer.stop();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   // SQLite-specific: reads a SQLite pragma.
