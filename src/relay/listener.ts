@@ -100,13 +100,18 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** Turns an async hook into smtp-server's callback style, at this edge only. */
-function hook<Args extends unknown[], R>(fn: (...args: Args) => Promise<R>) {
+/**
+ * Turns an async hook into smtp-server's callback style, at this edge only. A failure that is not
+ * one of our replies (the database unreachable while a sender or a login is checked) is told as a
+ * temporary local problem through `unexpected`: smtp-server would answer an plain error with a
+ * permanent `550 5.1.1` carrying its text, and the app would drop its mail.
+ */
+function hook<Args extends unknown[], R>(fn: (...args: Args) => Promise<R>, unexpected: (err: unknown) => SmtpError) {
   return (...args: [...Args, (err?: Error | null, result?: R) => void]): void => {
     const callback = args.pop() as (err?: Error | null, result?: R) => void;
     fn(...(args as unknown as Args)).then(
       (result) => callback(null, result),
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => callback(err instanceof SmtpError ? err : unexpected(err)),
     );
   };
 }
@@ -151,6 +156,10 @@ export function createListener({
   );
   const sessionUser = (session: SMTPServerSession): SessionUser | null => (session.user as SessionUser | undefined) ?? null;
   /** Records a refusal and hands back the reply to throw. */
+  const unexpected = (err: unknown): SmtpError => {
+    log.warn('smtp session step failed', { error: (err as Error).message });
+    return REPLIES.localProblem();
+  };
   const refuse = (reason: RefusalReason, session: SMTPServerSession, reply: SmtpError, more: { detail?: string } = {}): SmtpError => {
     const username = sessionUser(session)?.name ?? null;
     refusals.record({ reason, client: session.remoteAddress, detail: more.detail ?? `${reply.responseCode} ${reply.message}`, username });
@@ -334,13 +343,13 @@ export function createListener({
     hideREQUIRETLS: true,
     disableReverseLookup: true,
     logger: false,
-    onConnect: hook(onConnect),
-    onSecure: hook(onSecure),
+    onConnect: hook(onConnect, unexpected),
+    onSecure: hook(onSecure, unexpected),
     onClose,
-    onAuth: hook(onAuth),
-    onMailFrom: hook(onMailFrom),
-    onRcptTo: hook(onRcptTo),
-    onData: hook(onData),
+    onAuth: hook(onAuth, unexpected),
+    onMailFrom: hook(onMailFrom, unexpected),
+    onRcptTo: hook(onRcptTo, unexpected),
+    onData: hook(onData, unexpected),
   });
 
   /** smtp-server reports a failed STARTTLS handshake twice (the TLS socket's error, then the raw socket's). */

@@ -32,6 +32,8 @@ export const REPLIES = {
   noServer: () => new SmtpError(451, '4.3.0', 'relay365 has no email server configured yet; try again later'),
   tooBig: (limit: number) => new SmtpError(552, '5.3.4', `Message size exceeds fixed maximum message size (${limit} bytes)`),
   storageFailed: () => new SmtpError(451, '4.3.0', 'Temporary local problem storing the message; try again later'),
+  // A check the session needed could not run (the database unreachable): the client keeps its mail and tries again.
+  localProblem: () => new SmtpError(451, '4.3.0', 'Temporary local problem; try again later'),
   // RFC 3463 4.3.1 "mail system full"; Postfix's wording for queue_minfree.
   insufficientStorage: () => new SmtpError(452, '4.3.1', 'Insufficient system storage'),
 } as const;

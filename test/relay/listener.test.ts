@@ -54,6 +54,15 @@ describe('SMTP listener', () => {
     expect(fx.store.sync.queue.recipients(id).map((r) => r.address)).toEqual(['a@example.test', 'b@example.test']);
   });
 
+  it('answers 451 4.3.0, never a permanent refusal, when the database cannot answer a check', async () => {
+    const c = await connectRaw(port);
+    await c.command('EHLO client.test');
+    // The store goes away mid-session (a database server that stopped): routing the sender needs it.
+    fx.store.db.close();
+    expect(await c.command('MAIL FROM:<app@example.test>')).toMatch(/^451 4\.3\.0 Temporary local problem; try again later$/);
+    expect(await c.command('QUIT')).toMatch(/^221 /);
+  });
+
   it('advertises size, 8BITMIME, SMTPUTF8, PIPELINING, ENHANCEDSTATUSCODES and STARTTLS, and AUTH only after STARTTLS', async () => {
     const c = await connectRaw(port);
     const ehlo = await c.command('EHLO client.test');
