@@ -26,6 +26,8 @@ import { createAlerts } from './alerts/engine.js';
 import { removeAbandonedStaging } from './backup/staging.js';
 import { BACKUP_COMMANDS, runBackupCommand } from './cli/backup-commands.js';
 import { COMMANDS, runCommand } from './cli/commands.js';
+import { runStoreCommand, STORE_COPY_COMMAND } from './cli/store-commands.js';
+import { joinCluster, type Membership } from './cluster/membership.js';
 import { checkBackupFolder, DataFolderError, initDataFolder, openDataFolder, openForStart, requireRightKey } from './cli/data-folder.js';
 import { UnknownArgumentError } from './cli/flags.js';
 import { commandUsage, USAGE } from './cli/usage.js';
@@ -64,6 +66,18 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
   const log = createLogger(config.logLevel, write, { format: config.logFormat });
   installProcessGuard({ log, exit: (code) => process.exit(code) });
   const store = await openForStart(config);
+  let membership: Membership;
+  try {
+    membership = await joinCluster({
+      store,
+      instanceId: config.instanceId,
+      version: relay365Version(),
+      onError: (err) => log.warn("could not record this instance's heartbeat", { error: (err as Error).message }),
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const abandoned = removeAbandonedStaging(config.dataDir);
   if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
   const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
@@ -77,6 +91,7 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
   } catch (err) {
     // Close what did start, so that no listener outlives a failed start-up.
     await within(FAILED_START_CLEANUP_MS, Promise.allSettled([relay.stop()]));
+    await membership.leave();
     await store.close();
     throw err;
   }
@@ -90,7 +105,7 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
     drain: () => alerts.stop().then(() => relay.drain()),
     abandon: () => relay.abandon(),
     closeServers: () => panel.close(),
-    closeStore: () => store.close(),
+    closeStore: () => membership.leave().then(() => store.close()),
     exit: (code) => process.exit(code),
   });
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -148,6 +163,11 @@ export async function main(argv: string[]): Promise<number | null> {
       if (command === 'backup') checkBackupFolder(config);
       announce(config);
       await runBackupCommand(config, command, args, line, note);
+      return 0;
+    }
+    if (command === STORE_COPY_COMMAND.name) {
+      announce(config);
+      await runStoreCommand(config, args, line);
       return 0;
     }
     const folder = await openDataFolder(config);

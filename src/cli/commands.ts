@@ -12,6 +12,8 @@ import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
 import { formatTime } from '../time-format.js';
 import { BACKUP_COMMANDS } from './backup-commands.js';
+import { STORE_COPY_COMMAND } from './store-commands.js';
+import { CLUSTER_COMMAND } from './cluster-commands.js';
 import { DOCTOR_COMMAND } from './doctor-command.js';
 import { API_TOKEN_COMMAND } from './api-token-commands.js';
 import type { Print } from './flags.js';
@@ -171,10 +173,14 @@ export const STORE_COMMANDS: readonly Command<CommandContext>[] = [
   SEND_TEST_COMMAND,
   API_TOKEN_COMMAND,
   DOCTOR_COMMAND,
+  CLUSTER_COMMAND,
 ];
 
-/** The commands relay365 knows besides `start`, `init` and `help`; `backup` and `restore` run without a store (runBackupCommand). */
-export const COMMANDS: readonly string[] = [...STORE_COMMANDS.map((c) => c.name), ...BACKUP_COMMANDS];
+/**
+ * The commands relay365 knows besides `start`, `init` and `help`; `backup`, `restore` (runBackupCommand) and
+ * `store` (runStoreCommand) run without opening the store.
+ */
+export const COMMANDS: readonly string[] = [...STORE_COMMANDS.map((c) => c.name), ...BACKUP_COMMANDS, STORE_COPY_COMMAND.name];
 
 /**
  * Runs one of STORE_COMMANDS; rejects with UsageError on bad input

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { createStore, type Store } from '../store/index.js';
+import { createStore, openStore, type Store, type StoreLocation } from '../store/index.js';
 import { holdsSealedValues, testSecretKeyOf } from '../store/key-check.js';
 import { DB_FILE, SECRET_KEY_FILE } from '../data-folder.js';
 import { createSecretBox, loadSecretKey, readSecretKey } from '../store/secret-box.js';
@@ -22,7 +22,37 @@ export class DataFolderError extends Error {
   }
 }
 
-export type FolderConfig = Pick<Config, 'dataDir' | 'secretKey'>;
+export type FolderConfig = Pick<Config, 'dataDir' | 'secretKey'> & Partial<Pick<Config, 'databaseUrl' | 'instanceId'>>;
+
+/** Where the store of `config` lives: PostgreSQL when RELAY365_DATABASE_URL is set, else the data folder. */
+const locationOf = (config: FolderConfig): StoreLocation => ({
+  dataDir: config.dataDir,
+  databaseUrl: config.databaseUrl ?? null,
+  instanceId: config.instanceId ?? 'relay365',
+});
+
+/** With PostgreSQL the key is RELAY365_SECRET_KEY, which the configuration requires with the URL. */
+function postgresKey(config: FolderConfig): Buffer {
+  const key = readSecretKey(config.dataDir, config.secretKey);
+  if (key === null) throw new DataFolderError('RELAY365_DATABASE_URL needs RELAY365_SECRET_KEY, the same key on every instance');
+  return key;
+}
+
+/** The PostgreSQL database named in a message: host and database, never the user or password. */
+function databaseName(url: string): string {
+  const { host, pathname } = new URL(url);
+  return `the PostgreSQL database ${pathname.slice(1) || '(default)'} on ${host}`;
+}
+
+/** Opens the store of `config`; a PostgreSQL database that cannot be reached or migrated is named in one line. */
+async function open(config: FolderConfig, key: Buffer): Promise<Store> {
+  try {
+    return await openStore(locationOf(config), createSecretBox(key));
+  } catch (err) {
+    if (!config.databaseUrl) throw err;
+    throw new DataFolderError(`cannot open ${databaseName(config.databaseUrl)} (RELAY365_DATABASE_URL): ${(err as Error).message}`);
+  }
+}
 
 const databaseOf = (config: FolderConfig): string => path.join(config.dataDir, DB_FILE);
 
@@ -40,6 +70,11 @@ function noKey(config: FolderConfig): DataFolderError {
 
 /** The key does not open the database's sealed values: names where the key came from. */
 function wrongKey(config: FolderConfig): DataFolderError {
+  if (config.databaseUrl) {
+    return new DataFolderError(
+      `the key in RELAY365_SECRET_KEY does not open the secrets sealed in ${databaseName(config.databaseUrl)}: it is the wrong key; set RELAY365_SECRET_KEY to the key the other instances run with`,
+    );
+  }
   const source = config.secretKey !== null ? 'the key in RELAY365_SECRET_KEY' : `the key in ${path.join(config.dataDir, SECRET_KEY_FILE)}`;
   const fix =
     config.secretKey !== null
@@ -64,7 +99,7 @@ export interface OpenedFolder {
 
 /** Opens the store of an existing folder with its key, and tests the key. */
 async function openExisting(config: FolderConfig): Promise<{ store: Store; wrong: boolean }> {
-  const store = createStore(config.dataDir, createSecretBox(existingKey(config)));
+  const store = await open(config, config.databaseUrl ? postgresKey(config) : existingKey(config));
   return { store, wrong: (await store.keyCheck.verdict()) === 'wrong' };
 }
 
@@ -90,6 +125,11 @@ export async function requireRightKey({ store, wrongKey: error }: OpenedFolder):
  * database and a wrong key. It needs no key (it never writes one), so a missing one is no refusal.
  */
 export function checkBackupFolder(config: FolderConfig): void {
+  if (config.databaseUrl) {
+    throw new DataFolderError(
+      `relay365 backup copies the SQLite database of a data folder; this relay keeps everything in ${databaseName(config.databaseUrl)}: back it up with pg_dump or your PostgreSQL service's backups`,
+    );
+  }
   if (!existsSync(databaseOf(config))) throw noDatabase(config);
   const key = readSecretKey(config.dataDir, config.secretKey);
   if (key !== null && testSecretKeyOf(databaseOf(config), createSecretBox(key)) === 'wrong') throw wrongKey(config);
@@ -101,10 +141,15 @@ export function checkBackupFolder(config: FolderConfig): void {
  */
 export async function openForStart(config: FolderConfig): Promise<Store> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  if (existsSync(databaseOf(config)) && readSecretKey(config.dataDir, config.secretKey) === null && holdsSealedValues(databaseOf(config))) {
+  if (
+    !config.databaseUrl &&
+    existsSync(databaseOf(config)) &&
+    readSecretKey(config.dataDir, config.secretKey) === null &&
+    holdsSealedValues(databaseOf(config))
+  ) {
     throw noKey(config);
   }
-  const store = createStore(config.dataDir, createSecretBox(loadSecretKey(config.dataDir, config.secretKey)));
+  const store = await open(config, config.databaseUrl ? postgresKey(config) : loadSecretKey(config.dataDir, config.secretKey));
   if ((await store.keyCheck.verdict()) === 'wrong') {
     await store.close();
     throw wrongKey(config);
@@ -119,6 +164,11 @@ export async function openForStart(config: FolderConfig): Promise<Store> {
  * for any command and left as it is.
  */
 export async function initDataFolder(config: FolderConfig): Promise<string> {
+  if (config.databaseUrl) {
+    const store = await openForStart(config);
+    await store.close();
+    return `${databaseName(config.databaseUrl)} (RELAY365_DATABASE_URL) has relay365's schema and accepts RELAY365_SECRET_KEY`;
+  }
   if (existsSync(databaseOf(config))) {
     const { store, wrong } = await openExisting(config);
     try {

@@ -80,6 +80,13 @@ const BACKUP = `  relay365 backup --to FILE [--without-key]
 const RESTORE = `  relay365 restore --from FILE           put a backup into an empty data folder (RELAY365_DATA_DIR); then start relay365
 `;
 
+const CLUSTER = `  relay365 cluster status [--json]       the instances that run on this store: running, stopped or gone, with their last heartbeat
+`;
+
+const STORE = `  relay365 store copy [--to URL]         copy the data folder's SQLite database (settings, users, queue with its mail, log) into an
+                                         empty PostgreSQL database (--to, else RELAY365_DATABASE_URL), to run a cluster; stop relay365 first
+`;
+
 const DOCTOR = `  relay365 doctor [SERVER] [--json]      check the data folder, the clock, the network and TLS, a token and an SMTP sign-in
                                          for one email server (all of them without SERVER), with the fix for each failed step;
                                          sends no mail; exit code 0 only when every step passes
@@ -107,6 +114,8 @@ export const COMMAND_USAGE: Readonly<Record<string, string>> = {
   doctor: DOCTOR,
   backup: BACKUP,
   restore: RESTORE,
+  cluster: CLUSTER,
+  store: STORE,
 };
 
 const HELP = `  relay365 help [COMMAND]                this text, or one command's part of it (also: relay365 COMMAND --help)

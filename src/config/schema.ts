@@ -5,6 +5,7 @@
  * `configSchema` parses all of them into the typed Config and applies the rules
  * that join two variables; a test holds the README's table to `VARIABLES`.
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import * as value from './values.js';
 
@@ -70,7 +71,25 @@ const FIRST_ADMIN: Readme = {
 
 /** Every variable, by the Config field it sets, in the order of the README's table. */
 export const VARIABLES = {
-  dataDir: withDefault('RELAY365_DATA_DIR', value.folder, './data', { meaning: 'SQLite database (queue and messages), generated key' }),
+  dataDir: withDefault('RELAY365_DATA_DIR', value.folder, './data', {
+    meaning: 'SQLite database (queue and messages) unless `RELAY365_DATABASE_URL` is set, generated key and certificate',
+  }),
+  /** PostgreSQL instead of SQLite in the data folder: every instance with the same URL and key is one cluster. */
+  databaseUrl: optional(
+    'RELAY365_DATABASE_URL',
+    value.databaseUrl,
+    {
+      default: 'none (SQLite in the data folder)',
+      meaning:
+        '`postgres://user:password@host:5432/db`: store everything in PostgreSQL, shared by every instance of a cluster (also `_FILE`)',
+    },
+    { secret: true },
+  ),
+  /** This instance's name in a cluster. */
+  instanceId: optional('RELAY365_INSTANCE_ID', value.instanceId, {
+    default: 'the host name',
+    meaning: "this instance's name on a shared database (`relay365 cluster status`, PostgreSQL's list of connections)",
+  }),
   smtpListen: withDefault('RELAY365_SMTP_LISTEN', value.listen, '127.0.0.1:2525', { meaning: 'SMTP listener, with STARTTLS' }),
   smtpsListen: withDefault('RELAY365_SMTPS_LISTEN', value.listenOrOff, 'off', {
     default: 'off',
@@ -224,6 +243,15 @@ export const configSchema = fields.transform((config, ctx) => {
   if (config.smtpProxyProtocol && config.trustedProxies.length === 0) {
     return refuse(ctx, 'smtpProxyProtocol', undefined, 'true only with RELAY365_TRUSTED_PROXIES naming the proxies');
   }
+  // Every instance of a cluster opens the secrets the others sealed: a key generated into one data folder cannot do that.
+  if (config.databaseUrl !== null && config.secretKey === null) {
+    return refuse(
+      ctx,
+      'databaseUrl',
+      undefined,
+      'set only with RELAY365_SECRET_KEY (the same key on every instance that shares the database)',
+    );
+  }
   let publicUrl = config.publicUrl;
   if (publicUrl === null) {
     const fallback = defaultPublicUrl(config.adminListen);
@@ -234,10 +262,20 @@ export const configSchema = fields.transform((config, ctx) => {
   return {
     ...config,
     publicUrl,
+    instanceId: config.instanceId ?? hostInstanceId(),
     // The image sets the published SMTPS port; it stays harmless when a deployment turns that listener off.
     smtpsPublicPorts: config.smtpsListen === null ? null : config.smtpsPublicPorts,
   };
 });
+
+/** The host name as an instance id: what RELAY365_INSTANCE_ID allows, the rest of it replaced by dashes. */
+function hostInstanceId(): string {
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .slice(0, 63) || 'relay365'
+  );
+}
 
 /** Refuses `field` (its text `input`, when it is not the variable's own) for a rule that joins variables. */
 function refuse(ctx: z.RefinementCtx, field: ConfigField, input: string | undefined, allowed: string): never {

@@ -165,15 +165,25 @@ export const httpUrl = z.string().transform((value, ctx) => {
   return url.toString().replace(/\/$/, '');
 });
 
+/** A URL whose scheme is one of `protocols` (with the colon, as URL reports it). */
+function urlOf(protocols: readonly string[], allowed: string) {
+  return z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, allowed);
+}
+
 /** An http:// or https:// URL kept as written: a webhook's URL is its credential. */
-export const webhookUrl = z.string().refine((value) => {
-  try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
-  } catch {
-    return false;
-  }
-}, 'an http:// or https:// URL, such as a Teams or Slack incoming webhook');
+export const webhookUrl = urlOf(['http:', 'https:'], 'an http:// or https:// URL, such as a Teams or Slack incoming webhook');
+
+/** A PostgreSQL connection URL (`postgres://` or `postgresql://`); its password is never shown. */
+export const databaseUrl = urlOf(['postgres:', 'postgresql:'], 'a postgres://user:password@host:5432/database URL');
+
+/** A name for one instance of a cluster: letters, digits, dot, dash and underscore, at most 63 characters. */
+export const instanceId = z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'letters, digits, ".", "-" and "_", at most 63 characters');
 
 /** Key material for the secret box. */
 export const secretKey = z.string().min(32, 'at least 32 characters (for example 64 hex digits from `openssl rand -hex 32`)');

@@ -13,7 +13,7 @@ import { moveSpoolFolder, type SpoolFolderStore } from './spool-folder.js';
 
 /** What recovery reads and writes. */
 export type RecoveryStore = SpoolFolderStore &
-  StoreSlice<{ queue: 'liveIds' | 'markLost' | 'requeueInFlight'; bodies: 'has' | 'removeOrphans' }>;
+  StoreSlice<{ queue: 'bodilessIds' | 'markLost' | 'requeueInFlight'; bodies: 'removeOrphans' }>;
 
 export interface RecoveryReport {
   requeued: number;
@@ -33,8 +33,7 @@ export async function recover(store: RecoveryStore, spoolDir: string, log: Logge
   const { rebuilt, moved, removed } = await moveSpoolFolder(store, spoolDir, log);
   const orphansRemoved = removed + (await bodies.removeOrphans());
   const lost: string[] = [];
-  for (const id of await queue.liveIds()) {
-    if (await bodies.has(id)) continue;
+  for (const id of await queue.bodilessIds()) {
     await queue.markLost(id, 'message body missing at start-up; the message cannot be delivered', now);
     lost.push(id);
   }

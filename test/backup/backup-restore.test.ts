@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { recover } from '../../src/relay/recovery.js';
 import { CHUNK_BYTES, createSpool } from '../../src/relay/spool.js';
 import { copyDatabase, CURRENT_SCHEMA_VERSION, openExistingDatabase } from '../../src/store/backup.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { createStore, type SqliteStore } from '../../src/store/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { createFixture, earlierSpoolFile, plainServer, queuedMessage, spoolEnvelope, type Fixture } from '../helpers/fixture.js';
@@ -93,7 +94,8 @@ describe('backup of a data folder with its bodies in the database', () => {
     expect(readdirSync(restoredDir).sort()).toEqual(['listener-cert.pem', 'listener-key.pem', 'relay365.db']);
 
     const store = openStore(restoredDir);
-    expect([...store.sync.queue.liveIds()].sort()).toEqual(['BIG', 'SMALL']);
+    const waiting = store.sync.queue.list().filter((m) => m.status !== 'delivered' && m.status !== 'failed');
+    expect(waiting.map((m) => m.id).sort()).toEqual(['BIG', 'SMALL']);
     const spool = createSpool(store.bodies);
     expect((await buffer(spool.read('BIG'))).equals(Buffer.concat(big))).toBe(true);
     expect((await buffer(spool.read('SMALL'))).equals(message('small'))).toBe(true);
@@ -130,6 +132,8 @@ describe('backup of a data folder with its bodies in the database', () => {
 /** A spool file as earlier versions wrote it, for message `id` of the fixture's server. */
 const spoolFile = (id: string, bytes: Buffer): Buffer => earlierSpoolFile(spoolEnvelope(id, serverId), Buffer.alloc(0), bytes);
 
+/** The schema version of relay365 before message bodies moved into the database. */
+const BEFORE_BODIES = MIGRATIONS.findIndex((sql) => sql.includes('CREATE TABLE IF NOT EXISTS message_bodies'));
 /**
  * An archive as an earlier version made it: the fixture's database as that version left it (no
  * message bodies in it) and a spool file for each of `spooled`.
@@ -140,8 +144,14 @@ async function olderArchive(spooled: Record<string, Buffer>): Promise<string> {
   const db = path.join(staged, 'relay365.db');
   await copyDatabase(fx.store.db, db);
   const old = openExistingDatabase(db);
-  // The last migration added message_bodies.
-  old.exec(`DROP TABLE message_bodies; PRAGMA user_version = ${CURRENT_SCHEMA_VERSION - 1};`);
+  // Undo the migrations from the one that added message_bodies on: instances, and auth_failures' id.
+  old.exec(`
+    DROP TABLE message_bodies;
+    DROP TABLE instances;
+    DROP TABLE auth_failures;
+    CREATE TABLE auth_failures (address TEXT NOT NULL, at INTEGER NOT NULL, username TEXT);
+    CREATE INDEX auth_failures_address ON auth_failures(address, at);
+    PRAGMA user_version = ${BEFORE_BODIES};`);
   old.close();
   const names = ['relay365.db', ...Object.keys(spooled).map((id) => `spool/${id}.eml`)];
   for (const [id, bytes] of Object.entries(spooled)) writeFileSync(path.join(staged, 'spool', `${id}.eml`), spoolFile(id, bytes));
@@ -149,7 +159,7 @@ async function olderArchive(spooled: Record<string, Buffer>): Promise<string> {
     format: MANIFEST_FORMAT,
     relay365Version: '0.1.0',
     createdAt: new Date().toISOString(),
-    schemaVersion: CURRENT_SCHEMA_VERSION - 1,
+    schemaVersion: BEFORE_BODIES,
     keyIncluded: false,
     files: await Promise.all(names.map((name) => describeFile(path.join(staged, name), name))),
   };
@@ -168,7 +178,7 @@ describe('restore of an archive made before bodies moved into the database', () 
 
     const restoredDir = path.join(root, 'restored');
     const restored = await restoreBackup({ dataDir: restoredDir, from: archive, keyFromEnvironment: true });
-    expect(restored).toMatchObject({ files: 3, messages: 2, schemaVersion: CURRENT_SCHEMA_VERSION - 1, warnings: [] });
+    expect(restored).toMatchObject({ files: 3, messages: 2, schemaVersion: BEFORE_BODIES, warnings: [] });
     const spoolDir = dataFolder(restoredDir).spool;
     expect(readdirSync(spoolDir).sort()).toEqual(['OLD1.eml', 'OLD2.eml']);
     expect(statSync(spoolDir).mode & 0o777).toBe(0o700);

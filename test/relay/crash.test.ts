@@ -1,16 +1,18 @@
 /**
- * Durability and memory, with relay365 as a real child process: killed with
- * SIGKILL mid-stream it loses nothing it answered 250 for and keeps nothing of
- * what it did not, and a 30 MB message streams through without the process
- * holding it in memory.
+ * Durability and memory, with relay365 as a real child process, on each store
+ * engine: killed with SIGKILL mid-stream it loses nothing it answered 250 for
+ * and keeps nothing of what it did not, and a 30 MB message streams through
+ * without the process holding it in memory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/store/index.js';
+import { createStore, SESSION_TIMES } from '../../src/store/index.js';
+import { createPostgresStore } from '../../src/store/postgres/index.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
+import { ENGINES, freshDatabase, type Engine } from '../helpers/engines.js';
 import { SEED, startEmulator, type Emulator, type ReceivedMessage } from '../emulator/index.js';
 import { emulatorServer } from '../helpers/office365.js';
 import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
@@ -21,19 +23,46 @@ const MB = 1024 * 1024;
 let emu: Emulator;
 let dir: string;
 let relays: RelayProcess[];
+/** The PostgreSQL database of the test, or null with SQLite. */
+let database: { url: string; drop(): Promise<void> } | null;
+
+const box = createSecretBox(Buffer.from(KEY, 'hex'));
+
+/** Opens the test's store on `engine` (the relay's own, from outside the process). */
+async function openStore(engine: Engine) {
+  if (engine === 'sqlite') return createStore(dir, box);
+  database ??= await freshDatabase();
+  return createPostgresStore({ url: database.url, dataDir: dir, box, sessionTimes: SESSION_TIMES, applicationName: 'relay365 test' });
+}
+
+/** Messages whose chunks the database holds though they wait no more (or never did): removing them counts them. */
+async function orphanBodies(engine: Engine): Promise<number> {
+  const store = await openStore(engine);
+  try {
+    return await store.bodies.removeOrphans();
+  } finally {
+    await store.close();
+  }
+}
+
+/** A store on `engine` with the emulator's email server. */
+async function setUp(engine: Engine): Promise<void> {
+  const store = await openStore(engine);
+  await store.servers.add(emulatorServer(emu));
+  await store.close();
+}
 
 beforeEach(async () => {
   emu = await startEmulator();
   dir = mkdtempSync(path.join(tmpdir(), 'relay365-crash-'));
-  const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-  store.sync.servers.add(emulatorServer(emu));
-  await store.close();
   relays = [];
+  database = null;
 });
 
 afterEach(async () => {
   await Promise.all(relays.map((r) => r.kill()));
   await emu.close();
+  await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -45,6 +74,7 @@ async function start(): Promise<RelayProcess> {
     RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
     RELAY365_LOG_LEVEL: 'error',
     RELAY365_MAX_MESSAGE_SIZE: '40MB',
+    ...(database ? { RELAY365_DATABASE_URL: database.url } : {}),
   });
   relays.push(relay);
   return relay;
@@ -52,7 +82,9 @@ async function start(): Promise<RelayProcess> {
 
 const queueIdOf = (m: ReceivedMessage): string | undefined => / id ([0-9A-Z]+)/.exec(m.raw.subarray(0, 600).toString('latin1'))?.[1];
 
-describe('relay365 process', () => {
+describe.each(ENGINES)('relay365 process (%s)', (engine) => {
+  beforeEach(() => setUp(engine));
+
   it('delivers every message it answered 250 for after a SIGKILL and a restart', async () => {
     const first = await start();
     const client = nodemailer.createTransport({
@@ -125,18 +157,7 @@ describe('relay365 process', () => {
     }
     for (const [id, sent] of acked) expect(delivered().get(id)?.subarray(-sent.length).toString()).toBe(sent);
     // The messages cut mid-DATA left chunks in the database; the restart removed them.
-    const store = createStore(dir, createSecretBox(Buffer.from(KEY, 'hex')));
-    try {
-      const orphans = store.db
-        .prepare(
-          `SELECT count(*) AS n FROM message_bodies WHERE message_id NOT IN
-             (SELECT id FROM messages WHERE status NOT IN ('delivered', 'failed'))`,
-        )
-        .get() as { n: number };
-      expect(orphans.n).toBe(0);
-    } finally {
-      await store.close();
-    }
+    expect(await orphanBodies(engine)).toBe(0);
   });
 
   it('streams 30 MB messages through without its memory growing with them', async () => {

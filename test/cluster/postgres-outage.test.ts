@@ -1,0 +1,121 @@
+/**
+ * PostgreSQL stopped under load: relay365 (a real process on its own private
+ * PostgreSQL server) answers no `250` while the database is down, refuses
+ * with a temporary error instead, and once the server is back it accepts and
+ * delivers again by itself; every message it acknowledged reaches the
+ * emulator.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SESSION_TIMES } from '../../src/store/index.js';
+import { createPostgresStore } from '../../src/store/postgres/index.js';
+import { createSecretBox } from '../../src/store/secret-box.js';
+import { SEED, startEmulator, type Emulator, type ReceivedMessage } from '../emulator/index.js';
+import { ENGINES } from '../helpers/engines.js';
+import { emulatorServer } from '../helpers/office365.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+
+const KEY = 'ef'.repeat(32);
+const OUTAGE_MS = 10_000;
+
+let emu: Emulator;
+let server: PostgresServer;
+let dir: string;
+let relay: RelayProcess | null = null;
+
+beforeEach(async () => {
+  emu = await startEmulator();
+  server = await startPostgres();
+  dir = mkdtempSync(path.join(tmpdir(), 'relay365-outage-'));
+});
+
+afterEach(async () => {
+  await relay?.kill();
+  await emu.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const queueIdOf = (m: ReceivedMessage): string | undefined => / id ([0-9A-Z]+)/.exec(m.raw.subarray(0, 600).toString('latin1'))?.[1];
+
+describe.skipIf(!ENGINES.includes('postgres'))('PostgreSQL stopped under load', () => {
+  it('answers no 250 while the database is down, and delivers everything it acknowledged once it is back', async () => {
+    const store = await createPostgresStore({
+      url: server.url,
+      dataDir: dir,
+      box: createSecretBox(Buffer.from(KEY, 'hex')),
+      sessionTimes: SESSION_TIMES,
+      applicationName: 'relay365 test',
+    });
+    await store.servers.add(emulatorServer(emu));
+    await store.close();
+    relay = await startRelay({
+      ...process.env,
+      RELAY365_DATA_DIR: dir,
+      RELAY365_SECRET_KEY: KEY,
+      RELAY365_DATABASE_URL: server.url,
+      RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
+      RELAY365_LOG_LEVEL: 'error',
+    });
+    const port = relay.smtpPort;
+    const acked = new Map<string, number>();
+    const refused: string[] = [];
+    let down: { from: number; to: number } | null = null;
+    let sending = true;
+    // One client sends one message after another over new connections, as an app server does.
+    const client = async (n: number): Promise<void> => {
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port,
+        ignoreTLS: true,
+        connectionTimeout: 5_000,
+        socketTimeout: 20_000,
+      });
+      for (let i = 0; sending; i++) {
+        try {
+          const info = await transport.sendMail({
+            envelope: { from: SEED.mailbox, to: ['alice@fabrikam.test'] },
+            raw: `From: ${SEED.mailbox}\r\nSubject: outage ${n}-${i}\r\n\r\nbody\r\n`,
+          });
+          acked.set(/queued as ([0-9A-Z]+)/.exec(info.response)?.[1] as string, Date.now());
+        } catch (err) {
+          refused.push((err as { response?: string }).response ?? (err as Error).message);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      transport.close();
+    };
+    const clients = Array.from({ length: 4 }, (_, n) => client(n));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await server.halt('fast');
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    const to = Date.now();
+    await server.start();
+    down = { from, to };
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    sending = false;
+    await Promise.all(clients);
+
+    // pg_ctl blocks this process's event loop while the server stops: a 250 that arrived before
+    // the stop may be read just after it. Two seconds in, the server has been down a while.
+    const during = [...acked.values()].filter((at) => at > down.from + 2_000 && at < down.to);
+    expect(during).toEqual([]);
+    // Temporary refusals only: a permanent one would make the app drop its message.
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.filter((reply) => !reply.startsWith('451 4.3.0 '))).toEqual([]);
+    // Accepted again after the outage, without a restart.
+    expect([...acked.values()].some((at) => at > down.to)).toBe(true);
+
+    const deadline = Date.now() + 60_000;
+    const delivered = (): Set<string | undefined> => new Set(emu.exchange.messages.map(queueIdOf));
+    while ([...acked.keys()].some((id) => !delivered().has(id)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect([...acked.keys()].filter((id) => !delivered().has(id))).toEqual([]);
+  });
+});
