@@ -1,20 +1,21 @@
 /**
  * `npm run bench`: acceptance throughput of the SMTP listener next to Postfix's
- * hold queue (when Postfix is installed), latency, acceptance while a burst
+ * hold queue (when Postfix is installed), latency, the same on PostgreSQL (when
+ * it is installed) with end-to-end delivery, acceptance while a burst
  * drains, memory, and token requests per 1,000 delivered messages. Prints
  * figures; asserts nothing. Everything runs on loopback.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { latencyFigures, makeBody, percentile, runLoad } from './smtp-load.js';
+import { makeBody, percentile, runLoad } from './smtp-load.js';
+import { acceptFigures, bigMessageFigures } from './accept-figures.js';
+import { benchPostgres } from './postgres.js';
 import { runCli, startRelay } from '../test/helpers/relay-process.js';
 import { BENCH_RELAY } from './relay-options.js';
 import { benchDrain } from './drain.js';
 import { postfixMissing, smtpSource, startPostfixHold, type PostfixHold } from './postfix.js';
 import { benchTokens } from './tokens.js';
-
-const MB = 1024 * 1024;
 
 function env(dir: string): NodeJS.ProcessEnv {
   return {
@@ -97,35 +98,19 @@ async function acceptance(): Promise<void> {
     await runLoad(relay.smtpPort, { clients: 20, total: 200, body, reuse: true }); // warm-up
     await compareWithPostfix(relay.smtpPort, total);
 
-    for (const reuse of [false, true]) {
-      const r = await runLoad(relay.smtpPort, { clients: 20, total, body, reuse });
-      console.log(
-        `accept (bench client), 20 clients, 2 KB, ${reuse ? 'reused connections' : 'one connection per message'}: ` +
-          `${(r.messages / r.seconds).toFixed(0)} messages/s durable; DATA end -> 250 ${latencyFigures(r)}`,
-      );
-    }
-    const seq = await runLoad(relay.smtpPort, { clients: 1, total: 1000, body, reuse: true });
-    console.log(
-      `one sequential client, 2 KB, reused connection: ${((seq.seconds * 1000) / seq.messages).toFixed(2)} ms per message (p50 DATA end -> 250 ${percentile(seq.latencies, 50).toFixed(2)} ms)`,
-    );
+    await acceptFigures(relay.smtpPort, total);
     await relay.stop();
 
-    const big = await startRelay(env(dir), BENCH_RELAY);
-    const before = big.memory().rss;
-    const r30 = await runLoad(big.smtpPort, { clients: 10, total: 10, body: makeBody(30 * 1000 * 1000), reuse: false });
-    const { peak } = big.memory();
-    console.log(
-      `10 clients x 30 MB: peak RSS ${(peak / MB).toFixed(0)} MiB (${(before / MB).toFixed(0)} MiB before, +${((peak - before) / MB).toFixed(0)} MiB), ${r30.seconds.toFixed(1)} s`,
-    );
-    await big.stop();
+    await bigMessageFigures(() => startRelay(env(dir), BENCH_RELAY));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** `npm run bench -- drain` runs only the parts named (accept, drain, tokens); none named runs all. */
+/** `npm run bench -- drain` runs only the parts named (accept, postgres, drain, tokens); none named runs all. */
 const parts = process.argv.slice(2);
 const wanted = (part: string): boolean => parts.length === 0 || parts.includes(part);
 if (wanted('accept')) await acceptance();
+if (wanted('postgres')) await benchPostgres(env);
 if (wanted('drain')) await benchDrain(env);
 if (wanted('tokens')) await benchTokens(env);
