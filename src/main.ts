@@ -80,7 +80,7 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
   }
   const abandoned = removeAbandonedStaging(config.dataDir);
   if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
-  const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
+  const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version, instanceId: config.instanceId });
   const relay = createRelay({ config, store, log, metrics });
   const ops = createOperations({ config, store, relay, metrics });
   const alerts = createAlerts({ config, store, relay, log });

@@ -42,6 +42,8 @@ export const LATENCY_BUCKETS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14
 export interface BuildInfo {
   version: string;
   nodeVersion: string;
+  /** This instance's id (RELAY365_INSTANCE_ID), which tells the members of a cluster apart. */
+  instanceId: string;
 }
 
 export interface Metrics {
@@ -163,10 +165,10 @@ export function createMetrics(build: BuildInfo): Metrics {
   });
   new Gauge({
     name: 'relay365_build_info',
-    help: 'Always 1; the labels name the relay365 version and the Node.js version.',
-    labelNames: ['version', 'node_version'],
+    help: 'Always 1; the labels name the relay365 version, the Node.js version and the instance id.',
+    labelNames: ['version', 'node_version', 'instance_id'],
     registers,
-  }).set({ version: build.version, node_version: build.nodeVersion }, 1);
+  }).set({ version: build.version, node_version: build.nodeVersion, instance_id: build.instanceId }, 1);
 
   const update = (sample: StoreSample): void => {
     queue.reset();

@@ -38,7 +38,7 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   relay365_server_status: { type: 'gauge', labels: ['server', 'status'] },
   relay365_client_secret_expiry_timestamp_seconds: { type: 'gauge', labels: ['server'] },
   relay365_client_certificate_expiry_timestamp_seconds: { type: 'gauge', labels: ['server'] },
-  relay365_build_info: { type: 'gauge', labels: ['version', 'node_version'] },
+  relay365_build_info: { type: 'gauge', labels: ['version', 'node_version', 'instance_id'] },
 };
 
 /** Labels whose values come from a small set: never addresses, message IDs or free text. */
@@ -52,11 +52,13 @@ const LOW_CARDINALITY_LABELS = new Set([
   'reason',
   'version',
   'node_version',
+  // One per instance of a cluster.
+  'instance_id',
 ]);
 
 /** Renders metrics that saw one of every event, so every labelled series exists. */
 async function renderEverything(): Promise<string> {
-  const metrics = createMetrics({ version: '1.2.3', nodeVersion: 'v20.0.0' });
+  const metrics = createMetrics({ version: '1.2.3', nodeVersion: 'v20.0.0', instanceId: 'relay-test' });
   metrics.messageAccepted('o365');
   for (const outcome of ['delivered', 'failed', 'deferred', 'held'] as const) metrics.messageSettled('o365', outcome);
   metrics.deliveryLatency('o365', 42);
@@ -117,7 +119,7 @@ describe('metric names and labels', () => {
     expect(valueOf(families, 'relay365_client_certificate_expiry_timestamp_seconds', { server: 'hve' })).toBe(1_950_000_000);
     expect(valueOf(families, 'relay365_server_status', { server: 'o365', status: 'not_authorized' })).toBe(1);
     expect(valueOf(families, 'relay365_server_status', { server: 'o365', status: 'authorized' })).toBe(0);
-    expect(valueOf(families, 'relay365_build_info', { version: '1.2.3', node_version: 'v20.0.0' })).toBe(1);
+    expect(valueOf(families, 'relay365_build_info', { version: '1.2.3', node_version: 'v20.0.0', instance_id: 'relay-test' })).toBe(1);
     expect(valueOf(families, 'relay365_upstream_replies_total', { class: '5xx', enhanced_code: '5.7.139' })).toBe(1);
     expect(valueOf(families, 'relay365_token_requests_total', { result: 'error', code: 'AADSTS7000222' })).toBe(1);
     expect(valueOf(families, 'relay365_refused_total', { reason: 'too_big' })).toBe(2);
@@ -125,15 +127,15 @@ describe('metric names and labels', () => {
   });
 
   it('forgets a queue series once its messages are gone', async () => {
-    const metrics = createMetrics({ version: '1.2.3', nodeVersion: 'v20.0.0' });
+    const metrics = createMetrics({ version: '1.2.3', nodeVersion: 'v20.0.0', instanceId: 'relay-test' });
     await metrics.render(SAMPLE);
     const families = parseExposition(await metrics.render({ ...SAMPLE, queue: [] }));
     expect(families.get('relay365_queue_messages')?.samples).toEqual([]);
   });
 
   it('keeps two relays in one process apart (no global registry)', async () => {
-    const a = createMetrics({ version: '1', nodeVersion: 'v20' });
-    const b = createMetrics({ version: '1', nodeVersion: 'v20' });
+    const a = createMetrics({ version: '1', nodeVersion: 'v20', instanceId: 'relay-test' });
+    const b = createMetrics({ version: '1', nodeVersion: 'v20', instanceId: 'relay-test' });
     a.messageAccepted('o365');
     const families = parseExposition(await b.render(SAMPLE));
     expect(valueOf(families, 'relay365_messages_accepted_total', { server: 'o365' })).toBe(0);

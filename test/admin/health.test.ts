@@ -30,7 +30,7 @@ async function setup(): Promise<void> {
   h = await startHarness({ signingKey });
   freeBytes = 10e9;
   const relay = { listening: () => h.relay.listening() };
-  const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version });
+  const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version, instanceId: 'relay-test' });
   const ops = createOperations({ config: h.fx.config, store: h.fx.store, relay, metrics, freeSpace: async () => freeBytes });
   app = createAdminApp({ config: h.fx.config, store: h.fx.store, relay: h.relay, log: silentLogger, ops });
 }

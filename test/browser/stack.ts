@@ -70,7 +70,7 @@ export async function startStack({ adminEmail, adminPassword, adminPort, signing
     });
     closers.push(() => fx.cleanup());
     // Wired as src/main.ts wires them: metrics and readiness, and the alerts engine.
-    const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version });
+    const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version, instanceId: 'relay-test' });
     const relay = createRelay({ config: fx.config, store: fx.store, log, pollMs: 100, metrics });
     const ops = createOperations({ config: fx.config, store: fx.store, relay, metrics });
     const alerts = createAlerts({ config: fx.config, store: fx.store, relay, log });

@@ -16,7 +16,7 @@ describe('SMTP AUTH metrics', () => {
     fx = createFixture();
     const server = fx.store.sync.servers.add(plainServer());
     fx.store.sync.relayUsers.add({ name: 'scanner', passwordHash: await hashPassword('right password'), serverId: server.id, allowFrom: [] });
-    const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version });
+    const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version, instanceId: 'relay-test' });
     const auth = createRelayAuth({ store: fx.store, log: silentLogger, now: Date.now, metrics });
     const refused = (username: string, password: string) =>
       auth.login('192.0.2.7', username, password).then(

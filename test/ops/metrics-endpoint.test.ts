@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterEach(() => h.close());
 
 async function setup(server: Partial<ServerSettings> = {}, config: Partial<Config> = {}): Promise<void> {
-  const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version });
+  const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version, instanceId: 'relay-test' });
   h = await startHarness({ signingKey, server, metrics });
   // The harness replaces its relay on restart; the endpoints follow it.
   const relay = { listening: () => h.relay.listening() };

@@ -24,7 +24,7 @@ function setUp(store?: RefusalsDeps['store']) {
   fx = createFixture();
   const lines: Record<string, unknown>[] = [];
   const log = createLogger('info', (line) => void lines.push(JSON.parse(line) as Record<string, unknown>));
-  const metrics = createMetrics({ version: '1', nodeVersion: 'v20' });
+  const metrics = createMetrics({ version: '1', nodeVersion: 'v20', instanceId: 'relay-test' });
   const clock = { now: NOW };
   const refusals = createRefusals({ store: store ?? fx.store, log, metrics, now: () => clock.now });
   const refusedTotal = async (reason: string): Promise<number> =>

@@ -36,7 +36,7 @@ describe('provisioning over HTTP with an API token only', () => {
     relay = createRelay({ config: fx.config, store: fx.store, log: silentLogger, pollMs: 50 });
     const smtpPort = (await relay.start()).smtp.port;
     // Wired as main.ts does, so that GET /health answers too.
-    const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version });
+    const metrics = createMetrics({ version: '0.0.0-test', nodeVersion: process.version, instanceId: 'relay-test' });
     const ops = createOperations({ config: fx.config, store: fx.store, relay, metrics, freeSpace: async () => 10e9 });
     admin = await startAdmin({ config: fx.config, store: fx.store, relay, log: silentLogger, ops });
     const base = `http://127.0.0.1:${admin.address.port}/api/v1`;
