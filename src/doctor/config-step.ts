@@ -19,7 +19,10 @@ import { fromChecks, type Check, type DoctorStep } from './report.js';
 export type FolderConfig = Pick<Config, 'dataDir' | 'secretKey' | 'minFreeSpace'>;
 
 /** What the folder's checks ask the store: whether a key opens its secrets, and its integrity. */
-export type FolderStore = StoreSlice<{ keyCheck: 'verdict'; database: 'integrity' }>;
+export type FolderStore = StoreSlice<{ keyCheck: 'verdict'; database: 'integrity' | 'facts' }>;
+
+/** Beyond this the clocks of this machine and the database server disagree too much for a cluster's heartbeats. */
+export const MAX_DATABASE_SKEW_MS = 2_000;
 
 /** The data folder's checks, each with the fix that goes with it when it fails. */
 export interface FolderFindings {
@@ -97,11 +100,41 @@ async function keyCheck(config: FolderConfig, store: FolderStore): Promise<Check
   return { name, saw: `from ${source}, ${verdict === 'opens' ? 'opens the sealed secrets' : 'nothing is sealed yet'}`, ok: true };
 }
 
+/**
+ * With PostgreSQL: the server that answered, and its clock against this machine's. The instances of a
+ * cluster write heartbeats with their own clocks and read them with the others', so each should agree
+ * with the database server's within MAX_DATABASE_SKEW_MS (run doctor on every instance).
+ */
+async function postgresChecks(store: FolderStore, now: () => number): Promise<Array<Check & { fix?: string }>> {
+  const before = now();
+  const facts = await store.database.facts();
+  const after = now();
+  if (facts.engine === 'SQLite') return [];
+  // The server read its clock between our two readings: compare with their middle.
+  const skew = Math.round((before + after) / 2 - facts.clockMs);
+  const ok = Math.abs(skew) <= MAX_DATABASE_SKEW_MS;
+  return [
+    { name: 'database server', saw: `PostgreSQL ${facts.version}, answered in ${after - before} ms`, ok: true },
+    {
+      name: 'clock against the database server',
+      saw: `${Math.abs(skew)} ms ${skew >= 0 ? 'ahead' : 'behind'}`,
+      want: `within ${MAX_DATABASE_SKEW_MS} ms`,
+      ok,
+      ...(ok
+        ? {}
+        : {
+            fix: "Synchronize this machine's clock (NTP, chrony) with the database server's: the instances of a cluster compare heartbeats written by each other's clocks.",
+          }),
+    },
+  ];
+}
+
 /** Checks the data folder once; every server's first step shares the findings. */
 export async function inspectDataFolder(
   config: FolderConfig,
   store: FolderStore,
   probe: FreeSpaceProbe = statfsProbe,
+  now: () => number = Date.now,
 ): Promise<FolderFindings> {
   const dir = config.dataDir;
   const files = dataFolder(dir);
@@ -155,6 +188,7 @@ export async function inspectDataFolder(
           fix: 'Stop relay365 and restore the data folder from a backup (relay365 restore); mail the damaged database holds may need to be sent again.',
         }),
   });
+  checks.push(...(await postgresChecks(store, now)));
   return { checks, secretsReadable: key.ok };
 }
 

@@ -12,7 +12,17 @@ import { syncWalPeriodically, type Db } from './db.js';
 /** What the readiness write found: written, the probe row missing, or refused (with the engine's error code, no data). */
 export type WriteProbe = { kind: 'written' } | { kind: 'no-probe-row' } | { kind: 'refused'; code: string };
 
+/** What the database is, and its clock (PostgreSQL's server may run on another machine). */
+export interface DatabaseFacts {
+  engine: 'SQLite' | 'PostgreSQL';
+  version: string;
+  /** The database's own time when it answered, in ms since the epoch. */
+  clockMs: number;
+}
+
 export interface DatabaseRepo {
+  /** The engine, its version and its clock. */
+  facts(): DatabaseFacts;
   /** SQLite's integrity check: null when the database is sound, else the first problem it names; throws when it cannot run. */
   integrity(): string | null;
   /** Updates the one `health_probe` row to `at`: whether the database takes a write now. Never throws. */
@@ -68,6 +78,12 @@ export function createDatabaseRepo(db: Db): DatabaseRepo {
   let probe: ReturnType<Db['prepare']> | null = null;
   let wal: Promise<number> | null = null;
   return {
+    facts: () => ({
+      engine: 'SQLite',
+      version: (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v,
+      // The file is on this machine: its clock is ours.
+      clockMs: Date.now(),
+    }),
     integrity: () => integrityProblem(db),
     probeWrite: (at) => {
       try {

@@ -47,6 +47,22 @@ describe.skipIf(!ENGINES.includes('postgres'))('the command line on PostgreSQL',
     expect(existsSync(path.join(dir, 'relay365.db'))).toBe(false);
     const status = await runCli(['cluster', 'status'], env());
     expect(status).toMatchObject({ code: 0, stdout: 'no instance has run on this store yet\n' });
+    // doctor's first step names the database server and compares clocks (the upstream's own steps fail here).
+    const doctor = JSON.parse((await runCli(['doctor', '--json'], env())).stdout) as {
+      servers: { steps: { id: string; checks?: { name: string; saw: string; ok: boolean }[] }[] }[];
+    };
+    const checks = doctor.servers[0]?.steps.find((step) => step.id === 'config')?.checks ?? [];
+    expect(checks).toEqual(
+      expect.arrayContaining([
+        { name: 'database server', saw: expect.stringMatching(/^PostgreSQL \d+\.\d+.*, answered in \d+ ms$/), ok: true },
+        {
+          name: 'clock against the database server',
+          saw: expect.stringMatching(/^\d+ ms (ahead|behind)$/),
+          want: 'within 2000 ms',
+          ok: true,
+        },
+      ]),
+    );
     expect(await runCli(['backup', '--to', path.join(dir, 'b.tar.gz')], env())).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/^relay365: relay365 backup copies the SQLite database of a data folder; .* back it up with pg_dump/),

@@ -18,6 +18,12 @@ function errorCode(err: unknown): string {
 
 export function createPgDatabaseRepo({ pg }: PgContext): Async<DatabaseRepo> {
   return {
+    facts: async () => {
+      const row = await pg.row<{ version: string; ms: string }>(
+        "SELECT current_setting('server_version') AS version, (extract(epoch from clock_timestamp()) * 1000)::text AS ms",
+      );
+      return { engine: 'PostgreSQL', version: row?.version ?? 'unknown', clockMs: Math.round(Number(row?.ms)) };
+    },
     integrity: async () => {
       const row = await pg.row<{ version: number }>('SELECT version FROM schema_version');
       return row?.version === PG_MIGRATIONS.length ? null : `schema version ${row?.version ?? 'missing'}, expected ${PG_MIGRATIONS.length}`;
