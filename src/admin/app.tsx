@@ -20,6 +20,7 @@ import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
 import { accountRoutes } from './routes/account.js';
 import { alertRoutes } from './routes/alerts.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { apiTokenRoutes } from './routes/api-tokens.js';
 import { assetRoutes, favicon } from './routes/assets.js';
 import { authRoutes } from './routes/auth.js';
@@ -113,6 +114,7 @@ export function createAdminApp(deps: AdminDeps, options: AdminAppOptions = {}): 
   app.route('/users', userRoutes({ store, log }));
   app.route('/api-tokens', apiTokenRoutes({ store, log, publicUrl, now }));
   app.route('/alerts', alertRoutes({ config, store, alerts: deps.alerts, log, now }));
+  app.route('/cluster', clusterRoutes({ store, instanceId: config.instanceId, now }));
 
   app.notFound((c) => c.render(<ErrorPage title="Not found" message="There is no such page." />, { title: 'Not found', status: 404 }));
   app.onError((err, c) => {

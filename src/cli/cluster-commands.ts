@@ -4,8 +4,7 @@
  * PostgreSQL), each with its version, start and last heartbeat, and whether it
  * runs, stopped cleanly or is gone (no heartbeat for MEMBER_STALE_MS).
  */
-import { MEMBER_STALE_MS } from '../cluster/membership.js';
-import type { Member } from '../store/instances.js';
+import { memberState } from '../cluster/membership.js';
 import type { StoreSlice } from '../store/index.js';
 import { formatTime } from '../time-format.js';
 import { noPositionals, type Print } from './flags.js';
@@ -15,14 +14,6 @@ export interface ClusterContext {
   store: StoreSlice<{ instances: 'list' }>;
   print: Print;
   now?: () => number;
-}
-
-type MemberState = 'running' | 'stopped' | 'gone';
-
-/** What a member's row says about it at `now`. */
-export function memberState(member: Member, now: number): MemberState {
-  if (member.stoppedAt !== null) return 'stopped';
-  return now - member.heartbeatAt > MEMBER_STALE_MS ? 'gone' : 'running';
 }
 
 async function status(

@@ -39,6 +39,14 @@ export interface Membership {
   leave(): Promise<void>;
 }
 
+/** What a member's row says about it at `now`: running, stopped cleanly, or gone (no heartbeat for MEMBER_STALE_MS). */
+export type MemberState = 'running' | 'stopped' | 'gone';
+
+export function memberState(member: Member, now: number): MemberState {
+  if (member.stoppedAt !== null) return 'stopped';
+  return now - member.heartbeatAt > MEMBER_STALE_MS ? 'gone' : 'running';
+}
+
 const ago = (member: Member, now: number): string => `${Math.round((now - member.heartbeatAt) / 1000)} s ago`;
 
 /** Joins the cluster as `instanceId`; throws ClusterError while another live instance runs on the store. */

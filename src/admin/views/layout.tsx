@@ -44,6 +44,7 @@ export function Layout({ title, user, csrfToken, flash, warnings, children }: La
               <a href="/relay-users">Relay users</a>
               <a href="/networks">Networks</a>
               <a href="/alerts">Alerts</a>
+              <a href="/cluster">Cluster</a>
               {can(user, 'superAdmin') ? <a href="/users">Users</a> : null}
               {can(user, 'superAdmin') ? <a href="/api-tokens">API tokens</a> : null}
               <a class="who" href="/account" title="Your account and password">
