@@ -1,9 +1,9 @@
 /**
  * PostgreSQL stopped under load: relay365 (a real process on its own private
  * PostgreSQL server) answers no `250` while the database is down, refuses
- * with a temporary error instead, and once the server is back it accepts and
- * delivers again by itself; every message it acknowledged reaches the
- * emulator.
+ * with a temporary error instead, /readyz says it is not ready and why, and
+ * once the server is back it accepts and delivers again by itself; every
+ * message it acknowledged reaches the emulator.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { SEED, startEmulator, type Emulator, type ReceivedMessage } from '../emu
 import { ENGINES } from '../helpers/engines.js';
 import { emulatorServer } from '../helpers/office365.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
-import { startRelay, type RelayProcess } from '../helpers/relay-process.js';
+import { freePort, startRelay, type RelayProcess } from '../helpers/relay-process.js';
 
 const KEY = 'ef'.repeat(32);
 const OUTAGE_MS = 10_000;
@@ -53,12 +53,18 @@ describe.skipIf(!ENGINES.includes('postgres'))('PostgreSQL stopped under load', 
     });
     await store.servers.add(emulatorServer(emu));
     await store.close();
+    const adminPort = await freePort();
+    const readiness = async (): Promise<{ status: number; database: string }> => {
+      const answer = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+      const body = (await answer.json()) as { checks: { database: { detail: string } } };
+      return { status: answer.status, database: body.checks.database.detail };
+    };
     relay = await startRelay({
       ...process.env,
       RELAY365_DATA_DIR: dir,
       RELAY365_SECRET_KEY: KEY,
       RELAY365_DATABASE_URL: server.url,
-      RELAY365_ADMIN_LISTEN: '127.0.0.1:0',
+      RELAY365_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
       RELAY365_LOG_LEVEL: 'error',
     });
     const port = relay.smtpPort;
@@ -93,7 +99,10 @@ describe.skipIf(!ENGINES.includes('postgres'))('PostgreSQL stopped under load', 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await server.halt('fast');
     const from = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2));
+    // Not ready while the database is down, saying why; load balancers stop sending clients.
+    expect(await readiness()).toEqual({ status: 503, database: expect.stringMatching(/^does not take writes \(.+\)$/) });
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS / 2));
     const to = Date.now();
     await server.start();
     down = { from, to };
@@ -108,6 +117,7 @@ describe.skipIf(!ENGINES.includes('postgres'))('PostgreSQL stopped under load', 
     // Temporary refusals only: a permanent one would make the app drop its message.
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.filter((reply) => !reply.startsWith('451 4.3.0 '))).toEqual([]);
+    expect(await readiness()).toEqual({ status: 200, database: 'takes writes' });
     // Accepted again after the outage, without a restart.
     expect([...acked.values()].some((at) => at > down.to)).toBe(true);
 
