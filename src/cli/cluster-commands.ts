@@ -2,7 +2,8 @@
  * `relay365 cluster status [--json]`: the instances that run on this store
  * (one with SQLite; every instance sharing RELAY365_DATABASE_URL with
  * PostgreSQL), each with its version, start and last heartbeat, and whether it
- * runs, stopped cleanly or is gone (no heartbeat for MEMBER_STALE_MS).
+ * runs, stopped cleanly or is gone (no heartbeat for MEMBER_STALE_MS), and
+ * how many messages it is delivering.
  */
 import { memberState } from '../cluster/membership.js';
 import type { StoreSlice } from '../store/index.js';
@@ -31,6 +32,7 @@ async function status(
       startedAt: new Date(m.startedAt).toISOString(),
       heartbeatAt: new Date(m.heartbeatAt).toISOString(),
       stoppedAt: m.stoppedAt === null ? null : new Date(m.stoppedAt).toISOString(),
+      delivering: m.delivering,
     }));
     print(JSON.stringify(rows, null, 2));
     return;
@@ -42,7 +44,7 @@ async function status(
       state === 'stopped'
         ? `stopped ${formatTime(m.stoppedAt ?? m.heartbeatAt)}`
         : `last heartbeat ${Math.round((at - m.heartbeatAt) / 1000)} s ago`;
-    print(`${m.id}: ${state}, relay365 ${m.version}, started ${formatTime(m.startedAt)}, ${seen}`);
+    print(`${m.id}: ${state}, relay365 ${m.version}, started ${formatTime(m.startedAt)}, ${seen}, delivering ${m.delivering}`);
   }
 }
 

@@ -25,6 +25,7 @@ import { createRefusals } from './refusals.js';
 import { createRelayAuth } from './relay-auth.js';
 import { recover } from './recovery.js';
 import { createRetentionTimer } from './retention-timer.js';
+import { createClaimLeases } from './claim-leases.js';
 import type { DeliveryPace } from './delivery-pace.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createSpool, queueRecord, type Spool, type SpoolEnvelope } from './spool.js';
@@ -123,6 +124,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   const access = createAccess({ config, store });
   const auth = createRelayAuth({ store, log, now, metrics });
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
+  const leases = createClaimLeases({ store, log, now, requeued: () => void scheduler.poke() });
   const refusals = createRefusals({ store, log, metrics, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;
@@ -242,6 +244,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       const addresses = await listener.start();
       scheduler.start();
       retention.start();
+      leases.start();
       void notices.flush();
       const text = (a: AddressInfo): string => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
       info = {
@@ -265,7 +268,8 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
     },
     async drain() {
       const sessions = (listener?.drain() ?? Promise.resolve()).then(() => committer.drain());
-      await Promise.all([sessions, scheduler.stop().then(() => notices.stop()), retention.stop()]);
+      // Claims are renewed until the last delivery ends.
+      await Promise.all([sessions, scheduler.stop().then(() => Promise.all([notices.stop(), leases.stop()])), retention.stop()]);
       await listener?.close();
       await refusals.flush();
       stopWalSync();
@@ -278,6 +282,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
       await scheduler.stop();
       await notices.stop();
       await retention.stop();
+      await leases.stop();
       stopWalSync();
     },
   };

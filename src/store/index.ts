@@ -113,7 +113,7 @@ export interface StoreLocation {
 
 /** Opens the store where `location` says, migrating it, with secrets sealed by `box`. */
 export async function openStore(location: StoreLocation, box: SecretBox): Promise<Store> {
-  if (location.databaseUrl === null) return createStore(location.dataDir, box);
+  if (location.databaseUrl === null) return createStore(location.dataDir, box, Date.now, location.instanceId);
   mkdirSync(location.dataDir, { recursive: true, mode: 0o700 });
   return createPostgresStore({
     url: location.databaseUrl,
@@ -121,11 +121,15 @@ export async function openStore(location: StoreLocation, box: SecretBox): Promis
     box,
     sessionTimes: SESSION_TIMES,
     applicationName: `relay365 ${location.instanceId}`,
+    instanceId: location.instanceId,
   });
 }
 
-/** Opens `{dataDir}/relay365.db`, migrating it, with secrets sealed by `box`. */
-export function createStore(dataDir: string, box: SecretBox, now: () => number = Date.now): SqliteStore {
+/** The instance id a store claims messages as when none is given (commands, tests). */
+export const DEFAULT_INSTANCE_ID = 'relay365';
+
+/** Opens `{dataDir}/relay365.db`, migrating it, with secrets sealed by `box`; claims are made as `instanceId`. */
+export function createStore(dataDir: string, box: SecretBox, now: () => number = Date.now, instanceId = DEFAULT_INSTANCE_ID): SqliteStore {
   // Only relay365's own user may read the queue and the sealed secrets.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = dataFolder(dataDir).database;
@@ -135,7 +139,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
   const servers = createServerRepo(db, box, now);
   const laneState = createLaneStateRepo(db);
   const bodies = createBodyRepo(db);
-  const queue = createQueueRepo(db, laneState, bodies);
+  const queue = createQueueRepo(db, laneState, bodies, instanceId);
   const database = createDatabaseRepo(db);
   const relayUsers = createRelayUserRepo(db, now);
   const networks = createNetworkRepo(db, now);

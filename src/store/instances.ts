@@ -14,6 +14,8 @@ export interface Member {
   heartbeatAt: number;
   /** When it stopped cleanly; null while it runs, or when it died without saying so. */
   stoppedAt: number | null;
+  /** Messages it has claimed and is delivering now (with a lease it renews). */
+  delivering: number;
 }
 
 /** An `instances` row, as both engines read it. */
@@ -23,6 +25,8 @@ export interface MemberRow {
   started_at: number;
   heartbeat_at: number;
   stopped_at: number | null;
+  /** Only in `list`: its messages in flight. */
+  delivering?: number;
 }
 
 export const toMember = (row: MemberRow): Member => ({
@@ -31,6 +35,7 @@ export const toMember = (row: MemberRow): Member => ({
   startedAt: row.started_at,
   heartbeatAt: row.heartbeat_at,
   stoppedAt: row.stopped_at,
+  delivering: row.delivering ?? 0,
 });
 
 export interface InstanceRepo {
@@ -43,7 +48,7 @@ export interface InstanceRepo {
   heartbeat(id: string, now: number): void;
   /** A clean stop. */
   leave(id: string, now: number): void;
-  /** Every member ever recorded, the most recently seen first. */
+  /** Every member ever recorded, the most recently seen first, with what each is delivering. */
   list(): Member[];
 }
 
@@ -55,7 +60,8 @@ export const MEMBER_SQL = {
       heartbeat_at = excluded.heartbeat_at, stopped_at = NULL`,
   heartbeat: 'UPDATE instances SET heartbeat_at = ? WHERE id = ?',
   leave: 'UPDATE instances SET heartbeat_at = ?, stopped_at = ? WHERE id = ?',
-  list: 'SELECT * FROM instances ORDER BY heartbeat_at DESC, id',
+  list: `SELECT i.*, (SELECT COUNT(*) FROM messages m WHERE m.status = 'sending' AND m.claimed_by = i.id) AS delivering
+    FROM instances i ORDER BY i.heartbeat_at DESC, i.id`,
 } as const;
 
 /** Creates the repository over an open database. */

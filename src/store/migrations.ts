@@ -367,4 +367,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE auth_failures_new RENAME TO auth_failures;
   CREATE INDEX auth_failures_address ON auth_failures(address, at);
   `,
+  // Claims with leases: who is delivering a message, and until when its claim holds unless renewed
+  // (a claim whose lease ran out is queued again by any instance).
+  `
+  ALTER TABLE messages ADD COLUMN claimed_by TEXT;
+  ALTER TABLE messages ADD COLUMN lease_until INTEGER;
+  CREATE INDEX IF NOT EXISTS messages_leases ON messages(lease_until) WHERE status = 'sending';
+  `,
 ];

@@ -36,9 +36,16 @@ export interface EventText {
 }
 
 /** The texts of the events the queue writes when mail is moved by hand or by a restart. */
+/**
+ * How long a claim holds without renewal. The instance delivering a message renews its claims well
+ * within this; when it dies, any instance queues the message again once the lease ran out.
+ */
+export const CLAIM_LEASE_MS = 60_000;
+
 export const QUEUE_EVENT = {
   released: 'retrying held mail',
   requeued: 'relay restarted while this message was being delivered',
+  expired: 'the instance delivering this message stopped renewing its claim',
   deleted: 'deleted by an admin',
   retried: (by: string): string => `retried by ${by}`,
 } as const;

@@ -10,6 +10,7 @@ import { createNoticeRepo, type NoticeRepo } from './notices.js';
 import { listQuery } from './queue-list.js';
 import {
   answers,
+  CLAIM_LEASE_MS,
   firstState,
   isStopping,
   owedNotice,
@@ -93,6 +94,10 @@ export interface QueueRepo {
   releaseHeld(serverId: number, now: number, limit?: number): number;
   /** Crash recovery: messages left "sending" are queued again. */
   requeueInFlight(now: number): number;
+  /** Extends the leases of the messages this instance is delivering to `now + CLAIM_LEASE_MS`; how many. */
+  renewLeases(now: number): number;
+  /** Queues again the messages whose claim's lease ran out before `now` (their instance died); how many. */
+  requeueExpired(now: number): number;
   /** Marks a message failed without an attempt (its body is gone). */
   markLost(id: string, reason: string, now: number): void;
   /** Fails every queued, deferred or held message of a server with `reason`, deleting their bodies; returns their IDs. */
@@ -137,7 +142,12 @@ export const BODILESS_SQL = `SELECT id FROM messages m WHERE status NOT IN ('del
          AND NOT EXISTS (SELECT 1 FROM message_bodies b WHERE b.message_id = m.id AND b.seq = 0) ORDER BY id`;
 
 /** Creates the queue repository over an open database; claims reserve through `laneState`; bodies are stored and removed with their records. */
-export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'>, bodies: Pick<BodyRepo, 'append' | 'remove'>): QueueRepo {
+export function createQueueRepo(
+  db: Db,
+  laneState: Pick<LaneStateRepo, 'reserve'>,
+  bodies: Pick<BodyRepo, 'append' | 'remove'>,
+  owner: string,
+): QueueRepo {
   const insertMessage = db.prepare(
     `INSERT INTO messages (id, server_id, mail_from, size, subject, header_message_id, client_address, client_helo,
        route, relay_user, status, attempts, next_attempt_at, received_at, expires_at, updated_at, body_8bit, smtputf8)
@@ -171,9 +181,24 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
   const selectEvents = db.prepare<[string], EventRow>('SELECT * FROM events WHERE message_id = ? ORDER BY id');
   const selectEventsSince = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
   const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
-  const claimOne = db.prepare<[number, string], MessageRow>(
-    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE id = ? AND ${WAITING} RETURNING *`,
+  const claimOne = db.prepare<[number, string, number, string], MessageRow>(
+    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?, claimed_by = ?, lease_until = ?
+     WHERE id = ? AND ${WAITING} RETURNING *`,
   );
+  const claim = (id: string, now: number): MessageRow | undefined => claimOne.get(now, owner, now + CLAIM_LEASE_MS, id);
+
+  /** Queues again the messages `where` (with `params`) selects, each with an event saying why; how many. */
+  const requeueSending = db.transaction((where: string, params: unknown[], now: number, detail: string): number => {
+    const rows = db.prepare(`SELECT id, server_id FROM messages WHERE ${where}`).all(...params) as {
+      id: string;
+      server_id: number | null;
+    }[];
+    for (const { id, server_id } of rows) {
+      markQueued.run(now, now, id);
+      insertEvent.run(id, server_id, now, 'requeued', detail);
+    }
+    return rows.length;
+  });
 
   /** Writes an outcome's message columns and event; its status. */
   const writeOutcome = (id: string, serverId: number | null, outcome: Outcome, now: number): MessageStatus => {
@@ -220,11 +245,11 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
       return due.slice(0, limit).map(toMessage);
     },
     claim: (id, now) => {
-      const row = claimOne.get(now, id);
+      const row = claim(id, now);
       return row ? toMessage(row) : undefined;
     },
     claimAndReserve: db.transaction((id: string, lane: string, recipients: number, now: number) => {
-      const row = claimOne.get(now, id);
+      const row = claim(id, now);
       return row ? { message: toMessage(row), reservationId: laneState.reserve(lane, id, recipients, now) } : undefined;
     }),
     forgetAttempt: (id) => {
@@ -269,17 +294,13 @@ export function createQueueRepo(db: Db, laneState: Pick<LaneStateRepo, 'reserve'
       }
       return ids.length;
     }),
-    requeueInFlight: db.transaction((now: number) => {
-      const ids = db.prepare(`SELECT id, server_id FROM messages WHERE status = 'sending'`).all() as {
-        id: string;
-        server_id: number | null;
-      }[];
-      for (const { id, server_id } of ids) {
-        markQueued.run(now, now, id);
-        insertEvent.run(id, server_id, now, 'requeued', QUEUE_EVENT.requeued);
-      }
-      return ids.length;
-    }),
+    // One relay runs on a data folder (src/cluster/membership.ts): at its start nothing is in flight,
+    // whoever claimed it.
+    requeueInFlight: (now) => requeueSending(`status = 'sending'`, [], now, QUEUE_EVENT.requeued),
+    renewLeases: (now) =>
+      db.prepare(`UPDATE messages SET lease_until = ? WHERE status = 'sending' AND claimed_by = ?`).run(now + CLAIM_LEASE_MS, owner)
+        .changes,
+    requeueExpired: (now) => requeueSending(`status = 'sending' AND lease_until < ?`, [now], now, QUEUE_EVENT.expired),
     markLost: (id, reason, now) => {
       db.transaction(() => {
         failPending(id, reason, now);

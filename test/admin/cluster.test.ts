@@ -23,7 +23,7 @@ describe('the Cluster page', () => {
     const text = visibleText(page.text);
     expect(text).toContain('This relay keeps its store in SQLite in its data folder: it is the only instance.');
     expect(text).toMatch(
-      /relay-a \(this one\) Running 1\.0\.0 .+relay-dead Gone \(no heartbeat\) 1\.0\.0 .+relay-old Stopped 0\.9\.0 .+stopped/,
+      /relay-a \(this one\) Running 0 1\.0\.0 .+relay-dead Gone \(no heartbeat\) 0 1\.0\.0 .+relay-old Stopped 0 0\.9\.0 .+stopped/,
     );
   });
 });

@@ -144,8 +144,11 @@ async function olderArchive(spooled: Record<string, Buffer>): Promise<string> {
   const db = path.join(staged, 'relay365.db');
   await copyDatabase(fx.store.db, db);
   const old = openExistingDatabase(db);
-  // Undo the migrations from the one that added message_bodies on: instances, and auth_failures' id.
+  // Undo the migrations from the one that added message_bodies on: instances, auth_failures' id, claims' leases.
   old.exec(`
+    DROP INDEX messages_leases;
+    ALTER TABLE messages DROP COLUMN claimed_by;
+    ALTER TABLE messages DROP COLUMN lease_until;
     DROP TABLE message_bodies;
     DROP TABLE instances;
     DROP TABLE auth_failures;

@@ -70,8 +70,8 @@ describe.each(ENGINES)('cluster membership (%s)', (engine) => {
     const lines: string[] = [];
     await CLUSTER_COMMAND.run({ store, print: (line) => lines.push(line), now }, ['status']);
     expect(lines).toEqual([
-      expect.stringMatching(/^relay-b: running, relay365 1\.2\.3, started .+, last heartbeat 2 s ago$/),
-      expect.stringMatching(/^relay-a: stopped, relay365 1\.2\.3, started .+, stopped .+$/),
+      expect.stringMatching(/^relay-b: running, relay365 1\.2\.3, started .+, last heartbeat 2 s ago, delivering 0$/),
+      expect.stringMatching(/^relay-a: stopped, relay365 1\.2\.3, started .+, stopped .+, delivering 0$/),
     ]);
     clock += MEMBER_STALE_MS + 1;
     const json: string[] = [];

@@ -85,3 +85,20 @@ export async function openEngineStore(engine: Engine, now: () => number = Date.n
     },
   };
 }
+
+/**
+ * A second store on the same database as `es`, claiming messages as `instanceId`: another instance
+ * of the cluster (with SQLite, another process on the same data folder).
+ */
+export async function openAnotherInstance(es: EngineStore, instanceId: string, now: () => number = Date.now): Promise<Store> {
+  if (es.url === null) return createStore(es.dir, TEST_BOX, now, instanceId);
+  return createPostgresStore({
+    url: es.url,
+    dataDir: es.dir,
+    box: TEST_BOX,
+    sessionTimes: SESSION_TIMES,
+    applicationName: `relay365 test ${instanceId}`,
+    instanceId,
+    now,
+  });
+}

@@ -21,6 +21,7 @@ const STATE_TEXT = { running: 'Running', stopped: 'Stopped', gone: 'Gone (no hea
 const columns = (self: string, now: number): Column<Member>[] => [
   { header: 'Instance', class: 'instance', cell: (m) => (m.id === self ? <strong>{m.id} (this one)</strong> : m.id) },
   { header: 'State', class: 'state', cell: (m) => STATE_TEXT[memberState(m, now)] },
+  { header: 'Delivering', cell: (m) => m.delivering.toLocaleString('en-US') },
   { header: 'Version', cell: (m) => m.version },
   { header: 'Started', cell: (m) => <Time at={m.startedAt} /> },
   {

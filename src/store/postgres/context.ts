@@ -1,6 +1,7 @@
 /**
  * What every PostgreSQL repository is built from: the pool, the secret box
- * that seals secrets at rest, the clock, and the admin sessions' lifetimes.
+ * that seals secrets at rest, the clock, the admin sessions' lifetimes and
+ * the instance the store claims messages for.
  */
 import type { SecretBox } from '../secret-box.js';
 import type { SessionTimes } from '../sessions.js';
@@ -11,4 +12,6 @@ export interface PgContext {
   box: SecretBox;
   now: () => number;
   sessionTimes: SessionTimes;
+  /** Who this store claims messages as. */
+  instanceId: string;
 }

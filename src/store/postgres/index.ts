@@ -6,7 +6,7 @@
  */
 import type { SecretBox } from '../secret-box.js';
 import type { SessionTimes } from '../sessions.js';
-import type { Store } from '../index.js';
+import { DEFAULT_INSTANCE_ID, type Store } from '../index.js';
 import type { PgContext } from './context.js';
 import { migratePostgres } from './migrate.js';
 import { openPool, type Pg } from './pool.js';
@@ -38,6 +38,8 @@ export interface PostgresStoreOptions {
   sessionTimes: SessionTimes;
   /** Shown in PostgreSQL's `pg_stat_activity`. */
   applicationName: string;
+  /** Who the store claims messages as (RELAY365_INSTANCE_ID). */
+  instanceId?: string;
   now?: () => number;
 }
 
@@ -53,6 +55,7 @@ export async function createPostgresStore({
   box,
   sessionTimes,
   applicationName,
+  instanceId = DEFAULT_INSTANCE_ID,
   now = Date.now,
 }: PostgresStoreOptions): Promise<PostgresStore> {
   const pg = openPool(url, { applicationName });
@@ -62,7 +65,7 @@ export async function createPostgresStore({
     await pg.close();
     throw err;
   }
-  const ctx: PgContext = { pg, box, now, sessionTimes };
+  const ctx: PgContext = { pg, box, now, sessionTimes, instanceId };
   return {
     servers: createPgServersRepo(ctx),
     tokenCaches: createPgTokenCachesRepo(ctx),

@@ -15,6 +15,7 @@ import { BODILESS_SQL, type QueueRepo } from '../queue.js';
 import { listQuery, type ListDialect } from '../queue-list.js';
 import {
   answers,
+  CLAIM_LEASE_MS,
   firstState,
   isStopping,
   owedNotice,
@@ -166,10 +167,11 @@ async function insertMessages(sql: Sql, messages: readonly NewMessage[], chunks:
 }
 
 /** Marks a waiting message sending and counts the attempt; only one of several concurrent claims gets the row. */
-const claimOne = (sql: Sql, id: string, now: number): Promise<MessageRow | undefined> =>
+const claimOne = (sql: Sql, id: string, now: number, owner: string): Promise<MessageRow | undefined> =>
   sql.row<MessageRow>(
-    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1 WHERE id = $2 AND ${DUE} RETURNING *`,
-    [now, id],
+    `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = $1, claimed_by = $3, lease_until = $4
+     WHERE id = $2 AND ${DUE} RETURNING *`,
+    [now, id, owner, now + CLAIM_LEASE_MS],
   );
 
 /** Fails the pending recipients of `ids` with `reply`. */
@@ -287,7 +289,7 @@ const requeueWhere = (
   );
 
 /** Creates the queue repository over the pool; its claims reserve quota and its writes store and remove bodies in their own transactions. */
-export function createPgQueueRepo({ pg }: PgContext): Async<QueueRepo> {
+export function createPgQueueRepo({ pg, instanceId: owner }: PgContext): Async<QueueRepo> {
   return {
     insert: (messages, chunks = []) => pg.tx((sql) => insertMessages(sql, messages, chunks)),
     nextDueAt: async (serverId) =>
@@ -309,12 +311,12 @@ export function createPgQueueRepo({ pg }: PgContext): Async<QueueRepo> {
       return rows.map(toMessage);
     },
     claim: async (id, now) => {
-      const row = await claimOne(pg, id, now);
+      const row = await claimOne(pg, id, now, owner);
       return row ? toMessage(row) : undefined;
     },
     claimAndReserve: (id, lane, recipients, now) =>
       pg.tx(async (sql) => {
-        const row = await claimOne(sql, id, now);
+        const row = await claimOne(sql, id, now, owner);
         return row ? { message: toMessage(row), reservationId: await reserveIn(sql, lane, id, recipients, now) } : undefined;
       }),
     forgetAttempt: async (id) => {
@@ -366,9 +368,20 @@ export function createPgQueueRepo({ pg }: PgContext): Async<QueueRepo> {
       // Two instances probing the same held server at once release different messages. SQLite's
       // LIMIT -1 is no limit; PostgreSQL's is LIMIT NULL.
       requeueWhere(pg, `server_id = $4 AND status = 'held'`, [serverId], 'released', QUEUE_EVENT.released, now, limit < 0 ? null : limit),
-    // As in SQLite, every message left sending: with several instances that includes what another
-    // running instance is sending now (the rows do not say which instance claimed them).
-    requeueInFlight: (now) => requeueWhere(pg, `status = 'sending'`, [], 'requeued', QUEUE_EVENT.requeued, now),
+    // What this instance left sending, and what an instance that died left with its lease run out;
+    // another running instance's claims stay its own.
+    requeueInFlight: (now) =>
+      requeueWhere(
+        pg,
+        `status = 'sending' AND (claimed_by = $4 OR claimed_by IS NULL OR lease_until < $1)`,
+        [owner],
+        'requeued',
+        QUEUE_EVENT.requeued,
+        now,
+      ),
+    renewLeases: (now) =>
+      pg.run(`UPDATE messages SET lease_until = $1 WHERE status = 'sending' AND claimed_by = $2`, [now + CLAIM_LEASE_MS, owner]),
+    requeueExpired: (now) => requeueWhere(pg, `status = 'sending' AND lease_until < $1`, [], 'requeued', QUEUE_EVENT.expired, now),
     markLost: (id, reason, now) =>
       pg.tx(async (sql) => {
         // Only a message still waiting or in flight: another instance may have finished it (and

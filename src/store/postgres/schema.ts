@@ -303,4 +303,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   -- Mail is mostly compressed already (images, PDFs, base64): kept out of line without compressing it again.
   ALTER TABLE message_bodies ALTER COLUMN bytes SET STORAGE EXTERNAL;
   `,
+  // Claims with leases (SQLite's migration of the same name).
+  `
+  ALTER TABLE messages ADD COLUMN claimed_by TEXT, ADD COLUMN lease_until BIGINT;
+  CREATE INDEX messages_leases ON messages(lease_until) WHERE status = 'sending';
+  `,
 ];
