@@ -79,6 +79,13 @@ export function openPool(url: string, { applicationName, max = 10 }: PgOptions):
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A connection that dies while its client is checked out (the server stopped mid-transaction)
+      // emits 'error' on the client, which pg-pool listens to only while the client is idle: without
+      // this listener the event would end the process. The statement in progress rejects with it too.
+      const lost = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await work(over(client));
@@ -91,6 +98,7 @@ export function openPool(url: string, { applicationName, max = 10 }: PgOptions):
         const code = (err as { code?: unknown }).code;
         if (attempt >= MAX_TRIES || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     }
