@@ -39,7 +39,7 @@ function postgresKey(config: FolderConfig): Buffer {
 }
 
 /** The PostgreSQL database named in a message: host and database, never the user or password. */
-function databaseName(url: string): string {
+export function databaseName(url: string): string {
   const { host, pathname } = new URL(url);
   return `the PostgreSQL database ${pathname.slice(1) || '(default)'} on ${host}`;
 }

@@ -16,6 +16,7 @@ import { createStore } from '../store/index.js';
 import { migratePostgres } from '../store/postgres/migrate.js';
 import { openPool } from '../store/postgres/pool.js';
 import { createSecretBox, readSecretKey } from '../store/secret-box.js';
+import { databaseName } from './data-folder.js';
 import { noPositionals, type Print } from './flags.js';
 import { subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 import { UsageError } from './usage-error.js';
@@ -28,12 +29,6 @@ interface StoreCommandContext {
 }
 
 const COPY_FLAGS = { to: { type: 'string' } } as const;
-
-/** `host/database` of a PostgreSQL URL, without user or password. */
-const where = (url: string): string => {
-  const { host, pathname } = new URL(url);
-  return `${host}${pathname}`;
-};
 
 async function copy({ config, print }: StoreCommandContext, { values, positionals }: ParsedFlags<typeof COPY_FLAGS>): Promise<void> {
   noPositionals(positionals);
@@ -66,7 +61,7 @@ async function copy({ config, print }: StoreCommandContext, { values, positional
       .filter(([, n]) => n > 0)
       .map(([table, n]) => `${table} ${n}`);
     print(
-      `copied ${file} into ${where(target)}: ${counts.join(', ') || 'no rows'} (${(summary.bodyBytes / 1024 / 1024).toFixed(1)} MB of waiting mail)`,
+      `copied ${file} into ${databaseName(target)}: ${counts.join(', ') || 'no rows'} (${(summary.bodyBytes / 1024 / 1024).toFixed(1)} MB of waiting mail)`,
     );
     print('start every instance with RELAY365_DATABASE_URL and the same RELAY365_SECRET_KEY; this data folder is no longer used for mail');
   } catch (err) {

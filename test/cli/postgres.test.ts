@@ -92,7 +92,7 @@ describe.skipIf(!ENGINES.includes('postgres'))('the command line on PostgreSQL',
     expect((await runCli(ADD, folder)).code).toBe(0);
     const copied = await runCli(['store', 'copy', '--to', database.url], folder);
     expect(copied).toMatchObject({ code: 0, stderr: '' });
-    expect(copied.stdout).toMatch(/^copied .*relay365\.db into 127\.0\.0\.1:\d+\/t_[0-9a-f]+: servers 1/);
+    expect(copied.stdout).toMatch(/^copied .*relay365\.db into the PostgreSQL database t_[0-9a-f]+ on 127\.0\.0\.1:\d+: servers 1/);
     expect((await runCli(['server', 'list'], env())).stdout).toContain('upstream');
     const again = await runCli(['store', 'copy'], { ...folder, RELAY365_DATABASE_URL: database.url });
     expect(again).toMatchObject({ code: 2, stderr: expect.stringContaining('the target database is not empty (it has servers') });

@@ -6,10 +6,10 @@
  * crash recovery.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SESSION_TIMES, type SqliteStore, type Store } from '../../src/store/index.js';
-import { createPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
+import type { SqliteStore, Store } from '../../src/store/index.js';
+import type { PostgresStore } from '../../src/store/postgres/index.js';
 import type { AttemptResult, NewMessage, NoticeCandidate } from '../../src/store/queue.js';
-import { ENGINES, openEngineStore, TEST_BOX, type EngineStore } from '../helpers/engines.js';
+import { ENGINES, openAnotherInstance, openEngineStore, type EngineStore } from '../helpers/engines.js';
 import { plainServer, queuedMessage } from '../helpers/fixture.js';
 
 const T0 = 1_700_000_000_000;
@@ -399,17 +399,11 @@ describe.each(ENGINES)('the queue on %s', (engine) => {
 
 describe.skipIf(!ENGINES.includes('postgres'))('the queue shared by two instances (postgres)', () => {
   let es: EngineStore;
-  let second: PostgresStore;
+  let second: Store;
   let serverId: number;
   beforeEach(async () => {
     es = await openEngineStore('postgres');
-    second = await createPostgresStore({
-      url: es.url as string,
-      dataDir: es.dir,
-      box: TEST_BOX,
-      sessionTimes: SESSION_TIMES,
-      applicationName: 'relay365 test second',
-    });
+    second = await openAnotherInstance(es, 'relay-second');
     serverId = (await es.store.servers.add(plainServer())).id;
     const ids = Array.from({ length: 20 }, (_, i) => `R${i}`);
     await es.store.queue.insert(ids.map((id) => queuedMessage(id, serverId, { receivedAt: T0, expiresAt: T0 + DAY })));
