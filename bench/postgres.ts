@@ -8,13 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { SESSION_TIMES } from '../src/store/index.js';
 import { createPostgresStore } from '../src/store/postgres/index.js';
 import { createSecretBox } from '../src/store/secret-box.js';
 import { EMULATOR_CA_PATH, startEmulator } from '../test/emulator/index.js';
 import { emulatorServer } from '../test/helpers/office365.js';
-import { postgresBin, startPostgres, type PostgresServer } from '../test/helpers/postgres-server.js';
+import { createDatabase, postgresBin, startPostgres, type PostgresServer } from '../test/helpers/postgres-server.js';
 import { startRelay } from '../test/helpers/relay-process.js';
 import { plainServer } from '../test/helpers/fixture.js';
 import type { ServerSettings } from '../src/store/servers.js';
@@ -27,14 +26,9 @@ const LABEL = ' on PostgreSQL';
 
 /** A new database on `server` with relay365's schema and one email server; its URL. */
 async function database(server: PostgresServer, name: string, dir: string, settings: ServerSettings): Promise<string> {
-  const admin = new pg.Client(server.url);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(server.url);
-  url.pathname = `/${name}`;
+  const { url } = await createDatabase(server.url, name);
   const store = await createPostgresStore({
-    url: url.toString(),
+    url,
     dataDir: dir,
     box: createSecretBox(Buffer.from(KEY, 'hex')),
     sessionTimes: SESSION_TIMES,
@@ -42,7 +36,7 @@ async function database(server: PostgresServer, name: string, dir: string, setti
   });
   await store.servers.add(settings);
   await store.close();
-  return url.toString();
+  return url;
 }
 
 /** Prints the PostgreSQL figures. */

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createDatabase } from './postgres-server.js';
 import { inject } from 'vitest';
 import { createStore, SESSION_TIMES, type Store } from '../../src/store/index.js';
 import { createPostgresStore } from '../../src/store/postgres/index.js';
@@ -25,20 +25,7 @@ export const TEST_BOX: SecretBox = createSecretBox(Buffer.from('ab'.repeat(32), 
 export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = inject('postgresUrl');
   if (admin === null) throw new Error('this run has no PostgreSQL server');
-  const name = `t_${randomBytes(6).toString('hex')}`;
-  const run = async (sql: string): Promise<void> => {
-    const client = new pg.Client(admin);
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return createDatabase(admin, `t_${randomBytes(6).toString('hex')}`);
 }
 
 export interface EngineStore {

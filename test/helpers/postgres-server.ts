@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { freePort } from './relay-process.js';
 
 export interface PostgresServer {
@@ -85,4 +86,21 @@ export async function startPostgres({ fsync = false }: StartOptions = {}): Promi
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A new, empty database `name` on the server whose superuser URL is `adminUrl`; its URL, and `drop`, which deletes it (closing what is still connected). */
+export async function createDatabase(adminUrl: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const run = async (sql: string): Promise<void> => {
+    const client = new pg.Client(adminUrl);
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
