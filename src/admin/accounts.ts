@@ -5,6 +5,7 @@
 import { isAddress } from '../address.js';
 import type { Logger } from '../log.js';
 import type { StoreSlice } from '../store/index.js';
+import { unlessTaken } from '../store/unique-violation.js';
 import type { User } from '../store/users.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 
@@ -54,8 +55,12 @@ export async function bootstrapFirstAdmin({ store, publicUrl, adminEmail, adminP
   if (adminEmail && adminPassword) {
     const problem = checkEmail(adminEmail);
     if (problem) throw new Error(`RELAY365_ADMIN_EMAIL is not valid: ${problem}`);
-    await addUser(store, { email: adminEmail, password: adminPassword, isSuperAdmin: true, canUpdateSettings: true });
-    log.info('created the first Super Admin from RELAY365_ADMIN_EMAIL', { email: adminEmail });
+    const user = await unlessTaken(
+      addUser(store, { email: adminEmail, password: adminPassword, isSuperAdmin: true, canUpdateSettings: true }),
+    );
+    // Instances of a cluster started together each find no user; the one that adds the admin second finds it taken.
+    if (user) log.info('created the first Super Admin from RELAY365_ADMIN_EMAIL', { email: adminEmail });
+    else log.info('the first Super Admin from RELAY365_ADMIN_EMAIL was created by another instance', { email: adminEmail });
     return null;
   }
   const link = `${publicUrl}/setup/${await store.users.createSetupToken(SETUP_TOKEN_TTL_MS)}`;

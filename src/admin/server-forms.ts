@@ -91,6 +91,9 @@ export function parseFieldForm(spec: FieldSpec, body: Record<string, unknown>): 
   return { changes: settings, errors: { ...validateServerFields(settings), ...errors }, values };
 }
 
+/** What the New email server form and the Name edit form say when another email server has the name. */
+export const SERVER_NAME_TAKEN = 'An email server with this name exists already.';
+
 /** The New email server form's messages: per setting, and for the preset. */
 export type NewServerErrors = FieldErrors & { preset?: string };
 

@@ -5,6 +5,7 @@
  */
 import { newApiTokenSchema, type ApiToken } from '../store/api-tokens.js';
 import type { StoreSlice } from '../store/index.js';
+import { unlessTaken } from '../store/unique-violation.js';
 import { formatTime, formatTimeOrNever } from '../time-format.js';
 import { flagValue, noPositionals, onePositional, requireFlag, type Print } from './flags.js';
 import { JSON_FLAG, NO_FLAGS, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
@@ -25,8 +26,11 @@ async function add({ store, print }: ApiTokenContext, { values, positionals }: P
   noPositionals(positionals);
   const name = flagValue('name', requireFlag('name', values.name, example), newApiTokenSchema.shape.name);
   const scope = flagValue('scope', requireFlag('scope', values.scope, example), newApiTokenSchema.shape.scope);
-  if (await store.apiTokens.findByName(name)) throw new UsageError(`an API token named ${JSON.stringify(name)} exists already`);
-  const { apiToken, token } = await store.apiTokens.add({ name, scope });
+  const nameTaken = (): never => {
+    throw new UsageError(`an API token named ${JSON.stringify(name)} exists already`);
+  };
+  if (await store.apiTokens.findByName(name)) nameTaken();
+  const { apiToken, token } = (await unlessTaken(store.apiTokens.add({ name, scope }))) ?? nameTaken();
   print(`added API token ${apiToken.name} (${apiToken.scope === 'write' ? 'read and write' : 'read only'})`);
   print('it is shown only this once, on the next line; send it as "Authorization: Bearer <token>":');
   print(token);

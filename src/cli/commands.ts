@@ -10,6 +10,7 @@ import type { DeviceListen } from '../relay/device-settings.js';
 import type { Store, StoreSlice } from '../store/index.js';
 import type { MessageStatus } from '../store/queue.js';
 import type { EmailServer } from '../store/servers.js';
+import { unlessTaken } from '../store/unique-violation.js';
 import { formatTime } from '../time-format.js';
 import { BACKUP_COMMANDS } from './backup-commands.js';
 import { STORE_COPY_COMMAND } from './store-commands.js';
@@ -62,6 +63,10 @@ async function findServer(store: StoreSlice<{ servers: 'findByName' }>, name: st
   return server;
 }
 
+function serverNameTaken(name: string): never {
+  throw new UsageError(`an email server named ${JSON.stringify(name)} exists already`);
+}
+
 /** The client certificate's public facts for `server list`; it signs in instead of the secret. */
 function certificateFacts(s: EmailServer): string {
   if (!s.hasClientCertificate) return '';
@@ -95,9 +100,8 @@ export function describeServer(s: EmailServer, counts: Record<MessageStatus, num
 async function add({ store, print }: ServerContext, { values }: ParsedFlags<typeof ADD_FLAG_SPEC>): Promise<void> {
   const preset = typeof values.preset === 'string' ? presetFlag(values.preset) : undefined;
   const settings = withDefaults(flagsToSettings(values), preset);
-  if (await store.servers.findByName(settings.name))
-    throw new UsageError(`an email server named ${JSON.stringify(settings.name)} exists already`);
-  const server = await store.servers.add(settings, values.default === true);
+  if (await store.servers.findByName(settings.name)) serverNameTaken(settings.name);
+  const server = (await unlessTaken(store.servers.add(settings, values.default === true))) ?? serverNameTaken(settings.name);
   print(`added email server ${server.name}${server.isDefault ? ' (default)' : ''}`);
 }
 
@@ -107,9 +111,10 @@ async function set({ store, print }: ServerContext, { values, positionals }: Par
   if (Object.keys(changes).length === 0 && values.default !== true)
     throw new UsageError('nothing to change: give at least one --option value');
   if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && (await store.servers.findByName(changes.name))) {
-    throw new UsageError(`an email server named ${JSON.stringify(changes.name)} exists already`);
+    serverNameTaken(changes.name);
   }
-  await store.servers.update(server.id, changes, values.default === true);
+  // Only a new name can be taken by another command or request after the look-up.
+  if (!(await unlessTaken(store.servers.update(server.id, changes, values.default === true)))) serverNameTaken(changes.name ?? server.name);
   print(`updated email server ${changes.name ?? server.name}`);
 }
 

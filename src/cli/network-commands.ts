@@ -8,6 +8,7 @@
 import type { Cidr } from '../cidr.js';
 import { cidr as cidrSchema, tooWideToAllow, wideNetworkWarning } from '../store/access-schemas.js';
 import type { StoreSlice } from '../store/index.js';
+import { unlessTaken } from '../store/unique-violation.js';
 import type { Config } from '../config.js';
 import { flagValue, noPositionals, requireFlag, serverFlag, type Print } from './flags.js';
 import { JSON_FLAG, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
@@ -45,11 +46,13 @@ async function add({ store, print, config }: NetworkContext, { values, positiona
   const tooWide = tooWideToAllow(cidr);
   if (tooWide !== null && !values.force) throw new UsageError(`${tooWide}; add --force if you mean it`);
   const existing = await store.networks.findByCidr(cidr);
-  if (existing) {
-    const owner = (await store.servers.get(existing.serverId))?.name ?? '?';
+  const rule = existing ? null : await unlessTaken(store.networks.add(cidr, server.id));
+  if (!rule) {
+    // Stored before the look-up, or by another command, panel or API request between the look-up and the insert.
+    const stored = existing ?? (await store.networks.findByCidr(cidr));
+    const owner = (stored && (await store.servers.get(stored.serverId))?.name) ?? '?';
     throw new UsageError(`network ${cidr.text} is stored already, routed to ${owner}; remove it first to route it elsewhere`);
   }
-  await store.networks.add(cidr, server.id);
   print(`added network ${cidr.text} routed to email server ${server.name}`);
   const wide = wideNetworkWarning(cidr);
   if (wide !== null) print(`warning: ${wide}`);

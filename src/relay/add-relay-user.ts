@@ -6,7 +6,7 @@
 import { generatePassword, hashPassword } from '../auth/passwords.js';
 import type { StoreSlice } from '../store/index.js';
 import type { RelayUser } from '../store/relay-users.js';
-import { isUniqueViolation } from '../store/unique-violation.js';
+import { unlessTaken } from '../store/unique-violation.js';
 
 export interface RelayUserToAdd {
   name: string;
@@ -26,11 +26,8 @@ export async function addRelayUser(
   // Checked after hashing, so that the name is rarely taken between the check and the insert; when it is
   // (another request, or another instance sharing a PostgreSQL store), the unique name refuses the insert.
   if (await store.relayUsers.findByName(input.name)) return null;
-  try {
-    const user = await store.relayUsers.add({ name: input.name, passwordHash, serverId: input.serverId, allowFrom: input.allowFrom });
-    return { user, generated };
-  } catch (err) {
-    if (isUniqueViolation(err)) return null;
-    throw err;
-  }
+  const user = await unlessTaken(
+    store.relayUsers.add({ name: input.name, passwordHash, serverId: input.serverId, allowFrom: input.allowFrom }),
+  );
+  return user ? { user, generated } : null;
 }

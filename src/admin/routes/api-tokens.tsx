@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
 import { newApiTokenSchema } from '../../store/api-tokens.js';
 import type { StoreSlice } from '../../store/index.js';
+import { unlessTaken } from '../../store/unique-violation.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../form-text.js';
@@ -22,6 +23,7 @@ export interface ApiTokenRouteOptions {
   now: () => number;
 }
 
+const NAME_TAKEN = 'An API token with this name exists already.';
 const EMPTY_FORM: NewApiTokenForm = { values: { name: '', scope: 'read' }, errors: {} };
 /** The slot is keyed by what it carries; the page has one new token at a time. */
 const NEW_TOKEN = 0;
@@ -51,9 +53,11 @@ export function apiTokenRoutes({ store, log, publicUrl, now }: ApiTokenRouteOpti
     const checked = newApiTokenSchema.safeParse(values);
     const errors: NewApiTokenForm['errors'] = {};
     if (!checked.success) for (const issue of checked.error.issues) errors[issue.path[0] as 'name' | 'scope'] ??= issue.message;
-    else if (await store.apiTokens.findByName(checked.data.name)) errors.name = 'An API token with this name exists already.';
+    else if (await store.apiTokens.findByName(checked.data.name)) errors.name = NAME_TAKEN;
     if (!checked.success || Object.keys(errors).length > 0) return page(c, { values, errors }, 422);
-    const { apiToken, token } = await store.apiTokens.add(checked.data);
+    const added = await unlessTaken(store.apiTokens.add(checked.data));
+    if (!added) return page(c, { values, errors: { name: NAME_TAKEN } }, 422);
+    const { apiToken, token } = added;
     log.info('API token created', { name: apiToken.name, scope: apiToken.scope, by: c.var.user?.email });
     if (c.var.session) created.put(c.var.session.idHash, NEW_TOKEN, JSON.stringify({ name: apiToken.name, token }));
     return c.redirect('/api-tokens', 303);

@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { StoreSlice } from '../../store/index.js';
+import { unlessTaken } from '../../store/unique-violation.js';
 import { checkEmail, checkPassword } from '../accounts.js';
 import type { ClientAddressOf } from '../client-address.js';
 import { ANON_COOKIE, SESSION_COOKIE, type CookieJar } from '../cookies.js';
@@ -143,7 +144,9 @@ export function authRoutes({ store, cookies, throttle, clientAddress, log }: Aut
     // Hashed before the link is used up: a busy answer (503) leaves the link working for another try.
     const passwordHash = await hashPassword(password);
     if (!(await store.users.useSetupToken(token))) return setupGone(c);
-    const user = await store.users.add({ email, passwordHash, isSuperAdmin: true, canUpdateSettings: true });
+    // Another instance may have created the same admin from RELAY365_ADMIN_EMAIL since setupOpen looked.
+    const user = await unlessTaken(store.users.add({ email, passwordHash, isSuperAdmin: true, canUpdateSettings: true }));
+    if (!user) return setupGone(c);
     log.info('first Super Admin created with the setup link', { email: user.email });
     await startSession(c, user.id);
     return c.redirect('/', 303);

@@ -12,6 +12,7 @@ import type { Logger } from '../../log.js';
 import { deviceSettings, type DeviceListen } from '../../relay/device-settings.js';
 import { tooWideToAllow, wideNetworkWarning } from '../../store/access-schemas.js';
 import type { StoreSlice } from '../../store/index.js';
+import { unlessTaken } from '../../store/unique-violation.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
 import { formText } from '../form-text.js';
@@ -85,12 +86,14 @@ export function networkRoutes({ config, store, relay, log }: NetworkRouteOptions
       return page(c, { ...form, errors: { cidr: `${tooWide}. ${how}` }, offerForce: superAdmin }, 422);
     }
     const existing = await store.networks.findByCidr(input.cidr);
-    if (existing) {
-      const owner = (await store.servers.get(existing.serverId))?.name ?? '(deleted server)';
+    const rule = existing ? null : await unlessTaken(store.networks.add(input.cidr, input.server.id));
+    if (!rule) {
+      // Stored before the look-up, or by another request between the look-up and the insert.
+      const stored = existing ?? (await store.networks.findByCidr(input.cidr));
+      const owner = (stored && (await store.servers.get(stored.serverId))?.name) ?? '(deleted server)';
       const message = `${input.cidr.text} is in the list already, routed to ${owner}. Remove it first to route it elsewhere.`;
       return page(c, { ...form, errors: { cidr: message } }, 422);
     }
-    await store.networks.add(input.cidr, input.server.id);
     const wide = wideNetworkWarning(input.cidr);
     const fields = { cidr: input.cidr.text, server: input.server.name, by: c.var.user?.email };
     if (wide === null) log.info('allowed network added', fields);

@@ -9,11 +9,12 @@ import type { Logger } from '../../log.js';
 import type { StoreSlice } from '../../store/index.js';
 import type { FieldErrors } from '../../store/server-validation.js';
 import type { EmailServer } from '../../store/servers.js';
+import { unlessTaken } from '../../store/unique-violation.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { fieldBySlug, inputValue, type FieldSpec } from '../server-fields.js';
-import { parseFieldForm, withUpload, type FormValues } from '../server-forms.js';
+import { parseFieldForm, SERVER_NAME_TAKEN, withUpload, type FormValues } from '../server-forms.js';
 import { FieldForm } from '../views/field-form.js';
 import { serverNotFound, serverParam } from './server-view.js';
 
@@ -79,12 +80,13 @@ export function serverSettingsRoutes({ store, relay, log }: SettingsRouteOptions
     const { server, spec } = found;
     const { changes, errors, values } = parseFieldForm(spec, await withUpload(spec, await c.req.parseBody()));
     if (changes.name && changes.name.toLowerCase() !== server.name.toLowerCase() && (await store.servers.findByName(changes.name))) {
-      errors.name = 'An email server with this name exists already.';
+      errors.name = SERVER_NAME_TAKEN;
     }
     if (Object.keys(errors).length > 0) return form(c, server, spec, values, errors, 422);
 
     // Changing the app, tenant, cloud, sign-in mode or way to send clears the tokens (the store does it on every path).
-    const saved = await store.servers.update(server.id, changes);
+    const saved = await unlessTaken(store.servers.update(server.id, changes));
+    if (!saved) return form(c, server, spec, values, { name: SERVER_NAME_TAKEN }, 422);
     relay.settingsChanged();
     log.info('email server setting changed', { server: server.name, setting: spec.label, by: c.var.user?.email });
     await setFlash(c, store, { kind: 'success', message: `Saved ${spec.label}.${sendViaNote(server, saved)}` });

@@ -6,12 +6,13 @@ import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
 import type { Store, StoreSlice } from '../../store/index.js';
 import type { MessageStatus } from '../../store/queue.js';
+import { unlessTaken } from '../../store/unique-violation.js';
 import type { AdminEnv, AdminRelay } from '../env.js';
 import { setFlash } from '../flash.js';
 import { requirePermission } from '../middleware/require-permission.js';
 import { can } from '../permissions.js';
 import { secretWarning } from '../secret-expiry.js';
-import { parseNewServerForm } from '../server-forms.js';
+import { parseNewServerForm, SERVER_NAME_TAKEN } from '../server-forms.js';
 import { DeleteServerPage } from '../views/server-delete.js';
 import { ServerList } from '../views/server-list.js';
 import { NewServerPage } from '../views/server-new.js';
@@ -57,11 +58,15 @@ export function serverRoutes(options: ServerRouteOptions): Hono<AdminEnv> {
 
   app.post('/', edit, async (c) => {
     const { settings, errors, values } = parseNewServerForm(await c.req.parseBody());
-    if (settings && (await store.servers.findByName(settings.name))) errors.name = 'An email server with this name exists already.';
-    if (!settings || Object.keys(errors).length > 0) {
-      return c.render(<NewServerPage csrf={c.var.csrfToken} values={values} errors={errors} />, { title: 'New email server', status: 422 });
+    const refuse = () =>
+      c.render(<NewServerPage csrf={c.var.csrfToken} values={values} errors={errors} />, { title: 'New email server', status: 422 });
+    if (settings && (await store.servers.findByName(settings.name))) errors.name = SERVER_NAME_TAKEN;
+    if (!settings || Object.keys(errors).length > 0) return refuse();
+    const server = await unlessTaken(store.servers.add(settings));
+    if (!server) {
+      errors.name = SERVER_NAME_TAKEN;
+      return refuse();
     }
-    const server = await store.servers.add(settings);
     log.info('email server created', { server: server.name, method: server.method, by: c.var.user?.email });
     relay.settingsChanged();
     await setFlash(c, store, { kind: 'success', message: `Created ${server.name}. Fill in the settings below.` });

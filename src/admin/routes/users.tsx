@@ -8,6 +8,7 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from '../../log.js';
 import type { StoreSlice } from '../../store/index.js';
+import { unlessTaken } from '../../store/unique-violation.js';
 import { addUser, checkEmail, checkPassword } from '../accounts.js';
 import type { AdminEnv } from '../env.js';
 import { setFlash } from '../flash.js';
@@ -25,6 +26,7 @@ export interface UserRouteOptions {
   log: Logger;
 }
 
+const EMAIL_TAKEN = 'A user with this email exists already.';
 const EMPTY_FORM: NewUserForm = { values: { email: '', updateSettings: true, superAdmin: false }, errors: {} };
 
 /** Routes under /users. */
@@ -53,14 +55,12 @@ export function userRoutes({ store, log }: UserRouteOptions): Hono<AdminEnv> {
       values: { email, updateSettings: body['updateSettings'] === '1', superAdmin: body['superAdmin'] === '1' },
       errors: { email: checkEmail(email), password: checkPassword(password) },
     };
-    if (!form.errors.email && (await store.users.findByEmail(email))) form.errors.email = 'A user with this email exists already.';
+    if (!form.errors.email && (await store.users.findByEmail(email))) form.errors.email = EMAIL_TAKEN;
     if (form.errors.email || form.errors.password) return page(c, form, 422);
-    const user = await addUser(store, {
-      email,
-      password,
-      isSuperAdmin: form.values.superAdmin,
-      canUpdateSettings: form.values.updateSettings,
-    });
+    const user = await unlessTaken(
+      addUser(store, { email, password, isSuperAdmin: form.values.superAdmin, canUpdateSettings: form.values.updateSettings }),
+    );
+    if (!user) return page(c, { ...form, errors: { email: EMAIL_TAKEN } }, 422);
     log.info('admin user added', { email: user.email, by: c.var.user?.email });
     await setFlash(c, store, { kind: 'success', message: `Added ${user.email}.` });
     return c.redirect('/users', 303);

@@ -12,6 +12,7 @@ import { addRelayUser } from '../../../relay/add-relay-user.js';
 import { tooWideToAllow, wideNetworkWarning } from '../../../store/access-schemas.js';
 import type { EmailServer } from '../../../store/servers.js';
 import type { StoreSlice } from '../../../store/index.js';
+import { unlessTaken } from '../../../store/unique-violation.js';
 import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
 import { body, json } from '../openapi.js';
@@ -197,11 +198,13 @@ export function relayAccessApi({
     const tooWide = tooWideToAllow(cidr);
     if (tooWide !== null && force !== true) throw new ApiError('invalid', `${tooWide}. Send "force": true if you mean it.`, 'cidr');
     const existing = await store.networks.findByCidr(cidr);
-    if (existing) {
-      const owner = (await serverName(existing.serverId)) ?? '?';
+    const rule = existing ? null : await unlessTaken(store.networks.add(cidr, server.id));
+    if (!rule) {
+      // Stored before the look-up, or by another request between the look-up and the insert.
+      const stored = existing ?? (await store.networks.findByCidr(cidr));
+      const owner = (stored && (await serverName(stored.serverId))) ?? '?';
       throw new ApiError('conflict', `Network ${cidr.text} is stored already, routed to ${owner}.`, 'cidr');
     }
-    const rule = await store.networks.add(cidr, server.id);
     const wide = wideNetworkWarning(cidr);
     if (wide === null) log.info('network allowed', { cidr: rule.cidr, server: server.name, by: by(c) });
     else log.warn('wide network allowed', { cidr: rule.cidr, server: server.name, by: by(c), warning: wide, forced: tooWide !== null });

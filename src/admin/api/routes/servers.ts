@@ -9,6 +9,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { newServerSettings } from '../../../auth/server-settings.js';
 import type { ServerSettings } from '../../../store/servers.js';
 import type { Store, StoreSlice } from '../../../store/index.js';
+import { unlessTaken } from '../../../store/unique-violation.js';
 import type { ApiEnv, ApiRouteDeps } from '../env.js';
 import { ApiError, errorResponses, notFound } from '../errors.js';
 import { body, json } from '../openapi.js';
@@ -83,10 +84,12 @@ export function serverApi({
     return server;
   };
   const out = async (id: number) => serverOut(await find(id), await store.queue.countsByStatus(id));
+  const nameTaken = (name: string): never => {
+    throw new ApiError('conflict', `An email server named ${JSON.stringify(name)} exists already.`, 'name');
+  };
   const nameFree = async (name: string, ownId?: number): Promise<void> => {
     const other = await store.servers.findByName(name);
-    if (other && other.id !== ownId)
-      throw new ApiError('conflict', `An email server named ${JSON.stringify(name)} exists already.`, 'name');
+    if (other && other.id !== ownId) nameTaken(name);
   };
 
   app.openapi(list, async (c) => {
@@ -101,7 +104,7 @@ export function serverApi({
     await nameFree(given.name);
     const settings: ServerSettings = newServerSettings(given, preset);
     if (!settings.host) throw new ApiError('invalid', `Give host: method ${settings.method} has no default host.`, 'host');
-    const server = await store.servers.add(settings, isDefault === true);
+    const server = (await unlessTaken(store.servers.add(settings, isDefault === true))) ?? nameTaken(given.name);
     log.info('email server created', { server: server.name, method: server.method, by: `API token ${c.var.apiToken.name}` });
     relay.settingsChanged();
     return c.json(await out(server.id), 201);
@@ -112,7 +115,8 @@ export function serverApi({
     const { isDefault, ...changes } = c.req.valid('json');
     if (changes.name !== undefined) await nameFree(changes.name, server.id);
     if (changes.host === '') throw new ApiError('invalid', 'host cannot be empty.', 'host');
-    await store.servers.update(server.id, changes, isDefault === true);
+    // Only a new name can be taken by another request after nameFree looked.
+    if (!(await unlessTaken(store.servers.update(server.id, changes, isDefault === true)))) nameTaken(changes.name ?? server.name);
     log.info('email server changed', { server: server.name, settings: Object.keys(changes), by: `API token ${c.var.apiToken.name}` });
     relay.settingsChanged();
     return c.json(await out(server.id), 200);
