@@ -15,7 +15,8 @@ import type { Pg, Sql } from './postgres/pool.js';
 /**
  * Tables in an order that satisfies the foreign keys. `health_probe`, `alert_settings` and the
  * schema's own bookkeeping are seeded by the target's migrations: their rows are replaced.
- * `instances` is not copied: the cluster's membership starts with the instances that run on it.
+ * `instances` and `leases` are not copied: the cluster's membership and its leases start with the
+ * instances that run on it.
  */
 const TABLES = [
   'servers',

@@ -32,7 +32,12 @@ export interface LaneStateRepo {
    * the older reservations leave the rolling 24 hours (now when they fit already).
    */
   fitsAt(key: string, needed: number, perDay: number, now: number): number;
+  /** How many attempts the lane started after `since` (for Messages per Minute, when an instance takes a lane over). */
+  startsSince(key: string, since: number): number;
 }
+
+/** The SQL of `startsSince`, both engines. */
+export const STARTS_SINCE_SQL = 'SELECT COUNT(*) AS n FROM lane_usage WHERE lane_key = ? AND at > ?';
 
 /** A row of `lane_state` as both engines read it. */
 export interface LaneRow {
@@ -73,6 +78,7 @@ export function createLaneStateRepo(db: Db): LaneStateRepo {
   const usageRows = db.prepare<[string, number], { id: number; at: number; recipients: number }>(
     'SELECT id, at, recipients FROM lane_usage WHERE lane_key = ? AND at > ? ORDER BY at, id',
   );
+  const startsSince = db.prepare<[string, number], { n: number }>(STARTS_SINCE_SQL);
   const ledgers = new Map<string, Ledger>();
   /** The lane's ledger with the reservations older than a day before `now` dropped. */
   const ledger = (key: string, now: number): Ledger => {
@@ -139,5 +145,6 @@ export function createLaneStateRepo(db: Db): LaneStateRepo {
       // A message larger than the whole daily budget goes once nothing else counts.
       return at;
     },
+    startsSince: (key, since) => (startsSince.get(key, since) as { n: number }).n,
   };
 }

@@ -374,4 +374,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN lease_until INTEGER;
   CREATE INDEX IF NOT EXISTS messages_leases ON messages(lease_until) WHERE status = 'sending';
   `,
+  // A cluster's leases (src/store/leases.ts): which instance delivers a mailbox's mail and which runs
+  // a job that must run once, until when, and who waits for it. A body's chunks name the instance
+  // receiving them, so an instance starting up leaves alone the bodies another one is still receiving.
+  `
+  CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    held_until INTEGER NOT NULL,
+    wanted_by TEXT
+  );
+  ALTER TABLE message_bodies ADD COLUMN received_by TEXT;
+  `,
 ];

@@ -50,6 +50,17 @@ describe.each(ENGINES)('lane state on %s', (engine) => {
     expect(await lanes.fitsAt('box', 5, 10, T0 + DAY)).toBe(T0 + 1_000 + DAY);
   });
 
+  it('counts the attempts a lane started since a time, for whichever instance takes it next', async () => {
+    await lanes.reserve('box', 'M1', 3, T0);
+    await lanes.reserve('box', 'M2', 1, T0 + 30_000);
+    await lanes.reserve('box', 'M3', 1, T0 + 50_000);
+    await lanes.reserve('other', 'M4', 1, T0 + 50_000);
+    expect(await lanes.startsSince('box', T0)).toBe(2);
+    expect(await lanes.startsSince('box', T0 - 1)).toBe(3);
+    expect(await lanes.startsSince('box', T0 + 50_000)).toBe(0);
+    expect(await lanes.startsSince('none', 0)).toBe(0);
+  });
+
   it('lets a message larger than the whole budget go once nothing else counts', async () => {
     expect(await lanes.fitsAt('box', 20, 10, T0)).toBe(T0);
     await lanes.reserve('box', 'M1', 1, T0);

@@ -12,6 +12,7 @@ import { migratePostgres } from './migrate.js';
 import { openPool, type Pg } from './pool.js';
 import { createPgServerRemoval } from './server-removal.js';
 import { createPgInstancesRepo } from './instances.js';
+import { createPgLeaseRepo } from './leases.js';
 import { createPgServersRepo } from './servers.js';
 import { createPgTokenCachesRepo } from './token-caches.js';
 import { createPgKeyCheckRepo } from './key-check.js';
@@ -85,6 +86,7 @@ export async function createPostgresStore({
     retention: createPgRetentionRepo(ctx),
     database: createPgDatabaseRepo(ctx),
     instances: createPgInstancesRepo(ctx),
+    leases: createPgLeaseRepo(ctx),
     removeServer: createPgServerRemoval(ctx),
     pg,
     dataDir,

@@ -6,9 +6,9 @@
  * day in memory, every look at the quota is answered by the database.
  */
 import type { Async } from '../async.js';
-import { DAY_MS, toLaneSnapshot, type LaneRow, type LaneStateRepo } from '../lane-state.js';
+import { DAY_MS, STARTS_SINCE_SQL, toLaneSnapshot, type LaneRow, type LaneStateRepo } from '../lane-state.js';
 import type { PgContext } from './context.js';
-import type { Sql } from './pool.js';
+import { numbered, type Sql } from './pool.js';
 
 /**
  * Reserves `recipients` against a lane's quota through `sql` (a claim runs it in its transaction);
@@ -62,5 +62,6 @@ export function createPgLaneStateRepo({ pg }: PgContext): Async<LaneStateRepo> {
       const last = row?.last ?? null;
       return last === null ? now : last + DAY_MS;
     },
+    startsSince: async (key, since) => (await pg.row<{ n: number }>(numbered(STARTS_SINCE_SQL), [key, since]))?.n ?? 0,
   };
 }

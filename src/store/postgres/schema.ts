@@ -308,4 +308,14 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN claimed_by TEXT, ADD COLUMN lease_until BIGINT;
   CREATE INDEX messages_leases ON messages(lease_until) WHERE status = 'sending';
   `,
+  // A cluster's leases, and the instance receiving a body's chunks (SQLite's migration of the same name).
+  `
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    held_until BIGINT NOT NULL,
+    wanted_by TEXT
+  );
+  ALTER TABLE message_bodies ADD COLUMN received_by TEXT;
+  `,
 ];
