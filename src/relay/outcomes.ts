@@ -3,13 +3,16 @@
  * queue, the delivery status notification an outcome makes owed (notices.ts),
  * and the server's status. An authorization problem holds the server's mail
  * and marks the server; the first delivery that works again releases
- * everything.
+ * everything. An attempt whose claim ran out meanwhile (another instance may
+ * have queued the message again and delivered it) records nothing: its
+ * message stays as the new claim leaves it, body and all.
  */
 import { hintForGraphError, hintForSmtpReply, hintForTokenError, type Hint } from '../auth/hints.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { StoreSlice } from '../store/index.js';
 import type { AttemptResult, MessageStatus, QueuedMessage } from '../store/queue.js';
+import { CLAIM_LOST } from '../store/queue-outcome.js';
 import { classify, retryDelay, type Decision, type Failure } from './classify.js';
 import type { Connection } from './connect.js';
 import { connectionLimit, type Member } from './lane.js';
@@ -91,11 +94,24 @@ export function hintForFailure(failure: Failure): Hint | null {
 /** Creates the outcome recorder. */
 export function createOutcomes({ store, spool, log, now, isCurrent, metrics, notices }: OutcomeDeps): Outcomes {
   const { queue, servers } = store;
-  /** Counts what an attempt left the message as; `sending` and `queued` are not an outcome. */
-  const count = (member: Member, status: MessageStatus): void => {
+  /**
+   * Counts what an attempt left the message as and says whether it was recorded: false once the
+   * claim on the message ran out (CLAIM_LOST), logged and not counted; the caller then leaves the
+   * body to the message's new claim.
+   */
+  const settled = (member: Member, message: QueuedMessage, status: MessageStatus, detail: Record<string, unknown> = {}): boolean => {
+    if (status === CLAIM_LOST) {
+      log.warn("the claim on this message ran out and it was queued again; this attempt's outcome is not recorded", {
+        queueId: message.id,
+        server: member.server.name,
+        ...detail,
+      });
+      return false;
+    }
     if (status === 'delivered' || status === 'failed' || status === 'deferred' || status === 'held') {
       metrics?.messageSettled(member.server.name, status);
     }
+    return true;
   };
   /** Records an outcome that may fail recipients for good or defer for long, with the notice it makes owed. */
   const record = (member: Member, message: QueuedMessage, result: AttemptResult, t: number): Promise<MessageStatus> =>
@@ -168,19 +184,14 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
         : { kind: 'done', delivered, failed },
       t,
     );
-    if (status === 'delivered' || status === 'failed') await discard(message.id);
-    count(member, status);
-    if (status === 'delivered') metrics?.deliveryLatency(member.server.name, (t - message.receivedAt) / 1000);
-    // The reply to DATA (shared by the accepted recipients) and each refused recipient's own.
+    // The reply to DATA (shared by the accepted recipients) and each refused recipient's own, recorded or not.
     for (const r of [...accepted.slice(0, 1), ...rejected]) metrics?.upstreamReply(member.server.name, r.code, r.reply);
-    log.info('delivery attempt', {
-      queueId: message.id,
-      server: member.server.name,
-      status,
-      delivered: delivered.length,
-      failed: failed.length,
-      deferred: deferred.length,
-    });
+    const counts = { delivered: delivered.length, failed: failed.length, deferred: deferred.length };
+    if (settled(member, message, status, counts)) {
+      if (status === 'delivered' || status === 'failed') await discard(message.id);
+      if (status === 'delivered') metrics?.deliveryLatency(member.server.name, (t - message.receivedAt) / 1000);
+      log.info('delivery attempt', { queueId: message.id, server: member.server.name, status, ...counts });
+    }
     const problem = rejected[0];
     return problem
       ? { ok: false, reply: `${problem.address}: ${problem.reply}`, hint: hintForSmtpReply(problem.reply) }
@@ -226,10 +237,11 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
         await queue.forgetAttempt(message.id);
         if (!isCurrent(attempt)) {
           // The settings changed while this attempt ran: try again with the new ones.
-          count(member, await queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t));
+          settled(member, message, await queue.recordAttempt(message.id, { kind: 'defer', nextAttemptAt: t, reply }, t));
           return;
         }
-        count(member, await queue.recordAttempt(message.id, { kind: 'hold', reply }, t));
+        // A lost claim leaves the message to its new claim, but the server's failure holds its mail all the same.
+        settled(member, message, await queue.recordAttempt(message.id, { kind: 'hold', reply }, t));
         if (failure.kind === 'smtp') {
           await holdLane(member, reply, /\d\.\d{1,3}\.\d{1,3}/.exec(reply)?.[0] ?? String(failure.code), hint, 'error');
         } else {
@@ -241,7 +253,7 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
       }
       case 'pause':
         mailbox.pausedUntil = Math.max(mailbox.pausedUntil, t + decision.forMs);
-        count(member, await record(member, message, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
+        settled(member, message, await record(member, message, { kind: 'defer', nextAttemptAt: mailbox.pausedUntil, reply }, t));
         log.warn('email server paused by a Microsoft limit', {
           server: member.server.name,
           alert: true,
@@ -258,20 +270,16 @@ export function createOutcomes({ store, spool, log, now, isCurrent, metrics, not
         }
         const nextAttemptAt = t + retryDelay(message.attempts);
         if (nextAttemptAt > message.expiresAt) {
-          count(
-            member,
-            await record(member, message, { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` }, t),
-          );
-          await discard(message.id);
+          const expired = { kind: 'expire', reply: `gave up after ${message.attempts} attempts: ${reply}` } as const;
+          if (settled(member, message, await record(member, message, expired, t))) await discard(message.id);
         } else {
-          count(member, await record(member, message, { kind: 'defer', nextAttemptAt, reply }, t));
+          settled(member, message, await record(member, message, { kind: 'defer', nextAttemptAt, reply }, t));
         }
         return;
       }
       case 'fail': {
         const failed = (await queue.pendingRecipients(message.id)).map((address) => ({ address, reply }));
-        count(member, await record(member, message, { kind: 'done', delivered: [], failed }, t));
-        await discard(message.id);
+        if (settled(member, message, await record(member, message, { kind: 'done', delivered: [], failed }, t))) await discard(message.id);
         return;
       }
     }

@@ -4,8 +4,11 @@
  * delivery). An earlier version's spool folder moves into the database
  * (spool-folder.ts). Chunks without a waiting message (a client that went away
  * mid-DATA, a crash before the record's commit, a body whose delivery finished
- * just before the crash) are deleted. A waiting message without a body cannot
- * be delivered: it is failed and reported.
+ * just before the crash) are deleted, unless another instance still running
+ * on the same database is receiving them: each chunk names its receiver, and
+ * an instance joins the cluster before it recovers, so before it receives any.
+ * A waiting message without a body cannot be delivered: it is failed and
+ * reported.
  */
 import type { Logger } from '../log.js';
 import type { StoreSlice } from '../store/index.js';
@@ -21,7 +24,7 @@ export interface RecoveryReport {
   rebuilt: number;
   /** Bodies moved from that folder into the database. */
   moved: number;
-  /** Bodies (and spool folder files) that belonged to no waiting message. */
+  /** Bodies (and spool folder files) that belonged to no waiting message, and that no other running instance is receiving. */
   orphansRemoved: number;
   lost: string[];
 }
@@ -31,7 +34,7 @@ export async function recover(store: RecoveryStore, spoolDir: string, log: Logge
   const { queue, bodies } = store;
   const requeued = await queue.requeueInFlight(now);
   const { rebuilt, moved, removed } = await moveSpoolFolder(store, spoolDir, log);
-  const orphansRemoved = removed + (await bodies.removeOrphans());
+  const orphansRemoved = removed + (await bodies.removeOrphans(now));
   const lost: string[] = [];
   for (const id of await queue.bodilessIds()) {
     await queue.markLost(id, 'message body missing at start-up; the message cannot be delivered', now);

@@ -16,6 +16,7 @@ import { createLockoutRepo, type LockoutRepo } from './auth-lockouts.js';
 import { createDashboardRepo, type DashboardRepo } from './dashboard.js';
 import { createKeyCheckRepo, type KeyCheckRepo } from './key-check.js';
 import { createInstanceRepo, type InstanceRepo } from './instances.js';
+import { createLeaseRepo, type LeaseRepo } from './leases.js';
 import { createLaneStateRepo, type LaneStateRepo } from './lane-state.js';
 import { createNetworkRepo, type NetworkRepo } from './networks.js';
 import { createQueueRepo, type QueueRepo } from './queue.js';
@@ -70,6 +71,8 @@ export interface SqliteRepos {
   keyCheck: KeyCheckRepo;
   /** The relay365 instances running on this store, with their heartbeats. */
   instances: InstanceRepo;
+  /** What one instance of a cluster does at a time: a mailbox's deliveries, the jobs that run once. */
+  leases: LeaseRepo;
 }
 
 /** The store's repositories by name, as relay365 sees them: every method asynchronous. */
@@ -138,7 +141,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
   const db = openDatabase(file);
   const servers = createServerRepo(db, box, now);
   const laneState = createLaneStateRepo(db);
-  const bodies = createBodyRepo(db);
+  const bodies = createBodyRepo(db, instanceId);
   const queue = createQueueRepo(db, laneState, bodies, instanceId);
   const database = createDatabaseRepo(db);
   const relayUsers = createRelayUserRepo(db, now);
@@ -163,6 +166,7 @@ export function createStore(dataDir: string, box: SecretBox, now: () => number =
     database,
     keyCheck: createKeyCheckRepo(db, box),
     instances: createInstanceRepo(db),
+    leases: createLeaseRepo(db, instanceId),
   };
   return {
     ...asAsync(sync),

@@ -7,6 +7,13 @@
  */
 import type { Db } from './db.js';
 
+/**
+ * A member without a heartbeat for this long is gone (died, or its machine did). Until then it
+ * counts as running: `cluster status` shows it so, and another instance's start-up leaves alone
+ * the message bodies it is receiving (src/store/bodies.ts).
+ */
+export const MEMBER_STALE_MS = 30_000;
+
 export interface Member {
   id: string;
   version: string;

@@ -35,13 +35,22 @@ export interface EventText {
   detail: string;
 }
 
-/** The texts of the events the queue writes when mail is moved by hand or by a restart. */
 /**
  * How long a claim holds without renewal. The instance delivering a message renews its claims well
  * within this; when it dies, any instance queues the message again once the lease ran out.
  */
 export const CLAIM_LEASE_MS = 60_000;
 
+/**
+ * What recording an attempt's outcome answers when the message is no longer this instance's to
+ * settle: its claim ran out (the instance could not renew it for CLAIM_LEASE_MS, the database
+ * unreachable) and the message was queued again, and maybe claimed and delivered since by another
+ * instance. Nothing is written: no recipient, no event, no notice. It is 'sending', the one state
+ * an outcome never leaves a message in, so the answer stays a MessageStatus for every caller.
+ */
+export const CLAIM_LOST = 'sending' satisfies MessageStatus;
+
+/** The texts of the events the queue writes when mail is moved by hand or by a restart. */
 export const QUEUE_EVENT = {
   released: 'retrying held mail',
   requeued: 'relay restarted while this message was being delivered',
@@ -113,7 +122,8 @@ export function settledOutcome(result: AnsweredResult, now: number, pending: num
 
 /**
  * The notice an outcome makes owed, if the relay asked for it: `failed` when the outcome finishes
- * the message with a recipient failed for good (`anyFailed`), `delayed` when it defers it.
+ * the message with a recipient failed for good (`anyFailed`), `delayed` when it defers it. An
+ * outcome not recorded (CLAIM_LOST) owes none.
  */
 export function owedNotice(notice: NoticeCandidate, status: MessageStatus, anyFailed: boolean): NoticeKind | null {
   const finished = status === 'delivered' || status === 'failed';

@@ -11,6 +11,7 @@ import { listQuery } from './queue-list.js';
 import {
   answers,
   CLAIM_LEASE_MS,
+  CLAIM_LOST,
   firstState,
   isStopping,
   owedNotice,
@@ -71,17 +72,21 @@ export interface QueueRepo {
    * transaction; undefined (and nothing reserved) when it is no longer waiting.
    */
   claimAndReserve(id: string, lane: string, recipients: number, now: number): { message: QueuedMessage; reservationId: number } | undefined;
-  /** Takes back the attempt counted for a claim that turned out to be a held-mail probe. */
+  /** Takes back the attempt counted for a claim that turned out to be a held-mail probe; nothing once the claim is lost (CLAIM_HELD_SQL). */
   forgetAttempt(id: string): void;
   get(id: string): QueuedMessage | undefined;
   recipients(id: string): Recipient[];
   pendingRecipients(id: string): string[];
-  /** Applies an attempt's outcome: recipient states, message state, events. */
+  /**
+   * Applies an attempt's outcome: recipient states, message state, events; the message's new state.
+   * Only while this instance still holds the message's claim (CLAIM_HELD_SQL): otherwise nothing is
+   * written and the answer is CLAIM_LOST.
+   */
   recordAttempt(id: string, result: AttemptResult, now: number): MessageStatus;
   /**
    * Applies an attempt's outcome as `recordAttempt` does and, in the same transaction, records the
    * notice it makes owed, so a crash keeps both or neither. A notice that cannot be recorded never
-   * undoes the outcome: `noticeError` says why.
+   * undoes the outcome: `noticeError` says why. A lost claim records neither (status CLAIM_LOST).
    */
   recordOutcome(id: string, result: AttemptResult, now: number, notice: NoticeCandidate): RecordedOutcome;
   /** True when any recipient of the message failed for good. */
@@ -137,6 +142,15 @@ export const DELIVERY_PATH_SQL = {
   nextDueAt: `SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = ? AND ${WAITING}`,
 } as const;
 
+/**
+ * Whether this instance (the one `?`) still holds a message's claim and may record its attempt's
+ * outcome, for both engines. A claim that ran out was queued again, maybe claimed by another
+ * instance and delivered since; the requeue keeps `claimed_by`, so such a message shows as no
+ * longer this instance's. A message nobody claimed (a test email, which its sender delivers at
+ * once, or a row older than claims) has no claim to lose.
+ */
+export const CLAIM_HELD_SQL = `(claimed_by IS NULL OR (claimed_by = ? AND status = 'sending'))`;
+
 /** Messages waiting or in flight without the first chunk of a body, for both engines. */
 export const BODILESS_SQL = `SELECT id FROM messages m WHERE status NOT IN ('delivered', 'failed')
          AND NOT EXISTS (SELECT 1 FROM message_bodies b WHERE b.message_id = m.id AND b.seq = 0) ORDER BY id`;
@@ -175,12 +189,16 @@ export function createQueueRepo(
   const selectWaitingIds = db.prepare<[number], { id: string }>(`SELECT id FROM messages WHERE server_id = ? AND ${WAITING}`);
   const selectAnyDelivered = db.prepare<[string]>(DELIVERY_PATH_SQL.anyDelivered);
   const selectAnyFailed = db.prepare<[string]>(DELIVERY_PATH_SQL.anyFailed);
+  // `claimed_by` stays: an outcome its claimer records late must see the claim is no longer its own (CLAIM_HELD_SQL).
   const markQueued = db.prepare<[number, number, string]>(
     `UPDATE messages SET status = 'queued', next_attempt_at = ?, updated_at = ? WHERE id = ?`,
   );
   const selectEvents = db.prepare<[string], EventRow>('SELECT * FROM events WHERE message_id = ? ORDER BY id');
   const selectEventsSince = db.prepare<[number, number], EventRow>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?');
   const serverOf = (id: string): number | null => selectOne.get(id)?.server_id ?? null;
+  const selectClaim = db.prepare<[string, string], { server_id: number | null; held: number }>(
+    `SELECT server_id, ${CLAIM_HELD_SQL} AS held FROM messages WHERE id = ?`,
+  );
   const claimOne = db.prepare<[number, string, number, string], MessageRow>(
     `UPDATE messages SET status = 'sending', attempts = attempts + 1, updated_at = ?, claimed_by = ?, lease_until = ?
      WHERE id = ? AND ${WAITING} RETURNING *`,
@@ -213,7 +231,9 @@ export function createQueueRepo(
 
   /** An attempt's outcome: recipient states, message state, events (inside the caller's transaction). */
   const applyAttempt = (id: string, result: AttemptResult, now: number): MessageStatus => {
-    const serverId = serverOf(id);
+    const row = selectClaim.get(owner, id);
+    if (row?.held !== 1) return CLAIM_LOST;
+    const serverId = row.server_id;
     if (isStopping(result)) {
       if (result.kind === 'expire') failPending(id, result.reply, now);
       return writeOutcome(id, serverId, stoppedOutcome(result, now), now);
@@ -253,7 +273,7 @@ export function createQueueRepo(
       return row ? { message: toMessage(row), reservationId: laneState.reserve(lane, id, recipients, now) } : undefined;
     }),
     forgetAttempt: (id) => {
-      db.prepare('UPDATE messages SET attempts = MAX(attempts - 1, 0) WHERE id = ?').run(id);
+      db.prepare(`UPDATE messages SET attempts = MAX(attempts - 1, 0) WHERE id = ? AND ${CLAIM_HELD_SQL}`).run(id, owner);
     },
     get: (id) => {
       const row = selectOne.get(id);

@@ -39,7 +39,7 @@ async function openStore(engine: Engine) {
 async function orphanBodies(engine: Engine): Promise<number> {
   const store = await openStore(engine);
   try {
-    return await store.bodies.removeOrphans();
+    return await store.bodies.removeOrphans(Date.now());
   } finally {
     await store.close();
   }

@@ -2,11 +2,13 @@
  * Message bodies in the database, on both engines: chunks appended while
  * DATA streams and read back one at a time, removed with their message, and
  * the orphans a crash leaves (no message waiting or in flight) removed at
- * start-up.
+ * start-up, except those another running instance is still receiving.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/index.js';
-import { ENGINES, openEngineStore, type EngineStore } from '../helpers/engines.js';
+import { DEFAULT_INSTANCE_ID, type SqliteStore, type Store } from '../../src/store/index.js';
+import { MEMBER_STALE_MS } from '../../src/store/instances.js';
+import type { PostgresStore } from '../../src/store/postgres/index.js';
+import { ENGINES, openAnotherInstance, openEngineStore, type EngineStore } from '../helpers/engines.js';
 import { plainServer, queuedMessage } from '../helpers/fixture.js';
 
 const T0 = 1_700_000_000_000;
@@ -21,6 +23,9 @@ describe.each(ENGINES)('message bodies on %s', (engine) => {
     for (const chunk of bytes.slice(0, -1)) await store.bodies.append(chunk);
     await store.queue.insert([queuedMessage(id, serverId, { receivedAt: T0 })], bytes.slice(-1));
   };
+  /** The rows a statement without parameters returns, on either engine. */
+  const sql = async (text: string): Promise<unknown[]> =>
+    engine === 'sqlite' ? (store as SqliteStore).db.prepare(text).all() : (store as PostgresStore).pg.rows(text);
   beforeEach(async () => {
     es = await openEngineStore(engine);
     store = es.store;
@@ -77,10 +82,80 @@ describe.each(ENGINES)('message bodies on %s', (engine) => {
     await store.bodies.append({ messageId: 'CUT', seq: 0, bytes: Buffer.from('c1') });
     await store.bodies.append({ messageId: 'CUT', seq: 1, bytes: Buffer.from('c2') });
 
-    expect(await store.bodies.removeOrphans()).toBe(3);
+    expect(await store.bodies.removeOrphans(T0)).toBe(3);
     for (const id of ['QUEUED', 'SENDING', 'DEFERRED', 'HELD']) expect(await store.bodies.has(id), id).toBe(true);
     for (const id of ['DELIVERED', 'FAILED', 'CUT']) expect(await store.bodies.has(id), id).toBe(false);
     expect(await store.bodies.chunk('QUEUED', 1)).toEqual(Buffer.from('q2'));
-    expect(await store.bodies.removeOrphans()).toBe(0);
+    expect(await store.bodies.removeOrphans(T0)).toBe(0);
+  });
+
+  it('names the instance receiving each chunk, the last one recorded with the message too', async () => {
+    const other = await openAnotherInstance(es, 'relay-b');
+    try {
+      await other.bodies.append({ messageId: 'M1', seq: 0, bytes: Buffer.from('a') });
+      await other.queue.insert([queuedMessage('M1', serverId)], [{ messageId: 'M1', seq: 1, bytes: Buffer.from('b') }]);
+    } finally {
+      await other.close();
+    }
+    await accept('M2', 'a', 'b');
+    expect(await sql('SELECT message_id, seq, received_by FROM message_bodies ORDER BY message_id, seq')).toEqual([
+      { message_id: 'M1', seq: 0, received_by: 'relay-b' },
+      { message_id: 'M1', seq: 1, received_by: 'relay-b' },
+      { message_id: 'M2', seq: 0, received_by: DEFAULT_INSTANCE_ID },
+      { message_id: 'M2', seq: 1, received_by: DEFAULT_INSTANCE_ID },
+    ]);
+  });
+
+  describe('orphans of other instances', () => {
+    const others: Store[] = [];
+    /** Another instance, its chunk of message `id` appended (its DATA still streaming), its member row as `member` leaves it. */
+    const receiving = async (instanceId: string, id: string, member: (s: Store) => Promise<void>): Promise<void> => {
+      const other = await openAnotherInstance(es, instanceId);
+      others.push(other);
+      await member(other);
+      await other.bodies.append({ messageId: id, seq: 0, bytes: Buffer.from(id) });
+    };
+    afterEach(async () => {
+      for (const other of others.splice(0)) await other.close();
+    });
+
+    it("leaves a running instance's chunks alone until its heartbeat is stale, and removes those of instances gone, stopped or unknown", async () => {
+      await store.bodies.append({ messageId: 'OWN', seq: 0, bytes: Buffer.from('own') });
+      await receiving('relay-live', 'LIVE', async (s) => {
+        await s.instances.join('relay-live', '1.0.0', T0, T0);
+      });
+      await receiving('relay-stale', 'STALE', async (s) => {
+        await s.instances.join('relay-stale', '1.0.0', T0 - MEMBER_STALE_MS - 1, T0);
+      });
+      await receiving('relay-stopped', 'STOPPED', async (s) => {
+        await s.instances.join('relay-stopped', '1.0.0', T0, T0);
+        await s.instances.leave('relay-stopped', T0);
+      });
+      await receiving('relay-unknown', 'UNKNOWN', async () => undefined);
+      // A chunk from before chunks named their receiver.
+      await store.bodies.append({ messageId: 'OLDER', seq: 0, bytes: Buffer.from('older') });
+      expect(await sql("UPDATE message_bodies SET received_by = NULL WHERE message_id = 'OLDER' RETURNING seq")).toHaveLength(1);
+
+      expect(await store.bodies.removeOrphans(T0 + MEMBER_STALE_MS)).toBe(5);
+      for (const id of ['OWN', 'STALE', 'STOPPED', 'UNKNOWN', 'OLDER']) expect(await store.bodies.has(id), id).toBe(false);
+      expect(await store.bodies.has('LIVE')).toBe(true);
+      // Its DATA ended, its record came with its last chunk: no longer an orphan, whoever starts up.
+      const live = others[0] as Store;
+      await live.queue.insert(
+        [queuedMessage('LIVE', serverId, { receivedAt: T0 })],
+        [{ messageId: 'LIVE', seq: 1, bytes: Buffer.from('end') }],
+      );
+      expect(await store.bodies.removeOrphans(T0 + MEMBER_STALE_MS + 1)).toBe(0);
+      expect(await store.bodies.chunk('LIVE', 1)).toEqual(Buffer.from('end'));
+    });
+
+    it("removes a running instance's chunks once its heartbeat is older than MEMBER_STALE_MS", async () => {
+      await receiving('relay-live', 'LIVE', async (s) => {
+        await s.instances.join('relay-live', '1.0.0', T0, T0);
+      });
+      expect(await store.bodies.removeOrphans(T0 + MEMBER_STALE_MS)).toBe(0);
+      expect(await store.bodies.removeOrphans(T0 + MEMBER_STALE_MS + 1)).toBe(1);
+      expect(await store.bodies.has('LIVE')).toBe(false);
+    });
   });
 });

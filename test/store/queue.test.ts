@@ -185,6 +185,7 @@ describe.each(ENGINES)('the queue on %s', (engine) => {
       await store.queue.retryNow('M1', T0 + 2);
       await store.queue.claim('M1', T0 + 2);
       await store.queue.recordAttempt('M1', { ...later, delivered: [a] }, T0 + 3);
+      await store.queue.claim('M1', T0 + 4);
       expect(await store.queue.recordAttempt('M1', { kind: 'expire', reply: 'expired after 1 day' }, T0 + 4)).toBe('failed');
       expect(await store.queue.recipients('M1')).toEqual([
         { address: 'a@example.test', status: 'delivered', reply: a.reply },

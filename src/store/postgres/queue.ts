@@ -11,11 +11,12 @@
  */
 import type { Async } from '../async.js';
 import type { BodyChunk } from '../bodies.js';
-import { BODILESS_SQL, type QueueRepo } from '../queue.js';
+import { BODILESS_SQL, CLAIM_HELD_SQL, type QueueRepo } from '../queue.js';
 import { listQuery, type ListDialect } from '../queue-list.js';
 import {
   answers,
   CLAIM_LEASE_MS,
+  CLAIM_LOST,
   firstState,
   isStopping,
   owedNotice,
@@ -41,7 +42,7 @@ import type { PgContext } from './context.js';
 import { appendChunks, removeBodies } from './bodies.js';
 import { reserveIn } from './lane-state.js';
 import { createPgNoticeRepo, oweIn } from './notices.js';
-import type { Sql } from './pool.js';
+import { numbered, type Sql } from './pool.js';
 
 /**
  * The relay log's query in PostgreSQL: prefixes match `lower(column)`, which the schema's
@@ -153,9 +154,12 @@ function messageRow(m: NewMessage): NewMessageRow {
   };
 }
 
-/** Records accepted messages with their recipients, `received` events and last body chunks through `sql` (one transaction). */
-async function insertMessages(sql: Sql, messages: readonly NewMessage[], chunks: readonly BodyChunk[]): Promise<void> {
-  await appendChunks(sql, chunks);
+/**
+ * Records accepted messages with their recipients, `received` events and last body chunks (received
+ * by `owner`, this instance) through `sql` (one transaction).
+ */
+async function insertMessages(sql: Sql, owner: string, messages: readonly NewMessage[], chunks: readonly BodyChunk[]): Promise<void> {
+  await appendChunks(sql, owner, chunks);
   await insertRows(sql, 'messages', MESSAGE_TYPES, messages.map(messageRow));
   const recipients = messages.flatMap((m) => m.recipients.map((address) => ({ message_id: m.id, address })));
   // A recipient named twice is recorded once, as SQLite's INSERT OR IGNORE does.
@@ -195,11 +199,19 @@ async function writeOutcome(sql: Sql, id: string, serverId: number | null, outco
   return outcome.status;
 }
 
-/** An attempt's outcome through `sql` (inside the caller's transaction): recipient states, message state, events. */
-async function applyAttempt(sql: Sql, id: string, result: AttemptResult, now: number): Promise<MessageStatus> {
-  // The row lock keeps the recipients' count below consistent with any other write to the message.
-  const serverId =
-    (await sql.row<{ server_id: number | null }>('SELECT server_id FROM messages WHERE id = $1 FOR UPDATE', [id]))?.server_id ?? null;
+/**
+ * An attempt's outcome through `sql` (inside the caller's transaction): recipient states, message
+ * state, events; nothing, and CLAIM_LOST, once `owner` no longer holds the message's claim.
+ */
+async function applyAttempt(sql: Sql, owner: string, id: string, result: AttemptResult, now: number): Promise<MessageStatus> {
+  // The row lock keeps the claim read here and the recipients' count below consistent with any other
+  // write to the message (a requeue, another instance's claim) until this transaction ends.
+  const row = await sql.row<{ server_id: number | null; held: boolean }>(
+    numbered(`SELECT server_id, ${CLAIM_HELD_SQL} AS held FROM messages WHERE id = ? FOR UPDATE`),
+    [owner, id],
+  );
+  if (row?.held !== true) return CLAIM_LOST;
+  const serverId = row.server_id;
   if (isStopping(result)) {
     if (result.kind === 'expire') await failPending(sql, [id], result.reply, now);
     return writeOutcome(sql, id, serverId, stoppedOutcome(result, now), now);
@@ -267,6 +279,8 @@ export async function countsByStatusIn(sql: Sql, serverId?: number): Promise<Rec
  * The messages are picked once, locked, in a materialized step: an `UPDATE … WHERE id IN (SELECT …
  * LIMIT n FOR UPDATE)` may run its subquery again and move more than n. SKIP LOCKED leaves a row
  * another transaction is changing (a claim, an outcome, another instance's release) to it.
+ * `claimed_by` stays: an outcome its claimer records late must see the claim is no longer its own
+ * (CLAIM_HELD_SQL).
  */
 const requeueWhere = (
   sql: Sql,
@@ -291,7 +305,7 @@ const requeueWhere = (
 /** Creates the queue repository over the pool; its claims reserve quota and its writes store and remove bodies in their own transactions. */
 export function createPgQueueRepo({ pg, instanceId: owner }: PgContext): Async<QueueRepo> {
   return {
-    insert: (messages, chunks = []) => pg.tx((sql) => insertMessages(sql, messages, chunks)),
+    insert: (messages, chunks = []) => pg.tx((sql) => insertMessages(sql, owner, messages, chunks)),
     nextDueAt: async (serverId) =>
       (await pg.row<{ t: number | null }>(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE server_id = $1 AND ${DUE}`, [serverId]))
         ?.t ?? null,
@@ -320,7 +334,7 @@ export function createPgQueueRepo({ pg, instanceId: owner }: PgContext): Async<Q
         return row ? { message: toMessage(row), reservationId: await reserveIn(sql, lane, id, recipients, now) } : undefined;
       }),
     forgetAttempt: async (id) => {
-      await pg.run('UPDATE messages SET attempts = GREATEST(attempts - 1, 0) WHERE id = $1', [id]);
+      await pg.run(numbered(`UPDATE messages SET attempts = GREATEST(attempts - 1, 0) WHERE id = ? AND ${CLAIM_HELD_SQL}`), [id, owner]);
     },
     get: async (id) => {
       const row = await pg.row<MessageRow>('SELECT * FROM messages WHERE id = $1', [id]);
@@ -335,10 +349,10 @@ export function createPgQueueRepo({ pg, instanceId: owner }: PgContext): Async<Q
           [id],
         )
       ).map((r) => r.address),
-    recordAttempt: (id, result, now) => pg.tx((sql) => applyAttempt(sql, id, result, now)),
+    recordAttempt: (id, result, now) => pg.tx((sql) => applyAttempt(sql, owner, id, result, now)),
     recordOutcome: (id, result, now, notice) =>
       pg.tx(async (sql) => {
-        const status = await applyAttempt(sql, id, result, now);
+        const status = await applyAttempt(sql, owner, id, result, now);
         const kind = owedNotice(notice, status, notice.failed && (await anyFailedIn(sql, id)));
         if (kind === null) return { status, owed: null, noticeError: null };
         // A failed statement aborts a PostgreSQL transaction: the savepoint undoes the notice alone
