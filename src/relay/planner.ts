@@ -38,6 +38,7 @@ export interface GraphUse extends GraphCost {
 export const WAIT = {
   paused: 'Microsoft paused this mailbox (daily quota or Retry-After)',
   connections: 'Max Connections: other mail is being delivered',
+  elsewhere: "Max Connections: another relay365 instance delivers this mailbox's mail",
   rate: 'Messages per Minute',
   quota: 'Recipients per Day',
   app: 'Graph Requests at Once: other mail of this app is being delivered',
@@ -86,7 +87,8 @@ export interface Wait {
   reason: WaitReason | null;
 }
 
-const wait = (until: number, reason: WaitReason | null): Wait => ({ start: null, until, reason });
+/** Nothing starts until `until`, for `reason`. */
+export const waitFor = (until: number, reason: WaitReason | null): Wait => ({ start: null, until, reason });
 
 /** Concurrent attempts the lane allows at `t` (Max Connections, lowered while throttled). */
 export function connectionLimit(lane: Pick<LaneView, 'maxConnections' | 'throttleLimit' | 'throttledUntil'>, t: number): number {
@@ -116,15 +118,15 @@ export function laneSlots(lane: LaneView, t: number): { slots: number; wakeAt: n
  */
 export function planLane(lane: LaneView, t: number, paceDelay: number): Plan {
   // A second test email waits quietly for the one running: it goes as soon as that one ends.
-  if (lane.exclusive) return wait(Infinity, null);
-  if (lane.pausedUntil > t) return wait(lane.pausedUntil, WAIT.paused);
+  if (lane.exclusive) return waitFor(Infinity, null);
+  if (lane.pausedUntil > t) return waitFor(lane.pausedUntil, WAIT.paused);
   const { slots, wakeAt } = laneSlots(lane, t);
-  if (slots <= 0) return wait(wakeAt, wakeAt === Infinity ? WAIT.connections : WAIT.rate);
+  if (slots <= 0) return waitFor(wakeAt, wakeAt === Infinity ? WAIT.connections : WAIT.rate);
   // The app's requests at once are shared with its other mailboxes: one of their attempts ending frees one.
-  if (lane.appFree <= 0) return wait(Infinity, WAIT.app);
-  if (lane.testWaiting) return lane.inFlight > 0 ? wait(Infinity, WAIT.connections) : { start: 'test' };
+  if (lane.appFree <= 0) return waitFor(Infinity, WAIT.app);
+  if (lane.testWaiting) return lane.inFlight > 0 ? waitFor(Infinity, WAIT.connections) : { start: 'test' };
   // Clients sending mail go first.
-  if (paceDelay > 0) return wait(t + paceDelay, null);
+  if (paceDelay > 0) return waitFor(t + paceDelay, null);
   return { start: 'mail' };
 }
 
@@ -133,7 +135,7 @@ export function planLane(lane: LaneView, t: number, paceDelay: number): Plan {
  * when its recipients fit (`fitsAt`, as older reservations leave the rolling 24 hours).
  */
 export function planQuota(fitsAt: number, t: number): Wait | null {
-  return fitsAt > t ? wait(fitsAt, WAIT.quota) : null;
+  return fitsAt > t ? waitFor(fitsAt, WAIT.quota) : null;
 }
 
 /**
@@ -185,7 +187,7 @@ export function planGraph(lane: Pick<LaneView, 'graphUsed' | 'graphInFlight'>, c
   let later: Wait | null = null;
   for (const window of GRAPH_WINDOWS) {
     const until = windowFitsAt(window, lane, cost, t);
-    if (until > t && (later === null || until > later.until)) later = wait(until, window.reason);
+    if (until > t && (later === null || until > later.until)) later = waitFor(until, window.reason);
   }
   return later;
 }

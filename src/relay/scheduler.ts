@@ -26,10 +26,11 @@ import type { Connection } from './connect.js';
 import { createDeliveryPace, type DeliveryPace } from './delivery-pace.js';
 import { connectionLimit, laneLimits, laneSnapshot, laneView, tidyLane } from './lane.js';
 import type { Lane, LaneState, Member, TestTurn } from './lane.js';
+import { createLaneOwners, type LaneOwnersDeps } from './lane-owners.js';
 import { createLaneRegistry, type LaneRegistryDeps } from './lane-registry.js';
 import type { Notices } from './notices.js';
 import { createOutcomes, PROBE_INTERVAL_MS, type Attempt, type AttemptSummary, type OutcomeDeps } from './outcomes.js';
-import { expectedGraphCost, planGraph, planLane, planQuota, WAIT, type Wait } from './planner.js';
+import { expectedGraphCost, planGraph, planLane, planQuota, WAIT, waitFor, type Wait } from './planner.js';
 import { createRunner, type RunnerDeps } from './runner.js';
 import { createTokenChecks } from './token-checks.js';
 
@@ -44,8 +45,9 @@ const MAX_STARTS_PER_LOOK = 1_000;
 export interface SchedulerDeps {
   store: StoreSlice<{
     queue: 'get' | 'peekDue' | 'claimAndReserve' | 'pendingRecipients' | 'releaseHeld' | 'holdServer' | 'nextDueAt';
-    laneState: 'save' | 'reserve' | 'fitsAt';
+    laneState: 'save' | 'reserve' | 'fitsAt' | 'load' | 'startsSince';
   }> &
+    LaneOwnersDeps['store'] &
     LaneRegistryDeps['store'] &
     OutcomeDeps['store'] &
     RunnerDeps['store'];
@@ -113,6 +115,23 @@ export function createScheduler({
   const isCurrent = (a: Attempt): boolean => members.get(a.member.server.id) === a.member && a.member.generation === a.generation;
   const outcomes = createOutcomes({ store, spool, log, now, isCurrent, metrics, notices });
   const checks = createTokenChecks({ log, members, ensureLink, outcomes });
+  const owners = createLaneOwners({
+    store,
+    log,
+    now,
+    // Another instance may open sockets at those mailboxes now: this one's close at once.
+    lost: (keys) => {
+      for (const key of keys) {
+        const lane = lanes.get(key);
+        if (lane?.active) closeLink(lane.active);
+        if (lane) lane.active = null;
+      }
+      void pump();
+    },
+    wanted: () => void pump(),
+    // A Send Test Email waiting on another instance is noticed within two looks for changed settings.
+    renewMs: 2 * pollMs,
+  });
 
   /** Runs `work`, logging (as an alert) instead of throwing: nothing here may end the process. */
   const safely = async (what: string, work: () => Promise<void>): Promise<void> => {
@@ -155,6 +174,43 @@ export function createScheduler({
     void pump();
   };
   const runner = createRunner({ store, spool, log, now, outcomes, isCurrent, ended });
+
+  /**
+   * Whether this instance delivers the lane's mail now: it holds the lane, or it has work there and
+   * took the lane. A holder that another instance waits for lets go while it has nothing in flight.
+   */
+  const own = async (lane: Lane, t: number, ready: number[]): Promise<boolean> => {
+    const test = lane.tests[0];
+    if (owners.holds(lane.key)) {
+      if (!owners.isWanted(lane.key) || lane.leases.size > 0 || test) return true;
+      if (lane.active) closeLink(lane.active);
+      lane.active = null;
+      await owners.release(lane.key, t);
+      return false;
+    }
+    if (!test && (await queue.peekDue(ready, t, 1)).length === 0) return false;
+    const apps = new Set([...lane.members.values()].flatMap((m) => (m.app ? [m.app.key] : [])));
+    const holder = await owners.take({ key: lane.key, apps: [...apps] }, t, test !== undefined);
+    if (holder !== null) {
+      if (test) tell(test, waitFor(Infinity, WAIT.elsewhere));
+      return false;
+    }
+    await carryOn(lane, t);
+    return true;
+  };
+
+  /**
+   * A lane this instance just took carries on from what the store knows, since another instance may
+   * have delivered there: the pause and throttle, the messages of the last minute (counted as ending
+   * now, the safe side), and a probe of the mail a server's authorization problem holds.
+   */
+  const carryOn = async (lane: Lane, t: number): Promise<void> => {
+    const stored = await laneState.load(lane.key);
+    if (stored) Object.assign(lane, stored);
+    const known = lane.ends.filter((end) => end > t - MINUTE).length;
+    for (let n = await laneState.startsSince(lane.key, t - MINUTE); n > known; n--) lane.ends.push(t);
+    for (const member of lane.members.values()) if (!member.held) await queue.releaseHeld(member.server.id, t, 1);
+  };
 
   /** A held server's next probe message, released from hold now when a probe is due. */
   const probe = async (lane: Lane, t: number): Promise<QueuedMessage | undefined> => {
@@ -210,6 +266,7 @@ export function createScheduler({
     }
     tidyLane(lane, t);
     const ready = [...lane.members.values()].filter((m) => !m.held).map((m) => m.server.id);
+    if (!(await own(lane, t, ready))) return wakeAt;
     for (let started = 0; started < MAX_STARTS_PER_LOOK; started++) {
       const test = lane.tests[0];
       const plan = planLane(laneView(lane), t, pace.delay());
@@ -278,6 +335,8 @@ export function createScheduler({
         wakeAt = Math.min(wakeAt, t + MINUTE);
       }
     }
+    // A lane that went (its servers removed or changed mailbox) is given back.
+    for (const key of owners.held()) if (!lanes.has(key)) await owners.release(key, t);
     if (wakeAt !== Infinity) {
       // Timers beyond a minute are re-planned anyway; a minute bounds clock drift.
       timer = setTimeout(pump, Math.min(Math.max(wakeAt - t, 0), MINUTE));
@@ -297,6 +356,7 @@ export function createScheduler({
   return {
     start() {
       stopped = false;
+      owners.start();
       poller = setInterval(look, pollMs);
       poller.unref();
       void look();
@@ -346,6 +406,7 @@ export function createScheduler({
       await steps;
       await this.idle();
       for (const lane of lanes.values()) if (lane.active) closeLink(lane.active);
+      await owners.stop();
       lanes.clear();
       lastStarted = null;
       members.clear();
