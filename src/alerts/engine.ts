@@ -1,13 +1,14 @@
 /**
  * The alerts engine: every half minute it reads a snapshot of the store,
  * computes the conditions that hold, and keeps one alert per condition key in
- * SQLite. A new condition fires once; while it lasts it is repeated every
+ * the store. A new condition fires once; while it lasts it is repeated every
  * `repeatMinutes` (secret expiry warnings only once); when it ends a resolved
  * notice goes out once, unless a condition about the same problem took its
  * place (the 7-day secret expiry alert replaces the 30-day one). Each channel
  * (webhook, email) keeps its own record of what it was told, so a channel
  * that failed is retried at the next evaluation and a restart neither repeats
- * nor forgets a notice.
+ * nor forgets a notice. In a cluster one instance at a time evaluates and
+ * notifies (ALERTS_LEASE).
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -23,6 +24,11 @@ import { postWebhook, WEBHOOK_TIMEOUT_MS } from './webhook.js';
 
 /** How often the conditions are evaluated. */
 export const EVALUATE_EVERY_MS = 30_000;
+/**
+ * The alerts run on one instance of a cluster at a time: each evaluation renews this lease
+ * (src/store/leases.ts), and another instance takes over once three evaluations were missed.
+ */
+export const ALERTS_LEASE = 'job:alerts';
 /** A resolved notice that could not be delivered is retried this long, then given up. */
 const RESOLVED_RETRY_MS = 24 * 60 * 60_000;
 
@@ -42,6 +48,7 @@ export interface AlertsOptions {
       | 'markResolvedNotified'
       | 'settings'
       | 'webhookUrl';
+    leases: 'acquire' | 'release';
   }> &
     SnapshotStore;
   relay: AlertMailer;
@@ -169,6 +176,8 @@ export function createAlerts({
 
   const evaluateOnce = async (): Promise<void> => {
     const t = now();
+    // Another instance runs the alerts (and sends their notices): its evaluation covers this one.
+    if ((await store.leases.acquire(ALERTS_LEASE, t, t + 3 * intervalMs, false)) !== null) return;
     const settings = await store.alerts.settings();
     const conditions = evaluate(await readSnapshot(store, t), settings, t);
     const replaced = new Set(conditions.flatMap((c) => c.replaces ?? []));
@@ -291,6 +300,10 @@ export function createAlerts({
       if (timer) clearInterval(timer);
       timer = null;
       await chain;
+      // Another instance takes the alerts over at its next evaluation.
+      await store.leases.release(ALERTS_LEASE, now()).catch((err: unknown) => {
+        log.warn('could not give back the alerts to the other instances', { error: (err as Error).message });
+      });
     },
     evaluateNow,
     active: async () => (await store.alerts.open()).map(toActiveAlert),
