@@ -78,6 +78,7 @@ async function start(config: Config, write: (text: string) => void): Promise<voi
     await store.close();
     throw err;
   }
+  if (membership.others.length > 0) log.info('joined a cluster', { instance: config.instanceId, others: membership.others });
   const abandoned = removeAbandonedStaging(config.dataDir);
   if (abandoned.length > 0) log.info('removed what killed backups or restores left in the data folder', { folders: abandoned });
   const metrics = createMetrics({ version: relay365Version(), nodeVersion: process.version, instanceId: config.instanceId });

@@ -2,9 +2,11 @@
  * `relay365 cluster status [--json]`: the instances that run on this store
  * (one with SQLite; every instance sharing RELAY365_DATABASE_URL with
  * PostgreSQL), each with its version, start and last heartbeat, and whether it
- * runs, stopped cleanly or is gone (no heartbeat for MEMBER_STALE_MS), and
- * how many messages it is delivering.
+ * runs, stopped cleanly or is gone (no heartbeat for MEMBER_STALE_MS), how
+ * many messages it is delivering, the mailboxes it delivers for and the jobs
+ * it runs for the cluster.
  */
+import { holdingsOf } from '../cluster/holdings.js';
 import { memberState } from '../cluster/membership.js';
 import type { StoreSlice } from '../store/index.js';
 import { formatTime } from '../time-format.js';
@@ -12,7 +14,7 @@ import { noPositionals, type Print } from './flags.js';
 import { JSON_FLAG, subcommand, subcommandGroup, type ParsedFlags } from './subcommands.js';
 
 export interface ClusterContext {
-  store: StoreSlice<{ instances: 'list' }>;
+  store: StoreSlice<{ instances: 'list'; leases: 'list' }>;
   print: Print;
   now?: () => number;
 }
@@ -24,6 +26,7 @@ async function status(
   noPositionals(positionals);
   const at = now();
   const members = await store.instances.list();
+  const holdings = holdingsOf(await store.leases.list(), at);
   if (values.json) {
     const rows = members.map((m) => ({
       id: m.id,
@@ -33,6 +36,7 @@ async function status(
       heartbeatAt: new Date(m.heartbeatAt).toISOString(),
       stoppedAt: m.stoppedAt === null ? null : new Date(m.stoppedAt).toISOString(),
       delivering: m.delivering,
+      ...holdings(m.id),
     }));
     print(JSON.stringify(rows, null, 2));
     return;
@@ -44,7 +48,12 @@ async function status(
       state === 'stopped'
         ? `stopped ${formatTime(m.stoppedAt ?? m.heartbeatAt)}`
         : `last heartbeat ${Math.round((at - m.heartbeatAt) / 1000)} s ago`;
-    print(`${m.id}: ${state}, relay365 ${m.version}, started ${formatTime(m.startedAt)}, ${seen}, delivering ${m.delivering}`);
+    const { mailboxes, jobs } = holdings(m.id);
+    const held = [
+      mailboxes.length > 0 ? `; delivers for ${mailboxes.join(', ')}` : '',
+      jobs.length > 0 ? `; runs ${jobs.join(', ')}` : '',
+    ].join('');
+    print(`${m.id}: ${state}, relay365 ${m.version}, started ${formatTime(m.startedAt)}, ${seen}, delivering ${m.delivering}${held}`);
   }
 }
 
