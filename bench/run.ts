@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: acceptance throughput of the SMTP listener next to Postfix's
  * hold queue (when Postfix is installed), latency, the same on PostgreSQL (when
- * it is installed) with end-to-end delivery, acceptance while a burst
+ * it is installed) with end-to-end delivery, for one instance and for two on
+ * one database (with failover), acceptance while a burst
  * drains, memory, and token requests per 1,000 delivered messages. Prints
  * figures; asserts nothing. Everything runs on loopback.
  */

@@ -121,6 +121,30 @@ export async function runLoad(port: number, opts: LoadOptions): Promise<LoadResu
   return { messages: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
 }
 
+/**
+ * `runLoad` split evenly over the relays at `ports`, all at once (with two: half the clients and half
+ * the messages each), as one result timed from the start to the last relay's end.
+ */
+export async function runSplitLoad(ports: readonly number[], opts: LoadOptions): Promise<LoadResult> {
+  const share = (n: number, i: number): number => Math.floor(n / ports.length) + (i < n % ports.length ? 1 : 0);
+  const start = performance.now();
+  const parts = await Promise.all(
+    ports.map((port, i) =>
+      runLoad(port, {
+        ...opts,
+        clients: share(opts.clients, i),
+        total: share(opts.total, i),
+        rate: opts.rate === undefined ? undefined : opts.rate / ports.length,
+      }),
+    ),
+  );
+  return {
+    messages: parts.reduce((sum, part) => sum + part.messages, 0),
+    seconds: (performance.now() - start) / 1000,
+    latencies: parts.flatMap((part) => part.latencies),
+  };
+}
+
 /** A load's DATA end -> 250 latency as the bench prints it: `p50 1.23 ms, p99 4.56 ms`. */
 export function latencyFigures(r: LoadResult): string {
   return `p50 ${percentile(r.latencies, 50).toFixed(2)} ms, p99 ${percentile(r.latencies, 99).toFixed(2)} ms`;
