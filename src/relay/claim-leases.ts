@@ -1,6 +1,7 @@
 /**
  * The leases of this instance's claims: while it delivers, every third of
- * CLAIM_LEASE_MS it renews the leases of the messages it claimed, and queues
+ * CLAIM_LEASE_MS it renews the leases of the messages it has attempts running
+ * for (one whose outcome could not be recorded is left to run out), and queues
  * again the messages whose lease ran out (an instance sharing the store that
  * died mid-delivery: only its deliveries in flight may go twice). A failure
  * (the database unreachable) is logged and tried again at the next tick; a
@@ -16,6 +17,8 @@ export interface ClaimLeaseOptions {
   now: () => number;
   /** Told when messages were queued again, so the scheduler looks at once. */
   requeued: () => void;
+  /** The messages this instance has attempts running for. */
+  delivering: () => readonly string[];
   intervalMs?: number;
 }
 
@@ -27,12 +30,19 @@ export interface ClaimLeases {
   tick(): Promise<void>;
 }
 
-export function createClaimLeases({ store, log, now, requeued, intervalMs = CLAIM_LEASE_MS / 3 }: ClaimLeaseOptions): ClaimLeases {
+export function createClaimLeases({
+  store,
+  log,
+  now,
+  requeued,
+  delivering,
+  intervalMs = CLAIM_LEASE_MS / 3,
+}: ClaimLeaseOptions): ClaimLeases {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
   const tick = async (): Promise<void> => {
     try {
-      await store.queue.renewLeases(now());
+      await store.queue.renewLeases(delivering(), now());
       const expired = await store.queue.requeueExpired(now());
       if (expired > 0) {
         log.warn('queued again the messages whose delivering instance stopped renewing its claims', { messages: expired });

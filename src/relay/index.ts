@@ -124,7 +124,7 @@ export function createRelay({ config, store, log, now = Date.now, pollMs, metric
   const access = createAccess({ config, store });
   const auth = createRelayAuth({ store, log, now, metrics });
   const retention = createRetentionTimer({ retention: store.retention, log, retentionDays: config.retentionDays, now });
-  const leases = createClaimLeases({ store, log, now, requeued: () => void scheduler.poke() });
+  const leases = createClaimLeases({ store, log, now, requeued: () => void scheduler.poke(), delivering: () => scheduler.delivering() });
   const refusals = createRefusals({ store, log, metrics, now });
   let listener: Listener | null = null;
   let info: ListenerInfo | null = null;

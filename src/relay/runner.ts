@@ -42,6 +42,8 @@ export interface RunnerDeps {
 export interface Runner {
   /** Runs one attempt; its lease is taken before this returns. Never rejects. */
   run(work: Work): Promise<AttemptSummary>;
+  /** The messages with an attempt running (their claims are renewed while it runs). */
+  delivering(): string[];
 }
 
 /** Creates the runner. */
@@ -64,8 +66,11 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
     return transcript ? upstream.sendWithTranscript(envelope, raw, transcript) : upstream.send(envelope, raw);
   };
 
+  const running = new Set<string>();
+
   const run = async (work: Work): Promise<AttemptSummary> => {
     const { member, link, message, reservation } = work;
+    running.add(message.id);
     const lease = takeLease(member, link, work.transcript !== undefined, message.size);
     const attempt: Attempt = { member, conn: link?.conn ?? null, generation: member.generation };
     let summary: AttemptSummary = { ok: false, reply: 'the relay could not record this attempt', hint: null };
@@ -99,10 +104,11 @@ export function createRunner({ store, spool, log, now, outcomes, isCurrent, ende
       lease.lane.ends.push(end);
       countGraphUse(lease, end, usage);
       lease.release();
+      running.delete(message.id);
       ended(lease.lane);
     }
     return summary;
   };
 
-  return { run };
+  return { run, delivering: () => [...running] };
 }

@@ -83,6 +83,8 @@ export interface Scheduler {
   idle(): Promise<void>;
   /** Deliveries in flight now. */
   inFlight(): number;
+  /** The messages with a delivery in flight. */
+  delivering(): string[];
   lanes(): LaneState[];
   stop(): Promise<void>;
 }
@@ -388,6 +390,7 @@ export function createScheduler({
       return new Promise((resolve) => idleWaiters.push(resolve));
     },
     inFlight: inFlightTotal,
+    delivering: () => runner.delivering(),
     lanes: () =>
       [...members.values()].map((m) => ({
         serverId: m.server.id,

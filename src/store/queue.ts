@@ -99,8 +99,12 @@ export interface QueueRepo {
   releaseHeld(serverId: number, now: number, limit?: number): number;
   /** Crash recovery: messages left "sending" are queued again. */
   requeueInFlight(now: number): number;
-  /** Extends the leases of the messages this instance is delivering to `now + CLAIM_LEASE_MS`; how many. */
-  renewLeases(now: number): number;
+  /**
+   * Extends to `now + CLAIM_LEASE_MS` the leases of `ids`, the messages this instance has attempts
+   * running for; how many. A claim whose attempt ended without its outcome recorded (the database
+   * failed) is not among them: its lease runs out and the message is queued again.
+   */
+  renewLeases(ids: readonly string[], now: number): number;
   /** Queues again the messages whose claim's lease ran out before `now` (their instance died); how many. */
   requeueExpired(now: number): number;
   /** Marks a message failed without an attempt (its body is gone). */
@@ -317,9 +321,12 @@ export function createQueueRepo(
     // One relay runs on a data folder (src/cluster/membership.ts): at its start nothing is in flight,
     // whoever claimed it.
     requeueInFlight: (now) => requeueSending(`status = 'sending'`, [], now, QUEUE_EVENT.requeued),
-    renewLeases: (now) =>
-      db.prepare(`UPDATE messages SET lease_until = ? WHERE status = 'sending' AND claimed_by = ?`).run(now + CLAIM_LEASE_MS, owner)
-        .changes,
+    renewLeases: (ids, now) =>
+      db
+        .prepare(
+          `UPDATE messages SET lease_until = ? WHERE status = 'sending' AND claimed_by = ? AND id IN (SELECT value FROM json_each(?))`,
+        )
+        .run(now + CLAIM_LEASE_MS, owner, JSON.stringify(ids)).changes,
     requeueExpired: (now) => requeueSending(`status = 'sending' AND lease_until < ?`, [now], now, QUEUE_EVENT.expired),
     markLost: (id, reason, now) => {
       db.transaction(() => {

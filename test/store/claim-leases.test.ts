@@ -34,7 +34,9 @@ describe.each(ENGINES)('claims with leases on %s', (engine) => {
     a = await openAnotherInstance(es, 'relay-a', now);
     b = await openAnotherInstance(es, 'relay-b', now);
     serverId = (await es.store.servers.add(plainServer())).id;
-    await es.store.queue.insert(['M1', 'M2'].map((id) => queuedMessage(id, serverId, { receivedAt: T0, expiresAt: T0 + 86_400_000 })));
+    await es.store.queue.insert(
+      ['M1', 'M2', 'M3'].map((id) => queuedMessage(id, serverId, { receivedAt: T0, expiresAt: T0 + 86_400_000 })),
+    );
   });
   afterEach(async () => {
     await a.close();
@@ -52,7 +54,7 @@ describe.each(ENGINES)('claims with leases on %s', (engine) => {
       ['relay-a', 1],
       ['relay-b', 1],
     ]);
-    expect(await a.queue.renewLeases(T0 + CLAIM_LEASE_MS / 2)).toBe(1);
+    expect(await a.queue.renewLeases(['M1', 'M2'], T0 + CLAIM_LEASE_MS / 2)).toBe(1);
     // M2's lease ends at T0 + CLAIM_LEASE_MS; M1's was renewed to 1.5 leases.
     expect(await a.queue.requeueExpired(T0 + CLAIM_LEASE_MS - 1)).toBe(0);
     expect(await a.queue.requeueExpired(T0 + CLAIM_LEASE_MS + 1)).toBe(1);
@@ -74,11 +76,13 @@ describe.each(ENGINES)('claims with leases on %s', (engine) => {
     expect(await a.queue.get('M2')).toMatchObject({ status: engine === 'sqlite' ? 'queued' : 'sending' });
   });
 
-  it("the relay's lease keeper renews what it delivers and queues again what another instance left", async () => {
+  it("the relay's lease keeper renews what it delivers and queues again what another instance left, or an attempt it could not record", async () => {
     await a.queue.claim('M1', T0);
     await b.queue.claim('M2', T0);
+    // relay365's attempt for M3 ended without its outcome recorded (the database failed): no attempt runs for it.
+    await a.queue.claim('M3', T0);
     let told = 0;
-    const keeper = createClaimLeases({ store: a, log: silentLogger, now, requeued: () => told++ });
+    const keeper = createClaimLeases({ store: a, log: silentLogger, now, requeued: () => told++, delivering: () => ['M1'] });
     clock.now = T0 + CLAIM_LEASE_MS / 2;
     await keeper.tick();
     expect(told).toBe(0);
@@ -87,6 +91,7 @@ describe.each(ENGINES)('claims with leases on %s', (engine) => {
     expect(told).toBe(1);
     expect(await a.queue.get('M1')).toMatchObject({ status: 'sending' });
     expect(await a.queue.get('M2')).toMatchObject({ status: 'queued' });
+    expect(await a.queue.get('M3')).toMatchObject({ status: 'queued' });
   });
 
   describe('an outcome after a lost claim', () => {

@@ -393,8 +393,12 @@ export function createPgQueueRepo({ pg, instanceId: owner }: PgContext): Async<Q
         QUEUE_EVENT.requeued,
         now,
       ),
-    renewLeases: (now) =>
-      pg.run(`UPDATE messages SET lease_until = $1 WHERE status = 'sending' AND claimed_by = $2`, [now + CLAIM_LEASE_MS, owner]),
+    renewLeases: (ids, now) =>
+      pg.run(`UPDATE messages SET lease_until = $1 WHERE status = 'sending' AND claimed_by = $2 AND id = ANY($3::text[])`, [
+        now + CLAIM_LEASE_MS,
+        owner,
+        ids,
+      ]),
     requeueExpired: (now) => requeueWhere(pg, `status = 'sending' AND lease_until < $1`, [], 'requeued', QUEUE_EVENT.expired, now),
     markLost: (id, reason, now) =>
       pg.tx(async (sql) => {
