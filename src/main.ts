@@ -27,7 +27,7 @@ import { removeAbandonedStaging } from './backup/staging.js';
 import { BACKUP_COMMANDS, runBackupCommand } from './cli/backup-commands.js';
 import { COMMANDS, runCommand } from './cli/commands.js';
 import { runStoreCommand, STORE_COPY_COMMAND } from './cli/store-commands.js';
-import { joinCluster, type Membership } from './cluster/membership.js';
+import { ClusterError, joinCluster, type Membership } from './cluster/membership.js';
 import { checkBackupFolder, DataFolderError, initDataFolder, openDataFolder, openForStart, requireRightKey } from './cli/data-folder.js';
 import { UnknownArgumentError } from './cli/flags.js';
 import { commandUsage, USAGE } from './cli/usage.js';
@@ -185,7 +185,8 @@ export async function main(argv: string[]): Promise<number | null> {
     if (folder.wrongKey) throw folder.wrongKey;
     return 0;
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof DataFolderError) {
+    // A second process with a running instance's id is a setting to change, like the others here.
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof DataFolderError || err instanceof ClusterError) {
       const usage = err instanceof UnknownArgumentError ? commandUsage(command) : undefined;
       process.stderr.write(`relay365: ${err.message}\n${usage ? `\n${usage}` : ''}`);
       return 2;

@@ -14,8 +14,11 @@ export interface Holdings {
 
 const NONE: Holdings = { mailboxes: [], jobs: [] };
 
-/** A lane's name as a person reads it: `lane:mailbox:ap@contoso.com` is `ap@contoso.com`. */
-const laneName = (key: string): string => key.replace(/^(mailbox|account):/, '');
+/**
+ * A lane's name as a person reads it: `mailbox:ap@contoso.com` is `ap@contoso.com`, and the lane of a
+ * server with no mailbox or account of its own (`server:3`) is `email server 3`.
+ */
+const laneName = (key: string): string => key.replace(/^(mailbox|account):/, '').replace(/^server:/, 'email server ');
 
 /** The holdings of each instance at `now`, by instance id. */
 export function holdingsOf(leases: readonly Lease[], now: number): (instanceId: string) => Holdings {

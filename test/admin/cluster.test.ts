@@ -19,6 +19,7 @@ describe('the Cluster page', () => {
     // relay-a delivers for a mailbox and runs the alerts; relay-dead's mailbox lease ran out.
     const lease = panel.fx.store.db.prepare('INSERT INTO leases (name, holder, held_until) VALUES (?, ?, ?)');
     lease.run('lane:mailbox:ap@contoso.com', 'relay-a', now + 20_000);
+    lease.run('lane:server:3', 'relay-a', now + 20_000);
     lease.run('job:alerts', 'relay-a', now + 60_000);
     lease.run('lane:mailbox:old@contoso.com', 'relay-dead', now - 1);
     const agent = await signedIn(panel, 'viewer@contoso.com');
@@ -28,7 +29,7 @@ describe('the Cluster page', () => {
     const text = visibleText(page.text);
     expect(text).toContain('This relay keeps its store in SQLite in its data folder: it is the only instance.');
     expect(text).toMatch(
-      /relay-a \(this one\) Running 0 ap@contoso\.com alerts 1\.0\.0 .+relay-dead Gone \(no heartbeat\) 0 — — 1\.0\.0 .+relay-old Stopped 0 — — 0\.9\.0 .+stopped/,
+      /relay-a \(this one\) Running 0 ap@contoso\.com, email server 3 alerts 1\.0\.0 .+relay-dead Gone \(no heartbeat\) 0 — — 1\.0\.0 .+relay-old Stopped 0 — — 0\.9\.0 .+stopped/,
     );
   });
 });
