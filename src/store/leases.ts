@@ -69,7 +69,7 @@ export const LEASE_SQL = {
   take: `INSERT INTO leases (name, holder, held_until, wanted_by) VALUES (?, ?, ?, NULL)
     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, held_until = excluded.held_until,
       wanted_by = CASE WHEN leases.holder = excluded.holder THEN leases.wanted_by END
-    WHERE leases.holder = excluded.holder OR leases.held_until < ?
+    WHERE leases.holder = excluded.holder OR leases.held_until <= ?
     RETURNING holder`,
   want: 'UPDATE leases SET wanted_by = ? WHERE name = ? RETURNING holder',
   holder: 'SELECT holder FROM leases WHERE name = ?',
