@@ -128,6 +128,16 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
       'the SendAsDenied failure',
       20_000,
     );
+    // The Cluster page with a long instance name delivering for the long mailbox and running the alerts.
+    const instance = 'relay365-headquarters-datacenter-frankfurt-01';
+    store.sync.instances.join(instance, '1.0.0', Date.now(), 0);
+    const lease = store.db.prepare('INSERT OR REPLACE INTO leases (name, holder, held_until) VALUES (?, ?, ?)');
+    lease.run(
+      'lane:mailbox:multifunction-printers.headquarters@contoso-international-holdings.onmicrosoft.com',
+      instance,
+      Date.now() + 600_000,
+    );
+    lease.run('job:alerts', instance, Date.now() + 600_000);
     paths.push(
       '/',
       '/servers',
@@ -149,6 +159,7 @@ describe.skipIf(!haveChromium)('the panel on a 390 px phone and a 1366 px laptop
       '/users',
       '/alerts',
       '/api-tokens',
+      '/cluster',
     );
     browser = await launchChromium();
     page = await browser.page();

@@ -51,8 +51,10 @@ export function ClusterPage({ members, holdings, self, engine, now }: ClusterPag
         {engine === 'PostgreSQL'
           ? 'The relay365 instances that run on this PostgreSQL database. Each records a heartbeat every few seconds; one without a heartbeat for '
           : 'This relay keeps its store in SQLite in its data folder: it is the only instance. An instance without a heartbeat for '}
-        {MEMBER_STALE_MS / 1000} seconds is shown as gone. Each mailbox's mail is delivered by one instance at a time, whichever instance
-        accepted it, so Microsoft's limits hold for the whole cluster; the alerts run on one instance too.
+        {MEMBER_STALE_MS / 1000} seconds is shown as gone.
+        {engine === 'PostgreSQL'
+          ? " Each mailbox's mail is delivered by one instance at a time, whichever instance accepted it, so Microsoft's limits hold for the whole cluster; the alerts run on one instance too."
+          : ''}
       </p>
       <ListTable
         class="cluster"
