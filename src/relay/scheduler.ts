@@ -185,8 +185,8 @@ export function createScheduler({
     const test = lane.tests[0];
     if (owners.holds(lane.key)) {
       if (!owners.isWanted(lane.key) || lane.leases.size > 0 || test) return true;
-      if (lane.active) closeLink(lane.active);
-      lane.active = null;
+      // Nothing in flight: the lane's sockets close before another instance may open its own.
+      activate(lane, null, t);
       await owners.release(lane.key, t);
       return false;
     }
